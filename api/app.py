@@ -1,0 +1,76 @@
+"""The HTTP API: one FastAPI app composed of each domain's router."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.db import get_engine
+from core.errors import AuthenticationFailed, DomainError
+from core.settings import Settings, get_settings
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (or keeps the caller's X-Request-ID) and echoes it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")[:64]
+                break
+        request_id = request_id or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationFailed) else None
+    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the app; tests pass their own settings and engine."""
+    from api.tokens import router as tokens_router
+    from inventory.router import contracts_router
+    from inventory.router import router as inventory_router
+
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="netkeep",
+        version="0.1.0",
+        description="Managed Meraki network service: inventory, contracts, provisioning, RMA.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine or get_engine(settings.database_url)
+    app.add_middleware(RequestIdMiddleware)
+    app.add_exception_handler(DomainError, _domain_error)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, Any]:
+        with app.state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok", "database": app.state.engine.dialect.name}
+
+    for router in (inventory_router, contracts_router, tokens_router):
+        app.include_router(router, prefix="/api/v1")
+    return app

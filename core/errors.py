@@ -1,0 +1,127 @@
+"""The one exception tree of netkeep, mapped once to HTTP statuses and CLI exit codes.
+
+    DomainError                      400  exit 1
+    ├── NotFound                     404  exit 3
+    ├── Conflict                     409  exit 4
+    │   └── InvalidTransition        409  exit 4   (carries the allowed next states)
+    ├── ValidationFailed             422  exit 2   (carries every problem with its location)
+    ├── AuthenticationFailed         401  exit 5
+    ├── PermissionDenied             403  exit 5
+    ├── DashboardError               502  exit 6   (the Meraki dashboard refused or failed)
+    └── DeviceUnreachable            504  exit 7   (SSH device timed out, refused or rejected login)
+
+Never subclass a third-party exception; adapters translate theirs into these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One validation problem and where it is (sheet/tab, cell, row, field, serial, key path)."""
+
+    message: str
+    location: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class DomainError(Exception):
+    """Root of every error netkeep raises on purpose."""
+
+    http_status: ClassVar[int] = 400
+    exit_code: ClassVar[int] = 1
+    code: ClassVar[str] = "domain_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class NotFound(DomainError):
+    http_status = 404
+    exit_code = 3
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    http_status = 409
+    exit_code = 4
+    code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+    def __init__(self, entity: str, current: str, target: str, allowed: Iterable[str]) -> None:
+        allowed_sorted = sorted(allowed)
+        super().__init__(
+            f"{entity}: cannot move from {current!r} to {target!r}; "
+            f"allowed next: {', '.join(allowed_sorted) or 'none'}",
+            current=current,
+            target=target,
+            allowed=allowed_sorted,
+        )
+        self.current = current
+        self.target = target
+        self.allowed = allowed_sorted
+
+
+class ValidationFailed(DomainError):
+    http_status = 422
+    exit_code = 2
+    code = "validation_failed"
+
+    def __init__(self, problems: Sequence[Problem], message: str | None = None) -> None:
+        self.problems = list(problems)
+        summary = message or f"{len(self.problems)} problem(s) found; nothing was changed"
+        super().__init__(summary)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "error": self.code,
+            "message": self.message,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+    def __str__(self) -> str:
+        return "\n".join([self.message, *(f"  - {p}" for p in self.problems)])
+
+
+class AuthenticationFailed(DomainError):
+    http_status = 401
+    exit_code = 5
+    code = "unauthenticated"
+
+
+class PermissionDenied(DomainError):
+    http_status = 403
+    exit_code = 5
+    code = "forbidden"
+
+
+class DashboardError(DomainError):
+    http_status = 502
+    exit_code = 6
+    code = "dashboard_error"
+
+
+class DeviceUnreachable(DomainError):
+    http_status = 504
+    exit_code = 7
+    code = "device_unreachable"

@@ -1,0 +1,51 @@
+"""Tables of core: the audit log and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from core.timeutil import UtcDateTime, utcnow
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change of state (or refused attempt): who, when, before, after. Never deleted."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False, index=True)
+    )
+    actor: str = Field(max_length=120)
+    role: str = Field(max_length=20)
+    action: str = Field(max_length=80, index=True)
+    entity_type: str = Field(max_length=40)
+    entity_id: str = Field(max_length=120)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    request_id: str | None = Field(default=None, max_length=64)
+    outcome: str = Field(default="ok", max_length=20)
+
+
+class ApiToken(SQLModel, table=True):
+    """An API token: only its SHA-256 is kept; the token itself is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    role: str = Field(max_length=20)
+    prefix: str = Field(max_length=16)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False)
+    )
+    created_by: str = Field(max_length=120)
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
+    )

@@ -1,0 +1,64 @@
+"""Settings from the environment (NETKEEP_ prefix) and .env; nothing is built at import time."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.calendar import BusinessCalendar, parse_year_end_days
+
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:8787/api/v1"
+DEFAULT_SANDBOX_KEY = "sandbox-api-key"
+
+
+class Settings(BaseSettings):
+    """Everything netkeep reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="NETKEEP_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/netkeep.db",
+        description="SQLAlchemy URL; SQLite file under ./var by default, or postgresql+psycopg://...",
+    )
+    meraki_api_key: SecretStr = SecretStr(DEFAULT_SANDBOX_KEY)
+    meraki_base_url: str = DEFAULT_SANDBOX_URL
+    meraki_org_id: str = "537758"
+    meraki_max_retries: int = 4
+    year_end_days: str = Field(
+        default="12-29..01-03", description="provider's closed days MM-DD..MM-DD"
+    )
+    extra_closed_days: list[str] = Field(default_factory=list, description="ISO dates")
+    due_date_shift: bool = True
+    tax_rate_percent: int = 10
+    rma_reminder_days: list[int] = Field(
+        default_factory=lambda: [7, 3, 1], description="RMA reminders, days before the due date"
+    )
+    rma_late_arrival_policy: str = Field(
+        default="keep", description="a failed unit arriving after its damage charge: keep|credit"
+    )
+    token_cache_seconds: float = 30.0
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    var_dir: Path = Path("var")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def business_calendar(settings: Settings) -> BusinessCalendar:
+    """The provider's calendar as configured (year-end days, extra closed days)."""
+    return BusinessCalendar(
+        year_end_days=parse_year_end_days(settings.year_end_days),
+        extra_closed_days=frozenset(date.fromisoformat(d) for d in settings.extra_closed_days),
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

@@ -1,0 +1,457 @@
+"""`netkeep inventory`, `netkeep catalogue` and `netkeep contract`: thin over the services."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from core.audit import history
+from core.cli_support import (
+    cli_actor,
+    cli_session,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+    settings,
+)
+from core.dashboard import MerakiDashboard
+from core.timeutil import parse_instant, show, utcnow
+from inventory import contracts as contract_service
+from inventory import importer, reconcile, service
+from inventory.domain import (
+    Acquisition,
+    ContractOption,
+    ContractStatus,
+    DeviceStatus,
+    Plan,
+    ProductType,
+)
+from inventory.schemas import CatalogueOut, ContractOut, DeviceOut, OwnershipEventOut
+
+inventory_app = typer.Typer(
+    help="Devices: import, list, show, status, reconcile.", no_args_is_help=True
+)
+catalogue_app = typer.Typer(
+    help="The model catalogue (successors, list prices).", no_args_is_help=True
+)
+contract_app = typer.Typer(
+    help="Contracts: devices, acceptance, initial fee, end.", no_args_is_help=True
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _device_table(devices: list[DeviceOut]) -> Table:
+    table = Table("serial", "model", "status", "customer", "site", "owner", "network")
+    for d in devices:
+        owner = f"{d.owner.kind}:{d.owner.name}" if d.owner else ""
+        table.add_row(
+            d.serial, d.model, d.status, d.customer or "", d.site or "", owner, d.network_id or ""
+        )
+    return table
+
+
+@inventory_app.command("import")
+@handle_errors
+def import_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX")],
+    commit: Annotated[
+        bool, typer.Option(help="write (all rows or none); default is a dry run")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Import devices; a dry run lists every row's problems and what would change."""
+    with cli_session() as session:
+        report = importer.import_devices(
+            session=session, actor=cli_actor(), path=file, now=utcnow(), commit=commit
+        )
+    if json_out:
+        emit_json(
+            report.summary()
+            | {
+                "problems": [p.to_dict() for p in report.problems],
+                "created": report.created,
+                "updated": report.updated,
+            }
+        )
+    else:
+        s = report.summary()
+        mode = "imported" if report.committed else "dry run"
+        console.print(
+            f"{mode}: {s['rows']} rows, {s['created']} to create, {s['updated']} to update, "
+            f"{s['unchanged']} unchanged, {s['problems']} problem(s)"
+        )
+        for problem in report.problems:
+            err_console.print(f"  - {problem}", markup=False)
+    if report.problems:
+        raise typer.Exit(2)
+
+
+@inventory_app.command("list")
+@handle_errors
+def list_cmd(
+    status: DeviceStatus | None = None,
+    customer: str | None = None,
+    model: str | None = None,
+    site: str | None = None,
+    contract: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """List devices with filters."""
+    with cli_session() as session:
+        contract_id = (
+            contract_service.get_contract(session=session, number=contract).id if contract else None
+        )
+        filters = service.DeviceFilter(
+            status=status, customer=customer, model=model, site=site, contract_id=contract_id
+        )
+        page = service.list_devices(session=session, filters=filters, limit=limit, offset=offset)
+        items = [DeviceOut.of(d, page.owners.get(d.id or 0)) for d in page.items]
+    if json_out:
+        emit_json({"total": page.total, "items": items})
+        return
+    console.print(_device_table(items))
+    console.print(f"{len(items)} of {page.total}")
+
+
+@inventory_app.command("show")
+@handle_errors
+def show_cmd(
+    serial: str,
+    at: Annotated[
+        str | None, typer.Option(help="who owned it then: YYYY-MM-DD (JST) or ISO time")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """A device, its owner (now or --at a past moment), its ownership ledger and history."""
+    with cli_session() as session:
+        device = service.get_device(session=session, serial=serial)
+        out = DeviceOut.of(device, service.current_owner(session=session, device=device))
+        ledger = [
+            OwnershipEventOut.of(e)
+            for e in service.ownership_history(session=session, device=device)
+        ]
+        when = parse_instant(at) if at else None
+        owner_then = None
+        if when is not None:
+            event = service.owner_event_at(session=session, device=device, at=when)
+            owner_then = None if event is None else OwnershipEventOut.of(event)
+        events = history(session, entity_type="device", entity_id=device.serial)
+        log = [(show(e.at), e.actor, e.action, e.outcome) for e in events]
+    if json_out:
+        data: dict[str, object] = {"device": out, "ownership": ledger}
+        if when is not None:
+            data["at"] = when.isoformat()
+            data["owner_at"] = owner_then
+        emit_json(data)
+        return
+    console.print(_device_table([out]))
+    if when is not None:
+        who = (
+            f"{owner_then.owner_kind}:{owner_then.owner_name} ({owner_then.reason})"
+            if owner_then
+            else "nobody on record"
+        )
+        console.print(f"owner at {show(when)}: [bold]{who}[/bold]")
+    table = Table("effective (JST)", "owner", "reason", "by", title="ownership ledger 所有権履歴")
+    for e in ledger:
+        table.add_row(show(e.effective_at), f"{e.owner_kind}:{e.owner_name}", e.reason, e.actor)
+    console.print(table)
+    table = Table("when (JST)", "who", "action", "outcome", title="history 変更履歴")
+    for row in log:
+        table.add_row(*row)
+    console.print(table)
+
+
+@inventory_app.command("status")
+@handle_errors
+def status_cmd(serial: str, target: DeviceStatus, note: str | None = None) -> None:
+    """Move a device to another status (the transition table is enforced)."""
+    with cli_session() as session:
+        device = service.change_status(
+            session=session,
+            actor=cli_actor(),
+            serial=serial,
+            target=target,
+            now=utcnow(),
+            note=note,
+        )
+        console.print(f"{device.serial} is now {device.status}")
+
+
+@inventory_app.command("verify")
+@handle_errors
+def verify_cmd(serial: str) -> None:
+    """Record that a stock unit was checked to work."""
+    with cli_session() as session:
+        device = service.mark_verified(
+            session=session, actor=cli_actor(), serial=serial, now=utcnow()
+        )
+        console.print(f"{device.serial} verified at {show(device.verified_at)}")
+
+
+@inventory_app.command("reconcile")
+@handle_errors
+def reconcile_cmd(
+    apply: Annotated[bool, typer.Option(help="import serials only the dashboard knows")] = False,
+    org: Annotated[str | None, typer.Option(help="organization id (default from settings)")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Compare netkeep's inventory with the dashboard organization's (all pages)."""
+    cfg = settings()
+    dashboard = MerakiDashboard.from_settings(cfg)
+    with cli_session() as session:
+        report = reconcile.reconcile(
+            session=session,
+            dashboard=dashboard,
+            actor=cli_actor(),
+            organization_id=org or cfg.meraki_org_id,
+            now=utcnow(),
+            apply=apply,
+        )
+    data = {**report.__dict__, "in_sync": report.in_sync}
+    if json_out:
+        emit_json(data)
+        return
+    console.print(
+        f"organization {report.organization_id}: dashboard {report.dashboard_count} devices, "
+        f"netkeep {report.netkeep_count}"
+    )
+    for key, title in (
+        ("only_in_dashboard", "only on the dashboard"),
+        ("only_in_netkeep", "only in netkeep (expected on the dashboard)"),
+        ("network_mismatch", "network differs"),
+        ("model_mismatch", "model differs"),
+    ):
+        rows = data[key]
+        assert isinstance(rows, list)
+        if rows:
+            table = Table(*rows[0].keys(), title=title)
+            for r in rows:
+                table.add_row(*(str(v) if v is not None else "" for v in r.values()))
+            console.print(table)
+    if report.imported:
+        console.print(f"imported {len(report.imported)}: {', '.join(report.imported)}")
+    if report.unknown_models:
+        console.print(f"not imported (model not in catalogue): {', '.join(report.unknown_models)}")
+    if report.in_sync:
+        console.print("[green]in sync[/green]")
+
+
+@catalogue_app.command("list")
+@handle_errors
+def catalogue_list(json_out: JsonOpt = False) -> None:
+    """The model catalogue."""
+    with cli_session() as session:
+        rows = [CatalogueOut.of(m) for m in service.list_catalogue(session=session)]
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table("model", "type", "successor", "list price (¥)", "end of sale")
+    for r in rows:
+        table.add_row(
+            r.model,
+            r.product_type,
+            r.successor or "",
+            f"{r.list_price_yen:,}",
+            "yes" if r.end_of_sale else "",
+        )
+    console.print(table)
+
+
+@catalogue_app.command("set")
+@handle_errors
+def catalogue_set(
+    model: str,
+    product_type: Annotated[ProductType, typer.Option()],
+    price: Annotated[int, typer.Option(help="list price in yen, tax excluded")],
+    successor: str | None = None,
+    end_of_sale: bool = False,
+    description: str = "",
+) -> None:
+    """Add or edit a catalogue model."""
+    with cli_session() as session:
+        row = service.upsert_catalogue_model(
+            session=session,
+            actor=cli_actor(),
+            model=model,
+            product_type=product_type,
+            list_price_yen=price,
+            successor=successor,
+            end_of_sale=end_of_sale,
+            description=description,
+        )
+        console.print(f"{row.model}: ¥{row.list_price_yen:,}, successor {row.successor or '-'}")
+
+
+def _print_contract(number: str, json_out: bool) -> None:
+    with cli_session() as session:
+        contract = contract_service.get_contract(session=session, number=number)
+        devices = contract_service.contract_devices(session=session, contract=contract)
+        owners = service.current_owners(session=session, devices=devices)
+        out = ContractOut.of(contract, [DeviceOut.of(d, owners.get(d.id or 0)) for d in devices])
+    if json_out:
+        emit_json(out)
+        return
+    console.print(
+        f"[bold]{out.number}[/bold] {out.customer} plan={out.plan} "
+        f"options={','.join(out.options) or '-'} status={out.status}"
+    )
+    console.print(
+        f"accepted {out.acceptance_date or '-'}; initial fee paid "
+        f"{show(out.initial_fee_paid_at) or '-'}; ends {out.end_date or '-'}"
+    )
+    console.print(_device_table(out.devices))
+
+
+@contract_app.command("create")
+@handle_errors
+def contract_create(
+    number: str,
+    customer: Annotated[str, typer.Option()],
+    plan: Annotated[Plan, typer.Option()],
+    option: Annotated[list[ContractOption] | None, typer.Option(help="repeatable")] = None,
+    application_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+) -> None:
+    """Register a contract (status applied)."""
+    with cli_session() as session:
+        contract_service.create_contract(
+            session=session,
+            actor=cli_actor(),
+            number=number,
+            customer=customer,
+            plan=plan,
+            options=option or [],
+            application_date=date.fromisoformat(application_date) if application_date else None,
+        )
+    console.print(f"contract {number} created")
+
+
+@contract_app.command("attach")
+@handle_errors
+def contract_attach(
+    number: str,
+    serial: str,
+    acquisition: Acquisition = Acquisition.SOLD,
+    leasing_company: str | None = None,
+) -> None:
+    """Put a device on a contract (sold, or leased from a leasing company)."""
+    with cli_session() as session:
+        contract_service.attach_device(
+            session=session,
+            actor=cli_actor(),
+            number=number,
+            serial=serial,
+            acquisition=acquisition,
+            leasing_company=leasing_company,
+            now=utcnow(),
+        )
+    console.print(f"{serial.upper()} is on contract {number}")
+
+
+@contract_app.command("accept")
+@handle_errors
+def contract_accept(
+    number: str, acceptance_date: Annotated[str, typer.Option(help="YYYY-MM-DD")]
+) -> None:
+    """Record the acceptance date (検収日)."""
+    with cli_session() as session:
+        contract_service.accept_contract(
+            session=session,
+            actor=cli_actor(),
+            number=number,
+            acceptance_date=date.fromisoformat(acceptance_date),
+        )
+    console.print(f"contract {number} accepted on {acceptance_date}")
+
+
+@contract_app.command("paid")
+@handle_errors
+def contract_paid(
+    number: str,
+    paid_at: Annotated[
+        str | None, typer.Option(help="when it was fully paid (default now)")
+    ] = None,
+) -> None:
+    """Mark the initial fee fully paid: sold devices become the customer's (Art. 18)."""
+    with cli_session() as session:
+        events = contract_service.mark_initial_fee_paid(
+            session=session,
+            actor=cli_actor(),
+            number=number,
+            paid_at=parse_instant(paid_at) if paid_at else utcnow(),
+        )
+        moved = [e.serial for e in events]
+    console.print(f"initial fee of {number} paid; ownership moved: {', '.join(moved) or 'none'}")
+
+
+@contract_app.command("end")
+@handle_errors
+def contract_end(number: str, notice_date: Annotated[str, typer.Option(help="YYYY-MM-DD")]) -> None:
+    """Record notice to end; lists the provider-owned units that must come back (Art. 23)."""
+    with cli_session() as session:
+        ended = contract_service.end_contract(
+            session=session,
+            actor=cli_actor(),
+            number=number,
+            notice_date=date.fromisoformat(notice_date),
+        )
+        back = [d.serial for d in ended.must_return]
+    console.print(
+        f"contract {number} ends {ended.end_date}; must come back: {', '.join(back) or 'none'}"
+    )
+
+
+@contract_app.command("return")
+@handle_errors
+def contract_return(number: str, serial: str) -> None:
+    """A unit came back from an ended contract."""
+    with cli_session() as session:
+        contract_service.receive_contract_return(
+            session=session, actor=cli_actor(), number=number, serial=serial, now=utcnow()
+        )
+    console.print(f"{serial.upper()} received back from {number}")
+
+
+@contract_app.command("show")
+@handle_errors
+def contract_show(number: str, json_out: JsonOpt = False) -> None:
+    """A contract with its devices and their owners."""
+    _print_contract(number, json_out)
+
+
+@contract_app.command("list")
+@handle_errors
+def contract_list(
+    customer: str | None = None, status: ContractStatus | None = None, json_out: JsonOpt = False
+) -> None:
+    """Contracts, optionally by customer or status."""
+    with cli_session() as session:
+        rows = [
+            ContractOut.of(c)
+            for c in contract_service.list_contracts(
+                session=session, customer=customer, status=status
+            )
+        ]
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table("number", "customer", "plan", "options", "status", "accepted", "fee paid")
+    for c in rows:
+        table.add_row(
+            c.number,
+            c.customer,
+            c.plan,
+            ",".join(c.options),
+            c.status,
+            str(c.acceptance_date or ""),
+            show(c.initial_fee_paid_at),
+        )
+    console.print(table)

@@ -1,0 +1,154 @@
+"""Pure inventory rules: serial form, device statuses and their transitions, ownership kinds."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from core.errors import InvalidTransition
+
+SERIAL_PATTERN = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$")
+MAC_PATTERN = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
+class DeviceStatus(StrEnum):
+    IN_STOCK = "in_stock"
+    RESERVED = "reserved"
+    DEPLOYED = "deployed"
+    FAILED = "failed"
+    IN_RMA = "in_rma"
+    LOST = "lost"
+    RETURNED = "returned"
+    REFURBISHED = "refurbished"
+    DISPOSED = "disposed"
+
+
+S = DeviceStatus
+TRANSITIONS: dict[DeviceStatus, frozenset[DeviceStatus]] = {
+    S.IN_STOCK: frozenset({S.RESERVED, S.DEPLOYED, S.DISPOSED}),
+    S.RESERVED: frozenset({S.IN_STOCK, S.DEPLOYED}),
+    S.DEPLOYED: frozenset({S.FAILED, S.RETURNED}),
+    S.FAILED: frozenset({S.DEPLOYED, S.IN_RMA}),
+    S.IN_RMA: frozenset({S.RETURNED, S.LOST}),
+    S.LOST: frozenset({S.RETURNED}),
+    S.RETURNED: frozenset({S.REFURBISHED, S.DISPOSED}),
+    S.REFURBISHED: frozenset({S.IN_STOCK, S.DISPOSED}),
+    S.DISPOSED: frozenset(),
+}
+
+
+def advance(serial: str, current: DeviceStatus, target: DeviceStatus) -> DeviceStatus:
+    """The new status, if the move from `current` to `target` is allowed."""
+    allowed = TRANSITIONS[current]
+    if target not in allowed:
+        raise InvalidTransition(f"device {serial}", current, target, allowed)
+    return target
+
+
+class ProductType(StrEnum):
+    APPLIANCE = "appliance"
+    WIRELESS = "wireless"
+    SWITCH = "switch"
+    CELLULAR_GATEWAY = "cellularGateway"
+
+
+class Plan(StrEnum):
+    UTM = "utm"
+    ROUTER = "router"
+    WIRELESS = "wireless"
+
+
+class ContractOption(StrEnum):
+    VPN = "vpn"
+    SURVEY = "survey"
+    ONSITE = "onsite"
+    BACKUP_UNIT = "backup_unit"
+    CLIENT_SETUP = "client_setup"
+    CLIENT_SUPPORT = "client_support"
+
+
+PLAN_PRODUCT_TYPES: dict[Plan, frozenset[ProductType]] = {
+    Plan.UTM: frozenset({ProductType.APPLIANCE}),
+    Plan.ROUTER: frozenset({ProductType.APPLIANCE, ProductType.CELLULAR_GATEWAY}),
+    Plan.WIRELESS: frozenset({ProductType.WIRELESS}),
+}
+
+
+class OwnerKind(StrEnum):
+    PROVIDER = "provider"
+    CUSTOMER = "customer"
+    LEASING_COMPANY = "leasing_company"
+
+
+class OwnershipReason(StrEnum):
+    STOCK_IN = "stock_in"
+    IMPORT = "import"
+    RECONCILE_IMPORT = "reconcile_import"
+    INITIAL_FEE_PAID = "initial_fee_paid"
+    LEASE = "lease"
+    RMA_SWAP = "rma_swap"
+    CONTRACT_END_RETURN = "contract_end_return"
+    CORRECTION = "correction"
+
+
+class Acquisition(StrEnum):
+    """How the customer holds a device on a contract (Art. 18 sale, Art. 22 lease/rental)."""
+
+    SOLD = "sold"
+    LEASED = "leased"
+
+
+class ContractStatus(StrEnum):
+    APPLIED = "applied"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    kind: OwnerKind
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.name}"
+
+
+PROVIDER_NAME = "provider"
+
+
+def normalise_serial(raw: str) -> str:
+    """A serial in Meraki form XXXX-XXXX-XXXX, upper case; ValueError otherwise."""
+    serial = raw.strip().upper()
+    if not SERIAL_PATTERN.match(serial):
+        raise ValueError(f"serial {raw!r} is not in the Meraki form XXXX-XXXX-XXXX")
+    return serial
+
+
+def normalise_mac(raw: str) -> str:
+    """A MAC as aa:bb:cc:dd:ee:ff; accepts '-', '.', ':' or no separators."""
+    digits = re.sub(r"[^0-9a-fA-F]", "", raw)
+    if len(digits) != 12 or len(re.sub(r"[0-9a-fA-F:\-. ]", "", raw)) != 0:
+        raise ValueError(f"MAC {raw!r} is not a 48-bit MAC address")
+    digits = digits.lower()
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+def owner_after_initial_fee(acquisition: Acquisition, customer: str) -> Owner | None:
+    """Who owns a contract device once the initial fee is paid (None: no change, Art. 22)."""
+    if acquisition is Acquisition.SOLD:
+        return Owner(OwnerKind.CUSTOMER, customer)
+    return None
+
+
+def must_return_at_end(owner: Owner) -> bool:
+    """Provider-owned equipment comes back when the contract ends (Art. 23)."""
+    return owner.kind is OwnerKind.PROVIDER
+
+
+def contract_end_date(notice: date) -> date:
+    """The last day of the month in which notice was given (Art. 3: 契約終了日)."""
+    last = calendar.monthrange(notice.year, notice.month)[1]
+    return notice.replace(day=last)

@@ -1,0 +1,328 @@
+"""Thin HTTP layer over the inventory and contract services."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi.responses import StreamingResponse
+
+from api.deps import Admin, DashboardDep, Reader, SessionDep, SettingsDep, roles
+from core import audit
+from core.audit import Actor
+from core.auth import Role
+from core.errors import Problem, ValidationFailed
+from core.timeutil import as_utc, parse_instant, utcnow
+from inventory import contracts as contract_service
+from inventory import importer, reconcile, service
+from inventory.domain import ContractStatus, DeviceStatus
+from inventory.schemas import (
+    Acceptance,
+    AttachDevice,
+    AuditOut,
+    CatalogueIn,
+    CatalogueOut,
+    ContractEndOut,
+    ContractIn,
+    ContractOut,
+    DeviceOut,
+    DevicePageOut,
+    DeviceUpdate,
+    EndNotice,
+    ImportOut,
+    InitialFeePaid,
+    OwnershipEventOut,
+    OwnershipOut,
+    ProblemOut,
+    ReconcileOut,
+    ReturnIn,
+    StatusChange,
+)
+
+router = APIRouter(tags=["inventory"])
+contracts_router = APIRouter(tags=["contracts"])
+
+Editor = Annotated[Actor, Depends(roles(Role.ADMIN, Role.FIELD, Role.LOGISTICS))]
+Mover = Annotated[Actor, Depends(roles(Role.ADMIN, Role.FIELD, Role.NOC, Role.LOGISTICS))]
+Stock = Annotated[Actor, Depends(roles(Role.ADMIN, Role.LOGISTICS))]
+Sales = Annotated[Actor, Depends(roles(Role.ADMIN, Role.FIELD))]
+
+
+def _filters(
+    status: DeviceStatus | None = None,
+    customer: str | None = None,
+    model: str | None = None,
+    site: str | None = None,
+    contract: str | None = None,
+    serial_prefix: str | None = None,
+    *,
+    session: SessionDep,
+) -> service.DeviceFilter:
+    contract_id = None
+    if contract is not None:
+        contract_id = contract_service.get_contract(session=session, number=contract).id
+    return service.DeviceFilter(
+        status=status,
+        customer=customer,
+        model=model,
+        site=site,
+        contract_id=contract_id,
+        serial_prefix=serial_prefix,
+    )
+
+
+Filters = Annotated[service.DeviceFilter, Depends(_filters)]
+
+
+@router.get("/devices", response_model=DevicePageOut)
+def list_devices(
+    session: SessionDep,
+    actor: Reader,
+    filters: Filters,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DevicePageOut:
+    page = service.list_devices(session=session, filters=filters, limit=limit, offset=offset)
+    items = [DeviceOut.of(d, page.owners.get(d.id or 0)) for d in page.items]
+    return DevicePageOut(total=page.total, limit=limit, offset=offset, items=items)
+
+
+@router.get("/devices.csv", response_class=StreamingResponse)
+def export_devices(session: SessionDep, actor: Reader, filters: Filters) -> StreamingResponse:
+    """Every matching device as CSV (UTF-8 with BOM, so Excel opens Japanese text correctly)."""
+    rows = list(service.export_rows(session=session, filters=filters))
+
+    def body() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        yield "\ufeff"
+        for row in rows:
+            writer.writerow(row)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+    return StreamingResponse(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="devices.csv"'},
+    )
+
+
+@router.get("/devices/{serial}", response_model=DeviceOut)
+def get_device(serial: str, session: SessionDep, actor: Reader) -> DeviceOut:
+    device = service.get_device(session=session, serial=serial)
+    return DeviceOut.of(device, service.current_owner(session=session, device=device))
+
+
+@router.patch("/devices/{serial}", response_model=DeviceOut)
+def update_device(serial: str, body: DeviceUpdate, session: SessionDep, actor: Editor) -> DeviceOut:
+    device = service.update_device(
+        session=session,
+        actor=actor,
+        serial=serial,
+        changes=body.model_dump(exclude_unset=True),
+        now=utcnow(),
+    )
+    return DeviceOut.of(device, service.current_owner(session=session, device=device))
+
+
+@router.post("/devices/{serial}/status", response_model=DeviceOut)
+def change_status(serial: str, body: StatusChange, session: SessionDep, actor: Mover) -> DeviceOut:
+    device = service.change_status(
+        session=session,
+        actor=actor,
+        serial=serial,
+        target=body.status,
+        now=utcnow(),
+        note=body.note,
+    )
+    return DeviceOut.of(device, service.current_owner(session=session, device=device))
+
+
+@router.post("/devices/{serial}/verify", response_model=DeviceOut)
+def verify_device(serial: str, session: SessionDep, actor: Stock) -> DeviceOut:
+    device = service.mark_verified(session=session, actor=actor, serial=serial, now=utcnow())
+    return DeviceOut.of(device, service.current_owner(session=session, device=device))
+
+
+@router.get("/devices/{serial}/ownership", response_model=OwnershipOut)
+def ownership(
+    serial: str,
+    session: SessionDep,
+    actor: Reader,
+    at: Annotated[
+        str | None, Query(description="YYYY-MM-DD or ISO time; without a zone it is Asia/Tokyo")
+    ] = None,
+) -> OwnershipOut:
+    """Who owned the device at `at`, or its whole ledger."""
+    device = service.get_device(session=session, serial=serial)
+    history = [
+        OwnershipEventOut.of(e) for e in service.ownership_history(session=session, device=device)
+    ]
+    if at is None:
+        return OwnershipOut(serial=device.serial, history=history)
+    try:
+        when = parse_instant(at)
+    except ValueError as exc:
+        raise ValidationFailed([Problem(f"{at!r} is not a date or time", "query.at")]) from exc
+    event = service.owner_event_at(session=session, device=device, at=when)
+    return OwnershipOut(
+        serial=device.serial, at=when, owner=None if event is None else OwnershipEventOut.of(event)
+    )
+
+
+@router.get("/devices/{serial}/history", response_model=list[AuditOut])
+def device_history(serial: str, session: SessionDep, actor: Reader) -> list[AuditOut]:
+    device = service.get_device(session=session, serial=serial)
+    entries = audit.history(session=session, entity_type="device", entity_id=device.serial)
+    return [AuditOut.model_validate(e, from_attributes=True) for e in entries]
+
+
+@router.post("/inventory/import", response_model=ImportOut)
+def import_devices(
+    session: SessionDep,
+    actor: Stock,
+    file: Annotated[UploadFile, File(description="CSV or XLSX, Japanese or English headers")],
+    commit: bool = False,
+) -> ImportOut:
+    """A dry run by default; `commit=true` writes all rows or none (422 with every problem)."""
+    report = importer.import_devices(
+        session=session,
+        actor=actor,
+        path=Path(file.filename or "upload.csv"),
+        content=file.file.read(),
+        now=utcnow(),
+        commit=commit,
+    )
+    return ImportOut(
+        source=report.source,
+        rows=report.rows,
+        committed=report.committed,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        problems=[ProblemOut.of(p) for p in report.problems],
+    )
+
+
+@router.post("/inventory/reconcile", response_model=ReconcileOut)
+def reconcile_inventory(
+    session: SessionDep,
+    settings: SettingsDep,
+    dashboard: DashboardDep,
+    actor: Stock,
+    apply: bool = False,
+    organization_id: str | None = None,
+) -> ReconcileOut:
+    report = reconcile.reconcile(
+        session=session,
+        dashboard=dashboard,
+        actor=actor,
+        now=utcnow(),
+        apply=apply,
+        organization_id=organization_id or settings.meraki_org_id,
+    )
+    return ReconcileOut.model_validate({**report.__dict__, "in_sync": report.in_sync})
+
+
+@router.get("/catalogue", response_model=list[CatalogueOut])
+def catalogue(session: SessionDep, actor: Reader) -> list[CatalogueOut]:
+    return [CatalogueOut.of(m) for m in service.list_catalogue(session=session)]
+
+
+@router.put("/catalogue/{model}", response_model=CatalogueOut)
+def put_catalogue_model(
+    model: str, body: CatalogueIn, session: SessionDep, actor: Admin
+) -> CatalogueOut:
+    row = service.upsert_catalogue_model(
+        session=session, actor=actor, model=model, **body.model_dump()
+    )
+    return CatalogueOut.of(row)
+
+
+# --- contracts ---------------------------------------------------------------------------
+
+
+def _contract_out(session: SessionDep, number: str) -> ContractOut:
+    contract = contract_service.get_contract(session=session, number=number)
+    devices = contract_service.contract_devices(session=session, contract=contract)
+    owners = service.current_owners(session=session, devices=devices)
+    return ContractOut.of(contract, [DeviceOut.of(d, owners.get(d.id or 0)) for d in devices])
+
+
+@contracts_router.get("/contracts", response_model=list[ContractOut])
+def list_contracts(
+    session: SessionDep,
+    actor: Reader,
+    customer: str | None = None,
+    status: ContractStatus | None = None,
+) -> list[ContractOut]:
+    rows = contract_service.list_contracts(session=session, customer=customer, status=status)
+    return [ContractOut.of(c) for c in rows]
+
+
+@contracts_router.post("/contracts", response_model=ContractOut, status_code=201)
+def create_contract(body: ContractIn, session: SessionDep, actor: Admin) -> ContractOut:
+    contract = contract_service.create_contract(session=session, actor=actor, **body.model_dump())
+    return ContractOut.of(contract)
+
+
+@contracts_router.get("/contracts/{number}", response_model=ContractOut)
+def get_contract(number: str, session: SessionDep, actor: Reader) -> ContractOut:
+    return _contract_out(session, number)
+
+
+@contracts_router.post("/contracts/{number}/devices", response_model=ContractOut)
+def attach_device(
+    number: str, body: AttachDevice, session: SessionDep, actor: Sales
+) -> ContractOut:
+    contract_service.attach_device(
+        session=session, actor=actor, number=number, now=utcnow(), **body.model_dump()
+    )
+    return _contract_out(session, number)
+
+
+@contracts_router.post("/contracts/{number}/accept", response_model=ContractOut)
+def accept_contract(
+    number: str, body: Acceptance, session: SessionDep, actor: Sales
+) -> ContractOut:
+    contract_service.accept_contract(
+        session=session, actor=actor, number=number, acceptance_date=body.acceptance_date
+    )
+    return _contract_out(session, number)
+
+
+@contracts_router.post("/contracts/{number}/initial-fee-paid", response_model=ContractOut)
+def initial_fee_paid(
+    number: str, body: InitialFeePaid, session: SessionDep, actor: Admin
+) -> ContractOut:
+    """Art. 18: sold devices on the contract become the customer's."""
+    paid_at = as_utc(body.paid_at) if body.paid_at else utcnow()
+    contract_service.mark_initial_fee_paid(
+        session=session, actor=actor, number=number, paid_at=paid_at
+    )
+    return _contract_out(session, number)
+
+
+@contracts_router.post("/contracts/{number}/end", response_model=ContractEndOut)
+def end_contract(number: str, body: EndNotice, session: SessionDep, actor: Admin) -> ContractEndOut:
+    """Art. 23: the provider-owned units listed must come back."""
+    ended = contract_service.end_contract(
+        session=session, actor=actor, number=number, notice_date=body.notice_date
+    )
+    return ContractEndOut(
+        number=number, end_date=ended.end_date, must_return=[d.serial for d in ended.must_return]
+    )
+
+
+@contracts_router.post("/contracts/{number}/returns", response_model=DeviceOut)
+def receive_return(number: str, body: ReturnIn, session: SessionDep, actor: Stock) -> DeviceOut:
+    device = contract_service.receive_contract_return(
+        session=session, actor=actor, number=number, serial=body.serial, now=utcnow()
+    )
+    return DeviceOut.of(device, service.current_owner(session=session, device=device))

@@ -1,0 +1,389 @@
+"""Inventory use cases: devices, their statuses, the ownership ledger and the catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from core import audit
+from core.audit import Actor
+from core.errors import NotFound, Problem, ValidationFailed
+from inventory.domain import (
+    DeviceStatus,
+    Owner,
+    OwnerKind,
+    OwnershipReason,
+    ProductType,
+    advance,
+    normalise_serial,
+)
+from inventory.models import CatalogueModel, Device, OwnershipEvent
+
+DEVICE_AUDIT_FIELDS = (
+    "serial",
+    "model",
+    "mac",
+    "status",
+    "customer",
+    "site",
+    "contract_id",
+    "acquisition",
+    "leasing_company",
+    "network_id",
+    "license_expiry",
+    "verified_at",
+    "notes",
+)
+
+
+def device_snapshot(device: Device) -> dict[str, Any]:
+    """The audited view of a device."""
+    return {name: getattr(device, name) for name in DEVICE_AUDIT_FIELDS}
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFilter:
+    status: DeviceStatus | None = None
+    customer: str | None = None
+    model: str | None = None
+    site: str | None = None
+    contract_id: int | None = None
+    serial_prefix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DevicePage:
+    items: list[Device]
+    total: int
+    owners: dict[int, Owner]
+
+
+def _serial_or_problem(raw: str) -> str:
+    try:
+        return normalise_serial(raw)
+    except ValueError as exc:
+        raise ValidationFailed([Problem(str(exc), location="serial")]) from exc
+
+
+def get_device(*, session: Session, serial: str) -> Device:
+    serial = _serial_or_problem(serial)
+    device = session.exec(select(Device).where(Device.serial == serial)).first()
+    if device is None:
+        raise NotFound(f"no device with serial {serial}", serial=serial)
+    return device
+
+
+def get_device_for_update(*, session: Session, serial: str) -> Device:
+    """The device row locked until the transaction ends (PostgreSQL; SQLite locks the file)."""
+    serial = _serial_or_problem(serial)
+    device = session.exec(select(Device).where(Device.serial == serial).with_for_update()).first()
+    if device is None:
+        raise NotFound(f"no device with serial {serial}", serial=serial)
+    return device
+
+
+def list_devices(
+    *,
+    session: Session,
+    filters: DeviceFilter,
+    limit: int = 100,
+    offset: int = 0,
+    count: bool = True,
+) -> DevicePage:
+    stmt = select(Device)
+    if filters.status is not None:
+        stmt = stmt.where(Device.status == filters.status.value)
+    if filters.customer is not None:
+        stmt = stmt.where(Device.customer == filters.customer)
+    if filters.model is not None:
+        stmt = stmt.where(Device.model == filters.model.upper())
+    if filters.site is not None:
+        stmt = stmt.where(Device.site == filters.site)
+    if filters.contract_id is not None:
+        stmt = stmt.where(Device.contract_id == filters.contract_id)
+    if filters.serial_prefix:
+        stmt = stmt.where(col(Device.serial).startswith(filters.serial_prefix.upper()))
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one() if count else -1
+    items = list(session.exec(stmt.order_by(col(Device.serial)).offset(offset).limit(limit)))
+    return DevicePage(
+        items=items, total=int(total), owners=current_owners(session=session, devices=items)
+    )
+
+
+def current_owners(*, session: Session, devices: Sequence[Device]) -> dict[int, Owner]:
+    """The present owner of each device, in one query."""
+    ids = [d.id for d in devices if d.id is not None]
+    if not ids:
+        return {}
+    stmt = (
+        select(OwnershipEvent)
+        .where(col(OwnershipEvent.device_id).in_(ids))
+        .order_by(
+            col(OwnershipEvent.device_id), col(OwnershipEvent.effective_at), col(OwnershipEvent.id)
+        )
+    )
+    owners: dict[int, Owner] = {}
+    for event in session.exec(stmt):
+        owners[event.device_id] = Owner(OwnerKind(event.owner_kind), event.owner_name)
+    return owners
+
+
+def owner_event_at(*, session: Session, device: Device, at: datetime) -> OwnershipEvent | None:
+    """The ledger entry in force at `at` (the latest one effective at or before it)."""
+    stmt = (
+        select(OwnershipEvent)
+        .where(OwnershipEvent.device_id == device.id, OwnershipEvent.effective_at <= at)
+        .order_by(col(OwnershipEvent.effective_at).desc(), col(OwnershipEvent.id).desc())
+        .limit(1)
+    )
+    return session.exec(stmt).first()
+
+
+def current_owner(*, session: Session, device: Device) -> Owner | None:
+    stmt = (
+        select(OwnershipEvent)
+        .where(OwnershipEvent.device_id == device.id)
+        .order_by(col(OwnershipEvent.effective_at).desc(), col(OwnershipEvent.id).desc())
+        .limit(1)
+    )
+    event = session.exec(stmt).first()
+    return None if event is None else Owner(OwnerKind(event.owner_kind), event.owner_name)
+
+
+def ownership_history(*, session: Session, device: Device) -> list[OwnershipEvent]:
+    stmt = (
+        select(OwnershipEvent)
+        .where(OwnershipEvent.device_id == device.id)
+        .order_by(col(OwnershipEvent.effective_at), col(OwnershipEvent.id))
+    )
+    return list(session.exec(stmt))
+
+
+def transfer_ownership(
+    *,
+    session: Session,
+    actor: Actor,
+    device: Device,
+    owner: Owner,
+    reason: OwnershipReason,
+    effective_at: datetime,
+    contract_id: int | None = None,
+    reference: str | None = None,
+) -> OwnershipEvent:
+    """Append a ledger entry (never edits one) and audit it in the same transaction."""
+    assert device.id is not None
+    before = current_owner(session=session, device=device)
+    event = OwnershipEvent(
+        device_id=device.id,
+        serial=device.serial,
+        owner_kind=owner.kind.value,
+        owner_name=owner.name,
+        reason=reason.value,
+        effective_at=effective_at,
+        actor=actor.name,
+        contract_id=contract_id,
+        reference=reference,
+    )
+    session.add(event)
+    audit.record(
+        session,
+        actor=actor,
+        action="device.ownership",
+        entity_type="device",
+        entity_id=device.serial,
+        before=None if before is None else {"owner": str(before)},
+        after={"owner": str(owner), "reason": reason.value, "effective_at": effective_at},
+    )
+    return event
+
+
+def change_status(
+    *,
+    session: Session,
+    actor: Actor,
+    serial: str,
+    target: DeviceStatus,
+    now: datetime,
+    note: str | None = None,
+) -> Device:
+    """Move a device to `target` if the transition table allows it."""
+    device = get_device_for_update(session=session, serial=serial)
+    return set_status(
+        session=session, actor=actor, device=device, target=target, now=now, note=note
+    )
+
+
+def set_status(
+    *,
+    session: Session,
+    actor: Actor,
+    device: Device,
+    target: DeviceStatus,
+    now: datetime,
+    note: str | None = None,
+) -> Device:
+    before = device_snapshot(device)
+    device.status = advance(device.serial, DeviceStatus(device.status), target).value
+    device.updated_at = now
+    session.add(device)
+    after = device_snapshot(device)
+    if note:
+        after["note"] = note
+    audit.record(
+        session,
+        actor=actor,
+        action="device.status",
+        entity_type="device",
+        entity_id=device.serial,
+        before=before,
+        after=after,
+        at=now,
+    )
+    return device
+
+
+EDITABLE_FIELDS = frozenset({"mac", "customer", "site", "network_id", "license_expiry", "notes"})
+
+
+def update_device(
+    *, session: Session, actor: Actor, serial: str, changes: dict[str, Any], now: datetime
+) -> Device:
+    """Edit a device's descriptive fields (status and ownership have their own paths)."""
+    unknown = sorted(set(changes) - EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            [Problem(f"field {name!r} cannot be edited here", location=name) for name in unknown]
+        )
+    device = get_device_for_update(session=session, serial=serial)
+    before = device_snapshot(device)
+    for name, value in changes.items():
+        setattr(device, name, value)
+    device.updated_at = now
+    session.add(device)
+    audit.record(
+        session,
+        actor=actor,
+        action="device.update",
+        entity_type="device",
+        entity_id=device.serial,
+        before=before,
+        after=device_snapshot(device),
+        at=now,
+    )
+    return device
+
+
+def mark_verified(*, session: Session, actor: Actor, serial: str, now: datetime) -> Device:
+    """Record that a stock unit was checked to work (a replacement must be, before it ships)."""
+    device = get_device_for_update(session=session, serial=serial)
+    before = device_snapshot(device)
+    device.verified_at = now
+    session.add(device)
+    audit.record(
+        session,
+        actor=actor,
+        action="device.verify",
+        entity_type="device",
+        entity_id=device.serial,
+        before=before,
+        after=device_snapshot(device),
+        at=now,
+    )
+    return device
+
+
+# --- catalogue -------------------------------------------------------------------------
+
+
+def list_catalogue(*, session: Session) -> list[CatalogueModel]:
+    return list(session.exec(select(CatalogueModel).order_by(col(CatalogueModel.model))))
+
+
+def get_catalogue_model(*, session: Session, model: str) -> CatalogueModel:
+    row = session.get(CatalogueModel, model.upper())
+    if row is None:
+        raise NotFound(f"model {model!r} is not in the catalogue", model=model)
+    return row
+
+
+def upsert_catalogue_model(
+    *,
+    session: Session,
+    actor: Actor,
+    model: str,
+    product_type: ProductType,
+    list_price_yen: int,
+    successor: str | None = None,
+    end_of_sale: bool = False,
+    description: str = "",
+) -> CatalogueModel:
+    """Create or edit a catalogue entry; a successor must itself be in the catalogue."""
+    model = model.strip().upper()
+    problems: list[Problem] = []
+    if list_price_yen < 0:
+        problems.append(
+            Problem("list price must be a non-negative integer (yen)", "list_price_yen")
+        )
+    if successor is not None:
+        successor = successor.strip().upper()
+        if successor == model:
+            problems.append(Problem("a model cannot succeed itself", "successor"))
+        elif session.get(CatalogueModel, successor) is None:
+            problems.append(
+                Problem(f"successor {successor!r} is not in the catalogue", "successor")
+            )
+    if problems:
+        raise ValidationFailed(problems)
+    row = session.get(CatalogueModel, model)
+    before = None if row is None else row.model_dump()
+    if row is None:
+        row = CatalogueModel(
+            model=model, product_type=product_type.value, list_price_yen=list_price_yen
+        )
+    row.product_type = product_type.value
+    row.list_price_yen = list_price_yen
+    row.successor = successor
+    row.end_of_sale = end_of_sale
+    row.description = description
+    session.add(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="catalogue.upsert",
+        entity_type="catalogue_model",
+        entity_id=model,
+        before=before,
+        after=row.model_dump(),
+    )
+    return row
+
+
+EXPORT_COLUMNS = (*DEVICE_AUDIT_FIELDS[:-2], "owner_kind", "owner_name", "notes")
+
+
+def export_rows(
+    *, session: Session, filters: DeviceFilter, chunk: int = 1000
+) -> Iterator[list[str]]:
+    """Every matching device as CSV cells (header first), read a chunk at a time."""
+    yield list(EXPORT_COLUMNS)
+    offset = 0
+    while True:
+        page = list_devices(
+            session=session, filters=filters, limit=chunk, offset=offset, count=False
+        )
+        for device in page.items:
+            assert device.id is not None
+            owner = page.owners.get(device.id)
+            values = device_snapshot(device) | {
+                "owner_kind": owner.kind.value if owner else "",
+                "owner_name": owner.name if owner else "",
+            }
+            yield ["" if values[c] is None else str(values[c]) for c in EXPORT_COLUMNS]
+        if len(page.items) < chunk:
+            return
+        offset += chunk

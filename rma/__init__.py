@@ -1,0 +1,1 @@
+"""Advance send-back maintenance: failure reports, replacements, returns and damage charges."""

@@ -1,0 +1,121 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL, in a rolled-back transaction."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from api.app import create_app
+from api.deps import get_session
+from core import auth, migrate
+from core.audit import Actor
+from core.auth import Role
+from core.db import make_engine
+from core.settings import Settings
+from inventory.catalogue_defaults import seed_catalogue
+
+# pytest_plugins = ["sandbox.testing"]
+
+PG_URL = os.environ.get("NETKEEP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ADMIN = Actor(name="test-admin", role="admin", request_id="test")
+
+
+def _pg_admin_dsn() -> str:
+    return PG_URL.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    """A private schema in the PostgreSQL test database; PostgreSQL absent is a failure."""
+    schema = f"nk_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(_pg_admin_dsn(), autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required for the test suite ({PG_URL}): {exc}")
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(_pg_admin_dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("db") / "netkeep-test.db"
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    name = "sqlite_url" if request.param == "sqlite" else "pg_schema_url"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """The schema built by the real Alembic migrations, then the default catalogue committed."""
+    migrate.upgrade(database_url)
+    eng = make_engine(database_url)
+    with Session(eng) as session:
+        seed_catalogue(session=session, actor=ADMIN)
+        session.commit()
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test (commits are savepoints)."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield db
+    finally:
+        db.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def app_client(settings: Settings, engine: Engine, session: Session) -> Iterator[TestClient]:
+    app = create_app(settings, engine)
+
+    def test_session() -> Iterator[Session]:
+        yield session
+        session.commit()
+
+    app.dependency_overrides[get_session] = test_session
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def tokens(session: Session) -> dict[str, str]:
+    """One token per role, by role name."""
+    issued = {
+        role.value: auth.create_token(
+            session=session, actor=ADMIN, name=f"t-{role.value}", role=role
+        )
+        for role in Role
+    }
+    session.flush()
+    return {name: t.token for name, t in issued.items()}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
