@@ -1,0 +1,184 @@
+"""Admin API under /_sandbox: seed/reset, snapshot/load, faults, counters, generators."""
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+
+from sandbox import seeds
+from sandbox.faults import FaultConfig, parse_faults
+from sandbox.state import SandboxState
+
+if TYPE_CHECKING:
+    from sandbox.app import SandboxRuntime
+
+ADMIN_HEADER = "x-sandbox-admin-token"
+JsonBody = Annotated[dict[str, Any] | None, Body()]
+
+
+def admin_router(runtime: "SandboxRuntime") -> APIRouter:
+    """Routes guarded by the admin token (header X-Sandbox-Admin-Token or Bearer)."""
+    from sandbox.app import errors, json_response
+
+    class AdminDenied(Exception):
+        """Wrong or missing admin token."""
+
+    def require_admin(request: Request) -> None:
+        token = request.headers.get(ADMIN_HEADER)
+        bearer = request.headers.get("authorization", "")
+        if token != runtime.config.admin_token and bearer != f"Bearer {runtime.config.admin_token}":
+            raise AdminDenied
+
+    router = APIRouter(prefix="/_sandbox", tags=["sandbox admin"])
+
+    async def guarded(request: Request) -> Response | None:
+        try:
+            require_admin(request)
+        except AdminDenied:
+            return errors(401, "Invalid sandbox admin token")
+        return None
+
+    Guard = Annotated[Response | None, Depends(guarded)]
+
+    @router.post("/reset")
+    async def reset(denied: Guard, body: JsonBody = None) -> Response:
+        """Reset to a named seed (default: the configured one)."""
+        if denied:
+            return denied
+        seed = (body or {}).get("seed", runtime.config.seed)
+        try:
+            runtime.reset(str(seed))
+        except KeyError as exc:
+            return errors(400, str(exc.args[0]))
+        return json_response({"seed": seed})
+
+    @router.get("/state")
+    async def snapshot(denied: Guard) -> Response:
+        """Full state as JSON (also written to the state file when one is configured)."""
+        if denied:
+            return denied
+        runtime.save()
+        return json_response(runtime.dashboard.state.to_dict())
+
+    @router.put("/state")
+    async def load_state(denied: Guard, body: JsonBody = None) -> Response:
+        """Replace the state with a snapshot."""
+        if denied:
+            return denied
+        try:
+            runtime.dashboard.state.replace_with(body or {})
+        except (TypeError, ValueError) as exc:
+            return errors(400, f"Not a sandbox state: {exc}")
+        return json_response({"loaded": True})
+
+    @router.get("/faults")
+    async def get_faults(denied: Guard) -> Response:
+        """Current run-wide faults."""
+        return denied or json_response(runtime.faults.config.to_dict())
+
+    @router.put("/faults")
+    async def set_faults(denied: Guard, body: JsonBody = None) -> Response:
+        """Set faults from {"spec": "5xx=0.1,..."} or from FaultConfig fields."""
+        if denied:
+            return denied
+        data = body or {}
+        try:
+            config = parse_faults(data["spec"]) if "spec" in data else FaultConfig.from_dict(data)
+        except (ValueError, TypeError) as exc:
+            return errors(400, str(exc))
+        runtime.faults.configure(config)
+        return json_response(config.to_dict())
+
+    @router.delete("/faults")
+    async def clear_faults(denied: Guard) -> Response:
+        """Back to a well-behaved dashboard."""
+        if denied:
+            return denied
+        runtime.faults.configure(FaultConfig())
+        return json_response(FaultConfig().to_dict())
+
+    @router.get("/counters")
+    async def counters(denied: Guard) -> Response:
+        """Requests per method and path template, with a tally per status."""
+        return denied or json_response(runtime.counters.snapshot())
+
+    @router.delete("/counters")
+    async def reset_counters(denied: Guard) -> Response:
+        """Zero the counters."""
+        if denied:
+            return denied
+        runtime.counters.reset()
+        return json_response(runtime.counters.snapshot())
+
+    @router.get("/rate-limit")
+    async def get_rate_limit(denied: Guard) -> Response:
+        """Current limits (null = unlimited)."""
+        return denied or json_response(
+            {"organization": runtime.limiter.org_rate, "ip": runtime.limiter.ip_rate}
+        )
+
+    @router.put("/rate-limit")
+    async def set_rate_limit(denied: Guard, body: JsonBody = None) -> Response:
+        """Change limits: {"organization": 10, "ip": 100}; null or 0 lifts one."""
+        if denied:
+            return denied
+        data = body or {}
+        runtime.limiter.configure(data.get("organization"), data.get("ip"))
+        return json_response(
+            {"organization": runtime.limiter.org_rate, "ip": runtime.limiter.ip_rate}
+        )
+
+    @router.put("/batch-delay")
+    async def set_batch_delay(denied: Guard, body: JsonBody = None) -> Response:
+        """Seconds an asynchronous batch stays pending: {"seconds": 0.2}."""
+        if denied:
+            return denied
+        runtime.dashboard.batch_delay = float((body or {}).get("seconds", 0.2))
+        return json_response({"seconds": runtime.dashboard.batch_delay})
+
+    @router.post("/organizations/{org_id}/inventory/generate")
+    async def generate_inventory(org_id: str, denied: Guard, body: JsonBody = None) -> Response:
+        """Bulk-claim N unassigned devices: {"count": 1200, "model": "MR36", "prefix": "Q3GN"}."""
+        if denied:
+            return denied
+        state = runtime.dashboard.state
+        if org_id not in state.organizations:
+            return errors(404, f"Organization {org_id} not found")
+        data = body or {}
+        serials = seeds.generate_inventory(
+            state,
+            org_id,
+            int(data.get("count", 100)),
+            str(data.get("model", "MR36")),
+            str(data.get("prefix", "Q3GN")),
+        )
+        return json_response({"count": len(serials), "first": serials[:1], "last": serials[-1:]})
+
+    @router.post("/organizations/generate")
+    async def generate_organizations(denied: Guard, body: JsonBody = None) -> Response:
+        """Add N organizations with a network each: {"count": 50, "devicesEach": 10}."""
+        if denied:
+            return denied
+        data = body or {}
+        ids = seeds.generate_organizations(
+            runtime.dashboard.state, int(data.get("count", 1)), int(data.get("devicesEach", 0))
+        )
+        return json_response({"organizationIds": ids})
+
+    @router.put("/devices/{serial}/status")
+    async def set_device_status(serial: str, denied: Guard, body: JsonBody = None) -> Response:
+        """Force a device status (online, alerting, offline, dormant) for monitoring demos."""
+        if denied:
+            return denied
+        dev = runtime.dashboard.state.devices.get(serial)
+        status = (body or {}).get("status")
+        if dev is None:
+            return errors(404, f"Device {serial} not found")
+        if status not in ("online", "alerting", "offline", "dormant"):
+            return errors(400, "'status' must be online, alerting, offline or dormant")
+        dev["status"] = status
+        return json_response({"serial": serial, "status": status})
+
+    return router
+
+
+__all__ = ["SandboxState", "admin_router"]

@@ -1,0 +1,214 @@
+"""Action batches: ordered, all-or-nothing execution through the same operation handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sandbox.access import org_or_404
+from sandbox.defaults import iso
+from sandbox.router import ApiError, Call, Reply, Router, bad_request, not_found
+from sandbox.state import Record, SandboxState
+
+RunAction = Callable[[str, str, Any, datetime], Reply]
+
+MAX_SYNC_ACTIONS = 20
+MAX_ASYNC_ACTIONS = 100
+MAX_RUNNING_PER_ORG = 5
+TOO_MANY_RUNNING = (
+    "Too many concurrently executing batches. Maximum is 5 confirmed but not yet executed batches."
+)
+RUN_AT = "_runAt"
+
+OPERATION_METHODS = {"create": "POST", "update": "PUT", "destroy": "DELETE", "delete": "DELETE"}
+
+
+def action_request(action: Any) -> tuple[str, str]:
+    """Method and path of one batch action (create → POST, claim → POST resource/claim ...)."""
+    if (
+        not isinstance(action, dict)
+        or not isinstance(action.get("resource"), str)
+        or not isinstance(action.get("operation"), str)
+    ):
+        raise bad_request("each action needs a string 'resource' and 'operation'")
+    resource = action["resource"].removeprefix("/api/v1").rstrip("/")
+    operation = action["operation"]
+    method = OPERATION_METHODS.get(operation)
+    if method is None:
+        return "POST", f"{resource}/{operation}"
+    return method, resource
+
+
+def _unfinished(batch: Record) -> bool:
+    return (
+        bool(batch["confirmed"])
+        and not batch["status"]["completed"]
+        and not batch["status"]["failed"]
+    )
+
+
+def _view(batch: Record) -> Record:
+    return {k: v for k, v in batch.items() if k not in (RUN_AT, "organizationId")} | {
+        "organizationId": batch["organizationId"]
+    }
+
+
+def execute(st: SandboxState, batch_id: str, now: datetime, run: RunAction) -> None:
+    """Run every action in order; on the first failure restore the state as it was before."""
+    batch = st.action_batches[batch_id]
+    batch[RUN_AT] = None
+    before = st.to_dict()
+    created: list[Record] = []
+    for index, action in enumerate(batch["actions"]):
+        try:
+            method, path = action_request(action)
+            if st.org_of_path(path) not in (None, batch["organizationId"]):
+                raise bad_request(
+                    f"{action['resource']} is not in organization {batch['organizationId']}"
+                )
+            reply = run(method, path, action.get("body") or {}, now)
+        except ApiError as err:
+            st.replace_with(before)
+            failed = st.action_batches[batch_id]
+            failed[RUN_AT] = None
+            failed["status"] = {
+                "completed": False,
+                "failed": True,
+                "errors": [f"Action {index}: {m}" for m in err.messages],
+                "createdResources": [],
+            }
+            return
+        if method == "POST" and isinstance(reply.body, dict) and "id" in reply.body:
+            created.append(
+                {"id": str(reply.body["id"]), "uri": f"/api/v1{path}/{reply.body['id']}"}
+            )
+    batch["status"] = {
+        "completed": True,
+        "failed": False,
+        "errors": [],
+        "createdResources": created,
+    }
+
+
+def run_due_batches(st: SandboxState, now: datetime, run: RunAction) -> None:
+    """Complete asynchronous batches whose delay has passed (called before each request)."""
+    stamp = now.timestamp()
+    due = [
+        bid
+        for bid, b in st.action_batches.items()
+        if b.get(RUN_AT) is not None and b[RUN_AT] <= stamp
+    ]
+    for batch_id in sorted(due, key=lambda b: st.action_batches[b][RUN_AT]):
+        execute(st, batch_id, now, run)
+
+
+def _start(st: SandboxState, batch: Record, now: datetime, delay: float, run: RunAction) -> None:
+    limit = MAX_SYNC_ACTIONS if batch["synchronous"] else MAX_ASYNC_ACTIONS
+    if len(batch["actions"]) > limit:
+        kind = "synchronous" if batch["synchronous"] else "asynchronous"
+        raise bad_request(f"Too many actions: at most {limit} in an {kind} batch")
+    running = [
+        b
+        for b in st.action_batches.values()
+        if b["organizationId"] == batch["organizationId"]
+        and _unfinished(b)
+        and b["id"] != batch["id"]
+    ]
+    if len(running) >= MAX_RUNNING_PER_ORG:
+        raise bad_request(TOO_MANY_RUNNING)
+    st.action_batches[batch["id"]] = batch
+    if batch["synchronous"]:
+        execute(st, batch["id"], now, run)
+    else:
+        batch[RUN_AT] = (now + timedelta(seconds=delay)).timestamp()
+
+
+def make_router(run: RunAction, delay: Callable[[], float]) -> Router:
+    """Action batch routes bound to the engine's action runner."""
+    router = Router()
+    base = "/organizations/{organizationId}/actionBatches"
+
+    @router.add("POST", base)
+    def create_batch(st: SandboxState, call: Call) -> Reply:
+        """Create (and, when confirmed, run or schedule) an action batch."""
+        org_id = org_or_404(st, call.params["organizationId"])["id"]
+        body = call.obj()
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions:
+            raise bad_request("'actions' must be a non-empty array")
+        for action in actions:
+            action_request(action)
+        batch: Record = {
+            "id": str(st.new_id()),
+            "organizationId": org_id,
+            "confirmed": bool(body.get("confirmed", False)),
+            "synchronous": bool(body.get("synchronous", False)),
+            "status": {"completed": False, "failed": False, "errors": [], "createdResources": []},
+            "actions": actions,
+            "createdAt": iso(call.now),
+            RUN_AT: None,
+        }
+        if body.get("callback"):
+            batch["callback"] = body["callback"]
+        if batch["confirmed"]:
+            _start(st, batch, call.now, delay(), run)
+        else:
+            st.action_batches[batch["id"]] = batch
+        return Reply(_view(st.action_batches[batch["id"]]), 201)
+
+    @router.add("GET", base)
+    def list_batches(st: SandboxState, call: Call) -> Reply:
+        """Batches of an organization, filterable by status (completed/failed/pending)."""
+        org_id = org_or_404(st, call.params["organizationId"])["id"]
+        found = [b for b in st.action_batches.values() if b["organizationId"] == org_id]
+        status = call.q("status")
+        if status == "completed":
+            found = [b for b in found if b["status"]["completed"]]
+        elif status == "failed":
+            found = [b for b in found if b["status"]["failed"]]
+        elif status == "pending":
+            found = [b for b in found if not b["status"]["completed"] and not b["status"]["failed"]]
+        return Reply([_view(b) for b in found])
+
+    def _batch(st: SandboxState, call: Call) -> Record:
+        batch = st.action_batches.get(call.params["actionBatchId"])
+        if batch is None or batch["organizationId"] != call.params["organizationId"]:
+            raise not_found(f"Action batch {call.params['actionBatchId']}")
+        return batch
+
+    @router.add("GET", base + "/{actionBatchId}")
+    def get_batch(st: SandboxState, call: Call) -> Reply:
+        """One batch with its status."""
+        return Reply(_view(_batch(st, call)))
+
+    @router.add("PUT", base + "/{actionBatchId}")
+    def update_batch(st: SandboxState, call: Call) -> Reply:
+        """Confirm a batch (cannot be unconfirmed) or change synchronous before confirming."""
+        batch = _batch(st, call)
+        body = call.obj()
+        if batch["confirmed"]:
+            if body.get("confirmed") is False:
+                raise bad_request("A confirmed batch cannot be unconfirmed")
+            return Reply(_view(batch))
+        if "synchronous" in body:
+            batch["synchronous"] = bool(body["synchronous"])
+        if body.get("confirmed"):
+            batch["confirmed"] = True
+            try:
+                _start(st, batch, call.now, delay(), run)
+            except ApiError:
+                batch["confirmed"] = False
+                raise
+        return Reply(_view(st.action_batches[batch["id"]]))
+
+    @router.add("DELETE", base + "/{actionBatchId}")
+    def delete_batch(st: SandboxState, call: Call) -> Reply:
+        """Delete a batch that is not running."""
+        batch = _batch(st, call)
+        if _unfinished(batch):
+            raise bad_request("A confirmed batch that has not finished cannot be deleted")
+        del st.action_batches[batch["id"]]
+        return Reply(None, 204)
+
+    return router

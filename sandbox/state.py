@@ -1,0 +1,78 @@
+"""In-memory dashboard state: plain JSON-shaped records, snapshot and JSON file persistence."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+Record = dict[str, Any]
+
+
+@dataclass
+class SandboxState:
+    """Everything the sandbox dashboard knows; every value is JSON-serialisable."""
+
+    organizations: dict[str, Record] = field(default_factory=dict)
+    networks: dict[str, Record] = field(default_factory=dict)
+    devices: dict[str, Record] = field(default_factory=dict)
+    """Claimed devices by serial: inventory fields plus device-level settings."""
+    warehouse: dict[str, Record] = field(default_factory=dict)
+    """Released devices by serial, so a later claim gets the same model and MAC back."""
+    network_settings: dict[str, Record] = field(default_factory=dict)
+    """Per-network configuration (VLANs, firewall, SSIDs ...) by network id."""
+    licenses: dict[str, Record] = field(default_factory=dict)
+    action_batches: dict[str, Record] = field(default_factory=dict)
+    swaps: dict[str, Record] = field(default_factory=dict)
+    next_id: int = 1000
+
+    def new_id(self) -> int:
+        """Monotonic id source so ids are deterministic for a given sequence of calls."""
+        self.next_id += 1
+        return self.next_id
+
+    def to_dict(self) -> dict[str, Any]:
+        """A deep, JSON-ready copy of the whole state."""
+        return json.loads(json.dumps(asdict(self)))  # type: ignore[no-any-return]
+
+    def replace_with(self, data: dict[str, Any]) -> None:
+        """Load a state dict in place (used by snapshot restore and batch rollback)."""
+        fresh = SandboxState.from_dict(data)
+        for f in fields(self):
+            setattr(self, f.name, getattr(fresh, f.name))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SandboxState:
+        """Build a state from `to_dict` output, ignoring unknown keys."""
+        copy = json.loads(json.dumps(data))
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in copy.items() if k in known})
+
+    def save(self, path: Path) -> None:
+        """Write the state as UTF-8 JSON (atomically via a temp file)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> SandboxState:
+        """Read a state written by `save`."""
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+    def org_of_path(self, path: str) -> str | None:
+        """The organization a request path counts against (org, network or device paths)."""
+        parts = path.split("/")
+        if len(parts) < 3 or not parts[2]:
+            return None
+        head, ident = parts[1], parts[2]
+        if head == "organizations":
+            return ident
+        if head == "networks":
+            net = self.networks.get(ident)
+            return str(net["organizationId"]) if net else None
+        if head == "devices":
+            dev = self.devices.get(ident)
+            return str(dev["organizationId"]) if dev else None
+        return None

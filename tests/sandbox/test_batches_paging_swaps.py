@@ -1,0 +1,199 @@
+"""Action batches, paging over a large inventory, and bulk swaps through the real SDK."""
+
+import time
+
+import httpx
+import meraki
+import pytest
+
+ORG = "537758"
+
+
+def _vlan_action(net, vlan_id, subnet, ip):
+    return {
+        "resource": f"/networks/{net}/appliance/vlans",
+        "operation": "create",
+        "body": {"id": vlan_id, "name": f"v{vlan_id}", "subnet": subnet, "applianceIp": ip},
+    }
+
+
+def test_synchronous_batch_applies_actions_in_order(sandbox):
+    dash = sandbox.dashboard_api()
+    batch = dash.organizations.createOrganizationActionBatch(
+        ORG,
+        [
+            _vlan_action("N_demo_osaka", 10, "10.10.0.0/24", "10.10.0.1"),
+            {
+                "resource": "/networks/N_demo_osaka/appliance/vlans/10",
+                "operation": "update",
+                "body": {"dhcpLeaseTime": "1 hour"},
+            },
+            {
+                "resource": "/networks/N_demo_osaka/appliance/firewall/l3FirewallRules",
+                "operation": "update",
+                "body": {
+                    "rules": [
+                        {
+                            "policy": "deny",
+                            "protocol": "any",
+                            "destCidr": "10.10.0.0/24",
+                            "srcCidr": "Any",
+                            "comment": "isolate",
+                        }
+                    ]
+                },
+            },
+        ],
+        confirmed=True,
+        synchronous=True,
+    )
+    assert batch["status"]["completed"] is True and batch["status"]["failed"] is False
+    assert batch["status"]["createdResources"][0]["id"] == "10"
+    vlan = dash.appliance.getNetworkApplianceVlan("N_demo_osaka", "10")
+    assert vlan["dhcpLeaseTime"] == "1 hour"
+    rules = dash.appliance.getNetworkApplianceFirewallL3FirewallRules("N_demo_osaka")["rules"]
+    assert [r["comment"] for r in rules] == ["isolate", "Default rule"]
+
+
+def test_failing_action_rolls_back_the_whole_batch(sandbox):
+    dash = sandbox.dashboard_api()
+    batch = dash.organizations.createOrganizationActionBatch(
+        ORG,
+        [
+            _vlan_action("N_demo_osaka", 11, "10.11.0.0/24", "10.11.0.1"),
+            {"resource": "/devices/Q2FY-AAAA-0001", "operation": "update", "body": {"name": "MX"}},
+            _vlan_action("N_demo_osaka", 12, "10.11.0.0/24", "10.11.0.2"),  # overlaps VLAN 11
+        ],
+        confirmed=True,
+        synchronous=True,
+    )
+    assert batch["status"]["failed"] is True and batch["status"]["completed"] is False
+    assert any("overlaps" in e for e in batch["status"]["errors"])
+    ids = [v["id"] for v in dash.appliance.getNetworkApplianceVlans("N_demo_osaka")]
+    assert ids == ["1"]
+    assert dash.devices.getDevice("Q2FY-AAAA-0001")["name"] is None
+    stored = dash.organizations.getOrganizationActionBatch(ORG, batch["id"])
+    assert stored["status"]["failed"] is True
+
+
+def test_asynchronous_batch_completes_and_sdk_can_poll(sandbox):
+    dash = sandbox.dashboard_api()
+    actions = [
+        _vlan_action("N_demo_tokyo", 100 + i, f"10.{100 + i}.0.0/24", f"10.{100 + i}.0.1")
+        for i in range(30)
+    ]
+    batch = dash.organizations.createOrganizationActionBatch(ORG, actions, confirmed=True)
+    assert batch["status"]["completed"] is False
+    deadline = time.monotonic() + 5
+    while not batch["status"]["completed"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+        batch = dash.organizations.getOrganizationActionBatch(ORG, batch["id"])
+    assert batch["status"]["completed"] is True
+    assert len(dash.appliance.getNetworkApplianceVlans("N_demo_tokyo")) == 31
+
+
+def test_batch_limits(sandbox):
+    sandbox.admin.set_batch_delay(30)
+    dash = sandbox.dashboard_api(action_batch_retry_wait_time=0, maximum_retries=1)
+    too_many = [
+        _vlan_action("N_demo_tokyo", 200 + i, f"10.{i}.1.0/24", f"10.{i}.1.1") for i in range(21)
+    ]
+    with pytest.raises(meraki.APIError) as caught:
+        dash.organizations.createOrganizationActionBatch(
+            ORG, too_many, confirmed=True, synchronous=True
+        )
+    assert caught.value.status == 400
+    for i in range(5):
+        dash.organizations.createOrganizationActionBatch(
+            ORG,
+            [_vlan_action("N_demo_tokyo", 300 + i, f"10.3.{i}.0/24", f"10.3.{i}.1")],
+            confirmed=True,
+        )
+    with pytest.raises(meraki.APIError) as caught:
+        dash.organizations.createOrganizationActionBatch(
+            ORG, [_vlan_action("N_demo_tokyo", 399, "10.3.99.0/24", "10.3.99.1")], confirmed=True
+        )
+    assert "executing batches" in str(caught.value.message).lower()
+
+
+def test_unconfirmed_batch_runs_only_when_confirmed(sandbox):
+    dash = sandbox.dashboard_api()
+    batch = dash.organizations.createOrganizationActionBatch(
+        ORG, [_vlan_action("N_demo_tokyo", 50, "10.50.0.0/24", "10.50.0.1")], synchronous=True
+    )
+    assert [v["id"] for v in dash.appliance.getNetworkApplianceVlans("N_demo_tokyo")] == ["1"]
+    done = dash.organizations.updateOrganizationActionBatch(ORG, batch["id"], confirmed=True)
+    assert done["status"]["completed"] is True
+    assert len(dash.appliance.getNetworkApplianceVlans("N_demo_tokyo")) == 2
+
+
+def test_paging_all_of_1200_devices_follows_link_headers(sandbox):
+    sandbox.admin.generate_inventory(ORG, 1200)
+    dash = sandbox.dashboard_api()
+    devices = dash.organizations.getOrganizationInventoryDevices(
+        ORG, total_pages="all", perPage=100
+    )
+    serials = [d["serial"] for d in devices]
+    assert len(serials) == 1211 == len(set(serials))
+    assert sandbox.admin.count("GET", "/organizations/{organizationId}/inventory/devices") == 13
+    first = httpx.get(
+        f"{sandbox.base_url}/organizations/{ORG}/inventory/devices?perPage=1000",
+        headers={"Authorization": f"Bearer {sandbox.api_key}"},
+    )
+    nxt = first.links["next"]["url"]
+    assert nxt.startswith(sandbox.base_url)
+    second = httpx.get(nxt, headers={"Authorization": f"Bearer {sandbox.api_key}"})
+    assert len(first.json()) + len(second.json()) == 1211
+    assert "next" not in second.links
+    prev = httpx.get(
+        second.links["prev"]["url"], headers={"Authorization": f"Bearer {sandbox.api_key}"}
+    )
+    assert prev.json() == first.json()
+
+
+def test_bulk_swap_moves_network_and_device_settings(sandbox):
+    dash = sandbox.dashboard_api()
+    dash.devices.updateDevice(
+        "Q2FY-AAAA-0001", name="HQ-MX", tags=["hq"], address="東京都千代田区", notes="rack 3"
+    )
+    dash.devices.updateDeviceManagementInterface(
+        "Q2FY-AAAA-0001",
+        wan1={
+            "usingStaticIp": True,
+            "staticIp": "203.0.113.5",
+            "staticSubnetMask": "255.255.255.0",
+            "staticGatewayIp": "203.0.113.1",
+        },
+    )
+    swap = dash.organizations.createOrganizationInventoryDevicesSwapsBulk(
+        ORG,
+        [
+            {
+                "devices": {"old": "Q2FY-AAAA-0001", "new": "Q2FY-AAAA-0002"},
+                "afterAction": "remove from network",
+            }
+        ],
+    )
+    status = dash.organizations.getOrganizationInventoryDevicesSwapsBulk(ORG, swap["id"])
+    assert status["status"] == "complete"
+    new = dash.devices.getDevice("Q2FY-AAAA-0002")
+    assert (new["networkId"], new["name"], new["tags"], new["address"], new["notes"]) == (
+        "N_demo_tokyo",
+        "HQ-MX",
+        ["hq"],
+        "東京都千代田区",
+        "rack 3",
+    )
+    wan1 = dash.devices.getDeviceManagementInterface("Q2FY-AAAA-0002")["wan1"]
+    assert wan1["staticIp"] == "203.0.113.5"
+    old = dash.organizations.getOrganizationInventoryDevice(ORG, "Q2FY-AAAA-0001")
+    assert old["networkId"] is None
+
+
+def test_swap_to_a_different_product_type_fails(sandbox):
+    dash = sandbox.dashboard_api()
+    swap = dash.organizations.createOrganizationInventoryDevicesSwapsBulk(
+        ORG, [{"devices": {"old": "Q2FY-AAAA-0001", "new": "Q3AJ-DDDD-0002"}}]
+    )
+    assert swap["swaps"][0]["status"] == "failed"
+    assert dash.devices.getDevice("Q2FY-AAAA-0001")["networkId"] == "N_demo_tokyo"
