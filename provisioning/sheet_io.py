@@ -1,0 +1,244 @@
+"""Reading sheets from YAML or Excel, writing them as YAML, and the plan-facing dashboard view."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.errors import Problem, ValidationFailed
+from provisioning.sheet_model import (
+    ANY,
+    Device,
+    L3FirewallRule,
+    OneToOneNatRule,
+    PortForwardingRule,
+    RfProfile,
+    Sheet,
+    SheetSecret,
+    Ssid,
+    Vlan,
+    dashboard_value,
+    secret_fingerprint,
+    sheet_to_raw,
+)
+from provisioning.validation import SheetSource, validate_sheet
+
+YAML_SUFFIXES = frozenset({".yaml", ".yml"})
+EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+
+
+def parse_yaml(text: str, name: str = "sheet") -> tuple[object, SheetSource]:
+    """Parse YAML text; a syntax error becomes ValidationFailed at its line and column."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{name}, line {mark.line + 1}, column {mark.column + 1}" if mark else name
+        detail = error.problem or str(error)
+        raise ValidationFailed([Problem(f"YAML syntax error: {detail}", where)]) from None
+    except yaml.YAMLError as error:
+        raise ValidationFailed([Problem(f"YAML syntax error: {error}", name)]) from None
+    return raw, SheetSource(name=name)
+
+
+def read_sheet(path: str | Path) -> tuple[object, SheetSource]:
+    """The raw data of a YAML or Excel sheet and where each value came from."""
+    file = Path(path)
+    suffix = file.suffix.lower()
+    if suffix in YAML_SUFFIXES:
+        return parse_yaml(file.read_text(encoding="utf-8"), file.name)
+    if suffix in EXCEL_SUFFIXES:
+        from provisioning.excel import read_workbook
+
+        return read_workbook(file)
+    raise ValidationFailed(
+        [
+            Problem(
+                f"{file.suffix or 'no suffix'} is not a sheet; use .yaml, .yml or .xlsx", file.name
+            )
+        ]
+    )
+
+
+def load_sheet(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Sheet:
+    """Load and validate a sheet, raising ValidationFailed with every problem found."""
+    raw, source = read_sheet(path)
+    sheet, problems = validate_sheet(raw, source, environ=environ)
+    if sheet is None:
+        raise ValidationFailed(problems, f"{Path(path).name}: {len(problems)} problem(s) found")
+    return sheet
+
+
+def dump_yaml(sheet: Sheet, *, reveal_secrets: bool = False) -> str:
+    """The sheet as YAML; env-referenced secrets stay references, others are masked by default."""
+    return yaml.safe_dump(
+        sheet_to_raw(sheet, reveal_secrets=reveal_secrets),
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=False,
+    )
+
+
+# --- the plan-facing view: dashboard resources and field names, secrets as fingerprints -------
+
+
+def _dash(value: StrEnum) -> str:
+    return dashboard_value(value)
+
+
+def _any(text: str) -> str:
+    return "Any" if text == ANY else text
+
+
+def _secret(secret: SheetSecret | None, key: bytes) -> str | None:
+    return None if secret is None else secret_fingerprint(secret, key)
+
+
+def _device(device: Device) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": device.name, "tags": device.tags, "address": device.address}
+    if device.management_interface:
+        wan = device.management_interface.wan1
+        body["managementInterface"] = {
+            "wan1": {
+                "usingStaticIp": wan.using_static_ip,
+                "staticIp": wan.static_ip,
+                "staticSubnetMask": wan.static_subnet_mask,
+                "staticGatewayIp": wan.static_gateway_ip,
+                "staticDns": wan.static_dns,
+                "vlan": wan.vlan,
+            }
+        }
+    return body
+
+
+def _vlan(vlan: Vlan) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": vlan.id,
+        "name": vlan.name,
+        "subnet": vlan.subnet,
+        "applianceIp": vlan.appliance_ip,
+        "dhcpHandling": _dash(vlan.dhcp_handling),
+        "dhcpLeaseTime": str(vlan.dhcp_lease_time),
+        "dnsNameservers": "\n".join(vlan.dns_nameservers),
+        "reservedIpRanges": [r.model_dump(by_alias=True) for r in vlan.reserved_ip_ranges],
+        "fixedIpAssignments": {
+            mac: fixed.model_dump(by_alias=True) for mac, fixed in vlan.fixed_ip_assignments.items()
+        },
+    }
+    if vlan.dhcp_relay_server_ips:
+        body["dhcpRelayServerIps"] = vlan.dhcp_relay_server_ips
+    return body
+
+
+def _l3(rule: L3FirewallRule) -> dict[str, Any]:
+    return {
+        "comment": rule.comment,
+        "policy": str(rule.policy),
+        "protocol": str(rule.protocol),
+        "srcCidr": _any(rule.src_cidr),
+        "srcPort": _any(rule.src_port),
+        "destCidr": _any(rule.dest_cidr),
+        "destPort": _any(rule.dest_port),
+        "syslogEnabled": rule.syslog_enabled,
+    }
+
+
+def _forward(rule: PortForwardingRule) -> dict[str, Any]:
+    return rule.model_dump(mode="json", by_alias=True)
+
+
+def _nat(rule: OneToOneNatRule) -> dict[str, Any]:
+    return rule.model_dump(mode="json", by_alias=True)
+
+
+def _ssid(ssid: Ssid, key: bytes) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": ssid.name,
+        "enabled": ssid.enabled,
+        "authMode": str(ssid.auth_mode),
+        "ipAssignmentMode": _dash(ssid.ip_assignment_mode),
+        "useVlanTagging": ssid.use_vlan_tagging,
+        "bandSelection": _dash(ssid.band_selection),
+        "visible": ssid.visible,
+    }
+    if ssid.wpa_encryption_mode is not None:
+        body["encryptionMode"] = "wpa"
+        body["wpaEncryptionMode"] = _dash(ssid.wpa_encryption_mode)
+    if ssid.psk is not None:
+        body["psk"] = _secret(ssid.psk, key)
+    if ssid.radius_servers:
+        body["radiusServers"] = [
+            {"host": s.host, "port": s.port, "secret": _secret(s.secret, key)}
+            for s in ssid.radius_servers
+        ]
+    if ssid.default_vlan_id is not None:
+        body["defaultVlanId"] = ssid.default_vlan_id
+    return body
+
+
+def _rf(profile: RfProfile) -> dict[str, Any]:
+    body = profile.model_dump(mode="json", by_alias=True)
+    body["minBitrateType"] = "band"
+    return body
+
+
+def dashboard_view(sheet: Sheet, *, secret_key: bytes) -> dict[str, Any]:
+    """Desired state keyed like the Dashboard API v1; secrets only as keyed fingerprints.
+
+    Sections the sheet leaves out are absent, so a diff touches only what the sheet names.
+    """
+    view: dict[str, Any] = {
+        "network": {
+            "name": sheet.site.name,
+            "timeZone": sheet.site.time_zone,
+            "productTypes": ["wireless"] if sheet.site.plan == "wireless" else ["appliance"],
+        }
+    }
+    if sheet.devices is not None:
+        view["devices"] = {d.serial: _device(d) for d in sheet.devices}
+    appliance: dict[str, Any] = {}
+    if sheet.vlans is not None:
+        appliance["vlans"] = {v.id: _vlan(v) for v in sheet.vlans}
+    if sheet.l3_firewall_rules is not None:
+        appliance["l3FirewallRules"] = {"rules": [_l3(r) for r in sheet.l3_firewall_rules]}
+    if sheet.l7_firewall_rules is not None:
+        appliance["l7FirewallRules"] = {
+            "rules": [_l7(r.policy, r.type, r.value) for r in sheet.l7_firewall_rules]
+        }
+    if sheet.port_forwarding_rules is not None:
+        appliance["portForwardingRules"] = {
+            "rules": [_forward(r) for r in sheet.port_forwarding_rules]
+        }
+    if sheet.one_to_one_nat_rules is not None:
+        appliance["oneToOneNatRules"] = {"rules": [_nat(r) for r in sheet.one_to_one_nat_rules]}
+    if sheet.content_filtering is not None:
+        appliance["contentFiltering"] = sheet.content_filtering.model_dump(mode="json")
+    if sheet.intrusion is not None:
+        appliance["security/intrusion"] = sheet.intrusion.model_dump(mode="json")
+    if sheet.malware is not None:
+        malware = sheet.malware
+        appliance["security/malware"] = {
+            "mode": str(malware.mode),
+            "allowedUrls": [{"url": u, "comment": ""} for u in malware.allowed_urls],
+            "allowedFiles": [{"sha256": f, "comment": ""} for f in malware.allowed_files],
+        }
+    if appliance:
+        view["appliance"] = appliance
+    wireless: dict[str, Any] = {}
+    if sheet.ssids is not None:
+        wireless["ssids"] = {s.number: _ssid(s, secret_key) for s in sheet.ssids}
+    if sheet.rf_profiles is not None:
+        wireless["rfProfiles"] = {p.name: _rf(p) for p in sheet.rf_profiles}
+    if wireless:
+        view["wireless"] = wireless
+    return view
+
+
+def _l7(policy: str, kind: str, value: str) -> dict[str, Any]:
+    if kind in ("application", "applicationCategory"):
+        return {"policy": str(policy), "type": str(kind), "value": {"id": value}}
+    return {"policy": str(policy), "type": str(kind), "value": value}
