@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.deps import ReadPath, TokenCache
 from core.db import get_engine
 from core.errors import AuthenticationFailed, DomainError
 from core.settings import Settings, get_settings
@@ -51,8 +54,9 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """Build the app; tests pass their own settings and engine."""
     from api.tokens import router as tokens_router
-    from inventory.router import contracts_router
+    from inventory.router import contracts_router, device_fast_route
     from inventory.router import router as inventory_router
+    from rma.router import router as rma_router
 
     settings = settings or get_settings()
     app = FastAPI(
@@ -62,6 +66,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings.database_url)
+    app.state.session_factory = partial(Session, app.state.engine, expire_on_commit=False)
+    app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    app.state.read_path = ReadPath(app.state.engine)
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(DomainError, _domain_error)
 
@@ -71,6 +78,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             connection.execute(text("SELECT 1"))
         return {"status": "ok", "database": app.state.engine.dialect.name}
 
-    for router in (inventory_router, contracts_router, tokens_router):
+    app.router.routes.append(device_fast_route)  # before the routers: first match wins
+    for router in (inventory_router, contracts_router, tokens_router, rma_router):
         app.include_router(router, prefix="/api/v1")
     return app

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core import audit
 from core.audit import Actor
-from core.auth import ALL_ROLES, Role, authenticate, require_role
+from core.auth import ALL_ROLES, Role, authenticate_digest, token_digest
 from core.dashboard import MerakiDashboard
 from core.errors import AuthenticationFailed, PermissionDenied
 from core.settings import Settings
+
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+T = TypeVar("T")
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -23,14 +31,15 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-def get_engine_dep(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+def session_factory(request: Request) -> SessionFactory:
+    """How this app opens a session (tests swap in their rolled-back one)."""
+    factory: SessionFactory = request.app.state.session_factory
+    return factory
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request, committed when the route returns without error."""
-    with Session(get_engine_dep(request), expire_on_commit=False) as session:
+    with session_factory(request)() as session:
         try:
             yield session
             session.commit()
@@ -48,6 +57,46 @@ def get_dashboard(request: Request) -> MerakiDashboard:
     return dashboard
 
 
+class ReadPath:
+    """How the hot read endpoints reach the database.
+
+    SQLite is a local file read in microseconds, so those reads run on the event loop through one
+    long-lived autocommit connection (no pool checkout, no BEGIN/ROLLBACK). PostgreSQL reads wait
+    on the network, so they go through the thread pool with a pooled connection.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.inline = engine.dialect.name == "sqlite"
+        self._connection: Connection | None = None
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        if not self.inline:
+            with self.engine.connect() as connection:
+                yield connection
+            return
+        if self._connection is None or self._connection.closed or self._connection.invalidated:
+            self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            yield self._connection
+        except Exception:
+            self._connection.close()
+            self._connection = None
+            raise
+
+
+async def run_read(request: Request, func: Callable[[Connection], T]) -> T:
+    """Run a read-only function with the app's read path (inline for SQLite, else a thread)."""
+    path: ReadPath = request.app.state.read_path
+
+    def call() -> T:
+        with path.connection() as connection:
+            return func(connection)
+
+    return call() if path.inline else await run_in_threadpool(call)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 DashboardDep = Annotated[MerakiDashboard, Depends(get_dashboard)]
@@ -55,46 +104,105 @@ DashboardDep = Annotated[MerakiDashboard, Depends(get_dashboard)]
 _bearer = HTTPBearer(auto_error=False, description="API token: `netkeep token create`")
 
 
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    name: str
+    role: str
+
+
+class TokenCache:
+    """Verified tokens by digest for a few seconds, so a read costs no token query.
+
+    A revocation through this process clears it at once; one made elsewhere (the CLI, another
+    worker) takes effect within `ttl` seconds.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[_Identity, float]] = {}
+
+    def get(self, digest: str) -> _Identity | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, digest: str, identity: _Identity) -> None:
+        if self.ttl > 0:
+            self._entries[digest] = (identity, time.monotonic() + self.ttl)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer` header, if any."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def authorize(request: Request, token: str | None, allowed: frozenset[Role]) -> Actor:
+    """The Actor behind a bearer token, if its role is allowed (401 vs 403, refusals audited)."""
+    request_id = getattr(request.state, "request_id", None)
+    if token is None:
+        raise AuthenticationFailed("an API token is required (Authorization: Bearer <token>)")
+    digest = token_digest(token)
+    cache: TokenCache = request.app.state.token_cache
+    identity = cache.get(digest)
+    if identity is None:
+        identity = await run_in_threadpool(_load_identity, request, digest, request_id)
+        cache.put(digest, identity)
+    actor = Actor(name=identity.name, role=identity.role, request_id=request_id)
+    if actor.role not in allowed:
+        await run_in_threadpool(_audit_refusal, request, actor, "denied")
+        raise PermissionDenied(
+            f"role {actor.role!r} may not do this; needs one of {', '.join(sorted(allowed))}",
+            role=actor.role,
+            allowed=sorted(allowed),
+        )
+    return actor
+
+
 class RoleGuard:
-    """Resolves the token to an Actor and refuses roles outside `allowed` (401 vs 403, audited)."""
+    """A dependency giving the acting user, refused unless its role is allowed."""
 
     def __init__(self, allowed: frozenset[Role]) -> None:
         self.allowed = allowed
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
-        session: SessionDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Actor:
-        request_id = getattr(request.state, "request_id", None)
-        where = f"{request.method} {request.url.path}"
+        token = credentials.credentials if credentials else None
+        return await authorize(request, token, self.allowed)
+
+
+def _load_identity(request: Request, digest: str, request_id: str | None) -> _Identity:
+    with session_factory(request)() as session:
         try:
-            token = authenticate(
-                session=session, token=credentials.credentials if credentials else None
-            )
+            row = authenticate_digest(session=session, digest=digest)
         except AuthenticationFailed:
-            if credentials is not None:
-                anonymous = Actor(name="unknown-token", role="none", request_id=request_id)
-                _audit_refusal(session, anonymous, where, "unauthenticated")
+            anonymous = Actor(name="unknown-token", role="none", request_id=request_id)
+            _record_refusal(session, request, anonymous, "unauthenticated")
             raise
-        actor = Actor(name=token.name, role=token.role, request_id=request_id)
-        try:
-            require_role(actor, self.allowed)
-        except PermissionDenied:
-            _audit_refusal(session, actor, where, "denied")
-            raise
-        return actor
+        return _Identity(name=row.name, role=row.role)
 
 
-def _audit_refusal(session: Session, actor: Actor, where: str, outcome: str) -> None:
+def _audit_refusal(request: Request, actor: Actor, outcome: str) -> None:
+    with session_factory(request)() as session:
+        _record_refusal(session, request, actor, outcome)
+
+
+def _record_refusal(session: Session, request: Request, actor: Actor, outcome: str) -> None:
     """Keep the refused attempt even though the request fails."""
     audit.record(
         session,
         actor=actor,
         action="auth.refused",
         entity_type="endpoint",
-        entity_id=where[:120],
+        entity_id=f"{request.method} {request.url.path}"[:120],
         outcome=outcome,
     )
     session.commit()

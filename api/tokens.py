@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from api.deps import Admin, SessionDep
@@ -49,6 +49,7 @@ def list_tokens(session: SessionDep, actor: Admin) -> list[TokenOut]:
 
 
 @router.delete("/tokens/{name}", response_model=TokenOut)
-def revoke_token(name: str, session: SessionDep, actor: Admin) -> TokenOut:
+def revoke_token(name: str, request: Request, session: SessionDep, actor: Admin) -> TokenOut:
     row = auth.revoke_token(session=session, actor=actor, name=name, now=utcnow())
+    request.app.state.token_cache.clear()
     return TokenOut.model_validate(row, from_attributes=True)

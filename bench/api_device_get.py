@@ -1,4 +1,4 @@
-"""Benchmark: GET /api/v1/devices/{serial} against a bare Starlette endpoint returning the same JSON.
+"""Benchmark: GET /api/v1/devices/{serial} against a bare Starlette endpoint with the same JSON.
 
 Both are served the same way (uvicorn, one worker, a separate process) in the same run, loaded by
 the same asyncio httpx client with keep-alive; prints requests/s, p50/p99 and the ratio.
@@ -70,7 +70,8 @@ migrate.upgrade(url)
 eng = make_engine(url)
 actor = Actor(name="bench", role="admin")
 csv = Path(tempfile.mkdtemp()) / "d.csv"
-csv.write_text("serial,model,site\\n" + "".join(f"{{s}},MX67,本社\\n" for s in {SERIALS!r}), encoding="utf-8")
+rows = "".join(f"{{s}},MX67,本社\\n" for s in {SERIALS!r})
+csv.write_text("serial,model,site\\n" + rows, encoding="utf-8")
 with Session(eng) as s:
     seed_catalogue(session=s, actor=actor)
     importer.import_devices(session=s, actor=actor, path=csv, now=utcnow(), commit=True)
@@ -121,7 +122,7 @@ end
 def load_wrk(
     base: str, token: str, seconds: float, concurrency: int, tmp: Path
 ) -> tuple[float, float, float]:
-    """Requests/s, p50 and p99 in ms, from wrk (a C load generator, so the client is not the limit)."""
+    """Requests/s, p50 and p99 in ms from wrk (a C load generator: the client is not the limit)."""
     script = tmp / "serials.lua"
     script.write_text(WRK_SCRIPT)
     out = subprocess.run(
@@ -203,7 +204,7 @@ def main() -> None:
         try:
             wait_up(f"http://127.0.0.1:{bare_port}/api/v1/devices/x")
             print(
-                f"GET /api/v1/devices/{{serial}}: {args.concurrency} concurrent keep-alive clients, "
+                f"GET /api/v1/devices/{{serial}}: {args.concurrency} keep-alive clients, "
                 f"{args.seconds:.0f} s each, {db_url.split(':')[0]}"
             )
             if shutil.which("wrk"):
@@ -214,7 +215,7 @@ def main() -> None:
                 ]
             else:
                 print(
-                    "  load generator: asyncio httpx (install wrk: the client is then not the limit)"
+                    "  load generator: asyncio httpx (with wrk the client is not the limit)"
                 )
                 results = [
                     summarise(
@@ -225,7 +226,7 @@ def main() -> None:
                     for p in (bare_port, netkeep_port)
                 ]
             for label, (rps, p50, p99) in zip(
-                ("bare Starlette (same JSON)", "netkeep (auth + 2 queries)"), results, strict=True
+                ("bare Starlette (same JSON)", "netkeep (auth + 1 query)"), results, strict=True
             ):
                 print(f"  {label:28} {rps:8,.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
             print(f"  ratio netkeep / bare: {results[1][0] / results[0][0]:.2f}  (target ≥ 0.50)")

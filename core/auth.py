@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
-from core.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied
+from core.errors import AuthenticationFailed, Conflict, NotFound
 from core.models import ApiToken
 
 TOKEN_PREFIX = "nk_"
@@ -90,21 +90,9 @@ def list_tokens(*, session: Session) -> list[ApiToken]:
     return list(session.exec(select(ApiToken).order_by(col(ApiToken.name))))
 
 
-def authenticate(*, session: Session, token: str | None) -> ApiToken:
-    """The live token row for a presented token, or AuthenticationFailed."""
-    if not token:
-        raise AuthenticationFailed("an API token is required (Authorization: Bearer <token>)")
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_digest(token))).first()
+def authenticate_digest(*, session: Session, digest: str) -> ApiToken:
+    """The live token row for a presented token's digest, or AuthenticationFailed."""
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
     if row is None or row.revoked_at is not None:
         raise AuthenticationFailed("the API token is unknown or revoked")
     return row
-
-
-def require_role(actor: Actor, allowed: frozenset[Role]) -> None:
-    """Refuse an actor whose role is not among `allowed`."""
-    if actor.role not in allowed:
-        raise PermissionDenied(
-            f"role {actor.role!r} may not do this; needs one of {', '.join(sorted(allowed))}",
-            role=actor.role,
-            allowed=sorted(allowed),
-        )

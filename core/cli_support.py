@@ -24,8 +24,8 @@ from core.settings import Settings, get_settings
 P = ParamSpec("P")
 T = TypeVar("T")
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def cli_actor() -> Actor:

@@ -129,6 +129,7 @@ class MerakiDashboard:
             "vlan",
         }
     )
+    use_bulk_swap: bool = True  # off where the organization lacks the bulk swap operation
     swap_poll_seconds: float = 0.5
     swap_poll_attempts: int = 40
 
@@ -156,7 +157,7 @@ class MerakiDashboard:
                 organization_id, serials=[new_serial]
             )
         method, reference = "claim_copy_remove", None
-        if not new_in_network:
+        if self.use_bulk_swap and not new_in_network:
             try:
                 reference = self._bulk_swap(organization_id, old_serial, new_serial)
                 method = "bulk_swap"

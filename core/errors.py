@@ -69,9 +69,10 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
     def __init__(self, entity: str, current: str, target: str, allowed: Iterable[str]) -> None:
-        allowed_sorted = sorted(allowed)
+        current, target = str(current), str(target)
+        allowed_sorted = sorted(str(a) for a in allowed)
         super().__init__(
-            f"{entity}: cannot move from {current!r} to {target!r}; "
+            f"{entity}: cannot move from '{current}' to '{target}'; "
             f"allowed next: {', '.join(allowed_sorted) or 'none'}",
             current=current,
             target=target,

@@ -38,8 +38,14 @@ def seed_catalogue(*, session: Session, actor: Actor) -> int:
         if session.get(CatalogueModel, model) is not None:
             continue
         upsert_catalogue_model(
-            session=session, actor=actor, model=model, product_type=ptype, list_price_yen=price,
-            successor=successor, end_of_sale=eos, description=description,
+            session=session,
+            actor=actor,
+            model=model,
+            product_type=ptype,
+            list_price_yen=price,
+            successor=successor,
+            end_of_sale=eos,
+            description=description,
         )
         session.flush()
         added += 1

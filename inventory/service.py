@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Connection, Select, bindparam, func
 from sqlmodel import Session, col, select
 
 from core import audit
@@ -76,6 +76,38 @@ def get_device(*, session: Session, serial: str) -> Device:
     if device is None:
         raise NotFound(f"no device with serial {serial}", serial=serial)
     return device
+
+
+def _device_with_owner_statement() -> Select[Any]:
+    device, event = Device.__table__, OwnershipEvent.__table__  # type: ignore[attr-defined]
+    latest = (
+        select(event.c.id)
+        .where(event.c.device_id == device.c.id)
+        .order_by(event.c.effective_at.desc(), event.c.id.desc())
+        .limit(1)
+        .correlate(device)
+        .scalar_subquery()
+    )
+    return (
+        select(device, event.c.owner_kind, event.c.owner_name)
+        .outerjoin(event, event.c.id == latest)
+        .where(device.c.serial == bindparam("serial"))
+    )
+
+
+DEVICE_WITH_OWNER = _device_with_owner_statement()
+
+
+def device_with_owner(*, connection: Connection, serial: str) -> tuple[Device, Owner | None]:
+    """A device and its present owner in one prepared Core query (the hot read path)."""
+    serial = _serial_or_problem(serial)
+    row = connection.execute(DEVICE_WITH_OWNER, {"serial": serial}).mappings().first()
+    if row is None:
+        raise NotFound(f"no device with serial {serial}", serial=serial)
+    values = dict(row)
+    kind, name = values.pop("owner_kind"), values.pop("owner_name")
+    owner = None if kind is None else Owner(OwnerKind(kind), name)
+    return Device.model_construct(**values), owner
 
 
 def get_device_for_update(*, session: Session, serial: str) -> Device:

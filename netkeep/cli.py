@@ -6,11 +6,12 @@ import contextlib
 from typing import Annotated
 
 import typer
-from sandbox.cli import serve_sandbox
 
 from core.cli import db_app, token_app
 from core.cli_support import console, settings
 from inventory.cli import catalogue_app, contract_app, inventory_app
+from rma.cli import rma_app
+from sandbox.cli import serve_sandbox
 
 app = typer.Typer(
     name="netkeep",
@@ -23,6 +24,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(contract_app, name="contract")
+app.add_typer(rma_app, name="rma")
 app.command("sandbox")(serve_sandbox)
 
 
@@ -58,12 +60,12 @@ def demo(
 ) -> None:
     """Create the SQLite database, load sample data, start the sandbox, print a tour, serve."""
     import uvicorn
-    from sandbox.app import SandboxConfig
-    from sandbox.server import running_sandbox
 
     from api.app import create_app
     from core.settings import DEFAULT_SANDBOX_URL
     from netkeep.demo import load_demo, tour
+    from sandbox.app import SandboxConfig
+    from sandbox.server import running_sandbox
 
     cfg = settings()
     data = load_demo(cfg.database_url)

@@ -1,20 +1,21 @@
-"""Shared fixtures: every database test runs on SQLite and on PostgreSQL, in a rolled-back transaction."""
+"""Shared fixtures: DB tests run on SQLite and PostgreSQL, each in a rolled-back transaction."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.app import create_app
-from api.deps import get_session
 from core import auth, migrate
 from core.audit import Actor
 from core.auth import Role
@@ -22,7 +23,7 @@ from core.db import make_engine
 from core.settings import Settings
 from inventory.catalogue_defaults import seed_catalogue
 
-# pytest_plugins = ["sandbox.testing"]
+pytest_plugins = ["sandbox.testing"]
 
 PG_URL = os.environ.get("NETKEEP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ADMIN = Actor(name="test-admin", role="admin", request_id="test")
@@ -74,7 +75,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
-    """A session inside a transaction that is rolled back after the test (commits are savepoints)."""
+    """A session in a transaction rolled back after the test (its commits are savepoints)."""
     connection = engine.connect()
     transaction = connection.begin()
     db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
@@ -91,15 +92,23 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
 
 
+class SessionReadPath:
+    """The app's hot reads, inside the test's transaction."""
+
+    inline = True
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def connection(self) -> AbstractContextManager[Connection]:
+        return nullcontext(self.session.connection())
+
+
 @pytest.fixture
 def app_client(settings: Settings, engine: Engine, session: Session) -> Iterator[TestClient]:
     app = create_app(settings, engine)
-
-    def test_session() -> Iterator[Session]:
-        yield session
-        session.commit()
-
-    app.dependency_overrides[get_session] = test_session
+    app.state.session_factory = lambda: nullcontext(session)
+    app.state.read_path = SessionReadPath(session)
     with TestClient(app) as client:
         yield client
 
@@ -113,7 +122,7 @@ def tokens(session: Session) -> dict[str, str]:
         )
         for role in Role
     }
-    session.flush()
+    session.commit()  # a savepoint: kept if a request later rolls its work back
     return {name: t.token for name, t in issued.items()}
 
 

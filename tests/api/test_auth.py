@@ -1,7 +1,7 @@
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from core.models import AuditEntry, ApiToken
+from core.models import ApiToken, AuditEntry
 from tests.conftest import bearer
 
 

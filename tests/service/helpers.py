@@ -14,7 +14,10 @@ from inventory.importer import ImportReport
 ACTOR = Actor(name="tester", role="admin", request_id="req-1")
 T0 = datetime(2026, 4, 1, 0, 0, tzinfo=UTC)
 
-HEADER = "serial,model,mac,status,customer,site,contract,acquisition,leasing_company,network_id,owner_since,notes\n"
+HEADER = (
+    "serial,model,mac,status,customer,site,contract,acquisition,leasing_company,network_id,"
+    "owner_since,notes\n"
+)
 
 
 def write_csv(tmp_path: Path, body: str, name: str = "devices.csv", header: str = HEADER) -> Path:
