@@ -1,0 +1,241 @@
+"""Benchmark the RMA sweep and the logistics views on PostgreSQL (run by hand; prints figures).
+
+    .venv/bin/python bench/rma_sweep.py                # 1,000,000 RMAs, 1% overdue
+    .venv/bin/python bench/rma_sweep.py --rows 100000  # smaller
+
+Rows are bulk-loaded with COPY into a dedicated schema of database `test` (127.0.0.1:5432, user
+postgres), which is dropped afterwards unless --keep is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlmodel import Session
+
+from core import migrate
+from core.audit import Actor
+from core.db import make_engine
+from inventory.catalogue_defaults import seed_catalogue
+from rma import views
+from rma.domain import RmaStatus
+from rma.sweep import sweep
+
+DSN = "postgresql://postgres@127.0.0.1:5432/test"
+NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # Friday 12:00 JST
+BENCH = Actor(name="bench", role="admin")
+MODELS = ("MX67", "MX68", "MX75", "MR36", "MR44", "Z4")
+WAITING = ("shipped", "swapped", "pickup_requested")
+# Share of rows per state besides the overdue 1%: most RMAs are long closed.
+MIX = (
+    ("closed", 0.86),
+    ("resolved_remotely", 0.06),
+    ("waiting", 0.03),  # shipped/swapped/pickup_requested, not yet due
+    ("charged", 0.02),
+    ("open", 0.005),
+    ("replacement_needed", 0.005),
+    ("replacement_reserved", 0.005),
+    ("exception", 0.005),
+)
+
+
+def timed(label: str, func: Callable[[], Any]) -> Any:
+    start = time.perf_counter()
+    result = func()
+    print(f"  {label:<44} {time.perf_counter() - start:8.3f} s")
+    return result
+
+
+def load(url: str, schema: str, rows: int, overdue_share: float) -> int:
+    """COPY `rows` devices and RMAs (and charges for the already charged); returns overdue count."""
+    rng = random.Random(6)
+    today = NOW.date()
+    overdue_n = int(rows * overdue_share)
+    states: list[str] = ["overdue"] * overdue_n
+    for name, share in MIX:
+        states += [name] * int(rows * share)
+    states += ["closed"] * (rows - len(states))
+    rng.shuffle(states)
+    stamp = "2026-01-01 00:00:00+00"
+    with psycopg.connect(DSN, options=f"-csearch_path={schema}") as conn:
+        with conn.cursor() as cur:
+            with cur.copy(
+                "COPY device (id, serial, model, status, notes, created_at, updated_at) FROM STDIN"
+            ) as copy:
+                for i in range(rows):
+                    state = states[i]
+                    status = (
+                        "in_rma"
+                        if state in ("overdue", "waiting")
+                        else "lost"
+                        if state == "charged"
+                        else "failed"
+                        if state in ("open", "replacement_needed", "replacement_reserved")
+                        else "disposed"
+                    )
+                    copy.write_row(
+                        (
+                            i + 1,
+                            f"QBEN-{i // 10000:04d}-{i % 10000:04d}",
+                            MODELS[i % len(MODELS)],
+                            status,
+                            "",
+                            stamp,
+                            stamp,
+                        )
+                    )
+            cur.execute(f"SELECT setval('device_id_seq', {rows})")
+            charges = []
+            with cur.copy(
+                "COPY rma (id, status, waiting_status, failed_device_id, failed_serial, "
+                "failed_model, symptom, reporter, reported_at, decision_note, substitution, "
+                "shipped_at, due_date, late_arrival, closed_at, created_at, updated_at) FROM STDIN"
+            ) as copy:
+                for i in range(rows):
+                    state = states[i]
+                    age = rng.randint(0, 900)
+                    shipped = NOW - timedelta(days=age + 31)
+                    due: date | None = shipped.date() + timedelta(days=31)
+                    status = state
+                    if state == "overdue":
+                        status = WAITING[i % 3]
+                        due = today - timedelta(days=rng.randint(1, 60))
+                    elif state == "waiting":
+                        status = WAITING[i % 3]
+                        due = today + timedelta(days=rng.randint(0, 30))
+                    elif state in (
+                        "open",
+                        "replacement_needed",
+                        "replacement_reserved",
+                        "resolved_remotely",
+                    ):
+                        due = None
+                    if state == "charged":
+                        assert due is not None
+                        charges.append((i + 1, MODELS[i % len(MODELS)], due))
+                    closed = shipped + timedelta(days=10) if state == "closed" else None
+                    copy.write_row(
+                        (
+                            i + 1,
+                            status,
+                            None,
+                            i + 1,
+                            f"QBEN-{i // 10000:04d}-{i % 10000:04d}",
+                            MODELS[i % len(MODELS)],
+                            "no power",
+                            "bench",
+                            shipped - timedelta(days=1),
+                            "",
+                            False,
+                            shipped if due else None,
+                            due,
+                            False,
+                            closed,
+                            stamp,
+                            stamp,
+                        )
+                    )
+            cur.execute(f"SELECT setval('rma_id_seq', {rows})")
+            with cur.copy(
+                "COPY rma_damage_charge (rma_id, model, net_yen, tax_yen, total_yen, issued_at) "
+                "FROM STDIN"
+            ) as copy:
+                for rma_id, model, due in charges:
+                    issued = datetime.combine(due + timedelta(days=1), datetime.min.time(), UTC)
+                    copy.write_row((rma_id, model, 128_000, 12_800, 140_800, issued))
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("ANALYZE device")
+        conn.execute("ANALYZE rma")
+        conn.execute("ANALYZE rma_damage_charge")
+    return overdue_n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--overdue", type=float, default=0.01, help="share overdue (0.01 = 1%%)")
+    parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    args = parser.parse_args()
+    schema = f"bench_rma_{args.rows}"
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+    try:
+        print(f"PostgreSQL schema {schema}: {args.rows:,} RMAs, {args.overdue:.1%} overdue")
+        timed("migrate", lambda: migrate.upgrade(url))
+        engine = make_engine(url)
+        with Session(engine) as session:
+            seed_catalogue(session=session, actor=BENCH)
+            session.commit()
+        overdue_n = timed(
+            "COPY devices, RMAs, charges + ANALYZE",
+            lambda: load(url, schema, args.rows, args.overdue),
+        )
+
+        def run_sweep() -> Any:
+            with Session(engine, expire_on_commit=False) as session:
+                report = sweep(session=session, actor=BENCH, now=NOW)
+                session.commit()
+            return report
+
+        first = timed("sweep, first run", run_sweep)
+        print(
+            f"    overdue {len(first.overdue):,}, charged {len(first.charged):,} "
+            f"(expected {overdue_n:,}), billed ¥{first.total_yen:,}"
+        )
+        second = timed("sweep, repeated run", run_sweep)
+        print(f"    overdue {len(second.overdue)}, charged {len(second.charged)} (must be 0, 0)")
+        assert len(first.charged) == overdue_n and not second.charged and not second.overdue
+        with Session(engine) as session:
+            counts = timed("view: open by state", lambda: views.open_by_state(session=session))
+            print(f"    {counts}")
+            week = timed(
+                "view: due this week (Tokyo)", lambda: views.due_this_week(session=session, now=NOW)
+            )
+            print(f"    {len(week):,} rows")
+            late = timed(
+                "view: overdue (first 1,000)", lambda: views.overdue(session=session, now=NOW)
+            )
+            print(f"    {len(late):,} rows")
+            month = timed(
+                "view: charges issued this month",
+                lambda: views.charges_in_month(session=session, now=NOW, limit=20_000),
+            )
+            print(f"    {len(month):,} rows")
+            page = timed(
+                "list: status=exception page 1 + count",
+                lambda: views.list_rmas(session=session, status=RmaStatus.EXCEPTION, limit=100),
+            )
+            print(f"    total {page.total:,}")
+            exported = timed(
+                "CSV export of charged RMAs",
+                lambda: sum(
+                    1
+                    for _ in views.export_rows(
+                        session=session, status=RmaStatus.CHARGED, chunk=5000
+                    )
+                ),
+            )
+            print(f"    {exported - 1:,} rows")
+        engine.dispose()
+    finally:
+        if not args.keep:
+            with psycopg.connect(DSN, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()

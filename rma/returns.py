@@ -1,0 +1,273 @@
+"""The return side: receipt with the serial check, late arrival, extension, waiver, reminders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session, col, select
+
+from core import audit
+from core.audit import Actor
+from core.calendar import tokyo_date
+from core.errors import Conflict, Problem
+from inventory.domain import DeviceStatus, normalise_serial
+from inventory.service import get_device_for_update, set_status
+from rma.domain import (
+    AWAITING_RETURN,
+    Disposition,
+    LateArrivalPolicy,
+    RmaPolicy,
+    RmaStatus,
+    advance,
+)
+from rma.models import DamageChargeRecord, Rma, RmaNotice, RmaReminder
+from rma.service import (
+    charge_of,
+    get_rma_for_update,
+    move,
+    plan_reminders,
+    require,
+    require_admin,
+    rma_snapshot,
+)
+
+S = RmaStatus
+
+
+def receive_unit(
+    *,
+    session: Session,
+    actor: Actor,
+    rma_id: int,
+    serial: str,
+    disposition: Disposition,
+    policy: RmaPolicy,
+    now: datetime,
+) -> Rma:
+    """A unit arrives: the right serial closes the RMA, any other is an exception, never a close."""
+    rma = get_rma_for_update(session=session, rma_id=rma_id)
+    before = rma_snapshot(rma)
+    received = serial.strip().upper()
+    with_charge = charge_of(session=session, rma=rma)
+    if received != rma.failed_serial:
+        advance(RmaStatus(rma.status), S.EXCEPTION)
+        rma.received_serial = rma.mismatch_serial = received
+        rma.received_at = now
+        return move(
+            session=session,
+            actor=actor,
+            rma=rma,
+            target=S.EXCEPTION,
+            now=now,
+            before=before,
+            note=f"expected {rma.failed_serial}, received {received}",
+        )
+    advance(RmaStatus(rma.status), S.RECEIVED)
+    rma.received_serial, rma.received_at = received, now
+    rma.mismatch_serial = None
+    device = get_device_for_update(session=session, serial=normalise_serial(received))
+    if device.status == DeviceStatus.FAILED:  # never swapped: the customer sent it back anyway
+        set_status(
+            session=session,
+            actor=actor,
+            device=device,
+            target=DeviceStatus.IN_RMA,
+            now=now,
+            note=f"{rma.number} returned without a swap",
+        )
+    set_status(
+        session=session,
+        actor=actor,
+        device=device,
+        target=DeviceStatus.RETURNED,
+        now=now,
+        note=f"received for {rma.number}",
+    )
+    if with_charge is not None:
+        _late_arrival(
+            session=session, actor=actor, rma=rma, charge=with_charge, policy=policy, now=now
+        )
+    move(session=session, actor=actor, rma=rma, target=S.RECEIVED, now=now, before=before)
+    target = (
+        DeviceStatus.REFURBISHED if disposition is Disposition.REFURBISH else DeviceStatus.DISPOSED
+    )
+    set_status(
+        session=session,
+        actor=actor,
+        device=device,
+        target=target,
+        now=now,
+        note=f"{rma.number}: {disposition.value}",
+    )
+    rma.disposition = disposition.value
+    rma.closed_at = now
+    return move(session=session, actor=actor, rma=rma, target=S.CLOSED, now=now)
+
+
+def _late_arrival(
+    *,
+    session: Session,
+    actor: Actor,
+    rma: Rma,
+    charge: DamageChargeRecord,
+    policy: RmaPolicy,
+    now: datetime,
+) -> None:
+    """The unit came back after the charge: record it; credit the charge if the policy says so."""
+    before = charge.model_dump()
+    rma.late_arrival = True
+    charge.late_arrival_at = now
+    if policy.late_arrival is LateArrivalPolicy.CREDIT and charge.credited_at is None:
+        charge.credited_at = now
+        charge.credit_reason = "late arrival: credited by policy"
+    session.add(charge)
+    audit.record(
+        session,
+        actor=actor,
+        action="rma.charge_late_arrival",
+        entity_type="rma",
+        entity_id=rma.number,
+        before=before,
+        after=charge.model_dump(),
+        at=now,
+    )
+
+
+def extend_due_date(
+    *,
+    session: Session,
+    actor: Actor,
+    rma_id: int,
+    due_date: date,
+    reason: str,
+    policy: RmaPolicy,
+    now: datetime,
+) -> Rma:
+    """An admin gives more time to return the unit; an overdue RMA goes back to waiting."""
+    require_admin(actor, "extend a return period")
+    rma = get_rma_for_update(session=session, rma_id=rma_id)
+    before = rma_snapshot(rma)
+    status = RmaStatus(rma.status)
+    if status not in AWAITING_RETURN | {S.OVERDUE}:
+        raise Conflict(
+            f"{rma.number} is {status}; only a waiting or overdue RMA can be extended",
+            rma=rma.number,
+            status=status.value,
+        )
+    require(
+        (not reason.strip(), Problem("a reason is required", "reason")),
+        (
+            rma.due_date is not None and due_date <= rma.due_date,
+            Problem(f"the new due date must be after {rma.due_date}", "due_date"),
+        ),
+    )
+    rma.due_date = due_date
+    plan_reminders(session=session, rma=rma, due=due_date, policy=policy, today=tokyo_date(now))
+    note = f"extended to {due_date.isoformat()}: {reason.strip()}"
+    if status is S.OVERDUE:
+        back = RmaStatus(rma.waiting_status or S.SHIPPED.value)
+        return move(
+            session=session, actor=actor, rma=rma, target=back, now=now, before=before, note=note
+        )
+    rma.updated_at = now
+    session.add(rma)
+    audit.record(
+        session,
+        actor=actor,
+        action="rma.extend",
+        entity_type="rma",
+        entity_id=rma.number,
+        before=before,
+        after=rma_snapshot(rma) | {"note": note},
+        at=now,
+    )
+    return rma
+
+
+def waive_charge(*, session: Session, actor: Actor, rma_id: int, reason: str, now: datetime) -> Rma:
+    """An admin lets the damage charge go; an issued charge is credited."""
+    require_admin(actor, "waive a damage charge")
+    rma = get_rma_for_update(session=session, rma_id=rma_id)
+    before = rma_snapshot(rma)
+    advance(RmaStatus(rma.status), S.WAIVED)
+    require((not reason.strip(), Problem("a reason is required", "reason")))
+    charge = charge_of(session=session, rma=rma)
+    if charge is not None and charge.credited_at is None:
+        charge.credited_at = now
+        charge.credit_reason = f"waived: {reason.strip()}"[:200]
+        session.add(charge)
+    return move(
+        session=session,
+        actor=actor,
+        rma=rma,
+        target=S.WAIVED,
+        now=now,
+        before=before,
+        note=f"waived: {reason.strip()}",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SentReminder:
+    rma_id: int
+    number: str
+    remind_on: date
+    due_date: date | None
+    customer: str | None
+    notice_id: int
+
+
+def send_due_reminders(*, session: Session, actor: Actor, now: datetime) -> list[SentReminder]:
+    """Reminders due today (or missed) for units still out: store the notice, mark them sent."""
+    today = tokyo_date(now)
+    stmt = (
+        select(RmaReminder, Rma)
+        .join(Rma, col(Rma.id) == col(RmaReminder.rma_id))
+        .where(
+            col(RmaReminder.remind_on) <= today,
+            col(RmaReminder.sent_at).is_(None),
+            col(Rma.status).in_([s.value for s in AWAITING_RETURN]),
+        )
+        .order_by(col(RmaReminder.remind_on), col(RmaReminder.id))
+        .with_for_update(of=RmaReminder, skip_locked=True)
+    )
+    sent: list[SentReminder] = []
+    for reminder, rma in session.exec(stmt).all():
+        notice = RmaNotice(
+            rma_id=rma.id or 0,
+            kind="reminder",
+            recipient=rma.customer or "",
+            subject=f"【ご返却のお願い】故障機 {rma.failed_serial} の返却期限 {rma.due_date}",
+            body=(
+                f"{rma.customer or ''} 御中\n"
+                f"先出しセンドバック保守（{rma.number}）で交換した故障機 "
+                f"{rma.failed_serial}（{rma.failed_model}）の返却期限は {rma.due_date} です。\n"
+                "期限までにご返却いただけない場合、機器損害金をご請求させていただきます。"
+            ),
+            created_at=now,
+        )
+        session.add(notice)
+        reminder.sent_at = now
+        session.add(reminder)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="rma.reminder_sent",
+            entity_type="rma",
+            entity_id=rma.number,
+            after={"remind_on": reminder.remind_on, "notice_id": notice.id},
+            at=now,
+        )
+        sent.append(
+            SentReminder(
+                rma.id or 0,
+                rma.number,
+                reminder.remind_on,
+                rma.due_date,
+                rma.customer,
+                notice.id or 0,
+            )
+        )
+    return sent

@@ -1,0 +1,279 @@
+"""Thin HTTP layer over the RMA services: /api/v1/rmas..."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response, StreamingResponse
+from sqlmodel import Session
+
+from api.deps import Admin, DashboardDep, Reader, SessionDep, SettingsDep, roles
+from core.audit import Actor
+from core.auth import Role
+from core.timeutil import as_utc, utcnow
+from rma import replacement, returns, service, views
+from rma.domain import RmaStatus
+from rma.notice_pdf import render_damage_notice
+from rma.schemas import (
+    ChargeOut,
+    ChargeRowOut,
+    DecideIn,
+    ExtendIn,
+    OpenIn,
+    PickupIn,
+    ReceiveIn,
+    ReminderSentOut,
+    ReserveIn,
+    RmaOut,
+    RmaPageOut,
+    ShipIn,
+    SwapIn,
+    SweepOut,
+    WaiveIn,
+)
+from rma.sweep import sweep
+
+router = APIRouter(prefix="/rmas", tags=["rma"])
+
+Noc = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC))]
+Logistics = Annotated[Actor, Depends(roles(Role.ADMIN, Role.LOGISTICS))]
+
+
+def _out(session: Session, rma_id: int) -> RmaOut:
+    rma = service.get_rma(session=session, rma_id=rma_id)
+    return RmaOut.of(
+        rma,
+        service.charge_of(session=session, rma=rma),
+        service.reminders_of(session=session, rma=rma),
+    )
+
+
+@router.post("", response_model=RmaOut, status_code=201)
+def open_rma(body: OpenIn, session: SessionDep, actor: Noc) -> RmaOut:
+    now = utcnow()
+    rma = service.open_rma(
+        session=session,
+        actor=actor,
+        serial=body.serial,
+        symptom=body.symptom,
+        reporter=body.reporter,
+        reported_at=as_utc(body.reported_at) if body.reported_at else now,
+        now=now,
+    )
+    return _out(session, rma.id or 0)
+
+
+@router.get("", response_model=RmaPageOut)
+def list_rmas(
+    session: SessionDep,
+    actor: Reader,
+    status: RmaStatus | None = None,
+    serial: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RmaPageOut:
+    page = views.list_rmas(
+        session=session, status=status, serial=serial, limit=limit, offset=offset
+    )
+    return RmaPageOut(
+        total=page.total, limit=limit, offset=offset, items=[RmaOut.of(r) for r in page.items]
+    )
+
+
+@router.get("/export.csv", response_class=StreamingResponse)
+def export_rmas(
+    session: SessionDep, actor: Reader, status: RmaStatus | None = None
+) -> StreamingResponse:
+    """RMAs as CSV (UTF-8 with BOM, so Excel opens Japanese text correctly)."""
+    rows = list(views.export_rows(session=session, status=status))
+
+    def body() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        yield "\ufeff"
+        for row in rows:
+            writer.writerow(row)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+    return StreamingResponse(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="rmas.csv"'},
+    )
+
+
+@router.get("/views/open-by-state", response_model=dict[str, int])
+def open_by_state(session: SessionDep, actor: Reader) -> dict[str, int]:
+    return views.open_by_state(session=session)
+
+
+@router.get("/views/due-this-week", response_model=list[RmaOut])
+def due_this_week(session: SessionDep, actor: Reader) -> list[RmaOut]:
+    return [RmaOut.of(r) for r in views.due_this_week(session=session, now=utcnow())]
+
+
+@router.get("/views/overdue", response_model=list[RmaOut])
+def overdue(session: SessionDep, actor: Reader) -> list[RmaOut]:
+    return [RmaOut.of(r) for r in views.overdue(session=session, now=utcnow())]
+
+
+@router.get("/views/charges-this-month", response_model=list[ChargeRowOut])
+def charges_this_month(session: SessionDep, actor: Reader) -> list[ChargeRowOut]:
+    return [
+        ChargeRowOut(number=rma.number, customer=rma.customer, charge=ChargeOut.of(charge))
+        for charge, rma in views.charges_in_month(session=session, now=utcnow())
+    ]
+
+
+@router.post("/sweep", response_model=SweepOut)
+def run_sweep(session: SessionDep, settings: SettingsDep, actor: Logistics) -> SweepOut:
+    """Mark overdue RMAs and issue their one damage charge each."""
+    report = sweep(
+        session=session, actor=actor, now=utcnow(), tax_rate_percent=settings.tax_rate_percent
+    )
+    return SweepOut(overdue=report.overdue, charged=report.charged, total_yen=report.total_yen)
+
+
+@router.post("/reminders/send", response_model=list[ReminderSentOut])
+def send_reminders(session: SessionDep, actor: Logistics) -> list[ReminderSentOut]:
+    sent = returns.send_due_reminders(session=session, actor=actor, now=utcnow())
+    return [ReminderSentOut.model_validate(s, from_attributes=True) for s in sent]
+
+
+@router.get("/{rma_id}", response_model=RmaOut)
+def get_rma(rma_id: int, session: SessionDep, actor: Reader) -> RmaOut:
+    return _out(session, rma_id)
+
+
+@router.post("/{rma_id}/decide", response_model=RmaOut)
+def decide(rma_id: int, body: DecideIn, session: SessionDep, actor: Noc) -> RmaOut:
+    service.decide(
+        session=session,
+        actor=actor,
+        rma_id=rma_id,
+        replace=body.replace,
+        note=body.note,
+        now=utcnow(),
+    )
+    return _out(session, rma_id)
+
+
+@router.post("/{rma_id}/reserve", response_model=RmaOut)
+def reserve(rma_id: int, body: ReserveIn, session: SessionDep, actor: Logistics) -> RmaOut:
+    replacement.reserve_replacement(
+        session=session, actor=actor, rma_id=rma_id, now=utcnow(), serial=body.serial
+    )
+    return _out(session, rma_id)
+
+
+@router.post("/{rma_id}/ship", response_model=RmaOut)
+def ship(
+    rma_id: int, body: ShipIn, session: SessionDep, settings: SettingsDep, actor: Logistics
+) -> RmaOut:
+    now = utcnow()
+    replacement.ship_replacement(
+        session=session,
+        actor=actor,
+        rma_id=rma_id,
+        courier=body.courier,
+        tracking_number=body.tracking_number,
+        shipped_at=as_utc(body.shipped_at) if body.shipped_at else now,
+        policy=service.policy_from_settings(settings),
+        now=now,
+    )
+    return _out(session, rma_id)
+
+
+@router.post("/{rma_id}/swap", response_model=RmaOut)
+def swap(
+    rma_id: int,
+    body: SwapIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    dashboard: DashboardDep,
+    actor: Logistics,
+) -> RmaOut:
+    """Swap on the dashboard first; the database changes only if that succeeded."""
+    replacement.swap_replacement(
+        session=session,
+        actor=actor,
+        rma_id=rma_id,
+        now=utcnow(),
+        dashboard=dashboard if body.update_dashboard else None,
+        organization_id=settings.meraki_org_id,
+        swapped_by=body.swapped_by,
+        swapped_by_name=body.swapped_by_name,
+    )
+    return _out(session, rma_id)
+
+
+@router.post("/{rma_id}/pickup", response_model=RmaOut)
+def pickup(rma_id: int, body: PickupIn, session: SessionDep, actor: Logistics) -> RmaOut:
+    service.request_pickup(
+        session=session,
+        actor=actor,
+        rma_id=rma_id,
+        pickup_date=body.pickup_date,
+        courier=body.courier,
+        tracking_number=body.tracking_number,
+        now=utcnow(),
+    )
+    return _out(session, rma_id)
+
+
+@router.post("/{rma_id}/receive", response_model=RmaOut)
+def receive(
+    rma_id: int, body: ReceiveIn, session: SessionDep, settings: SettingsDep, actor: Logistics
+) -> RmaOut:
+    """A unit is back; a serial other than the failed unit's is an exception, never a close."""
+    returns.receive_unit(
+        session=session,
+        actor=actor,
+        rma_id=rma_id,
+        serial=body.serial,
+        disposition=body.disposition,
+        policy=service.policy_from_settings(settings),
+        now=utcnow(),
+    )
+    return _out(session, rma_id)
+
+
+@router.post("/{rma_id}/extend", response_model=RmaOut)
+def extend(
+    rma_id: int, body: ExtendIn, session: SessionDep, settings: SettingsDep, actor: Admin
+) -> RmaOut:
+    returns.extend_due_date(
+        session=session,
+        actor=actor,
+        rma_id=rma_id,
+        due_date=body.due_date,
+        reason=body.reason,
+        policy=service.policy_from_settings(settings),
+        now=utcnow(),
+    )
+    return _out(session, rma_id)
+
+
+@router.post("/{rma_id}/waive", response_model=RmaOut)
+def waive(rma_id: int, body: WaiveIn, session: SessionDep, actor: Admin) -> RmaOut:
+    returns.waive_charge(
+        session=session, actor=actor, rma_id=rma_id, reason=body.reason, now=utcnow()
+    )
+    return _out(session, rma_id)
+
+
+@router.get("/{rma_id}/notice.pdf", response_class=Response)
+def damage_notice_pdf(rma_id: int, session: SessionDep, actor: Reader) -> Response:
+    """The damage-charge notice (機器損害金のご請求) as PDF."""
+    notice = views.damage_notice(session=session, rma_id=rma_id)
+    return Response(
+        render_damage_notice(notice),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{notice.number}-notice.pdf"'},
+    )

@@ -1,0 +1,158 @@
+"""Request and response models of the RMA API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from rma.domain import Disposition, SwapParty
+from rma.models import DamageChargeRecord, Rma, RmaReminder
+
+
+class OpenIn(BaseModel):
+    serial: str
+    symptom: str = Field(min_length=1, max_length=2000)
+    reporter: str = Field(min_length=1, max_length=120)
+    reported_at: datetime | None = None
+
+
+class DecideIn(BaseModel):
+    replace: bool
+    note: str = ""
+
+
+class ReserveIn(BaseModel):
+    serial: str | None = None
+
+
+class ShipIn(BaseModel):
+    courier: str
+    tracking_number: str
+    shipped_at: datetime | None = None
+
+
+class SwapIn(BaseModel):
+    swapped_by: SwapParty | None = None
+    swapped_by_name: str | None = None
+    update_dashboard: bool = True
+
+
+class PickupIn(BaseModel):
+    pickup_date: date
+    courier: str
+    tracking_number: str = ""
+
+
+class ReceiveIn(BaseModel):
+    serial: str
+    disposition: Disposition = Disposition.DISPOSE
+
+
+class ExtendIn(BaseModel):
+    due_date: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class WaiveIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ChargeOut(BaseModel):
+    rma_id: int
+    model: str
+    net_yen: int
+    tax_yen: int
+    total_yen: int
+    issued_at: datetime
+    late_arrival_at: datetime | None
+    credited_at: datetime | None
+    credit_reason: str | None
+
+    @classmethod
+    def of(cls, charge: DamageChargeRecord) -> ChargeOut:
+        return cls.model_validate(charge, from_attributes=True)
+
+
+class ReminderOut(BaseModel):
+    remind_on: date
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, reminder: RmaReminder) -> ReminderOut:
+        return cls.model_validate(reminder, from_attributes=True)
+
+
+class RmaOut(BaseModel):
+    id: int
+    number: str
+    status: str
+    failed_serial: str
+    failed_model: str
+    customer: str | None
+    symptom: str
+    reporter: str
+    reported_at: datetime
+    decision_note: str
+    replacement_serial: str | None
+    replacement_model: str | None
+    substitution: bool
+    courier: str | None
+    tracking_number: str | None
+    shipped_at: datetime | None
+    due_date: date | None
+    swapped_at: datetime | None
+    swapped_by_kind: str | None
+    swapped_by_name: str | None
+    dashboard_swap: str | None
+    pickup_date: date | None
+    pickup_courier: str | None
+    pickup_tracking: str | None
+    received_at: datetime | None
+    received_serial: str | None
+    mismatch_serial: str | None
+    disposition: str | None
+    late_arrival: bool
+    closed_at: datetime | None
+    charge: ChargeOut | None = None
+    reminders: list[ReminderOut] = []
+
+    @classmethod
+    def of(
+        cls,
+        rma: Rma,
+        charge: DamageChargeRecord | None = None,
+        reminders: list[RmaReminder] | None = None,
+    ) -> RmaOut:
+        data = rma.model_dump() | {"number": rma.number}
+        data["charge"] = ChargeOut.of(charge) if charge else None
+        data["reminders"] = [ReminderOut.of(r) for r in reminders or []]
+        return cls.model_validate(data)
+
+
+class RmaPageOut(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[RmaOut]
+
+
+class SweepOut(BaseModel):
+    overdue: list[str]
+    charged: list[str]
+    total_yen: int
+
+
+class ReminderSentOut(BaseModel):
+    rma_id: int
+    number: str
+    remind_on: date
+    due_date: date | None
+    customer: str | None
+    notice_id: int
+
+
+class ChargeRowOut(BaseModel):
+    number: str
+    customer: str | None
+    charge: ChargeOut
