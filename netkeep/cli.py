@@ -79,6 +79,7 @@ def demo(
                 )
             )
             sandbox_url = server.base_url
+            cfg = cfg.model_copy(update={"meraki_base_url": sandbox_url})
         console.print(
             tour(
                 token=data.admin_token,
