@@ -137,7 +137,7 @@ def test_csv_export(
 def test_import_over_http_dry_run_then_commit(
     app_client: TestClient, tokens: dict[str, str]
 ) -> None:
-    content = (b"serial,model\nQ2FY-AAAA-8101,MX67\nQ2FY-AAAA-8101,MX67\n")
+    content = b"serial,model\nQ2FY-AAAA-8101,MX67\nQ2FY-AAAA-8101,MX67\n"
     h = bearer(tokens["logistics"])
     dry = app_client.post(
         "/api/v1/inventory/import", files={"file": ("new.csv", content)}, headers=h
