@@ -8,11 +8,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import text, update
 from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
+from core.db import bulk_insert
 from core.errors import Problem, ValidationFailed
 from core.models import AuditEntry
 from core.timeutil import parse_instant
@@ -335,8 +336,7 @@ def _write(
         | {"notes": p.values.get("notes") or "", "created_at": now, "updated_at": now}
         for p in new_items
     ]
-    for start in range(0, len(device_rows), 2000):
-        session.execute(insert(Device), device_rows[start : start + 2000])
+    bulk_insert(session, Device, device_rows)
     ids = {
         serial: device_id
         for chunk in _chunks([p.values["serial"] for p in new_items])
@@ -359,8 +359,7 @@ def _write(
         }
         for p in new_items
     ]
-    for start in range(0, len(events), 2000):
-        session.execute(insert(OwnershipEvent), events[start : start + 2000])
+    bulk_insert(session, OwnershipEvent, events)
     updates = [
         {"id": existing[serial].id, **changes, "updated_at": now}
         for serial, changes in report.updated.items()
@@ -396,8 +395,7 @@ def _write(
         }
         for serial, changes in report.updated.items()
     ]
-    for start in range(0, len(audit_rows), 2000):
-        session.execute(insert(AuditEntry), audit_rows[start : start + 2000])
+    bulk_insert(session, AuditEntry, audit_rows)
     audit.record(
         session,
         actor=actor,

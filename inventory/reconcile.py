@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
+from core.db import bulk_insert
 from inventory.domain import PROVIDER_NAME, DeviceStatus, OwnerKind, OwnershipReason
 from inventory.models import CatalogueModel, Device, OwnershipEvent
 from inventory.ports import InventoryDashboard
@@ -130,7 +130,7 @@ def _import_unknown(
         )
     if not rows:
         return
-    session.execute(insert(Device), rows)
+    bulk_insert(session, Device, rows)
     ids = dict(
         session.exec(
             select(Device.serial, Device.id).where(
@@ -138,8 +138,9 @@ def _import_unknown(
             )
         ).all()
     )
-    session.execute(
-        insert(OwnershipEvent),
+    bulk_insert(
+        session,
+        OwnershipEvent,
         [
             {
                 "device_id": ids[r["serial"]],
