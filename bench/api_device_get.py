@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -148,14 +149,11 @@ def load_wrk(
     rps = float(out.split("Requests/sec:")[1].split()[0])
 
     def pct(label: str) -> float:
-        value = out.split(label)[1].split()[0]
-        return (
-            float(value[:-2])
-            if value.endswith("ms")
-            else float(value[:-2]) / 1000
-            if value.endswith("us")
-            else float(value[:-1]) * 1000
-        )
+        match = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+        if match is None:
+            raise RuntimeError(f"no {label} latency in wrk output:\n{out}")
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(out)
@@ -214,9 +212,7 @@ def main() -> None:
                     for p in (bare_port, netkeep_port)
                 ]
             else:
-                print(
-                    "  load generator: asyncio httpx (with wrk the client is not the limit)"
-                )
+                print("  load generator: asyncio httpx (with wrk the client is not the limit)")
                 results = [
                     summarise(
                         asyncio.run(

@@ -23,7 +23,7 @@ from core.db import make_engine
 from core.settings import Settings
 from inventory.catalogue_defaults import seed_catalogue
 
-pytest_plugins = ["sandbox.testing"]
+pytest_plugins = ["sandbox.testing", "netdevices.testing"]
 
 PG_URL = os.environ.get("NETKEEP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ADMIN = Actor(name="test-admin", role="admin", request_id="test")
