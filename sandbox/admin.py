@@ -1,5 +1,6 @@
 """Admin API under /_sandbox: seed/reset, snapshot/load, faults, counters, generators."""
 
+import ipaddress
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
@@ -177,6 +178,22 @@ def admin_router(runtime: "SandboxRuntime") -> APIRouter:
             return errors(400, "'status' must be online, alerting, offline or dormant")
         dev["status"] = status
         return json_response({"serial": serial, "status": status})
+
+    @router.put("/devices/{serial}/public-ip")
+    async def set_public_ip(serial: str, denied: Guard, body: JsonBody = None) -> Response:
+        """Set a device's WAN public address (statuses report it), e.g. to simulate a change."""
+        if denied:
+            return denied
+        dev = runtime.dashboard.state.devices.get(serial)
+        address = (body or {}).get("publicIp")
+        if dev is None:
+            return errors(404, f"Device {serial} not found")
+        try:
+            ipaddress.ip_address(str(address))
+        except ValueError:
+            return errors(400, "'publicIp' must be an IP address")
+        dev["publicIp"] = str(address)
+        return json_response({"serial": serial, "publicIp": dev["publicIp"]})
 
     return router
 

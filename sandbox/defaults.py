@@ -264,6 +264,7 @@ def device(
         "status": "offline",
         "firmware": "Not running configured version",
         "lanIp": None,
+        "publicIp": None,
         "managementInterface": management_interface(product),
         "radioSettings": radio_settings(serial) if product == ProductType.WIRELESS else None,
     }
@@ -288,3 +289,8 @@ def license_for(license_id: str, dev: Record, start: datetime) -> Record:
         "expirationDate": dev["licenseExpirationDate"],
         "headLicenseId": None,
     }
+
+
+def public_ip(dev: Record) -> str:
+    """The device's WAN public address: set by the admin API, else a documentation address."""
+    return str(dev.get("publicIp") or "203.0.113." + str(sum(dev["serial"].encode()) % 250 + 1))

@@ -403,6 +403,22 @@ def update_site_to_site_vpn(st: SandboxState, call: Call) -> Reply:
     return Reply(cfg["siteToSiteVpn"])
 
 
+def _appliance_in(st: SandboxState, network_id: str) -> Record | None:
+    """The appliance (MX/Z) claimed into a network, if any."""
+    return next(
+        (
+            d
+            for d in st.devices.values()
+            if d["networkId"] == network_id and d["productType"] == APPLIANCE
+        ),
+        None,
+    )
+
+
+def _online(dev: Record | None) -> bool:
+    return dev is not None and dev["status"] == "online"
+
+
 @router.add("GET", "/organizations/{organizationId}/appliance/vpn/statuses")
 def list_vpn_statuses(st: SandboxState, call: Call) -> Reply:
     """Auto VPN status of every appliance network taking part in site-to-site VPN."""
@@ -419,14 +435,7 @@ def list_vpn_statuses(st: SandboxState, call: Call) -> Reply:
     items = []
     for net in members:
         vpn = st.network_settings[net["id"]]["siteToSiteVpn"]
-        mx = next(
-            (
-                d
-                for d in st.devices.values()
-                if d["networkId"] == net["id"] and d["productType"] == APPLIANCE
-            ),
-            None,
-        )
+        mx = _appliance_in(st, net["id"])
         peers = (
             [h["hubId"] for h in vpn["hubs"]]
             if vpn["mode"] == "spoke"
@@ -446,7 +455,9 @@ def list_vpn_statuses(st: SandboxState, call: Call) -> Reply:
                 "networkName": net["name"],
                 "deviceSerial": mx["serial"] if mx else None,
                 "deviceStatus": mx["status"] if mx else "offline",
-                "uplinks": [{"interface": "wan1", "publicIp": "203.0.113.10"}] if online else [],
+                "uplinks": [{"interface": "wan1", "publicIp": defaults.public_ip(mx)}]
+                if mx is not None and online
+                else [],
                 "vpnMode": vpn["mode"],
                 "exportedSubnets": [
                     {"subnet": s["localSubnet"], "name": s.get("name", "")}
@@ -457,7 +468,9 @@ def list_vpn_statuses(st: SandboxState, call: Call) -> Reply:
                     {
                         "networkId": p,
                         "networkName": st.networks[p]["name"],
-                        "reachability": "reachable" if online else "unreachable",
+                        "reachability": "reachable"
+                        if online and _online(_appliance_in(st, p))
+                        else "unreachable",
                     }
                     for p in peers
                     if p in st.networks

@@ -150,6 +150,10 @@ class SandboxAdmin:
         """Force a device status."""
         self("PUT", f"/devices/{serial}/status", {"status": status})
 
+    def set_public_ip(self, serial: str, address: str) -> None:
+        """Set a device's WAN public address."""
+        self("PUT", f"/devices/{serial}/public-ip", {"publicIp": address})
+
 
 @dataclass
 class SandboxServer:

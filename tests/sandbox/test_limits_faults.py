@@ -119,3 +119,23 @@ def test_keep_alive_requests_have_no_delayed_ack_stall(sandbox):
             client.put("/networks/N_demo_osaka", json={"notes": "x"})
         per_request = (time.perf_counter() - started) / 100
     assert per_request < 0.02, f"{per_request * 1000:.1f} ms per keep-alive request"
+
+
+def test_public_ip_and_peer_reachability_follow_the_devices(sandbox):
+    dash = sandbox.dashboard_api()
+    dash.networks.claimNetworkDevices("N_demo_osaka", serials=["Q2KY-BBBB-0001"])
+    dash.appliance.updateNetworkApplianceVpnSiteToSiteVpn("N_demo_tokyo", mode="hub")
+    dash.appliance.updateNetworkApplianceVpnSiteToSiteVpn(
+        "N_demo_osaka", mode="spoke", hubs=[{"hubId": "N_demo_tokyo", "useDefaultRoute": False}]
+    )
+    sandbox.admin.set_public_ip("Q2FY-AAAA-0001", "153.120.1.10")
+    uplinks = {u["serial"]: u for u in dash.organizations.getOrganizationUplinksStatuses("537758")}
+    assert uplinks["Q2FY-AAAA-0001"]["uplinks"][0]["publicIp"] == "153.120.1.10"
+    sandbox.admin.set_device_status("Q2FY-AAAA-0001", "offline")
+    statuses = {
+        s["networkId"]: s for s in dash.appliance.getOrganizationApplianceVpnStatuses("537758")
+    }
+    osaka_peers = statuses["N_demo_osaka"]["merakiVpnPeers"]
+    assert [(p["networkId"], p["reachability"]) for p in osaka_peers] == [
+        ("N_demo_tokyo", "unreachable")
+    ]
