@@ -1,0 +1,375 @@
+"""Provisioning benchmark (run by hand): netkeep vs a naive one-call-per-setting SDK loop.
+
+    .venv/bin/python -m bench.provisioning --sites 10 --orgs 2
+
+Starts a sandbox in a separate process at 10 requests/s per organization, provisions N UTM sites
+(1 MX, 4 VLANs with DHCP, 12 L3 rules, content filtering, IPS, malware, 2 port forwards) and N
+wireless sites (3 MR, 3 SSIDs, an RF profile, AP names) spread over the organizations, once with
+netkeep (plan + journalled apply + verify, workers sharing one limiter) and once with the naive
+loop; then times planning 1,000 sites against in-memory state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import meraki
+from sqlmodel import Session
+
+from core import migrate
+from core.audit import Actor
+from core.db import make_engine
+from provisioning.domain import desired_resources, sections_of
+from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
+from provisioning.plan import plan_changes
+from provisioning.ratelimit import OrgRateLimiter
+from provisioning.service import ProvisioningOptions, apply_plan, plan_sheet
+from provisioning.sheet_io import dashboard_view
+from provisioning.sheet_model import Sheet, dashboard_value
+from provisioning.validation import SheetSource, validate_sheet
+
+KEY, ADMIN = "sandbox-api-key", "sandbox-admin"
+RATE = 10.0
+ACTOR = Actor(name="bench", role="admin")
+
+
+def utm_sheet(tag: str, i: int) -> Sheet:
+    raw: dict[str, Any] = {
+        "format": "netkeep-sheet/1",
+        "kind": "settings",
+        "site": {"name": f"{tag}-utm-{i:03d}", "plan": "utm"},
+        "devices": [{"serial": f"Q2FY-{tag}{i:03d}-0001", "model": "MX67", "name": f"mx-{i}"}],
+        "vlans": [
+            {
+                "id": 10 * (v + 1),
+                "name": f"vlan{v}",
+                "subnet": f"192.168.{10 * (v + 1)}.0/24",
+                "applianceIp": f"192.168.{10 * (v + 1)}.1",
+                "dhcpHandling": "run",
+                "dhcpLeaseTime": "1 day",
+                "reservedIpRanges": [
+                    {"start": f"192.168.{10 * (v + 1)}.2", "end": f"192.168.{10 * (v + 1)}.9"}
+                ],
+            }
+            for v in range(4)
+        ],
+        "l3FirewallRules": [
+            {"comment": f"r{r}", "policy": "deny", "protocol": "tcp", "destPort": str(1000 + r)}
+            for r in range(12)
+        ],
+        "portForwardingRules": [
+            {
+                "name": f"pf{p}",
+                "lanIp": "192.168.10.50",
+                "protocol": "tcp",
+                "publicPort": str(8440 + p),
+                "localPort": "443",
+            }
+            for p in range(2)
+        ],
+        "contentFiltering": {"blockedUrlCategories": ["meraki:contentFiltering/category/C7"]},
+        "intrusion": {"mode": "prevention"},
+        "malware": {"mode": "enabled"},
+    }
+    return _valid(raw)
+
+
+def wireless_sheet(tag: str, i: int) -> Sheet:
+    raw: dict[str, Any] = {
+        "format": "netkeep-sheet/1",
+        "kind": "settings",
+        "site": {"name": f"{tag}-wifi-{i:03d}", "plan": "wireless"},
+        "devices": [
+            {"serial": f"Q3AJ-{tag}{i:03d}-000{a}", "model": "MR36", "name": f"ap{a}-{i}"}
+            for a in range(1, 4)
+        ],
+        "ssids": [
+            {
+                "number": n,
+                "name": f"site{i}-ssid{n}",
+                "authMode": "psk",
+                "wpaEncryptionMode": "wpa2",
+                "psk": f"bench-psk-{i:03d}-{n}",
+            }
+            for n in range(3)
+        ],
+        "rfProfiles": [{"name": "標準", "fiveGhzSettings": {"channelWidth": "40"}}],
+    }
+    return _valid(raw)
+
+
+def _valid(raw: dict[str, Any]) -> Sheet:
+    sheet, problems = validate_sheet(raw, SheetSource(name=raw["site"]["name"]))
+    if sheet is None:
+        raise SystemExit(f"bench sheet invalid: {problems}")
+    return sheet
+
+
+# --- the sandbox in another process ------------------------------------------------------------
+
+
+def start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.cli", "--port", str(port), "--rate-limit", str(RATE)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    root = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{root}/_sandbox/rate-limit", headers={"X-Sandbox-Admin-Token": ADMIN})
+            return proc, root
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise SystemExit("sandbox did not start")
+
+
+def admin(root: str, method: str, path: str, body: Any = None) -> Any:
+    r = httpx.request(
+        method, f"{root}/_sandbox{path}", json=body, headers={"X-Sandbox-Admin-Token": ADMIN}
+    )
+    r.raise_for_status()
+    return r.json()
+
+
+def totals(root: str) -> tuple[int, int]:
+    ops = admin(root, "GET", "/counters")["operations"]
+    calls = sum(v["count"] for v in ops.values())
+    limited = sum(int(v.get("429", 0)) for v in ops.values())
+    return calls, limited
+
+
+# --- netkeep ------------------------------------------------------------------------------------
+
+
+def run_netkeep(
+    sites: list[tuple[str, Sheet]], base_url: str, db_url: str, workers: int
+) -> dict[str, Any]:
+    """Plan + apply + verify each site; all workers share one limiter (9 req/s per org)."""
+    limiter = OrgRateLimiter(rate=9.0)
+    options = ProvisioningOptions(secret_key=b"bench", rate=9.0, poll_seconds=0.5)
+    local = threading.local()  # one SQLite file per worker: SQLite has one writer at a time
+    free = []
+    for w in range(workers):  # Alembic is not thread-safe: migrate up front
+        url = db_url.replace(".db", f"-{w}.db")
+        migrate.upgrade(url)
+        free.append(make_engine(url))
+    floors: list[int] = []
+    failures = 0
+    lock = threading.Lock()
+
+    def one(item: tuple[str, Sheet]) -> None:
+        nonlocal failures
+        org, sheet = item
+        sdk = build_sdk(api_key=KEY, base_url=base_url, maximum_retries=12)
+        dash = MerakiProvisioning(sdk, organization_id=org, limiter=limiter)
+        plan = plan_sheet(dashboard=dash, sheet=sheet, options=options)
+        if not hasattr(local, "engine"):
+            with lock:
+                local.engine = free.pop()
+        with Session(local.engine, expire_on_commit=False) as session:
+            job = apply_plan(
+                session=session,
+                dashboard=dash,
+                sheet=sheet,
+                plan=plan,
+                actor=ACTOR,
+                clock=lambda: datetime.now(UTC),
+                options=options,
+            )
+        with lock:
+            floors.append(plan.estimate.calls)
+            failures += job.status != "done"
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, sites))
+    return {"floor_calls": sum(floors), "failures": failures}
+
+
+# --- the naive loop -----------------------------------------------------------------------------
+
+
+def run_naive(sites: list[tuple[str, Sheet]], base_url: str, workers: int) -> dict[str, Any]:
+    """One SDK call per setting, as a script would do it (SDK defaults, smart flow on)."""
+    failures = 0
+    lock = threading.Lock()
+
+    def one(item: tuple[str, Sheet]) -> None:
+        nonlocal failures
+        org, sheet = item
+        api = meraki.DashboardAPI(
+            KEY,
+            base_url=base_url,
+            suppress_logging=True,
+            output_log=False,
+            print_console=False,
+            maximum_retries=12,
+            smart_flow_cache_path="",
+        )
+        try:
+            naive_site(api, org, sheet)
+        except meraki.APIError:
+            with lock:
+                failures += 1
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, sites))
+    return {"failures": failures}
+
+
+def naive_site(api: Any, org: str, sheet: Sheet) -> None:
+    view = dashboard_view(sheet, secret_key=b"x")
+    net = api.organizations.createOrganizationNetwork(
+        org, sheet.site.name, view["network"]["productTypes"], timeZone="Asia/Tokyo"
+    )["id"]
+    serials = [d.serial for d in sheet.devices or []]
+    api.networks.claimNetworkDevices(net, serials=serials)
+    for d in sheet.devices or []:
+        api.devices.updateDevice(d.serial, name=d.name, tags=d.tags)
+    appliance = view.get("appliance") or {}
+    if appliance.get("vlans"):
+        api.appliance.updateNetworkApplianceVlansSettings(net, vlansEnabled=True)
+        for vid, vlan in appliance["vlans"].items():
+            body = {k: v for k, v in vlan.items() if k not in ("id", "name")}
+            api.appliance.createNetworkApplianceVlan(net, str(vid), vlan["name"], **body)
+        api.appliance.deleteNetworkApplianceVlan(net, "1")
+        a = api.appliance
+        a.updateNetworkApplianceFirewallL3FirewallRules(net, **appliance["l3FirewallRules"])
+        a.updateNetworkApplianceFirewallPortForwardingRules(net, **appliance["portForwardingRules"])
+        a.updateNetworkApplianceContentFiltering(net, **appliance["contentFiltering"])
+        a.updateNetworkApplianceSecurityIntrusion(net, **appliance["security/intrusion"])
+        a.updateNetworkApplianceSecurityMalware(net, **appliance["security/malware"])
+    for ssid in sheet.ssids or []:
+        api.wireless.updateNetworkWirelessSsid(
+            net,
+            ssid.number,
+            name=ssid.name,
+            enabled=True,
+            authMode="psk",
+            encryptionMode="wpa",
+            wpaEncryptionMode=dashboard_value(ssid.wpa_encryption_mode)
+            if ssid.wpa_encryption_mode
+            else "WPA2 only",
+            psk=ssid.psk.reveal() if ssid.psk else None,
+        )
+    for profile in sheet.rf_profiles or []:
+        body = profile.model_dump(mode="json", by_alias=True)
+        api.wireless.createNetworkWirelessRfProfile(
+            net, body.pop("name"), body.pop("bandSelectionType"), **body
+        )
+
+
+def ansible_run(site_sheets: list[Sheet], base_url: str) -> dict[str, Any]:
+    """Hook for the Ansible comparison (cisco.meraki collection): provision the same sites.
+
+    Return {"calls": ..., "seconds": ..., "failures": ...}; counters are read from the sandbox.
+    """
+    raise NotImplementedError("the Ansible comparison is added separately")
+
+
+# --- planning CPU -------------------------------------------------------------------------------
+
+
+def planning_cpu(count: int) -> float:
+    """CPU seconds to plan `count` sites (view + diff + packing) against in-memory state."""
+    sheets = [
+        utm_sheet("P", i % 1000) if i % 2 else wireless_sheet("P", i % 1000) for i in range(count)
+    ]
+    states = []
+    for sheet in sheets:
+        desired = desired_resources(dashboard_view(sheet, secret_key=b"k"))
+        current = {k: dict(v) for k, v in desired.items()}
+        for key in current:
+            if key.startswith("vlan/"):
+                current[key]["name"] = "old"
+        current["l3FirewallRules"] = {"rules": []}
+        states.append(current)
+    start = time.process_time()
+    for sheet, current in zip(sheets, states, strict=True):
+        view = dashboard_view(sheet, secret_key=b"k")
+        desired = desired_resources(view)
+        plan_changes(
+            desired=desired,
+            current=current,
+            sections=sections_of(view),
+            prune=True,
+            network_exists=True,
+            vlans_enabled=True,
+            organization_id="o",
+            rate=9.0,
+            poll_seconds=0.5,
+        )
+    return time.process_time() - start
+
+
+def report(name: str, root: str, n: int, run: Callable[[], dict[str, Any]], orgs: int) -> None:
+    admin(root, "DELETE", "/counters")
+    started = time.monotonic()
+    result = run()
+    wall = time.monotonic() - started
+    calls, limited = totals(root)
+    ideal = calls / (RATE * orgs)
+    floor = f", floor {result['floor_calls'] / n:.1f}/site" if "floor_calls" in result else ""
+    print(
+        f"{name:8} {n} sites: {calls} calls = {calls / n:.1f}/site{floor}; "
+        f"wall {wall:.1f} s vs calls÷rate {ideal:.1f} s; 429s seen {limited}, "
+        f"failures surfaced {result['failures']}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, default=100, help="UTM sites and as many wireless")
+    parser.add_argument("--orgs", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--plan-sites", type=int, default=1000)
+    args = parser.parse_args()
+    proc, root = start_sandbox()
+    try:
+        orgs = admin(root, "POST", "/organizations/generate", {"count": args.orgs})[
+            "organizationIds"
+        ]
+        base = f"{root}/api/v1"
+        with tempfile.TemporaryDirectory() as tmp:
+            db_url = f"sqlite:///{os.path.join(tmp, 'bench.db')}"
+
+            def sites(tag: str) -> list[tuple[str, Sheet]]:
+                out = []
+                for i in range(args.sites):
+                    out.append((orgs[i % len(orgs)], utm_sheet(tag, i)))
+                    out.append((orgs[(i + 1) % len(orgs)], wireless_sheet(tag, i)))
+                return out
+
+            n = 2 * args.sites
+            report(
+                "netkeep",
+                root,
+                n,
+                lambda: run_netkeep(sites("N"), base, db_url, args.workers),
+                args.orgs,
+            )
+            report("naive", root, n, lambda: run_naive(sites("V"), base, args.workers), args.orgs)
+        cpu = planning_cpu(args.plan_sites)
+        print(f"planning {args.plan_sites} sites in memory: {cpu:.2f} s CPU")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""The provisioning port over the real `meraki` SDK, paced by netkeep's own per-org limiter.
+
+The SDK's smart-flow limiter is switched off: it paces per org too, but before it knows a
+network's organization it makes hidden GETs (the network, then the org's networks and inventory),
+which cost calls and rate budget; netkeep already knows the organization. Every HTTP request,
+SDK retries included, passes the shared token bucket through an httpx request hook.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import httpx
+import meraki
+
+from core.dashboard import _translated
+from core.settings import Settings
+from provisioning.ports import CallStats
+from provisioning.ratelimit import OrgRateLimiter, shared_limiter
+
+_GETTERS = {
+    "device": ("networks", "getNetworkDevices"),
+    "vlan": ("appliance", "getNetworkApplianceVlans"),
+    "l3FirewallRules": ("appliance", "getNetworkApplianceFirewallL3FirewallRules"),
+    "l7FirewallRules": ("appliance", "getNetworkApplianceFirewallL7FirewallRules"),
+    "portForwardingRules": ("appliance", "getNetworkApplianceFirewallPortForwardingRules"),
+    "oneToOneNatRules": ("appliance", "getNetworkApplianceFirewallOneToOneNatRules"),
+    "contentFiltering": ("appliance", "getNetworkApplianceContentFiltering"),
+    "security/intrusion": ("appliance", "getNetworkApplianceSecurityIntrusion"),
+    "security/malware": ("appliance", "getNetworkApplianceSecurityMalware"),
+    "ssid": ("wireless", "getNetworkWirelessSsids"),
+    "rfProfile": ("wireless", "getNetworkWirelessRfProfiles"),
+}
+_SETTERS = {
+    "l3FirewallRules": "updateNetworkApplianceFirewallL3FirewallRules",
+    "portForwardingRules": "updateNetworkApplianceFirewallPortForwardingRules",
+    "oneToOneNatRules": "updateNetworkApplianceFirewallOneToOneNatRules",
+    "contentFiltering": "updateNetworkApplianceContentFiltering",
+    "security/intrusion": "updateNetworkApplianceSecurityIntrusion",
+    "security/malware": "updateNetworkApplianceSecurityMalware",
+}
+
+
+def build_sdk(*, api_key: str, base_url: str, maximum_retries: int = 10, **options: Any) -> Any:
+    """A quiet `meraki.DashboardAPI` without smart flow, retrying 429s (Retry-After) and 5xx."""
+    kwargs: dict[str, Any] = {
+        "base_url": base_url,
+        "suppress_logging": True,
+        "output_log": False,
+        "print_console": False,
+        "maximum_retries": maximum_retries,
+        "wait_on_rate_limit": True,
+        "nginx_429_retry_wait_time": 1,
+        "action_batch_retry_wait_time": 1,
+        "smart_flow_enabled": False,
+        "caller": "netkeep/0.1 netkeep",
+    }
+    kwargs.update(options)
+    return meraki.DashboardAPI(api_key, **kwargs)
+
+
+class MerakiProvisioning:
+    """Provisioning reads and writes of one organization through the SDK."""
+
+    def __init__(
+        self, sdk: Any, *, organization_id: str, limiter: OrgRateLimiter | None = None
+    ) -> None:
+        self._api = sdk
+        self.organization_id = organization_id
+        self.limiter = limiter
+        self.stats = CallStats()
+        self._lock = threading.Lock()
+        client: httpx.Client = sdk._session._client
+        hooks = dict(client.event_hooks)
+        hooks["request"] = [*hooks.get("request", []), self._before_request]
+        hooks["response"] = [*hooks.get("response", []), self._after_response]
+        client.event_hooks = hooks
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, organization_id: str | None = None
+    ) -> MerakiProvisioning:
+        """The adapter for the configured dashboard, paced by this process's shared limiter."""
+        sdk = build_sdk(
+            api_key=settings.meraki_api_key.get_secret_value(),
+            base_url=settings.meraki_base_url,
+            maximum_retries=settings.provisioning_max_retries,
+        )
+        return cls(
+            sdk,
+            organization_id=organization_id or settings.meraki_org_id,
+            limiter=shared_limiter(settings.provisioning_rate_per_org),
+        )
+
+    def _before_request(self, request: httpx.Request) -> None:
+        if self.limiter is not None:
+            self.limiter.acquire(self.organization_id)
+        with self._lock:
+            self.stats.calls += 1
+
+    def _after_response(self, response: httpx.Response) -> None:
+        status = response.status_code
+        if status == 429:
+            with self._lock:
+                self.stats.rate_limited += 1
+            if self.limiter is not None:
+                try:
+                    wait = float(response.headers.get("Retry-After", "1"))
+                except ValueError:
+                    wait = 1.0
+                self.limiter.pause(self.organization_id, wait)
+        elif status >= 500:
+            with self._lock:
+                self.stats.server_errors += 1
+
+    @_translated
+    def find_network(self, name: str) -> dict[str, Any] | None:
+        rows = self._api.organizations.getOrganizationNetworks(
+            self.organization_id, total_pages="all", perPage=1000
+        )
+        for row in rows:
+            if row.get("name") == name:
+                return dict(row)
+        return None
+
+    @_translated
+    def get_network(self, network_id: str) -> dict[str, Any]:
+        return dict(self._api.networks.getNetwork(network_id))
+
+    @_translated
+    def read_collection(self, network_id: str, kind: str) -> Any:
+        area, name = _GETTERS[kind]
+        try:
+            return getattr(getattr(self._api, area), name)(network_id)
+        except meraki.APIError as exc:
+            if kind == "vlan" and exc.status == 400:
+                return None  # VLANs are not enabled on this network
+            raise
+
+    @_translated
+    def read_management_interface(self, serial: str) -> dict[str, Any]:
+        return dict(self._api.devices.getDeviceManagementInterface(serial))
+
+    @_translated
+    def create_network(self, body: dict[str, Any]) -> dict[str, Any]:
+        fields = dict(body)
+        created = self._api.organizations.createOrganizationNetwork(
+            self.organization_id, fields.pop("name"), fields.pop("productTypes"), **fields
+        )
+        return dict(created)
+
+    @_translated
+    def send_direct(self, kind: str, network_id: str, body: dict[str, Any]) -> Any:
+        return getattr(self._api.appliance, _SETTERS[kind])(network_id, **body)
+
+    @_translated
+    def submit_batch(self, actions: list[dict[str, Any]], *, synchronous: bool) -> dict[str, Any]:
+        return dict(
+            self._api.organizations.createOrganizationActionBatch(
+                self.organization_id, actions, confirmed=True, synchronous=synchronous
+            )
+        )
+
+    @_translated
+    def get_batch(self, batch_id: str) -> dict[str, Any]:
+        return dict(
+            self._api.organizations.getOrganizationActionBatch(self.organization_id, batch_id)
+        )
+
+    @_translated
+    def list_batches(self) -> list[dict[str, Any]]:
+        return list(self._api.organizations.getOrganizationActionBatches(self.organization_id))

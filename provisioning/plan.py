@@ -1,0 +1,251 @@
+"""Planning: read what the sheet touches (one GET per collection), diff it, pack the writes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from core.errors import ValidationFailed
+from provisioning.domain import (
+    FACTORY_VLAN_1,
+    NETWORK,
+    SINGLETONS,
+    CallEstimate,
+    Change,
+    ChangeAction,
+    Operation,
+    StepPlan,
+    desired_resources,
+    diff,
+    estimate,
+    fingerprint_secrets,
+    kind_of,
+    normalise_current,
+    operations,
+    pack,
+    read_calls,
+    sections_of,
+)
+from provisioning.ports import ProvisioningDashboard
+from provisioning.sheet_io import dashboard_view
+from provisioning.sheet_model import Sheet, SheetKind, secret_fingerprint
+
+Fingerprint = Callable[[str], str]
+
+
+@dataclass
+class SitePlan:
+    """The plan of one sheet against one network: changes, writes, steps and their cost."""
+
+    organization_id: str
+    network_id: str | None
+    network_name: str
+    site_plan: str
+    sheet_kind: str
+    desired: dict[str, dict[str, Any]]
+    current: dict[str, dict[str, Any]]
+    sections: frozenset[str]
+    prune: bool
+    changes: list[Change]
+    operations: list[Operation]
+    steps: list[StepPlan]
+    estimate: CallEstimate
+    digest: str
+    reads_made: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+def fingerprinter(secret_key: bytes) -> Fingerprint:
+    """Keyed fingerprints of secrets the dashboard returns in clear."""
+    return partial(secret_fingerprint, key=secret_key)
+
+
+def sheet_secrets(sheet: Sheet) -> dict[str, str]:
+    """The sheet's secrets by the placeholder refs write bodies carry; kept in memory only."""
+    found: dict[str, str] = {}
+    for ssid in sheet.ssids or []:
+        if ssid.psk is not None:
+            found[f"ssid/{ssid.number}/psk"] = ssid.psk.reveal()
+        for i, server in enumerate(ssid.radius_servers):
+            found[f"ssid/{ssid.number}/radiusServers/{i}/secret"] = server.secret.reveal()
+    return found
+
+
+def desired_digest(desired: Mapping[str, Any]) -> str:
+    """A digest of the desired state (fingerprints only), to refuse resuming with another sheet."""
+    text = json.dumps(desired, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_current(
+    *,
+    dashboard: ProvisioningDashboard,
+    network: Mapping[str, Any],
+    sections: frozenset[str],
+    desired: Mapping[str, Any],
+    fingerprint: Fingerprint,
+) -> tuple[dict[str, dict[str, Any]], bool]:
+    """Current state of the named collections, one GET each; returns it and vlansEnabled."""
+    net_id = str(network["id"])
+    current: dict[str, dict[str, Any]] = {NETWORK: dict(network)}
+    vlans_enabled = True
+
+    def put(key: str, body: Mapping[str, Any]) -> None:
+        current[key] = normalise_current(kind_of(key), fingerprint_secrets(body, fingerprint))
+
+    if "device" in sections:
+        in_network = set()
+        for row in dashboard.read_collection(net_id, "device") or []:
+            serial = str(row["serial"])
+            in_network.add(serial)
+            put(f"device/{serial}", row)
+        for key in desired:
+            serial = key.split("/")[1] if kind_of(key) == "managementInterface" else ""
+            if serial in in_network:
+                put(key, dashboard.read_management_interface(serial))
+    if "vlan" in sections:
+        rows = dashboard.read_collection(net_id, "vlan")
+        vlans_enabled = rows is not None
+        for row in rows or []:
+            put(f"vlan/{row['id']}", row)
+    for name in SINGLETONS:
+        if name in sections:
+            put(name, dashboard.read_collection(net_id, name))
+    if "ssid" in sections:
+        for row in dashboard.read_collection(net_id, "ssid") or []:
+            put(f"ssid/{row['number']}", row)
+    if "rfProfile" in sections:
+        for row in dashboard.read_collection(net_id, "rfProfile") or []:
+            put(f"rfProfile/{row['name']}", row)
+    return current, vlans_enabled
+
+
+def plan_changes(
+    *,
+    desired: dict[str, dict[str, Any]],
+    current: dict[str, dict[str, Any]],
+    sections: frozenset[str],
+    prune: bool,
+    network_exists: bool,
+    vlans_enabled: bool,
+    organization_id: str,
+    rate: float,
+    poll_seconds: float,
+) -> tuple[list[Change], list[Operation], list[StepPlan], CallEstimate]:
+    """Pure part of planning, from in-memory state (what the planning benchmark times)."""
+    enable_vlans = "vlan" in sections and not (network_exists and vlans_enabled)
+    if enable_vlans:
+        current = {**current, "vlan/1": dict(FACTORY_VLAN_1)}
+    changes = diff(desired, current, sections=sections, prune=prune, network_exists=network_exists)
+    ops = operations(
+        changes, desired, current, organization_id=organization_id, enable_vlans=enable_vlans
+    )
+    steps = pack(ops)
+    reads = read_calls(sections, desired)
+    cost = estimate(
+        steps, reads=0, verify_reads=reads if ops else 0, rate=rate, poll_seconds=poll_seconds
+    )
+    return changes, ops, steps, cost
+
+
+def make_plan(
+    *,
+    dashboard: ProvisioningDashboard,
+    sheet: Sheet,
+    secret_key: bytes,
+    rate: float = 9.0,
+    poll_seconds: float = 0.5,
+) -> SitePlan:
+    """Read the current state of what the sheet names and plan the fewest writes."""
+    calls_before = dashboard.stats.calls
+    view = dashboard_view(sheet, secret_key=secret_key)
+    desired = desired_resources(view)
+    sections = sections_of(view)
+    fingerprint = fingerprinter(secret_key)
+    network = dashboard.find_network(sheet.site.name)
+    current: dict[str, dict[str, Any]] = {}
+    vlans_enabled = False
+    if network is not None:
+        current, vlans_enabled = read_current(
+            dashboard=dashboard,
+            network=network,
+            sections=sections,
+            desired=desired,
+            fingerprint=fingerprint,
+        )
+    prune = sheet.kind == SheetKind.SETTINGS
+    changes, ops, steps, cost = plan_changes(
+        desired=desired,
+        current=current,
+        sections=sections,
+        prune=prune,
+        network_exists=network is not None,
+        vlans_enabled=vlans_enabled,
+        organization_id=dashboard.organization_id,
+        rate=rate,
+        poll_seconds=poll_seconds,
+    )
+    reads_made = dashboard.stats.calls - calls_before
+    cost = CallEstimate(
+        reads_made, cost.direct, cost.batches, cost.polls, cost.verify_reads, cost.seconds
+    )
+    return SitePlan(
+        organization_id=dashboard.organization_id,
+        network_id=None if network is None else str(network["id"]),
+        network_name=sheet.site.name,
+        site_plan=str(sheet.site.plan),
+        sheet_kind=str(sheet.kind),
+        desired=desired,
+        current=current,
+        sections=sections,
+        prune=prune,
+        changes=changes,
+        operations=ops,
+        steps=steps,
+        estimate=cost,
+        digest=desired_digest(desired),
+        reads_made=reads_made,
+    )
+
+
+def resolve_secrets(body: Any, secrets: Mapping[str, str]) -> Any:
+    """A write body with ``{"$secret": ref}`` placeholders replaced; kept in memory only."""
+    if isinstance(body, Mapping):
+        if set(body) == {"$secret"}:
+            ref = str(body["$secret"])
+            if ref not in secrets:
+                raise ValidationFailed(
+                    [], f"the sheet does not give the secret {ref}; load the same sheet again"
+                )
+            return secrets[ref]
+        return {k: resolve_secrets(v, secrets) for k, v in body.items()}
+    if isinstance(body, list):
+        return [resolve_secrets(v, secrets) for v in body]
+    return body
+
+
+def change_rows(changes: list[Change]) -> list[dict[str, Any]]:
+    """Changes as plain rows for the journal, the API and `--json` (no secret values)."""
+    return [
+        {
+            "resource": c.key,
+            "action": str(c.action),
+            "fields": [
+                {"field": f.path, "before": f.before, "after": f.after}
+                if not f.secret
+                else {"field": f.path, "changed": True, "secret": True}
+                for f in c.fields
+            ]
+            if c.action is not ChangeAction.DELETE
+            else [],
+        }
+        for c in changes
+    ]

@@ -1,0 +1,55 @@
+"""What provisioning needs from the Meraki dashboard (implemented by `meraki_adapter`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass
+class CallStats:
+    """Requests this client sent, as the HTTP layer saw them (SDK retries included)."""
+
+    calls: int = 0
+    rate_limited: int = 0
+    server_errors: int = 0
+
+    def snapshot(self) -> dict[str, int]:
+        return {
+            "calls": self.calls,
+            "rate_limited": self.rate_limited,
+            "server_errors": self.server_errors,
+        }
+
+
+class ProvisioningDashboard(Protocol):
+    """Reads per resource collection, direct writes and action batches of one organization."""
+
+    organization_id: str
+    stats: CallStats
+
+    def find_network(self, name: str) -> dict[str, Any] | None:
+        """The organization's network called `name`, if any (one paged list)."""
+        ...
+
+    def get_network(self, network_id: str) -> dict[str, Any]: ...
+
+    def read_collection(self, network_id: str, kind: str) -> Any:
+        """One GET for a resource collection; VLANs disabled → None."""
+        ...
+
+    def read_management_interface(self, serial: str) -> dict[str, Any]: ...
+
+    def create_network(self, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    def send_direct(self, kind: str, network_id: str, body: dict[str, Any]) -> Any:
+        """A write the action-batch API cannot carry."""
+        ...
+
+    def submit_batch(self, actions: list[dict[str, Any]], *, synchronous: bool) -> dict[str, Any]:
+        """Create and confirm an action batch; returns the batch record (id, status)."""
+        ...
+
+    def get_batch(self, batch_id: str) -> dict[str, Any]: ...
+
+    def list_batches(self) -> list[dict[str, Any]]: ...

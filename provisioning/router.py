@@ -1,0 +1,111 @@
+"""Thin HTTP routes over the provisioning services; applies run synchronously in the request."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+
+from api.deps import Reader, SessionDep, SettingsDep, roles
+from core.audit import Actor
+from core.auth import Role
+from core.errors import Problem, ValidationFailed
+from core.timeutil import utcnow
+from provisioning import apply as jobs
+from provisioning import service
+from provisioning.meraki_adapter import MerakiProvisioning
+from provisioning.schemas import JobOut, PlanOut, ValidationOut
+from provisioning.sheet_io import EXCEL_SUFFIXES, YAML_SUFFIXES, load_sheet
+from provisioning.sheet_model import Sheet
+
+router = APIRouter(tags=["provisioning"])
+Applier = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC, Role.FIELD))]
+SheetFile = Annotated[UploadFile, File(description="a sheet: .yaml/.yml or .xlsx")]
+
+
+def get_provisioning_dashboard(request: Request) -> MerakiProvisioning:
+    """The process's provisioning adapter (shared rate limiter), built on first use."""
+    found: MerakiProvisioning | None = getattr(request.app.state, "provisioning_dashboard", None)
+    if found is None:
+        found = MerakiProvisioning.from_settings(request.app.state.settings)
+        request.app.state.provisioning_dashboard = found
+    return found
+
+
+ProvisioningDep = Annotated[MerakiProvisioning, Depends(get_provisioning_dashboard)]
+
+
+def _sheet(upload: UploadFile) -> Sheet:
+    name = Path(upload.filename or "sheet.yaml").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in YAML_SUFFIXES | EXCEL_SUFFIXES:
+        raise ValidationFailed([Problem(f"{suffix or 'no suffix'} is not a sheet", name)])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(upload.file.read())
+        return load_sheet(path)
+
+
+@router.post("/sheets/validate", response_model=ValidationOut)
+def validate_sheet(file: SheetFile, actor: Reader) -> ValidationOut:
+    """Validate an uploaded sheet; 422 lists every problem with its place."""
+    sheet = _sheet(file)
+    sections = [k for k, v in sheet.model_dump(exclude_none=True, by_alias=True).items() if v]
+    return ValidationOut(
+        valid=True, site=sheet.site.name, plan=sheet.site.plan, kind=sheet.kind, sections=sections
+    )
+
+
+@router.post("/plans", response_model=PlanOut)
+def create_plan(file: SheetFile, actor: Reader, dash: ProvisioningDep, cfg: SettingsDep) -> PlanOut:
+    """The field-level plan of a sheet against the dashboard, with its call estimate."""
+    options = service.ProvisioningOptions.from_settings(cfg)
+    return PlanOut.of(service.plan_sheet(dashboard=dash, sheet=_sheet(file), options=options))
+
+
+@router.post("/jobs", response_model=JobOut, status_code=201)
+def apply_sheet(
+    file: SheetFile, actor: Applier, session: SessionDep, dash: ProvisioningDep, cfg: SettingsDep
+) -> JobOut:
+    """Plan and apply a sheet now (synchronously); the job and its journal are returned."""
+    options = service.ProvisioningOptions.from_settings(cfg)
+    sheet = _sheet(file)
+    plan = service.plan_sheet(dashboard=dash, sheet=sheet, options=options)
+    job = service.apply_plan(
+        session=session,
+        dashboard=dash,
+        sheet=sheet,
+        plan=plan,
+        actor=actor,
+        clock=utcnow,
+        options=options,
+    )
+    assert job.id is not None
+    return JobOut.of(job, jobs.journal(session=session, job_id=job.id))
+
+
+@router.get("/jobs", response_model=list[JobOut])
+def list_jobs(session: SessionDep, actor: Reader) -> list[JobOut]:
+    return [JobOut.of(j) for j in jobs.list_jobs(session=session)]
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+def show_job(job_id: int, session: SessionDep, actor: Reader) -> JobOut:
+    """A job with its journal."""
+    job = jobs.get_job(session=session, job_id=job_id)
+    return JobOut.of(job, jobs.journal(session=session, job_id=job_id))
+
+
+@router.post("/jobs/{job_id}/rollback", response_model=JobOut, status_code=201)
+def rollback(
+    job_id: int, actor: Applier, session: SessionDep, dash: ProvisioningDep, cfg: SettingsDep
+) -> JobOut:
+    """Restore the job's snapshot as a new rollback job."""
+    options = service.ProvisioningOptions.from_settings(cfg)
+    back = service.rollback_job(
+        session=session, dashboard=dash, job_id=job_id, actor=actor, clock=utcnow, options=options
+    )
+    assert back.id is not None
+    return JobOut.of(back, jobs.journal(session=session, job_id=back.id))

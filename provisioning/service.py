@@ -1,0 +1,182 @@
+"""Provisioning use cases: plan a sheet, apply it as a journalled job, resume, roll back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from core.audit import Actor
+from core.errors import Conflict
+from core.settings import Settings
+from provisioning.apply import (
+    ApplyHooks,
+    Clock,
+    Progress,
+    create_job,
+    get_job,
+    run_job,
+    snapshot_of,
+)
+from provisioning.domain import JobKind, JobStatus, desired_resources
+from provisioning.models import ProvisioningJob
+from provisioning.plan import SitePlan, desired_digest, make_plan, sheet_secrets
+from provisioning.ports import ProvisioningDashboard
+from provisioning.sheet_io import dashboard_view
+from provisioning.sheet_model import Sheet
+from provisioning.snapshot import rollback_plan
+
+
+@dataclass(frozen=True)
+class ProvisioningOptions:
+    """Pacing and fingerprint key, from Settings."""
+
+    secret_key: bytes
+    rate: float = 9.0
+    poll_seconds: float = 0.5
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ProvisioningOptions:
+        return cls(
+            secret_key=settings.provisioning_secret_key.get_secret_value().encode("utf-8"),
+            rate=settings.provisioning_rate_per_org,
+            poll_seconds=settings.provisioning_batch_poll_seconds,
+        )
+
+
+def plan_sheet(
+    *, dashboard: ProvisioningDashboard, sheet: Sheet, options: ProvisioningOptions
+) -> SitePlan:
+    """The field-level plan of a validated sheet against the dashboard."""
+    return make_plan(
+        dashboard=dashboard,
+        sheet=sheet,
+        secret_key=options.secret_key,
+        rate=options.rate,
+        poll_seconds=options.poll_seconds,
+    )
+
+
+def apply_plan(
+    *,
+    session: Session,
+    dashboard: ProvisioningDashboard,
+    sheet: Sheet,
+    plan: SitePlan,
+    actor: Actor,
+    clock: Clock,
+    options: ProvisioningOptions,
+    hooks: ApplyHooks | None = None,
+    progress: Progress | None = None,
+) -> ProvisioningJob:
+    """Journal the plan as a job (snapshot first) and run it to the verification."""
+    job = create_job(session=session, plan=plan, actor=actor, now=clock())
+    assert job.id is not None
+    return run_job(
+        session=session,
+        dashboard=dashboard,
+        job_id=job.id,
+        secrets=sheet_secrets(sheet),
+        secret_key=options.secret_key,
+        actor=actor,
+        clock=clock,
+        poll_seconds=options.poll_seconds,
+        hooks=hooks,
+        progress=progress,
+    )
+
+
+def resume_job(
+    *,
+    session: Session,
+    dashboard: ProvisioningDashboard,
+    job_id: int,
+    sheet: Sheet,
+    actor: Actor,
+    clock: Clock,
+    options: ProvisioningOptions,
+    hooks: ApplyHooks | None = None,
+    progress: Progress | None = None,
+) -> ProvisioningJob:
+    """Continue an interrupted apply with the same sheet (its secrets are needed again)."""
+    job = get_job(session=session, job_id=job_id)
+    if job.kind == JobKind.APPLY:
+        desired = desired_resources(dashboard_view(sheet, secret_key=options.secret_key))
+        if desired_digest(desired) != job.sheet_digest:
+            raise Conflict(
+                f"job {job_id} was planned from another sheet (or other secrets); "
+                "resume it with the sheet it was created from",
+                job_id=job_id,
+            )
+    if job.status == JobStatus.DONE:
+        return job
+    return run_job(
+        session=session,
+        dashboard=dashboard,
+        job_id=job_id,
+        secrets=sheet_secrets(sheet),
+        secret_key=options.secret_key,
+        actor=actor,
+        clock=clock,
+        poll_seconds=options.poll_seconds,
+        hooks=hooks,
+        progress=progress,
+    )
+
+
+def rollback_job(
+    *,
+    session: Session,
+    dashboard: ProvisioningDashboard,
+    job_id: int,
+    actor: Actor,
+    clock: Clock,
+    options: ProvisioningOptions,
+    progress: Progress | None = None,
+) -> ProvisioningJob:
+    """Restore a job's snapshot as a new, journalled rollback job."""
+    job = get_job(session=session, job_id=job_id)
+    if job.kind != JobKind.APPLY:
+        raise Conflict(f"job {job_id} is a {job.kind} job; only applies can be rolled back")
+    if job.network_id is None:
+        raise Conflict(f"job {job_id} never reached the dashboard; nothing to roll back")
+    plan, not_restorable, absent = rollback_plan(
+        job=job,
+        snapshots=snapshot_of(session=session, job_id=job_id),
+        dashboard=dashboard,
+        secret_key=options.secret_key,
+        rate=options.rate,
+        poll_seconds=options.poll_seconds,
+    )
+    back = create_job(
+        session=session,
+        plan=plan,
+        actor=actor,
+        now=clock(),
+        kind=JobKind.ROLLBACK,
+        rollback_of=job_id,
+        not_restorable=not_restorable,
+        expect_absent=absent,
+    )
+    assert back.id is not None
+    return run_job(
+        session=session,
+        dashboard=dashboard,
+        job_id=back.id,
+        secrets={},
+        secret_key=options.secret_key,
+        actor=actor,
+        clock=clock,
+        poll_seconds=options.poll_seconds,
+        progress=progress,
+    )
+
+
+__all__ = [
+    "ApplyHooks",
+    "ProvisioningOptions",
+    "apply_plan",
+    "plan_sheet",
+    "resume_job",
+    "rollback_job",
+]

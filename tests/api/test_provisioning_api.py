@@ -1,0 +1,66 @@
+"""The provisioning API over the sandbox: validate, plan, apply, show, rollback, roles, secrets."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
+from sandbox.server import SandboxServer
+from tests.conftest import bearer
+from tests.unit.provisioning.sheets import EXAMPLE_ENV, EXAMPLES
+
+API = "/api/v1"
+
+
+def _files(name: str, text: str | None = None) -> dict[str, tuple[str, bytes, str]]:
+    body = text if text is not None else (EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8")
+    return {"file": (f"{name}.yaml", body.encode("utf-8"), "application/x-yaml")}
+
+
+def _wireless_with_literal_secrets() -> str:
+    text = (EXAMPLES / "wireless.yaml").read_text(encoding="utf-8")
+    text = text.replace("{env: AOBA_RADIUS_SECRET}", EXAMPLE_ENV["AOBA_RADIUS_SECRET"])
+    text = text.replace("env:AOBA_DEVICE_PSK", EXAMPLE_ENV["AOBA_DEVICE_PSK"])
+    return text.replace("{env: AOBA_GUEST_PSK}", EXAMPLE_ENV["AOBA_GUEST_PSK"])
+
+
+def test_plan_apply_show_rollback_over_http(
+    app_client: TestClient, tokens: dict[str, str], sandbox: SandboxServer
+) -> None:
+    sdk = build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    app_client.app.state.provisioning_dashboard = MerakiProvisioning(  # type: ignore[attr-defined]
+        sdk, organization_id="537758"
+    )
+    viewer, field = bearer(tokens["viewer"]), bearer(tokens["field"])
+    wireless = _wireless_with_literal_secrets()
+
+    ok = app_client.post(
+        f"{API}/sheets/validate", files=_files("wireless", wireless), headers=viewer
+    )
+    assert ok.status_code == 200 and ok.json()["kind"] == "settings"
+    bad = app_client.post(
+        f"{API}/sheets/validate", files=_files("bad", "format: netkeep-sheet/1\n"), headers=viewer
+    )
+    assert bad.status_code == 422 and bad.json()["problems"]
+
+    plan = app_client.post(f"{API}/plans", files=_files("wireless", wireless), headers=viewer)
+    assert plan.status_code == 200, plan.text
+    assert plan.json()["estimate"]["calls"] == 8
+
+    refused = app_client.post(f"{API}/jobs", files=_files("wireless", wireless), headers=viewer)
+    assert refused.status_code == 403
+    applied = app_client.post(f"{API}/jobs", files=_files("wireless", wireless), headers=field)
+    assert applied.status_code == 201, applied.text
+    job = applied.json()
+    assert job["status"] == "done" and job["journal"][-1]["action"] == "verify"
+
+    shown = app_client.get(f"{API}/jobs/{job['id']}", headers=viewer)
+    assert shown.status_code == 200 and len(shown.json()["journal"]) == len(job["journal"])
+    back = app_client.post(f"{API}/jobs/{job['id']}/rollback", headers=bearer(tokens["noc"]))
+    assert back.status_code == 201, back.text
+    assert back.json()["rollback_of"] == job["id"]
+
+    texts = [r.text for r in (ok, plan, applied, shown, back)]
+    texts.append(app_client.get(f"{API}/jobs", headers=viewer).text)
+    for secret in EXAMPLE_ENV.values():
+        assert all(secret not in t for t in texts)

@@ -1,0 +1,175 @@
+"""Provisioning through the real SDK against the sandbox: apply, read back, call counts, secrets."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from core.audit import Actor
+from core.errors import ValidationFailed
+from core.models import AuditEntry
+from provisioning import apply as jobs
+from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
+from provisioning.models import ResourceSnapshot
+from provisioning.plan import change_rows
+from provisioning.service import ProvisioningOptions, apply_plan, plan_sheet
+from provisioning.sheet_io import load_sheet
+from provisioning.sheet_model import Sheet
+from sandbox.server import SandboxServer
+from tests.unit.provisioning.sheets import EXAMPLE_ENV, EXAMPLES
+
+ACTOR = Actor(name="prov-tester", role="noc", request_id="r-prov")
+OPTIONS = ProvisioningOptions(secret_key=b"test-key", rate=1000.0, poll_seconds=0.05)
+ORG = "537758"
+
+
+def clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def dashboard_for(sb: SandboxServer, *, limiter: Any = None) -> MerakiProvisioning:
+    sdk = build_sdk(api_key=sb.api_key, base_url=sb.base_url, maximum_retries=8)
+    return MerakiProvisioning(sdk, organization_id=ORG, limiter=limiter)
+
+
+def example(name: str) -> Sheet:
+    return load_sheet(EXAMPLES / f"{name}.yaml", environ=EXAMPLE_ENV)
+
+
+def apply(session: Session, dash: MerakiProvisioning, sheet: Sheet, **kw: Any) -> Any:
+    plan = plan_sheet(dashboard=dash, sheet=sheet, options=OPTIONS)
+    return apply_plan(
+        session=session,
+        dashboard=dash,
+        sheet=sheet,
+        plan=plan,
+        actor=ACTOR,
+        clock=clock,
+        options=OPTIONS,
+        **kw,
+    )
+
+
+def writes(sb: SandboxServer) -> int:
+    ops = sb.admin.counters()["operations"]
+    return sum(v["count"] for k, v in ops.items() if not k.startswith("GET "))
+
+
+# Derived in the module docstring of provisioning.domain / README: a fresh network costs
+#   1 read (org networks) + 1 create network + 1 sync batch + direct writes + verify reads.
+# UTM: 6 direct (L3, port forwarding, 1:1 NAT, content filtering, IPS, malware) and 11 verify
+# reads (network, devices, WAN, VLANs, the 7 appliance objects) → 20.
+# Router: 3 direct (L3, port forwarding, 1:1 NAT) ... L7 is batched; 7 verify reads → 12.
+# Wireless: no direct write; 5 verify reads (network, devices, WAN, SSIDs, RF profiles) → 8.
+CALLS = {"utm": 20, "router": 12, "wireless": 8}
+
+
+@pytest.mark.parametrize("name", ["utm", "router", "wireless"])
+def test_example_applies_in_the_fewest_calls_and_reads_back_equal(
+    name: str, sandbox: SandboxServer, session: Session
+) -> None:
+    dash = dashboard_for(sandbox)
+    job = apply(session, dash, example(name))
+    assert (job.status, job.error, job.verify_diff) == ("done", None, [])
+    totals = sandbox.admin.counters()["totals"]
+    assert totals["count"] == CALLS[name], sandbox.admin.counters()["operations"]
+    assert sandbox.admin.count("POST", "/organizations/{organizationId}/actionBatches") == 1
+    again = plan_sheet(dashboard=dash, sheet=example(name), options=OPTIONS)
+    assert again.empty, change_rows(again.changes)
+    steps = jobs.journal(session=session, job_id=job.id)
+    assert [s.status for s in steps] == ["done"] * len(steps)
+    assert steps[-1].action == "verify"
+
+
+def test_utm_end_state_on_the_dashboard(sandbox: SandboxServer, session: Session) -> None:
+    dash = dashboard_for(sandbox)
+    apply(session, dash, example("utm"))
+    sdk = sandbox.dashboard_api()
+    net = next(
+        n for n in sdk.organizations.getOrganizationNetworks(ORG) if n["name"] == "さくら商事 本社"
+    )
+    vlans = sdk.appliance.getNetworkApplianceVlans(net["id"])
+    assert [v["id"] for v in vlans] == ["10", "20", "30"]  # factory VLAN 1 pruned
+    rules = sdk.appliance.getNetworkApplianceFirewallL3FirewallRules(net["id"])["rules"]
+    assert [r["comment"] for r in rules][-1] == "Default rule" and len(rules) == 5
+
+
+def test_plan_shows_only_changed_fields(sandbox: SandboxServer, session: Session) -> None:
+    dash = dashboard_for(sandbox)
+    apply(session, dash, example("utm"))
+    plan = plan_sheet(dashboard=dash, sheet=example("change_request"), options=OPTIONS)
+    rows = {r["resource"]: r for r in change_rows(plan.changes)}
+    assert set(rows) == {"vlan/20", "portForwardingRules"}
+    assert rows["vlan/20"]["fields"] == [
+        {"field": "dhcpLeaseTime", "before": "4 hours", "after": "1 hour"}
+    ]
+    assert [f["field"] for f in rows["portForwardingRules"]["fields"]] == ["rules"]
+    job = apply_plan(
+        session=session, dashboard=dash, sheet=example("change_request"), plan=plan,
+        actor=ACTOR, clock=clock, options=OPTIONS,
+    )  # fmt: skip
+    assert job.status == "done"
+
+
+def test_secrets_never_in_plan_journal_snapshot_or_audit(
+    sandbox: SandboxServer, session: Session
+) -> None:
+    dash = dashboard_for(sandbox)
+    job = apply(session, dash, example("wireless"))
+    changed = load_sheet(
+        EXAMPLES / "wireless.yaml", environ={**EXAMPLE_ENV, "AOBA_GUEST_PSK": "another-guest-key"}
+    )
+    plan = plan_sheet(dashboard=dash, sheet=changed, options=OPTIONS)
+    rows = change_rows(plan.changes)
+    assert rows == [
+        {"resource": "ssid/2", "action": "update", "fields": [
+            {"field": "psk", "changed": True, "secret": True}
+        ]}
+    ]  # fmt: skip
+    second = apply_plan(
+        session=session, dashboard=dash, sheet=changed, plan=plan, actor=ACTOR, clock=clock,
+        options=OPTIONS,
+    )  # fmt: skip
+    assert second.status == "done"
+    stored: list[Any] = [rows, job.model_dump(), second.model_dump()]
+    for j in (job, second):
+        stored += [s.model_dump() for s in jobs.journal(session=session, job_id=j.id)]
+    stored += [s.model_dump() for s in session.exec(select(ResourceSnapshot))]
+    stored += [a.model_dump() for a in session.exec(select(AuditEntry))]
+    text = json.dumps(stored, ensure_ascii=False, default=str)
+    for secret in [*EXAMPLE_ENV.values(), "another-guest-key"]:
+        assert secret not in text
+    assert "ssid/2.psk (secret, not kept)" not in text  # only a rollback lists it
+
+
+def test_sheet_with_errors_changes_nothing(sandbox: SandboxServer, tmp_path: Any) -> None:
+    bad = (EXAMPLES / "utm.yaml").read_text(encoding="utf-8").replace("id: 20", "id: 9999")
+    path = tmp_path / "bad.yaml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(ValidationFailed) as caught:
+        load_sheet(path)
+    assert caught.value.problems
+    assert writes(sandbox) == 0 and sandbox.admin.counters()["totals"].get("count", 0) == 0
+
+
+def test_5xx_storm_is_retried_and_the_job_succeeds(
+    sandbox: SandboxServer, session: Session
+) -> None:
+    dash = dashboard_for(sandbox)
+    plan = plan_sheet(dashboard=dash, sheet=example("router"), options=OPTIONS)
+    sandbox.admin.set_faults("5xxburst=3")  # the next three writes are refused
+    job = apply_plan(
+        session=session, dashboard=dash, sheet=example("router"), plan=plan, actor=ACTOR,
+        clock=clock, options=OPTIONS,
+    )  # fmt: skip
+    assert (job.status, job.verify_diff) == ("done", [])
+    assert job.result["server_errors"] == 3 and job.result["failures_surfaced"] == 0
+    errors = sum(
+        int(v.get("500", 0)) + int(v.get("502", 0)) + int(v.get("503", 0))
+        for v in sandbox.admin.counters()["operations"].values()
+    )
+    assert errors == 3
