@@ -1,0 +1,1 @@
+"""Wireless site survey: floors, measurements, planned APs, the preparation sheet and approval."""

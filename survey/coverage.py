@@ -1,0 +1,120 @@
+"""The coverage picture of a floor: layout, excluded areas hatched, readings by RSSI, planned APs.
+
+Drawn with matplotlib's object API (no pyplot state, safe in threads). Labels are ASCII only
+(AP numbers, metres, dBm) so no Japanese font is needed; names go in the PDF's tables.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from PIL import Image
+
+from survey.domain import Band
+from survey.snapshot import FloorData
+
+RSSI_SCALE = (-90.0, -30.0)  # red at -90 dBm, green at -30 dBm
+MAX_LAYOUT_PX = 2000
+
+
+def _layout_array(layout: bytes) -> Any:
+    with Image.open(io.BytesIO(layout)) as image:
+        image.thumbnail((MAX_LAYOUT_PX, MAX_LAYOUT_PX))
+        return np.asarray(image.convert("RGB"))
+
+
+def render_coverage(
+    floor: FloorData,
+    *,
+    layout: bytes | None = None,
+    band: Band | None = None,
+    width_in: float = 8.0,
+    dpi: int = 100,
+) -> bytes:
+    """The floor's coverage picture as PNG bytes, `width_in` × `dpi` pixels wide."""
+    aspect = floor.height_m / floor.width_m
+    height_in = min(max(width_in * aspect, 2.0), width_in * 3) + 0.8
+    figure = Figure(figsize=(width_in, height_in), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    extent = (0.0, floor.width_m, floor.height_m, 0.0)
+    if layout is not None:
+        axes.imshow(_layout_array(layout), extent=extent, alpha=0.55, zorder=0)
+    axes.set_xlim(0, floor.width_m)
+    axes.set_ylim(floor.height_m, 0)
+    axes.set_aspect("equal")
+    axes.set_xlabel("x (m)")
+    axes.set_ylabel("y (m)")
+    axes.add_patch(
+        Rectangle((0, 0), floor.width_m, floor.height_m, fill=False, edgecolor="black", lw=1.2)
+    )
+    for area in floor.exclusions:
+        axes.add_patch(
+            Rectangle(
+                (area.x_m, area.y_m),
+                area.width_m,
+                area.height_m,
+                facecolor=(0.6, 0.6, 0.6, 0.35),
+                edgecolor="dimgray",
+                hatch="///",
+                lw=1.0,
+                zorder=2,
+            )
+        )
+    points = [p for p in floor.points if band is None or p.band is band]
+    if points:
+        xs = np.array([p.x_m for p in points])
+        ys = np.array([p.y_m for p in points])
+        rssi = np.array([p.rssi_dbm for p in points])
+        dots = axes.scatter(
+            xs,
+            ys,
+            c=rssi,
+            cmap="RdYlGn",
+            vmin=RSSI_SCALE[0],
+            vmax=RSSI_SCALE[1],
+            s=28,
+            edgecolors="black",
+            linewidths=0.3,
+            zorder=3,
+        )
+        figure.colorbar(dots, ax=axes, label="RSSI (dBm)", shrink=0.8)
+        noisy = [p for p in points if p.interference]
+        if noisy:
+            axes.scatter(
+                [p.x_m for p in noisy],
+                [p.y_m for p in noisy],
+                marker="x",
+                c="purple",
+                s=40,
+                linewidths=1.0,
+                zorder=4,
+                label="interference",
+            )
+    for ap in floor.aps:
+        axes.scatter(
+            [ap.x_m],
+            [ap.y_m],
+            marker="^",
+            s=140,
+            c="royalblue",
+            edgecolors="black",
+            zorder=5,
+        )
+        axes.annotate(
+            f"AP{ap.number}",
+            (ap.x_m, ap.y_m),
+            xytext=(6, 6),
+            textcoords="offset points",
+            fontsize=8,
+            weight="bold",
+            zorder=6,
+        )
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()

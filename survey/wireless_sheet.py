@@ -1,0 +1,118 @@
+"""The wireless settings sheet generated from an approved survey version: nothing typed twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from core.errors import Conflict
+from provisioning.sheet_io import dump_yaml
+from provisioning.sheet_model import FORMAT, Plan, Sheet, SheetKind
+from survey.domain import POWER_DBM, Band, VersionStatus
+from survey.service import get_survey, latest_version
+from survey.snapshot import SurveyData
+from survey.versions import get_version
+
+
+def psk_variable(survey_id: int, slot: int) -> str:
+    """The environment variable an SSID's key is read from when the sheet is loaded."""
+    return f"NETKEEP_SURVEY{survey_id}_SSID{slot}_PSK"
+
+
+def _tag(text: str) -> str:
+    return "_".join(text.split()) or "floor"
+
+
+def _power_range(powers: list[int], band: Band) -> dict[str, int]:
+    low, high = POWER_DBM[band]
+    if not powers:
+        return {"minPower": low, "maxPower": high}
+    return {"minPower": max(low, min(powers)), "maxPower": min(high, max(powers))}
+
+
+def sheet_raw(data: SurveyData, *, survey_id: int, version: int) -> dict[str, Any]:
+    """The sheet as YAML-shaped data (dashboard camelCase keys), from a version's data."""
+    devices = [
+        {
+            "serial": ap.serial,
+            "model": ap.model,
+            "name": ap.name,
+            **({"address": data.address} if data.address else {}),
+            "tags": [_tag(floor.name), f"survey-v{version}"],
+        }
+        for floor, ap in data.aps
+        if ap.serial
+    ]
+    ssids = []
+    for slot, ssid in enumerate(data.ssids):
+        item: dict[str, Any] = {"number": slot, "name": ssid.name, "authMode": ssid.auth_mode}
+        if ssid.auth_mode == "psk":
+            item["wpaEncryptionMode"] = "wpa2"
+            item["psk"] = {"env": psk_variable(survey_id, slot)}
+        if ssid.vlan_id is not None:
+            item["useVlanTagging"] = True
+            item["defaultVlanId"] = ssid.vlan_id
+        ssids.append(item)
+    aps = [ap for _, ap in data.aps]
+    power_24 = [ap.power_24 for ap in aps if ap.power_24 is not None]
+    power_5 = [ap.power_5 for ap in aps if ap.power_5 is not None]
+    has_24 = any(ap.channel_24 is not None for ap in aps)
+    has_5 = any(ap.channel_5 is not None for ap in aps)
+    mode = "dual" if has_24 == has_5 else ("2.4ghz" if has_24 else "5ghz")
+    raw: dict[str, Any] = {
+        "format": FORMAT,
+        "kind": SheetKind.SETTINGS.value,
+        "site": {
+            "name": data.site,
+            "plan": Plan.WIRELESS.value,
+            "timeZone": "Asia/Tokyo",
+            **({"address": data.address} if data.address else {}),
+            "customer": data.customer,
+        },
+        "devices": devices,
+        "ssids": ssids,
+        "rfProfiles": [
+            {
+                "name": f"{data.number} 第{version}版",
+                "bandSelectionType": "ap",
+                "apBandSettings": {"bandOperationMode": mode},
+                "twoFourGhzSettings": _power_range(power_24, Band.GHZ_24),
+                "fiveGhzSettings": _power_range(power_5, Band.GHZ_5),
+            }
+        ],
+    }
+    return raw
+
+
+def wireless_sheet(*, session: Session, survey_id: int, version: int | None = None) -> Sheet:
+    """The settings sheet of an approved version (the latest one unless `version` is given)."""
+    survey = get_survey(session=session, survey_id=survey_id)
+    row = (
+        latest_version(session=session, survey_id=survey_id)
+        if version is None
+        else get_version(session=session, survey_id=survey_id, number=version)
+    )
+    if row.status != VersionStatus.APPROVED or row.snapshot is None:
+        raise Conflict(
+            f"survey {survey.number} version {row.number} is {row.status}; only a version the "
+            "customer approved generates the wireless settings sheet",
+            version=row.number,
+            status=row.status,
+        )
+    data = SurveyData.from_json(row.snapshot)
+    raw = sheet_raw(data, survey_id=survey_id, version=row.number)
+    placeholders = {
+        psk_variable(survey_id, slot): "placeholder-psk" for slot in range(len(data.ssids))
+    }
+    return Sheet.model_validate(raw, context={"environ": placeholders})
+
+
+def wireless_sheet_yaml(*, session: Session, survey_id: int, version: int | None = None) -> str:
+    """The generated sheet as YAML for `netkeep` provisioning; PSKs stay env: references."""
+    sheet = wireless_sheet(session=session, survey_id=survey_id, version=version)
+    header = (
+        f"# 無線LAN設定シート — generated from survey SV-{survey_id:06d} (approved version).\n"
+        "# PSKs are read from the environment variables named below when the sheet is loaded.\n"
+    )
+    return header + dump_yaml(sheet)
