@@ -1,0 +1,1 @@
+"""VPN service (Option (4)): eligibility, construction, client users, status reports."""

@@ -1,0 +1,126 @@
+"""The VPN adapter: Auto VPN, uplink and auth-user calls through the meraki SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from core.dashboard import MerakiDashboard, _translated
+from vpn.domain import PeerObservation, Uplink, UplinkStatus, VpnSiteStatus
+from vpn.ports import AuthUser
+
+CLIENT_VPN = "Client VPN"
+
+
+def _uplink_status(row: dict[str, Any]) -> UplinkStatus:
+    return UplinkStatus(
+        network_id=str(row.get("networkId")),
+        serial=row.get("serial"),
+        uplinks=tuple(
+            Uplink(
+                interface=str(u.get("interface") or ""),
+                status=str(u.get("status") or "unknown"),
+                ip=u.get("ip"),
+                public_ip=u.get("publicIp"),
+            )
+            for u in row.get("uplinks") or []
+        ),
+    )
+
+
+def _vpn_status(row: dict[str, Any]) -> VpnSiteStatus:
+    uplinks = row.get("uplinks") or []
+    return VpnSiteStatus(
+        network_id=str(row.get("networkId")),
+        name=str(row.get("networkName") or row.get("networkId")),
+        serial=row.get("deviceSerial"),
+        device_status=str(row.get("deviceStatus") or "unknown"),
+        mode=str(row.get("vpnMode") or ""),
+        public_ip=next((u.get("publicIp") for u in uplinks if u.get("publicIp")), None),
+        peers=tuple(
+            PeerObservation(
+                network_id=str(p.get("networkId")),
+                name=str(p.get("networkName") or p.get("networkId")),
+                reachable=str(p.get("reachability") or "").lower() == "reachable",
+            )
+            for p in row.get("merakiVpnPeers") or []
+        ),
+    )
+
+
+def _user(row: dict[str, Any]) -> AuthUser:
+    return AuthUser(
+        id=str(row["id"]), email=str(row.get("email") or ""), name=row.get("name") or ""
+    )
+
+
+class MerakiVpnDashboard:
+    """Wraps a MerakiDashboard's SDK client; meraki.APIError becomes DashboardError."""
+
+    def __init__(self, dashboard: MerakiDashboard, *, per_page: int = 300) -> None:
+        self._sdk = dashboard.sdk
+        self.per_page = per_page
+
+    @_translated
+    def uplink_statuses(
+        self, organization_id: str, network_ids: Sequence[str] | None = None
+    ) -> list[UplinkStatus]:
+        extra: dict[str, Any] = {"networkIds": list(network_ids)} if network_ids else {}
+        rows = self._sdk.organizations.getOrganizationUplinksStatuses(
+            organization_id, total_pages="all", perPage=self.per_page, **extra
+        )
+        return [_uplink_status(r) for r in rows]
+
+    @_translated
+    def vpn_statuses(self, organization_id: str) -> list[VpnSiteStatus]:
+        rows = self._sdk.appliance.getOrganizationApplianceVpnStatuses(
+            organization_id, total_pages="all", perPage=self.per_page
+        )
+        return [_vpn_status(r) for r in rows]
+
+    @_translated
+    def site_to_site(self, network_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._sdk.appliance.getNetworkApplianceVpnSiteToSiteVpn(network_id)
+        return result
+
+    @_translated
+    def set_site_to_site(self, network_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        fields = {k: v for k, v in body.items() if k != "mode"}
+        result: dict[str, Any] = self._sdk.appliance.updateNetworkApplianceVpnSiteToSiteVpn(
+            network_id, body["mode"], **fields
+        )
+        return result
+
+    @_translated
+    def client_vpn_users(self, network_id: str) -> list[AuthUser]:
+        rows = self._sdk.networks.getNetworkMerakiAuthUsers(network_id)
+        return [_user(r) for r in rows if r.get("accountType") == CLIENT_VPN]
+
+    @_translated
+    def create_client_vpn_user(
+        self, network_id: str, *, email: str, name: str, password: str
+    ) -> AuthUser:
+        row = self._sdk.networks.createNetworkMerakiAuthUser(
+            network_id,
+            email,
+            [{"expiresAt": "Never"}],
+            name=name,
+            password=password,
+            accountType=CLIENT_VPN,
+            emailPasswordToUser=False,
+        )
+        return _user(row)
+
+    @_translated
+    def update_client_vpn_user(
+        self, network_id: str, user_id: str, *, name: str, password: str | None
+    ) -> AuthUser:
+        fields: dict[str, Any] = {"name": name}
+        if password is not None:
+            fields["password"] = password
+        row = self._sdk.networks.updateNetworkMerakiAuthUser(network_id, user_id, **fields)
+        return _user(row)
+
+    @_translated
+    def delete_client_vpn_user(self, network_id: str, user_id: str) -> None:
+        self._sdk.networks.deleteNetworkMerakiAuthUser(network_id, user_id)
