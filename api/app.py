@@ -56,7 +56,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from api.tokens import router as tokens_router
     from inventory.router import contracts_router, device_fast_route
     from inventory.router import router as inventory_router
+    from provisioning.router import router as provisioning_router
     from rma.router import router as rma_router
+    from survey.router import router as survey_router
+    from vpn.router import router as vpn_router
 
     settings = settings or get_settings()
     app = FastAPI(
@@ -79,6 +82,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return {"status": "ok", "database": app.state.engine.dialect.name}
 
     app.router.routes.append(device_fast_route)  # before the routers: first match wins
-    for router in (inventory_router, contracts_router, tokens_router, rma_router):
+    for router in (
+        inventory_router,
+        contracts_router,
+        tokens_router,
+        rma_router,
+        provisioning_router,
+        survey_router,
+        vpn_router,
+    ):
         app.include_router(router, prefix="/api/v1")
     return app

@@ -33,8 +33,10 @@ def import_models() -> None:
     """Import every models module so their tables are registered on the metadata."""
     import core.models  # noqa: F401
     import inventory.models  # noqa: F401
+    import provisioning.models  # noqa: F401
     import rma.models  # noqa: F401
     import survey.models  # noqa: F401
+    import vpn.models  # noqa: F401
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

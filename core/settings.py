@@ -40,10 +40,29 @@ class Settings(BaseSettings):
     rma_late_arrival_policy: str = Field(
         default="keep", description="a failed unit arriving after its damage charge: keep|credit"
     )
+    provisioning_rate_per_org: float = Field(
+        default=9.0, description="requests/s per organization netkeep allows itself (limit 10)"
+    )
+    provisioning_max_retries: int = Field(
+        default=10, description="SDK retries on 429/5xx before an apply step fails"
+    )
+    provisioning_secret_key: SecretStr = Field(
+        default=SecretStr("netkeep-dev-fingerprint-key"),
+        description="HMAC key for secret fingerprints in plans; set a private one in production",
+    )
+    provisioning_batch_poll_seconds: float = 0.5
+    vpn_accept_documentation_ips: bool = Field(
+        default=False,
+        description="treat RFC 5737 documentation IPs (the sandbox's 203.0.113.x) as global",
+    )
+    vpn_status_per_page: int = Field(default=300, description="perPage for VPN/uplink statuses")
     token_cache_seconds: float = 30.0
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     var_dir: Path = Path("var")
+    survey_dir: Path = Field(
+        default=Path("var/survey"), description="survey layout images and issued sheet PDFs"
+    )
 
     @property
     def is_sqlite(self) -> bool:

@@ -10,8 +10,11 @@ import typer
 from core.cli import db_app, token_app
 from core.cli_support import console, settings
 from inventory.cli import catalogue_app, contract_app, inventory_app
+from provisioning.cli import register as register_provisioning
 from rma.cli import rma_app
 from sandbox.cli import serve_sandbox
+from survey.cli import survey_app
+from vpn.cli import vpn_app
 
 app = typer.Typer(
     name="netkeep",
@@ -25,7 +28,10 @@ app.add_typer(inventory_app, name="inventory")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(contract_app, name="contract")
 app.add_typer(rma_app, name="rma")
+app.add_typer(survey_app, name="survey")
+app.add_typer(vpn_app, name="vpn")
 app.command("sandbox")(serve_sandbox)
+register_provisioning(app)
 
 
 @app.command("serve")
