@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +21,7 @@ from api.deps import (
     roles,
     run_read,
 )
+from api.responses import csv_response
 from core import audit
 from core.audit import Actor
 from core.auth import ALL_ROLES, Role
@@ -106,23 +104,7 @@ def list_devices(
 @router.get("/devices.csv", response_class=StreamingResponse)
 def export_devices(session: SessionDep, actor: Reader, filters: Filters) -> StreamingResponse:
     """Every matching device as CSV (UTF-8 with BOM, so Excel opens Japanese text correctly)."""
-    rows = list(service.export_rows(session=session, filters=filters))
-
-    def body() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        yield "\ufeff"
-        for row in rows:
-            writer.writerow(row)
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-
-    return StreamingResponse(
-        body(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="devices.csv"'},
-    )
+    return csv_response(list(service.export_rows(session=session, filters=filters)), "devices.csv")
 
 
 @router.get("/devices/{serial}", response_model=DeviceOut)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -12,6 +9,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
 from api.deps import Admin, DashboardDep, Reader, SessionDep, SettingsDep, roles
+from api.responses import csv_response
 from core.audit import Actor
 from core.auth import Role
 from core.timeutil import as_utc, utcnow
@@ -89,23 +87,7 @@ def export_rmas(
     session: SessionDep, actor: Reader, status: RmaStatus | None = None
 ) -> StreamingResponse:
     """RMAs as CSV (UTF-8 with BOM, so Excel opens Japanese text correctly)."""
-    rows = list(views.export_rows(session=session, status=status))
-
-    def body() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        yield "\ufeff"
-        for row in rows:
-            writer.writerow(row)
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-
-    return StreamingResponse(
-        body(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="rmas.csv"'},
-    )
+    return csv_response(list(views.export_rows(session=session, status=status)), "rmas.csv")
 
 
 @router.get("/views/open-by-state", response_model=dict[str, int])
