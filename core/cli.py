@@ -17,7 +17,9 @@ token_app = typer.Typer(help="API tokens and their roles.", no_args_is_help=True
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     migrate.upgrade(settings().database_url, revision)
     console.print(f"database at [bold]{revision}[/bold]")

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from core.audit import Actor
 from core.db import get_engine, session_scope
 from core.errors import DomainError, ValidationFailed
+from core.migrate import require_current
 from core.settings import Settings, get_settings
 
 P = ParamSpec("P")
@@ -38,10 +39,18 @@ def settings() -> Settings:
     return get_settings()
 
 
+_checked: set[str] = set()
+
+
 @contextmanager
 def cli_session() -> Iterator[Session]:
-    """A session committed when the command succeeds."""
-    with session_scope(get_engine(settings().database_url)) as session:
+    """A session committed when the command succeeds, on a schema that is up to date."""
+    url = settings().database_url
+    engine = get_engine(url)
+    if url not in _checked:
+        require_current(engine)
+        _checked.add(url)
+    with session_scope(engine) as session:
         yield session
 
 

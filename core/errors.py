@@ -8,7 +8,8 @@
     ├── AuthenticationFailed         401  exit 5
     ├── PermissionDenied             403  exit 5
     ├── DashboardError               502  exit 6   (the Meraki dashboard refused or failed)
-    └── DeviceUnreachable            504  exit 7   (SSH device timed out, refused or rejected login)
+    ├── DeviceUnreachable            504  exit 7   (SSH device timed out, refused or rejected login)
+    └── SchemaOutdated               503  exit 8   (the database needs `netkeep db upgrade`)
 
 Never subclass a third-party exception; adapters translate theirs into these.
 """
@@ -126,3 +127,9 @@ class DeviceUnreachable(DomainError):
     http_status = 504
     exit_code = 7
     code = "device_unreachable"
+
+
+class SchemaOutdated(DomainError):
+    http_status = 503
+    exit_code = 8
+    code = "schema_outdated"

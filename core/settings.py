@@ -51,11 +51,30 @@ class Settings(BaseSettings):
         description="HMAC key for secret fingerprints in plans; set a private one in production",
     )
     provisioning_batch_poll_seconds: float = 0.5
+    provisioning_require_survey: bool = Field(
+        default=True,
+        description="refuse wireless settings sheets until the site's survey version is approved",
+    )
     vpn_accept_documentation_ips: bool = Field(
         default=False,
         description="treat RFC 5737 documentation IPs (the sandbox's 203.0.113.x) as global",
     )
     vpn_status_per_page: int = Field(default=300, description="perPage for VPN/uplink statuses")
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server for customer notices")
+    smtp_port: int = 25
+    smtp_from: str = "noc@netkeep.invalid"
+    smtp_from_name: str = "netkeep NOC"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout: float = 10.0
+    change_acceptance_days: int = Field(
+        default=7, description="days after the completion notice to report a defect (seed 001)"
+    )
+    change_notice_address_source: str = Field(
+        default="request",
+        description="where a completion notice goes: 'request' = the address given on submission",
+    )
     token_cache_seconds: float = 30.0
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -119,3 +119,19 @@ def test_illegal_status_change_exits_4(cli: CliRunner, tmp_path: Path) -> None:
     out = run(cli, "inventory", "status", "Q2FY-AAAA-0101", "in_rma", code=4)
     assert "allowed next: deployed, disposed, reserved" in out
     assert "now reserved" in run(cli, "inventory", "status", "Q2FY-AAAA-0101", "reserved")
+
+
+def test_an_outdated_schema_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NETKEEP_DATABASE_URL", f"sqlite:///{tmp_path / 'old.db'}")
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        assert runner.invoke(app, ["db", "upgrade", "0001"]).exit_code == 0
+        out = run(runner, "inventory", "list", code=8)
+        assert "schema is at 0001" in out and "netkeep db upgrade" in out
+        assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+        assert json.loads(run(runner, "inventory", "list", "--json"))["total"] == 0
+    finally:
+        get_settings.cache_clear()
