@@ -1,0 +1,161 @@
+"""Carrying out a scheduled request: the provisioning engine, or a router over SSH."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from pydantic import SecretStr
+from sqlmodel import Session
+
+from changes.domain import ChangeStatus, Target
+from changes.models import ChangeRequest
+from changes.ports import CliFactory
+from changes.scheduling import check_may_run
+from changes.service import get_request, move, refuse, stored_sheet
+from core.audit import Actor
+from core.calendar import BusinessCalendar
+from core.errors import DomainError, Problem, ValidationFailed
+from netdevices.ports import DeviceTarget, Platform
+from netdevices.push import PushStatus, push_router_config
+from netdevices.router_config import WAN_INTERFACE
+from provisioning.domain import JobStatus
+from provisioning.plan import change_rows
+from provisioning.ports import ProvisioningDashboard
+from provisioning.service import ProvisioningOptions, apply_plan, plan_sheet
+from provisioning.sheet_model import Sheet
+
+Clock = Callable[[], datetime]
+
+
+def device_target(req: ChangeRequest, environ: Mapping[str, str] | None = None) -> DeviceTarget:
+    """The SSH target of a CLI request, its password read from the environment now."""
+    cli = dict(req.cli_target or {})
+    env = os.environ if environ is None else environ
+    name = str(cli.get("password_env", ""))
+    if name not in env:
+        raise ValidationFailed(
+            [Problem(f"environment variable {name} is not set", "cli.password_env")],
+            message=f"change request {req.id}: the router password is not available",
+        )
+    secret_name = cli.get("secret_env")
+    secret = SecretStr(env[secret_name]) if secret_name and secret_name in env else None
+    return DeviceTarget(
+        secret=secret,
+        host=str(cli["host"]),
+        port=int(cli.get("port") or 22),
+        device_type=Platform(cli["device_type"]),
+        username=str(cli["username"]),
+        password=SecretStr(env[name]),
+    )
+
+
+def _apply_dashboard(
+    session: Session,
+    req: ChangeRequest,
+    sheet: Sheet,
+    *,
+    dashboard: ProvisioningDashboard,
+    options: ProvisioningOptions,
+    actor: Actor,
+    clock: Clock,
+) -> tuple[bool, dict[str, object]]:
+    plan = plan_sheet(dashboard=dashboard, sheet=sheet, options=options)
+    req.plan_rows = change_rows(plan.changes)
+    if plan.empty:
+        return True, {"job_id": None, "note": "nothing to change"}
+    job = apply_plan(
+        session=session,
+        dashboard=dashboard,
+        sheet=sheet,
+        plan=plan,
+        actor=actor,
+        clock=clock,
+        options=options,
+    )
+    req.job_id = job.id
+    req.apply_error = job.error or (
+        f"verification differs: {job.verify_diff}"[:2000] if job.verify_diff else None
+    )
+    return job.status == JobStatus.DONE, {"job_id": job.id, "job_status": job.status}
+
+
+def _apply_cli(
+    req: ChangeRequest,
+    sheet: Sheet,
+    *,
+    cli_factory: CliFactory,
+    environ: Mapping[str, str] | None,
+) -> tuple[bool, dict[str, object]]:
+    target = device_target(req, environ)
+    wan = str((req.cli_target or {}).get("wan_interface") or WAN_INTERFACE)
+    with cli_factory(target) as cli:
+        result = push_router_config(cli=cli, sheet=sheet, wan_interface=wan)
+    req.push_status = result.status.value
+    req.push_journal = result.journal()
+    commands = list(result.diff.commands)
+    req.plan_rows = (
+        [{"resource": "cli", "action": "update", "commands": commands}] if commands else []
+    )
+    req.apply_error = None if result.error is None else result.error.message[:2000]
+    if result.status is PushStatus.VERIFY_FAILED:
+        req.apply_error = f"still differs after push: {list(result.remaining.commands)}"[:2000]
+    ok = result.status in (PushStatus.VERIFIED, PushStatus.UNCHANGED)
+    return ok, {"push_status": result.status.value, "warnings": list(result.warnings)}
+
+
+def apply_request(
+    *,
+    session: Session,
+    actor: Actor,
+    calendar: BusinessCalendar,
+    request_id: int,
+    now: datetime,
+    dashboard: ProvisioningDashboard | None = None,
+    options: ProvisioningOptions | None = None,
+    cli_factory: CliFactory | None = None,
+    clock: Clock | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ChangeRequest:
+    """Plan, write and verify; the verification decides applied or failed. Committed."""
+    req = get_request(session=session, request_id=request_id)
+    try:
+        check_may_run(req, calendar=calendar, now=now)
+        sheet = stored_sheet(req, environ=environ)
+    except DomainError as exc:
+        refuse(session, req, exc, action="apply_refused", actor=actor, now=now)
+        raise
+    req.apply_error, req.push_journal, req.push_status = None, [], None
+    try:
+        if Target(req.target) is Target.CLI:
+            assert cli_factory is not None, "a CLI request needs a cli_factory"
+            ok, data = _apply_cli(req, sheet, cli_factory=cli_factory, environ=environ)
+        else:
+            assert dashboard is not None and options is not None, "a dashboard request needs one"
+            ok, data = _apply_dashboard(
+                session,
+                req,
+                sheet,
+                dashboard=dashboard,
+                options=options,
+                actor=actor,
+                clock=clock or (lambda: now),
+            )
+    except DomainError as exc:
+        ok, data = False, {"error": exc.message}
+        req.apply_error = exc.message[:2000]
+    target = ChangeStatus.APPLIED if ok else ChangeStatus.FAILED
+    move(
+        session,
+        req,
+        target,
+        action=target.value,
+        actor=actor,
+        now=now,
+        note=req.apply_error or "",
+        data=data,
+        apply_changes={"applied_at": now} if ok else None,
+    )
+    session.commit()
+    return req

@@ -1,0 +1,320 @@
+"""Thin HTTP routes: /api/v1/change-requests... and /api/v1/site-checks."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import SecretStr
+
+from api.deps import Reader, SessionDep, SettingsDep, roles
+from changes import acceptance, applying, scheduling, service, site_checks
+from changes.domain import ChangeStatus, Target
+from changes.mailer import MailNotSent, SmtpMailer
+from changes.ports import CliFactory, Mailer
+from changes.schemas import (
+    AcceptIn,
+    ChangeRequestOut,
+    DefectIn,
+    EventOut,
+    NoteIn,
+    NoticeOut,
+    ReasonIn,
+    ScheduleIn,
+    SiteCheckIn,
+    SiteCheckOut,
+    SweepIn,
+    SweepOut,
+)
+from core.audit import Actor
+from core.auth import Role
+from core.errors import Problem, ValidationFailed
+from core.settings import business_calendar
+from core.timeutil import as_utc, utcnow
+from netdevices.netmiko_adapter import NetmikoDeviceCLI
+from netdevices.ports import DeviceTarget
+from provisioning.router import ProvisioningDep
+from provisioning.service import ProvisioningOptions
+
+router = APIRouter(prefix="/change-requests", tags=["change requests"])
+site_check_router = APIRouter(prefix="/site-checks", tags=["change requests"])
+
+Submitter = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC, Role.FIELD))]
+Noc = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC))]
+
+
+def get_mailer(request: Request) -> Mailer:
+    """The app's mailer (tests may set app.state.mailer), SMTP from settings by default."""
+    found: Mailer | None = getattr(request.app.state, "mailer", None)
+    return found or SmtpMailer.from_settings(request.app.state.settings)
+
+
+def get_cli_factory(request: Request) -> CliFactory:
+    """How the app opens an SSH CLI (tests may set app.state.device_cli_factory)."""
+    found: CliFactory | None = getattr(request.app.state, "device_cli_factory", None)
+    return found or NetmikoDeviceCLI
+
+
+MailerDep = Annotated[Mailer, Depends(get_mailer)]
+CliFactoryDep = Annotated[CliFactory, Depends(get_cli_factory)]
+
+
+@router.post("", response_model=ChangeRequestOut, status_code=201)
+def submit(
+    actor: Submitter,
+    session: SessionDep,
+    file: Annotated[UploadFile, File(description="設定変更依頼書: .yaml/.yml or .xlsx")],
+    notice_email: Annotated[str, Form(description="where the completion notice goes")],
+    target: Annotated[Target, Form()] = Target.DASHBOARD,
+    host: Annotated[str | None, Form()] = None,
+    port: Annotated[int | None, Form()] = None,
+    device_type: Annotated[str | None, Form()] = None,
+    username: Annotated[str | None, Form()] = None,
+    password_env: Annotated[str | None, Form()] = None,
+    wan_interface: Annotated[str | None, Form()] = None,
+    secret_env: Annotated[str | None, Form(description="enable secret's variable")] = None,
+) -> Any:
+    """Store and validate a request; a sheet with problems is kept and answered with 422."""
+    cli = {
+        "host": host,
+        "port": port,
+        "device_type": device_type,
+        "username": username,
+        "password_env": password_env,
+        "wan_interface": wan_interface,
+    }
+    req = service.submit_request(
+        session=session,
+        actor=actor,
+        filename=file.filename or "sheet.yaml",
+        content=file.file.read(),
+        notice_email=notice_email,
+        now=utcnow(),
+        target=target,
+        cli=cli if target is Target.CLI else None,
+    )
+    out = ChangeRequestOut.of(req)
+    if req.problems:
+        body = ValidationFailed(
+            [Problem(**p) for p in req.problems],
+            f"change request {req.id} stored with {len(req.problems)} problem(s)",
+        ).to_dict()
+        body["request"] = out.model_dump(mode="json")
+        return JSONResponse(body, status_code=422)
+    return out
+
+
+@router.get("", response_model=list[ChangeRequestOut])
+def list_requests(
+    session: SessionDep,
+    actor: Reader,
+    status: ChangeStatus | None = None,
+    customer: str | None = None,
+) -> list[ChangeRequestOut]:
+    rows = service.list_requests(session=session, status=status, customer=customer)
+    return [ChangeRequestOut.of(r) for r in rows]
+
+
+@router.post("/sweep", response_model=SweepOut)
+def sweep(session: SessionDep, actor: Noc, body: SweepIn | None = None) -> SweepOut:
+    """Accept every request whose one-week defect window has ended (idempotent)."""
+    now = as_utc(body.now) if body and body.now else utcnow()
+    return SweepOut(
+        accepted=[r.id or 0 for r in acceptance.sweep_acceptance(session=session, now=now)]
+    )
+
+
+@router.get("/{request_id}", response_model=ChangeRequestOut)
+def show(request_id: int, session: SessionDep, actor: Reader) -> ChangeRequestOut:
+    return ChangeRequestOut.of(service.get_request(session=session, request_id=request_id))
+
+
+@router.get("/{request_id}/events", response_model=list[EventOut])
+def events(request_id: int, session: SessionDep, actor: Reader) -> list[EventOut]:
+    return [EventOut.of(e) for e in service.events_of(session=session, request_id=request_id)]
+
+
+@router.get("/{request_id}/notices", response_model=list[NoticeOut])
+def notices(request_id: int, session: SessionDep, actor: Reader) -> list[NoticeOut]:
+    return [NoticeOut.of(n) for n in service.notices_of(session=session, request_id=request_id)]
+
+
+@router.post("/{request_id}/validate", response_model=ChangeRequestOut)
+def validate(
+    request_id: int,
+    actor: Submitter,
+    session: SessionDep,
+    file: Annotated[UploadFile | None, File(description="a corrected sheet")] = None,
+) -> ChangeRequestOut:
+    """Validate again, optionally with a corrected sheet (after a defect or a contract fix)."""
+    req = service.revalidate_request(
+        session=session,
+        actor=actor,
+        request_id=request_id,
+        now=utcnow(),
+        filename=file.filename if file else None,
+        content=file.file.read() if file else None,
+    )
+    return ChangeRequestOut.of(req)
+
+
+@router.post("/{request_id}/approve", response_model=ChangeRequestOut)
+def approve(request_id: int, body: NoteIn, actor: Noc, session: SessionDep) -> ChangeRequestOut:
+    req = service.approve_request(
+        session=session, actor=actor, request_id=request_id, now=utcnow(), note=body.note
+    )
+    return ChangeRequestOut.of(req)
+
+
+@router.post("/{request_id}/reject", response_model=ChangeRequestOut)
+def reject(request_id: int, body: ReasonIn, actor: Noc, session: SessionDep) -> ChangeRequestOut:
+    req = service.reject_request(
+        session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
+    )
+    return ChangeRequestOut.of(req)
+
+
+@router.post("/{request_id}/cancel", response_model=ChangeRequestOut)
+def cancel(
+    request_id: int, body: ReasonIn, actor: Submitter, session: SessionDep
+) -> ChangeRequestOut:
+    req = service.cancel_request(
+        session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
+    )
+    return ChangeRequestOut.of(req)
+
+
+@router.post("/{request_id}/schedule", response_model=ChangeRequestOut)
+def schedule(
+    request_id: int, body: ScheduleIn, actor: Noc, session: SessionDep, cfg: SettingsDep
+) -> ChangeRequestOut:
+    """Schedule in the operations window (next window start by default), or by override."""
+    req = scheduling.schedule_request(
+        session=session,
+        actor=actor,
+        calendar=business_calendar(cfg),
+        request_id=request_id,
+        now=utcnow(),
+        at=body.at,
+        emergency_reason=body.emergency_reason,
+    )
+    return ChangeRequestOut.of(req)
+
+
+@router.post("/{request_id}/apply", response_model=ChangeRequestOut)
+def apply(
+    request_id: int,
+    actor: Noc,
+    session: SessionDep,
+    cfg: SettingsDep,
+    dash: ProvisioningDep,
+    mailer: MailerDep,
+    cli_factory: CliFactoryDep,
+) -> ChangeRequestOut:
+    """Apply now (synchronously); when verified, the completion notice is mailed."""
+    req = applying.apply_request(
+        session=session,
+        actor=actor,
+        calendar=business_calendar(cfg),
+        request_id=request_id,
+        now=utcnow(),
+        dashboard=dash,
+        options=ProvisioningOptions.from_settings(cfg),
+        cli_factory=cli_factory,
+        clock=utcnow,
+    )
+    if req.status == ChangeStatus.APPLIED:
+        try:
+            req = _notify(request_id, actor, session, cfg, mailer)
+        except MailNotSent:
+            req = service.get_request(session=session, request_id=request_id)
+    return ChangeRequestOut.of(req)
+
+
+def _notify(request_id: int, actor: Actor, session: Any, cfg: Any, mailer: Mailer) -> Any:
+    return acceptance.send_completion_notice(
+        session=session,
+        actor=actor,
+        mailer=mailer,
+        request_id=request_id,
+        now=utcnow(),
+        acceptance_days=cfg.change_acceptance_days,
+        sender_name=cfg.smtp_from_name,
+    )
+
+
+@router.post("/{request_id}/notify", response_model=ChangeRequestOut)
+def notify(
+    request_id: int, actor: Noc, session: SessionDep, cfg: SettingsDep, mailer: MailerDep
+) -> ChangeRequestOut:
+    """Send (again) the completion notice of applied work whose mail failed."""
+    return ChangeRequestOut.of(_notify(request_id, actor, session, cfg, mailer))
+
+
+@router.post("/{request_id}/accept", response_model=ChangeRequestOut)
+def accept(
+    request_id: int, body: AcceptIn, actor: Submitter, session: SessionDep
+) -> ChangeRequestOut:
+    req = acceptance.accept_request(
+        session=session,
+        actor=actor,
+        request_id=request_id,
+        now=utcnow(),
+        accepted_by=body.accepted_by,
+    )
+    return ChangeRequestOut.of(req)
+
+
+@router.post("/{request_id}/report-defect", response_model=ChangeRequestOut)
+def report_defect(
+    request_id: int, body: DefectIn, actor: Submitter, session: SessionDep
+) -> ChangeRequestOut:
+    """A defect inside the one-week window reopens the request."""
+    req = acceptance.report_defect(
+        session=session,
+        actor=actor,
+        request_id=request_id,
+        now=utcnow(),
+        description=body.description,
+        reported_by=body.reported_by,
+    )
+    return ChangeRequestOut.of(req)
+
+
+@site_check_router.post("", response_model=SiteCheckOut, status_code=201)
+def create_site_check(
+    body: SiteCheckIn, actor: Submitter, session: SessionDep, cli_factory: CliFactoryDep
+) -> SiteCheckOut:
+    """Log in to the site's edge device and store whether it routes (then no UTM/router)."""
+    password = body.password
+    if password is None and body.password_env:
+        if body.password_env not in os.environ:
+            raise ValidationFailed([Problem(f"{body.password_env} is not set", "password_env")])
+        password = SecretStr(os.environ[body.password_env])
+    if password is None:
+        raise ValidationFailed([Problem("give password or password_env", "password")])
+    target = DeviceTarget(
+        host=body.host,
+        port=body.port,
+        device_type=body.device_type,
+        username=body.username,
+        password=password,
+    )
+    row = site_checks.run_site_check(
+        session=session,
+        actor=actor,
+        cli_factory=cli_factory,
+        target=target,
+        site=body.site,
+        now=utcnow(),
+    )
+    return SiteCheckOut.of(row)
+
+
+@site_check_router.get("", response_model=list[SiteCheckOut])
+def list_site_checks(
+    session: SessionDep, actor: Reader, site: str | None = None
+) -> list[SiteCheckOut]:
+    return [SiteCheckOut.of(r) for r in site_checks.list_site_checks(session=session, site=site)]

@@ -1,0 +1,500 @@
+"""Change-request use cases up to approval: submit, (re)validate, approve, reject, cancel, read."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from changes.domain import (
+    ENTITY,
+    REVALIDATABLE,
+    ChangeStatus,
+    Target,
+    advance,
+    is_email,
+    literal_secret_places,
+)
+from changes.models import ChangeNotice, ChangeRequest, ChangeRequestEvent, SiteCheckRecord
+from core import audit
+from core.audit import Actor
+from core.errors import Conflict, NotFound, Problem, ValidationFailed
+from inventory.domain import ContractStatus
+from inventory.models import Contract, Device
+from netdevices.ports import Platform
+from provisioning.sheet_io import dump_yaml, parse_yaml, read_sheet
+from provisioning.sheet_model import Plan, Sheet, SheetKind
+from provisioning.validation import validate_sheet
+
+ROUTED_PLANS = frozenset({Plan.UTM.value, Plan.ROUTER.value})
+MAX_SHEET_BYTES = 5_000_000
+
+
+def snapshot(req: ChangeRequest) -> dict[str, Any]:
+    """The request's state for the audit log (the sheet itself is left out)."""
+    return req.model_dump(exclude={"sheet_original", "sheet_yaml", "plan_rows", "push_journal"})
+
+
+def get_request(*, session: Session, request_id: int) -> ChangeRequest:
+    found = session.get(ChangeRequest, request_id)
+    if found is None:
+        raise NotFound(f"no change request {request_id}", request_id=request_id)
+    return found
+
+
+def list_requests(
+    *,
+    session: Session,
+    status: ChangeStatus | None = None,
+    customer: str | None = None,
+    limit: int = 200,
+) -> list[ChangeRequest]:
+    stmt = select(ChangeRequest)
+    if status is not None:
+        stmt = stmt.where(ChangeRequest.status == status.value)
+    if customer is not None:
+        stmt = stmt.where(ChangeRequest.customer == customer)
+    return list(session.exec(stmt.order_by(col(ChangeRequest.id).desc()).limit(limit)))
+
+
+def events_of(*, session: Session, request_id: int) -> list[ChangeRequestEvent]:
+    get_request(session=session, request_id=request_id)
+    stmt = select(ChangeRequestEvent).where(ChangeRequestEvent.request_id == request_id)
+    return list(session.exec(stmt.order_by(col(ChangeRequestEvent.id))))
+
+
+def notices_of(*, session: Session, request_id: int) -> list[ChangeNotice]:
+    get_request(session=session, request_id=request_id)
+    stmt = select(ChangeNotice).where(ChangeNotice.request_id == request_id)
+    return list(session.exec(stmt.order_by(col(ChangeNotice.id))))
+
+
+def record_event(
+    session: Session,
+    req: ChangeRequest,
+    *,
+    action: str,
+    to_status: str,
+    actor: Actor,
+    now: datetime,
+    note: str = "",
+    data: Mapping[str, Any] | None = None,
+    outcome: str = "ok",
+    before: Mapping[str, Any] | None = None,
+) -> None:
+    """A history row and an audit entry, in the caller's transaction."""
+    assert req.id is not None
+    session.add(
+        ChangeRequestEvent(
+            request_id=req.id,
+            action=action,
+            from_status=None if before is None else str(before.get("status")),
+            to_status=to_status,
+            actor=actor.name,
+            role=actor.role,
+            at=now,
+            note=note[:2000],
+            data=audit.redact(dict(data or {})),
+        )
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{ENTITY}.{action}",
+        entity_type=ENTITY,
+        entity_id=str(req.id),
+        before=before,
+        after={**snapshot(req), **({"note": note} if note else {}), **dict(data or {})},
+        outcome=outcome,
+        at=now,
+    )
+
+
+def move(
+    session: Session,
+    req: ChangeRequest,
+    target: ChangeStatus,
+    *,
+    action: str,
+    actor: Actor,
+    now: datetime,
+    note: str = "",
+    data: Mapping[str, Any] | None = None,
+    apply_changes: Mapping[str, Any] | None = None,
+) -> ChangeRequest:
+    """Advance the status (or refuse), set fields, and record the event and the audit entry."""
+    before = snapshot(req)
+    req.status = advance(req.status, target).value
+    for key, value in (apply_changes or {}).items():
+        setattr(req, key, value)
+    req.updated_at = now
+    session.add(req)
+    session.flush()
+    record_event(
+        session,
+        req,
+        action=action,
+        to_status=req.status,
+        actor=actor,
+        now=now,
+        note=note,
+        data=data,
+        before=before,
+    )
+    return req
+
+
+def refuse(
+    session: Session,
+    req: ChangeRequest,
+    error: Exception,
+    *,
+    action: str,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """Keep a refused attempt in the history and the audit log even though the call fails."""
+    record_event(
+        session,
+        req,
+        action=action,
+        to_status=req.status,
+        actor=actor,
+        now=now,
+        note=str(error)[:2000],
+        outcome="refused",
+        before=snapshot(req),
+    )
+    session.commit()
+
+
+# --- the sheet ---------------------------------------------------------------------------------
+
+
+def read_raw(*, filename: str, content: bytes) -> tuple[object, Any]:
+    """The raw sheet of uploaded bytes (YAML or Excel) and where each value came from."""
+    name = Path(filename or "sheet.yaml").name
+    if len(content) > MAX_SHEET_BYTES:
+        raise ValidationFailed([Problem(f"the sheet is over {MAX_SHEET_BYTES} bytes", name)])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(content)
+        return read_sheet(path)
+
+
+def refuse_literal_secrets(raw: object, filename: str) -> None:
+    """Literal PSKs/RADIUS secrets are never stored: the sheet must reference the environment."""
+    places = literal_secret_places(raw)
+    if places:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "a literal secret is not accepted in a change request; write env:VARIABLE "
+                    "and set the variable where netkeep runs",
+                    f"{filename}: {place}",
+                )
+                for place in places
+            ],
+            message=f"{filename}: the sheet holds {len(places)} literal secret(s); nothing stored",
+        )
+
+
+def stored_sheet(req: ChangeRequest, *, environ: Mapping[str, str] | None = None) -> Sheet:
+    """The request's sheet loaded again (env references resolved now)."""
+    if not req.sheet_yaml:
+        raise Conflict(f"change request {req.id} has no valid sheet", request_id=req.id)
+    raw, source = parse_yaml(req.sheet_yaml, req.sheet_filename)
+    sheet, problems = validate_sheet(raw, source, environ=environ)
+    if sheet is None:
+        raise ValidationFailed(problems, f"change request {req.id}: its sheet no longer loads")
+    return sheet
+
+
+def contract_problems(session: Session, sheet: Sheet, customer: str) -> list[Problem]:
+    """Every device and the network the sheet touches must be on one of the customer's contracts."""
+    contracts = [
+        c
+        for c in session.exec(select(Contract).where(Contract.customer == customer))
+        if c.status != ContractStatus.ENDED
+    ]
+    if not contracts:
+        return [Problem(f"customer {customer!r} has no current contract", "request.customer")]
+    ids = [c.id for c in contracts]
+    devices = list(session.exec(select(Device).where(col(Device.contract_id).in_(ids))))
+    serials = {d.serial for d in devices}
+    problems: list[Problem] = []
+    for i, device in enumerate(sheet.devices or []):
+        if device.serial not in serials:
+            owner = session.exec(select(Device).where(Device.serial == device.serial)).first()
+            known = "unknown to inventory" if owner is None else "not on its contracts"
+            problems.append(
+                Problem(
+                    f"device {device.serial} is not on a contract of {customer} ({known})",
+                    f"devices[{i}].serial",
+                )
+            )
+    if sheet.site.name not in {d.site for d in devices}:
+        problems.append(
+            Problem(
+                f"site/network {sheet.site.name!r} has no device on a contract of {customer}",
+                "site.name",
+            )
+        )
+    plans = {c.plan for c in contracts}
+    if str(sheet.site.plan) not in plans:
+        problems.append(
+            Problem(
+                f"plan {sheet.site.plan} is not contracted by {customer} (has {sorted(plans)})",
+                "site.plan",
+            )
+        )
+    return problems
+
+
+def site_check_problems(session: Session, sheet: Sheet) -> list[Problem]:
+    """A UTM/router change for a site whose last site check found an upstream router is refused."""
+    if str(sheet.site.plan) not in ROUTED_PLANS:
+        return []
+    stmt = (
+        select(SiteCheckRecord)
+        .where(SiteCheckRecord.site == sheet.site.name)
+        .order_by(col(SiteCheckRecord.checked_at).desc(), col(SiteCheckRecord.id).desc())
+    )
+    last = session.exec(stmt).first()
+    if last is None or not last.routing:
+        return []
+    return [Problem(f"{last.verdict} (site check {last.id} of {last.host})", "site.name")]
+
+
+def sheet_problems(
+    session: Session,
+    *,
+    raw: object,
+    source: Any,
+    environ: Mapping[str, str] | None,
+    target: Target,
+) -> tuple[Sheet | None, list[Problem]]:
+    """The sheet's own problems, then the contract, site-check and target rules."""
+    sheet, problems = validate_sheet(raw, source, environ=environ)
+    if sheet is None:
+        return None, problems
+    if sheet.kind != SheetKind.CHANGE_REQUEST or sheet.request is None:
+        return None, [Problem("only a change_request sheet (設定変更依頼書) is accepted", "kind")]
+    head = sheet.request
+    missing = [k for k in ("id", "customer") if getattr(head, k) in (None, "")]
+    if missing:
+        return None, [Problem("is required", f"request.{k}") for k in missing]
+    problems = contract_problems(session, sheet, str(head.customer))
+    problems += site_check_problems(session, sheet)
+    if target is Target.CLI and str(sheet.site.plan) != Plan.ROUTER.value:
+        problems.append(Problem("a CLI (non-Meraki) target takes router-plan sheets", "site.plan"))
+    return (sheet if not problems else None), problems
+
+
+def _cli_target(target: Target, cli: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if target is Target.DASHBOARD:
+        return None
+    given = dict(cli or {})
+    problems = [
+        Problem("is required for a CLI target", f"cli.{key}")
+        for key in ("host", "device_type", "username", "password_env")
+        if not given.get(key)
+    ]
+    if given.get("device_type") and given["device_type"] not in {p.value for p in Platform}:
+        problems.append(Problem(f"must be one of {[p.value for p in Platform]}", "cli.device_type"))
+    if "password" in given:
+        problems.append(Problem("give password_env, never the password", "cli.password"))
+    if problems:
+        raise ValidationFailed(problems)
+    return {
+        "host": str(given["host"]),
+        "port": int(given.get("port") or 22),
+        "device_type": str(given["device_type"]),
+        "username": str(given["username"]),
+        "password_env": str(given["password_env"]),
+        "secret_env": given.get("secret_env") or None,
+        "wan_interface": given.get("wan_interface") or None,
+    }
+
+
+def submit_request(
+    *,
+    session: Session,
+    actor: Actor,
+    filename: str,
+    content: bytes,
+    notice_email: str,
+    now: datetime,
+    target: Target = Target.DASHBOARD,
+    cli: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ChangeRequest:
+    """Store a request and validate it; problems are kept on it (status stays submitted)."""
+    name = Path(filename or "sheet.yaml").name
+    email = notice_email.strip()
+    if not is_email(email):
+        raise ValidationFailed(
+            [Problem(f"{notice_email!r} is not an e-mail address", "notice_email")]
+        )
+    cli_target = _cli_target(target, cli)
+    raw, source = read_raw(filename=name, content=content)
+    refuse_literal_secrets(raw, name)
+    head = raw.get("request") if isinstance(raw, dict) else None
+    head = head if isinstance(head, dict) else {}
+    site = raw.get("site") if isinstance(raw, dict) else None
+    site = site if isinstance(site, dict) else {}
+    req = ChangeRequest(
+        number=str(head.get("id") or f"(no id: {name})")[:80],
+        customer=str(head.get("customer") or "")[:120],
+        requester=str(head.get("requester") or "")[:120],
+        summary=str(head.get("summary") or "")[:1000],
+        site_name=str(site.get("name") or "")[:200],
+        site_plan=str(site.get("plan") or "")[:20],
+        status=ChangeStatus.SUBMITTED.value,
+        target=target.value,
+        cli_target=cli_target,
+        notice_email=email,
+        sheet_filename=name,
+        sheet_original=content,
+        submitted_by=actor.name,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(req)
+    session.flush()
+    record_event(
+        session,
+        req,
+        action="submitted",
+        to_status=req.status,
+        actor=actor,
+        now=now,
+        data={"filename": name, "target": target.value, "notice_email": email},
+    )
+    _validate(session, req, raw=raw, source=source, actor=actor, now=now, environ=environ)
+    return req
+
+
+def _validate(
+    session: Session,
+    req: ChangeRequest,
+    *,
+    raw: object,
+    source: Any,
+    actor: Actor,
+    now: datetime,
+    environ: Mapping[str, str] | None,
+) -> ChangeRequest:
+    sheet, problems = sheet_problems(
+        session, raw=raw, source=source, environ=environ, target=Target(req.target)
+    )
+    if sheet is None:
+        req.problems = [p.to_dict() for p in problems]
+        req.sheet_yaml = ""
+        req.updated_at = now
+        session.add(req)
+        record_event(
+            session,
+            req,
+            action="validation_failed",
+            to_status=req.status,
+            actor=actor,
+            now=now,
+            data={"problems": req.problems},
+            outcome="refused",
+            before=snapshot(req),
+        )
+        return req
+    head = sheet.request
+    assert head is not None
+    return move(
+        session,
+        req,
+        ChangeStatus.VALIDATED,
+        action="validated",
+        actor=actor,
+        now=now,
+        apply_changes={
+            "problems": [],
+            "sheet_yaml": dump_yaml(sheet),
+            "number": str(head.id),
+            "customer": str(head.customer),
+            "requester": head.requester or "",
+            "request_date": head.date,
+            "summary": head.summary or "",
+            "site_name": sheet.site.name,
+            "site_plan": str(sheet.site.plan),
+        },
+    )
+
+
+def revalidate_request(
+    *,
+    session: Session,
+    actor: Actor,
+    request_id: int,
+    now: datetime,
+    filename: str | None = None,
+    content: bytes | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ChangeRequest:
+    """Validate again (after a contract fix, or with a corrected sheet after a defect)."""
+    req = get_request(session=session, request_id=request_id)
+    if req.status not in REVALIDATABLE:
+        advance(req.status, ChangeStatus.VALIDATED)  # raises with the allowed next states
+    if content is not None:
+        name = Path(filename or req.sheet_filename).name
+        raw, source = read_raw(filename=name, content=content)
+        refuse_literal_secrets(raw, name)
+        req.sheet_filename, req.sheet_original = name, content
+        record_event(
+            session,
+            req,
+            action="sheet_replaced",
+            to_status=req.status,
+            actor=actor,
+            now=now,
+            data={"filename": name},
+        )
+    else:
+        raw, source = read_raw(filename=req.sheet_filename, content=req.sheet_original)
+    return _validate(session, req, raw=raw, source=source, actor=actor, now=now, environ=environ)
+
+
+def approve_request(
+    *, session: Session, actor: Actor, request_id: int, now: datetime, note: str = ""
+) -> ChangeRequest:
+    """The NOC (or an admin) approves a validated request; the approver is recorded."""
+    req = get_request(session=session, request_id=request_id)
+    return move(
+        session,
+        req,
+        ChangeStatus.APPROVED,
+        action="approved",
+        actor=actor,
+        now=now,
+        note=note,
+        apply_changes={"approved_by": actor.name, "approved_at": now},
+    )
+
+
+def reject_request(
+    *, session: Session, actor: Actor, request_id: int, now: datetime, reason: str
+) -> ChangeRequest:
+    req = get_request(session=session, request_id=request_id)
+    return move(
+        session, req, ChangeStatus.REJECTED, action="rejected", actor=actor, now=now, note=reason
+    )
+
+
+def cancel_request(
+    *, session: Session, actor: Actor, request_id: int, now: datetime, reason: str
+) -> ChangeRequest:
+    req = get_request(session=session, request_id=request_id)
+    return move(
+        session, req, ChangeStatus.CANCELLED, action="cancelled", actor=actor, now=now, note=reason
+    )
