@@ -54,6 +54,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """Build the app; tests pass their own settings and engine."""
     from api.tokens import router as tokens_router
+    from changes.router import router as changes_router
+    from changes.router import site_check_router
     from inventory.router import contracts_router, device_fast_route
     from inventory.router import router as inventory_router
     from provisioning.router import router as provisioning_router
@@ -90,6 +92,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         provisioning_router,
         survey_router,
         vpn_router,
+        changes_router,
+        site_check_router,
     ):
         app.include_router(router, prefix="/api/v1")
     return app

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from changes.cli import change_app
 from core.cli import db_app, token_app
 from core.cli_support import console, settings
 from inventory.cli import catalogue_app, contract_app, inventory_app
@@ -30,6 +31,7 @@ app.add_typer(contract_app, name="contract")
 app.add_typer(rma_app, name="rma")
 app.add_typer(survey_app, name="survey")
 app.add_typer(vpn_app, name="vpn")
+app.add_typer(change_app, name="change")
 app.command("sandbox")(serve_sandbox)
 register_provisioning(app)
 
