@@ -10,7 +10,8 @@ import typer
 from changes.cli import change_app
 from core.cli import db_app, token_app
 from core.cli_support import console, settings
-from inventory.cli import catalogue_app, contract_app, inventory_app
+from inventory.cli import catalogue_app, inventory_app
+from inventory.contract_cli import contract_app
 from provisioning.cli import register as register_provisioning
 from rma.cli import rma_app
 from sandbox.cli import serve_sandbox
