@@ -334,6 +334,9 @@ def site_check(
     site: Annotated[str, typer.Option("--site", help="the site (network) name")],
     username: Annotated[str, typer.Option("--username")],
     password_env: Annotated[str, typer.Option("--password-env")] = "NETKEEP_SITE_PASSWORD",
+    secret_env: Annotated[
+        str, typer.Option("--secret-env", help="enable secret, if the device asks for one")
+    ] = "NETKEEP_SITE_SECRET",
     port: Annotated[int, typer.Option("--port")] = 22,
     json_out: JsonOpt = False,
 ) -> None:
@@ -346,6 +349,7 @@ def site_check(
         device_type=device_type,
         username=username,
         password=SecretStr(os.environ[password_env]),
+        secret=SecretStr(os.environ[secret_env]) if secret_env in os.environ else None,
     )
     with cli_session() as session:
         row = site_checks.run_site_check(

@@ -283,16 +283,21 @@ def report_defect(
     return ChangeRequestOut.of(req)
 
 
+def _credential(value: SecretStr | None, env: str | None, field: str) -> SecretStr | None:
+    """A credential given in the body, or read from the server's environment by name."""
+    if value is not None or not env:
+        return value
+    if env not in os.environ:
+        raise ValidationFailed([Problem(f"{env} is not set", f"{field}_env")])
+    return SecretStr(os.environ[env])
+
+
 @site_check_router.post("", response_model=SiteCheckOut, status_code=201)
 def create_site_check(
     body: SiteCheckIn, actor: Submitter, session: SessionDep, cli_factory: CliFactoryDep
 ) -> SiteCheckOut:
     """Log in to the site's edge device and store whether it routes (then no UTM/router)."""
-    password = body.password
-    if password is None and body.password_env:
-        if body.password_env not in os.environ:
-            raise ValidationFailed([Problem(f"{body.password_env} is not set", "password_env")])
-        password = SecretStr(os.environ[body.password_env])
+    password = _credential(body.password, body.password_env, "password")
     if password is None:
         raise ValidationFailed([Problem("give password or password_env", "password")])
     target = DeviceTarget(
@@ -301,6 +306,7 @@ def create_site_check(
         device_type=body.device_type,
         username=body.username,
         password=password,
+        secret=_credential(body.secret, body.secret_env, "secret"),
     )
     row = site_checks.run_site_check(
         session=session,

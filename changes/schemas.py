@@ -142,3 +142,5 @@ class SiteCheckIn(BaseModel):
     username: str = Field(min_length=1, max_length=80)
     password: SecretStr | None = None
     password_env: str | None = None
+    secret: SecretStr | None = Field(default=None, description="enable secret (IOS)")
+    secret_env: str | None = None
