@@ -123,3 +123,32 @@ def test_flow_over_http_with_emergency_apply_notice_and_sweep(
         f"{API}/sweep", json={"now": out["acceptance_due_at"]}, headers=noc
     ).json() == {"accepted": []}
     assert app_client.get(f"{API}/{rid}", headers=noc).json()["status"] == "accepted"
+
+
+def test_an_excel_change_request_is_accepted_like_yaml(
+    app_client: TestClient,
+    tokens: dict[str, str],
+    session: Session,
+    monkeypatch: Any,
+    tmp_path: Any,
+) -> None:
+    from provisioning.excel import write_workbook
+
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    build_contracts(session)
+    sheet = load_sheet(EXAMPLES / "change_request.yaml", environ=EXAMPLE_ENV | ENV)
+    workbook = write_workbook(sheet, tmp_path / "cr.xlsx")
+    made = app_client.post(
+        API,
+        files={"file": ("cr.xlsx", workbook.read_bytes(), "application/vnd.ms-excel")},
+        data={"notice_email": "soumu@sakura.example.jp"},
+        headers=bearer(tokens["field"]),
+    )
+    assert made.status_code == 201, made.text
+    from_yaml = submit(app_client, tokens["field"], change_raw()).json()
+    assert made.json()["status"] == from_yaml["status"] == "validated"
+    assert made.json()["sheet_filename"] == "cr.xlsx" and made.json()["problems"] == []
+    keys = ("customer", "requester", "request_date", "site_name", "site_plan", "summary")
+    assert {k: made.json()[k] for k in keys} == {k: from_yaml[k] for k in keys}
+    assert made.json()["number"] != from_yaml["number"] or made.json()["id"] != from_yaml["id"]
