@@ -22,18 +22,20 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import meraki
 from sqlmodel import Session
 
+from bench import ansible_baseline
 from core import migrate
 from core.audit import Actor
 from core.db import make_engine
 from provisioning.domain import desired_resources, sections_of
 from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
-from provisioning.plan import plan_changes
+from provisioning.plan import change_rows, plan_changes
 from provisioning.ratelimit import OrgRateLimiter
 from provisioning.service import ProvisioningOptions, apply_plan, plan_sheet
 from provisioning.sheet_io import dashboard_view
@@ -162,7 +164,10 @@ def run_netkeep(
 ) -> dict[str, Any]:
     """Plan + apply + verify each site; all workers share one limiter (9 req/s per org)."""
     limiter = OrgRateLimiter(rate=9.0)
-    options = ProvisioningOptions(secret_key=b"bench", rate=9.0, poll_seconds=0.5)
+    # no survey database here: the wireless survey gate is off, as for any bulk roll-out tool
+    options = ProvisioningOptions(
+        secret_key=b"bench", rate=9.0, poll_seconds=0.5, require_survey=False
+    )
     local = threading.local()  # one SQLite file per worker: SQLite has one writer at a time
     free = []
     for w in range(workers):  # Alembic is not thread-safe: migrate up front
@@ -274,12 +279,35 @@ def naive_site(api: Any, org: str, sheet: Sheet) -> None:
         )
 
 
-def ansible_run(site_sheets: list[Sheet], base_url: str) -> dict[str, Any]:
-    """Hook for the Ansible comparison (cisco.meraki collection): provision the same sites.
+def ansible_run(
+    sites: list[tuple[str, Sheet]], base_url: str, *, forks: int, folder: Path
+) -> dict[str, Any]:
+    """The same sites with the cisco.meraki collection (ansible-playbook, one host per site).
 
-    Return {"calls": ..., "seconds": ..., "failures": ...}; counters are read from the sandbox.
+    Returns {"failures": failed tasks, ...}; calls and 429s are read from the sandbox counters.
     """
-    raise NotImplementedError("the Ansible comparison is added separately")
+    if not ansible_baseline.venv_bin("ansible-playbook").exists():
+        raise RuntimeError(f"no ansible in {ansible_baseline.VENV}: run with --with-ansible")
+    result = ansible_baseline.run_playbook(sites, base_url, forks=forks, folder=folder)
+    if result["returncode"] not in (0, 2):  # 2: some task failed, counted below
+        raise RuntimeError(f"ansible-playbook exited {result['returncode']}; see {folder}")
+    return result
+
+
+def off_spec(sites: list[tuple[str, Sheet]], base_url: str) -> list[str]:
+    """Sites whose dashboard still differs from the sheet (netkeep plans them; reads only)."""
+    options = ProvisioningOptions(secret_key=b"bench", require_survey=False)
+    limiter = OrgRateLimiter(rate=9.0)
+    differ = []
+    for org, sheet in sites:
+        sdk = build_sdk(api_key=KEY, base_url=base_url, maximum_retries=12)
+        dash = MerakiProvisioning(sdk, organization_id=org, limiter=limiter)
+        plan = plan_sheet(dashboard=dash, sheet=sheet, options=options)
+        if not plan.empty:
+            fields = [f"{r['resource']}.{f['field']}" for r in change_rows(plan.changes)
+                      for f in r["fields"]]  # fmt: skip
+            differ.append(f"{sheet.site.name}: {', '.join(fields[:6]) or 'network missing'}")
+    return differ
 
 
 # --- planning CPU -------------------------------------------------------------------------------
@@ -328,8 +356,11 @@ def report(name: str, root: str, n: int, run: Callable[[], dict[str, Any]], orgs
     print(
         f"{name:8} {n} sites: {calls} calls = {calls / n:.1f}/site{floor}; "
         f"wall {wall:.1f} s vs calls÷rate {ideal:.1f} s; 429s seen {limited}, "
-        f"failures surfaced {result['failures']}"
+        f"failures surfaced {result['failures']}",
+        flush=True,
     )
+    for message in result.get("messages", []):
+        print(f"         failed: {message}")
 
 
 def main() -> None:
@@ -338,7 +369,15 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--plan-sites", type=int, default=1000)
+    parser.add_argument(
+        "--with-ansible",
+        action="store_true",
+        help=f"also run the cisco.meraki collection (installs it into {ansible_baseline.VENV})",
+    )
     args = parser.parse_args()
+    if args.with_ansible:
+        versions = ansible_baseline.ensure_ansible()
+        print("ansible baseline: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     proc, root = start_sandbox()
     try:
         orgs = admin(root, "POST", "/organizations/generate", {"count": args.orgs})[
@@ -364,6 +403,21 @@ def main() -> None:
                 args.orgs,
             )
             report("naive", root, n, lambda: run_naive(sites("V"), base, args.workers), args.orgs)
+            if args.with_ansible:
+                folder = ansible_baseline.ROOT / "var" / "ansible-bench"
+                ansible_sites = sites("S")
+                report(
+                    "ansible",
+                    root,
+                    n,
+                    lambda: ansible_run(ansible_sites, base, forks=args.workers, folder=folder),
+                    args.orgs,
+                )
+                differ = off_spec(ansible_sites, base)
+                print(f"         sites off the sheet after the run: {len(differ)} (netkeep plan)")
+                for line in differ[:5]:
+                    print(f"           {line}")
+                print(f"         playbook, inventory and output kept in {folder}")
         cpu = planning_cpu(args.plan_sites)
         print(f"planning {args.plan_sites} sites in memory: {cpu:.2f} s CPU")
     finally:

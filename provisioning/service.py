@@ -23,17 +23,19 @@ from provisioning.models import ProvisioningJob
 from provisioning.plan import SitePlan, desired_digest, make_plan, sheet_secrets
 from provisioning.ports import ProvisioningDashboard
 from provisioning.sheet_io import dashboard_view
-from provisioning.sheet_model import Sheet
+from provisioning.sheet_model import Plan, Sheet, SheetKind
 from provisioning.snapshot import rollback_plan
+from survey.versions import require_approved_survey
 
 
 @dataclass(frozen=True)
 class ProvisioningOptions:
-    """Pacing and fingerprint key, from Settings."""
+    """Pacing, fingerprint key and the survey gate, from Settings."""
 
     secret_key: bytes
     rate: float = 9.0
     poll_seconds: float = 0.5
+    require_survey: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProvisioningOptions:
@@ -41,6 +43,7 @@ class ProvisioningOptions:
             secret_key=settings.provisioning_secret_key.get_secret_value().encode("utf-8"),
             rate=settings.provisioning_rate_per_org,
             poll_seconds=settings.provisioning_batch_poll_seconds,
+            require_survey=settings.provisioning_require_survey,
         )
 
 
@@ -57,6 +60,27 @@ def plan_sheet(
     )
 
 
+def survey_gate(*, session: Session, sheet: Sheet, options: ProvisioningOptions) -> None:
+    """A wireless settings sheet (initial set-up) waits for the customer's approved survey.
+
+    The sheet's `site.name` (surrounding spaces trimmed) must equal a survey's `site` exactly;
+    the newest such survey's latest version must be approved. Change requests are not gated.
+    """
+    if not options.require_survey:
+        return
+    if sheet.kind != SheetKind.SETTINGS or sheet.site.plan != Plan.WIRELESS:
+        return
+    site = sheet.site.name.strip()
+    try:
+        require_approved_survey(session=session, site=site)
+    except Conflict as refused:
+        raise Conflict(
+            f"{refused.message} (the sheet's site.name {site!r} is matched exactly against the "
+            "survey's site name; no dashboard write was made)",
+            **refused.details,
+        ) from refused
+
+
 def apply_plan(
     *,
     session: Session,
@@ -69,7 +93,12 @@ def apply_plan(
     hooks: ApplyHooks | None = None,
     progress: Progress | None = None,
 ) -> ProvisioningJob:
-    """Journal the plan as a job (snapshot first) and run it to the verification."""
+    """Journal the plan as a job (snapshot first) and run it to the verification.
+
+    A wireless settings sheet is refused (Conflict) before anything is journalled or written
+    unless the site's survey is approved (`survey_gate`).
+    """
+    survey_gate(session=session, sheet=sheet, options=options)
     job = create_job(session=session, plan=plan, actor=actor, now=clock())
     assert job.id is not None
     return run_job(
@@ -179,4 +208,5 @@ __all__ = [
     "plan_sheet",
     "resume_job",
     "rollback_job",
+    "survey_gate",
 ]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
 from sandbox.server import SandboxServer
 from tests.conftest import bearer
+from tests.service.test_provisioning_apply import approved_survey
 from tests.unit.provisioning.sheets import EXAMPLE_ENV, EXAMPLES
 
 API = "/api/v1"
@@ -25,7 +29,11 @@ def _wireless_with_literal_secrets() -> str:
 
 
 def test_plan_apply_show_rollback_over_http(
-    app_client: TestClient, tokens: dict[str, str], sandbox: SandboxServer
+    app_client: TestClient,
+    tokens: dict[str, str],
+    sandbox: SandboxServer,
+    session: Session,
+    tmp_path: Path,
 ) -> None:
     sdk = build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url)
     app_client.app.state.provisioning_dashboard = MerakiProvisioning(  # type: ignore[attr-defined]
@@ -49,6 +57,10 @@ def test_plan_apply_show_rollback_over_http(
 
     refused = app_client.post(f"{API}/jobs", files=_files("wireless", wireless), headers=viewer)
     assert refused.status_code == 403
+    withheld = app_client.post(f"{API}/jobs", files=_files("wireless", wireless), headers=field)
+    assert withheld.status_code == 409, withheld.text  # no approved survey for the site yet
+    assert "あおばクリニック" in withheld.json()["message"]
+    approved_survey(session, tmp_path)
     applied = app_client.post(f"{API}/jobs", files=_files("wireless", wireless), headers=field)
     assert applied.status_code == 201, applied.text
     job = applied.json()

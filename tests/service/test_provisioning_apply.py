@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sqlmodel import Session, select
 from core.audit import Actor
 from core.errors import ValidationFailed
 from core.models import AuditEntry
+from core.timeutil import TOKYO
 from provisioning import apply as jobs
 from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
 from provisioning.models import ResourceSnapshot
@@ -20,6 +22,9 @@ from provisioning.service import ProvisioningOptions, apply_plan, plan_sheet
 from provisioning.sheet_io import load_sheet
 from provisioning.sheet_model import Sheet
 from sandbox.server import SandboxServer
+from survey import versions
+from tests.service.survey_builders import ACTOR as SURVEY_ACTOR
+from tests.service.survey_builders import T0, build_survey
 from tests.unit.provisioning.sheets import EXAMPLE_ENV, EXAMPLES
 
 ACTOR = Actor(name="prov-tester", role="noc", request_id="r-prov")
@@ -40,8 +45,27 @@ def example(name: str) -> Sheet:
     return load_sheet(EXAMPLES / f"{name}.yaml", environ=EXAMPLE_ENV)
 
 
-def apply(session: Session, dash: MerakiProvisioning, sheet: Sheet, **kw: Any) -> Any:
-    plan = plan_sheet(dashboard=dash, sheet=sheet, options=OPTIONS)
+def approved_survey(session: Session, storage: Path, site: str = "あおばクリニック") -> None:
+    """The customer approved the site's preparation sheet: wireless settings may be applied."""
+    survey = build_survey(session, storage, site=site)
+    assert survey.id is not None
+    versions.issue_version(
+        session=session, actor=SURVEY_ACTOR, survey_id=survey.id, storage_dir=storage, now=T0
+    )
+    versions.approve_version(
+        session=session, actor=SURVEY_ACTOR, survey_id=survey.id, number=1,
+        approver_name="鈴木 院長", approved_on=T0.astimezone(TOKYO).date(), now=T0,
+    )  # fmt: skip
+
+
+def apply(
+    session: Session,
+    dash: MerakiProvisioning,
+    sheet: Sheet,
+    options: ProvisioningOptions = OPTIONS,
+    **kw: Any,
+) -> Any:
+    plan = plan_sheet(dashboard=dash, sheet=sheet, options=options)
     return apply_plan(
         session=session,
         dashboard=dash,
@@ -49,7 +73,7 @@ def apply(session: Session, dash: MerakiProvisioning, sheet: Sheet, **kw: Any) -
         plan=plan,
         actor=ACTOR,
         clock=clock,
-        options=OPTIONS,
+        options=options,
         **kw,
     )
 
@@ -70,8 +94,10 @@ CALLS = {"utm": 20, "router": 12, "wireless": 8}
 
 @pytest.mark.parametrize("name", ["utm", "router", "wireless"])
 def test_example_applies_in_the_fewest_calls_and_reads_back_equal(
-    name: str, sandbox: SandboxServer, session: Session
+    name: str, sandbox: SandboxServer, session: Session, tmp_path: Path
 ) -> None:
+    if name == "wireless":
+        approved_survey(session, tmp_path)
     dash = dashboard_for(sandbox)
     job = apply(session, dash, example(name))
     assert (job.status, job.error, job.verify_diff) == ("done", None, [])
@@ -116,8 +142,9 @@ def test_plan_shows_only_changed_fields(sandbox: SandboxServer, session: Session
 
 
 def test_secrets_never_in_plan_journal_snapshot_or_audit(
-    sandbox: SandboxServer, session: Session
+    sandbox: SandboxServer, session: Session, tmp_path: Path
 ) -> None:
+    approved_survey(session, tmp_path)
     dash = dashboard_for(sandbox)
     job = apply(session, dash, example("wireless"))
     changed = load_sheet(
