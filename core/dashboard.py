@@ -35,7 +35,9 @@ class InventoryItem:
     product_type: str | None
 
 
-def _translated(func: Callable[P, T]) -> Callable[P, T]:
+def translated_errors(func: Callable[P, T]) -> Callable[P, T]:
+    """Turn meraki and transport errors into DashboardError so callers never see SDK exceptions."""
+
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
@@ -97,7 +99,7 @@ class MerakiDashboard:
         """The underlying SDK client, for adapters of later domains."""
         return self._api
 
-    @_translated
+    @translated_errors
     def list_inventory(self, organization_id: str) -> list[InventoryItem]:
         """Every device of the organization's inventory, all pages."""
         rows = self._api.organizations.getOrganizationInventoryDevices(
@@ -133,7 +135,7 @@ class MerakiDashboard:
     swap_poll_seconds: float = 0.5
     swap_poll_attempts: int = 40
 
-    @_translated
+    @translated_errors
     def swap_device(
         self, *, organization_id: str, network_id: str, old_serial: str, new_serial: str
     ) -> DashboardSwap:
@@ -212,7 +214,7 @@ class MerakiDashboard:
             )
         return swap_id
 
-    @_translated
+    @translated_errors
     def swap_by_claim(
         self, *, network_id: str, old_serial: str, new_serial: str, claim: bool = True
     ) -> None:

@@ -1,8 +1,7 @@
 """Router-plan sheet → IOS / Yamaha RTX config lines, running-config parsing and a safe diff.
 
-IOS choice: each sheet VLAN becomes an SVI ``interface Vlan<id>`` (an ISR with switch ports or an
-L3 switch), not a ``GigabitEthernet0/1.<id>`` subinterface: it mirrors the MX's VLAN model.
-RTX choice: each VLAN becomes a tagged ``lan1/<n>`` (n = its position in the sheet).
+The per-platform rendering lives in ``netdevices.render_ios`` and ``netdevices.render_rtx``;
+``render``, ``parse_running_config`` and ``diff`` stay the public entry points here.
 
 netkeep owns only (everything else in the running config is never touched):
 IOS  ``interface Vlan<id>`` of the sheet or described ``netkeep …`` (only the children it renders),
@@ -19,75 +18,25 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Final
+from dataclasses import dataclass
 
-from core.errors import Problem, ValidationFailed
-from netdevices.ports import Platform
-from provisioning.sheet_model import ANY, L3FirewallRule, Sheet, Vlan
-
-ACL_NAME: Final = "NETKEEP-L3"
-POOL_PREFIX: Final = "NETKEEP-VLAN"
-DESCRIPTION_MARK: Final = "netkeep"
-WAN_INTERFACE: Final = "GigabitEthernet0/0/0"
-NAT_DESCRIPTOR: Final = 1000
-FILTER_BASE: Final = 9000
-FILTER_DEFAULT: Final = 9999
-IF_OWNED: Final = (
-    "description",
-    "ip address",
-    "ip nat inside",
-    "ip access-group",
-    "ip helper-address",
-    "shutdown",
+from core.errors import ValidationFailed
+from netdevices.config_model import (
+    ACL_NAME,
+    DESCRIPTION_MARK,
+    FILTER_BASE,
+    FILTER_DEFAULT,
+    NAT_DESCRIPTOR,
+    POOL_PREFIX,
+    Rendering,
 )
-DNS: Final = {"google_dns": ("8.8.8.8", "8.8.4.4"), "opendns": ("208.67.222.222", "208.67.220.220")}
-IOS_LEASE: Final = {
-    "30 minutes": "lease 0 0 30",
-    "1 hour": "lease 0 1",
-    "4 hours": "lease 0 4",
-    "12 hours": "lease 0 12",
-    "1 day": "",  # the IOS default, which show running-config does not print
-    "1 week": "lease 7",
-}
-RTX_EXPIRE: Final = {
-    "30 minutes": "0:30",
-    "1 hour": "1:00",
-    "4 hours": "4:00",
-    "12 hours": "12:00",
-    "1 day": "24:00",
-    "1 week": "168:00",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    """A top-level line and its indented children (none for a single line)."""
-
-    header: str
-    children: tuple[str, ...] = ()
-    owned: tuple[str, ...] | None = None  # child prefixes netkeep manages; None = all
-    ordered: bool = False  # children are an ACL: order matters
-
-
-@dataclass(frozen=True, slots=True)
-class RouterConfig:
-    """What the sheet asks of one device, plus what netkeep may claim in its running config."""
-
-    platform: Platform
-    sections: tuple[Section, ...]
-    subnets: tuple[ipaddress.IPv4Network, ...]
-    warnings: tuple[str, ...] = ()
-
-    def lines(self) -> list[str]:
-        """The config as a device would be fed it from scratch."""
-        out: list[str] = []
-        for s in self.sections:
-            out.append(s.header)
-            out.extend(f" {c}" for c in s.children)
-            if s.children and self.platform is Platform.CISCO_IOS:
-                out.append(" exit")
-        return out
+from netdevices.config_model import WAN_INTERFACE as WAN_INTERFACE
+from netdevices.config_model import RouterConfig as RouterConfig
+from netdevices.config_model import Section as Section
+from netdevices.ports import Platform
+from netdevices.render_ios import render_ios
+from netdevices.render_rtx import render_rtx
+from provisioning.sheet_model import Sheet
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +61,6 @@ class ConfigDiff:
     @property
     def is_empty(self) -> bool:
         return not self.commands
-
-
-@dataclass
-class _Acc:
-    sections: list[Section] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -146,214 +88,16 @@ def parse_running_config(text: str) -> list[Section]:
 
 def render(sheet: Sheet, platform: Platform, *, wan_interface: str = WAN_INTERFACE) -> RouterConfig:
     """Render the sheet's VLANs, DHCP, L3 rules, port forwards and 1:1 NAT, or fail listing why."""
-    acc = _Acc()
+    acc = Rendering()
     vlans = sheet.vlans or []
     if platform is Platform.CISCO_IOS:
-        _ios(sheet, vlans, wan_interface, acc)
+        render_ios(sheet, vlans, wan_interface, acc)
     else:
-        _rtx(sheet, vlans, acc)
+        render_rtx(sheet, vlans, acc)
     if acc.problems:
         raise ValidationFailed(acc.problems, f"{len(acc.problems)} setting(s) cannot be rendered")
     subnets = tuple(ipaddress.IPv4Network(v.subnet) for v in vlans)
     return RouterConfig(platform, tuple(acc.sections), subnets, tuple(acc.warnings))
-
-
-def _ascii(text: str, where: str) -> str:
-    """Config text must be ASCII on the wire: a Japanese name keeps its ASCII words and its key."""
-    words = re.sub(r"[^\x21-\x7e]+", " ", text).split()
-    if text.isascii():
-        return " ".join(words)
-    return " ".join(w for w in (where, *words) if w)
-
-
-def _dns(vlan: Vlan) -> list[str]:
-    out: list[str] = []
-    for name in vlan.dns_nameservers:
-        out.extend(DNS.get(name, (vlan.appliance_ip if name == "upstream_dns" else name,)))
-    return out
-
-
-def _ios(sheet: Sheet, vlans: Sequence[Vlan], wan: str, acc: _Acc) -> None:
-    rules = sheet.l3_firewall_rules or []
-    acc.sections.append(
-        Section(f"ip access-list extended {ACL_NAME}", _ios_acl(rules, acc), None, True)
-    )
-    if any("upstream_dns" in v.dns_nameservers for v in vlans):
-        acc.sections.append(Section("ip dns server"))
-    for vlan in vlans:
-        net = ipaddress.IPv4Network(vlan.subnet)
-        children = [
-            f"description {DESCRIPTION_MARK} VLAN {vlan.id} {_ascii(vlan.name, '')}".rstrip(),
-            f"ip address {vlan.appliance_ip} {net.netmask}",
-            "ip nat inside",
-            f"ip access-group {ACL_NAME} in",
-        ]
-        if vlan.dhcp_handling == "relay":
-            children += [f"ip helper-address {ip}" for ip in vlan.dhcp_relay_server_ips]
-        children.append("no shutdown")
-        acc.sections.append(Section(f"interface Vlan{vlan.id}", tuple(children), IF_OWNED))
-    for vlan in vlans:
-        if vlan.dhcp_handling != "run":
-            continue
-        net = ipaddress.IPv4Network(vlan.subnet)
-        acc.sections.append(Section(f"ip dhcp excluded-address {vlan.appliance_ip}"))
-        for r in vlan.reserved_ip_ranges:
-            tail = "" if r.start == r.end else f" {r.end}"
-            acc.sections.append(Section(f"ip dhcp excluded-address {r.start}{tail}"))
-        pool = [
-            f"network {net.network_address} {net.netmask}",
-            f"default-router {vlan.appliance_ip}",
-            f"dns-server {' '.join(_dns(vlan))}",
-        ]
-        if IOS_LEASE[vlan.dhcp_lease_time]:
-            pool.append(IOS_LEASE[vlan.dhcp_lease_time])
-        acc.sections.append(Section(f"ip dhcp pool {POOL_PREFIX}{vlan.id}", tuple(pool)))
-        for mac, fixed in vlan.fixed_ip_assignments.items():
-            hexmac = mac.replace(":", "")
-            dotted = ".".join(hexmac[i : i + 4] for i in (0, 4, 8))
-            acc.sections.append(
-                Section(
-                    f"ip dhcp pool {POOL_PREFIX}{vlan.id}-{hexmac}",
-                    (f"host {fixed.ip} {net.netmask}", f"hardware-address {dotted}"),
-                )
-            )
-    for i, fwd in enumerate(sheet.port_forwarding_rules or []):
-        where = f"portForwardingRules[{i}]"
-        if "-" in fwd.public_port or "-" in fwd.local_port:
-            acc.problems.append(Problem("port ranges cannot be forwarded by IOS static NAT", where))
-            continue
-        if fwd.allowed_ips != [ANY]:
-            acc.warnings.append(f"{where}: allowedIps is not enforced by IOS static NAT")
-        acc.sections.append(
-            Section(
-                f"ip nat inside source static {fwd.protocol} {fwd.lan_ip} {fwd.local_port} "
-                f"interface {wan} {fwd.public_port}"
-            )
-        )
-    for i, nat in enumerate(sheet.one_to_one_nat_rules or []):
-        if nat.allowed_inbound:
-            acc.warnings.append(f"oneToOneNatRules[{i}]: allowedInbound is not rendered on IOS")
-        acc.sections.append(Section(f"ip nat inside source static {nat.lan_ip} {nat.public_ip}"))
-
-
-def _wild(cidr: str) -> str:
-    if cidr == ANY:
-        return "any"
-    net = ipaddress.IPv4Network(cidr)
-    if net.prefixlen == 32:
-        return f"host {net.network_address}"
-    return f"{net.network_address} {net.hostmask}"
-
-
-def _ios_ports(spec: str) -> list[str]:
-    """An ACL port clause per entry: one for a port or a list, one per range."""
-    if spec == ANY:
-        return [""]
-    singles = [p for p in spec.split(",") if "-" not in p]
-    ranges = [p.split("-") for p in spec.split(",") if "-" in p]
-    out = [f" eq {' '.join(singles)}"] if singles else []
-    return out + [f" range {low} {high}" for low, high in ranges]
-
-
-def _ios_acl(rules: Sequence[L3FirewallRule], acc: _Acc) -> tuple[str, ...]:
-    entries: list[str] = []
-    for n, rule in enumerate(rules, start=1):
-        where = f"l3FirewallRules[{n - 1}]"
-        if rule.protocol == "icmp6":
-            acc.problems.append(Problem("icmp6 rules cannot go in an IPv4 extended ACL", where))
-            continue
-        comment = _ascii(rule.comment, where) or where
-        entries.append(f"remark rule {n}: {comment}"[:100])
-        action = "permit" if rule.policy == "allow" else "deny"
-        proto = "ip" if rule.protocol == "any" else str(rule.protocol)
-        log = " log" if rule.syslog_enabled else ""
-        for src in rule.src_cidr.split(","):
-            for dst in rule.dest_cidr.split(","):
-                for sport in _ios_ports(rule.src_port):
-                    for dport in _ios_ports(rule.dest_port):
-                        entries.append(
-                            f"{action} {proto} {_wild(src)}{sport} {_wild(dst)}{dport}{log}"
-                        )
-    entries += ["remark default: allow any (as the Meraki default rule)", "permit ip any any"]
-    return tuple(entries)
-
-
-def _rtx(sheet: Sheet, vlans: Sequence[Vlan], acc: _Acc) -> None:
-    filters = _rtx_filters(sheet.l3_firewall_rules or [], acc)
-    numbers = " ".join(number for number, _ in filters)
-    acc.sections.extend(Section(f"ip filter {number} {body}") for number, body in filters)
-    if any(v.dhcp_handling == "run" for v in vlans):
-        acc.sections.append(Section("dhcp service server"))
-    for n, vlan in enumerate(vlans, start=1):
-        net = ipaddress.IPv4Network(vlan.subnet)
-        lan = f"lan1/{n}"
-        acc.sections += [
-            Section(f"vlan {lan} 802.1q vid={vlan.id}"),
-            Section(f"ip {lan} address {vlan.appliance_ip}/{net.prefixlen}"),
-            Section(f"ip {lan} secure filter in {numbers}"),
-        ]
-        if vlan.dhcp_handling == "relay":
-            acc.problems.append(
-                Problem("DHCP relay per VLAN is not rendered for RTX", f"vlans[{n - 1}]")
-            )
-        if vlan.dhcp_handling != "run":
-            continue
-        hosts = list(net.hosts())
-        excepts = [str(vlan.appliance_ip)] + [
-            str(r.start) if r.start == r.end else f"{r.start}-{r.end}"
-            for r in vlan.reserved_ip_ranges
-        ]
-        acc.sections += [
-            Section(
-                f"dhcp scope {vlan.id} {hosts[0]}-{hosts[-1]}/{net.prefixlen} except "
-                f"{' '.join(excepts)} gateway {vlan.appliance_ip} "
-                f"expire {RTX_EXPIRE[vlan.dhcp_lease_time]}"
-            ),
-            Section(f"dhcp scope option {vlan.id} dns={','.join(_dns(vlan))}"),
-        ]
-        acc.sections += [
-            Section(f"dhcp scope bind {vlan.id} {fixed.ip} ethernet {mac}")
-            for mac, fixed in vlan.fixed_ip_assignments.items()
-        ]
-    for n, fwd in enumerate(sheet.port_forwarding_rules or [], start=1):
-        ports = (
-            fwd.public_port
-            if fwd.public_port == fwd.local_port
-            else f"{fwd.public_port}={fwd.local_port}"
-        )
-        if fwd.allowed_ips != [ANY]:
-            acc.warnings.append(f"portForwardingRules[{n - 1}]: allowedIps is not enforced on RTX")
-        entry = f"{NAT_DESCRIPTOR} {n} {fwd.lan_ip} {fwd.protocol} {ports}"
-        acc.sections.append(Section(f"nat descriptor masquerade static {entry}"))
-    for n, nat in enumerate(sheet.one_to_one_nat_rules or [], start=1):
-        acc.sections.append(
-            Section(f"nat descriptor static {NAT_DESCRIPTOR} {n} {nat.public_ip}={nat.lan_ip} 1")
-        )
-
-
-def _rtx_filters(rules: Sequence[L3FirewallRule], acc: _Acc) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-
-    def star(value: str) -> str:
-        return "*" if value == ANY else value
-
-    for i, rule in enumerate(rules):
-        if rule.protocol == "icmp6":
-            acc.problems.append(
-                Problem("icmp6 rules are not rendered for RTX", f"l3FirewallRules[{i}]")
-            )
-            continue
-        action = "pass" if rule.policy == "allow" else "reject"
-        for src in rule.src_cidr.split(","):
-            for dst in rule.dest_cidr.split(","):
-                number = str(FILTER_BASE + 1 + len(out))
-                body = (
-                    f"{action} {star(src)} {star(dst)} {star(str(rule.protocol))} "
-                    f"{star(rule.src_port)} {star(rule.dest_port)}"
-                )
-                out.append((number, body))
-    out.append((str(FILTER_DEFAULT), "pass * * * * *"))
-    return out
 
 
 # --- ownership and diff ----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import meraki
 
-from core.dashboard import _translated
+from core.dashboard import translated_errors
 from core.settings import Settings
 from provisioning.ports import CallStats
 from provisioning.ratelimit import OrgRateLimiter, shared_limiter
@@ -114,7 +114,7 @@ class MerakiProvisioning:
             with self._lock:
                 self.stats.server_errors += 1
 
-    @_translated
+    @translated_errors
     def find_network(self, name: str) -> dict[str, Any] | None:
         rows = self._api.organizations.getOrganizationNetworks(
             self.organization_id, total_pages="all", perPage=1000
@@ -124,11 +124,11 @@ class MerakiProvisioning:
                 return dict(row)
         return None
 
-    @_translated
+    @translated_errors
     def get_network(self, network_id: str) -> dict[str, Any]:
         return dict(self._api.networks.getNetwork(network_id))
 
-    @_translated
+    @translated_errors
     def read_collection(self, network_id: str, kind: str) -> Any:
         area, name = _GETTERS[kind]
         try:
@@ -138,11 +138,11 @@ class MerakiProvisioning:
                 return None  # VLANs are not enabled on this network
             raise
 
-    @_translated
+    @translated_errors
     def read_management_interface(self, serial: str) -> dict[str, Any]:
         return dict(self._api.devices.getDeviceManagementInterface(serial))
 
-    @_translated
+    @translated_errors
     def create_network(self, body: dict[str, Any]) -> dict[str, Any]:
         fields = dict(body)
         created = self._api.organizations.createOrganizationNetwork(
@@ -150,11 +150,11 @@ class MerakiProvisioning:
         )
         return dict(created)
 
-    @_translated
+    @translated_errors
     def send_direct(self, kind: str, network_id: str, body: dict[str, Any]) -> Any:
         return getattr(self._api.appliance, _SETTERS[kind])(network_id, **body)
 
-    @_translated
+    @translated_errors
     def submit_batch(self, actions: list[dict[str, Any]], *, synchronous: bool) -> dict[str, Any]:
         return dict(
             self._api.organizations.createOrganizationActionBatch(
@@ -162,12 +162,12 @@ class MerakiProvisioning:
             )
         )
 
-    @_translated
+    @translated_errors
     def get_batch(self, batch_id: str) -> dict[str, Any]:
         return dict(
             self._api.organizations.getOrganizationActionBatch(self.organization_id, batch_id)
         )
 
-    @_translated
+    @translated_errors
     def list_batches(self) -> list[dict[str, Any]]:
         return list(self._api.organizations.getOrganizationActionBatches(self.organization_id))

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sandbox import batches, routes_appliance, routes_devices, routes_org, routes_wireless
+from sandbox import (
+    batches,
+    routes_appliance,
+    routes_devices,
+    routes_org,
+    routes_security,
+    routes_wireless,
+)
 from sandbox.router import ApiError, Call, Reply, Router
 from sandbox.state import SandboxState
 
@@ -14,7 +21,7 @@ from sandbox.state import SandboxState
 def base_router() -> Router:
     """Every operation except action batches (which may contain any of these)."""
     combined = Router()
-    for module in (routes_org, routes_devices, routes_appliance, routes_wireless):
+    for module in (routes_org, routes_devices, routes_appliance, routes_security, routes_wireless):
         combined.include(module.router)
     return combined
 

@@ -1,4 +1,4 @@
-"""Appliance (MX) endpoints: VLANs, firewall, NAT, security, site-to-site VPN and VPN status."""
+"""Appliance (MX) endpoints: VLANs, site-to-site VPN and VPN status (firewall: routes_security)."""
 
 from __future__ import annotations
 
@@ -48,20 +48,21 @@ VLAN_KEYS = frozenset(
 )
 
 
-def _appliance(st: SandboxState, call: Call) -> Record:
+def appliance_settings(st: SandboxState, call: Call) -> Record:
+    """The network's appliance settings, refused unless the network has an appliance."""
     return require_product(st, call.params["networkId"], APPLIANCE)
 
 
 @router.add("GET", NET + "/vlans/settings")
 def get_vlans_settings(st: SandboxState, call: Call) -> Reply:
     """Whether VLANs are enabled."""
-    return Reply({"vlansEnabled": _appliance(st, call)["vlansEnabled"]})
+    return Reply({"vlansEnabled": appliance_settings(st, call)["vlansEnabled"]})
 
 
 @router.add("PUT", NET + "/vlans/settings")
 def update_vlans_settings(st: SandboxState, call: Call) -> Reply:
     """Enable or disable VLANs; enabling the first time creates VLAN 1 "Default"."""
-    cfg = _appliance(st, call)
+    cfg = appliance_settings(st, call)
     enabled = call.obj().get("vlansEnabled")
     if not isinstance(enabled, bool):
         raise bad_request("'vlansEnabled' must be a boolean")
@@ -72,7 +73,7 @@ def update_vlans_settings(st: SandboxState, call: Call) -> Reply:
 
 
 def _vlan_cfg(st: SandboxState, call: Call) -> Record:
-    cfg = _appliance(st, call)
+    cfg = appliance_settings(st, call)
     if not cfg["vlansEnabled"]:
         raise bad_request("VLANs are not enabled for this network")
     return cfg
@@ -191,194 +192,19 @@ def delete_vlan(st: SandboxState, call: Call) -> Reply:
     return Reply(None, 204)
 
 
-# --- firewall -----------------------------------------------------------------------------------
-
-PROTOCOLS = ("tcp", "udp", "icmp", "icmp6", "any")
-
-
-def _l3_rule(rule: Any) -> Record:
-    if not isinstance(rule, dict):
-        raise bad_request("each rule must be an object")
-    require_fields(rule, "policy", "protocol", "destCidr")
-    if rule["policy"] not in ("allow", "deny"):
-        raise bad_request(f"'policy' must be allow or deny, got {rule['policy']!r}")
-    if str(rule["protocol"]).lower() not in PROTOCOLS:
-        raise bad_request(f"'protocol' must be one of {', '.join(PROTOCOLS)}")
-    return {
-        "comment": rule.get("comment") or "",
-        "policy": rule["policy"],
-        "protocol": rule["protocol"],
-        "srcPort": str(rule.get("srcPort") or "Any"),
-        "srcCidr": rule.get("srcCidr") or "Any",
-        "destPort": str(rule.get("destPort") or "Any"),
-        "destCidr": rule["destCidr"],
-        "syslogEnabled": bool(rule.get("syslogEnabled", False)),
-    }
-
-
-def _is_default_rule(rule: Any) -> bool:
-    return isinstance(rule, dict) and rule.get("comment") == defaults.DEFAULT_RULE_COMMENT
-
-
-def _l3_view(cfg: Record) -> Record:
-    return {"rules": [*cfg["l3Rules"], defaults.default_l3_rule(cfg["syslogDefaultRule"])]}
-
-
-@router.add("GET", NET + "/firewall/l3FirewallRules")
-def get_l3_rules(st: SandboxState, call: Call) -> Reply:
-    """L3 rules with the dashboard's trailing "Default rule" allow-any."""
-    return Reply(_l3_view(_appliance(st, call)))
-
-
-@router.add("PUT", NET + "/firewall/l3FirewallRules")
-def update_l3_rules(st: SandboxState, call: Call) -> Reply:
-    """Replace L3 rules; a trailing "Default rule" sent back by a client is dropped."""
-    cfg = _appliance(st, call)
-    body = call.obj()
-    rules = body.get("rules", [])
-    if not isinstance(rules, list):
-        raise bad_request("'rules' must be an array")
-    if rules and _is_default_rule(rules[-1]):
-        rules = rules[:-1]
-    cfg["l3Rules"] = [_l3_rule(r) for r in rules]
-    if "syslogDefaultRule" in body:
-        cfg["syslogDefaultRule"] = bool(body["syslogDefaultRule"])
-    return Reply(_l3_view(cfg))
-
-
-L7_TYPES = (
-    "application",
-    "applicationCategory",
-    "host",
-    "port",
-    "ipRange",
-    "allowedCountries",
-    "blockedCountries",
-    "whitelistedCountries",
-    "blacklistedCountries",
-)
-
-
-@router.add("GET", NET + "/firewall/l7FirewallRules")
-def get_l7_rules(st: SandboxState, call: Call) -> Reply:
-    """L7 rules."""
-    return Reply({"rules": _appliance(st, call)["l7Rules"]})
-
-
-@router.add("PUT", NET + "/firewall/l7FirewallRules")
-def update_l7_rules(st: SandboxState, call: Call) -> Reply:
-    """Replace L7 rules (policy is always deny)."""
-    cfg = _appliance(st, call)
-    rules = call.obj().get("rules", [])
-    for rule in rules:
-        if not isinstance(rule, dict) or rule.get("type") not in L7_TYPES or "value" not in rule:
-            raise bad_request(
-                f"each L7 rule needs 'type' (one of {', '.join(L7_TYPES)}) and 'value'"
-            )
-        rule["policy"] = rule.get("policy", "deny")
-    cfg["l7Rules"] = rules
-    return Reply({"rules": rules})
-
-
-def _rules_endpoint(path: str, key: str, required: tuple[str, ...], filler: dict[str, Any]) -> None:
-    def get_rules(st: SandboxState, call: Call) -> Reply:
-        return Reply({"rules": _appliance(st, call)[key]})
-
-    def put_rules(st: SandboxState, call: Call) -> Reply:
-        cfg = _appliance(st, call)
-        rules = call.obj().get("rules")
-        if not isinstance(rules, list):
-            raise bad_request("'rules' must be an array")
-        clean = []
-        for rule in rules:
-            if not isinstance(rule, dict):
-                raise bad_request("each rule must be an object")
-            require_fields(rule, *required)
-            clean.append({**copy.deepcopy(filler), **rule})
-        cfg[key] = clean
-        return Reply({"rules": clean})
-
-    get_rules.__doc__ = f"GET {path}."
-    put_rules.__doc__ = f"PUT {path}."
-    router.add("GET", NET + path)(get_rules)
-    router.add("PUT", NET + path)(put_rules)
-
-
-_rules_endpoint(
-    "/firewall/portForwardingRules",
-    "portForwardingRules",
-    ("lanIp", "protocol", "publicPort", "localPort"),
-    {"name": "", "uplink": "both", "allowedIps": ["any"]},
-)
-_rules_endpoint(
-    "/firewall/oneToOneNatRules",
-    "oneToOneNatRules",
-    ("lanIp", "publicIp"),
-    {"name": "", "uplink": "internet1", "allowedInbound": []},
-)
-
-
-def _settings_endpoint(
-    path: str, key: str, allowed: frozenset[str], choices: dict[str, tuple[str, ...]]
-) -> None:
-    def get_settings(st: SandboxState, call: Call) -> Reply:
-        return Reply(_appliance(st, call)[key])
-
-    def put_settings(st: SandboxState, call: Call) -> Reply:
-        cfg = _appliance(st, call)
-        body = call.obj()
-        for name, options in choices.items():
-            if name in body and body[name] not in options:
-                raise bad_request(f"'{name}' must be one of: {', '.join(options)}")
-        updated = copy.deepcopy(cfg[key])
-        merge(updated, body, allowed)
-        cfg[key] = updated
-        return Reply(updated)
-
-    get_settings.__doc__ = f"GET {path}."
-    put_settings.__doc__ = f"PUT {path}."
-    router.add("GET", NET + path)(get_settings)
-    router.add("PUT", NET + path)(put_settings)
-
-
-_settings_endpoint(
-    "/contentFiltering",
-    "contentFiltering",
-    frozenset(
-        {"allowedUrlPatterns", "blockedUrlPatterns", "blockedUrlCategories", "urlCategoryListSize"}
-    ),
-    {"urlCategoryListSize": ("topSites", "fullList")},
-)
-_settings_endpoint(
-    "/security/intrusion",
-    "intrusion",
-    frozenset({"mode", "idsRulesets", "protectedNetworks", "policy"}),
-    {
-        "mode": ("disabled", "detection", "prevention"),
-        "idsRulesets": ("connectivity", "balanced", "security"),
-    },
-)
-_settings_endpoint(
-    "/security/malware",
-    "malware",
-    frozenset({"mode", "allowedUrls", "allowedFiles"}),
-    {"mode": ("enabled", "disabled")},
-)
-
-
 # --- site-to-site VPN ---------------------------------------------------------------------------
 
 
 @router.add("GET", NET + "/vpn/siteToSiteVpn")
 def get_site_to_site_vpn(st: SandboxState, call: Call) -> Reply:
     """Auto VPN mode, hubs and subnets."""
-    return Reply(_appliance(st, call)["siteToSiteVpn"])
+    return Reply(appliance_settings(st, call)["siteToSiteVpn"])
 
 
 @router.add("PUT", NET + "/vpn/siteToSiteVpn")
 def update_site_to_site_vpn(st: SandboxState, call: Call) -> Reply:
     """Set hub/spoke/none; a spoke's hubs must be hub networks of the same organization."""
-    cfg = _appliance(st, call)
+    cfg = appliance_settings(st, call)
     net = network_or_404(st, call.params["networkId"])
     body = call.obj()
     mode = body.get("mode")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from core.dashboard import MerakiDashboard, _translated
+from core.dashboard import MerakiDashboard, translated_errors
 from vpn.domain import PeerObservation, Uplink, UplinkStatus, VpnSiteStatus
 from vpn.ports import AuthUser
 
@@ -61,7 +61,7 @@ class MerakiVpnDashboard:
         self._sdk = dashboard.sdk
         self.per_page = per_page
 
-    @_translated
+    @translated_errors
     def uplink_statuses(
         self, organization_id: str, network_ids: Sequence[str] | None = None
     ) -> list[UplinkStatus]:
@@ -71,19 +71,19 @@ class MerakiVpnDashboard:
         )
         return [_uplink_status(r) for r in rows]
 
-    @_translated
+    @translated_errors
     def vpn_statuses(self, organization_id: str) -> list[VpnSiteStatus]:
         rows = self._sdk.appliance.getOrganizationApplianceVpnStatuses(
             organization_id, total_pages="all", perPage=self.per_page
         )
         return [_vpn_status(r) for r in rows]
 
-    @_translated
+    @translated_errors
     def site_to_site(self, network_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._sdk.appliance.getNetworkApplianceVpnSiteToSiteVpn(network_id)
         return result
 
-    @_translated
+    @translated_errors
     def set_site_to_site(self, network_id: str, body: dict[str, Any]) -> dict[str, Any]:
         fields = {k: v for k, v in body.items() if k != "mode"}
         result: dict[str, Any] = self._sdk.appliance.updateNetworkApplianceVpnSiteToSiteVpn(
@@ -91,12 +91,12 @@ class MerakiVpnDashboard:
         )
         return result
 
-    @_translated
+    @translated_errors
     def client_vpn_users(self, network_id: str) -> list[AuthUser]:
         rows = self._sdk.networks.getNetworkMerakiAuthUsers(network_id)
         return [_user(r) for r in rows if r.get("accountType") == CLIENT_VPN]
 
-    @_translated
+    @translated_errors
     def create_client_vpn_user(
         self, network_id: str, *, email: str, name: str, password: str
     ) -> AuthUser:
@@ -111,7 +111,7 @@ class MerakiVpnDashboard:
         )
         return _user(row)
 
-    @_translated
+    @translated_errors
     def update_client_vpn_user(
         self, network_id: str, user_id: str, *, name: str, password: str | None
     ) -> AuthUser:
@@ -121,6 +121,6 @@ class MerakiVpnDashboard:
         row = self._sdk.networks.updateNetworkMerakiAuthUser(network_id, user_id, **fields)
         return _user(row)
 
-    @_translated
+    @translated_errors
     def delete_client_vpn_user(self, network_id: str, user_id: str) -> None:
         self._sdk.networks.deleteNetworkMerakiAuthUser(network_id, user_id)
