@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -51,6 +52,9 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
 
+TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """Build the app; tests pass their own settings and engine."""
     from api.tokens import router as tokens_router
@@ -65,6 +69,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     settings = settings or get_settings()
     app = FastAPI(
+        # FastAPI's native OpenTelemetry looks its providers up on every request; off unless wanted.
+        telemetry=None if settings.opentelemetry else TELEMETRY_OFF,
         title="netkeep",
         version="0.1.0",
         description="Managed Meraki network service: inventory, contracts, provisioning, RMA.",

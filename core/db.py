@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import JSON, Connection, MetaData, Select, event
+from sqlalchemy.engine import Dialect, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 NAMING_CONVENTION = {
@@ -117,3 +118,61 @@ def bulk_insert(session: Session, model: type[SQLModel], rows: list[dict[str, An
                     for c in columns
                 ]
             )
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    sql: str
+    positions: tuple[str, ...] | None
+    defaults: dict[str, Any]
+    names: list[str]
+    processors: list[Any]
+
+
+class PreparedQuery:
+    """A SELECT compiled once per dialect and run on the driver's cursor: for the hottest reads.
+
+    It skips SQLAlchemy's per-execution work but keeps its type processing, so values come back
+    exactly as a Core query would return them.
+    """
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self._prepared: dict[str, _Prepared] = {}
+
+    def _prepare(self, dialect: Dialect) -> _Prepared:
+        compiled = self.statement.compile(dialect=dialect)
+        columns = list(self.statement.selected_columns)
+        return _Prepared(
+            sql=str(compiled),
+            positions=tuple(compiled.positiontup) if compiled.positiontup else None,
+            defaults={name: bind.effective_value for name, bind in compiled.binds.items()},
+            names=[str(c.key) for c in columns],
+            processors=[
+                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+            ],
+        )
+
+    def first(self, connection: Connection, **params: Any) -> dict[str, Any] | None:
+        """The first row as a dict of column key → value, or None."""
+        dialect = connection.dialect
+        prepared = self._prepared.get(dialect.name)
+        if prepared is None:
+            prepared = self._prepared[dialect.name] = self._prepare(dialect)
+        values = prepared.defaults | params
+        positions = prepared.positions
+        args: Any = tuple(values[p] for p in positions) if positions is not None else values
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        try:
+            cursor.execute(prepared.sql, args)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        return {
+            name: value if proc is None or value is None else proc(value)
+            for name, proc, value in zip(prepared.names, prepared.processors, row, strict=True)
+        }

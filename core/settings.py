@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         description="where a completion notice goes: 'request' = the address given on submission",
     )
     token_cache_seconds: float = 30.0
+    opentelemetry: bool = Field(
+        default=False, description="FastAPI's native OpenTelemetry (global providers)"
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     var_dir: Path = Path("var")

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
+from core.db import PreparedQuery
 from core.errors import NotFound, Problem, ValidationFailed
 from inventory.domain import (
     DeviceStatus,
@@ -95,16 +96,15 @@ def _device_with_owner_statement() -> Select[Any]:
     )
 
 
-DEVICE_WITH_OWNER = _device_with_owner_statement()
+DEVICE_WITH_OWNER = PreparedQuery(_device_with_owner_statement())
 
 
 def device_with_owner(*, connection: Connection, serial: str) -> tuple[Device, Owner | None]:
     """A device and its present owner in one prepared Core query (the hot read path)."""
     serial = _serial_or_problem(serial)
-    row = connection.execute(DEVICE_WITH_OWNER, {"serial": serial}).mappings().first()
-    if row is None:
+    values = DEVICE_WITH_OWNER.first(connection, serial=serial)
+    if values is None:
         raise NotFound(f"no device with serial {serial}", serial=serial)
-    values = dict(row)
     kind, name = values.pop("owner_kind"), values.pop("owner_name")
     owner = None if kind is None else Owner(OwnerKind(kind), name)
     return Device.model_construct(**values), owner
