@@ -1,4 +1,6 @@
-"""Pure provisioning rules: resource keys, the field-level diff, operation order, batch packing.
+"""Pure provisioning rules: resource keys, normalising what the dashboard returns, the diff.
+
+Write-building, operation order, batch packing and call estimates are in `provisioning.batching`.
 
 Desired and current state are both ``{resource key: body}`` in Dashboard API v1 field names.
 Secrets never appear in clear here: both sides carry keyed fingerprints, and write bodies carry
@@ -7,7 +9,7 @@ Secrets never appear in clear here: both sides carry keyed fingerprints, and wri
 
 from __future__ import annotations
 
-import math
+import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -38,20 +40,10 @@ SINGLETONS = (
     "contentFiltering",
     "security/intrusion",
     "security/malware",
+    "vpn/siteToSiteVpn",
 )
-DIRECT_KINDS = frozenset(
-    {
-        "l3FirewallRules",
-        "portForwardingRules",
-        "oneToOneNatRules",
-        "contentFiltering",
-        "security/intrusion",
-        "security/malware",
-    }
-)
-"""Kinds the action-batch API has no operation for (meraki/api/batch/appliance.py): sent direct."""
-SYNC_BATCH_MAX = 20
-ASYNC_BATCH_MAX = 100
+PATH_KINDS = ("security", "vpn")
+"""Key heads of singletons named by their API path under /appliance (``security/intrusion``)."""
 
 
 class ChangeAction(StrEnum):
@@ -104,51 +96,6 @@ class Change:
         return kind_of(self.key)
 
 
-@dataclass(frozen=True, slots=True)
-class Operation:
-    """One dashboard write: a batch action (resource + operation) or a direct call."""
-
-    key: str
-    action: str
-    resource: str
-    operation: str
-    body: dict[str, Any]
-    batchable: bool
-    phase: int
-
-    def as_action(self) -> dict[str, Any]:
-        return {"resource": self.resource, "operation": self.operation, "body": self.body}
-
-
-@dataclass(frozen=True, slots=True)
-class StepPlan:
-    """A unit of the journal: one direct call or one action batch."""
-
-    operations: tuple[Operation, ...]
-    batch: bool
-    synchronous: bool = True
-
-    @property
-    def resources(self) -> list[str]:
-        return sorted({op.key for op in self.operations})
-
-
-@dataclass(frozen=True, slots=True)
-class CallEstimate:
-    """How many calls an apply costs and how long it takes at the paced rate."""
-
-    reads: int
-    direct: int
-    batches: int
-    polls: int
-    verify_reads: int
-    seconds: float
-
-    @property
-    def calls(self) -> int:
-        return self.reads + self.direct + self.batches + self.polls + self.verify_reads
-
-
 # --- resource keys ---------------------------------------------------------------------------
 
 
@@ -157,13 +104,13 @@ def kind_of(key: str) -> str:
     if key.startswith("device/") and key.endswith("/managementInterface"):
         return "managementInterface"
     head = key.split("/", 1)[0]
-    return key if head == "security" else head
+    return key if head in PATH_KINDS else head
 
 
 def ident_of(key: str) -> str:
     """The id part of a key: ``vlan/10`` → ``10``; a device key → its serial."""
     parts = key.split("/")
-    return parts[1] if len(parts) > 1 and not key.startswith("security/") else ""
+    return parts[1] if len(parts) > 1 and parts[0] not in PATH_KINDS else ""
 
 
 def desired_resources(view: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -237,9 +184,27 @@ def normalise_current(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
             c.get("id") if isinstance(c, Mapping) else c
             for c in out.get("blockedUrlCategories") or []
         ]
+    if kind == "vpn/siteToSiteVpn":
+        out["hubs"] = list(out.get("hubs") or [])
+        if "subnets" in out:
+            out["subnets"] = sorted_subnets(out.get("subnets") or [])
     if kind == "vlan" and "id" in out:
         out["id"] = str(out["id"])
     return out
+
+
+def sorted_subnets(subnets: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Site-to-site VPN subnets in address order, so the dashboard's order is no difference."""
+
+    def where(subnet: Mapping[str, Any]) -> tuple[int, int, int, str]:
+        text = str(subnet.get("localSubnet") or "")
+        try:
+            net = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            return (1, 0, 0, text)
+        return (0, int(net.network_address), net.prefixlen, text)
+
+    return [dict(s) for s in sorted(subnets, key=where)]
 
 
 # --- the diff --------------------------------------------------------------------------------
@@ -357,172 +322,3 @@ def diff(
                     Change(key, ChangeAction.DISABLE, (FieldChange("enabled", True, False),))
                 )
     return changes
-
-
-# --- operations, order and packing -----------------------------------------------------------
-
-NET = "/networks/{networkId}"
-
-
-def secret_refs(body: Any, ref: str) -> Any:
-    """The body with each secret fingerprint replaced by a ``{"$secret": ref}`` placeholder."""
-    if isinstance(body, Mapping):
-        return {
-            k: (
-                {SECRET_REF: f"{ref}/{k}"}
-                if k in SECRET_FIELDS and isinstance(v, str)
-                else secret_refs(v, f"{ref}/{k}")
-            )
-            for k, v in body.items()
-        }
-    if isinstance(body, list):
-        return [secret_refs(v, f"{ref}/{i}") for i, v in enumerate(body)]
-    return body
-
-
-def _clean(body: Mapping[str, Any], drop: Iterable[str] = ()) -> dict[str, Any]:
-    skip = set(drop)
-    return {k: v for k, v in body.items() if v is not None and k not in skip}
-
-
-def _singleton_path(kind: str) -> str:
-    if kind.startswith("security/") or kind == "contentFiltering":
-        return f"{NET}/appliance/{kind}"
-    return f"{NET}/appliance/firewall/{kind}"
-
-
-def operations(
-    changes: Iterable[Change],
-    desired: Mapping[str, dict[str, Any]],
-    current: Mapping[str, dict[str, Any]],
-    *,
-    organization_id: str,
-    enable_vlans: bool,
-) -> list[Operation]:
-    """The writes for `changes`, in dependency order (create network first, rules last)."""
-    ops: list[Operation] = []
-    claims: list[str] = []
-    for ch in changes:
-        key, kind, ident = ch.key, ch.kind, ident_of(ch.key)
-        want = desired.get(key, {})
-        if kind == NETWORK and ch.action is ChangeAction.CREATE:
-            body = _clean(want)
-            ops.append(
-                Operation(
-                    key,
-                    "create",
-                    f"/organizations/{organization_id}/networks",
-                    "create",
-                    body,
-                    False,
-                    0,
-                )
-            )
-        elif kind == NETWORK:
-            body = _clean(want, ("name", "productTypes"))
-            ops.append(Operation(key, "update", NET, "update", body, True, 5))
-        elif kind == "device":
-            if ch.action is ChangeAction.CREATE:
-                claims.append(ident)
-            ops.append(
-                Operation(key, "update", f"/devices/{ident}", "update", _clean(want), True, 5)
-            )
-        elif kind == "managementInterface":
-            path = f"/devices/{ident}/managementInterface"
-            ops.append(Operation(key, "update", path, "update", _clean(want), True, 5))
-        elif kind == "vlan":
-            base = f"{NET}/appliance/vlans"
-            if ch.action is ChangeAction.CREATE:
-                ops.append(Operation(key, "create", base, "create", _clean(want), True, 3))
-            elif ch.action is ChangeAction.UPDATE:
-                body = _clean(want, ("id",))
-                ops.append(Operation(key, "update", f"{base}/{ident}", "update", body, True, 4))
-            else:
-                ops.append(Operation(key, "delete", f"{base}/{ident}", "destroy", {}, True, 8))
-        elif kind == "ssid":
-            path = f"{NET}/wireless/ssids/{ident}"
-            body = {"enabled": False} if ch.action is ChangeAction.DISABLE else _clean(want)
-            ops.append(
-                Operation(key, str(ch.action), path, "update", secret_refs(body, key), True, 6)
-            )
-        elif kind == "rfProfile":
-            base = f"{NET}/wireless/rfProfiles"
-            if ch.action is ChangeAction.CREATE:
-                ops.append(Operation(key, "create", base, "create", _clean(want), True, 6))
-            else:
-                rf_id = str((current.get(key) or {}).get("id"))
-                path = f"{base}/{rf_id}"
-                if ch.action is ChangeAction.DELETE:
-                    ops.append(Operation(key, "delete", path, "destroy", {}, True, 8))
-                else:
-                    ops.append(Operation(key, "update", path, "update", _clean(want), True, 6))
-        elif kind in SINGLETONS:
-            batchable = kind not in DIRECT_KINDS
-            phase = 7 if batchable else 9
-            ops.append(
-                Operation(
-                    key, "update", _singleton_path(kind), "update", dict(want), batchable, phase
-                )
-            )
-    if claims:
-        ops.append(
-            Operation("devices", "claim", f"{NET}/devices", "claim", {"serials": claims}, True, 1)
-        )
-    if enable_vlans:
-        path = f"{NET}/appliance/vlans/settings"
-        ops.append(
-            Operation(VLANS_SETTINGS, "enable", path, "update", {"vlansEnabled": True}, True, 2)
-        )
-    return sorted(ops, key=lambda op: op.phase)
-
-
-def pack(
-    ops: Iterable[Operation], *, sync_max: int = SYNC_BATCH_MAX, async_max: int = ASYNC_BATCH_MAX
-) -> list[StepPlan]:
-    """Consecutive batchable writes packed into the fewest calls; direct ones one step each.
-
-    A synchronous batch costs one call; an asynchronous one at least two (create + poll), so a
-    run of n actions goes synchronous unless ``ceil(n/sync_max) > 2·ceil(n/async_max)``.
-    """
-    steps: list[StepPlan] = []
-    run: list[Operation] = []
-
-    def flush() -> None:
-        if not run:
-            return
-        n = len(run)
-        sync = math.ceil(n / sync_max) <= 2 * math.ceil(n / async_max)
-        size = sync_max if sync else async_max
-        for i in range(0, n, size):
-            steps.append(StepPlan(tuple(run[i : i + size]), batch=True, synchronous=sync))
-        run.clear()
-
-    for op in ops:
-        if op.batchable:
-            run.append(op)
-        else:
-            flush()
-            steps.append(StepPlan((op,), batch=False))
-    flush()
-    return steps
-
-
-def read_calls(sections: frozenset[str], desired: Mapping[str, Any]) -> int:
-    """GETs needed to read the named collections (one per collection, one per WAN setting)."""
-    calls = 1  # the network: org network list when planning, GET /networks/{id} when verifying
-    calls += sum(1 for s in sections if s != NETWORK)
-    calls += sum(1 for k in desired if kind_of(k) == "managementInterface")
-    return calls
-
-
-def estimate(
-    steps: Iterable[StepPlan], *, reads: int, verify_reads: int, rate: float, poll_seconds: float
-) -> CallEstimate:
-    """Calls and duration of an apply paced at `rate` requests per second."""
-    listed = list(steps)
-    direct = sum(1 for s in listed if not s.batch)
-    batches = sum(1 for s in listed if s.batch)
-    polls = sum(1 for s in listed if s.batch and not s.synchronous)
-    waits = polls * poll_seconds
-    total = reads + direct + batches + polls + verify_reads
-    return CallEstimate(reads, direct, batches, polls, verify_reads, round(total / rate + waits, 2))

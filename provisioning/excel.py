@@ -49,6 +49,7 @@ from provisioning.sheet_model import (
     Sheet,
     SheetKind,
     UrlCategoryListSize,
+    VpnMode,
     WpaEncryptionMode,
     sheet_to_raw,
 )
@@ -84,6 +85,7 @@ class Shape(StrEnum):
     LIST = "list"  # one row per item of a list section
     CHILD_LIST = "child_list"  # one row per item of a list inside a parent row
     CHILD_MAP = "child_map"  # one row per entry of a mapping inside a parent row
+    PART_LIST = "part_list"  # one row per item of a list inside a single-object section
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,18 @@ TABS: Final[tuple[Tab, ...]] = (
         _c("allowedIps", "許可するリモートIP", "Allowed remote IPs", Cell.LIST, "any"),
     ), APPLIANCE, "publicIp", "allowedInbound", parent_header=("パブリックIP", "Public IP"),
         parent_example="203.0.113.11"),
+    Tab("サイト間VPN Site-to-site VPN", "siteToSiteVpn", Shape.SINGLE, (
+        _e("mode", "モード", "Mode", VpnMode, "spoke"),
+    ), APPLIANCE),
+    Tab("VPNハブ VPN hubs", "siteToSiteVpn", Shape.PART_LIST, (
+        _c("hubId", "ハブ(ネットワークIDまたは名前)", "Hub (network ID or name)",
+           example="N_24329156"),
+        _c("useDefaultRoute", "デフォルトルート", "Use default route", Cell.BOOL, False),
+    ), APPLIANCE, child_field="hubs"),
+    Tab("VPNサブネット VPN subnets", "siteToSiteVpn", Shape.PART_LIST, (
+        _c("localSubnet", "ローカルサブネット", "Local subnet", example="192.168.10.0/24"),
+        _c("useVpn", "VPN参加", "Use VPN", Cell.BOOL, True),
+    ), APPLIANCE, child_field="subnets"),
     Tab("コンテンツフィルタ Content filter", "contentFiltering", Shape.SINGLE, (
         _c("blockedUrlCategories", "ブロックするカテゴリ", "Blocked URL categories", Cell.LIST,
            "meraki:contentFiltering/category/C7"),
@@ -410,6 +424,8 @@ class _Reader:
         if rows and str(rows[0][1].get(first) or "").strip().casefold() in _EMPTY_WORDS:
             if tab.shape is Shape.LIST:
                 self.raw[tab.section] = []
+            elif tab.shape is Shape.PART_LIST:
+                self._part(tab)[tab.child_field] = []
             else:
                 self.problem(f"{EMPTY_MARKER} only empties a list tab", _at(tab, "A", rows[0][0]))
             return
@@ -448,6 +464,9 @@ class _Reader:
         elif tab.shape is Shape.LIST:
             self.raw.setdefault(tab.section, []).append(item)
             base = (tab.section, position)
+        elif tab.shape is Shape.PART_LIST:
+            self._part(tab).setdefault(tab.child_field, []).append(item)
+            base = (tab.section, tab.child_field, position)
         else:
             found = self.attach(tab, item, parent_ref, row)
             if found is None:
@@ -459,6 +478,13 @@ class _Reader:
             self.source.cells[(*base, *path)] = where
             if tab.shape is Shape.CHILD_MAP and path == (tab.map_key,):
                 self.source.cells[(*base, "[key]")] = where
+
+    def _part(self, tab: Tab) -> dict[str, Any]:
+        """The single-object section a part-list tab adds to (made if its own tab is empty)."""
+        section = self.raw.get(tab.section)
+        if not isinstance(section, dict):
+            section = self.raw[tab.section] = {}
+        return section
 
     def attach(
         self, tab: Tab, item: dict[str, Any], parent_ref: tuple[object, str] | None, row: int
@@ -632,6 +658,9 @@ def _tab_items(tab: Tab, raw: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         return [section] if isinstance(section, dict) else []
     if tab.shape is Shape.LIST:
         return None if section == [] else list(section or [])
+    if tab.shape is Shape.PART_LIST:
+        part = section.get(tab.child_field) if isinstance(section, dict) else None
+        return None if part == [] else list(part or [])
     rows: list[dict[str, Any]] = []
     for parent in section or []:
         ref = {f"@{tab.parent_key}": parent.get(tab.parent_key)}

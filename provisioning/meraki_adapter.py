@@ -29,6 +29,7 @@ _GETTERS = {
     "contentFiltering": ("appliance", "getNetworkApplianceContentFiltering"),
     "security/intrusion": ("appliance", "getNetworkApplianceSecurityIntrusion"),
     "security/malware": ("appliance", "getNetworkApplianceSecurityMalware"),
+    "vpn/siteToSiteVpn": ("appliance", "getNetworkApplianceVpnSiteToSiteVpn"),
     "ssid": ("wireless", "getNetworkWirelessSsids"),
     "rfProfile": ("wireless", "getNetworkWirelessRfProfiles"),
 }
@@ -115,14 +116,14 @@ class MerakiProvisioning:
                 self.stats.server_errors += 1
 
     @translated_errors
-    def find_network(self, name: str) -> dict[str, Any] | None:
+    def list_networks(self) -> list[dict[str, Any]]:
         rows = self._api.organizations.getOrganizationNetworks(
             self.organization_id, total_pages="all", perPage=1000
         )
-        for row in rows:
-            if row.get("name") == name:
-                return dict(row)
-        return None
+        return [dict(row) for row in rows]
+
+    def find_network(self, name: str) -> dict[str, Any] | None:
+        return next((row for row in self.list_networks() if row.get("name") == name), None)
 
     @translated_errors
     def get_network(self, network_id: str) -> dict[str, Any]:

@@ -9,25 +9,27 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from core.errors import ValidationFailed
+from core.errors import Problem, ValidationFailed
+from provisioning.batching import (
+    CallEstimate,
+    Operation,
+    StepPlan,
+    estimate,
+    operations,
+    pack,
+    read_calls,
+)
 from provisioning.domain import (
     FACTORY_VLAN_1,
     NETWORK,
     SINGLETONS,
-    CallEstimate,
     Change,
     ChangeAction,
-    Operation,
-    StepPlan,
     desired_resources,
     diff,
-    estimate,
     fingerprint_secrets,
     kind_of,
     normalise_current,
-    operations,
-    pack,
-    read_calls,
     sections_of,
 )
 from provisioning.ports import ProvisioningDashboard
@@ -35,6 +37,7 @@ from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Sheet, SheetKind, secret_fingerprint
 
 Fingerprint = Callable[[str], str]
+SITE_TO_SITE = "vpn/siteToSiteVpn"
 
 
 @dataclass
@@ -156,6 +159,36 @@ def plan_changes(
     return changes, ops, steps, cost
 
 
+def resolve_hubs(
+    desired: dict[str, dict[str, Any]], networks: list[dict[str, Any]], organization_id: str
+) -> dict[str, dict[str, Any]]:
+    """Hubs written as a network name become that network's id; an unknown hub is refused."""
+    vpn = desired.get(SITE_TO_SITE)
+    if not vpn or not vpn.get("hubs"):
+        return desired
+    ids = {str(n.get("id")) for n in networks}
+    by_name = {str(n.get("name")): str(n.get("id")) for n in networks}
+    hubs: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for index, hub in enumerate(vpn["hubs"]):
+        written = str(hub.get("hubId"))
+        if written in ids:
+            hubs.append(dict(hub))
+        elif written in by_name:
+            hubs.append({**hub, "hubId": by_name[written]})
+        else:
+            problems.append(
+                Problem(
+                    f"hub {written} is neither a network id nor a network name of "
+                    f"organization {organization_id}",
+                    f"siteToSiteVpn.hubs[{index}].hubId",
+                )
+            )
+    if problems:
+        raise ValidationFailed(problems, "a site-to-site VPN hub was not found; nothing was sent")
+    return {**desired, SITE_TO_SITE: {**vpn, "hubs": hubs}}
+
+
 def make_plan(
     *,
     dashboard: ProvisioningDashboard,
@@ -167,10 +200,12 @@ def make_plan(
     """Read the current state of what the sheet names and plan the fewest writes."""
     calls_before = dashboard.stats.calls
     view = dashboard_view(sheet, secret_key=secret_key)
-    desired = desired_resources(view)
+    written = desired_resources(view)
     sections = sections_of(view)
     fingerprint = fingerprinter(secret_key)
-    network = dashboard.find_network(sheet.site.name)
+    networks = dashboard.list_networks()
+    network = next((n for n in networks if n.get("name") == sheet.site.name), None)
+    desired = resolve_hubs(written, networks, dashboard.organization_id)
     current: dict[str, dict[str, Any]] = {}
     vlans_enabled = False
     if network is not None:
@@ -211,7 +246,7 @@ def make_plan(
         operations=ops,
         steps=steps,
         estimate=cost,
-        digest=desired_digest(desired),
+        digest=desired_digest(written),
         reads_made=reads_made,
     )
 

@@ -28,6 +28,10 @@ class ProvisioningDashboard(Protocol):
     organization_id: str
     stats: CallStats
 
+    def list_networks(self) -> list[dict[str, Any]]:
+        """Every network of the organization (one paged list)."""
+        ...
+
     def find_network(self, name: str) -> dict[str, Any] | None:
         """The organization's network called `name`, if any (one paged list)."""
         ...

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from core.errors import Problem, ValidationFailed
+from provisioning.domain import sorted_subnets
 from provisioning.sheet_model import (
     ANY,
     Device,
@@ -19,6 +20,7 @@ from provisioning.sheet_model import (
     RfProfile,
     Sheet,
     SheetSecret,
+    SiteToSiteVpn,
     Ssid,
     Vlan,
     dashboard_value,
@@ -180,6 +182,23 @@ def _ssid(ssid: Ssid, key: bytes) -> dict[str, Any]:
     return body
 
 
+def _site_to_site(vpn: SiteToSiteVpn) -> dict[str, Any]:
+    """Hubs only for a spoke (in preference order); subnets only when the sheet names them."""
+    body: dict[str, Any] = {
+        "mode": str(vpn.mode),
+        "hubs": [
+            {"hubId": h.hub_id, "useDefaultRoute": h.use_default_route} for h in vpn.hubs or []
+        ]
+        if vpn.mode == "spoke"
+        else [],
+    }
+    if vpn.subnets is not None:
+        body["subnets"] = sorted_subnets(
+            {"localSubnet": s.local_subnet, "useVpn": s.use_vpn} for s in vpn.subnets
+        )
+    return body
+
+
 def _rf(profile: RfProfile) -> dict[str, Any]:
     body = profile.model_dump(mode="json", by_alias=True)
     body["minBitrateType"] = "band"
@@ -226,6 +245,8 @@ def dashboard_view(sheet: Sheet, *, secret_key: bytes) -> dict[str, Any]:
             "allowedUrls": [{"url": u, "comment": ""} for u in malware.allowed_urls],
             "allowedFiles": [{"sha256": f, "comment": ""} for f in malware.allowed_files],
         }
+    if sheet.site_to_site_vpn is not None:
+        appliance["vpn/siteToSiteVpn"] = _site_to_site(sheet.site_to_site_vpn)
     if appliance:
         view["appliance"] = appliance
     wireless: dict[str, Any] = {}

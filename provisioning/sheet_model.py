@@ -136,6 +136,12 @@ class MalwareMode(StrEnum):
     DISABLED = "disabled"
 
 
+class VpnMode(StrEnum):
+    HUB = "hub"
+    SPOKE = "spoke"
+    NONE = "none"
+
+
 class AuthMode(StrEnum):
     OPEN = "open"
     PSK = "psk"
@@ -217,6 +223,8 @@ APPLIANCE_SECTIONS: Final = (
     "portForwardingRules",
     "oneToOneNatRules",
 )
+APPLIANCE_OBJECT_SECTIONS: Final = ("siteToSiteVpn",)
+"""Appliance (UTM and router) sections that are one object, not a list."""
 UTM_ONLY_SECTIONS: Final = ("contentFiltering", "intrusion", "malware")
 WIRELESS_SECTIONS: Final = ("ssids", "rfProfiles")
 
@@ -647,6 +655,42 @@ class Malware(SheetModel):
     allowed_files: Sha256List = []
 
 
+def _hub_item(value: object) -> object:
+    """A hub may be written as just its network id (or name)."""
+    return {"hubId": value} if isinstance(value, str) else value
+
+
+def _subnet_item(value: object) -> object:
+    """A subnet may be written as just its CIDR (then it joins the VPN)."""
+    return {"localSubnet": value} if isinstance(value, str) else value
+
+
+class VpnHub(SheetModel):
+    """A spoke's hub: its network id, or the hub network's name (resolved when planning)."""
+
+    hub_id: Text
+    use_default_route: bool = False
+
+
+class VpnSubnet(SheetModel):
+    """A local subnet and whether it joins the site-to-site VPN."""
+
+    local_subnet: IPv4Net
+    use_vpn: bool = True
+
+
+VpnHubItem = Annotated[VpnHub, BeforeValidator(_hub_item)]
+VpnSubnetItem = Annotated[VpnSubnet, BeforeValidator(_subnet_item)]
+
+
+class SiteToSiteVpn(SheetModel):
+    """Auto VPN of the appliance, as PUT /networks/{id}/appliance/vpn/siteToSiteVpn."""
+
+    mode: VpnMode
+    hubs: Annotated[list[VpnHubItem], BeforeValidator(_as_list)] | None = None
+    subnets: Annotated[list[VpnSubnetItem], BeforeValidator(_as_list)] | None = None
+
+
 # --- wireless ---------------------------------------------------------------------------------
 
 
@@ -760,6 +804,7 @@ class Sheet(SheetModel):
     content_filtering: ContentFiltering | None = None
     intrusion: Intrusion | None = None
     malware: Malware | None = None
+    site_to_site_vpn: SiteToSiteVpn | None = None
     ssids: list[Ssid] | None = None
     rf_profiles: list[RfProfile] | None = None
 
@@ -783,6 +828,7 @@ SECTION_MODELS: Final[Mapping[str, type[BaseModel]]] = {
     "contentFiltering": ContentFiltering,
     "intrusion": Intrusion,
     "malware": Malware,
+    "siteToSiteVpn": SiteToSiteVpn,
     "ssids": Ssid,
     "rfProfiles": RfProfile,
 }

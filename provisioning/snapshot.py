@@ -11,17 +11,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.audit import REDACTED, redact
+from provisioning.batching import (
+    estimate,
+    operations,
+    pack,
+    read_calls,
+)
 from provisioning.domain import (
     NETWORK,
     SECRET_FIELDS,
     Change,
     ChangeAction,
     diff,
-    estimate,
     kind_of,
-    operations,
-    pack,
-    read_calls,
 )
 from provisioning.models import ProvisioningJob, ResourceSnapshot
 from provisioning.plan import SitePlan, fingerprinter, read_current

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from core.errors import Problem
 from provisioning.sheet_model import (
+    APPLIANCE_OBJECT_SECTIONS,
     APPLIANCE_SECTIONS,
     LIST_SECTIONS,
     MIN_BITRATES_5,
@@ -43,8 +44,10 @@ from provisioning.sheet_model import (
     Sheet,
     SheetKind,
     Site,
+    SiteToSiteVpn,
     Ssid,
     Vlan,
+    VpnMode,
 )
 
 Loc = tuple[str | int, ...]
@@ -144,6 +147,7 @@ class SheetParts:
     present: frozenset[str] = frozenset()
     items: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
     incomplete: set[str] = field(default_factory=set)
+    site_to_site_vpn: SiteToSiteVpn | None = None
 
     def each(self, section: str, model: type[T]) -> Iterator[tuple[int, T]]:
         """The valid items of a list section, with their index in the sheet."""
@@ -163,7 +167,9 @@ def parts_of_sheet(sheet: Sheet, raw: Mapping[str, Any]) -> SheetParts:
         name = _attribute(section)
         values = getattr(sheet, name) or []
         items[section] = list(enumerate(values))
-    return SheetParts(sheet.kind, sheet.site.plan, sheet.request, sheet.site, _present(raw), items)
+    parts = SheetParts(sheet.kind, sheet.site.plan, sheet.request, sheet.site, _present(raw), items)
+    parts.site_to_site_vpn = sheet.site_to_site_vpn
+    return parts
 
 
 def parts_of_raw(raw: Mapping[str, Any], context: Mapping[str, Any]) -> SheetParts:
@@ -173,7 +179,7 @@ def parts_of_raw(raw: Mapping[str, Any], context: Mapping[str, Any]) -> SheetPar
         parts.kind = SheetKind(str(raw.get("kind")))
     except ValueError:
         parts.kind = None
-    for key in ("site", "request"):
+    for key in ("site", "request", *APPLIANCE_OBJECT_SECTIONS):
         try:
             value = SECTION_MODELS[key].model_validate(raw.get(key), context=context)
         except ValidationError:
@@ -182,6 +188,8 @@ def parts_of_raw(raw: Mapping[str, Any], context: Mapping[str, Any]) -> SheetPar
             parts.site, parts.plan = value, value.plan
         elif isinstance(value, ChangeRequest):
             parts.request = value
+        elif isinstance(value, SiteToSiteVpn):
+            parts.site_to_site_vpn = value
     if parts.plan is None and isinstance(raw.get("site"), Mapping):
         try:
             parts.plan = Plan(str(raw["site"].get("plan")))
@@ -232,7 +240,7 @@ def check_document(parts: SheetParts) -> Iterator[Found]:
             if section in parts.present:
                 yield (section,), f"{section} is a UTM plan feature, not on a router plan sheet"
     if plan is Plan.WIRELESS:
-        for section in (*APPLIANCE_SECTIONS, *UTM_ONLY_SECTIONS):
+        for section in (*APPLIANCE_SECTIONS, *APPLIANCE_OBJECT_SECTIONS, *UTM_ONLY_SECTIONS):
             if section in parts.present:
                 yield (section,), f"{section} is an appliance setting, not on a wireless plan sheet"
     else:
@@ -501,12 +509,44 @@ def _rf_bands(profile: RfProfile, loc: Loc) -> Iterator[Found]:
             )
 
 
+def check_site_to_site_vpn(parts: SheetParts) -> Iterator[Found]:
+    """A spoke names at least one hub; a hub or none names none; no hub or subnet twice."""
+    vpn = parts.site_to_site_vpn
+    if vpn is None:
+        return
+    loc: Loc = ("siteToSiteVpn",)
+    hubs = vpn.hubs or []
+    if vpn.mode is VpnMode.SPOKE and not hubs:
+        yield (*loc, "hubs"), "hubs: a spoke needs at least one hub"
+    if vpn.mode is not VpnMode.SPOKE and hubs:
+        yield (*loc, "hubs"), f"hubs are named only in spoke mode, not in {vpn.mode} mode"
+    seen: dict[str, int] = {}
+    for index, hub in enumerate(hubs):
+        if hub.hub_id in seen:
+            yield (
+                (*loc, "hubs", index, "hubId"),
+                f"hubId {hub.hub_id} is already listed at siteToSiteVpn.hubs[{seen[hub.hub_id]}]",
+            )
+        seen.setdefault(hub.hub_id, index)
+    subnets: dict[str, int] = {}
+    for index, subnet in enumerate(vpn.subnets or []):
+        if subnet.local_subnet in subnets:
+            first = subnets[subnet.local_subnet]
+            yield (
+                (*loc, "subnets", index, "localSubnet"),
+                f"localSubnet {subnet.local_subnet} is already listed at "
+                f"siteToSiteVpn.subnets[{first}]",
+            )
+        subnets.setdefault(subnet.local_subnet, index)
+
+
 RULES: Final = (
     check_document,
     check_devices,
     check_vlans,
     check_firewall,
     check_nat,
+    check_site_to_site_vpn,
     check_wireless,
 )
 

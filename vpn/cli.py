@@ -14,6 +14,8 @@ from core.cli_support import cli_actor, cli_session, console, emit_json, handle_
 from core.dashboard import MerakiDashboard
 from core.errors import NotFound, Problem, ValidationFailed
 from core.timeutil import show, utcnow
+from provisioning.meraki_adapter import MerakiProvisioning
+from provisioning.service import ProvisioningOptions
 from vpn import client_users, construction, eligibility, status
 from vpn.client_users import UserRequest
 from vpn.domain import NOTE_CGNAT, NOTE_RECONNECT, ClientUser, EventKind
@@ -103,13 +105,16 @@ def build_cmd(
     revert: Annotated[int | None, typer.Option("--revert", help="revert build ID")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Construct the VPN from a request file (diff first), or revert an earlier build."""
+    """Construct the VPN from a request file (provisioning jobs), or revert an earlier build."""
     cfg = settings()
     with cli_session() as session:
         if revert is not None:
             build = construction.revert_build(
                 session=session,
                 dashboard=_dashboard(),
+                provisioning=MerakiProvisioning.from_settings(cfg),
+                options=ProvisioningOptions.from_settings(cfg),
+                clock=utcnow,
                 actor=cli_actor(),
                 build_id=revert,
                 now=utcnow(),
@@ -121,6 +126,9 @@ def build_cmd(
             result = construction.build_vpn(
                 session=session,
                 dashboard=_dashboard(),
+                provisioning=MerakiProvisioning.from_settings(cfg),
+                options=ProvisioningOptions.from_settings(cfg),
+                clock=utcnow,
                 actor=cli_actor(),
                 organization_id=cfg.meraki_org_id,
                 request=construction.parse_request(_load_request(request_file)),
@@ -133,7 +141,7 @@ def build_cmd(
         return
     console.print(f"VPN build {out.id}: {out.status}", highlight=False)
     for change in out.changes:
-        mark = "changed" if change["changed"] else "unchanged"
+        mark = f"changed (job {change['job_id']})" if change["changed"] else "unchanged"
         console.print(f"  {change['network_id']}: {mark}", highlight=False)
     _print_outcomes(out.one_time_passwords)
     for note in out.notes:

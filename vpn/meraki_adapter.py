@@ -1,4 +1,7 @@
-"""The VPN adapter: Auto VPN, uplink and auth-user calls through the meraki SDK."""
+"""The VPN adapter: VPN status, uplink and auth-user calls through the meraki SDK.
+
+Site-to-site settings are written by the provisioning engine (`provisioning.meraki_adapter`).
+"""
 
 from __future__ import annotations
 
@@ -77,19 +80,6 @@ class MerakiVpnDashboard:
             organization_id, total_pages="all", perPage=self.per_page
         )
         return [_vpn_status(r) for r in rows]
-
-    @translated_errors
-    def site_to_site(self, network_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._sdk.appliance.getNetworkApplianceVpnSiteToSiteVpn(network_id)
-        return result
-
-    @translated_errors
-    def set_site_to_site(self, network_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        fields = {k: v for k, v in body.items() if k != "mode"}
-        result: dict[str, Any] = self._sdk.appliance.updateNetworkApplianceVpnSiteToSiteVpn(
-            network_id, body["mode"], **fields
-        )
-        return result
 
     @translated_errors
     def client_vpn_users(self, network_id: str) -> list[AuthUser]:

@@ -37,7 +37,7 @@ class VpnEligibilityCheck(SQLModel, table=True):
 
 
 class VpnBuild(SQLModel, table=True):
-    """A construction: request, before/after per network, users touched, what the API cannot set."""
+    """A construction: request, per-network outcome, its provisioning jobs, users, API limits."""
 
     __tablename__ = "vpn_build"
 
@@ -54,6 +54,8 @@ class VpnBuild(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     notes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    jobs: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """Provisioning job ids in the order applied (hubs first); a revert undoes them newest first."""
     reverted_at: datetime | None = Field(
         default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from vpn.domain import UplinkStatus, VpnSiteStatus
 
@@ -29,14 +29,6 @@ class VpnDashboard(Protocol):
 
     def vpn_statuses(self, organization_id: str) -> list[VpnSiteStatus]:
         """Auto VPN status of every network in site-to-site VPN, all pages."""
-        ...
-
-    def site_to_site(self, network_id: str) -> dict[str, Any]:
-        """The network's siteToSiteVpn settings."""
-        ...
-
-    def set_site_to_site(self, network_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """PUT the network's siteToSiteVpn settings."""
         ...
 
     def client_vpn_users(self, network_id: str) -> list[AuthUser]:

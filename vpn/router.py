@@ -11,6 +11,8 @@ from api.deps import DashboardDep, Reader, SessionDep, SettingsDep, roles
 from core.audit import Actor
 from core.auth import Role
 from core.timeutil import utcnow
+from provisioning.router import ProvisioningDep
+from provisioning.service import ProvisioningOptions
 from vpn import client_users, construction, eligibility, status
 from vpn.client_users import UserRequest
 from vpn.domain import NOTE_CGNAT, NOTE_RECONNECT, ClientUser, EventKind
@@ -90,12 +92,16 @@ def build(
     session: SessionDep,
     settings: SettingsDep,
     dashboard: VpnDashboardDep,
+    provisioning: ProvisioningDep,
     actor: Noc,
 ) -> BuildOut:
-    """Construct the VPN; generated passwords appear in this answer only."""
+    """Construct the VPN as provisioning jobs; generated passwords appear in this answer only."""
     result = construction.build_vpn(
         session=session,
         dashboard=dashboard,
+        provisioning=provisioning,
+        options=ProvisioningOptions.from_settings(settings),
+        clock=utcnow,
         actor=actor,
         organization_id=settings.meraki_org_id,
         request=construction.parse_request(body.model_dump()),
@@ -124,9 +130,24 @@ def get_build(build_id: int, session: SessionDep, actor: Reader) -> BuildOut:
 
 
 @router.post("/builds/{build_id}/revert", response_model=BuildOut)
-def revert(build_id: int, session: SessionDep, dashboard: VpnDashboardDep, actor: Noc) -> BuildOut:
+def revert(
+    build_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    dashboard: VpnDashboardDep,
+    provisioning: ProvisioningDep,
+    actor: Noc,
+) -> BuildOut:
+    """Roll the build's provisioning jobs back, newest first, and remove the users it created."""
     reverted = construction.revert_build(
-        session=session, dashboard=dashboard, actor=actor, build_id=build_id, now=utcnow()
+        session=session,
+        dashboard=dashboard,
+        provisioning=provisioning,
+        options=ProvisioningOptions.from_settings(settings),
+        actor=actor,
+        build_id=build_id,
+        now=utcnow(),
+        clock=utcnow,
     )
     return BuildOut.of(reverted)
 

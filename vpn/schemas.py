@@ -94,6 +94,7 @@ class BuildOut(BaseModel):
     changes: list[dict[str, Any]]
     users: list[dict[str, Any]]
     notes: list[str]
+    jobs: list[int]
     reverted_at: datetime | None
     reverted_by: str | None
     one_time_passwords: list[UserOutcomeOut] = Field(default_factory=list)

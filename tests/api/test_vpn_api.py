@@ -12,7 +12,15 @@ from sqlmodel import Session
 from core.dashboard import MerakiDashboard
 from sandbox.server import SandboxServer
 from tests.conftest import bearer
-from tests.unit.vpn.world import CUSTOMER, KOBE, OSAKA, TOKYO, contracts, load
+from tests.unit.vpn.world import (
+    CUSTOMER,
+    KOBE,
+    OSAKA,
+    TOKYO,
+    contracts,
+    load,
+    provisioning_dashboard,
+)
 
 BUILD = {
     "sites": [
@@ -31,6 +39,7 @@ def api(app_client: TestClient, session: Session, sandbox: SandboxServer) -> Tes
     state.dashboard = MerakiDashboard(
         api_key=sandbox.api_key, base_url=sandbox.base_url, maximum_retries=1, retry_wait=0
     )
+    state.provisioning_dashboard = provisioning_dashboard(sandbox)
     state.settings = state.settings.model_copy(update={"vpn_accept_documentation_ips": True})
     return app_client
 
@@ -66,7 +75,9 @@ def test_roles(
     assert api.get("/api/v1/vpn/checks").status_code == 401
 
 
-def test_check_build_revert_and_report_downloads(api: TestClient, tokens: dict[str, str]) -> None:
+def test_check_build_revert_and_report_downloads(
+    api: TestClient, tokens: dict[str, str], sandbox: SandboxServer
+) -> None:
     noc = bearer(tokens["noc"])
     checks = api.post("/api/v1/vpn/checks", json={"network_ids": [TOKYO, KOBE]}, headers=noc).json()
     assert [c["eligible"] for c in checks] == [False, False]
@@ -84,6 +95,11 @@ def test_check_build_revert_and_report_downloads(api: TestClient, tokens: dict[s
     [secret] = body["one_time_passwords"]
     assert secret["email"] == "ken@sakura.example.jp" and secret["password"]
     assert any("shared secret" in n for n in body["notes"])
+    assert len(body["jobs"]) == 2
+    assert [c["job_id"] for c in body["changes"]] == body["jobs"]
+    for job_id in body["jobs"]:
+        job = api.get(f"/api/v1/jobs/{job_id}", headers=noc).json()
+        assert job["status"] == "done" and job["sheet_kind"] == "change_request"
     again = api.get(f"/api/v1/vpn/builds/{body['id']}", headers=noc).json()
     assert again["one_time_passwords"] == [] and secret["password"] not in str(again)
     users = api.get("/api/v1/vpn/users", headers=noc).json()
@@ -91,6 +107,9 @@ def test_check_build_revert_and_report_downloads(api: TestClient, tokens: dict[s
 
     reverted = api.post(f"/api/v1/vpn/builds/{body['id']}/revert", headers=noc)
     assert reverted.status_code == 200 and reverted.json()["status"] == "reverted"
+    sdk = sandbox.dashboard_api()
+    assert sdk.appliance.getNetworkApplianceVpnSiteToSiteVpn(OSAKA)["mode"] == "none"
+    assert sdk.appliance.getNetworkApplianceVpnSiteToSiteVpn(TOKYO)["mode"] == "none"
     assert api.post(f"/api/v1/vpn/builds/{body['id']}/revert", headers=noc).status_code == 409
 
     api.post("/api/v1/vpn/builds", json=BUILD, headers=noc)

@@ -72,6 +72,10 @@ def test_check_build_users_report_events_and_revert(
     assert any("shared secret" in n for n in body["notes"])
     sdk = sandbox.dashboard_api()
     assert sdk.appliance.getNetworkApplianceVpnSiteToSiteVpn(OSAKA)["hubs"][0]["hubId"] == TOKYO
+    assert len(body["jobs"]) == 2
+    for job_id in body["jobs"]:
+        shown = cli.invoke(app, ["job", "show", str(job_id), "--json"])
+        assert shown.exit_code == 0 and json.loads(shown.stdout)["status"] == "done"
 
     added = cli.invoke(
         app, ["vpn", "users", "--network", OSAKA, "--add", "yui@sakura.example.jp=中村結"]
@@ -98,6 +102,7 @@ def test_check_build_users_report_events_and_revert(
     reverted = cli.invoke(app, ["vpn", "build", "--revert", str(body["id"])])
     assert reverted.exit_code == 0 and "reverted" in reverted.output
     assert sdk.appliance.getNetworkApplianceVpnSiteToSiteVpn(OSAKA)["mode"] == "none"
+    assert sdk.appliance.getNetworkApplianceVpnSiteToSiteVpn(TOKYO)["mode"] == "none"
 
 
 def test_cgnat_build_fails_with_the_site_named(cli: CliRunner, tmp_path: Path) -> None:

@@ -7,15 +7,17 @@ from typing import Any
 
 import pypdf
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.errors import Conflict, ValidationFailed
 from core.models import AuditEntry
+from provisioning.models import ProvisioningJob
 from sandbox.server import SandboxServer
 from tests.conftest import ADMIN
 from tests.unit.vpn.world import (
     CUSTOMER,
     KOBE,
+    OPTIONS,
     ORG,
     OSAKA,
     T1,
@@ -24,6 +26,7 @@ from tests.unit.vpn.world import (
     TOKYO_MX,
     contracts,
     load,
+    provisioning_dashboard,
     vpn_dashboard,
 )
 from vpn import client_users, construction, eligibility, status
@@ -33,6 +36,12 @@ from vpn.models import VpnBuild, VpnClientUser, VpnEligibilityCheck, VpnEvent, V
 from vpn.report_pdf import render_report_pdf, report_csv
 
 S2S = "/networks/{networkId}/appliance/vpn/siteToSiteVpn"
+BATCHES = "/organizations/{organizationId}/actionBatches"
+
+
+def writes(sandbox: SandboxServer) -> int:
+    """Site-to-site writes of any form: direct PUTs and action batches."""
+    return sandbox.admin.count("PUT", S2S) + sandbox.admin.count("POST", BATCHES)
 
 
 @pytest.fixture
@@ -63,6 +72,8 @@ def build(session: Session, sandbox: SandboxServer, req: construction.BuildReque
     return construction.build_vpn(
         session=session,
         dashboard=vpn_dashboard(sandbox),
+        provisioning=provisioning_dashboard(sandbox),
+        options=OPTIONS,
         actor=ADMIN,
         organization_id=ORG,
         request=req,
@@ -120,6 +131,18 @@ def test_without_accepting_documentation_ips_the_sandbox_wan_is_refused(
     assert [r["code"] for r in row.reasons] == ["wan_special"]
 
 
+def revert(session: Session, sandbox: SandboxServer, build_id: int) -> VpnBuild:
+    return construction.revert_build(
+        session=session,
+        dashboard=vpn_dashboard(sandbox),
+        provisioning=provisioning_dashboard(sandbox),
+        options=OPTIONS,
+        actor=ADMIN,
+        build_id=build_id,
+        now=T2,
+    )
+
+
 def test_build_sets_settings_second_build_sends_nothing_and_revert_restores(
     session: Session, world: SandboxServer
 ) -> None:
@@ -139,18 +162,31 @@ def test_build_sets_settings_second_build_sends_nothing_and_revert_restores(
     assert any("shared secret" in n for n in stored.notes)
     [user] = result.users
     assert user.action == "created" and user.password and len(user.password) >= 12
-    assert world.admin.count("PUT", S2S) == 2
+    # one journalled provisioning job per network, the hub first, each one action batch
+    jobs = [session.get(ProvisioningJob, job_id) for job_id in stored.jobs]
+    assert [(j.network_id, j.kind, j.status, j.sheet_kind) for j in jobs if j] == [
+        (TOKYO, "apply", "done", "change_request"),
+        (OSAKA, "apply", "done", "change_request"),
+    ]
+    assert [c["job_id"] for c in stored.changes] == stored.jobs
+    assert world.admin.count("POST", BATCHES) == 2 and writes(world) == 2
 
     again = build(session, world, request())
-    assert world.admin.count("PUT", S2S) == 2  # nothing differs: no PUT
+    assert writes(world) == 2  # nothing differs: the plans are empty, no PUT and no batch
     assert [c["changed"] for c in again.build.changes] == [False, False]
+    assert again.build.jobs == []
     assert [u.action for u in again.users] == ["unchanged"]
     assert world.admin.count("POST", "/networks/{networkId}/merakiAuthUsers") == 1
 
-    revert = {"session": session, "actor": ADMIN, "build_id": result.build.id or 0, "now": T2}
-    construction.revert_build(dashboard=vpn_dashboard(world), **revert)  # type: ignore[arg-type]
+    revert(session, world, result.build.id or 0)
     with pytest.raises(Conflict, match="reverted"):
-        construction.revert_build(dashboard=vpn_dashboard(world), **revert)  # type: ignore[arg-type]
+        revert(session, world, result.build.id or 0)
+    rollbacks = session.exec(
+        select(ProvisioningJob)
+        .where(ProvisioningJob.kind == "rollback")
+        .order_by(col(ProvisioningJob.id))
+    )
+    assert [j.rollback_of for j in rollbacks] == list(reversed(stored.jobs))  # newest first
     assert sdk.appliance.getNetworkApplianceVpnSiteToSiteVpn(OSAKA)["mode"] == "none"
     assert sdk.appliance.getNetworkApplianceVpnSiteToSiteVpn(TOKYO)["mode"] == "none"
     assert sdk.networks.getNetworkMerakiAuthUsers(OSAKA) == []
@@ -165,13 +201,9 @@ def test_revert_refuses_when_the_dashboard_changed_since(
     result = build(session, world, request(users=[]))
     world.dashboard_api().appliance.updateNetworkApplianceVpnSiteToSiteVpn(OSAKA, "none")
     with pytest.raises(Conflict, match=OSAKA):
-        construction.revert_build(
-            session=session,
-            dashboard=vpn_dashboard(world),
-            actor=ADMIN,
-            build_id=result.build.id or 0,
-            now=T2,
-        )
+        revert(session, world, result.build.id or 0)
+    rollbacks = select(ProvisioningJob).where(ProvisioningJob.kind == "rollback")
+    assert session.exec(rollbacks).all() == []
     assert (
         world.dashboard_api().appliance.getNetworkApplianceVpnSiteToSiteVpn(TOKYO)["mode"] == "hub"
     )
@@ -214,7 +246,8 @@ def test_bad_requests_are_refused_and_nothing_is_stored_or_sent(
         build(session, world, construction.parse_request(data))
     assert named in str(caught.value)
     assert session.exec(select(VpnBuild)).all() == []
-    assert world.admin.count("PUT", S2S) == 0
+    assert session.exec(select(ProvisioningJob)).all() == []  # refused before any job
+    assert writes(world) == 0
     assert world.admin.count("POST", "/networks/{networkId}/merakiAuthUsers") == 0
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from provisioning.batching import (
+    Operation,
+    pack,
+)
 from provisioning.domain import (
     ChangeAction,
     FieldChange,
-    Operation,
     diff,
     field_changes,
     normalise_current,
-    pack,
     same,
 )
 from provisioning.ratelimit import OrgRateLimiter

@@ -28,6 +28,9 @@ APPLIANCE = [
     "ポートフォワーディング Port forwarding",
     "1対1NAT One-to-one NAT",
     "1対1NAT許可 NAT inbound",
+    "サイト間VPN Site-to-site VPN",
+    "VPNハブ VPN hubs",
+    "VPNサブネット VPN subnets",
 ]
 UTM_ONLY = ["コンテンツフィルタ Content filter", "IPS", "マルウェア対策 Malware"]
 WIRELESS = ["SSID", "RADIUSサーバ RADIUS", "RFプロファイル RF profiles"]

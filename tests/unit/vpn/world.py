@@ -9,6 +9,8 @@ from sqlmodel import Session
 
 from core.dashboard import MerakiDashboard
 from inventory.models import Contract, Device
+from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
+from provisioning.service import ProvisioningOptions
 from sandbox import seeds
 from sandbox.access import attach_device
 from sandbox.server import SandboxServer
@@ -18,6 +20,7 @@ ORG = "537758"
 TOKYO, OSAKA, KOBE = "N_demo_tokyo", "N_demo_osaka", "N_vpn_kobe"
 TOKYO_MX, OSAKA_MX, KOBE_MX = "Q2FY-AAAA-0001", "Q2FY-AAAA-0002", "Q2KY-BBBB-0001"
 CUSTOMER = "株式会社さくら商事"
+OPTIONS = ProvisioningOptions(secret_key=b"vpn-test-key", rate=1000.0, poll_seconds=0.05)
 T1 = datetime(2026, 5, 1, 1, 0, tzinfo=UTC)
 T2 = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
 
@@ -100,3 +103,9 @@ def vpn_dashboard(sandbox: SandboxServer, per_page: int = 300) -> MerakiVpnDashb
         api_key=sandbox.api_key, base_url=sandbox.base_url, maximum_retries=1, retry_wait=0
     )
     return MerakiVpnDashboard(dashboard, per_page=per_page)
+
+
+def provisioning_dashboard(sandbox: SandboxServer) -> MerakiProvisioning:
+    """The provisioning adapter VPN construction writes site-to-site settings through."""
+    sdk = build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url, maximum_retries=2)
+    return MerakiProvisioning(sdk, organization_id=ORG)

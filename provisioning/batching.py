@@ -1,0 +1,252 @@
+"""Pure provisioning rules: the writes for a diff, their order, batch packing and call estimates."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from provisioning.domain import (
+    NETWORK,
+    PATH_KINDS,
+    SECRET_FIELDS,
+    SECRET_REF,
+    SINGLETONS,
+    VLANS_SETTINGS,
+    Change,
+    ChangeAction,
+    ident_of,
+    kind_of,
+)
+
+DIRECT_KINDS = frozenset(
+    {
+        "l3FirewallRules",
+        "portForwardingRules",
+        "oneToOneNatRules",
+        "contentFiltering",
+        "security/intrusion",
+        "security/malware",
+    }
+)
+"""Kinds the action-batch API has no operation for (meraki/api/batch/appliance.py): sent direct.
+
+``vpn/siteToSiteVpn`` is batchable (``updateNetworkApplianceVpnSiteToSiteVpn`` is there).
+"""
+SYNC_BATCH_MAX = 20
+ASYNC_BATCH_MAX = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One dashboard write: a batch action (resource + operation) or a direct call."""
+
+    key: str
+    action: str
+    resource: str
+    operation: str
+    body: dict[str, Any]
+    batchable: bool
+    phase: int
+
+    def as_action(self) -> dict[str, Any]:
+        return {"resource": self.resource, "operation": self.operation, "body": self.body}
+
+
+@dataclass(frozen=True, slots=True)
+class StepPlan:
+    """A unit of the journal: one direct call or one action batch."""
+
+    operations: tuple[Operation, ...]
+    batch: bool
+    synchronous: bool = True
+
+    @property
+    def resources(self) -> list[str]:
+        return sorted({op.key for op in self.operations})
+
+
+@dataclass(frozen=True, slots=True)
+class CallEstimate:
+    """How many calls an apply costs and how long it takes at the paced rate."""
+
+    reads: int
+    direct: int
+    batches: int
+    polls: int
+    verify_reads: int
+    seconds: float
+
+    @property
+    def calls(self) -> int:
+        return self.reads + self.direct + self.batches + self.polls + self.verify_reads
+
+
+# --- operations, order and packing -----------------------------------------------------------
+
+NET = "/networks/{networkId}"
+
+
+def secret_refs(body: Any, ref: str) -> Any:
+    """The body with each secret fingerprint replaced by a ``{"$secret": ref}`` placeholder."""
+    if isinstance(body, Mapping):
+        return {
+            k: (
+                {SECRET_REF: f"{ref}/{k}"}
+                if k in SECRET_FIELDS and isinstance(v, str)
+                else secret_refs(v, f"{ref}/{k}")
+            )
+            for k, v in body.items()
+        }
+    if isinstance(body, list):
+        return [secret_refs(v, f"{ref}/{i}") for i, v in enumerate(body)]
+    return body
+
+
+def _clean(body: Mapping[str, Any], drop: Iterable[str] = ()) -> dict[str, Any]:
+    skip = set(drop)
+    return {k: v for k, v in body.items() if v is not None and k not in skip}
+
+
+def _singleton_path(kind: str) -> str:
+    if kind.split("/", 1)[0] in PATH_KINDS or kind == "contentFiltering":
+        return f"{NET}/appliance/{kind}"
+    return f"{NET}/appliance/firewall/{kind}"
+
+
+def operations(
+    changes: Iterable[Change],
+    desired: Mapping[str, dict[str, Any]],
+    current: Mapping[str, dict[str, Any]],
+    *,
+    organization_id: str,
+    enable_vlans: bool,
+) -> list[Operation]:
+    """The writes for `changes`, in dependency order (create network first, rules last)."""
+    ops: list[Operation] = []
+    claims: list[str] = []
+    for ch in changes:
+        key, kind, ident = ch.key, ch.kind, ident_of(ch.key)
+        want = desired.get(key, {})
+        if kind == NETWORK and ch.action is ChangeAction.CREATE:
+            body = _clean(want)
+            ops.append(
+                Operation(
+                    key,
+                    "create",
+                    f"/organizations/{organization_id}/networks",
+                    "create",
+                    body,
+                    False,
+                    0,
+                )
+            )
+        elif kind == NETWORK:
+            body = _clean(want, ("name", "productTypes"))
+            ops.append(Operation(key, "update", NET, "update", body, True, 5))
+        elif kind == "device":
+            if ch.action is ChangeAction.CREATE:
+                claims.append(ident)
+            ops.append(
+                Operation(key, "update", f"/devices/{ident}", "update", _clean(want), True, 5)
+            )
+        elif kind == "managementInterface":
+            path = f"/devices/{ident}/managementInterface"
+            ops.append(Operation(key, "update", path, "update", _clean(want), True, 5))
+        elif kind == "vlan":
+            base = f"{NET}/appliance/vlans"
+            if ch.action is ChangeAction.CREATE:
+                ops.append(Operation(key, "create", base, "create", _clean(want), True, 3))
+            elif ch.action is ChangeAction.UPDATE:
+                body = _clean(want, ("id",))
+                ops.append(Operation(key, "update", f"{base}/{ident}", "update", body, True, 4))
+            else:
+                ops.append(Operation(key, "delete", f"{base}/{ident}", "destroy", {}, True, 8))
+        elif kind == "ssid":
+            path = f"{NET}/wireless/ssids/{ident}"
+            body = {"enabled": False} if ch.action is ChangeAction.DISABLE else _clean(want)
+            ops.append(
+                Operation(key, str(ch.action), path, "update", secret_refs(body, key), True, 6)
+            )
+        elif kind == "rfProfile":
+            base = f"{NET}/wireless/rfProfiles"
+            if ch.action is ChangeAction.CREATE:
+                ops.append(Operation(key, "create", base, "create", _clean(want), True, 6))
+            else:
+                rf_id = str((current.get(key) or {}).get("id"))
+                path = f"{base}/{rf_id}"
+                if ch.action is ChangeAction.DELETE:
+                    ops.append(Operation(key, "delete", path, "destroy", {}, True, 8))
+                else:
+                    ops.append(Operation(key, "update", path, "update", _clean(want), True, 6))
+        elif kind in SINGLETONS:
+            batchable = kind not in DIRECT_KINDS
+            phase = 7 if batchable else 9
+            ops.append(
+                Operation(
+                    key, "update", _singleton_path(kind), "update", dict(want), batchable, phase
+                )
+            )
+    if claims:
+        ops.append(
+            Operation("devices", "claim", f"{NET}/devices", "claim", {"serials": claims}, True, 1)
+        )
+    if enable_vlans:
+        path = f"{NET}/appliance/vlans/settings"
+        ops.append(
+            Operation(VLANS_SETTINGS, "enable", path, "update", {"vlansEnabled": True}, True, 2)
+        )
+    return sorted(ops, key=lambda op: op.phase)
+
+
+def pack(
+    ops: Iterable[Operation], *, sync_max: int = SYNC_BATCH_MAX, async_max: int = ASYNC_BATCH_MAX
+) -> list[StepPlan]:
+    """Consecutive batchable writes packed into the fewest calls; direct ones one step each.
+
+    A synchronous batch costs one call; an asynchronous one at least two (create + poll), so a
+    run of n actions goes synchronous unless ``ceil(n/sync_max) > 2·ceil(n/async_max)``.
+    """
+    steps: list[StepPlan] = []
+    run: list[Operation] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        n = len(run)
+        sync = math.ceil(n / sync_max) <= 2 * math.ceil(n / async_max)
+        size = sync_max if sync else async_max
+        for i in range(0, n, size):
+            steps.append(StepPlan(tuple(run[i : i + size]), batch=True, synchronous=sync))
+        run.clear()
+
+    for op in ops:
+        if op.batchable:
+            run.append(op)
+        else:
+            flush()
+            steps.append(StepPlan((op,), batch=False))
+    flush()
+    return steps
+
+
+def read_calls(sections: frozenset[str], desired: Mapping[str, Any]) -> int:
+    """GETs needed to read the named collections (one per collection, one per WAN setting)."""
+    calls = 1  # the network: org network list when planning, GET /networks/{id} when verifying
+    calls += sum(1 for s in sections if s != NETWORK)
+    calls += sum(1 for k in desired if kind_of(k) == "managementInterface")
+    return calls
+
+
+def estimate(
+    steps: Iterable[StepPlan], *, reads: int, verify_reads: int, rate: float, poll_seconds: float
+) -> CallEstimate:
+    """Calls and duration of an apply paced at `rate` requests per second."""
+    listed = list(steps)
+    direct = sum(1 for s in listed if not s.batch)
+    batches = sum(1 for s in listed if s.batch)
+    polls = sum(1 for s in listed if s.batch and not s.synchronous)
+    waits = polls * poll_seconds
+    total = reads + direct + batches + polls + verify_reads
+    return CallEstimate(reads, direct, batches, polls, verify_reads, round(total / rate + waits, 2))
