@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core.errors import Conflict, InvalidTransition, Problem
+from inventory.domain import SERIAL_PATTERN
 
 MAX_FLOOR_SIDE_M = 1000.0
 RSSI_RANGE = (-120.0, 0.0)
 SNR_RANGE = (0.0, 100.0)
 AP_MODEL_PREFIXES = ("MR", "CW")  # the wireless plan's models (provisioning MODEL_PREFIXES)
-_SERIAL = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$")
 _BSSID = re.compile(r"^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$")
 
 
@@ -248,7 +248,7 @@ def bssid_problem(bssid: str | None) -> str | None:
 
 
 def serial_problem(serial: str | None) -> str | None:
-    if serial and not _SERIAL.match(serial.strip().upper()):
+    if serial and not SERIAL_PATTERN.match(serial.strip().upper()):
         return f"serial {serial} is not in the Meraki form XXXX-XXXX-XXXX"
     return None
 
