@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,15 +25,13 @@ from provisioning.service import ProvisioningOptions, apply_plan, plan_sheet, ro
 from provisioning.sheet_model import FORMAT, Sheet
 from provisioning.validation import validate_sheet
 from vpn import client_users, eligibility
-from vpn.client_users import UserOutcome, UserRequest
+from vpn.build_request import BuildRequest as BuildRequest
+from vpn.build_request import parse_request as parse_request
+from vpn.client_users import UserOutcome
 from vpn.domain import (
     DASHBOARD_LIMITS,
     ClientUser,
-    HubChoice,
     SiteFacts,
-    SiteRequest,
-    SiteRole,
-    SubnetChoice,
     apply_order,
     desired_site_to_site,
     needs_change,
@@ -46,31 +44,6 @@ APPLIED = "applied"
 REVERTED = "reverted"
 SITE_TO_SITE = "vpn/siteToSiteVpn"
 Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True, slots=True)
-class BuildRequest:
-    """Which sites, hub or spoke, their hubs and subnets, and the client-VPN users."""
-
-    sites: tuple[SiteRequest, ...]
-    users: tuple[UserRequest, ...] = ()
-
-    def record(self) -> dict[str, Any]:
-        """The request as stored: users without passwords."""
-        return {
-            "sites": [
-                {
-                    "network_id": s.network_id,
-                    "role": s.role.value,
-                    "hubs": [asdict(h) for h in s.hubs],
-                    "subnets": [asdict(n) for n in s.subnets],
-                }
-                for s in self.sites
-            ],
-            "users": [
-                {"network_id": u.network_id, "email": u.email, "name": u.name} for u in self.users
-            ],
-        }
 
 
 @dataclass
@@ -377,60 +350,3 @@ def get_build(*, session: Session, build_id: int) -> VpnBuild:
 def list_builds(*, session: Session, limit: int = 100, offset: int = 0) -> list[VpnBuild]:
     stmt = select(VpnBuild).order_by(col(VpnBuild.id).desc()).limit(limit).offset(offset)
     return list(session.exec(stmt))
-
-
-def parse_request(data: dict[str, Any]) -> BuildRequest:
-    """A BuildRequest from plain data (a YAML/JSON file or an API body); problems named."""
-    problems: list[Problem] = []
-    sites: list[SiteRequest] = []
-    for i, raw in enumerate(data.get("sites") or [], start=1):
-        where = f"sites[{i}]"
-        if not isinstance(raw, dict) or not raw.get("network_id"):
-            problems.append(Problem("each site needs a network_id", where))
-            continue
-        try:
-            role = SiteRole(str(raw.get("role", "")).lower())
-        except ValueError:
-            problems.append(
-                Problem(f"role must be hub, spoke or none, got {raw.get('role')!r}", where)
-            )
-            continue
-        hubs = []
-        for hub in raw.get("hubs") or []:
-            if isinstance(hub, str):
-                hubs.append(HubChoice(hub))
-            elif isinstance(hub, dict) and hub.get("network_id"):
-                hubs.append(
-                    HubChoice(str(hub["network_id"]), bool(hub.get("use_default_route", False)))
-                )
-            else:
-                problems.append(Problem(f"hub {hub!r} needs a network_id", where))
-        subnets = []
-        for subnet in raw.get("subnets") or []:
-            if isinstance(subnet, str):
-                subnets.append(SubnetChoice(subnet))
-            elif isinstance(subnet, dict) and subnet.get("local_subnet"):
-                subnets.append(
-                    SubnetChoice(str(subnet["local_subnet"]), bool(subnet.get("use_vpn", True)))
-                )
-            else:
-                problems.append(Problem(f"subnet {subnet!r} needs a local_subnet", where))
-        sites.append(SiteRequest(str(raw["network_id"]), role, tuple(hubs), tuple(subnets)))
-    if not sites and not problems:
-        problems.append(Problem("the request names no sites", "sites"))
-    users = []
-    for i, raw in enumerate(data.get("users") or [], start=1):
-        if not isinstance(raw, dict):
-            problems.append(Problem("each user must be a mapping", f"users[{i}]"))
-            continue
-        users.append(
-            UserRequest(
-                network_id=str(raw.get("network_id") or ""),
-                email=str(raw.get("email") or ""),
-                name=str(raw.get("name") or ""),
-                password=raw.get("password") or None,
-            )
-        )
-    if problems:
-        raise ValidationFailed(problems)
-    return BuildRequest(tuple(sites), tuple(users))
