@@ -6,20 +6,11 @@ import io
 from datetime import date
 
 from reportlab.lib.pagesizes import A4
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from core.fonts import pdf_font
 from rma.domain import format_yen
 from rma.views import DamageNotice
-
-FONT = "HeiseiKakuGo-W5"  # built into reportlab as a CID font: no font file to ship
-
-
-def _font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
 
 
 def _day(d: date | None) -> str:
@@ -28,7 +19,7 @@ def _day(d: date | None) -> str:
 
 def render_damage_notice(notice: DamageNotice, *, provider: str = "当社") -> bytes:
     """The notice as PDF bytes: customer, contract, unit, dates, amounts and the clause."""
-    font = _font()
+    font = pdf_font()
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, invariant=True)
     pdf.setTitle(f"機器損害金のご請求 {notice.number}")

@@ -1,7 +1,7 @@
 """The site's network diagram: internet, gateway/UTM, switch if any, and the planned APs.
 
 Built as a reportlab Drawing, so the same picture goes into the PDF as vectors and out as SVG
-(pure Python; no graphviz binary, Japanese names through the built-in CID font).
+(pure Python; no graphviz binary, Japanese names in the embedded font).
 """
 
 from __future__ import annotations
@@ -10,21 +10,18 @@ from reportlab.graphics import renderSVG
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
+from core.fonts import pdf_font
 from survey.snapshot import SurveyData
 
-FONT = "HeiseiKakuGo-W5"
 PER_ROW = 5
 BOX_W, BOX_H = 92.0, 54.0
 GAP_X, GAP_Y = 12.0, 26.0
 
 
 def japanese_font() -> str:
-    """Register the built-in Japanese CID font once and return its name."""
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
+    """The registered Japanese font (see core.fonts)."""
+    return pdf_font()
 
 
 def _fit(text: str, size: float, width: float) -> str:

@@ -9,14 +9,13 @@ from datetime import datetime
 
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from core.fonts import pdf_font
 from core.timeutil import show
 from vpn.domain import NOTE_CGNAT, NOTE_RECONNECT, EventKind, SiteReport
 from vpn.models import VpnEvent, VpnReport
 
-FONT = "HeiseiKakuGo-W5"  # built into reportlab as a CID font: no font file to ship
 EVENT_LABELS = {
     EventKind.PEER_DOWN.value: "対向拠点 切断",
     EventKind.PEER_UP.value: "対向拠点 復旧",
@@ -37,12 +36,6 @@ CSV_HEADER = (
     "状態 State",
     "この状態になった時刻 Since",
 )
-
-
-def _font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
 
 
 def report_sites(report: VpnReport, customer: str | None = None) -> list[SiteReport]:
@@ -67,7 +60,7 @@ def render_report_pdf(
     provider: str = "当社",
 ) -> bytes:
     """The report as PDF bytes: period, per site WAN IP, peers and since when, changes, notes."""
-    font = _font()
+    font = pdf_font()
     sites = report_sites(report, customer)
     site_ids = {s.network_id for s in sites}
     changes = [e for e in events if e.network_id in site_ids]
