@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 import pytest
@@ -26,6 +27,7 @@ from inventory.catalogue_defaults import seed_catalogue
 pytest_plugins = ["sandbox.testing", "netdevices.testing"]
 
 PG_URL = os.environ.get("NETKEEP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+T = TypeVar("T")
 ADMIN = Actor(name="test-admin", role="admin", request_id="test")
 
 
@@ -100,8 +102,8 @@ class SessionReadPath:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def connection(self) -> AbstractContextManager[Connection]:
-        return nullcontext(self.session.connection())
+    def run(self, func: Callable[[Connection], T]) -> T:
+        return func(self.session.connection())
 
 
 @pytest.fixture
