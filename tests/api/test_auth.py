@@ -97,3 +97,17 @@ def test_request_id_is_echoed_and_recorded(
         )
     ).one()
     assert entry.request_id == "abc-123" and entry.actor == "t-admin"
+
+
+def test_the_hot_device_read_keeps_auth_audit_and_request_ids(
+    app_client: TestClient, tokens: dict[str, str], session: Session
+) -> None:
+    url = "/api/v1/devices/Q2FY-AAAA-0001"
+    missing = app_client.get(url, headers=bearer(tokens["viewer"]) | {"X-Request-ID": "hot-1"})
+    assert (missing.status_code, missing.headers["x-request-id"]) == (404, "hot-1")
+    assert missing.json()["error"] == "not_found"
+    anonymous = app_client.get(url)
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+    assert app_client.get(url, headers=bearer("nk_forged")).status_code == 401
+    refused = session.exec(select(AuditEntry).where(AuditEntry.action == "auth.refused")).all()
+    assert [(r.outcome, r.entity_id) for r in refused] == [("unauthenticated", f"GET {url}")]
