@@ -390,21 +390,3 @@ def needs_change(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool
     """Whether the dashboard's settings differ from the desired body in what it sets."""
     subnets = "subnets" in desired
     return comparable(current, with_subnets=subnets) != comparable(desired, with_subnets=subnets)
-
-
-def restore_body(before: Mapping[str, Any]) -> dict[str, Any]:
-    """A PUT body that puts settings back as they were read."""
-    mode = str(before.get("mode", "none"))
-    return {
-        "mode": mode,
-        "hubs": [
-            {"hubId": h["hubId"], "useDefaultRoute": bool(h.get("useDefaultRoute", False))}
-            for h in before.get("hubs") or []
-        ]
-        if mode == "spoke"
-        else [],
-        "subnets": [
-            {"localSubnet": s["localSubnet"], "useVpn": bool(s.get("useVpn", False))}
-            for s in before.get("subnets") or []
-        ],
-    }
