@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session
@@ -138,3 +138,16 @@ def shipped_rma(session: Session, serial: str = FAILED, *, swap: bool = True) ->
         )
     session.flush()
     return rma_service.get_rma(session=session, rma_id=rma_id)
+
+
+def request_pickup(session: Session, rma_id: int, *, tracking_number: str = "9999") -> Rma:
+    """The courier is asked to collect the failed unit."""
+    return rma_service.request_pickup(
+        session=session,
+        actor=LOGI,
+        rma_id=rma_id,
+        pickup_date=date(2026, 5, 15),
+        courier="ヤマト運輸",
+        tracking_number=tracking_number,
+        now=SWAPPED,
+    )

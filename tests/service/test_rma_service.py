@@ -33,6 +33,7 @@ from tests.service.rma_builders import (
     build_world,
     open_and_decide,
     policy,
+    request_pickup,
     shipped_rma,
 )
 
@@ -91,15 +92,7 @@ def test_happy_path_from_report_to_close(session: Session, tmp_path: Path) -> No
     )
     assert status_of(session, SPARE) == DeviceStatus.DEPLOYED
     assert status_of(session, FAILED) == DeviceStatus.IN_RMA
-    rma_service.request_pickup(
-        session=session,
-        actor=LOGI,
-        rma_id=rma_id,
-        pickup_date=date(2026, 5, 15),
-        courier="ヤマト運輸",
-        tracking_number="9999",
-        now=SWAPPED,
-    )
+    request_pickup(session, rma_id, tracking_number="9999")
     returns.receive_unit(
         session=session,
         actor=LOGI,
@@ -296,19 +289,8 @@ def test_swap_moves_ownership(
 
 def test_wireless_swap_is_recorded_as_the_customers(session: Session, tmp_path: Path) -> None:
     build_world(session, tmp_path)
-    rma = open_and_decide(session, AP)
+    rma = shipped_rma(session, AP, swap=False)
     rma_id = rma.id or 0
-    replacement.reserve_replacement(session=session, actor=LOGI, rma_id=rma_id, now=REPORTED)
-    replacement.ship_replacement(
-        session=session,
-        actor=LOGI,
-        rma_id=rma_id,
-        courier="ヤマト運輸",
-        tracking_number="1",
-        shipped_at=SHIPPED,
-        policy=policy(),
-        now=SHIPPED,
-    )
     with pytest.raises(ValidationFailed, match="problem"):
         replacement.swap_replacement(
             session=session,
@@ -335,15 +317,7 @@ def test_serial_mismatch_on_receipt_is_an_exception(session: Session, tmp_path: 
     build_world(session, tmp_path)
     rma = shipped_rma(session)
     rma_id = rma.id or 0
-    rma_service.request_pickup(
-        session=session,
-        actor=LOGI,
-        rma_id=rma_id,
-        pickup_date=date(2026, 5, 15),
-        courier="ヤマト運輸",
-        tracking_number="",
-        now=SWAPPED,
-    )
+    request_pickup(session, rma_id, tracking_number="")
     returns.receive_unit(
         session=session,
         actor=LOGI,
