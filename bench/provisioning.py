@@ -345,7 +345,14 @@ def planning_cpu(count: int) -> float:
     return time.process_time() - start
 
 
-def report(name: str, root: str, n: int, run: Callable[[], dict[str, Any]], orgs: int) -> None:
+def report(
+    name: str,
+    root: str,
+    n: int,
+    run: Callable[[], dict[str, Any]],
+    orgs: int,
+    breakdown: bool = False,
+) -> None:
     admin(root, "DELETE", "/counters")
     started = time.monotonic()
     result = run()
@@ -361,6 +368,10 @@ def report(name: str, root: str, n: int, run: Callable[[], dict[str, Any]], orgs
     )
     for message in result.get("messages", []):
         print(f"         failed: {message}")
+    if breakdown:
+        ops = admin(root, "GET", "/counters")["operations"]
+        for op, tally in sorted(ops.items(), key=lambda kv: -int(kv[1]["count"])):
+            print(f"         {tally['count'] / n:6.2f}/site  {op}  ({tally.get('429', 0)} × 429)")
 
 
 def main() -> None:
@@ -369,6 +380,9 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--plan-sites", type=int, default=1000)
+    parser.add_argument(
+        "--breakdown", action="store_true", help="print calls per site for every operation"
+    )
     parser.add_argument(
         "--with-ansible",
         action="store_true",
@@ -401,8 +415,16 @@ def main() -> None:
                 n,
                 lambda: run_netkeep(sites("N"), base, db_url, args.workers),
                 args.orgs,
+                args.breakdown,
             )
-            report("naive", root, n, lambda: run_naive(sites("V"), base, args.workers), args.orgs)
+            report(
+                "naive",
+                root,
+                n,
+                lambda: run_naive(sites("V"), base, args.workers),
+                args.orgs,
+                args.breakdown,
+            )
             if args.with_ansible:
                 folder = ansible_baseline.ROOT / "var" / "ansible-bench"
                 ansible_sites = sites("S")

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         default=True,
         description="refuse wireless settings sheets until the site's survey version is approved",
     )
+    provisioning_full_verify: bool = Field(
+        default=False,
+        description="read every collection back after an apply, direct writes' answers included",
+    )
     vpn_accept_documentation_ips: bool = Field(
         default=False,
         description="treat RFC 5737 documentation IPs (the sandbox's 203.0.113.x) as global",

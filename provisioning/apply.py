@@ -2,8 +2,14 @@
 
 An interrupted job resumes at its first unfinished step. A step found `running` was maybe sent:
 a batch with a recorded id is looked up by that id, one without is looked for among the
-organization's batches by its actions; a network creation looks the network up by name first.
-Direct writes are idempotent PUTs, so only those are sent again.
+organization's batches by its actions (alone or packed with other sites' by a rollout); a
+network creation looks the network up by name first. Direct writes are idempotent PUTs, so only
+those are sent again.
+
+The verification reads back every collection the sheet names, except what the dashboard already
+returned: a direct write's answer is the resource as the dashboard stored it, so it is kept on
+the journal row (secrets fingerprinted) and compared instead of a second GET. `full_verify` reads
+everything again. A rollout hands in the organization's networks and devices, read once for all.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from provisioning.domain import (
     JobStatus,
     StepStatus,
     diff,
+    fingerprint_secrets,
     kind_of,
 )
 from provisioning.models import JobStep, ProvisioningJob, ResourceSnapshot
@@ -36,6 +43,14 @@ from provisioning.snapshot import snapshot_rows
 VERIFY = "verify"
 Clock = Callable[[], datetime]
 Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class SharedReads:
+    """What a rollout read once for all its jobs in one organization, for their verification."""
+
+    networks: dict[str, dict[str, Any]]
+    devices: dict[str, list[dict[str, Any]]]
 
 
 @dataclass
@@ -183,12 +198,15 @@ def _actions(step: JobStep, network_id: str | None, secrets: Mapping[str, str]) 
     ]
 
 
-def _same_actions(batch: Mapping[str, Any], actions: list[Any]) -> bool:
+def _contains_actions(batch: Mapping[str, Any], actions: list[Any]) -> bool:
+    """Whether the batch carries these actions, in order, alone or among other sites' actions."""
     listed = [
         (a.get("resource"), a.get("operation"), a.get("body") or {})
         for a in batch.get("actions") or []
     ]
-    return listed == [(a["resource"], a["operation"], a["body"]) for a in actions]
+    wanted = [(a["resource"], a["operation"], a["body"]) for a in actions]
+    n = len(wanted)
+    return any(listed[i : i + n] == wanted for i in range(len(listed) - n + 1))
 
 
 class _Runner:
@@ -199,23 +217,45 @@ class _Runner:
         session: Session,
         dashboard: ProvisioningDashboard,
         job: ProvisioningJob,
+        steps: list[JobStep],
         secrets: Mapping[str, str],
         secret_key: bytes,
         clock: Clock,
         poll_seconds: float,
         hooks: ApplyHooks,
         sleep: Callable[[float], None],
+        full_verify: bool = False,
     ) -> None:
-        self.session, self.dashboard, self.job = session, dashboard, job
+        self.session, self.dashboard, self.job, self.steps = session, dashboard, job, steps
         self.secrets, self.secret_key, self.clock = secrets, secret_key, clock
         self.poll_seconds, self.hooks, self.sleep = poll_seconds, hooks, sleep
+        self.full_verify = full_verify
+        self.shared: SharedReads | None = None
+        self.calls: dict[str, int] = dict.fromkeys(dashboard.stats.snapshot(), 0)
+        self.started = time.monotonic()
 
     def _commit(self, *rows: Any) -> None:
         for row in rows:
             self.session.add(row)
         self.session.commit()
 
+    def count(self, before: Mapping[str, int]) -> None:
+        """Add the calls made since `before` to this job's own tally."""
+        for key, value in self.dashboard.stats.snapshot().items():
+            self.calls[key] = self.calls.get(key, 0) + value - before.get(key, 0)
+
+    def start(self) -> None:
+        self.job.status, self.job.error = str(JobStatus.RUNNING), None
+        self._commit(self.job)
+
     def run_step(self, step: JobStep) -> None:
+        before = self.dashboard.stats.snapshot()
+        try:
+            self._run_step(step)
+        finally:
+            self.count(before)
+
+    def _run_step(self, step: JobStep) -> None:
         was_running = step.status == StepStatus.RUNNING
         step.status, step.started_at, step.error = str(StepStatus.RUNNING), self.clock(), None
         self._commit(step)
@@ -230,6 +270,79 @@ class _Runner:
         if self.hooks.after_step:
             self.hooks.after_step(step)
 
+    def run_pending(
+        self, progress: Progress | None = None, *, stop_at_verify: bool = False
+    ) -> bool:
+        """Run the unfinished steps in order; False (job failed) on a dashboard or input error."""
+        total = len(self.steps)
+        try:
+            for step in self.steps:
+                if step.status == StepStatus.DONE:
+                    continue
+                if stop_at_verify and step.action == VERIFY:
+                    return True
+                if progress:
+                    progress(step.number - 1, total, step.action)
+                self.run_step(step)
+        except DomainError as exc:
+            self.fail(exc)
+            return False
+        return True
+
+    def fail(self, exc: DomainError) -> None:
+        failed = next((s for s in self.steps if s.status == StepStatus.RUNNING), None)
+        if failed is not None:
+            failed.status, failed.error = str(StepStatus.FAILED), exc.message[:2000]
+            failed.finished_at = self.clock()
+            self.session.add(failed)
+        self.job.status, self.job.error = str(JobStatus.FAILED), exc.message[:2000]
+        self._commit(self.job)
+
+    @property
+    def failed(self) -> bool:
+        return self.job.status == JobStatus.FAILED
+
+    def finish(self, actor: Actor, shared: Mapping[str, Any] | None = None) -> ProvisioningJob:
+        """The outcome, what it cost and the audit entry, committed."""
+        job, steps = self.job, self.steps
+        if job.status != JobStatus.FAILED:
+            done = all(s.status == StepStatus.DONE for s in steps)
+            job.status = str(
+                JobStatus.VERIFY_FAILED
+                if job.verify_diff
+                else JobStatus.DONE
+                if done
+                else JobStatus.FAILED
+            )
+        previous = dict(job.result or {})
+        own = {k: v + int(previous.get(k, 0)) for k, v in self.calls.items()}
+        job.result = {
+            **own,
+            "plan_reads": int(job.estimate.get("reads", 0)),
+            "batches": sum(1 for s in steps if s.batch),
+            "direct": sum(1 for s in steps if not s.batch and s.action != VERIFY),
+            "duration_s": round(
+                time.monotonic() - self.started + float(previous.get("duration_s", 0)), 3
+            ),
+            "failures_surfaced": 1 if job.status == JobStatus.FAILED else 0,
+        }
+        if shared is not None:
+            job.result["shared"] = dict(shared)
+        job.finished_at = self.clock()
+        verb = "rolled_back" if job.kind == JobKind.ROLLBACK else "applied"
+        audit.record(
+            self.session,
+            actor=actor,
+            action=f"provisioning.job_{verb}",
+            entity_type="provisioning_job",
+            entity_id=str(job.id),
+            after={"status": job.status, "result": job.result, "error": job.error},
+            outcome="ok" if job.status == JobStatus.DONE else str(job.status),
+            at=job.finished_at,
+        )
+        self._commit(job)
+        return job
+
     def run_direct(self, step: JobStep, was_running: bool) -> None:
         op = step.operations[0]
         body = resolve_secrets(op["body"], self.secrets)
@@ -240,7 +353,12 @@ class _Runner:
             step.request_id = self.job.network_id
             self._commit(self.job, step)
         else:
-            self.dashboard.send_direct(kind_of(op["key"]), str(self.job.network_id), body)
+            answer = self.dashboard.send_direct(kind_of(op["key"]), str(self.job.network_id), body)
+            step.answer = (
+                fingerprint_secrets(dict(answer), fingerprinter(self.secret_key))
+                if isinstance(answer, Mapping)
+                else None
+            )
         if self.hooks.after_submit:
             self.hooks.after_submit(step)
 
@@ -251,7 +369,8 @@ class _Runner:
             batch = self.dashboard.get_batch(step.request_id)
         elif was_running:
             batch = next(
-                (b for b in self.dashboard.list_batches() if _same_actions(b, actions)), None
+                (b for b in self.dashboard.list_batches() if _contains_actions(b, actions)),
+                None,
             )
         slot = BATCH_SLOTS.slot(self.job.organization_id)
         with slot:
@@ -285,7 +404,20 @@ class _Runner:
     def verify(self, step: JobStep) -> None:
         """Read back what the job touched; any remaining difference is verify_failed."""
         job = self.job
-        network = self.dashboard.get_network(str(job.network_id))
+        net_id = str(job.network_id)
+        answers: dict[str, dict[str, Any]] = {}
+        devices: list[Mapping[str, Any]] | None = None
+        if self.shared is not None and net_id in self.shared.networks and not self.full_verify:
+            network: dict[str, Any] = self.shared.networks[net_id]
+            devices = list(self.shared.devices.get(net_id, []))
+        else:
+            network = self.dashboard.get_network(net_id)
+        if not self.full_verify:
+            answers = {
+                s.operations[0]["key"]: s.answer
+                for s in self.steps
+                if s.answer is not None and not s.batch and s.status == StepStatus.DONE
+            }
         present = {k: v for k, v in job.desired.items() if v is not None}
         absent = [k for k, v in job.desired.items() if v is None]
         sections = frozenset(job.sections)
@@ -295,12 +427,43 @@ class _Runner:
             sections=sections,
             desired=present,
             fingerprint=fingerprinter(self.secret_key),
+            answers=answers,
+            devices=devices,
         )
         left = diff(present, current, sections=sections, prune=job.prune, network_exists=True)
         rows = change_rows(left)
         rows += [{"resource": k, "action": "delete", "fields": []} for k in absent if k in current]
         job.verify_diff = rows
         self._commit(job)
+
+
+def runner_for(
+    *,
+    session: Session,
+    dashboard: ProvisioningDashboard,
+    job_id: int,
+    secrets: Mapping[str, str],
+    secret_key: bytes,
+    clock: Clock,
+    poll_seconds: float = 0.5,
+    hooks: ApplyHooks | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    full_verify: bool = False,
+) -> _Runner:
+    """The runner of one journalled job (used alone by `run_job`, together by a rollout)."""
+    return _Runner(
+        session,
+        dashboard,
+        get_job(session=session, job_id=job_id),
+        journal(session=session, job_id=job_id),
+        secrets,
+        secret_key,
+        clock,
+        poll_seconds,
+        hooks or ApplyHooks(),
+        sleep,
+        full_verify,
+    )
 
 
 def run_job(
@@ -316,65 +479,23 @@ def run_job(
     hooks: ApplyHooks | None = None,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    full_verify: bool = False,
 ) -> ProvisioningJob:
     """Run (or resume) a job's unfinished steps; finished steps are never sent again."""
-    job = get_job(session=session, job_id=job_id)
-    steps = journal(session=session, job_id=job_id)
-    runner = _Runner(
-        session,
-        dashboard,
-        job,
-        secrets,
-        secret_key,
-        clock,
-        poll_seconds,
-        hooks or ApplyHooks(),
-        sleep,
+    runner = runner_for(
+        session=session,
+        dashboard=dashboard,
+        job_id=job_id,
+        secrets=secrets,
+        secret_key=secret_key,
+        clock=clock,
+        poll_seconds=poll_seconds,
+        hooks=hooks,
+        sleep=sleep,
+        full_verify=full_verify,
     )
-    before = dashboard.stats.snapshot()
-    started = time.monotonic()
-    job.status, job.error = str(JobStatus.RUNNING), None
-    runner._commit(job)
-    total = len(steps)
-    try:
-        for step in steps:
-            if step.status == StepStatus.DONE:
-                continue
-            if progress:
-                progress(step.number - 1, total, step.action)
-            runner.run_step(step)
-        job.status = str(JobStatus.VERIFY_FAILED if job.verify_diff else JobStatus.DONE)
-    except DomainError as exc:
-        failed = next((s for s in steps if s.status == StepStatus.RUNNING), None)
-        if failed is not None:
-            failed.status, failed.error = str(StepStatus.FAILED), exc.message[:2000]
-            failed.finished_at = clock()
-            session.add(failed)
-        job.status, job.error = str(JobStatus.FAILED), exc.message[:2000]
+    runner.start()
+    runner.run_pending(progress)
     if progress:
-        progress(total, total, "done")
-    after = dashboard.stats.snapshot()
-    previous = dict(job.result or {})
-    delta = {k: after[k] - before[k] + int(previous.get(k, 0)) for k in after}
-    job.result = {
-        **delta,
-        "plan_reads": int(job.estimate.get("reads", 0)),
-        "batches": sum(1 for s in steps if s.batch),
-        "direct": sum(1 for s in steps if not s.batch and s.action != VERIFY),
-        "duration_s": round(time.monotonic() - started + float(previous.get("duration_s", 0)), 3),
-        "failures_surfaced": 1 if job.status == JobStatus.FAILED else 0,
-    }
-    job.finished_at = clock()
-    verb = "rolled_back" if job.kind == JobKind.ROLLBACK else "applied"
-    audit.record(
-        session,
-        actor=actor,
-        action=f"provisioning.job_{verb}",
-        entity_type="provisioning_job",
-        entity_id=str(job.id),
-        after={"status": job.status, "result": job.result, "error": job.error},
-        outcome="ok" if job.status == JobStatus.DONE else str(job.status),
-        at=job.finished_at,
-    )
-    runner._commit(job)
-    return job
+        progress(len(runner.steps), len(runner.steps), "done")
+    return runner.finish(actor)

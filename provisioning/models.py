@@ -26,6 +26,7 @@ class ProvisioningJob(SQLModel, table=True):
     sheet_kind: str = Field(max_length=20)
     sheet_digest: str = Field(max_length=64)
     rollback_of: int | None = Field(default=None, foreign_key="provisioning_job.id")
+    rollout: str | None = Field(default=None, max_length=40, index=True)
     prune: bool = False
     sections: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     desired: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
@@ -59,6 +60,8 @@ class JobStep(SQLModel, table=True):
     synchronous: bool = True
     operations: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     request_id: str | None = Field(default=None, max_length=80)
+    answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """A direct write's answer (the resource as stored, secrets fingerprinted): its read-back."""
     status: str = Field(max_length=20)
     error: str | None = Field(default=None, max_length=2000)
     started_at: datetime | None = Field(

@@ -95,18 +95,27 @@ def read_current(
     sections: frozenset[str],
     desired: Mapping[str, Any],
     fingerprint: Fingerprint,
+    answers: Mapping[str, Mapping[str, Any]] | None = None,
+    devices: list[Mapping[str, Any]] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], bool]:
-    """Current state of the named collections, one GET each; returns it and vlansEnabled."""
+    """Current state of the named collections, one GET each; returns it and vlansEnabled.
+
+    `answers` are singletons the dashboard already returned in answer to a direct write (secrets
+    fingerprinted): they are not read again. `devices` are the network's devices when already
+    read (from the organization's device list).
+    """
     net_id = str(network["id"])
     current: dict[str, dict[str, Any]] = {NETWORK: dict(network)}
     vlans_enabled = True
+    answered = answers or {}
 
     def put(key: str, body: Mapping[str, Any]) -> None:
         current[key] = normalise_current(kind_of(key), fingerprint_secrets(body, fingerprint))
 
     if "device" in sections:
         in_network = set()
-        for row in dashboard.read_collection(net_id, "device") or []:
+        rows = devices if devices is not None else dashboard.read_collection(net_id, "device")
+        for row in rows or []:
             serial = str(row["serial"])
             in_network.add(serial)
             put(f"device/{serial}", row)
@@ -120,7 +129,9 @@ def read_current(
         for row in rows or []:
             put(f"vlan/{row['id']}", row)
     for name in SINGLETONS:
-        if name in sections:
+        if name in answered:
+            current[name] = normalise_current(name, answered[name])
+        elif name in sections:
             put(name, dashboard.read_collection(net_id, name))
     if "ssid" in sections:
         for row in dashboard.read_collection(net_id, "ssid") or []:
@@ -152,7 +163,8 @@ def plan_changes(
         changes, desired, current, organization_id=organization_id, enable_vlans=enable_vlans
     )
     steps = pack(ops)
-    reads = read_calls(sections, desired)
+    answered = sum(1 for op in ops if not op.batchable and op.key in SINGLETONS)
+    reads = read_calls(sections, desired) - answered
     cost = estimate(
         steps, reads=0, verify_reads=reads if ops else 0, rate=rate, poll_seconds=poll_seconds
     )
@@ -196,14 +208,20 @@ def make_plan(
     secret_key: bytes,
     rate: float = 9.0,
     poll_seconds: float = 0.5,
+    networks: list[dict[str, Any]] | None = None,
 ) -> SitePlan:
-    """Read the current state of what the sheet names and plan the fewest writes."""
+    """Read the current state of what the sheet names and plan the fewest writes.
+
+    `networks` is the organization's network list when the caller already read it (a rollout
+    plans many sheets from one list); otherwise it is read here.
+    """
     calls_before = dashboard.stats.calls
     view = dashboard_view(sheet, secret_key=secret_key)
     written = desired_resources(view)
     sections = sections_of(view)
     fingerprint = fingerprinter(secret_key)
-    networks = dashboard.list_networks()
+    if networks is None:
+        networks = dashboard.list_networks()
     network = next((n for n in networks if n.get("name") == sheet.site.name), None)
     desired = resolve_hubs(written, networks, dashboard.organization_id)
     current: dict[str, dict[str, Any]] = {}

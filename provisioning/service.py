@@ -36,6 +36,7 @@ class ProvisioningOptions:
     rate: float = 9.0
     poll_seconds: float = 0.5
     require_survey: bool = True
+    full_verify: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProvisioningOptions:
@@ -44,6 +45,7 @@ class ProvisioningOptions:
             rate=settings.provisioning_rate_per_org,
             poll_seconds=settings.provisioning_batch_poll_seconds,
             require_survey=settings.provisioning_require_survey,
+            full_verify=settings.provisioning_full_verify,
         )
 
 
@@ -112,6 +114,7 @@ def apply_plan(
         poll_seconds=options.poll_seconds,
         hooks=hooks,
         progress=progress,
+        full_verify=options.full_verify,
     )
 
 
@@ -150,6 +153,7 @@ def resume_job(
         poll_seconds=options.poll_seconds,
         hooks=hooks,
         progress=progress,
+        full_verify=options.full_verify,
     )
 
 
@@ -198,6 +202,7 @@ def rollback_job(
         clock=clock,
         poll_seconds=options.poll_seconds,
         progress=progress,
+        full_verify=options.full_verify,
     )
 
 

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import respx
 from sqlmodel import Session, select
 
 from core.audit import Actor
@@ -16,7 +18,7 @@ from core.models import AuditEntry
 from core.timeutil import TOKYO
 from provisioning import apply as jobs
 from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
-from provisioning.models import ResourceSnapshot
+from provisioning.models import JobStep, ResourceSnapshot
 from provisioning.plan import change_rows
 from provisioning.service import ProvisioningOptions, apply_plan, plan_sheet
 from provisioning.sheet_io import load_sheet
@@ -85,11 +87,16 @@ def writes(sb: SandboxServer) -> int:
 
 # Derived in the module docstring of provisioning.domain / README: a fresh network costs
 #   1 read (org networks) + 1 create network + 1 sync batch + direct writes + verify reads.
-# UTM: 6 direct (L3, port forwarding, 1:1 NAT, content filtering, IPS, malware) and 11 verify
-# reads (network, devices, WAN, VLANs, the 7 appliance objects) → 20.
-# Router: 3 direct (L3, port forwarding, 1:1 NAT) ... L7 is batched; 7 verify reads → 12.
+# A direct write is verified from its answer (the resource as the dashboard stored it), so only
+# the batched collections are read back.
+# UTM: 6 direct (L3, port forwarding, 1:1 NAT, content filtering, IPS, malware) and 5 verify
+# reads (network, devices, WAN, VLANs, L7 rules) → 14.
+# Router: 2 direct (L3, port forwarding; L7 is batched); 5 verify reads (network, devices, WAN,
+# VLANs, L7 rules) → 10.
 # Wireless: no direct write; 5 verify reads (network, devices, WAN, SSIDs, RF profiles) → 8.
-CALLS = {"utm": 20, "router": 12, "wireless": 8}
+# With full_verify every collection is read back: UTM 20, router 12, wireless 8.
+CALLS = {"utm": 14, "router": 10, "wireless": 8}
+FULL_VERIFY_CALLS = {"utm": 20, "router": 12, "wireless": 8}
 
 
 @pytest.mark.parametrize("name", ["utm", "router", "wireless"])
@@ -109,6 +116,57 @@ def test_example_applies_in_the_fewest_calls_and_reads_back_equal(
     steps = jobs.journal(session=session, job_id=job.id)
     assert [s.status for s in steps] == ["done"] * len(steps)
     assert steps[-1].action == "verify"
+
+
+@pytest.mark.parametrize("name", ["router", "utm"])
+def test_full_verify_reads_every_collection_back(
+    name: str, sandbox: SandboxServer, session: Session
+) -> None:
+    dash = dashboard_for(sandbox)
+    options = ProvisioningOptions(
+        secret_key=b"test-key", rate=1000.0, poll_seconds=0.05, full_verify=True
+    )
+    job = apply(session, dash, example(name), options)
+    assert (job.status, job.verify_diff) == ("done", [])
+    totals = sandbox.admin.counters()["totals"]
+    assert totals["count"] == FULL_VERIFY_CALLS[name], sandbox.admin.counters()["operations"]
+    assert sandbox.admin.count("GET", "/networks/{networkId}/appliance/firewall/l3FirewallRules")
+
+
+def test_direct_writes_keep_the_dashboards_answer_as_their_read_back(
+    sandbox: SandboxServer, session: Session
+) -> None:
+    job = apply(session, dashboard_for(sandbox), example("utm"))
+    answered = {
+        s.operations[0]["key"]: s.answer
+        for s in session.exec(select(JobStep).where(JobStep.job_id == job.id))
+        if s.answer is not None
+    }
+    assert sorted(answered) == [
+        "contentFiltering",
+        "l3FirewallRules",
+        "oneToOneNatRules",
+        "portForwardingRules",
+        "security/intrusion",
+        "security/malware",
+    ]
+    assert answered["security/intrusion"]["mode"] == "prevention"
+    assert not sandbox.admin.count("GET", "/networks/{networkId}/appliance/security/intrusion")
+
+
+def test_an_answer_that_differs_from_the_sheet_fails_the_verification(
+    sandbox: SandboxServer, session: Session
+) -> None:
+    """The dashboard stores (and answers) something else than was sent: verify_failed."""
+    with respx.mock(assert_all_called=True) as mock:
+        mock.put(url__regex=r".*/appliance/security/intrusion$").mock(
+            return_value=httpx.Response(200, json={"mode": "detection", "idsRulesets": "balanced"})
+        )
+        mock.route().pass_through()
+        job = apply(session, dashboard_for(sandbox), example("utm"))
+    assert job.status == "verify_failed"
+    assert [r["resource"] for r in job.verify_diff] == ["security/intrusion"]
+    assert job.verify_diff[0]["fields"][0]["after"] == "prevention"
 
 
 def test_utm_end_state_on_the_dashboard(sandbox: SandboxServer, session: Session) -> None:
