@@ -52,8 +52,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-        connection.exec_driver_sql("BEGIN")
+    options = connection.get_execution_options()
+    if options.get("isolation_level") != "AUTOCOMMIT":
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_IMMEDIATE) else "BEGIN")
+
+
+_IMMEDIATE = "netkeep_sqlite_immediate"
+
+
+def writer_engine(engine: Engine) -> Engine:
+    """The engine for sessions that write from several threads at once.
+
+    On SQLite each transaction takes the write lock at BEGIN (waiting up to the busy timeout)
+    instead of failing when another thread committed after it had read. Other databases are
+    unaffected.
+    """
+    return engine.execution_options(**{_IMMEDIATE: True})
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

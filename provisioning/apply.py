@@ -78,6 +78,8 @@ def create_job(
     rollback_of: int | None = None,
     not_restorable: list[str] | None = None,
     expect_absent: list[str] | None = None,
+    rollout: str | None = None,
+    commit: bool = True,
 ) -> ProvisioningJob:
     """The job, its journal (every step pending, then verify) and the snapshot, committed."""
     desired: dict[str, Any] = dict(plan.desired)
@@ -93,6 +95,7 @@ def create_job(
         sheet_kind=plan.sheet_kind,
         sheet_digest=plan.digest,
         rollback_of=rollback_of,
+        rollout=rollout,
         prune=plan.prune,
         sections=sorted(plan.sections),
         desired=desired,
@@ -148,10 +151,12 @@ def create_job(
             "changes": len(plan.changes),
             "steps": len(plan.steps),
             "rollback_of": rollback_of,
+            "rollout": rollout,
         },
         at=now,
     )
-    session.commit()
+    if commit:
+        session.commit()
     return job
 
 

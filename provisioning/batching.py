@@ -231,6 +231,28 @@ def pack(
     return steps
 
 
+def pack_round(sizes: Iterable[int], limit: int = ASYNC_BATCH_MAX) -> list[list[int]]:
+    """Sites' batch steps (their action counts, in order) grouped into shared action batches.
+
+    Greedy and in order: a step is never split (each holds at most `limit` actions), so one
+    site's actions stay in one batch and keep their order; returns the step indexes per batch.
+    """
+    groups: list[list[int]] = []
+    total = limit + 1
+    for index, size in enumerate(sizes):
+        if total + size > limit:
+            groups.append([])
+            total = 0
+        groups[-1].append(index)
+        total += size
+    return groups
+
+
+def batch_cost(actions: int) -> int:
+    """Calls one action batch of `actions` actions costs: synchronous 1, asynchronous 2+."""
+    return 1 if actions <= SYNC_BATCH_MAX else 2
+
+
 def read_calls(sections: frozenset[str], desired: Mapping[str, Any]) -> int:
     """GETs needed to read the named collections (one per collection, one per WAN setting)."""
     calls = 1  # the network: org network list when planning, GET /networks/{id} when verifying

@@ -33,6 +33,8 @@ _GETTERS = {
     "ssid": ("wireless", "getNetworkWirelessSsids"),
     "rfProfile": ("wireless", "getNetworkWirelessRfProfiles"),
 }
+NETWORK_IDS_PER_QUERY = 100
+"""Network ids per organization device query (keeps the query string short)."""
 _SETTERS = {
     "l3FirewallRules": "updateNetworkApplianceFirewallL3FirewallRules",
     "portForwardingRules": "updateNetworkApplianceFirewallPortForwardingRules",
@@ -128,6 +130,20 @@ class MerakiProvisioning:
     @translated_errors
     def get_network(self, network_id: str) -> dict[str, Any]:
         return dict(self._api.networks.getNetwork(network_id))
+
+    @translated_errors
+    def list_devices(self, network_ids: list[str]) -> list[dict[str, Any]]:
+        ids = sorted(set(network_ids))
+        found: list[dict[str, Any]] = []
+        for i in range(0, len(ids), NETWORK_IDS_PER_QUERY):
+            rows = self._api.organizations.getOrganizationDevices(
+                self.organization_id,
+                total_pages="all",
+                perPage=1000,
+                networkIds=ids[i : i + NETWORK_IDS_PER_QUERY],
+            )
+            found.extend(dict(row) for row in rows)
+        return found
 
     @translated_errors
     def read_collection(self, network_id: str, kind: str) -> Any:

@@ -38,6 +38,10 @@ class ProvisioningDashboard(Protocol):
 
     def get_network(self, network_id: str) -> dict[str, Any]: ...
 
+    def list_devices(self, network_ids: list[str]) -> list[dict[str, Any]]:
+        """Devices of these networks from the organization's device list (one paged list)."""
+        ...
+
     def read_collection(self, network_id: str, kind: str) -> Any:
         """One GET for a resource collection; VLANs disabled → None."""
         ...

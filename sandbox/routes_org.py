@@ -194,6 +194,16 @@ def list_inventory(st: SandboxState, call: Call) -> Reply:
     return paginate(call, [inventory_item(d) for d in devs], lambda d: str(d["serial"]))
 
 
+@router.add("GET", ORG + "/devices")
+def list_org_devices(st: SandboxState, call: Call) -> Reply:
+    """Devices in the organization's networks (getOrganizationDevices), paged by serial."""
+    from sandbox.routes_devices import device_view
+
+    org_id = org_or_404(st, call.params["organizationId"])["id"]
+    devs = _filter_devices([d for d in org_devices(st, org_id) if d["networkId"]], call)
+    return paginate(call, [device_view(d) for d in devs], lambda d: str(d["serial"]))
+
+
 @router.add("GET", ORG + "/inventory/devices/{serial}")
 def get_inventory_device(st: SandboxState, call: Call) -> Reply:
     """One inventory device."""

@@ -197,3 +197,26 @@ def test_swap_to_a_different_product_type_fails(sandbox):
     )
     assert swap["swaps"][0]["status"] == "failed"
     assert dash.devices.getDevice("Q2FY-AAAA-0001")["networkId"] == "N_demo_tokyo"
+
+
+def test_organization_devices_are_those_in_networks_filtered_by_network_and_paged(sandbox):
+    sandbox.admin.generate_inventory(ORG, 12)
+    dash = sandbox.dashboard_api()
+    free = [
+        d["serial"]
+        for d in dash.organizations.getOrganizationInventoryDevices(ORG, usedState="unused")
+    ]
+    net = dash.organizations.createOrganizationNetwork(ORG, "paging", ["appliance", "wireless"])
+    dash.networks.claimNetworkDevices(net["id"], serials=free[:5])
+    everywhere = dash.organizations.getOrganizationDevices(ORG, total_pages="all", perPage=3)
+    in_networks = [
+        d
+        for d in dash.organizations.getOrganizationInventoryDevices(ORG, total_pages="all")
+        if d["networkId"]
+    ]
+    assert sorted(d["serial"] for d in everywhere) == sorted(d["serial"] for d in in_networks)
+    assert len(everywhere) >= 7  # three pages followed
+    assert sandbox.admin.count("GET", "/organizations/{organizationId}/devices") >= 3
+    tokyo = dash.organizations.getOrganizationDevices(ORG, networkIds=["N_demo_tokyo"])
+    assert tokyo and {d["networkId"] for d in tokyo} == {"N_demo_tokyo"}
+    assert tokyo == dash.networks.getNetworkDevices("N_demo_tokyo")
