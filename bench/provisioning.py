@@ -32,11 +32,12 @@ from sqlmodel import Session
 from bench import ansible_baseline
 from core import migrate
 from core.audit import Actor
-from core.db import make_engine
+from core.db import make_engine, writer_engine
 from provisioning.domain import desired_resources, sections_of
 from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
 from provisioning.plan import change_rows, plan_changes
 from provisioning.ratelimit import OrgRateLimiter
+from provisioning.rollout import RolloutSite, apply_rollout, plan_rollout, rollout_estimate
 from provisioning.service import ProvisioningOptions, apply_plan, plan_sheet
 from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Sheet, dashboard_value
@@ -156,6 +157,11 @@ def totals(root: str) -> tuple[int, int]:
     return calls, limited
 
 
+def reads(root: str) -> int:
+    ops = admin(root, "GET", "/counters")["operations"]
+    return sum(v["count"] for k, v in ops.items() if k.startswith("GET "))
+
+
 # --- netkeep ------------------------------------------------------------------------------------
 
 
@@ -204,6 +210,43 @@ def run_netkeep(
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(one, sites))
     return {"floor_calls": sum(floors), "failures": failures}
+
+
+def run_rollout(sites: list[tuple[str, Sheet]], base_url: str, db_url: str) -> dict[str, Any]:
+    """All sheets as one rollout: one thread and one dashboard client per organization."""
+    limiter = OrgRateLimiter(rate=9.0)
+    options = ProvisioningOptions(
+        secret_key=b"bench", rate=9.0, poll_seconds=0.5, require_survey=False
+    )
+    dashboards = {
+        org: MerakiProvisioning(
+            build_sdk(api_key=KEY, base_url=base_url, maximum_retries=12),
+            organization_id=org,
+            limiter=limiter,
+        )
+        for org in sorted({org for org, _ in sites})
+    }
+    items = [RolloutSite(dashboards[org], sheet) for org, sheet in sites]
+    plans = plan_rollout(items, options)
+    floor = rollout_estimate(plans, options).calls
+    url = db_url.replace(".db", "-rollout.db")
+    migrate.upgrade(url)
+    engine = writer_engine(make_engine(url))
+    with Session(engine, expire_on_commit=False) as session:
+        outcome = apply_rollout(
+            session=session,
+            sites=items,
+            actor=ACTOR,
+            clock=lambda: datetime.now(UTC),
+            options=options,
+            session_factory=lambda: Session(engine, expire_on_commit=False),
+        )
+    failed = [j for j in outcome.jobs if j.status != "done"]
+    return {
+        "floor_calls": floor,
+        "failures": len(failed),
+        "messages": [f"{j.network_name}: {j.status} {j.error}" for j in failed[:5]],
+    }
 
 
 # --- the naive loop -----------------------------------------------------------------------------
@@ -359,9 +402,10 @@ def report(
     wall = time.monotonic() - started
     calls, limited = totals(root)
     ideal = calls / (RATE * orgs)
-    floor = f", floor {result['floor_calls'] / n:.1f}/site" if "floor_calls" in result else ""
+    floor = f", floor {result['floor_calls'] / n:.2f}/site" if "floor_calls" in result else ""
     print(
-        f"{name:8} {n} sites: {calls} calls = {calls / n:.1f}/site{floor}; "
+        f"{name:8} {n} sites: {calls} calls = {calls / n:.2f}/site ({reads(root) / n:.2f} GETs)"
+        f"{floor}; "
         f"wall {wall:.1f} s vs calls÷rate {ideal:.1f} s; 429s seen {limited}, "
         f"failures surfaced {result['failures']}",
         flush=True,
@@ -414,6 +458,14 @@ def main() -> None:
                 root,
                 n,
                 lambda: run_netkeep(sites("N"), base, db_url, args.workers),
+                args.orgs,
+                args.breakdown,
+            )
+            report(
+                "rollout",
+                root,
+                n,
+                lambda: run_rollout(sites("R"), base, db_url),
                 args.orgs,
                 args.breakdown,
             )

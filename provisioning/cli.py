@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,20 +11,26 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
+from core.errors import Problem, ValidationFailed
 from core.timeutil import show, utcnow
 from provisioning import apply as jobs
+from provisioning import rollout as rollouts
 from provisioning import service
 from provisioning.excel import write_template
 from provisioning.meraki_adapter import MerakiProvisioning
-from provisioning.schemas import JobOut, PlanOut
+from provisioning.schemas import JobOut, PlanOut, RolloutOut
 from provisioning.sheet_io import load_sheet
-from provisioning.sheet_model import Plan, SheetKind
+from provisioning.sheet_model import Plan, Sheet, SheetKind
 
 sheet_app = typer.Typer(help="Settings and change-request sheets: templates and validation.")
 job_app = typer.Typer(help="Provisioning jobs and their journals.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 SheetArg = Annotated[Path, typer.Argument(help="sheet (.yaml or .xlsx)", exists=True)]
+SheetsArg = Annotated[
+    list[Path],
+    typer.Argument(help="sheets (.yaml or .xlsx); several are applied as one rollout", exists=True),
+]
 
 
 def _dashboard() -> MerakiProvisioning:
@@ -127,15 +134,151 @@ def _run_with_progress(run: Any, *, quiet: bool = False) -> Any:
         return run(progress)
 
 
+def load_sheets(paths: list[Path]) -> list[Sheet]:
+    """Every sheet loaded, or every problem of every sheet at once (each with its file)."""
+    loaded, problems = [], []
+    for path in paths:
+        try:
+            loaded.append(load_sheet(path))
+        except ValidationFailed as refused:
+            problems += [Problem(p.message, f"{path.name}: {p.location}") for p in refused.problems]
+    if problems:
+        raise ValidationFailed(problems, f"{len(problems)} problem(s) found; nothing was sent")
+    return loaded
+
+
+def _rollout_table(sites: list[rollouts.RolloutSite]) -> Table:
+    table = Table("site", "network", "changes", "calls alone", title="rollout")
+    for site in sites:
+        assert site.plan is not None
+        table.add_row(
+            site.plan.network_name,
+            site.plan.network_id or "(new)",
+            str(len(site.plan.changes)),
+            str(site.plan.estimate.calls if site.plan.changes else 0),
+        )
+    return table
+
+
+def _rollout_summary(out: RolloutOut) -> None:
+    console.print(
+        f"rollout {out.rollout}: {out.status} — {len(out.jobs)} jobs, "
+        f"{out.calls.get('calls', 0)} calls, {out.calls.get('rate_limited', 0)} 429s seen, "
+        f"{out.seconds} s",
+        highlight=False,
+    )
+    for job in out.jobs:
+        line = f"  job {job.id} {job.network_name}: {job.status}"
+        console.print(line + (f" — {job.error}" if job.error else ""), markup=False)
+        for row in job.verify_diff:
+            console.print(f"    still differs: {row['resource']} {row['fields']}", markup=False)
+    if out.status != "done":
+        console.print(
+            f"  continue with: netkeep apply SHEETS... --rollout {out.rollout}", markup=False
+        )
+
+
+def _apply_rollout(
+    loaded: list[Sheet],
+    rollout: str | None,
+    yes: bool,
+    options: service.ProvisioningOptions,
+    json_out: bool,
+) -> RolloutOut:
+    dash, actor = _dashboard(), cli_actor()
+    sites = [rollouts.RolloutSite(dash, sheet) for sheet in loaded]
+    with cli_session() as session:
+        if rollout is not None:
+            outcome = _run_with_progress(
+                lambda progress: rollouts.resume_rollout(
+                    session=session, rollout=rollout, sites=sites, actor=actor,
+                    clock=utcnow, options=options, progress=progress,
+                ),
+                quiet=json_out,
+            )  # fmt: skip
+            return RolloutOut.of(
+                outcome.rollout, outcome.jobs, calls=outcome.calls, seconds=outcome.seconds
+            )
+        plans = rollouts.plan_rollout(sites, options)
+        estimate = rollouts.rollout_estimate([p for p in plans if p.changes], options)
+        alone = sum(p.estimate.calls for p in plans if p.changes)
+        if not json_out:
+            console.print(_rollout_table(sites))
+            console.print(
+                f"estimate: {estimate.calls} calls ({estimate.reads} reads, {estimate.batches} "
+                f"batches, {estimate.direct} direct, {estimate.polls} polls, "
+                f"{estimate.verify_reads} verify reads), about {estimate.seconds:.1f} s; "
+                f"{alone} one sheet at a time",
+                highlight=False,
+            )
+        if all(p.empty for p in plans):
+            return RolloutOut.of(None, [])
+        if not yes and not typer.confirm(f"apply {sum(1 for p in plans if p.changes)} sheets?"):
+            raise typer.Exit(1)
+        outcome = _run_with_progress(
+            lambda progress: rollouts.apply_rollout(
+                session=session, sites=sites, actor=actor, clock=utcnow, options=options,
+                progress=progress,
+            ),
+            quiet=json_out,
+        )  # fmt: skip
+        return RolloutOut.of(
+            outcome.rollout,
+            outcome.jobs,
+            calls=outcome.calls,
+            seconds=outcome.seconds,
+            estimate=estimate,
+            one_sheet_at_a_time=alone,
+        )
+
+
 def apply_cmd(
-    sheet: SheetArg,
+    sheets: SheetsArg,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
     resume: Annotated[int | None, typer.Option("--resume", help="continue job JOB")] = None,
+    rollout: Annotated[
+        str | None, typer.Option("--rollout", help="continue rollout R (give all its sheets)")
+    ] = None,
+    full_verify: Annotated[
+        bool,
+        typer.Option("--full-verify", help="read every collection back, direct writes included"),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Apply a sheet (plan, estimate, confirm, journalled writes, verify) or resume a job."""
-    loaded = load_sheet(sheet)
-    dash, options, actor = _dashboard(), _options(), cli_actor()
+    """Apply sheets (plan, estimate, confirm, journalled writes, verify) or resume a job.
+
+    Several sheets are applied as one rollout: one job each, sharing the dashboard's reads and
+    action batches.
+    """
+    loaded = load_sheets(sheets)
+    options = _options()
+    if full_verify:
+        options = replace(options, full_verify=True)
+    if rollout is not None or (len(loaded) > 1 and resume is None):
+        out = _apply_rollout(loaded, rollout, yes, options, json_out)
+        if json_out:
+            emit_json(out)
+        elif out.rollout is None:
+            console.print("nothing to do: every sheet matches the dashboard", markup=False)
+        else:
+            _rollout_summary(out)
+        if out.status not in ("done", "nothing to do"):
+            failed = any(j.status == "failed" for j in out.jobs)
+            raise typer.Exit(6 if failed else 8)
+        return
+    if len(loaded) > 1:
+        raise ValidationFailed([Problem("--resume continues one job: give its one sheet", "")])
+    _apply_one(loaded[0], yes, resume, options, json_out)
+
+
+def _apply_one(
+    loaded: Sheet,
+    yes: bool,
+    resume: int | None,
+    options: service.ProvisioningOptions,
+    json_out: bool,
+) -> None:
+    dash, actor = _dashboard(), cli_actor()
     with cli_session() as session:
         if resume is not None:
             job = _run_with_progress(
@@ -229,16 +372,32 @@ def job_show(job_id: int, json_out: JsonOpt = False) -> None:
 
 @job_app.command("list")
 @handle_errors
-def job_list(json_out: JsonOpt = False) -> None:
-    """Recent jobs."""
+def job_list(
+    rollout: Annotated[str | None, typer.Option("--rollout", help="only this rollout's")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Recent jobs (or all of one rollout)."""
     with cli_session() as session:
-        out = [JobOut.of(j) for j in jobs.list_jobs(session=session)]
+        found = (
+            rollouts.rollout_jobs(session=session, rollout=rollout)
+            if rollout
+            else jobs.list_jobs(session=session)
+        )
+        out = [JobOut.of(j) for j in found]
     if json_out:
         emit_json(out)
         return
-    table = Table("id", "kind", "status", "network", "by", "created")
+    table = Table("id", "kind", "status", "network", "rollout", "by", "created")
     for j in out:
-        table.add_row(str(j.id), j.kind, j.status, j.network_name, j.created_by, show(j.created_at))
+        table.add_row(
+            str(j.id),
+            j.kind,
+            j.status,
+            j.network_name,
+            j.rollout or "",
+            j.created_by,
+            show(j.created_at),
+        )
     console.print(table)
 
 

@@ -11,18 +11,22 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from api.deps import Reader, SessionDep, SettingsDep, roles
 from core.audit import Actor
 from core.auth import Role
-from core.errors import Problem, ValidationFailed
+from core.errors import NotFound, Problem, ValidationFailed
 from core.timeutil import utcnow
 from provisioning import apply as jobs
+from provisioning import rollout as rollouts
 from provisioning import service
 from provisioning.meraki_adapter import MerakiProvisioning
-from provisioning.schemas import JobOut, PlanOut, ValidationOut
+from provisioning.schemas import JobOut, PlanOut, RolloutOut, ValidationOut
 from provisioning.sheet_io import EXCEL_SUFFIXES, YAML_SUFFIXES, load_sheet
 from provisioning.sheet_model import Sheet
 
 router = APIRouter(tags=["provisioning"])
 Applier = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC, Role.FIELD))]
 SheetFile = Annotated[UploadFile, File(description="a sheet: .yaml/.yml or .xlsx")]
+SheetFiles = Annotated[
+    list[UploadFile], File(description="sheets (.yaml/.yml or .xlsx), one per network")
+]
 
 
 def get_provisioning_dashboard(request: Request) -> MerakiProvisioning:
@@ -109,3 +113,55 @@ def rollback(
     )
     assert back.id is not None
     return JobOut.of(back, jobs.journal(session=session, job_id=back.id))
+
+
+def _sheets(uploads: list[UploadFile]) -> list[Sheet]:
+    """Every uploaded sheet, or every problem of every sheet at once (each with its file)."""
+    loaded, problems = [], []
+    for upload in uploads:
+        try:
+            loaded.append(_sheet(upload))
+        except ValidationFailed as refused:
+            name = Path(upload.filename or "sheet").name
+            problems += [Problem(p.message, f"{name}: {p.location}") for p in refused.problems]
+    if problems:
+        raise ValidationFailed(problems, f"{len(problems)} problem(s) found; nothing was sent")
+    return loaded
+
+
+@router.post("/rollouts", response_model=RolloutOut, status_code=201)
+def apply_rollout(
+    files: SheetFiles,
+    actor: Applier,
+    session: SessionDep,
+    dash: ProvisioningDep,
+    cfg: SettingsDep,
+) -> RolloutOut:
+    """Plan and apply several sheets as one rollout now (shared reads and action batches)."""
+    options = service.ProvisioningOptions.from_settings(cfg)
+    sites = [rollouts.RolloutSite(dash, sheet) for sheet in _sheets(files)]
+    plans = rollouts.plan_rollout(sites, options)
+    busy = [p for p in plans if p.changes]
+    if not busy:
+        return RolloutOut.of(None, [])
+    estimate = rollouts.rollout_estimate(busy, options)
+    outcome = rollouts.apply_rollout(
+        session=session, sites=sites, actor=actor, clock=utcnow, options=options
+    )
+    return RolloutOut.of(
+        outcome.rollout,
+        outcome.jobs,
+        calls=outcome.calls,
+        seconds=outcome.seconds,
+        estimate=estimate,
+        one_sheet_at_a_time=sum(p.estimate.calls for p in busy),
+    )
+
+
+@router.get("/rollouts/{rollout}", response_model=RolloutOut)
+def show_rollout(rollout: str, session: SessionDep, actor: Reader) -> RolloutOut:
+    """A rollout's jobs (their journals through GET /jobs/{id})."""
+    found = rollouts.rollout_jobs(session=session, rollout=rollout)
+    if not found:
+        raise NotFound(f"rollout {rollout} does not exist", rollout=rollout)
+    return RolloutOut.of(rollout, found)

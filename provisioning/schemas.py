@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from provisioning.batching import CallEstimate
 from provisioning.models import JobStep, ProvisioningJob
 from provisioning.plan import SitePlan, change_rows
 
@@ -19,6 +20,18 @@ class EstimateOut(BaseModel):
     polls: int
     verify_reads: int
     seconds: float
+
+    @classmethod
+    def of(cls, e: CallEstimate) -> EstimateOut:
+        return cls(
+            calls=e.calls,
+            reads=e.reads,
+            direct=e.direct,
+            batches=e.batches,
+            polls=e.polls,
+            verify_reads=e.verify_reads,
+            seconds=e.seconds,
+        )
 
 
 class PlanOut(BaseModel):
@@ -34,7 +47,6 @@ class PlanOut(BaseModel):
 
     @classmethod
     def of(cls, plan: SitePlan) -> PlanOut:
-        e = plan.estimate
         return cls(
             organization_id=plan.organization_id,
             network_name=plan.network_name,
@@ -50,15 +62,7 @@ class PlanOut(BaseModel):
                 }
                 for s in plan.steps
             ],
-            estimate=EstimateOut(
-                calls=e.calls,
-                reads=e.reads,
-                direct=e.direct,
-                batches=e.batches,
-                polls=e.polls,
-                verify_reads=e.verify_reads,
-                seconds=e.seconds,
-            ),
+            estimate=EstimateOut.of(plan.estimate),
         )
 
 
@@ -89,6 +93,7 @@ class JobOut(BaseModel):
     network_name: str
     sheet_kind: str
     rollback_of: int | None
+    rollout: str | None = None
     changes: list[dict[str, Any]]
     estimate: dict[str, Any]
     result: dict[str, Any]
@@ -112,6 +117,7 @@ class JobOut(BaseModel):
             network_name=job.network_name,
             sheet_kind=job.sheet_kind,
             rollback_of=job.rollback_of,
+            rollout=job.rollout,
             changes=job.changes,
             estimate=job.estimate,
             result=job.result,
@@ -122,6 +128,49 @@ class JobOut(BaseModel):
             created_at=job.created_at,
             finished_at=job.finished_at,
             journal=[StepOut.of(s) for s in steps or []],
+        )
+
+
+class RolloutOut(BaseModel):
+    """A rollout: its jobs (one per sheet with changes) and what the whole of it cost."""
+
+    rollout: str | None
+    status: str
+    calls: dict[str, int]
+    seconds: float
+    estimate: EstimateOut | None
+    one_sheet_at_a_time: int | None
+    jobs: list[JobOut]
+
+    @classmethod
+    def of(
+        cls,
+        rollout: str | None,
+        jobs: list[ProvisioningJob],
+        *,
+        calls: dict[str, int] | None = None,
+        seconds: float = 0.0,
+        estimate: CallEstimate | None = None,
+        one_sheet_at_a_time: int | None = None,
+    ) -> RolloutOut:
+        states = {j.status for j in jobs}
+        status = (
+            "nothing to do"
+            if not jobs
+            else "done"
+            if states == {"done"}
+            else next(iter(states))
+            if len(states) == 1
+            else "partly done"
+        )
+        return cls(
+            rollout=rollout,
+            status=status,
+            calls=calls or {},
+            seconds=seconds,
+            estimate=None if estimate is None else EstimateOut.of(estimate),
+            one_sheet_at_a_time=one_sheet_at_a_time,
+            jobs=[JobOut.of(j) for j in jobs],
         )
 
 

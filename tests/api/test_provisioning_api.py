@@ -76,3 +76,33 @@ def test_plan_apply_show_rollback_over_http(
     texts.append(app_client.get(f"{API}/jobs", headers=viewer).text)
     for secret in EXAMPLE_ENV.values():
         assert all(secret not in t for t in texts)
+
+
+def test_rollout_over_http(
+    app_client: TestClient, tokens: dict[str, str], sandbox: SandboxServer
+) -> None:
+    sdk = build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    app_client.app.state.provisioning_dashboard = MerakiProvisioning(  # type: ignore[attr-defined]
+        sdk, organization_id="537758"
+    )
+    utm = (EXAMPLES / "utm.yaml").read_text(encoding="utf-8")
+    router = (EXAMPLES / "router.yaml").read_text(encoding="utf-8")
+    files = [
+        ("files", ("utm.yaml", utm.encode("utf-8"), "application/x-yaml")),
+        ("files", ("router.yaml", router.encode("utf-8"), "application/x-yaml")),
+    ]
+    viewer, field = bearer(tokens["viewer"]), bearer(tokens["field"])
+    assert app_client.post(f"{API}/rollouts", files=files, headers=viewer).status_code == 403
+    bad = [*files, ("files", ("bad.yaml", b"format: netkeep-sheet/1\n", "application/x-yaml"))]
+    refused = app_client.post(f"{API}/rollouts", files=bad, headers=field)
+    assert refused.status_code == 422 and "bad.yaml" in refused.text
+    done = app_client.post(f"{API}/rollouts", files=files, headers=field)
+    assert done.status_code == 201, done.text
+    out = done.json()
+    assert out["status"] == "done" and len(out["jobs"]) == 2
+    assert out["estimate"]["calls"] < out["one_sheet_at_a_time"]
+    shown = app_client.get(f"{API}/rollouts/{out['rollout']}", headers=viewer)
+    assert [j["id"] for j in shown.json()["jobs"]] == [j["id"] for j in out["jobs"]]
+    assert app_client.get(f"{API}/rollouts/R-none", headers=viewer).status_code == 404
+    again = app_client.post(f"{API}/rollouts", files=files, headers=field)
+    assert again.json()["status"] == "nothing to do"

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from core.settings import get_settings
@@ -49,7 +50,7 @@ def test_sheet_template_and_validate(cli: CliRunner, tmp_path: Path) -> None:
 def test_plan_apply_job_rollback(cli: CliRunner, sandbox: SandboxServer) -> None:
     sheet = str(EXAMPLES / "utm.yaml")
     planned = json.loads(run(cli, "plan", sheet, "--json"))
-    assert planned["estimate"]["calls"] == 20 and planned["network_id"] is None
+    assert planned["estimate"]["calls"] == 14 and planned["network_id"] is None
     applied = json.loads(run(cli, "apply", sheet, "--yes", "--json"))
     assert applied["status"] == "done"
     assert "no changes" in run(cli, "plan", sheet)
@@ -60,3 +61,39 @@ def test_plan_apply_job_rollback(cli: CliRunner, sandbox: SandboxServer) -> None
     out = run(cli, "rollback", str(cr["id"]))
     assert "done" in out
     assert "no changes" in run(cli, "plan", sheet)
+
+
+def _shop(folder: Path, i: int, *, vlan: int = 10) -> str:
+    sheet = {
+        "format": "netkeep-sheet/1",
+        "kind": "settings",
+        "site": {"name": f"CLI 店舗 {i}", "plan": "router"},
+        "devices": [{"serial": f"Q2FY-C{i:03d}-0001", "model": "MX67", "name": f"mx{i}"}],
+        "vlans": [
+            {"id": vlan, "name": "lan", "subnet": "10.0.10.0/24", "applianceIp": "10.0.10.1"}
+        ],
+        "l3FirewallRules": [
+            {"comment": "no telnet", "policy": "deny", "protocol": "tcp", "destPort": "23"}
+        ],
+    }
+    path = folder / f"shop{i}.yaml"
+    path.write_text(yaml.safe_dump(sheet, allow_unicode=True), "utf-8")
+    return str(path)
+
+
+def test_several_sheets_are_one_rollout(cli: CliRunner, tmp_path: Path) -> None:
+    bad = _shop(tmp_path, 9, vlan=5000)
+    worse = tmp_path / "worse.yaml"
+    worse.write_text("format: netkeep-sheet/1\nkind: settings\nsite: {plan: utm}\n", "utf-8")
+    refused = run(cli, "apply", _shop(tmp_path, 1), bad, str(worse), "--yes", code=2)
+    assert "shop9.yaml" in refused and "worse.yaml" in refused
+    sheets = [_shop(tmp_path, 1), _shop(tmp_path, 2)]
+    out = json.loads(run(cli, "apply", *sheets, "--yes", "--json"))
+    assert out["status"] == "done" and len(out["jobs"]) == 2
+    assert out["estimate"]["calls"] < out["one_sheet_at_a_time"]
+    assert out["calls"]["calls"] == out["estimate"]["calls"] - out["estimate"]["reads"] + 1
+    listed = run(cli, "job", "list", "--rollout", out["rollout"])
+    assert "CLI 店舗 1" in listed and "CLI 店舗 2" in listed
+    assert "nothing to do" in run(cli, "apply", *sheets, "--yes")
+    shown = run(cli, "apply", *sheets, "--rollout", out["rollout"])
+    assert "done" in shown
