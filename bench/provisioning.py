@@ -288,7 +288,7 @@ def naive_site(api: Any, org: str, sheet: Sheet) -> None:
     serials = [d.serial for d in sheet.devices or []]
     api.networks.claimNetworkDevices(net, serials=serials)
     for d in sheet.devices or []:
-        api.devices.updateDevice(d.serial, name=d.name, tags=d.tags)
+        api.devices.updateDevice(d.serial, name=d.name, tags=d.tags or [])
     appliance = view.get("appliance") or {}
     if appliance.get("vlans"):
         api.appliance.updateNetworkApplianceVlansSettings(net, vlansEnabled=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.audit import Actor
 from core.errors import DashboardError, DomainError, NotFound
+from provisioning.batching import created_refs, resolve_created
 from provisioning.domain import (
     NETWORK,
     JobKind,
@@ -32,6 +33,7 @@ from provisioning.domain import (
     StepStatus,
     diff,
     fingerprint_secrets,
+    ident_of,
     kind_of,
 )
 from provisioning.models import JobStep, ProvisioningJob, ResourceSnapshot
@@ -51,6 +53,7 @@ class SharedReads:
 
     networks: dict[str, dict[str, Any]]
     devices: dict[str, list[dict[str, Any]]]
+    assignments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -192,15 +195,47 @@ def _with_network(value: Any, network_id: str | None) -> Any:
     return value
 
 
-def _actions(step: JobStep, network_id: str | None, secrets: Mapping[str, str]) -> list[Any]:
+def _actions(
+    step: JobStep,
+    network_id: str | None,
+    secrets: Mapping[str, str],
+    created: Mapping[str, str] | None = None,
+) -> list[Any]:
     return [
         {
             "resource": _with_network(op["resource"], network_id),
             "operation": op["operation"],
-            "body": resolve_secrets(op["body"], secrets),
+            "body": resolve_created(resolve_secrets(op["body"], secrets), created or {}),
         }
         for op in step.operations
     ]
+
+
+def created_here(
+    resources: list[Any], network_id: str | None, ops: list[dict[str, Any]]
+) -> dict[str, str]:
+    """Ids of what a completed batch created, by resource key: each create action in order
+    takes the next created resource under its collection (``createdResources`` uris)."""
+    left = [str(c.get("uri", "")).split("/api/v1", 1)[-1] for c in resources]
+    ids = [str(c.get("id")) for c in resources]
+    found: dict[str, str] = {}
+    for op in ops:
+        if op["operation"] != "create":
+            continue
+        base = _with_network(op["resource"], network_id).rstrip("/") + "/"
+        for i, uri in enumerate(left):
+            if uri.startswith(base) and "/" not in uri[len(base) :]:
+                found[op["key"]] = ids[i]
+                left[i] = ""
+                break
+    return found
+
+
+def own_created(status: Mapping[str, Any], network_id: str | None) -> dict[str, Any]:
+    """A completed batch's created resources under one network, kept as the step's answer."""
+    mark = f"/networks/{network_id}/"
+    made = [c for c in status.get("createdResources") or [] if mark in str(c.get("uri", ""))]
+    return {"createdResources": made}
 
 
 def _contains_actions(batch: Mapping[str, Any], actions: list[Any]) -> bool:
@@ -367,8 +402,39 @@ class _Runner:
         if self.hooks.after_submit:
             self.hooks.after_submit(step)
 
+    def created_ids(self, step: JobStep) -> dict[str, str]:
+        """Ids of resources this job created that the step's bodies refer to.
+
+        Taken from the finished batch steps' answers (their created resources); what is not
+        there (an older journal, an unexpected answer) is looked up by one read of its
+        collection.
+        """
+        wanted = {ref for op in step.operations for ref in created_refs(op["body"])}
+        if not wanted:
+            return {}
+        found: dict[str, str] = {}
+        for done in self.steps:
+            if done.batch and done.status == StepStatus.DONE and done.answer:
+                made = list(done.answer.get("createdResources") or [])
+                found.update(created_here(made, self.job.network_id, done.operations))
+        for kind in sorted({kind_of(k) for k in wanted - set(found)}):
+            if kind != "rfProfile":
+                raise DashboardError(f"cannot look up the id of a created {kind}")
+            rows = self.dashboard.read_collection(str(self.job.network_id), kind) or []
+            by_name = {str(r.get("name")): str(r.get("id")) for r in rows}
+            for key in wanted - set(found):
+                if kind_of(key) == kind and ident_of(key) in by_name:
+                    found[key] = by_name[ident_of(key)]
+        missing = sorted(wanted - set(found))
+        if missing:
+            raise DashboardError(
+                f"{', '.join(missing)} should have been created by an earlier step but is not "
+                "on the dashboard"
+            )
+        return found
+
     def run_batch(self, step: JobStep, was_running: bool) -> None:
-        actions = _actions(step, self.job.network_id, self.secrets)
+        actions = _actions(step, self.job.network_id, self.secrets, self.created_ids(step))
         batch: dict[str, Any] | None = None
         if step.request_id:
             batch = self.dashboard.get_batch(step.request_id)
@@ -393,6 +459,7 @@ class _Runner:
                 f"action batch {batch['id']} failed and changed nothing: {errors}",
                 operation="createOrganizationActionBatch",
             )
+        step.answer = own_created(status, self.job.network_id)
 
     def _wait(self, batch: dict[str, Any]) -> dict[str, Any]:
         delay, deadline = self.poll_seconds, time.monotonic() + 600
@@ -412,9 +479,11 @@ class _Runner:
         net_id = str(job.network_id)
         answers: dict[str, dict[str, Any]] = {}
         devices: list[Mapping[str, Any]] | None = None
+        assignments: list[Mapping[str, Any]] | None = None
         if self.shared is not None and net_id in self.shared.networks and not self.full_verify:
             network: dict[str, Any] = self.shared.networks[net_id]
             devices = list(self.shared.devices.get(net_id, []))
+            assignments = list(self.shared.assignments.get(net_id, []))
         else:
             network = self.dashboard.get_network(net_id)
         if not self.full_verify:
@@ -434,6 +503,8 @@ class _Runner:
             fingerprint=fingerprinter(self.secret_key),
             answers=answers,
             devices=devices,
+            assignments=assignments,
+            resolve_profiles=False,
         )
         left = diff(present, current, sections=sections, prune=job.prune, network_exists=True)
         rows = change_rows(left)

@@ -7,9 +7,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core.errors import Problem, ValidationFailed
 from provisioning.domain import (
+    CREATED,
     NETWORK,
     PATH_KINDS,
+    RADIO,
     SECRET_FIELDS,
     SECRET_REF,
     SINGLETONS,
@@ -126,6 +129,7 @@ def operations(
     """The writes for `changes`, in dependency order (create network first, rules last)."""
     ops: list[Operation] = []
     claims: list[str] = []
+    unknown: list[Problem] = []
     for ch in changes:
         key, kind, ident = ch.key, ch.kind, ident_of(ch.key)
         want = desired.get(key, {})
@@ -180,6 +184,25 @@ def operations(
                     ops.append(Operation(key, "delete", path, "destroy", {}, True, 8))
                 else:
                     ops.append(Operation(key, "update", path, "update", _clean(want), True, 6))
+        elif kind == RADIO:
+            name = want.get("rfProfile")
+            profile = current.get(f"rfProfile/{name}") or {}
+            ref: Any
+            if profile.get("id"):
+                ref = str(profile["id"])
+            elif f"rfProfile/{name}" in desired:
+                ref = {CREATED: f"rfProfile/{name}"}
+            else:
+                unknown.append(
+                    Problem(
+                        f"RF profile {name!r} is neither in the sheet's rfProfiles nor on the "
+                        "network",
+                        f"devices[{ident}].rfProfile",
+                    )
+                )
+                continue
+            path = f"/devices/{ident}/wireless/radio/settings"
+            ops.append(Operation(key, "update", path, "update", {"rfProfileId": ref}, True, 7))
         elif kind in SINGLETONS:
             batchable = kind not in DIRECT_KINDS
             phase = 7 if batchable else 9
@@ -188,6 +211,8 @@ def operations(
                     key, "update", _singleton_path(kind), "update", dict(want), batchable, phase
                 )
             )
+    if unknown:
+        raise ValidationFailed(unknown, "an access point names an unknown RF profile")
     if claims:
         ops.append(
             Operation("devices", "claim", f"{NET}/devices", "claim", {"serials": claims}, True, 1)
@@ -223,12 +248,36 @@ def pack(
 
     for op in ops:
         if op.batchable:
+            if created_refs(op.body) & {o.key for o in run if o.action == "create"}:
+                flush()  # its id is known once the creating batch has run
             run.append(op)
         else:
             flush()
             steps.append(StepPlan((op,), batch=False))
     flush()
     return steps
+
+
+def created_refs(body: Any) -> set[str]:
+    """Keys of resources a body refers to by ``{"$created": key}`` (ids known after creation)."""
+    if isinstance(body, Mapping):
+        if set(body) == {CREATED}:
+            return {str(body[CREATED])}
+        return {ref for v in body.values() for ref in created_refs(v)}
+    if isinstance(body, list):
+        return {ref for v in body for ref in created_refs(v)}
+    return set()
+
+
+def resolve_created(body: Any, ids: Mapping[str, str]) -> Any:
+    """A body with each ``{"$created": key}`` replaced by that resource's id."""
+    if isinstance(body, Mapping):
+        if set(body) == {CREATED}:
+            return ids[str(body[CREATED])]
+        return {k: resolve_created(v, ids) for k, v in body.items()}
+    if isinstance(body, list):
+        return [resolve_created(v, ids) for v in body]
+    return body
 
 
 def pack_round(sizes: Iterable[int], limit: int = ASYNC_BATCH_MAX) -> list[list[int]]:
@@ -258,6 +307,7 @@ def read_calls(sections: frozenset[str], desired: Mapping[str, Any]) -> int:
     calls = 1  # the network: org network list when planning, GET /networks/{id} when verifying
     calls += sum(1 for s in sections if s != NETWORK)
     calls += sum(1 for k in desired if kind_of(k) == "managementInterface")
+    calls += 1 if any(kind_of(k) == RADIO for k in desired) else 0
     return calls
 
 

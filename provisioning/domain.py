@@ -43,6 +43,12 @@ SINGLETONS = (
     "vpn/siteToSiteVpn",
 )
 PATH_KINDS = ("security", "vpn")
+RADIO = "radio"
+"""An AP's RF profile assignment (``device/S/radio``): PUT /devices/S/wireless/radio/settings."""
+DEVICE_PARTS = frozenset({"managementInterface", "radio"})
+"""Parts of a sheet's device written through their own endpoints, not PUT /devices/{serial}."""
+CREATED = "$created"
+"""A write body's placeholder for the id of a resource the same job creates earlier."""
 """Key heads of singletons named by their API path under /appliance (``security/intrusion``)."""
 
 
@@ -103,6 +109,8 @@ def kind_of(key: str) -> str:
     """The resource kind of a key: ``vlan/10`` → ``vlan``; ``device/S/managementInterface``."""
     if key.startswith("device/") and key.endswith("/managementInterface"):
         return "managementInterface"
+    if key.startswith("device/") and key.endswith("/radio"):
+        return RADIO
     head = key.split("/", 1)[0]
     return key if head in PATH_KINDS else head
 
@@ -117,10 +125,12 @@ def desired_resources(view: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Flatten ``dashboard_view`` into resource key → desired body."""
     out: dict[str, dict[str, Any]] = {NETWORK: dict(view["network"])}
     for serial, device in (view.get("devices") or {}).items():
-        body = {k: v for k, v in device.items() if k != "managementInterface" and v is not None}
+        body = {k: v for k, v in device.items() if k not in DEVICE_PARTS and v is not None}
         out[f"device/{serial}"] = body
         if "managementInterface" in device:
             out[f"device/{serial}/managementInterface"] = dict(device["managementInterface"])
+        if "radio" in device:
+            out[f"device/{serial}/radio"] = dict(device["radio"])
     appliance = view.get("appliance") or {}
     for vlan_id, vlan in (appliance.get("vlans") or {}).items():
         out[f"vlan/{vlan_id}"] = {**vlan, "id": str(vlan_id)}

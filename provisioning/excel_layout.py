@@ -155,6 +155,7 @@ TABS: Final[tuple[Tab, ...]] = (
         _c(W1 + "staticGatewayIp", "WAN1 ゲートウェイ", "WAN1 gateway", example="203.0.113.9"),
         _c(W1 + "staticDns", "WAN1 DNSサーバ", "WAN1 DNS", Cell.LIST, "8.8.8.8\n1.1.1.1"),
         _c(W1 + "vlan", "WAN1 VLAN", "WAN1 VLAN", Cell.INT),
+        _c("rfProfile", "RFプロファイル (APのみ)", "RF profile (APs only)"),
     ), ALL),
     Tab("VLAN", "vlans", Shape.LIST, (
         _c("id", "VLAN ID", "VLAN ID", Cell.INT, 10),

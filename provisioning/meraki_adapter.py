@@ -146,6 +146,20 @@ class MerakiProvisioning:
         return found
 
     @translated_errors
+    def read_rf_assignments(self, network_ids: list[str]) -> list[dict[str, Any]]:
+        ids = sorted(set(network_ids))
+        found: list[dict[str, Any]] = []
+        for i in range(0, len(ids), NETWORK_IDS_PER_QUERY):
+            rows = self._api.wireless.getOrganizationWirelessRfProfilesAssignmentsByDevice(
+                self.organization_id,
+                total_pages="all",
+                perPage=1000,
+                networkIds=ids[i : i + NETWORK_IDS_PER_QUERY],
+            )
+            found.extend(dict(row) for row in rows)
+        return found
+
+    @translated_errors
     def read_collection(self, network_id: str, kind: str) -> Any:
         area, name = _GETTERS[kind]
         try:

@@ -22,12 +22,14 @@ from provisioning.batching import (
 from provisioning.domain import (
     FACTORY_VLAN_1,
     NETWORK,
+    RADIO,
     SINGLETONS,
     Change,
     ChangeAction,
     desired_resources,
     diff,
     fingerprint_secrets,
+    ident_of,
     kind_of,
     normalise_current,
     sections_of,
@@ -97,12 +99,17 @@ def read_current(
     fingerprint: Fingerprint,
     answers: Mapping[str, Mapping[str, Any]] | None = None,
     devices: list[Mapping[str, Any]] | None = None,
+    assignments: list[Mapping[str, Any]] | None = None,
+    resolve_profiles: bool = True,
 ) -> tuple[dict[str, dict[str, Any]], bool]:
     """Current state of the named collections, one GET each; returns it and vlansEnabled.
 
     `answers` are singletons the dashboard already returned in answer to a direct write (secrets
-    fingerprinted): they are not read again. `devices` are the network's devices when already
-    read (from the organization's device list).
+    fingerprinted): they are not read again. `devices` and `assignments` (APs' RF profiles) are
+    the network's rows when already read from the organization-wide lists. APs' RF profiles are
+    read from the organization's assignment list (one call); with `resolve_profiles`, the
+    network's RF profiles are read too when the sheet does not name them, so that a write can
+    give the profile's id.
     """
     net_id = str(network["id"])
     current: dict[str, dict[str, Any]] = {NETWORK: dict(network)}
@@ -123,6 +130,19 @@ def read_current(
             serial = key.split("/")[1] if kind_of(key) == "managementInterface" else ""
             if serial in in_network:
                 put(key, dashboard.read_management_interface(serial))
+        radios = [k for k in desired if kind_of(k) == RADIO and ident_of(k) in in_network]
+        if radios:
+            rows = assignments
+            if rows is None:
+                rows = dashboard.read_rf_assignments([net_id])
+            for row in rows:
+                serial = str(row.get("serial"))
+                if serial in in_network:
+                    profile = row.get("rfProfile") or {}
+                    current[f"device/{serial}/radio"] = {"rfProfile": profile.get("name")}
+            if resolve_profiles and "rfProfile" not in sections:
+                for row in dashboard.read_collection(net_id, "rfProfile") or []:
+                    put(f"rfProfile/{row['name']}", row)
     if "vlan" in sections:
         rows = dashboard.read_collection(net_id, "vlan")
         vlans_enabled = rows is not None

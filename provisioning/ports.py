@@ -42,6 +42,10 @@ class ProvisioningDashboard(Protocol):
         """Devices of these networks from the organization's device list (one paged list)."""
         ...
 
+    def read_rf_assignments(self, network_ids: list[str]) -> list[dict[str, Any]]:
+        """Access points' RF profiles in these networks (one paged organization-wide list)."""
+        ...
+
     def read_collection(self, network_id: str, kind: str) -> Any:
         """One GET for a resource collection; VLANs disabled → None."""
         ...

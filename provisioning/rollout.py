@@ -46,6 +46,7 @@ from provisioning.apply import (
     _actions,
     _Runner,
     create_job,
+    own_created,
     runner_for,
 )
 from provisioning.batching import (
@@ -55,7 +56,15 @@ from provisioning.batching import (
     batch_cost,
     pack_round,
 )
-from provisioning.domain import NETWORK, JobKind, JobStatus, StepStatus, desired_resources
+from provisioning.domain import (
+    NETWORK,
+    RADIO,
+    JobKind,
+    JobStatus,
+    StepStatus,
+    desired_resources,
+    kind_of,
+)
 from provisioning.models import JobStep, ProvisioningJob
 from provisioning.plan import SitePlan, desired_digest, make_plan, sheet_secrets
 from provisioning.ports import ProvisioningDashboard
@@ -134,6 +143,11 @@ def plan_rollout(sites: Sequence[RolloutSite], options: ProvisioningOptions) -> 
     return plans
 
 
+def _assigns(desired: Mapping[str, Any]) -> bool:
+    """Whether the sheet assigns RF profiles to access points (one more shared read)."""
+    return any(kind_of(k) == RADIO for k in desired)
+
+
 def _is_create(step: Any) -> bool:
     ops = step.operations
     if step.batch or not ops:
@@ -169,10 +183,11 @@ def rollout_estimate(plans: Sequence[SitePlan], options: ProvisioningOptions) ->
                 cost = batch_cost(sum(sizes[i] for i in group))
                 batches, polls = batches + 1, polls + cost - 1
         for p in busy:
-            shared = 1 + (1 if "device" in p.sections else 0)
+            shared = 1 + (1 if "device" in p.sections else 0) + (1 if _assigns(p.desired) else 0)
             verify += p.estimate.verify_reads - shared
         if busy:
             verify += 1 + (1 if any("device" in p.sections for p in busy) else 0)
+            verify += 1 if any(_assigns(p.desired) for p in busy) else 0
     total = reads + direct + batches + polls + verify
     seconds = round(total / options.rate / max(1, len(by_org)) + polls * options.poll_seconds, 2)
     return CallEstimate(reads, direct, batches, polls, verify, seconds)
@@ -241,26 +256,41 @@ class _OrgRollout:
 
     # -- phases
 
-    def _submit(self, members: list[tuple[_Runner, JobStep]]) -> dict[str, Any] | None:
-        """Mark the members running and send their actions as one batch; None if that failed."""
-        actions = [
-            a for r, s in members for a in _actions(s, r.job.network_id, r.secrets)
-        ]  # fmt: skip
-        now = members[0][0].clock()
-        for _, step in members:
+    def _submit(
+        self, members: list[tuple[_Runner, JobStep]]
+    ) -> tuple[list[tuple[_Runner, JobStep]], dict[str, Any] | None]:
+        """Mark the members running and send their actions as one batch (None: maybe not sent).
+
+        A member whose actions cannot be built (an id it needs is missing) fails alone.
+        """
+        kept: list[tuple[_Runner, JobStep]] = []
+        actions: list[Any] = []
+        for runner, step in members:
+            try:
+                ids = runner.created_ids(step)
+                built = _actions(step, runner.job.network_id, runner.secrets, ids)
+            except DomainError as exc:
+                runner.fail(exc)
+                continue
+            kept.append((runner, step))
+            actions.extend(built)
+        if not kept:
+            return kept, None
+        now = kept[0][0].clock()
+        for _, step in kept:
             step.status, step.started_at, step.error = str(StepStatus.RUNNING), now, None
-        self._commit([s for _, s in members])
+        self._commit([s for _, s in kept])
         try:
             batch = self.dashboard.submit_batch(actions, synchronous=len(actions) <= SYNC_BATCH_MAX)
         except DomainError:
-            return None  # maybe sent: each member looks for it, as a resume would
-        for _, step in members:
+            return kept, None  # maybe sent: each member looks for it, as a resume would
+        for _, step in kept:
             step.request_id = str(batch["id"])
-        self._commit([s for _, s in members])
-        for runner, step in members:
+        self._commit([s for _, s in kept])
+        for runner, step in kept:
             if runner.hooks.after_submit:
                 runner.hooks.after_submit(step)
-        return batch
+        return kept, batch
 
     def _alone(self, members: list[tuple[_Runner, JobStep]], resend: bool) -> None:
         """Each member's step on its own: the shared batch failed (resend) or was maybe sent."""
@@ -273,10 +303,15 @@ class _OrgRollout:
             except DomainError as exc:
                 runner.fail(exc)
 
-    def _finish(self, members: list[tuple[_Runner, JobStep]]) -> None:
+    def _finish(
+        self, members: list[tuple[_Runner, JobStep]], batch: Mapping[str, Any] | None = None
+    ) -> None:
         now = members[0][0].clock()
-        for _, step in members:
+        status = (batch or {}).get("status") or {}
+        for runner, step in members:
             step.status, step.finished_at = str(StepStatus.DONE), now
+            if batch is not None:
+                step.answer = own_created(status, runner.job.network_id)
         self._commit([s for _, s in members])
         for runner, step in members:
             if runner.hooks.after_step:
@@ -287,10 +322,13 @@ class _OrgRollout:
         sent: list[tuple[list[tuple[_Runner, JobStep]], dict[str, Any] | None]] = []
         completed: list[bool] = []
         with ExitStack() as stack:
-            for members in groups:
+            for group in groups:
                 stack.enter_context(BATCH_SLOTS.slot(self.org))
-                sent.append((members, self._submit(members)))
+                sent.append(self._submit(group))
             for members, batch in sent:
+                if not members:
+                    completed.append(False)
+                    continue
                 if batch is None:
                     self._alone(members, resend=False)
                     completed.append(False)
@@ -308,7 +346,7 @@ class _OrgRollout:
                 else:
                     completed.append(True)
                     if not _is_create(members[0][1]):
-                        self._finish(members)
+                        self._finish(members, batch)
         return completed
 
     def create_networks(self, runners: list[_Runner]) -> None:
@@ -376,11 +414,18 @@ class _OrgRollout:
                 if any("device" in r.job.sections for r in waiting):
                     for row in self.dashboard.list_devices(ids):
                         devices[str(row.get("networkId"))].append(row)
+                assignments: dict[str, list[dict[str, Any]]] = defaultdict(list)
+                if any(_assigns(r.job.desired) for r in waiting):
+                    for row in self.dashboard.read_rf_assignments(ids):
+                        net = (row.get("network") or {}).get("id")
+                        assignments[str(net)].append(row)
             except DomainError as exc:
                 for runner in waiting:
                     runner.fail(exc)
                 return
-            shared = SharedReads(networks=networks, devices=dict(devices))
+            shared = SharedReads(
+                networks=networks, devices=dict(devices), assignments=dict(assignments)
+            )
             for runner in waiting:
                 runner.shared = shared
         for runner in waiting:

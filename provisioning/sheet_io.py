@@ -114,6 +114,8 @@ def _device(device: Device) -> dict[str, Any]:
                 "vlan": wan.vlan,
             }
         }
+    if device.rf_profile:
+        body["radio"] = {"rfProfile": device.rf_profile}
     return body
 
 

@@ -149,8 +149,11 @@ class Device(SheetModel):
     model: Text
     name: Text | None = None
     address: Text | None = None
-    tags: TagList = []
+    tags: TagList | None = None
+    """Left as they are on the dashboard when not given; ``[]`` clears them."""
     management_interface: ManagementInterface | None = None
+    rf_profile: Text | None = None
+    """An access point's RF profile, by name (one of the sheet's rfProfiles or the network's)."""
 
     @field_validator("model")
     @classmethod

@@ -19,6 +19,7 @@ from provisioning.batching import (
 )
 from provisioning.domain import (
     NETWORK,
+    RADIO,
     SECRET_FIELDS,
     Change,
     ChangeAction,
@@ -29,6 +30,7 @@ from provisioning.models import ProvisioningJob, ResourceSnapshot
 from provisioning.plan import SitePlan, fingerprinter, read_current
 from provisioning.ports import ProvisioningDashboard
 
+DEVICE_KINDS = frozenset({"managementInterface", RADIO})
 VLAN_FIELDS = (
     "id",
     "name",
@@ -103,6 +105,11 @@ def rollback_plan(
     not_restorable: list[str] = []
     for snap in snapshots:
         kind = kind_of(snap.resource)
+        if kind == RADIO and (snap.body or {}).get("rfProfile") is None:
+            not_restorable.append(
+                f"{snap.resource} (had no RF profile of its own; keeps the one assigned)"
+            )
+            continue
         if snap.existed and snap.body is not None:
             body = {}
             for field, value in snap.body.items():
@@ -119,7 +126,7 @@ def rollback_plan(
             not_restorable.append(f"{snap.resource} (claimed by job {job.id}, left in network)")
     network = dashboard.get_network(str(job.network_id))
     sections = frozenset(
-        {"device" if kind_of(k) == "managementInterface" else kind_of(k) for k in desired}
+        {"device" if kind_of(k) in DEVICE_KINDS else kind_of(k) for k in desired}
         | {kind_of(k) for k in absent}
         | {NETWORK}
     )

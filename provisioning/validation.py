@@ -175,6 +175,11 @@ def check_devices(parts: SheetParts) -> Iterator[Found]:
                 (*loc, "model"),
                 (f"model {device.model} does not fit the {parts.plan} plan (expected {expected})"),
             )
+        if device.rf_profile is not None and not device.model.startswith(AP_MODEL_PREFIX):
+            yield (
+                (*loc, "rfProfile"),
+                f"rfProfile is for access points ({AP_MODEL_PREFIX}*), not a {device.model}",
+            )
         wan = device.management_interface.wan1 if device.management_interface else None
         if wan is None or not wan.using_static_ip:
             continue
@@ -201,6 +206,8 @@ def check_devices(parts: SheetParts) -> Iterator[Found]:
                     (f"staticGatewayIp {wan.static_gateway_ip} is not inside {net}"),
                 )
 
+
+AP_MODEL_PREFIX: Final = "MR"
 
 RULES: Final = (
     check_document,

@@ -204,6 +204,40 @@ def list_org_devices(st: SandboxState, call: Call) -> Reply:
     return paginate(call, [device_view(d) for d in devs], lambda d: str(d["serial"]))
 
 
+@router.add("GET", ORG + "/wireless/rfProfiles/assignments/byDevice")
+def list_rf_assignments(st: SandboxState, call: Call) -> Reply:
+    """Each access point in a network with the RF profile assigned to it (null: none)."""
+    org_id = org_or_404(st, call.params["organizationId"])["id"]
+    aps = [
+        d
+        for d in org_devices(st, org_id)
+        if d["networkId"] and d["productType"] == defaults.ProductType.WIRELESS
+    ]
+    items = []
+    for dev in _filter_devices(aps, call):
+        profile_id = (dev.get("radioSettings") or {}).get("rfProfileId")
+        profiles = st.network_settings[dev["networkId"]].get("rfProfiles") or {}
+        profile = profiles.get(str(profile_id)) if profile_id is not None else None
+        items.append(
+            {
+                "serial": dev["serial"],
+                "name": dev["name"],
+                "model": dev["model"],
+                "mac": dev["mac"],
+                "network": {"id": dev["networkId"]},
+                "rfProfile": None
+                if profile is None
+                else {
+                    "id": profile["id"],
+                    "name": profile["name"],
+                    "isIndoorDefault": bool(profile.get("isIndoorDefault")),
+                    "isOutdoorDefault": bool(profile.get("isOutdoorDefault")),
+                },
+            }
+        )
+    return paginate(call, items, lambda d: str(d["serial"]))
+
+
 @router.add("GET", ORG + "/inventory/devices/{serial}")
 def get_inventory_device(st: SandboxState, call: Call) -> Reply:
     """One inventory device."""

@@ -53,7 +53,7 @@ def test_plan_apply_show_rollback_over_http(
 
     plan = app_client.post(f"{API}/plans", files=_files("wireless", wireless), headers=viewer)
     assert plan.status_code == 200, plan.text
-    assert plan.json()["estimate"]["calls"] == 8
+    assert plan.json()["estimate"]["calls"] == 10
 
     refused = app_client.post(f"{API}/jobs", files=_files("wireless", wireless), headers=viewer)
     assert refused.status_code == 403

@@ -182,6 +182,19 @@ def test_rf_profile_and_radio_settings(sandbox):
     assert radio["rfProfileId"] == profile["id"]
     with pytest.raises(meraki.APIError):
         dash.wireless.deleteNetworkWirelessRfProfile("N_demo_tokyo", profile["id"])
+    rows = dash.wireless.getOrganizationWirelessRfProfilesAssignmentsByDevice(
+        "537758", total_pages="all", networkIds=["N_demo_tokyo"]
+    )
+    mine = [r for r in rows if r["serial"] == "Q3AJ-DDDD-0001"]
+    assert [(r["network"]["id"], r["rfProfile"]["name"]) for r in mine] == [
+        ("N_demo_tokyo", "office")
+    ]
+    assert all(r["network"]["id"] == "N_demo_tokyo" for r in rows)
+    dash.wireless.updateDeviceWirelessRadioSettings("Q3AJ-DDDD-0001", rfProfileId=None)
+    rows = dash.wireless.getOrganizationWirelessRfProfilesAssignmentsByDevice(
+        "537758", serials=["Q3AJ-DDDD-0001"]
+    )
+    assert [r["rfProfile"] for r in rows] == [None]
 
 
 def test_client_vpn_user(sandbox):

@@ -87,7 +87,12 @@ def wireless(i: int) -> Sheet:
             "kind": "settings",
             "site": {"name": f"店舗 {i:02d} Wi-Fi", "plan": "wireless"},
             "devices": [
-                {"serial": f"Q3AJ-R{i:03d}-000{a}", "model": "MR36", "name": f"ap{a}"}
+                {
+                    "serial": f"Q3AJ-R{i:03d}-000{a}",
+                    "model": "MR36",
+                    "name": f"ap{a}",
+                    "rfProfile": "標準",
+                }
                 for a in (1, 2)
             ],
             "ssids": [
@@ -133,10 +138,14 @@ def test_rollout_shares_reads_and_batches_and_costs_what_it_estimated(
     assert sandbox.admin.count("GET", "/organizations/{organizationId}/devices") == 1
     assert sandbox.admin.count("GET", "/networks/{networkId}/devices") == 0
     assert sandbox.admin.count("GET", "/networks/{networkId}") == 0
-    # one creation batch (6 actions) and one configuration batch (3 × 5 + 3 × 5 = 30 actions)
-    assert sandbox.admin.count("POST", "/organizations/{organizationId}/actionBatches") == 2
+    # one creation batch (6 actions), one configuration batch (3 × 5 + 3 × 5 = 30 actions) and
+    # one assigning the wireless sites' new RF profiles to their APs (3 × 2 actions)
+    assert sandbox.admin.count("POST", "/organizations/{organizationId}/actionBatches") == 3
+    assert sandbox.admin.count("GET", "/networks/{networkId}/wireless/rfProfiles") == 3
+    path = "/organizations/{organizationId}/wireless/rfProfiles/assignments/byDevice"
+    assert sandbox.admin.count("GET", path) == 1
     assert sandbox.admin.counters()["totals"]["count"] == estimate.calls, ops
-    assert estimate.calls < 0.6 * single  # 22 against 39 one sheet at a time
+    assert estimate.calls < 0.6 * single
     # 6 plan reads (1 network list, nothing else: all new) ... as counted by the dashboard
     assert outcome.calls["calls"] == estimate.calls - 1  # the planning read came before
     for sheet in sheets:
@@ -207,7 +216,8 @@ def test_an_interrupted_rollout_resumes_without_repeating_a_finished_step(
         options=OPTIONS,
     )
     assert again.done, [(j.network_name, j.status, j.error) for j in again.jobs]
-    assert sandbox.admin.count("POST", "/organizations/{organizationId}/actionBatches") == sent
+    # only the Wi-Fi site's second batch (its APs' RF profile) was still to send
+    assert sandbox.admin.count("POST", "/organizations/{organizationId}/actionBatches") == sent + 1
     assert vlan_ids(sandbox, "店舗 04") == [10, 20] == vlan_ids(sandbox, "店舗 05")
     networks = sandbox.dashboard_api().organizations.getOrganizationNetworks(ORG)
     names = Counter(n["name"] for n in networks)

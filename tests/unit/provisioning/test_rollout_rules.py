@@ -6,8 +6,17 @@ from typing import Any
 
 import pytest
 
-from provisioning.apply import VERIFY, _contains_actions
-from provisioning.batching import ASYNC_BATCH_MAX, batch_cost, pack_round
+from core.errors import ValidationFailed
+from provisioning.apply import VERIFY, _contains_actions, created_here
+from provisioning.batching import (
+    ASYNC_BATCH_MAX,
+    batch_cost,
+    operations,
+    pack,
+    pack_round,
+    resolve_created,
+)
+from provisioning.domain import Change, ChangeAction
 from provisioning.models import JobStep
 from provisioning.rollout import _shape
 
@@ -66,3 +75,58 @@ def _step(kind: str) -> JobStep:
 def test_journal_shape_names_creation_batches_direct_writes_and_verify() -> None:
     assert _shape([_step(k) for k in "cbbddv"]) == "cbbddv"
     assert _shape([_step(k) for k in "bdv"]) == "bdv"
+
+
+RF = "rfProfile/標準"
+AP = "device/Q3AJ-AAAA-0001/radio"
+
+
+def _assign(current: dict[str, Any]) -> list[Any]:
+    changes = [Change(RF, ChangeAction.CREATE), Change(AP, ChangeAction.UPDATE)]
+    desired = {RF: {"name": "標準", "bandSelectionType": "ap"}, AP: {"rfProfile": "標準"}}
+    return operations(changes, desired, current, organization_id="o", enable_vlans=False)
+
+
+def test_an_ap_waits_for_the_rf_profile_it_is_assigned_in_the_same_apply() -> None:
+    ops = _assign({})
+    radio = next(op for op in ops if op.key == AP)
+    assert radio.body == {"rfProfileId": {"$created": RF}}
+    steps = pack(ops)
+    assert [[op.key for op in s.operations] for s in steps] == [[RF], [AP]]
+    assert resolve_created(radio.body, {RF: "77"}) == {"rfProfileId": "77"}
+
+
+def test_an_existing_rf_profile_is_assigned_by_id_in_the_same_batch() -> None:
+    ops = _assign({RF: {"id": "12", "name": "標準"}})
+    assert next(op for op in ops if op.key == AP).body == {"rfProfileId": "12"}
+    assert len(pack(ops)) == 1
+
+
+def test_an_unknown_rf_profile_is_refused_with_its_place() -> None:
+    changes = [Change(AP, ChangeAction.UPDATE)]
+    with pytest.raises(ValidationFailed) as refused:
+        operations(
+            changes, {AP: {"rfProfile": "無い"}}, {}, organization_id="o", enable_vlans=False
+        )
+    assert [p.location for p in refused.value.problems] == ["devices[Q3AJ-AAAA-0001].rfProfile"]
+
+
+def test_created_ids_are_matched_to_their_create_actions_by_collection_in_order() -> None:
+    net = "/networks/{networkId}"
+    ops = [
+        {"key": "vlan/10", "operation": "create", "resource": f"{net}/appliance/vlans"},
+        {"key": "rfProfile/A", "operation": "create", "resource": f"{net}/wireless/rfProfiles"},
+        {"key": "rfProfile/B", "operation": "create", "resource": f"{net}/wireless/rfProfiles"},
+        {"key": "ssid/0", "operation": "update", "resource": f"{net}/wireless/ssids/0"},
+    ]
+    made = [
+        {"id": "10", "uri": "/api/v1/networks/N1/appliance/vlans/10"},
+        {"id": "501", "uri": "/api/v1/networks/N1/wireless/rfProfiles/501"},
+        {"id": "502", "uri": "/api/v1/networks/N1/wireless/rfProfiles/502"},
+    ]
+    assert created_here(made, "N1", ops) == {
+        "vlan/10": "10",
+        "rfProfile/A": "501",
+        "rfProfile/B": "502",
+    }
+    assert created_here(made, "N2", ops) == {}

@@ -71,6 +71,8 @@ CASES = [
      "model MR46 does not fit the router plan (expected MX* or Z*)"),
     ("wireless", _set("devices.0.model", "MX67"), "devices[0].model",
      "model MX67 does not fit the wireless plan (expected MR* or CW*)"),
+    ("utm", _set("devices.0.rfProfile", "標準"), "devices[0].rfProfile",
+     "rfProfile is for access points (MR*), not a MX67"),
     ("utm", _set("devices.1", {"serial": "q2fy-aaaa-0002", "model": "MX67"}), "devices[1].serial",
      "serial Q2FY-AAAA-0002 is already listed at devices[0]"),
     ("utm", _set("devices.0.managementInterface", {"wan1": {"usingStaticIp": True}}),
