@@ -143,6 +143,11 @@ def plan_rollout(sites: Sequence[RolloutSite], options: ProvisioningOptions) -> 
     return plans
 
 
+def _ended(batch: Mapping[str, Any]) -> bool:
+    status = batch.get("status") or {}
+    return bool(status.get("completed") or status.get("failed"))
+
+
 def _assigns(desired: Mapping[str, Any]) -> bool:
     """Whether the sheet assigns RF profiles to access points (one more shared read)."""
     return any(kind_of(k) == RADIO for k in desired)
@@ -317,14 +322,36 @@ class _OrgRollout:
             if runner.hooks.after_step:
                 runner.hooks.after_step(step)
 
+    def _wait_all(self, batches: list[dict[str, Any]]) -> list[dict[str, Any] | DomainError]:
+        """Poll batches together (one wait, then one GET per unfinished batch) until they end."""
+        runner = self.runners[0]
+        out: list[dict[str, Any] | DomainError] = list(batches)
+        delay, deadline = runner.poll_seconds, time.monotonic() + 600
+        while True:
+            waiting = [i for i, b in enumerate(out) if isinstance(b, dict) and not _ended(b)]
+            if not waiting:
+                return out
+            if time.monotonic() > deadline:
+                for i in waiting:
+                    out[i] = DashboardError(f"action batch {batches[i]['id']} did not finish")
+                return out
+            runner.sleep(delay)
+            delay = min(delay * 1.5, 5.0)
+            for i in waiting:
+                try:
+                    out[i] = self.dashboard.get_batch(str(batches[i]["id"]))
+                except DomainError as exc:
+                    out[i] = exc
+
     def _run_wave(self, groups: list[list[tuple[_Runner, JobStep]]]) -> list[bool]:
         """Up to five shared batches at once; for each, whether it completed."""
-        sent: list[tuple[list[tuple[_Runner, JobStep]], dict[str, Any] | None]] = []
         completed: list[bool] = []
         with ExitStack() as stack:
+            sent = []
             for group in groups:
                 stack.enter_context(BATCH_SLOTS.slot(self.org))
                 sent.append(self._submit(group))
+            ended = iter(self._wait_all([b for m, b in sent if m and b is not None]))
             for members, batch in sent:
                 if not members:
                     completed.append(False)
@@ -333,20 +360,18 @@ class _OrgRollout:
                     self._alone(members, resend=False)
                     completed.append(False)
                     continue
-                try:
-                    batch = members[0][0]._wait(batch)
-                except DomainError as exc:  # still running or unknown: resumable by its id
+                result = next(ended)
+                if isinstance(result, DomainError):  # still running or unknown: resumable by id
                     for runner, _ in members:
-                        runner.fail(exc)
+                        runner.fail(result)
                     completed.append(False)
-                    continue
-                if (batch.get("status") or {}).get("failed"):
+                elif (result.get("status") or {}).get("failed"):
                     self._alone(members, resend=True)
                     completed.append(False)
                 else:
                     completed.append(True)
                     if not _is_create(members[0][1]):
-                        self._finish(members, batch)
+                        self._finish(members, result)
         return completed
 
     def create_networks(self, runners: list[_Runner]) -> None:
