@@ -32,7 +32,11 @@ def _power_range(powers: list[int], band: Band) -> dict[str, int]:
 
 
 def sheet_raw(data: SurveyData, *, survey_id: int, version: int) -> dict[str, Any]:
-    """The sheet as YAML-shaped data (dashboard camelCase keys), from a version's data."""
+    """The sheet as YAML-shaped data (dashboard camelCase keys), from a version's data.
+
+    Every access point is assigned the RF profile built from the survey's planned powers.
+    """
+    profile = f"{data.number} 第{version}版"
     devices = [
         {
             "serial": ap.serial,
@@ -40,6 +44,7 @@ def sheet_raw(data: SurveyData, *, survey_id: int, version: int) -> dict[str, An
             "name": ap.name,
             **({"address": data.address} if data.address else {}),
             "tags": [_tag(floor.name), f"survey-v{version}"],
+            "rfProfile": profile,
         }
         for floor, ap in data.aps
         if ap.serial
@@ -74,7 +79,7 @@ def sheet_raw(data: SurveyData, *, survey_id: int, version: int) -> dict[str, An
         "ssids": ssids,
         "rfProfiles": [
             {
-                "name": f"{data.number} 第{version}版",
+                "name": profile,
                 "bandSelectionType": "ap",
                 "apBandSettings": {"bandOperationMode": mode},
                 "twoFourGhzSettings": _power_range(power_24, Band.GHZ_24),

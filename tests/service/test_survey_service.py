@@ -391,6 +391,7 @@ def test_approved_version_generates_a_loadable_wireless_sheet(
         14,
     )
     assert (profile.five_ghz_settings.min_power, profile.five_ghz_settings.max_power) == (17, 20)
+    assert {d.rf_profile for d in sheet.devices or []} == {profile.name}
 
 
 def test_contract_must_match_customer_and_cover_a_survey(session: Session, tmp_path: Path) -> None:
