@@ -168,8 +168,10 @@ def _validated(raw: dict[str, Any], kind: str) -> Sheet:
     return sheet
 
 
-def _sheets(vlan_ids: list[int], ssids: list[tuple[int, bool, str]], kind: str) -> list[Sheet]:
-    """A UTM sheet (VLANs) and a wireless sheet (SSIDs) for the same Tokyo network."""
+def _sheets(
+    vlan_ids: list[int], ssids: list[tuple[int, bool, str]], kind: str, rf: bool = False
+) -> list[Sheet]:
+    """A UTM sheet (VLANs) and a wireless sheet (SSIDs, maybe an RF profile for its AP)."""
     utm = {
         "site": {"name": "東京本社 Tokyo HQ", "plan": "utm"},
         "devices": [{"serial": "Q2FY-AAAA-0001", "model": "MX67", "name": "tokyo-mx"}],
@@ -199,6 +201,9 @@ def _sheets(vlan_ids: list[int], ssids: list[tuple[int, bool, str]], kind: str) 
             for n, on, psk in ssids
         ],
     }
+    if rf:
+        wireless["rfProfiles"] = [{"name": "標準", "fiveGhzSettings": {"channelWidth": "40"}}]
+        wireless["devices"][0]["rfProfile"] = "標準"
     return [_validated(utm, kind), _validated(wireless, kind)]
 
 
@@ -216,17 +221,19 @@ def _sheets(vlan_ids: list[int], ssids: list[tuple[int, bool, str]], kind: str) 
         unique_by=lambda t: t[0],
     ),
     kind=st.sampled_from(["settings", "change_request"]),
+    rf=st.booleans(),
 )
 def test_plan_after_apply_is_empty(
     vlan_ids: list[int],
     ssids: list[tuple[int, bool, str]],
     kind: str,
+    rf: bool,
     sandbox_server: SandboxServer,
     session: Session,
 ) -> None:
     sandbox_server.admin.reset("demo")
     dash = dashboard_for(sandbox_server)
-    sheets = _sheets(vlan_ids, ssids, kind)
+    sheets = _sheets(vlan_ids, ssids, kind, rf)
     ungated = replace(OPTIONS, require_survey=False)  # about idempotence, not the survey gate
     for sheet in sheets:
         job = apply(session, dash, sheet, ungated)
