@@ -293,3 +293,17 @@ def test_organizations_run_in_parallel_each_with_its_own_session(
         assert outcome.done, [(j.network_name, j.status, j.error) for j in outcome.jobs]
         assert {j.organization_id for j in outcome.jobs} == {ORG, other}
     engine.dispose()
+
+
+def test_5xx_and_429_storms_are_retried_and_surface_no_failure(
+    sandbox: SandboxServer, session: Session
+) -> None:
+    dash = dashboard_for(sandbox)
+    sites = sites_for(dash, [utm(11), wireless(11), utm(12)])
+    plan_rollout(sites, OPTIONS)
+    sandbox.admin.set_faults("5xxburst=3,429burst=3")
+    outcome = apply_rollout(session=session, sites=sites, actor=ACTOR, clock=clock, options=OPTIONS)
+    assert outcome.done, [(j.network_name, j.status, j.error) for j in outcome.jobs]
+    assert outcome.calls["server_errors"] == 3 and outcome.calls["rate_limited"] == 3
+    assert all(j.result["failures_surfaced"] == 0 for j in outcome.jobs)
+    assert vlan_ids(sandbox, "店舗 11") == [10, 20] == vlan_ids(sandbox, "店舗 12")
