@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +20,7 @@ from provisioning import service
 from provisioning.excel import write_template
 from provisioning.meraki_adapter import MerakiProvisioning
 from provisioning.schemas import JobOut, PlanOut, RolloutOut
-from provisioning.sheet_io import load_sheet
+from provisioning.sheet_io import load_all, load_sheet
 from provisioning.sheet_model import Plan, Sheet, SheetKind
 
 sheet_app = typer.Typer(help="Settings and change-request sheets: templates and validation.")
@@ -136,15 +137,7 @@ def _run_with_progress(run: Any, *, quiet: bool = False) -> Any:
 
 def load_sheets(paths: list[Path]) -> list[Sheet]:
     """Every sheet loaded, or every problem of every sheet at once (each with its file)."""
-    loaded, problems = [], []
-    for path in paths:
-        try:
-            loaded.append(load_sheet(path))
-        except ValidationFailed as refused:
-            problems += [Problem(p.message, f"{path.name}: {p.location}") for p in refused.problems]
-    if problems:
-        raise ValidationFailed(problems, f"{len(problems)} problem(s) found; nothing was sent")
-    return loaded
+    return load_all((path.name, partial(load_sheet, path)) for path in paths)
 
 
 def _rollout_table(sites: list[rollouts.RolloutSite]) -> Table:

@@ -131,12 +131,12 @@ class MerakiProvisioning:
     def get_network(self, network_id: str) -> dict[str, Any]:
         return dict(self._api.networks.getNetwork(network_id))
 
-    @translated_errors
-    def list_devices(self, network_ids: list[str]) -> list[dict[str, Any]]:
+    def _org_rows(self, list_call: Any, network_ids: list[str]) -> list[dict[str, Any]]:
+        """An organization-wide paged list filtered by network, NETWORK_IDS_PER_QUERY at a time."""
         ids = sorted(set(network_ids))
         found: list[dict[str, Any]] = []
         for i in range(0, len(ids), NETWORK_IDS_PER_QUERY):
-            rows = self._api.organizations.getOrganizationDevices(
+            rows = list_call(
                 self.organization_id,
                 total_pages="all",
                 perPage=1000,
@@ -146,18 +146,14 @@ class MerakiProvisioning:
         return found
 
     @translated_errors
+    def list_devices(self, network_ids: list[str]) -> list[dict[str, Any]]:
+        return self._org_rows(self._api.organizations.getOrganizationDevices, network_ids)
+
+    @translated_errors
     def read_rf_assignments(self, network_ids: list[str]) -> list[dict[str, Any]]:
-        ids = sorted(set(network_ids))
-        found: list[dict[str, Any]] = []
-        for i in range(0, len(ids), NETWORK_IDS_PER_QUERY):
-            rows = self._api.wireless.getOrganizationWirelessRfProfilesAssignmentsByDevice(
-                self.organization_id,
-                total_pages="all",
-                perPage=1000,
-                networkIds=ids[i : i + NETWORK_IDS_PER_QUERY],
-            )
-            found.extend(dict(row) for row in rows)
-        return found
+        return self._org_rows(
+            self._api.wireless.getOrganizationWirelessRfProfilesAssignmentsByDevice, network_ids
+        )
 
     @translated_errors
     def read_collection(self, network_id: str, kind: str) -> Any:

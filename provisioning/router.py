@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from provisioning import rollout as rollouts
 from provisioning import service
 from provisioning.meraki_adapter import MerakiProvisioning
 from provisioning.schemas import JobOut, PlanOut, RolloutOut, ValidationOut
-from provisioning.sheet_io import EXCEL_SUFFIXES, YAML_SUFFIXES, load_sheet
+from provisioning.sheet_io import EXCEL_SUFFIXES, YAML_SUFFIXES, load_all, load_sheet
 from provisioning.sheet_model import Sheet
 
 router = APIRouter(tags=["provisioning"])
@@ -117,16 +118,7 @@ def rollback(
 
 def _sheets(uploads: list[UploadFile]) -> list[Sheet]:
     """Every uploaded sheet, or every problem of every sheet at once (each with its file)."""
-    loaded, problems = [], []
-    for upload in uploads:
-        try:
-            loaded.append(_sheet(upload))
-        except ValidationFailed as refused:
-            name = Path(upload.filename or "sheet").name
-            problems += [Problem(p.message, f"{name}: {p.location}") for p in refused.problems]
-    if problems:
-        raise ValidationFailed(problems, f"{len(problems)} problem(s) found; nothing was sent")
-    return loaded
+    return load_all((Path(u.filename or "sheet").name, partial(_sheet, u)) for u in uploads)
 
 
 @router.post("/rollouts", response_model=RolloutOut, status_code=201)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -265,3 +265,19 @@ def _l7(policy: str, kind: str, value: str) -> dict[str, Any]:
     if kind in ("application", "applicationCategory"):
         return {"policy": str(policy), "type": str(kind), "value": {"id": value}}
     return {"policy": str(policy), "type": str(kind), "value": value}
+
+
+def load_all(sources: Iterable[tuple[str, Callable[[], Sheet]]]) -> list[Sheet]:
+    """Every sheet loaded, or every problem of every sheet at once, each with its file's name.
+
+    `sources` pairs a file name with what loads it (a path or an upload).
+    """
+    loaded, problems = [], []
+    for name, load in sources:
+        try:
+            loaded.append(load())
+        except ValidationFailed as refused:
+            problems += [Problem(p.message, f"{name}: {p.location}") for p in refused.problems]
+    if problems:
+        raise ValidationFailed(problems, f"{len(problems)} problem(s) found; nothing was sent")
+    return loaded

@@ -307,3 +307,32 @@ def test_5xx_and_429_storms_are_retried_and_surface_no_failure(
     assert outcome.calls["server_errors"] == 3 and outcome.calls["rate_limited"] == 3
     assert all(j.result["failures_surfaced"] == 0 for j in outcome.jobs)
     assert vlan_ids(sandbox, "店舗 11") == [10, 20] == vlan_ids(sandbox, "店舗 12")
+
+
+def test_a_crash_after_the_shared_network_creation_finds_the_networks_on_resume(
+    sandbox: SandboxServer, session: Session
+) -> None:
+    dash = dashboard_for(sandbox)
+    sheets = [utm(21), wireless(21)]
+
+    def crash(step: JobStep) -> None:
+        if step.number == 1:
+            raise RuntimeError("crash after the networks' batch was sent")
+
+    sites = sites_for(dash, sheets)
+    plan_rollout(sites, OPTIONS)
+    with pytest.raises(RuntimeError):
+        apply_rollout(
+            session=session, sites=sites, actor=ACTOR, clock=clock, options=OPTIONS,
+            hooks=ApplyHooks(after_submit=crash),
+        )  # fmt: skip
+    [rollout] = {j.rollout for j in jobs.list_jobs(session=session) if j.rollout}
+    again = resume_rollout(
+        session=session, rollout=rollout, sites=sites_for(dash, sheets), actor=ACTOR,
+        clock=clock, options=OPTIONS,
+    )  # fmt: skip
+    assert again.done, [(j.network_name, j.status, j.error) for j in again.jobs]
+    networks = sandbox.dashboard_api().organizations.getOrganizationNetworks(ORG)
+    names = Counter(n["name"] for n in networks)
+    assert names["店舗 21"] == names["店舗 21 Wi-Fi"] == 1
+    assert sandbox.admin.count("POST", "/organizations/{organizationId}/networks") == 0
