@@ -609,8 +609,7 @@ def resume_rollout(
     sleep: Callable[[float], None] = time.sleep,
 ) -> RolloutOutcome:
     """Continue a rollout's unfinished jobs; each needs its own sheet again (for its secrets)."""
-    stmt = select(ProvisioningJob).where(ProvisioningJob.rollout == rollout)
-    jobs = list(session.exec(stmt.order_by(col(ProvisioningJob.id))))
+    jobs = rollout_jobs(session=session, rollout=rollout)
     if not jobs:
         raise Conflict(f"rollout {rollout} has no jobs", rollout=rollout)
     by_site = {(s.dashboard.organization_id, s.sheet.site.name): s for s in sites}
@@ -646,7 +645,7 @@ def resume_rollout(
         progress=progress,
         sleep=sleep,
     )
-    outcome.jobs = list(session.exec(stmt.order_by(col(ProvisioningJob.id))))
+    outcome.jobs = rollout_jobs(session=session, rollout=rollout)
     return outcome
 
 

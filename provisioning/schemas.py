@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -23,15 +24,7 @@ class EstimateOut(BaseModel):
 
     @classmethod
     def of(cls, e: CallEstimate) -> EstimateOut:
-        return cls(
-            calls=e.calls,
-            reads=e.reads,
-            direct=e.direct,
-            batches=e.batches,
-            polls=e.polls,
-            verify_reads=e.verify_reads,
-            seconds=e.seconds,
-        )
+        return cls(calls=e.calls, **asdict(e))
 
 
 class PlanOut(BaseModel):
