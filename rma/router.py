@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -12,7 +13,7 @@ from api.deps import Admin, DashboardDep, Reader, SessionDep, SettingsDep, roles
 from api.responses import csv_response
 from core.audit import Actor
 from core.auth import Role
-from core.timeutil import as_utc, utcnow
+from core.timeutil import TOKYO, as_utc, utcnow
 from rma import replacement, returns, service, views
 from rma.domain import RmaStatus
 from rma.notice_pdf import render_damage_notice
@@ -105,11 +106,27 @@ def overdue(session: SessionDep, actor: Reader) -> list[RmaOut]:
     return [RmaOut.of(r) for r in views.overdue(session=session, now=utcnow())]
 
 
+MonthQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="YYYY-MM, an Asia/Tokyo month; the current one if omitted",
+    ),
+]
+
+
 @router.get("/views/charges-this-month", response_model=list[ChargeRowOut])
-def charges_this_month(session: SessionDep, actor: Reader) -> list[ChargeRowOut]:
+def charges_this_month(
+    session: SessionDep, actor: Reader, month: MonthQuery = None
+) -> list[ChargeRowOut]:
+    """Damage charges issued in a Tokyo month (this one unless `month` names another)."""
+    when = utcnow()
+    if month is not None:
+        year, number = (int(part) for part in month.split("-"))
+        when = datetime(year, number, 15, tzinfo=TOKYO)
     return [
         ChargeRowOut(number=rma.number, customer=rma.customer, charge=ChargeOut.of(charge))
-        for charge, rma in views.charges_in_month(session=session, now=utcnow())
+        for charge, rma in views.charges_in_month(session=session, now=when)
     ]
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pypdf
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from core.timeutil import TOKYO
 from rma.models import DamageChargeRecord
 from tests.conftest import bearer
 from tests.service.rma_builders import FAILED, SPARE, build_world
@@ -65,8 +67,18 @@ def test_flow_sweep_notice_and_waive(
     rma = app_client.get(f"{API}/{rma_id}", headers=viewer).json()
     assert rma["status"] == "charged"
     assert (rma["charge"]["net_yen"], rma["charge"]["tax_yen"]) == (128_000, 12_800)
-    month = app_client.get(f"{API}/views/charges-this-month", headers=viewer).json()
+    issued = datetime.fromisoformat(rma["charge"]["issued_at"]).astimezone(TOKYO)
+    month = app_client.get(
+        f"{API}/views/charges-this-month", params={"month": f"{issued:%Y-%m}"}, headers=viewer
+    ).json()
     assert [c["charge"]["total_yen"] for c in month] == [140_800]
+    before = (issued.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    earlier = app_client.get(
+        f"{API}/views/charges-this-month", params={"month": before}, headers=viewer
+    )
+    assert earlier.json() == []
+    bad = app_client.get(f"{API}/views/charges-this-month?month=2026-13", headers=viewer)
+    assert bad.status_code == 422
     states = app_client.get(f"{API}/views/open-by-state", headers=viewer).json()
     assert states == {"charged": 1}
 
