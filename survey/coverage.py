@@ -1,7 +1,8 @@
 """The coverage picture of a floor: layout, excluded areas hatched, readings by RSSI, planned APs.
 
-Drawn with matplotlib's object API (no pyplot state, safe in threads). Labels are ASCII only
-(AP numbers, metres, dBm) so no Japanese font is needed; names go in the PDF's tables.
+Drawn with matplotlib's object API (no pyplot state, safe in threads). Labels are Japanese with
+English beside them, in the embedded IPAexGothic (`core.fonts`) so they render without a system
+Japanese font; the floor's name is the title.
 """
 
 from __future__ import annotations
@@ -12,14 +13,23 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 from PIL import Image
 
+from core.fonts import japanese_font_file
 from survey.domain import Band
 from survey.snapshot import FloorData
 
 RSSI_SCALE = (-90.0, -30.0)  # red at -90 dBm, green at -30 dBm
 MAX_LAYOUT_PX = 2000
+
+
+def _font(size: float) -> FontProperties:
+    path = japanese_font_file()
+    if path is None:
+        return FontProperties(size=size)
+    return FontProperties(fname=str(path), size=size)
 
 
 def _layout_array(layout: bytes) -> Any:
@@ -48,8 +58,10 @@ def render_coverage(
     axes.set_xlim(0, floor.width_m)
     axes.set_ylim(floor.height_m, 0)
     axes.set_aspect("equal")
-    axes.set_xlabel("x (m)")
-    axes.set_ylabel("y (m)")
+    axes.set_xlabel("横 x (m)", fontproperties=_font(9))
+    axes.set_ylabel("縦 y (m)", fontproperties=_font(9))
+    title = floor.name if band is None else f"{floor.name} — {band}"
+    axes.set_title(title, fontproperties=_font(11))
     axes.add_patch(
         Rectangle((0, 0), floor.width_m, floor.height_m, fill=False, edgecolor="black", lw=1.2)
     )
@@ -83,7 +95,8 @@ def render_coverage(
             linewidths=0.3,
             zorder=3,
         )
-        figure.colorbar(dots, ax=axes, label="RSSI (dBm)", shrink=0.8)
+        bar = figure.colorbar(dots, ax=axes, shrink=0.8)
+        bar.set_label("受信強度 RSSI (dBm)", fontproperties=_font(9))
         noisy = [p for p in points if p.interference]
         if noisy:
             axes.scatter(
@@ -94,8 +107,9 @@ def render_coverage(
                 s=40,
                 linewidths=1.0,
                 zorder=4,
-                label="interference",
+                label="干渉 interference",
             )
+            axes.legend(loc="lower right", prop=_font(8))
     for ap in floor.aps:
         axes.scatter(
             [ap.x_m],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import warnings
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import date
 
 import pypdf
@@ -73,6 +75,14 @@ def test_coverage_png_has_the_requested_size() -> None:
         assert image.height > 60
     without = render_coverage(floor, width_in=4, dpi=40, band=Band.GHZ_24)
     assert without != png
+
+
+def test_coverage_labels_render_japanese_glyphs() -> None:
+    """matplotlib warns "Glyph ... missing from font" when a label falls back to tofu."""
+    floor = sample().floors[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        render_coverage(replace(floor, name="1階 受付"), width_in=4, dpi=40)
 
 
 def test_diagram_svg_names_gateway_switch_and_aps() -> None:
