@@ -17,9 +17,11 @@ from core.timeutil import show, utcnow
 from provisioning import apply as jobs
 from provisioning import rollout as rollouts
 from provisioning import service
+from provisioning.batching import CallEstimate
 from provisioning.excel import write_template
 from provisioning.meraki_adapter import MerakiProvisioning
-from provisioning.schemas import JobOut, PlanOut, RolloutOut
+from provisioning.plan import SitePlan
+from provisioning.schemas import EstimateOut, JobOut, PlanOut, RolloutOut
 from provisioning.sheet_io import load_all, load_sheet
 from provisioning.sheet_model import Plan, Sheet, SheetKind
 
@@ -93,15 +95,59 @@ def _show_plan(out: PlanOut) -> None:
     )
 
 
-def plan_cmd(sheet: SheetArg, json_out: JsonOpt = False) -> None:
-    """Show what applying the sheet would change, field by field, and what it costs."""
-    out = PlanOut.of(
-        service.plan_sheet(dashboard=_dashboard(), sheet=load_sheet(sheet), options=_options())
-    )
+def plan_cmd(sheets: SheetsArg, json_out: JsonOpt = False) -> None:
+    """Show what applying the sheets would change, field by field, and what it costs.
+
+    Several sheets are planned as one rollout: each sheet's changes, then the rollout's cost.
+    """
+    loaded = load_sheets(sheets)
+    options = _options()
+    if len(loaded) == 1:
+        out = PlanOut.of(
+            service.plan_sheet(dashboard=_dashboard(), sheet=loaded[0], options=options)
+        )
+        if json_out:
+            emit_json(out)
+        else:
+            _show_plan(out)
+        return
+    dash = _dashboard()
+    sites = [rollouts.RolloutSite(dash, sheet) for sheet in loaded]
+    plans = rollouts.plan_rollout(sites, options)
+    estimate, alone = _rollout_cost(plans, options)
     if json_out:
-        emit_json(out)
-    else:
-        _show_plan(out)
+        emit_json(
+            {
+                "plans": [PlanOut.of(p) for p in plans],
+                "estimate": EstimateOut.of(estimate),
+                "one_sheet_at_a_time": alone,
+            }
+        )
+        return
+    for plan in plans:
+        _show_plan(PlanOut.of(plan))
+    _show_rollout_cost(sites, estimate, alone)
+
+
+def _rollout_cost(
+    plans: list[SitePlan], options: service.ProvisioningOptions
+) -> tuple[CallEstimate, int]:
+    """What the rollout will cost, and what the same sheets would cost one at a time."""
+    busy = [p for p in plans if p.changes]
+    return rollouts.rollout_estimate(busy, options), sum(p.estimate.calls for p in busy)
+
+
+def _show_rollout_cost(
+    sites: list[rollouts.RolloutSite], estimate: CallEstimate, alone: int
+) -> None:
+    console.print(_rollout_table(sites))
+    console.print(
+        f"estimate: {estimate.calls} calls ({estimate.reads} reads, {estimate.batches} "
+        f"batches, {estimate.direct} direct, {estimate.polls} polls, "
+        f"{estimate.verify_reads} verify reads), about {estimate.seconds:.1f} s; "
+        f"{alone} one sheet at a time",
+        highlight=False,
+    )
 
 
 def _summary(out: JobOut) -> None:
@@ -193,17 +239,9 @@ def _apply_rollout(
                 outcome.rollout, outcome.jobs, calls=outcome.calls, seconds=outcome.seconds
             )
         plans = rollouts.plan_rollout(sites, options)
-        estimate = rollouts.rollout_estimate([p for p in plans if p.changes], options)
-        alone = sum(p.estimate.calls for p in plans if p.changes)
+        estimate, alone = _rollout_cost(plans, options)
         if not json_out:
-            console.print(_rollout_table(sites))
-            console.print(
-                f"estimate: {estimate.calls} calls ({estimate.reads} reads, {estimate.batches} "
-                f"batches, {estimate.direct} direct, {estimate.polls} polls, "
-                f"{estimate.verify_reads} verify reads), about {estimate.seconds:.1f} s; "
-                f"{alone} one sheet at a time",
-                highlight=False,
-            )
+            _show_rollout_cost(sites, estimate, alone)
         if all(p.empty for p in plans):
             return RolloutOut.of(None, [])
         if not yes and not typer.confirm(f"apply {sum(1 for p in plans if p.changes)} sheets?"):

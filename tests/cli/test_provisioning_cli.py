@@ -88,7 +88,11 @@ def test_several_sheets_are_one_rollout(cli: CliRunner, tmp_path: Path) -> None:
     refused = run(cli, "apply", _shop(tmp_path, 1), bad, str(worse), "--yes", code=2)
     assert "shop9.yaml" in refused and "worse.yaml" in refused
     sheets = [_shop(tmp_path, 1), _shop(tmp_path, 2)]
+    planned = json.loads(run(cli, "plan", *sheets, "--json"))
+    assert [p["network_id"] for p in planned["plans"]] == [None, None]
+    assert "one sheet at a time" in run(cli, "plan", *sheets)
     out = json.loads(run(cli, "apply", *sheets, "--yes", "--json"))
+    assert out["estimate"] == planned["estimate"]
     assert out["status"] == "done" and len(out["jobs"]) == 2
     assert out["estimate"]["calls"] < out["one_sheet_at_a_time"]
     assert out["calls"]["calls"] == out["estimate"]["calls"] - out["estimate"]["reads"] + 1
