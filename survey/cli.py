@@ -304,6 +304,29 @@ def ap_add_cmd(
     console.print(f"AP {ap.name} {ap.model} planned on {floor}", highlight=False)
 
 
+@survey_app.command("serials")
+@handle_errors
+def serials_cmd(
+    survey_id: SurveyId,
+    pairs: Annotated[
+        list[str], typer.Argument(help="AP_NAME=SERIAL for each installed AP (AP_NAME= clears)")
+    ],
+) -> None:
+    """Record installed APs' serials; the approved version stays approved."""
+    serials: dict[str, str | None] = {}
+    for pair in pairs:
+        name, sep, serial = pair.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{pair!r}: write AP_NAME=SERIAL")
+        serials[name.strip()] = serial.strip() or None
+    with cli_session() as session:
+        aps = floor_plan.record_serials(
+            session=session, actor=cli_actor(), survey_id=survey_id, serials=serials, now=utcnow()
+        )
+    for ap in aps:
+        console.print(f"{ap.name}: {ap.serial or '(none)'}", highlight=False)
+
+
 @survey_app.command("ssids")
 @handle_errors
 def ssids_cmd(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
 
+from core import audit
 from core.audit import Actor
 from core.errors import Conflict, Problem, ValidationFailed
 from survey import points_csv
@@ -258,3 +259,59 @@ def add_ap(
         now=now,
     )
     return ap
+
+
+def record_serials(
+    *,
+    session: Session,
+    actor: Actor,
+    survey_id: int,
+    serials: Mapping[str, str | None],
+    now: datetime,
+) -> list[PlannedAp]:
+    """Installed APs' serials, by AP name (None clears one).
+
+    A serial is not a device setting, so no new version of the preparation sheet opens (IV(3):
+    the sheet changes when settings change); the wireless settings sheet generated from the
+    approved version takes the serials recorded here. Every problem is reported at once.
+    """
+    survey = get_survey(session=session, survey_id=survey_id, for_update=True)
+    aps = {ap.name: ap for ap in aps_of(session, survey_id)}
+    problems: list[Problem] = []
+    given: dict[str, str | None] = {}
+    for name, serial in serials.items():
+        if name not in aps:
+            missing = f"survey {survey.number} plans no AP named {name}"
+            problems.append(Problem(missing, f"AP {name}"))
+            continue
+        if message := serial_problem(serial):
+            problems.append(Problem(message, f"AP {name}.serial"))
+            continue
+        given[name] = serial.strip().upper() if serial else None
+    holder: dict[str, str] = {}
+    for name, serial in ({n: ap.serial for n, ap in aps.items()} | given).items():
+        if serial is None:
+            continue
+        if serial in holder:
+            twice = f"serial {serial} is also given to AP {holder[serial]}"
+            problems.append(Problem(twice, f"AP {name}.serial"))
+        holder.setdefault(serial, name)
+    raise_if(problems)
+    before = {name: aps[name].serial for name in given}
+    for name, serial in given.items():
+        aps[name].serial = serial
+        session.add(aps[name])
+    survey.updated_at = now
+    session.add(survey)
+    audit.record(
+        session,
+        actor=actor,
+        action="survey.ap_serials",
+        entity_type="survey",
+        entity_id=survey.number,
+        before={"serials": before},
+        after={"serials": given},
+        at=now,
+    )
+    session.flush()
+    return [aps[name] for name in given]

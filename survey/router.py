@@ -22,6 +22,7 @@ from survey.schemas import (
     FloorOut,
     PointsImportOut,
     PointsIn,
+    SerialsIn,
     SsidsIn,
     SurveyIn,
     SurveyOut,
@@ -157,6 +158,18 @@ def add_ap(survey_id: int, body: ApIn, session: SessionDep, actor: Recorder) -> 
         now=utcnow(),
     )
     return ApOut.of(ap, body.floor)
+
+
+@router.put("/{survey_id}/aps/serials", response_model=list[ApOut])
+def record_serials(
+    survey_id: int, body: SerialsIn, session: SessionDep, actor: Recorder
+) -> list[ApOut]:
+    """Record installed APs' serials (no new version opens: a serial is not a setting)."""
+    aps = floor_plan.record_serials(
+        session=session, actor=actor, survey_id=survey_id, serials=body.serials, now=utcnow()
+    )
+    floors = {f.id: f.name for f in service.floors_of(session=session, survey_id=survey_id)}
+    return [ApOut.of(ap, floors[ap.floor_id]) for ap in aps]
 
 
 @router.put("/{survey_id}/ssids", response_model=SurveyOut)

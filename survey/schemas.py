@@ -156,6 +156,12 @@ class ApOut(BaseModel):
         return cls.model_validate({**row.model_dump(), "floor": floor})
 
 
+class SerialsIn(BaseModel):
+    """Installed serials by AP name; null clears one."""
+
+    serials: dict[str, str | None]
+
+
 class VersionOut(BaseModel):
     number: int
     status: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlmodel import Session
@@ -10,7 +11,7 @@ from core.errors import Conflict
 from provisioning.sheet_io import dump_yaml
 from provisioning.sheet_model import FORMAT, Plan, Sheet, SheetKind
 from survey.domain import POWER_DBM, Band, VersionStatus
-from survey.service import get_survey, latest_version
+from survey.service import aps_of, get_survey, latest_version
 from survey.snapshot import SurveyData
 from survey.versions import get_version
 
@@ -31,15 +32,24 @@ def _power_range(powers: list[int], band: Band) -> dict[str, int]:
     return {"minPower": max(low, min(powers)), "maxPower": min(high, max(powers))}
 
 
-def sheet_raw(data: SurveyData, *, survey_id: int, version: int) -> dict[str, Any]:
+def sheet_raw(
+    data: SurveyData,
+    *,
+    survey_id: int,
+    version: int,
+    serials: Mapping[str, str | None] | None = None,
+) -> dict[str, Any]:
     """The sheet as YAML-shaped data (dashboard camelCase keys), from a version's data.
 
     Every access point is assigned the RF profile built from the survey's planned powers.
+    `serials` (by AP name) are the installed serials recorded since; an AP without one is left
+    out, as it cannot be claimed yet.
     """
     profile = f"{data.number} 第{version}版"
+    installed = {ap.name: (serials or {}).get(ap.name, ap.serial) for _, ap in data.aps}
     devices = [
         {
-            "serial": ap.serial,
+            "serial": installed[ap.name],
             "model": ap.model,
             "name": ap.name,
             **({"address": data.address} if data.address else {}),
@@ -47,7 +57,7 @@ def sheet_raw(data: SurveyData, *, survey_id: int, version: int) -> dict[str, An
             "rfProfile": profile,
         }
         for floor, ap in data.aps
-        if ap.serial
+        if installed[ap.name]
     ]
     ssids = []
     for slot, ssid in enumerate(data.ssids):
@@ -106,7 +116,8 @@ def wireless_sheet(*, session: Session, survey_id: int, version: int | None = No
             status=row.status,
         )
     data = SurveyData.from_json(row.snapshot)
-    raw = sheet_raw(data, survey_id=survey_id, version=row.number)
+    serials = {ap.name: ap.serial for ap in aps_of(session, survey_id)}
+    raw = sheet_raw(data, survey_id=survey_id, version=row.number, serials=serials)
     placeholders = {
         psk_variable(survey_id, slot): "placeholder-psk" for slot in range(len(data.ssids))
     }

@@ -103,6 +103,11 @@ def test_survey_commands_from_create_to_sheet(cli: CliRunner, tmp_path: Path) ->
     run(cli, "sheet", sid, "-o", str(tmp_path / "w.yaml"))
     sheet = load_sheet(tmp_path / "w.yaml", environ={f"NETKEEP_SURVEY{sid}_SSID0_PSK": "x" * 12})
     assert [d.serial for d in sheet.devices or []] == [SERIAL_1]
+    assert "1F-AP01: Q3AJ-INST-0001" in run(cli, "serials", sid, "1F-AP01=q3aj-inst-0001")
+    run(cli, "serials", sid, "1F-AP01", code=2)
+    run(cli, "sheet", sid, "-o", str(tmp_path / "w.yaml"))
+    sheet = load_sheet(tmp_path / "w.yaml", environ={f"NETKEEP_SURVEY{sid}_SSID0_PSK": "x" * 12})
+    assert [d.serial for d in sheet.devices or []] == ["Q3AJ-INST-0001"]
     listed = json.loads(run(cli, "list", "--json"))
     assert [(s["number"], s["status"]) for s in listed] == [(created["number"], "approved")]
     assert io.BytesIO((tmp_path / "v1.pdf").read_bytes()).getvalue().startswith(b"%PDF")

@@ -442,3 +442,61 @@ def test_coverage_and_diagram_of_present_data(session: Session, tmp_path: Path) 
     svg = versions.network_diagram_svg(session=session, survey_id=survey.id or 0).decode()
     assert "1F-受付-AP01" in svg and "MX67" in svg
     assert count(session, SurveyExclusion) >= 2
+
+
+def _approved(session: Session, tmp_path: Path) -> int:
+    survey = build_survey(session, tmp_path)
+    sid = survey.id or 0
+    versions.issue_version(
+        session=session, actor=ACTOR, survey_id=sid, storage_dir=tmp_path, now=T0
+    )
+    versions.approve_version(
+        session=session, actor=ACTOR, survey_id=sid, number=1, approver_name="鈴木",
+        approved_on=date(2026, 11, 5), now=LATEST,
+    )  # fmt: skip
+    return sid
+
+
+def test_installed_serials_need_no_new_approval(session: Session, tmp_path: Path) -> None:
+    sid = _approved(session, tmp_path)
+    floor_plan.record_serials(
+        session=session, actor=ACTOR, survey_id=sid,
+        serials={"1F-受付-AP01": "q3aj-inst-0001", "2F-事務室-AP02": None}, now=LATEST,
+    )  # fmt: skip
+    latest = service.latest_version(session=session, survey_id=sid)
+    assert (latest.number, latest.status) == (1, "approved")
+    sheet = wireless_sheet(session=session, survey_id=sid)
+    assert [(d.serial, d.name) for d in sheet.devices or []] == [("Q3AJ-INST-0001", "1F-受付-AP01")]
+    number = service.get_survey(session=session, survey_id=sid).number
+    entries = history(session, entity_type="survey", entity_id=number)
+    [entry] = [e for e in entries if e.action == "survey.ap_serials"]
+    assert entry.before == {"serials": {"1F-受付-AP01": SERIAL_1, "2F-事務室-AP02": SERIAL_2}}
+    assert entry.after == {"serials": {"1F-受付-AP01": "Q3AJ-INST-0001", "2F-事務室-AP02": None}}
+
+
+def test_serial_problems_are_reported_together_and_change_nothing(
+    session: Session, tmp_path: Path
+) -> None:
+    sid = _approved(session, tmp_path)
+    with pytest.raises(ValidationFailed) as refused:
+        floor_plan.record_serials(
+            session=session, actor=ACTOR, survey_id=sid,
+            serials={"3F-AP09": "Q3AJ-INST-0009", "1F-受付-AP01": "Q3AJ-BAD",
+                     "2F-事務室-AP02": SERIAL_1.lower()},
+            now=LATEST,
+        )  # fmt: skip
+    assert sorted(p.location for p in refused.value.problems) == [
+        "AP 1F-受付-AP01.serial",  # not a Meraki serial
+        "AP 2F-事務室-AP02.serial",  # AP01 keeps SERIAL_1
+        "AP 3F-AP09",  # no such AP
+    ]
+    with pytest.raises(ValidationFailed) as twice:
+        floor_plan.record_serials(
+            session=session, actor=ACTOR, survey_id=sid,
+            serials={"2F-事務室-AP02": SERIAL_1.lower()}, now=LATEST,
+        )  # fmt: skip
+    assert [p.message for p in twice.value.problems] == [
+        f"serial {SERIAL_1} is also given to AP 1F-受付-AP01"
+    ]
+    serials = session.exec(select(PlannedAp.serial).where(PlannedAp.survey_id == sid)).all()
+    assert sorted(s or "" for s in serials) == [SERIAL_1, SERIAL_2]
