@@ -252,8 +252,14 @@ def run_rollout(sites: list[tuple[str, Sheet]], base_url: str, db_url: str) -> d
 # --- the naive loop -----------------------------------------------------------------------------
 
 
-def run_naive(sites: list[tuple[str, Sheet]], base_url: str, workers: int) -> dict[str, Any]:
-    """One SDK call per setting, as a script would do it (SDK defaults, smart flow on)."""
+def run_naive(
+    sites: list[tuple[str, Sheet]], base_url: str, workers: int, *, smart_flow: bool = True
+) -> dict[str, Any]:
+    """One SDK call per setting, as a script would do it (SDK defaults: smart flow on).
+
+    With `smart_flow` off the SDK makes none of its own look-ups (device, network, inventory):
+    only the settings calls and their 429 retries remain — the leanest naive loop.
+    """
     failures = 0
     lock = threading.Lock()
 
@@ -267,6 +273,7 @@ def run_naive(sites: list[tuple[str, Sheet]], base_url: str, workers: int) -> di
             output_log=False,
             print_console=False,
             maximum_retries=12,
+            smart_flow_enabled=smart_flow,
             smart_flow_cache_path="",
         )
         try:
@@ -404,7 +411,7 @@ def report(
     ideal = calls / (RATE * orgs)
     floor = f", floor {result['floor_calls'] / n:.2f}/site" if "floor_calls" in result else ""
     print(
-        f"{name:8} {n} sites: {calls} calls = {calls / n:.2f}/site ({reads(root) / n:.2f} GETs)"
+        f"{name:10} {n} sites: {calls} calls = {calls / n:.2f}/site ({reads(root) / n:.2f} GETs)"
         f"{floor}; "
         f"wall {wall:.1f} s vs calls÷rate {ideal:.1f} s; 429s seen {limited}, "
         f"failures surfaced {result['failures']}",
@@ -426,6 +433,12 @@ def main() -> None:
     parser.add_argument("--plan-sites", type=int, default=1000)
     parser.add_argument(
         "--breakdown", action="store_true", help="print calls per site for every operation"
+    )
+    parser.add_argument(
+        "--tools",
+        default="netkeep,rollout,naive,naive-lean",
+        help="which to run, comma-separated: netkeep (one sheet at a time), rollout, naive "
+        "(SDK defaults), naive-lean (smart flow off)",
     )
     parser.add_argument(
         "--with-ansible",
@@ -453,30 +466,14 @@ def main() -> None:
                 return out
 
             n = 2 * args.sites
-            report(
-                "netkeep",
-                root,
-                n,
-                lambda: run_netkeep(sites("N"), base, db_url, args.workers),
-                args.orgs,
-                args.breakdown,
-            )
-            report(
-                "rollout",
-                root,
-                n,
-                lambda: run_rollout(sites("R"), base, db_url),
-                args.orgs,
-                args.breakdown,
-            )
-            report(
-                "naive",
-                root,
-                n,
-                lambda: run_naive(sites("V"), base, args.workers),
-                args.orgs,
-                args.breakdown,
-            )
+            runs: dict[str, Callable[[], dict[str, Any]]] = {
+                "netkeep": lambda: run_netkeep(sites("N"), base, db_url, args.workers),
+                "rollout": lambda: run_rollout(sites("R"), base, db_url),
+                "naive": lambda: run_naive(sites("V"), base, args.workers),
+                "naive-lean": lambda: run_naive(sites("L"), base, args.workers, smart_flow=False),
+            }
+            for name in args.tools.split(","):
+                report(name, root, n, runs[name.strip()], args.orgs, args.breakdown)
             if args.with_ansible:
                 folder = ansible_baseline.ROOT / "var" / "ansible-bench"
                 ansible_sites = sites("S")
