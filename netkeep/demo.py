@@ -126,4 +126,8 @@ CLI (in another terminal, from this directory: .venv/bin/netkeep ...):
   netkeep inventory import inventory/sample/devices.csv      # dry run: every row checked
   netkeep inventory reconcile                                # against the sandbox organization
   netkeep token create --role noc --name noc-desk
+  netkeep plan provisioning/examples/utm.yaml                # field-level diff + call estimate
+  netkeep apply provisioning/examples/utm.yaml provisioning/examples/router.yaml --yes
+                                                             # two sites as one rollout
+  netkeep job list                                           # their journalled jobs
 """

@@ -134,7 +134,7 @@ def _rollout_cost(
 ) -> tuple[CallEstimate, int]:
     """What the rollout will cost, and what the same sheets would cost one at a time."""
     busy = [p for p in plans if p.changes]
-    return rollouts.rollout_estimate(busy, options), sum(p.estimate.calls for p in busy)
+    return rollouts.rollout_estimate(busy, options), sum(map(rollouts.alone_calls, busy))
 
 
 def _show_rollout_cost(
@@ -194,7 +194,7 @@ def _rollout_table(sites: list[rollouts.RolloutSite]) -> Table:
             site.plan.network_name,
             site.plan.network_id or "(new)",
             str(len(site.plan.changes)),
-            str(site.plan.estimate.calls if site.plan.changes else 0),
+            str(rollouts.alone_calls(site.plan)),
         )
     return table
 

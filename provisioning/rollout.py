@@ -153,6 +153,11 @@ def _assigns(desired: Mapping[str, Any]) -> bool:
     return any(kind_of(k) == RADIO for k in desired)
 
 
+def alone_calls(plan: SitePlan) -> int:
+    """What the plan would cost applied by itself (its own network-list read included)."""
+    return plan.estimate.calls + 1 if plan.changes else 0
+
+
 def _is_create(step: Any) -> bool:
     ops = step.operations
     if step.batch or not ops:
@@ -657,6 +662,7 @@ def rollout_jobs(*, session: Session, rollout: str) -> list[ProvisioningJob]:
 __all__ = [
     "RolloutOutcome",
     "RolloutSite",
+    "alone_calls",
     "apply_rollout",
     "plan_rollout",
     "resume_rollout",

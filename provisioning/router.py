@@ -146,7 +146,7 @@ def apply_rollout(
         calls=outcome.calls,
         seconds=outcome.seconds,
         estimate=estimate,
-        one_sheet_at_a_time=sum(p.estimate.calls for p in busy),
+        one_sheet_at_a_time=sum(map(rollouts.alone_calls, busy)),
     )
 
 

@@ -21,6 +21,7 @@ from provisioning.models import JobStep
 from provisioning.plan import change_rows
 from provisioning.rollout import (
     RolloutSite,
+    alone_calls,
     apply_rollout,
     plan_rollout,
     resume_rollout,
@@ -125,10 +126,14 @@ def test_rollout_shares_reads_and_batches_and_costs_what_it_estimated(
 ) -> None:
     dash = dashboard_for(sandbox)
     sheets = [utm(1), utm(2), utm(3), wireless(1), wireless(2), wireless(3)]
+    # one at a time: each its own network list, network, batches, PUTs and reads
+    alone = [plan_sheet(dashboard=dash, sheet=s, options=OPTIONS).estimate.calls for s in sheets]
+    sandbox.admin.reset_counters()
     sites = sites_for(dash, sheets)
     plans = plan_rollout(sites, OPTIONS)
     estimate = rollout_estimate(plans, OPTIONS)
-    single = sum(p.estimate.calls for p in plans)
+    single = sum(map(alone_calls, plans))
+    assert single == sum(alone)
     outcome = apply_rollout(session=session, sites=sites, actor=ACTOR, clock=clock, options=OPTIONS)
     assert outcome.done, [(j.network_name, j.status, j.error) for j in outcome.jobs]
     assert [j.verify_diff for j in outcome.jobs] == [[]] * 6
