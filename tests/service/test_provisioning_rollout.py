@@ -341,3 +341,41 @@ def test_a_crash_after_the_shared_network_creation_finds_the_networks_on_resume(
     names = Counter(n["name"] for n in networks)
     assert names["店舗 21"] == names["店舗 21 Wi-Fi"] == 1
     assert sandbox.admin.count("POST", "/organizations/{organizationId}/networks") == 0
+
+
+def _vlan_request(i: int) -> Sheet:
+    return _sheet(
+        {
+            "format": "netkeep-sheet/1",
+            "kind": "change_request",
+            "request": {"id": f"CR-{i}", "customer": "c", "requester": "r", "date": "2026-12-01"},
+            "site": {"name": f"店舗 {i:02d}", "plan": "utm"},
+            "vlans": [
+                {"id": 30, "name": "v3", "subnet": "192.168.30.0/24", "applianceIp": "192.168.30.1"}
+            ],
+            "l3FirewallRules": [
+                {"comment": "no ssh", "policy": "deny", "protocol": "tcp", "destPort": "22"}
+            ],
+        }
+    )
+
+
+def test_change_requests_to_existing_sites_as_one_rollout(
+    sandbox: SandboxServer, session: Session
+) -> None:
+    dash = dashboard_for(sandbox)
+    assert roll(session, sites_for(dash, [utm(31), utm(32), utm(33)])).done
+    sandbox.admin.reset_counters()
+    requests = [_vlan_request(i) for i in (31, 32, 33)]
+    sites = sites_for(dash, requests)
+    plans = plan_rollout(sites, OPTIONS)
+    assert all(p.network_id for p in plans)
+    estimate = rollout_estimate(plans, OPTIONS)
+    outcome = apply_rollout(session=session, sites=sites, actor=ACTOR, clock=clock, options=OPTIONS)
+    assert outcome.done, [(j.network_name, j.status, j.error) for j in outcome.jobs]
+    assert sandbox.admin.counters()["totals"]["count"] == estimate.calls
+    # one shared batch for the three new VLANs, one direct L3 write per site
+    assert sandbox.admin.count("POST", "/organizations/{organizationId}/actionBatches") == 1
+    assert vlan_ids(sandbox, "店舗 32") == [10, 20, 30]
+    for sheet in requests:
+        assert plan_sheet(dashboard=dash, sheet=sheet, options=OPTIONS).empty
