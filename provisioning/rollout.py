@@ -553,19 +553,27 @@ def _run(
     )
 
 
-def apply_rollout(
+@dataclass
+class PreparedRollout:
+    """A rollout journalled (its jobs pending, committed) and ready to run."""
+
+    rollout: str
+    groups: dict[str, tuple[ProvisioningDashboard, list[tuple[int, Mapping[str, str]]]]]
+
+    @property
+    def job_ids(self) -> list[int]:
+        return sorted(job_id for _, jobs in self.groups.values() for job_id, _ in jobs)
+
+
+def prepare_rollout(
     *,
     session: Session,
     sites: Sequence[RolloutSite],
     actor: Actor,
     clock: Clock,
     options: ProvisioningOptions,
-    session_factory: SessionFactory | None = None,
-    hooks: ApplyHooks | None = None,
-    progress: Progress | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> RolloutOutcome:
-    """Journal every planned sheet with changes as a job of one rollout and run them together.
+) -> PreparedRollout:
+    """Journal every planned sheet with changes as a pending job of one new rollout.
 
     All survey gates are checked before anything is journalled: one refused sheet refuses the
     rollout. Sheets without changes get no job.
@@ -586,14 +594,59 @@ def apply_rollout(
         org = site.dashboard.organization_id
         groups.setdefault(org, (site.dashboard, []))[1].append((job.id, sheet_secrets(site.sheet)))
     session.commit()
+    return PreparedRollout(rollout, groups)
+
+
+def run_rollout(
+    *,
+    session: Session,
+    prepared: PreparedRollout,
+    actor: Actor,
+    clock: Clock,
+    options: ProvisioningOptions,
+    session_factory: SessionFactory | None = None,
+    hooks: ApplyHooks | None = None,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RolloutOutcome:
+    """Run a prepared rollout's jobs together (also in another session or thread later)."""
     return _run(
         session=session,
         session_factory=session_factory,
-        groups=groups,
-        rollout=rollout,
+        groups=prepared.groups,
+        rollout=prepared.rollout,
         actor=actor,
         clock=clock,
         options=options,
+        hooks=hooks,
+        progress=progress,
+        sleep=sleep,
+    )
+
+
+def apply_rollout(
+    *,
+    session: Session,
+    sites: Sequence[RolloutSite],
+    actor: Actor,
+    clock: Clock,
+    options: ProvisioningOptions,
+    session_factory: SessionFactory | None = None,
+    hooks: ApplyHooks | None = None,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RolloutOutcome:
+    """Journal the planned sheets as one rollout (`prepare_rollout`) and run it now."""
+    prepared = prepare_rollout(
+        session=session, sites=sites, actor=actor, clock=clock, options=options
+    )
+    return run_rollout(
+        session=session,
+        prepared=prepared,
+        actor=actor,
+        clock=clock,
+        options=options,
+        session_factory=session_factory,
         hooks=hooks,
         progress=progress,
         sleep=sleep,
@@ -660,12 +713,15 @@ def rollout_jobs(*, session: Session, rollout: str) -> list[ProvisioningJob]:
 
 
 __all__ = [
+    "PreparedRollout",
     "RolloutOutcome",
     "RolloutSite",
     "alone_calls",
     "apply_rollout",
     "plan_rollout",
+    "prepare_rollout",
     "resume_rollout",
     "rollout_estimate",
     "rollout_jobs",
+    "run_rollout",
 ]

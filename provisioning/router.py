@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, Response, UploadFile
+from sqlmodel import Session
 
 from api.deps import Reader, SessionDep, SettingsDep, roles
 from core.audit import Actor
@@ -128,8 +130,18 @@ def apply_rollout(
     session: SessionDep,
     dash: ProvisioningDep,
     cfg: SettingsDep,
+    request: Request,
+    response: Response,
+    background: BackgroundTasks,
+    wait: Annotated[
+        bool,
+        Query(
+            description="false: answer 202 once the jobs are journalled and run them in the "
+            "background; follow GET /rollouts/{id}"
+        ),
+    ] = True,
 ) -> RolloutOut:
-    """Plan and apply several sheets as one rollout now (shared reads and action batches)."""
+    """Plan and apply several sheets as one rollout (shared reads and action batches)."""
     options = service.ProvisioningOptions.from_settings(cfg)
     sites = [rollouts.RolloutSite(dash, sheet) for sheet in _sheets(files)]
     plans = rollouts.plan_rollout(sites, options)
@@ -137,8 +149,19 @@ def apply_rollout(
     if not busy:
         return RolloutOut.of(None, [])
     estimate = rollouts.rollout_estimate(busy, options)
-    outcome = rollouts.apply_rollout(
+    alone = sum(map(rollouts.alone_calls, busy))
+    prepared = rollouts.prepare_rollout(
         session=session, sites=sites, actor=actor, clock=utcnow, options=options
+    )
+    if not wait:
+        factory: Callable[[], Session] = request.app.state.session_factory
+        background.add_task(_run_later, factory, prepared, actor, options)
+        response.status_code = 202
+        response.headers["Location"] = f"{request.url.path}/{prepared.rollout}"
+        jobs = rollouts.rollout_jobs(session=session, rollout=prepared.rollout)
+        return RolloutOut.of(prepared.rollout, jobs, estimate=estimate, one_sheet_at_a_time=alone)
+    outcome = rollouts.run_rollout(
+        session=session, prepared=prepared, actor=actor, clock=utcnow, options=options
     )
     return RolloutOut.of(
         outcome.rollout,
@@ -146,8 +169,21 @@ def apply_rollout(
         calls=outcome.calls,
         seconds=outcome.seconds,
         estimate=estimate,
-        one_sheet_at_a_time=sum(map(rollouts.alone_calls, busy)),
+        one_sheet_at_a_time=alone,
     )
+
+
+def _run_later(
+    factory: Callable[[], Session],
+    prepared: rollouts.PreparedRollout,
+    actor: Actor,
+    options: service.ProvisioningOptions,
+) -> None:
+    """A rollout run after the response, in its own session (its jobs say how it went)."""
+    with factory() as session:
+        rollouts.run_rollout(
+            session=session, prepared=prepared, actor=actor, clock=utcnow, options=options
+        )
 
 
 @router.get("/rollouts/{rollout}", response_model=RolloutOut)

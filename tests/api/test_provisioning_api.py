@@ -106,3 +106,25 @@ def test_rollout_over_http(
     assert app_client.get(f"{API}/rollouts/R-none", headers=viewer).status_code == 404
     again = app_client.post(f"{API}/rollouts", files=files, headers=field)
     assert again.json()["status"] == "nothing to do"
+
+
+def test_rollout_in_the_background(
+    app_client: TestClient, tokens: dict[str, str], sandbox: SandboxServer
+) -> None:
+    sdk = build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    app_client.app.state.provisioning_dashboard = MerakiProvisioning(  # type: ignore[attr-defined]
+        sdk, organization_id="537758"
+    )
+    files = [
+        ("files", (f"{n}.yaml", (EXAMPLES / f"{n}.yaml").read_bytes(), "application/x-yaml"))
+        for n in ("utm", "router")
+    ]
+    field, viewer = bearer(tokens["field"]), bearer(tokens["viewer"])
+    accepted = app_client.post(f"{API}/rollouts?wait=false", files=files, headers=field)
+    assert accepted.status_code == 202, accepted.text
+    out = accepted.json()
+    assert out["status"] == "pending" and len(out["jobs"]) == 2
+    assert accepted.headers["location"] == f"{API}/rollouts/{out['rollout']}"
+    # the test client runs background tasks before it returns: the rollout has finished
+    shown = app_client.get(accepted.headers["location"], headers=viewer).json()
+    assert shown["status"] == "done", shown
