@@ -474,19 +474,32 @@ def _session_for(factory: SessionFactory | None, fallback: Session) -> Iterator[
         yield session
 
 
-def _run(
+@dataclass
+class PreparedRollout:
+    """A rollout journalled (its jobs pending, committed) and ready to run."""
+
+    rollout: str
+    groups: dict[str, tuple[ProvisioningDashboard, list[tuple[int, Mapping[str, str]]]]]
+
+    @property
+    def job_ids(self) -> list[int]:
+        return sorted(job_id for _, jobs in self.groups.values() for job_id, _ in jobs)
+
+
+def run_rollout(
     *,
     session: Session,
-    session_factory: SessionFactory | None,
-    groups: dict[str, tuple[ProvisioningDashboard, list[tuple[int, Mapping[str, str]]]]],
-    rollout: str,
+    prepared: PreparedRollout,
     actor: Actor,
     clock: Clock,
     options: ProvisioningOptions,
-    hooks: ApplyHooks | None,
-    progress: Progress | None,
-    sleep: Callable[[float], None],
+    session_factory: SessionFactory | None = None,
+    hooks: ApplyHooks | None = None,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> RolloutOutcome:
+    """Run a prepared rollout's jobs together (also in another session or thread later)."""
+    groups, rollout = prepared.groups, prepared.rollout
     started = time.monotonic()
     totals: dict[str, int] = defaultdict(int)
 
@@ -553,18 +566,6 @@ def _run(
     )
 
 
-@dataclass
-class PreparedRollout:
-    """A rollout journalled (its jobs pending, committed) and ready to run."""
-
-    rollout: str
-    groups: dict[str, tuple[ProvisioningDashboard, list[tuple[int, Mapping[str, str]]]]]
-
-    @property
-    def job_ids(self) -> list[int]:
-        return sorted(job_id for _, jobs in self.groups.values() for job_id, _ in jobs)
-
-
 def prepare_rollout(
     *,
     session: Session,
@@ -595,33 +596,6 @@ def prepare_rollout(
         groups.setdefault(org, (site.dashboard, []))[1].append((job.id, sheet_secrets(site.sheet)))
     session.commit()
     return PreparedRollout(rollout, groups)
-
-
-def run_rollout(
-    *,
-    session: Session,
-    prepared: PreparedRollout,
-    actor: Actor,
-    clock: Clock,
-    options: ProvisioningOptions,
-    session_factory: SessionFactory | None = None,
-    hooks: ApplyHooks | None = None,
-    progress: Progress | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> RolloutOutcome:
-    """Run a prepared rollout's jobs together (also in another session or thread later)."""
-    return _run(
-        session=session,
-        session_factory=session_factory,
-        groups=prepared.groups,
-        rollout=prepared.rollout,
-        actor=actor,
-        clock=clock,
-        options=options,
-        hooks=hooks,
-        progress=progress,
-        sleep=sleep,
-    )
 
 
 def apply_rollout(
@@ -691,14 +665,13 @@ def resume_rollout(
         )
     if problems:
         raise ValidationFailed(problems, f"rollout {rollout} cannot resume; nothing was sent")
-    outcome = _run(
+    outcome = run_rollout(
         session=session,
-        session_factory=session_factory,
-        groups=groups,
-        rollout=rollout,
+        prepared=PreparedRollout(rollout, groups),
         actor=actor,
         clock=clock,
         options=options,
+        session_factory=session_factory,
         hooks=hooks,
         progress=progress,
         sleep=sleep,
