@@ -346,14 +346,12 @@ class _Runner:
         """The outcome, what it cost and the audit entry, committed."""
         job, steps = self.job, self.steps
         if job.status != JobStatus.FAILED:
-            done = all(s.status == StepStatus.DONE for s in steps)
-            job.status = str(
-                JobStatus.VERIFY_FAILED
-                if job.verify_diff
-                else JobStatus.DONE
-                if done
-                else JobStatus.FAILED
-            )
+            if job.verify_diff:
+                job.status = str(JobStatus.VERIFY_FAILED)
+            elif any(s.status != StepStatus.DONE for s in steps):
+                job.status = str(JobStatus.FAILED)
+            else:
+                job.status = str(JobStatus.DONE)
         previous = dict(job.result or {})
         own = {k: v + int(previous.get(k, 0)) for k, v in self.calls.items()}
         job.result = {

@@ -20,7 +20,6 @@ from provisioning import service
 from provisioning.batching import CallEstimate
 from provisioning.excel import write_template
 from provisioning.meraki_adapter import MerakiProvisioning
-from provisioning.plan import SitePlan
 from provisioning.schemas import EstimateOut, JobOut, PlanOut, RolloutOut
 from provisioning.sheet_io import load_all, load_sheet
 from provisioning.sheet_model import Plan, Sheet, SheetKind
@@ -114,7 +113,7 @@ def plan_cmd(sheets: SheetsArg, json_out: JsonOpt = False) -> None:
     dash = _dashboard()
     sites = [rollouts.RolloutSite(dash, sheet) for sheet in loaded]
     plans = rollouts.plan_rollout(sites, options)
-    estimate, alone = _rollout_cost(plans, options)
+    estimate, alone = rollouts.rollout_cost(plans, options)
     if json_out:
         emit_json(
             {
@@ -127,14 +126,6 @@ def plan_cmd(sheets: SheetsArg, json_out: JsonOpt = False) -> None:
     for plan in plans:
         _show_plan(PlanOut.of(plan))
     _show_rollout_cost(sites, estimate, alone)
-
-
-def _rollout_cost(
-    plans: list[SitePlan], options: service.ProvisioningOptions
-) -> tuple[CallEstimate, int]:
-    """What the rollout will cost, and what the same sheets would cost one at a time."""
-    busy = [p for p in plans if p.changes]
-    return rollouts.rollout_estimate(busy, options), sum(map(rollouts.alone_calls, busy))
 
 
 def _show_rollout_cost(
@@ -235,11 +226,9 @@ def _apply_rollout(
                 ),
                 quiet=json_out,
             )  # fmt: skip
-            return RolloutOut.of(
-                outcome.rollout, outcome.jobs, calls=outcome.calls, seconds=outcome.seconds
-            )
+            return RolloutOut.of_outcome(outcome)
         plans = rollouts.plan_rollout(sites, options)
-        estimate, alone = _rollout_cost(plans, options)
+        estimate, alone = rollouts.rollout_cost(plans, options)
         if not json_out:
             _show_rollout_cost(sites, estimate, alone)
         if all(p.empty for p in plans):
@@ -253,14 +242,7 @@ def _apply_rollout(
             ),
             quiet=json_out,
         )  # fmt: skip
-        return RolloutOut.of(
-            outcome.rollout,
-            outcome.jobs,
-            calls=outcome.calls,
-            seconds=outcome.seconds,
-            estimate=estimate,
-            one_sheet_at_a_time=alone,
-        )
+        return RolloutOut.of_outcome(outcome, estimate, alone)
 
 
 def apply_cmd(

@@ -43,13 +43,13 @@ SINGLETONS = (
     "vpn/siteToSiteVpn",
 )
 PATH_KINDS = ("security", "vpn")
+"""Key heads of singletons named by their API path under /appliance (``security/intrusion``)."""
 RADIO = "radio"
 """An AP's RF profile assignment (``device/S/radio``): PUT /devices/S/wireless/radio/settings."""
 DEVICE_PARTS = frozenset({"managementInterface", "radio"})
 """Parts of a sheet's device written through their own endpoints, not PUT /devices/{serial}."""
 CREATED = "$created"
 """A write body's placeholder for the id of a resource the same job creates earlier."""
-"""Key heads of singletons named by their API path under /appliance (``security/intrusion``)."""
 
 
 class ChangeAction(StrEnum):

@@ -53,6 +53,8 @@ from provisioning.batching import (
     ASYNC_BATCH_MAX,
     SYNC_BATCH_MAX,
     CallEstimate,
+    Operation,
+    StepPlan,
     batch_cost,
     pack_round,
 )
@@ -158,12 +160,20 @@ def alone_calls(plan: SitePlan) -> int:
     return plan.estimate.calls + 1 if plan.changes else 0
 
 
-def _is_create(step: Any) -> bool:
-    ops = step.operations
-    if step.batch or not ops:
+def rollout_cost(
+    plans: Sequence[SitePlan], options: ProvisioningOptions
+) -> tuple[CallEstimate, int]:
+    """What the plans with changes cost as one rollout, and applied one sheet at a time."""
+    busy = [p for p in plans if p.changes]
+    return rollout_estimate(busy, options), sum(map(alone_calls, busy))
+
+
+def _is_create(step: StepPlan | JobStep) -> bool:
+    """Whether the step creates the network (a planned step or a journal row)."""
+    if step.batch or not step.operations:
         return False
-    op = ops[0]
-    key, action = (op.key, op.action) if hasattr(op, "key") else (op["key"], op["action"])
+    op = step.operations[0]
+    key, action = (op.key, op.action) if isinstance(op, Operation) else (op["key"], op["action"])
     return bool(key == NETWORK and action == "create")
 
 
@@ -176,7 +186,7 @@ def rollout_estimate(plans: Sequence[SitePlan], options: ProvisioningOptions) ->
     for org_plans in by_org.values():
         reads += 1 + sum(p.reads_made for p in org_plans)
         busy = [p for p in org_plans if p.steps]
-        creates = sum(1 for p in busy if p.steps and _is_create(p.steps[0]))
+        creates = sum(1 for p in busy if _is_create(p.steps[0]))
         for start in range(0, creates, ASYNC_BATCH_MAX):
             size = min(ASYNC_BATCH_MAX, creates - start)
             batches, polls = batches + 1, polls + batch_cost(size) - 1
@@ -212,8 +222,7 @@ def _shape(steps: list[JobStep]) -> str:
             return "v"
         if step.batch:
             return "b"
-        op = step.operations[0]
-        return "c" if op["key"] == NETWORK and op["action"] == "create" else "d"
+        return "c" if _is_create(step) else "d"
 
     return "".join(letter(s) for s in steps)
 
@@ -348,6 +357,12 @@ class _OrgRollout:
                 except DomainError as exc:
                     out[i] = exc
 
+    def _run_waves(self, groups: list[list[tuple[_Runner, JobStep]]]) -> list[bool]:
+        """Shared batches, at most five running at once; for each, whether it completed."""
+        size = BATCH_SLOTS.limit
+        waves = [groups[i : i + size] for i in range(0, len(groups), size)]
+        return [ok for wave in waves for ok in self._run_wave(wave)]
+
     def _run_wave(self, groups: list[list[tuple[_Runner, JobStep]]]) -> list[bool]:
         """Up to five shared batches at once; for each, whether it completed."""
         completed: list[bool] = []
@@ -380,18 +395,16 @@ class _OrgRollout:
         return completed
 
     def create_networks(self, runners: list[_Runner]) -> None:
-        members = [
-            (r, r.steps[0]) for r in runners if r.steps and _shape(r.steps[:1]) == "c"
-        ]  # fmt: skip
+        members = [(r, r.steps[0]) for r in runners if r.steps and _is_create(r.steps[0])]
         if not members:
             return
         groups = [members[i : i + ASYNC_BATCH_MAX] for i in range(0, len(members), ASYNC_BATCH_MAX)]
-        created: list[tuple[_Runner, JobStep]] = []
-        for i in range(0, len(groups), BATCH_SLOTS.limit):
-            wave = groups[i : i + BATCH_SLOTS.limit]
-            for group, ok in zip(wave, self._run_wave(wave), strict=True):
-                if ok:
-                    created.extend(group)
+        created = [
+            member
+            for group, ok in zip(groups, self._run_waves(groups), strict=True)
+            if ok
+            for member in group
+        ]
         if not created:
             return
         try:
@@ -425,9 +438,7 @@ class _OrgRollout:
                 if len(queues[id(r)]) > round_no
             ]
             sizes = [len(s.operations) for _, s in members]
-            groups = [[members[i] for i in g] for g in pack_round(sizes)]
-            for i in range(0, len(groups), BATCH_SLOTS.limit):
-                self._run_wave(groups[i : i + BATCH_SLOTS.limit])
+            self._run_waves([[members[i] for i in g] for g in pack_round(sizes)])
 
     def verify(self, runners: list[_Runner]) -> None:
         waiting = [
@@ -694,6 +705,7 @@ __all__ = [
     "plan_rollout",
     "prepare_rollout",
     "resume_rollout",
+    "rollout_cost",
     "rollout_estimate",
     "rollout_jobs",
     "run_rollout",

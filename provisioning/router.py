@@ -145,11 +145,9 @@ def apply_rollout(
     options = service.ProvisioningOptions.from_settings(cfg)
     sites = [rollouts.RolloutSite(dash, sheet) for sheet in _sheets(files)]
     plans = rollouts.plan_rollout(sites, options)
-    busy = [p for p in plans if p.changes]
-    if not busy:
+    if all(p.empty for p in plans):
         return RolloutOut.of(None, [])
-    estimate = rollouts.rollout_estimate(busy, options)
-    alone = sum(map(rollouts.alone_calls, busy))
+    estimate, alone = rollouts.rollout_cost(plans, options)
     prepared = rollouts.prepare_rollout(
         session=session, sites=sites, actor=actor, clock=utcnow, options=options
     )
@@ -163,14 +161,7 @@ def apply_rollout(
     outcome = rollouts.run_rollout(
         session=session, prepared=prepared, actor=actor, clock=utcnow, options=options
     )
-    return RolloutOut.of(
-        outcome.rollout,
-        outcome.jobs,
-        calls=outcome.calls,
-        seconds=outcome.seconds,
-        estimate=estimate,
-        one_sheet_at_a_time=alone,
-    )
+    return RolloutOut.of_outcome(outcome, estimate, alone)
 
 
 def _run_later(

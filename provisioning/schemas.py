@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from provisioning.batching import CallEstimate
 from provisioning.models import JobStep, ProvisioningJob
 from provisioning.plan import SitePlan, change_rows
+
+if TYPE_CHECKING:
+    from provisioning.rollout import RolloutOutcome
 
 
 class EstimateOut(BaseModel):
@@ -147,15 +150,12 @@ class RolloutOut(BaseModel):
         one_sheet_at_a_time: int | None = None,
     ) -> RolloutOut:
         states = {j.status for j in jobs}
-        status = (
-            "nothing to do"
-            if not jobs
-            else "done"
-            if states == {"done"}
-            else next(iter(states))
-            if len(states) == 1
-            else "partly done"
-        )
+        if not states:
+            status = "nothing to do"
+        elif len(states) == 1:
+            status = states.pop()
+        else:
+            status = "partly done"
         return cls(
             rollout=rollout,
             status=status,
@@ -164,6 +164,23 @@ class RolloutOut(BaseModel):
             estimate=None if estimate is None else EstimateOut.of(estimate),
             one_sheet_at_a_time=one_sheet_at_a_time,
             jobs=[JobOut.of(j) for j in jobs],
+        )
+
+    @classmethod
+    def of_outcome(
+        cls,
+        outcome: RolloutOutcome,
+        estimate: CallEstimate | None = None,
+        one_sheet_at_a_time: int | None = None,
+    ) -> RolloutOut:
+        """A rollout that has run, with what it cost."""
+        return cls.of(
+            outcome.rollout,
+            outcome.jobs,
+            calls=outcome.calls,
+            seconds=outcome.seconds,
+            estimate=estimate,
+            one_sheet_at_a_time=one_sheet_at_a_time,
         )
 
 

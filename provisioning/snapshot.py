@@ -18,6 +18,7 @@ from provisioning.batching import (
     read_calls,
 )
 from provisioning.domain import (
+    DEVICE_PARTS,
     NETWORK,
     RADIO,
     SECRET_FIELDS,
@@ -30,7 +31,6 @@ from provisioning.models import ProvisioningJob, ResourceSnapshot
 from provisioning.plan import SitePlan, fingerprinter, read_current
 from provisioning.ports import ProvisioningDashboard
 
-DEVICE_KINDS = frozenset({"managementInterface", RADIO})
 VLAN_FIELDS = (
     "id",
     "name",
@@ -126,7 +126,7 @@ def rollback_plan(
             not_restorable.append(f"{snap.resource} (claimed by job {job.id}, left in network)")
     network = dashboard.get_network(str(job.network_id))
     sections = frozenset(
-        {"device" if kind_of(k) in DEVICE_KINDS else kind_of(k) for k in desired}
+        {"device" if kind_of(k) in DEVICE_PARTS else kind_of(k) for k in desired}
         | {kind_of(k) for k in absent}
         | {NETWORK}
     )

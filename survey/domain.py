@@ -253,6 +253,11 @@ def serial_problem(serial: str | None) -> str | None:
     return None
 
 
+def normal_serial(serial: str | None) -> str | None:
+    """A serial as stored: trimmed and upper-cased; blank is none."""
+    return serial.strip().upper() or None if serial else None
+
+
 def model_problem(model: str) -> str | None:
     if not model.strip().upper().startswith(AP_MODEL_PREFIXES):
         return f"model {model} is not an access point ({' or '.join(AP_MODEL_PREFIXES)}…)"

@@ -22,6 +22,7 @@ from survey.domain import (
     exclusion_hits,
     measurement_problems,
     model_problem,
+    normal_serial,
     position_problems,
     radio_problems,
     rect_problems,
@@ -224,7 +225,7 @@ def add_ap(
     problems += [Problem(m, where) for m in exclusion_hits(x_m, y_m, areas)]
     problems += radio_problems(radios, where)
     raise_if(problems)
-    serial_text = serial.strip().upper() if serial else None
+    serial_text = normal_serial(serial)
     for other in aps_of(session, survey_id):
         if other.name == name.strip():
             raise Conflict(f"survey {survey.number} already plans an AP named {name}", ap=name)
@@ -287,7 +288,7 @@ def record_serials(
         if message := serial_problem(serial):
             problems.append(Problem(message, f"AP {name}.serial"))
             continue
-        given[name] = serial.strip().upper() if serial else None
+        given[name] = normal_serial(serial)
     holder: dict[str, str] = {}
     for name, serial in ({n: ap.serial for n, ap in aps.items()} | given).items():
         if serial is None:
