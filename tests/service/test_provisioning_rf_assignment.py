@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
+from core.errors import ValidationFailed
 from provisioning import apply as jobs
 from provisioning.apply import ApplyHooks
 from provisioning.models import JobStep
@@ -103,8 +104,6 @@ def test_a_change_request_moves_an_ap_and_its_rollback_moves_it_back(
 
 
 def test_an_unknown_profile_is_refused_at_planning(applied: Any, sandbox: SandboxServer) -> None:
-    from core.errors import ValidationFailed
-
     with pytest.raises(ValidationFailed) as refused:
         plan_sheet(dashboard=dashboard_for(sandbox), sheet=move_request("無い"), options=OPTIONS)
     assert [p.location for p in refused.value.problems] == [f"devices[{APS[1]}].rfProfile"]
