@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import date
 from pathlib import Path
@@ -363,12 +362,9 @@ def list_cmd(
     now = utcnow()
     with cli_session() as session:
         if csv_out is not None:
-            with csv_out.open("w", encoding="utf-8-sig", newline="") as handle:
-                writer = csv.writer(handle)
-                count = -1
-                for row in views.export_rows(session=session, status=status):
-                    writer.writerow(row)
-                    count += 1
+            from core.csv_export import write_csv
+
+            count = write_csv(csv_out, views.export_rows(session=session, status=status)) - 1
             console.print(f"{count} RMA(s) written to {csv_out}")
             return
         if view == "open-by-state":

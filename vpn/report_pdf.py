@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
+from core.csv_export import csv_text
 from core.fonts import pdf_font
 from core.timeutil import show
 from vpn.domain import NOTE_CGNAT, NOTE_RECONNECT, EventKind, SiteReport
@@ -150,11 +150,12 @@ def _wrap(text: str, font: str, size: float, room: float) -> list[str]:
 
 
 def report_csv(report: VpnReport, *, customer: str | None = None) -> str:
-    """One row per site and peer, UTF-8 with a BOM so Excel shows the Japanese correctly."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_HEADER)
+    """One row per site and peer, through the one safe CSV writer (UTF-8 with a BOM for Excel)."""
+    return csv_text(_csv_rows(report, customer))
+
+
+def _csv_rows(report: VpnReport, customer: str | None) -> Iterator[list[str]]:
+    yield list(CSV_HEADER)
     taken = show(report.taken_at)
     for site in report_sites(report, customer):
         head = [
@@ -169,15 +170,12 @@ def report_csv(report: VpnReport, *, customer: str | None = None) -> str:
             site.previous_public_ip or "",
         ]
         if not site.peers:
-            writer.writerow([*head, "", "", "", ""])
+            yield [*head, "", "", "", ""]
         for peer in site.peers:
-            writer.writerow(
-                [
-                    *head,
-                    peer.name,
-                    peer.network_id,
-                    "接続中" if peer.reachable else "未接続",
-                    _since(peer.since, peer.first_seen),
-                ]
-            )
-    return buffer.getvalue()
+            yield [
+                *head,
+                peer.name,
+                peer.network_id,
+                "接続中" if peer.reachable else "未接続",
+                _since(peer.since, peer.first_seen),
+            ]
