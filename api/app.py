@@ -20,9 +20,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.armour import armour
 from api.deps import ReadPath, TokenCache
+from api.docs import add_offline_docs
 from core.db import get_engine
-from core.errors import AuthenticationFailed, DomainError
+from core.errors import AuthenticationFailed, Busy, DomainError
 from core.settings import Settings, get_settings
 
 
@@ -55,6 +57,8 @@ class RequestIdMiddleware:
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationFailed) else None
+    if isinstance(exc, Busy):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
 
@@ -77,19 +81,23 @@ class HotReadDispatcher:
 
     The device read is the API's hottest path; the lean app skips FastAPI's middleware stack but
     shares its state (database, token cache), auth, error mapping and request ids. FastAPI still
-    documents the route in the OpenAPI schema.
+    documents the route in the OpenAPI schema. Both sit inside the armour (`api.armour`).
     """
 
-    def __init__(self, api: FastAPI, hot: Starlette) -> None:
+    def __init__(self, api: FastAPI, hot: Starlette, settings: Settings) -> None:
         self.api = api
         self.hot = hot
         hot.state = api.state
+        self.entry = armour(self.dispatch, settings)
 
     @property
     def state(self) -> Any:
         return self.api.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.entry(scope, receive, send)
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and HOT_READ.match(scope["path"]):
             await self.hot(scope, receive, send)
         else:
@@ -116,6 +124,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="netkeep",
         version="0.1.0",
         description="Managed Meraki network service: inventory, contracts, provisioning, RMA.",
+        docs_url=None,  # served offline by api.docs, never from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings.database_url)
@@ -124,6 +134,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.read_path = ReadPath(app.state.engine)
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(DomainError, _domain_error)
+    add_offline_docs(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:
@@ -148,4 +159,4 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         middleware=[Middleware(RequestIdMiddleware)],
         exception_handlers={DomainError: _domain_error},
     )
-    return HotReadDispatcher(app, hot)
+    return HotReadDispatcher(app, hot, settings)

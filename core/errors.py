@@ -9,7 +9,9 @@
     ├── PermissionDenied             403  exit 5
     ├── DashboardError               502  exit 6   (the Meraki dashboard refused or failed)
     ├── DeviceUnreachable            504  exit 7   (SSH device timed out, refused or rejected login)
-    └── SchemaOutdated               503  exit 8   (the database needs `netkeep db upgrade`)
+    ├── SchemaOutdated               503  exit 8   (the database needs `netkeep db upgrade`)
+    ├── PayloadTooLarge              413  exit 2   (a body, upload or file over its stated limit)
+    └── Busy                         503  exit 9   (every render slot is taken; retry)
 
 Never subclass a third-party exception; adapters translate theirs into these.
 """
@@ -133,3 +135,21 @@ class SchemaOutdated(DomainError):
     http_status = 503
     exit_code = 8
     code = "schema_outdated"
+
+
+class PayloadTooLarge(DomainError):
+    http_status = 413
+    exit_code = 2
+    code = "payload_too_large"
+
+
+class Busy(DomainError):
+    """Every slot of a bounded resource (renders) is taken; the caller should retry shortly."""
+
+    http_status = 503
+    exit_code = 9
+    code = "busy"
+
+    def __init__(self, message: str, *, retry_after: int = 5, **details: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **details)
+        self.retry_after = retry_after

@@ -13,6 +13,7 @@ from core.calendar import BusinessCalendar, parse_year_end_days
 
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8787/api/v1"
 DEFAULT_SANDBOX_KEY = "sandbox-api-key"
+MIB = 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -88,6 +89,31 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     survey_dir: Path = Field(
         default=Path("var/survey"), description="survey layout images and issued sheet PDFs"
+    )
+    # What one request may cost: refused with 413/422 before any work starts.
+    max_body_bytes: int = Field(
+        default=10 * MIB, description="largest request body in bytes, whatever the route"
+    )
+    max_json_depth: int = Field(default=32, description="deepest nesting of a JSON body")
+    sheet_max_bytes: int = Field(default=2 * MIB, description="an uploaded settings sheet")
+    sheet_max_nodes: int = Field(
+        default=100_000, description="values in an uploaded YAML sheet, aliases expanded"
+    )
+    import_max_bytes: int = Field(default=4 * MIB, description="an uploaded inventory/points file")
+    import_max_rows: int = Field(default=20_000, description="rows of an uploaded import file")
+    layout_max_bytes: int = Field(default=8 * MIB, description="an uploaded floor layout image")
+    layout_max_pixels: int = Field(
+        default=25_000_000, description="width × height of a floor layout (25 Mpx ≈ 6000×4000)"
+    )
+    render_concurrency: int = Field(
+        default=2, description="coverage pictures and PDFs rendered at once in one process"
+    )
+    render_wait_seconds: float = Field(
+        default=20.0, description="how long a render waits for a free slot before a 503"
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the API answers besides localhost, 127.0.0.1, [::1] and api_host",
     )
 
     @property
