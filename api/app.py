@@ -25,6 +25,7 @@ from api.deps import ReadPath, TokenCache
 from api.docs import add_offline_docs
 from core.db import get_engine
 from core.errors import AuthenticationFailed, Busy, DomainError
+from core.render_gate import RenderGate
 from core.settings import Settings, get_settings
 
 
@@ -132,6 +133,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.session_factory = partial(Session, app.state.engine, expire_on_commit=False)
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.read_path = ReadPath(app.state.engine)
+    app.state.render_gate = RenderGate(
+        slots=settings.render_concurrency, wait_seconds=settings.render_wait_seconds
+    )
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(DomainError, _domain_error)
     add_offline_docs(app)

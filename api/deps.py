@@ -24,6 +24,7 @@ from core.audit import Actor
 from core.auth import ALL_ROLES, Role, authenticate_digest, token_digest
 from core.dashboard import MerakiDashboard
 from core.errors import AuthenticationFailed, PermissionDenied
+from core.render_gate import RenderGate
 from core.settings import Settings
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
@@ -229,3 +230,12 @@ def roles(*allowed: Role) -> RoleGuard:
 
 Reader = Annotated[Actor, Depends(RoleGuard(ALL_ROLES))]
 Admin = Annotated[Actor, Depends(roles(Role.ADMIN))]
+
+
+def get_render_gate(request: Request) -> RenderGate:
+    """The process's render slots and cache (coverage pictures, PDFs, layout decodes)."""
+    gate: RenderGate = request.app.state.render_gate
+    return gate
+
+
+RenderGateDep = Annotated[RenderGate, Depends(get_render_gate)]

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
 from api.deps import Reader, SessionDep, SettingsDep, roles
+from api.uploads import read_upload
 from changes import acceptance, applying, scheduling, service, site_checks
 from changes.domain import ChangeStatus, Target
 from changes.mailer import MailNotSent, SmtpMailer
@@ -31,6 +32,7 @@ from changes.schemas import (
 from core.audit import Actor
 from core.auth import Role
 from core.errors import Problem, ValidationFailed
+from core.fields import Code, Email, HostName, Name
 from core.settings import business_calendar
 from core.timeutil import as_utc, utcnow
 from netdevices.netmiko_adapter import NetmikoDeviceCLI
@@ -65,16 +67,17 @@ CliFactoryDep = Annotated[CliFactory, Depends(get_cli_factory)]
 def submit(
     actor: Submitter,
     session: SessionDep,
+    settings: SettingsDep,
     file: Annotated[UploadFile, File(description="設定変更依頼書: .yaml/.yml or .xlsx")],
-    notice_email: Annotated[str, Form(description="where the completion notice goes")],
+    notice_email: Annotated[Email, Form(description="where the completion notice goes")],
     target: Annotated[Target, Form()] = Target.DASHBOARD,
-    host: Annotated[str | None, Form()] = None,
-    port: Annotated[int | None, Form()] = None,
-    device_type: Annotated[str | None, Form()] = None,
-    username: Annotated[str | None, Form()] = None,
-    password_env: Annotated[str | None, Form()] = None,
-    wan_interface: Annotated[str | None, Form()] = None,
-    secret_env: Annotated[str | None, Form(description="enable secret's variable")] = None,
+    host: Annotated[HostName | None, Form()] = None,
+    port: Annotated[int | None, Form(ge=1, le=65535)] = None,
+    device_type: Annotated[Code | None, Form()] = None,
+    username: Annotated[Name | None, Form()] = None,
+    password_env: Annotated[Code | None, Form()] = None,
+    wan_interface: Annotated[Code | None, Form()] = None,
+    secret_env: Annotated[Code | None, Form(description="enable secret's variable")] = None,
 ) -> Any:
     """Store and validate a request; a sheet with problems is kept and answered with 422."""
     cli = {
@@ -89,7 +92,7 @@ def submit(
         session=session,
         actor=actor,
         filename=file.filename or "sheet.yaml",
-        content=file.file.read(),
+        content=read_upload(file, limit=settings.sheet_max_bytes, what="sheet"),
         notice_email=notice_email,
         now=utcnow(),
         target=target,
@@ -146,6 +149,7 @@ def validate(
     request_id: int,
     actor: Submitter,
     session: SessionDep,
+    settings: SettingsDep,
     file: Annotated[UploadFile | None, File(description="a corrected sheet")] = None,
 ) -> ChangeRequestOut:
     """Validate again, optionally with a corrected sheet (after a defect or a contract fix)."""
@@ -155,7 +159,7 @@ def validate(
         request_id=request_id,
         now=utcnow(),
         filename=file.filename if file else None,
-        content=file.file.read() if file else None,
+        content=read_upload(file, limit=settings.sheet_max_bytes, what="sheet") if file else None,
     )
     return ChangeRequestOut.of(req)
 

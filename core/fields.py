@@ -75,6 +75,8 @@ LongName = Annotated[str, _line(200), AfterValidator(_plain_line)]
 """A longer one-line label: an address, a floor, a signature reference, a file name."""
 OptionalLine = Annotated[str, _line(200, min_length=0), AfterValidator(_plain_line)]
 """A one-line value that may be left empty."""
+HostName = Annotated[str, _line(255), AfterValidator(_plain_line)]
+"""A DNS name or IP address (RFC 1035's 255 characters)."""
 Email = Annotated[str, _line(254, min_length=0), AfterValidator(_plain_line)]
 """An e-mail address (RFC 5321's 254 characters); its form is checked by the domain."""
 

@@ -218,11 +218,11 @@ def _chunks(items: list[str], size: int = 900) -> Iterable[list[str]]:
 
 
 def plan_import(
-    *, session: Session, path: Path, content: bytes | None = None
+    *, session: Session, path: Path, content: bytes | None = None, max_rows: int | None = None
 ) -> tuple[ImportReport, list[_Planned], dict[str, Device]]:
     """Read and check every row against the catalogue, contracts and existing devices."""
     source = path.name
-    rows, _columns = read_table(path, COLUMNS, content=content)
+    rows, _columns = read_table(path, COLUMNS, content=content, max_rows=max_rows)
     report = ImportReport(source=source, rows=len(rows))
     models = {m for m in session.exec(select(CatalogueModel.model))}
     contract_numbers = sorted({r.values["contract"] for r in rows if r.values.get("contract")})
@@ -306,9 +306,12 @@ def import_devices(
     now: datetime,
     commit: bool = False,
     content: bytes | None = None,
+    max_rows: int | None = None,
 ) -> ImportReport:
     """A dry run unless `commit`; any problem means nothing is written (ValidationFailed)."""
-    report, planned, existing = plan_import(session=session, path=path, content=content)
+    report, planned, existing = plan_import(
+        session=session, path=path, content=content, max_rows=max_rows
+    )
     if not commit:
         return report
     if report.problems:

@@ -22,6 +22,7 @@ from api.deps import (
     run_read,
 )
 from api.responses import csv_response
+from api.uploads import read_upload
 from core import audit
 from core.audit import Actor
 from core.auth import ALL_ROLES, Role
@@ -197,18 +198,23 @@ def device_history(serial: str, session: SessionDep, actor: Reader) -> list[Audi
 @router.post("/inventory/import", response_model=ImportOut)
 def import_devices(
     session: SessionDep,
+    settings: SettingsDep,
     actor: Stock,
     file: Annotated[UploadFile, File(description="CSV or XLSX, Japanese or English headers")],
     commit: bool = False,
 ) -> ImportOut:
-    """A dry run by default; `commit=true` writes all rows or none (422 with every problem)."""
+    """A dry run by default; `commit=true` writes all rows or none (422 with every problem).
+
+    The file may hold at most `import_max_bytes` bytes and `import_max_rows` rows (413/422).
+    """
     report = importer.import_devices(
         session=session,
         actor=actor,
         path=Path(file.filename or "upload.csv"),
-        content=file.file.read(),
+        content=read_upload(file, limit=settings.import_max_bytes, what="import file"),
         now=utcnow(),
         commit=commit,
+        max_rows=settings.import_max_rows,
     )
     return ImportOut(
         source=report.source,

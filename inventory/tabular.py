@@ -78,9 +78,16 @@ def _raw_rows(path: Path, content: bytes | None) -> Iterator[list[Any]]:
 
 
 def read_table(
-    path: Path, aliases: Mapping[str, tuple[str, ...]], *, content: bytes | None = None
+    path: Path,
+    aliases: Mapping[str, tuple[str, ...]],
+    *,
+    content: bytes | None = None,
+    max_rows: int | None = None,
 ) -> tuple[list[Row], list[str]]:
-    """Rows with canonical keys; a second header row (English under Japanese) is skipped."""
+    """Rows with canonical keys; a second header row (English under Japanese) is skipped.
+
+    With `max_rows`, a file holding more data rows is refused as soon as the next one is read.
+    """
     index = header_index(aliases)
     rows_iter = _raw_rows(path, content)
     header = next(rows_iter, None)
@@ -110,6 +117,9 @@ def read_table(
             not t or index.get(_norm(t)) == c for t, c in zip(texts, columns, strict=False)
         ):
             continue  # the English header row under the Japanese one
+        if max_rows is not None and len(rows) >= max_rows:
+            where = f"{path.name} row {number}"
+            raise ValidationFailed([Problem(f"more than {max_rows:,} rows; split the file", where)])
         record = {c: t for c, t in zip(columns, texts, strict=False) if c is not None}
         rows.append(Row(number=number, values=record))
     present = [c for c in columns if c is not None]

@@ -12,6 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, R
 from sqlmodel import Session
 
 from api.deps import Reader, SessionDep, SettingsDep, roles
+from api.uploads import checked_upload
 from core.audit import Actor
 from core.auth import Role
 from core.errors import NotFound, Problem, ValidationFailed
@@ -26,10 +27,27 @@ from provisioning.sheet_model import Sheet
 
 router = APIRouter(tags=["provisioning"])
 Applier = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC, Role.FIELD))]
-SheetFile = Annotated[UploadFile, File(description="a sheet: .yaml/.yml or .xlsx")]
-SheetFiles = Annotated[
-    list[UploadFile], File(description="sheets (.yaml/.yml or .xlsx), one per network")
-]
+
+
+def _bounded_sheet(
+    file: Annotated[UploadFile, File(description="a sheet: .yaml/.yml or .xlsx")],
+    settings: SettingsDep,
+) -> UploadFile:
+    """The uploaded sheet, refused (413) over `sheet_max_bytes` before it is parsed."""
+    return checked_upload(file, limit=settings.sheet_max_bytes, what="sheet")
+
+
+def _bounded_sheets(
+    files: Annotated[
+        list[UploadFile], File(description="sheets (.yaml/.yml or .xlsx), one per network")
+    ],
+    settings: SettingsDep,
+) -> list[UploadFile]:
+    return [checked_upload(f, limit=settings.sheet_max_bytes, what="sheet") for f in files]
+
+
+SheetFile = Annotated[UploadFile, Depends(_bounded_sheet)]
+SheetFiles = Annotated[list[UploadFile], Depends(_bounded_sheets)]
 
 
 def get_provisioning_dashboard(request: Request) -> MerakiProvisioning:

@@ -33,10 +33,44 @@ YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 
 
+MAX_YAML_NODES = 100_000  # a full wireless sheet is a few hundred; aliases count as expanded
+
+
+def _safe_load_bounded(text: str, name: str) -> object:
+    """`yaml.safe_load`, refusing a document that expands past MAX_YAML_NODES values.
+
+    Anchors and aliases are legal YAML, but an alias of an alias of a list ("billion laughs")
+    makes a small file describe billions of values; the composed tree is counted, aliases
+    expanded, before any Python object is built.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        stack: list[yaml.Node] = [node]
+        seen = 0
+        while stack:
+            current = stack.pop()
+            seen += 1
+            if seen > MAX_YAML_NODES:
+                raise ValidationFailed(
+                    [Problem(f"more than {MAX_YAML_NODES:,} values (aliases expanded)", name)]
+                )
+            if isinstance(current, yaml.SequenceNode):
+                stack.extend(current.value)
+            elif isinstance(current, yaml.MappingNode):
+                for key, value in current.value:
+                    stack.extend((key, value))
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def parse_yaml(text: str, name: str = "sheet") -> tuple[object, SheetSource]:
     """Parse YAML text; a syntax error becomes ValidationFailed at its line and column."""
     try:
-        raw = yaml.safe_load(text)
+        raw = _safe_load_bounded(text, name)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{name}, line {mark.line + 1}, column {mark.column + 1}" if mark else name

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
-from api.deps import Admin, DashboardDep, Reader, SessionDep, SettingsDep, roles
+from api.deps import Admin, DashboardDep, Reader, RenderGateDep, SessionDep, SettingsDep, roles
 from api.responses import csv_response
 from core.audit import Actor
 from core.auth import Role
@@ -268,11 +270,14 @@ def waive(rma_id: int, body: WaiveIn, session: SessionDep, actor: Admin) -> RmaO
 
 
 @router.get("/{rma_id}/notice.pdf", response_class=Response)
-def damage_notice_pdf(rma_id: int, session: SessionDep, actor: Reader) -> Response:
-    """The damage-charge notice (機器損害金のご請求) as PDF."""
+def damage_notice_pdf(
+    rma_id: int, session: SessionDep, gate: RenderGateDep, actor: Reader
+) -> Response:
+    """The damage-charge notice (機器損害金のご請求) as PDF, cached by its content."""
     notice = views.damage_notice(session=session, rma_id=rma_id)
+    key = "rma-notice:" + hashlib.sha256(repr(notice).encode()).hexdigest()
     return Response(
-        render_damage_notice(notice),
+        gate.render(key, partial(render_damage_notice, notice)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{notice.number}-notice.pdf"'},
     )

@@ -17,9 +17,11 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 from PIL import Image
 
+from core.errors import Problem, ValidationFailed
 from core.fonts import japanese_font_file
 from survey.domain import Band
 from survey.snapshot import FloorData
+from survey.storage import MAX_LAYOUT_PIXELS
 
 RSSI_SCALE = (-90.0, -30.0)  # red at -90 dBm, green at -30 dBm
 MAX_LAYOUT_PX = 2000
@@ -33,7 +35,14 @@ def _font(size: float) -> FontProperties:
 
 
 def _layout_array(layout: bytes) -> Any:
+    """The layout scaled to fit the picture; a JPEG is decoded at the reduced size directly."""
     with Image.open(io.BytesIO(layout)) as image:
+        width, height = image.size
+        if width * height > MAX_LAYOUT_PIXELS:  # stored before the limit existed
+            raise ValidationFailed(
+                [Problem(f"the layout is {width}×{height} pixels; upload a smaller one", "layout")]
+            )
+        image.draft("RGB", (MAX_LAYOUT_PX, MAX_LAYOUT_PX))
         image.thumbnail((MAX_LAYOUT_PX, MAX_LAYOUT_PX))
         return np.asarray(image.convert("RGB"))
 

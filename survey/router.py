@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
-from api.deps import Reader, SessionDep, SettingsDep, roles
+from api.deps import Reader, RenderGateDep, SessionDep, SettingsDep, roles
+from api.uploads import read_upload
 from core.audit import Actor
 from core.auth import Role
 from core.timeutil import utcnow
@@ -65,25 +66,30 @@ def add_floor(survey_id: int, body: FloorIn, session: SessionDep, actor: Recorde
 
 
 @router.put("/{survey_id}/floors/{floor}/layout", response_model=FloorOut)
-async def upload_layout(
+def upload_layout(
     survey_id: int,
     floor: str,
     file: Annotated[UploadFile, File(description="the customer's floor layout, PNG or JPEG")],
     session: SessionDep,
     settings: SettingsDep,
+    gate: RenderGateDep,
     actor: Recorder,
 ) -> FloorOut:
-    data = await file.read()
-    row = service.set_layout(
-        session=session,
-        actor=actor,
-        survey_id=survey_id,
-        floor=floor,
-        data=data,
-        filename=file.filename or "layout",
-        storage_dir=settings.survey_dir,
-        now=utcnow(),
-    )
+    """At most `layout_max_bytes` and `layout_max_pixels`, checked before any pixel is decoded."""
+    data = read_upload(file, limit=settings.layout_max_bytes, what="layout")
+    with gate.slot():  # decoding the picture costs memory like a render
+        row = service.set_layout(
+            session=session,
+            actor=actor,
+            survey_id=survey_id,
+            floor=floor,
+            data=data,
+            filename=file.filename or "layout",
+            storage_dir=settings.survey_dir,
+            now=utcnow(),
+            max_bytes=settings.layout_max_bytes,
+            max_pixels=settings.layout_max_pixels,
+        )
     return FloorOut.of(row)
 
 
@@ -120,19 +126,21 @@ def add_points(
 @router.post(
     "/{survey_id}/floors/{floor}/points.csv", response_model=PointsImportOut, status_code=201
 )
-async def import_points(
+def import_points(
     survey_id: int,
     floor: str,
     file: Annotated[UploadFile, File(description="the survey tool's CSV")],
     session: SessionDep,
+    settings: SettingsDep,
     actor: Recorder,
 ) -> PointsImportOut:
+    """At most `import_max_bytes` bytes and 50,000 rows."""
     result = floor_plan.import_points_csv(
         session=session,
         actor=actor,
         survey_id=survey_id,
         floor=floor,
-        data=await file.read(),
+        data=read_upload(file, limit=settings.import_max_bytes, what="points file"),
         name=file.filename or "points.csv",
         now=utcnow(),
     )
@@ -186,7 +194,7 @@ def set_ssids(survey_id: int, body: SsidsIn, session: SessionDep, actor: Recorde
 
 @router.post("/{survey_id}/versions", response_model=VersionOut, status_code=201)
 def issue_version(
-    survey_id: int, session: SessionDep, settings: SettingsDep, actor: Issuer
+    survey_id: int, session: SessionDep, settings: SettingsDep, gate: RenderGateDep, actor: Issuer
 ) -> VersionOut:
     """Issue the draft: its data and PDF are frozen and handed to the customer."""
     version = versions.issue_version(
@@ -195,6 +203,7 @@ def issue_version(
         survey_id=survey_id,
         storage_dir=settings.survey_dir,
         now=utcnow(),
+        gate=gate,
     )
     return VersionOut.of(version)
 
@@ -216,10 +225,18 @@ def approve_version(
 
 
 def _pdf(
-    session: SessionDep, settings: SettingsDep, survey_id: int, number: int | None
+    session: SessionDep,
+    settings: SettingsDep,
+    gate: RenderGateDep,
+    survey_id: int,
+    number: int | None,
 ) -> Response:
     version, pdf = versions.version_pdf(
-        session=session, survey_id=survey_id, number=number, storage_dir=settings.survey_dir
+        session=session,
+        survey_id=survey_id,
+        number=number,
+        storage_dir=settings.survey_dir,
+        gate=gate,
     )
     name = f"survey-{survey_id}-v{version.number}.pdf"
     return Response(
@@ -231,18 +248,23 @@ def _pdf(
 
 @router.get("/{survey_id}/pdf", response_class=Response)
 def latest_pdf(
-    survey_id: int, session: SessionDep, settings: SettingsDep, actor: Reader
+    survey_id: int, session: SessionDep, settings: SettingsDep, gate: RenderGateDep, actor: Reader
 ) -> Response:
     """The latest version's PDF (a draft preview if it is not issued yet)."""
-    return _pdf(session, settings, survey_id, None)
+    return _pdf(session, settings, gate, survey_id, None)
 
 
 @router.get("/{survey_id}/versions/{number}/pdf", response_class=Response)
 def version_pdf(
-    survey_id: int, number: int, session: SessionDep, settings: SettingsDep, actor: Reader
+    survey_id: int,
+    number: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    gate: RenderGateDep,
+    actor: Reader,
 ) -> Response:
     """A version's PDF exactly as issued."""
-    return _pdf(session, settings, survey_id, number)
+    return _pdf(session, settings, gate, survey_id, number)
 
 
 @router.get("/{survey_id}/diagram.svg", response_class=Response)
@@ -259,10 +281,12 @@ def coverage(
     floor: str,
     session: SessionDep,
     settings: SettingsDep,
+    gate: RenderGateDep,
     actor: Reader,
     version: Version = None,
     dpi: Annotated[int, Query(ge=30, le=300)] = 100,
 ) -> Response:
+    """Drawn at most `render_concurrency` at a time per process, and cached by content."""
     png = versions.coverage_png(
         session=session,
         survey_id=survey_id,
@@ -270,6 +294,7 @@ def coverage(
         storage_dir=settings.survey_dir,
         version=version,
         dpi=dpi,
+        gate=gate,
     )
     return Response(png, media_type="image/png")
 

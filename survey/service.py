@@ -22,7 +22,12 @@ from inventory.domain import ContractOption, Plan
 from survey.domain import VersionStatus, change_opens_new_version, dimension_problems
 from survey.models import PlannedAp, Survey, SurveyExclusion, SurveyFloor, SurveyVersion
 from survey.snapshot import SsidData
-from survey.storage import check_layout_image, store_blob
+from survey.storage import (
+    MAX_LAYOUT_BYTES,
+    MAX_LAYOUT_PIXELS,
+    check_layout_image,
+    store_blob,
+)
 
 SSID_AUTH_MODES = ("open", "psk")
 
@@ -257,11 +262,13 @@ def set_layout(
     storage_dir: Path,
     filename: str = "layout",
     now: datetime,
+    max_bytes: int = MAX_LAYOUT_BYTES,
+    max_pixels: int = MAX_LAYOUT_PIXELS,
 ) -> SurveyFloor:
     """The customer's floor layout (PNG/JPEG), stored under its content hash."""
+    image = check_layout_image(data, filename, max_bytes=max_bytes, max_pixels=max_pixels)
     survey = get_survey(session=session, survey_id=survey_id, for_update=True)
     row = get_floor(session=session, survey_id=survey_id, name=floor)
-    image = check_layout_image(data, filename)
     store_blob(storage_dir, "layouts", image.sha256, image.suffix, data)
     before = row.layout_sha256
     row.layout_sha256, row.layout_suffix = image.sha256, image.suffix

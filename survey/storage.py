@@ -6,15 +6,24 @@ import hashlib
 import io
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from core.errors import Conflict, NotFound, Problem, ValidationFailed
+from core.errors import Conflict, NotFound, PayloadTooLarge, Problem, ValidationFailed
 
-MAX_LAYOUT_BYTES = 20 * 1024 * 1024
+MAX_LAYOUT_BYTES = 8 * 1024 * 1024
+MAX_LAYOUT_PIXELS = 25_000_000  # 6000 × 4000 px; an A2 plan scanned at 200 dpi is 15 Mpx
 LAYOUT_FORMATS = {"PNG": "png", "JPEG": "jpg"}
+UNREADABLE = (
+    UnidentifiedImageError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    Image.DecompressionBombError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,28 +36,56 @@ class LayoutImage:
     sha256: str
 
 
-def check_layout_image(data: bytes, name: str = "layout") -> LayoutImage:
-    """PNG or JPEG bytes that really decode as an image; anything else is refused."""
+def check_layout_image(
+    data: bytes,
+    name: str = "layout",
+    *,
+    max_bytes: int = MAX_LAYOUT_BYTES,
+    max_pixels: int = MAX_LAYOUT_PIXELS,
+) -> LayoutImage:
+    """PNG or JPEG bytes, within the byte and pixel limits, that really decode as an image.
+
+    The pixel size is read from the header and checked before a single pixel is decoded, so a
+    small file claiming a huge picture (a decompression bomb) costs nothing; Pillow's own bomb
+    guard is turned into a refusal too.
+    """
     if not data:
         raise ValidationFailed([Problem("the layout file is empty", name)])
-    if len(data) > MAX_LAYOUT_BYTES:
-        raise ValidationFailed(
-            [Problem(f"the layout is larger than {MAX_LAYOUT_BYTES // 2**20} MB", name)]
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(
+            f"{name}: the layout is {len(data):,} bytes; at most {max_bytes:,} are accepted",
+            limit_bytes=max_bytes,
         )
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            kind = image.format or ""
-            image.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                kind = image.format or ""
+                width, height = image.size
+                _check_pixels(width, height, max_pixels, name)
+                image.verify()
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+    except (*UNREADABLE, Image.DecompressionBombWarning):
         raise ValidationFailed(
             [Problem("is not a readable image; upload a PNG or JPEG floor layout", name)]
         ) from None
     if kind not in LAYOUT_FORMATS:
         raise ValidationFailed([Problem(f"is a {kind} image; only PNG or JPEG is accepted", name)])
     return LayoutImage(LAYOUT_FORMATS[kind], width, height, hashlib.sha256(data).hexdigest())
+
+
+def _check_pixels(width: int, height: int, max_pixels: int, name: str) -> None:
+    if width * height > max_pixels:
+        raise ValidationFailed(
+            [
+                Problem(
+                    f"the layout is {width}×{height} = {width * height:,} pixels; at most "
+                    f"{max_pixels:,} are accepted (scale it down, e.g. to 6000×4000)",
+                    name,
+                )
+            ]
+        )
 
 
 def store_blob(storage_dir: Path, kind: str, sha256: str, suffix: str, data: bytes) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -12,6 +13,7 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.audit import Actor
 from core.errors import Conflict, NotFound, Problem, ValidationFailed
+from core.render_gate import RenderGate, unbounded
 from core.timeutil import TOKYO
 from inventory.contracts import get_contract
 from survey.coverage import render_coverage
@@ -189,7 +191,13 @@ def build_pdf(
 
 
 def issue_version(
-    *, session: Session, actor: Actor, survey_id: int, storage_dir: Path, now: datetime
+    *,
+    session: Session,
+    actor: Actor,
+    survey_id: int,
+    storage_dir: Path,
+    now: datetime,
+    gate: RenderGate | None = None,
 ) -> SurveyVersion:
     """Freeze the draft: keep its data and PDF hash; earlier issued/approved ones are superseded."""
     survey = get_survey(session=session, survey_id=survey_id, for_update=True)
@@ -201,7 +209,8 @@ def issue_version(
             [Problem("a sheet needs at least one floor and one planned AP", survey.number)]
         )
     issued_on = now.astimezone(TOKYO).date()
-    pdf = build_pdf(data, version=version.number, issued_on=issued_on, storage_dir=storage_dir)
+    with (gate or unbounded()).slot():
+        pdf = build_pdf(data, version=version.number, issued_on=issued_on, storage_dir=storage_dir)
     pdf_sha = hashlib.sha256(pdf).hexdigest()
     store_blob(storage_dir, "sheets", pdf_sha, "pdf", pdf)
     older = versions_of(session=session, survey_id=survey_id)
@@ -286,7 +295,12 @@ def approve_version(
 
 
 def version_pdf(
-    *, session: Session, survey_id: int, number: int | None, storage_dir: Path
+    *,
+    session: Session,
+    survey_id: int,
+    number: int | None,
+    storage_dir: Path,
+    gate: RenderGate | None = None,
 ) -> tuple[SurveyVersion, bytes]:
     """The PDF exactly as issued; a draft gets a preview marked 下書き."""
     survey = get_survey(session=session, survey_id=survey_id)
@@ -297,8 +311,16 @@ def version_pdf(
     )
     if version.pdf_sha256 is None:
         data = snapshot(session=session, survey=survey)
-        pdf = build_pdf(
-            data, version=version.number, issued_on=None, storage_dir=storage_dir, draft=True
+        pdf = (gate or unbounded()).render(
+            f"draft-pdf:{data.digest()}:{version.number}",
+            partial(
+                build_pdf,
+                data,
+                version=version.number,
+                issued_on=None,
+                storage_dir=storage_dir,
+                draft=True,
+            ),
         )
         return version, pdf
     return version, load_blob(storage_dir, "sheets", version.pdf_sha256, "pdf")
@@ -312,8 +334,9 @@ def coverage_png(
     storage_dir: Path,
     version: int | None = None,
     dpi: int = 100,
+    gate: RenderGate | None = None,
 ) -> bytes:
-    """A floor's coverage picture, of the present data or of a version."""
+    """A floor's coverage picture, of the present data or of a version (cached by content)."""
     survey = get_survey(session=session, survey_id=survey_id)
     kept = None
     if version is not None:
@@ -323,7 +346,9 @@ def coverage_png(
     if match is None:
         get_floor(session=session, survey_id=survey_id, name=floor)  # raises NotFound
         raise NotFound(f"version {version} has no floor {floor!r}", floor=floor)
-    return floor_coverage(match, storage_dir=storage_dir, dpi=dpi)
+    content = hashlib.sha256(repr(match).encode()).hexdigest()
+    draw = partial(floor_coverage, match, storage_dir=storage_dir, dpi=dpi)
+    return (gate or unbounded()).render(f"coverage:{content}:{dpi}", draw)
 
 
 def network_diagram_svg(*, session: Session, survey_id: int, version: int | None = None) -> bytes:

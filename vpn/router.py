@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from api.deps import DashboardDep, Reader, SessionDep, SettingsDep, roles
+from api.deps import DashboardDep, Reader, RenderGateDep, SessionDep, SettingsDep, roles
 from core.audit import Actor
 from core.auth import Role
 from core.timeutil import utcnow
@@ -216,13 +218,19 @@ def get_report(report_id: int, session: SessionDep, actor: Reader) -> ReportOut:
 
 @router.get("/reports/{report_id}/report.pdf", response_class=Response)
 def report_pdf(
-    report_id: int, session: SessionDep, actor: Reader, customer: str | None = None
+    report_id: int,
+    session: SessionDep,
+    gate: RenderGateDep,
+    actor: Reader,
+    customer: str | None = None,
 ) -> Response:
-    """The customer's VPN接続状況報告書 as PDF."""
+    """The customer's VPN接続状況報告書 as PDF (rendered in a bounded slot, cached by content)."""
     report = status.get_report(session=session, report_id=report_id)
     events = status.list_events(session=session, report_id=report_id)
+    content = repr((report.model_dump(), [e.model_dump() for e in events], customer))
+    key = "vpn-report:" + hashlib.sha256(content.encode()).hexdigest()
     return Response(
-        render_report_pdf(report, events, customer=customer),
+        gate.render(key, partial(render_report_pdf, report, events, customer=customer)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="vpn-report-{report_id}.pdf"'},
     )
