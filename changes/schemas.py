@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, SecretStr
 
 from changes.models import ChangeNotice, ChangeRequest, ChangeRequestEvent, SiteCheckRecord
+from core.fields import Code, HostName, LongName, Name, Note, OptionalLine, ShortNote
 from netdevices.ports import Platform
 
 
@@ -105,25 +106,25 @@ class SiteCheckOut(BaseModel):
 
 
 class NoteIn(BaseModel):
-    note: str = Field(default="", max_length=2000)
+    note: Note = ""
 
 
 class ReasonIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Annotated[Note, Field(min_length=1)]
 
 
 class ScheduleIn(BaseModel):
     at: datetime | None = Field(default=None, description="default: the next operations window")
-    emergency_reason: str | None = Field(default=None, max_length=500)
+    emergency_reason: ShortNote | None = None
 
 
 class AcceptIn(BaseModel):
-    accepted_by: str = Field(min_length=1, max_length=200, description="the customer's name")
+    accepted_by: LongName = Field(description="the customer's name")
 
 
 class DefectIn(BaseModel):
-    description: str = Field(min_length=1, max_length=2000)
-    reported_by: str = Field(default="", max_length=200)
+    description: Annotated[Note, Field(min_length=1)]
+    reported_by: OptionalLine = ""
 
 
 class SweepIn(BaseModel):
@@ -135,12 +136,14 @@ class SweepOut(BaseModel):
 
 
 class SiteCheckIn(BaseModel):
-    site: str = Field(min_length=1, max_length=200)
-    host: str = Field(min_length=1, max_length=255)
+    site: LongName
+    host: HostName
     port: int = Field(default=22, ge=1, le=65535)
     device_type: Platform
-    username: str = Field(min_length=1, max_length=80)
-    password: SecretStr | None = None
-    password_env: str | None = None
-    secret: SecretStr | None = Field(default=None, description="enable secret (IOS)")
-    secret_env: str | None = None
+    username: Annotated[Name, Field(max_length=80)]
+    password: Annotated[SecretStr, Field(max_length=128)] | None = None
+    password_env: Code | None = None
+    secret: Annotated[SecretStr, Field(max_length=128)] | None = Field(
+        default=None, description="enable secret (IOS)"
+    )
+    secret_env: Code | None = None

@@ -46,14 +46,14 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def _plain_line(value: str) -> str:
+def plain_line(value: str) -> str:
     problem = line_problem(value)
     if problem:
         raise ValueError(problem)
     return value
 
 
-def _plain_text(value: str) -> str:
+def plain_text(value: str) -> str:
     problem = text_problem(value)
     if problem:
         raise ValueError(problem)
@@ -65,27 +65,25 @@ def _line(max_length: int, min_length: int = 1) -> StringConstraints:
 
 
 # One-line names and identifiers; each limit is the column the value is stored in.
-Code = Annotated[str, _line(40), AfterValidator(_plain_line)]
+Code = Annotated[str, _line(40), AfterValidator(plain_line)]
 """A short identifier: a dashboard network id, a model, a courier, a tracking number."""
-Number = Annotated[str, _line(80), AfterValidator(_plain_line)]
+Number = Annotated[str, _line(80), AfterValidator(plain_line)]
 """A business number: contract, change request."""
-Name = Annotated[str, _line(120), AfterValidator(_plain_line)]
+Name = Annotated[str, _line(120), AfterValidator(plain_line)]
 """A person's, customer's, site's or company's name."""
-LongName = Annotated[str, _line(200), AfterValidator(_plain_line)]
+LongName = Annotated[str, _line(200), AfterValidator(plain_line)]
 """A longer one-line label: an address, a floor, a signature reference, a file name."""
-OptionalLine = Annotated[str, _line(200, min_length=0), AfterValidator(_plain_line)]
+OptionalLine = Annotated[str, _line(200, min_length=0), AfterValidator(plain_line)]
 """A one-line value that may be left empty."""
-HostName = Annotated[str, _line(255), AfterValidator(_plain_line)]
+HostName = Annotated[str, _line(255), AfterValidator(plain_line)]
 """A DNS name or IP address (RFC 1035's 255 characters)."""
-Email = Annotated[str, _line(254, min_length=0), AfterValidator(_plain_line)]
+Email = Annotated[str, _line(254, min_length=0), AfterValidator(plain_line)]
 """An e-mail address (RFC 5321's 254 characters); its form is checked by the domain."""
 
 # Free text: line breaks allowed.
-Note = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_plain_text)]
+Note = Annotated[str, StringConstraints(max_length=2000), AfterValidator(plain_text)]
 """A note, reason, symptom or description: up to 2,000 characters, line breaks allowed."""
-ShortNote = Annotated[str, StringConstraints(max_length=500), AfterValidator(_plain_text)]
+ShortNote = Annotated[str, StringConstraints(max_length=500), AfterValidator(plain_text)]
 """A short reason: up to 500 characters."""
-Secret = Annotated[
-    str, StringConstraints(min_length=1, max_length=128), AfterValidator(_plain_line)
-]
+Secret = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(plain_line)]
 """A password or key typed by a person: never longer than any dashboard accepts."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from core.errors import Problem
+from core.fields import Code, Name, Note, Number
 from inventory.domain import Acquisition, ContractOption, DeviceStatus, Owner, Plan, ProductType
 from inventory.models import CatalogueModel, Contract, Device, OwnershipEvent
 
@@ -53,17 +54,17 @@ class DevicePageOut(BaseModel):
 
 
 class DeviceUpdate(BaseModel):
-    mac: str | None = None
-    customer: str | None = None
-    site: str | None = None
-    network_id: str | None = None
+    mac: Annotated[Code, Field(max_length=17)] | None = None
+    customer: Name | None = None
+    site: Name | None = None
+    network_id: Code | None = None
     license_expiry: date | None = None
-    notes: str | None = None
+    notes: Note | None = None
 
 
 class StatusChange(BaseModel):
     status: DeviceStatus
-    note: str | None = None
+    note: Note | None = None
 
 
 class OwnershipEventOut(BaseModel):
@@ -103,9 +104,9 @@ class AuditOut(BaseModel):
 class CatalogueIn(BaseModel):
     product_type: ProductType
     list_price_yen: int = Field(ge=0)
-    successor: str | None = None
+    successor: Annotated[Code, Field(max_length=20)] | None = None
     end_of_sale: bool = False
-    description: str = ""
+    description: Annotated[Note, Field(max_length=200)] = ""
 
 
 class CatalogueOut(BaseModel):
@@ -154,12 +155,12 @@ class ReconcileOut(BaseModel):
 
 
 class ContractIn(BaseModel):
-    number: str
-    customer: str
+    number: Number
+    customer: Name
     plan: Plan
-    options: list[ContractOption] = Field(default_factory=list)
+    options: list[ContractOption] = Field(default_factory=list, max_length=20)
     application_date: date | None = None
-    notes: str = ""
+    notes: Note = ""
 
 
 class ContractOut(BaseModel):
@@ -184,9 +185,9 @@ class ContractOut(BaseModel):
 
 
 class AttachDevice(BaseModel):
-    serial: str
+    serial: Code
     acquisition: Acquisition = Acquisition.SOLD
-    leasing_company: str | None = None
+    leasing_company: Name | None = None
 
 
 class Acceptance(BaseModel):
@@ -208,4 +209,4 @@ class ContractEndOut(BaseModel):
 
 
 class ReturnIn(BaseModel):
-    serial: str
+    serial: Code

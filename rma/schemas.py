@@ -3,59 +3,61 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from core.fields import Code, Name, Note, OptionalLine, ShortNote
 from rma.domain import Disposition, SwapParty
 from rma.models import DamageChargeRecord, Rma, RmaReminder
 
 
 class OpenIn(BaseModel):
-    serial: str
-    symptom: str = Field(min_length=1, max_length=2000)
-    reporter: str = Field(min_length=1, max_length=120)
+    serial: Code
+    symptom: Annotated[Note, Field(min_length=1)]
+    reporter: Name
     reported_at: datetime | None = None
 
 
 class DecideIn(BaseModel):
     replace: bool
-    note: str = ""
+    note: Note = ""
 
 
 class ReserveIn(BaseModel):
-    serial: str | None = None
+    serial: Code | None = None
 
 
 class ShipIn(BaseModel):
-    courier: str
-    tracking_number: str
+    courier: Annotated[Name, Field(max_length=60)]
+    tracking_number: Annotated[Name, Field(max_length=60)]
     shipped_at: datetime | None = None
 
 
 class SwapIn(BaseModel):
     swapped_by: SwapParty | None = None
-    swapped_by_name: str | None = None
+    swapped_by_name: Name | None = None
     update_dashboard: bool = True
 
 
 class PickupIn(BaseModel):
     pickup_date: date
-    courier: str
-    tracking_number: str = ""
+    courier: Annotated[Name, Field(max_length=60)]
+    tracking_number: Annotated[OptionalLine, Field(max_length=60)] = ""
 
 
 class ReceiveIn(BaseModel):
-    serial: str
+    serial: Code
     disposition: Disposition = Disposition.DISPOSE
 
 
 class ExtendIn(BaseModel):
     due_date: date
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[ShortNote, Field(min_length=1)]
 
 
 class WaiveIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[ShortNote, Field(min_length=1)]
 
 
 class ChargeOut(BaseModel):

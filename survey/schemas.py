@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from core.fields import Code, Name, Note, Number, OptionalLine, plain_line
 from survey.domain import Band, ExclusionReason, Measurement, Mounting, RadioPlan
 from survey.models import PlannedAp, Survey, SurveyExclusion, SurveyFloor, SurveyVersion
 from survey.snapshot import SsidData
 
 
 class SurveyIn(BaseModel):
-    customer: str
-    site: str
-    surveyor: str
+    customer: Name
+    site: Name
+    surveyor: Name
     survey_date: date
-    address: str = ""
-    contract_number: str | None = None
-    gateway_model: str | None = None
-    switch_model: str | None = None
+    address: OptionalLine = ""
+    contract_number: Annotated[Number, Field(max_length=40)] | None = None
+    gateway_model: Annotated[Code, Field(max_length=20)] | None = None
+    switch_model: Annotated[Code, Field(max_length=20)] | None = None
 
 
 class FloorIn(BaseModel):
-    name: str
+    name: Code
     width_m: float
     height_m: float
 
@@ -34,7 +36,7 @@ class ExclusionIn(BaseModel):
     y_m: float
     width_m: float
     height_m: float
-    note: str = ""
+    note: Annotated[Note, Field(max_length=200)] = ""
 
 
 class PointIn(BaseModel):
@@ -44,8 +46,8 @@ class PointIn(BaseModel):
     channel: int
     rssi_dbm: float
     snr_db: float | None = None
-    ssid: str = Field(default="", max_length=32)
-    bssid: str = ""
+    ssid: Annotated[str, Field(max_length=32), AfterValidator(plain_line)] = ""
+    bssid: Annotated[str, Field(max_length=17), AfterValidator(plain_line)] = ""
     interference: bool = False
 
     def measurement(self) -> Measurement:
@@ -66,19 +68,19 @@ class RadioIn(BaseModel):
 
 
 class ApIn(BaseModel):
-    floor: str
-    name: str
-    model: str
+    floor: Code
+    name: Annotated[Name, Field(max_length=60)]
+    model: Annotated[Code, Field(max_length=20)]
     x_m: float
     y_m: float
     mounting: Mounting = Mounting.CEILING
-    radios: list[RadioIn]
-    serial: str | None = None
+    radios: list[RadioIn] = Field(max_length=6)
+    serial: Annotated[Code, Field(max_length=14)] | None = None
 
 
 class SsidIn(BaseModel):
-    name: str
-    auth_mode: str = "psk"
+    name: Annotated[str, Field(min_length=1, max_length=32), AfterValidator(plain_line)]
+    auth_mode: Code = "psk"
     vlan_id: int | None = None
 
     def data(self) -> SsidData:
@@ -86,14 +88,14 @@ class SsidIn(BaseModel):
 
 
 class SsidsIn(BaseModel):
-    ssids: list[SsidIn]
+    ssids: list[SsidIn] = Field(max_length=64)
 
 
 class ApproveIn(BaseModel):
-    approver_name: str
+    approver_name: Name
     approved_on: date
-    signature_ref: str = ""
-    note: str = ""
+    signature_ref: OptionalLine = ""
+    note: Note = ""
 
 
 class ExclusionOut(BaseModel):
@@ -159,7 +161,9 @@ class ApOut(BaseModel):
 class SerialsIn(BaseModel):
     """Installed serials by AP name; null clears one."""
 
-    serials: dict[str, str | None]
+    serials: dict[
+        Annotated[Name, Field(max_length=60)], Annotated[Code, Field(max_length=14)] | None
+    ] = Field(max_length=1000)
 
 
 class VersionOut(BaseModel):
@@ -193,7 +197,7 @@ class SurveyOut(BaseModel):
     survey_date: date
     gateway_model: str | None
     switch_model: str | None
-    ssids: list[SsidIn]
+    ssids: list[SsidIn] = Field(max_length=64)
     floors: list[FloorOut]
     aps: list[ApOut]
     versions: list[VersionOut]

@@ -3,50 +3,51 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from core.fields import Code, Email, OptionalLine, Secret
 from vpn.client_users import UserOutcome
 from vpn.models import VpnBuild, VpnClientUser, VpnEligibilityCheck, VpnEvent, VpnReport
 
 
 class ClientUserIn(BaseModel):
-    network_id: str
-    email: str = ""
-    name: str = ""
-    password: str | None = Field(default=None, description="generated when left out")
+    network_id: Code
+    email: Email = ""
+    name: Annotated[OptionalLine, Field(max_length=120)] = ""
+    password: Secret | None = Field(default=None, description="generated when left out")
 
 
 class CheckIn(BaseModel):
-    network_ids: list[str] = Field(min_length=1)
-    users: list[ClientUserIn] = Field(default_factory=list)
+    network_ids: list[Code] = Field(min_length=1, max_length=1000)
+    users: list[ClientUserIn] = Field(default_factory=list, max_length=1000)
 
 
 class HubIn(BaseModel):
-    network_id: str
+    network_id: Code
     use_default_route: bool = False
 
 
 class SubnetIn(BaseModel):
-    local_subnet: str
+    local_subnet: Code
     use_vpn: bool = True
 
 
 class SiteIn(BaseModel):
-    network_id: str
-    role: str = Field(description="hub, spoke or none")
-    hubs: list[HubIn] = Field(default_factory=list)
-    subnets: list[SubnetIn] = Field(default_factory=list)
+    network_id: Code
+    role: Code = Field(description="hub, spoke or none")
+    hubs: list[HubIn] = Field(default_factory=list, max_length=100)
+    subnets: list[SubnetIn] = Field(default_factory=list, max_length=1000)
 
 
 class BuildIn(BaseModel):
-    sites: list[SiteIn] = Field(min_length=1)
-    users: list[ClientUserIn] = Field(default_factory=list)
+    sites: list[SiteIn] = Field(min_length=1, max_length=1000)
+    users: list[ClientUserIn] = Field(default_factory=list, max_length=1000)
 
 
 class UsersIn(BaseModel):
-    users: list[ClientUserIn] = Field(min_length=1)
+    users: list[ClientUserIn] = Field(min_length=1, max_length=1000)
 
 
 class CheckOut(BaseModel):
