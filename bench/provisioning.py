@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -43,7 +44,7 @@ from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Sheet, dashboard_value
 from provisioning.validation import SheetSource, validate_sheet
 
-KEY, ADMIN = "sandbox-api-key", "sandbox-admin"
+KEY, ADMIN = "sandbox-api-key", secrets.token_urlsafe(16)
 RATE = 10.0
 ACTOR = Actor(name="bench", role="admin")
 
@@ -128,7 +129,10 @@ def start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.cli", "--port", str(port), "--rate-limit", str(RATE)],
+        [
+            *(sys.executable, "-m", "sandbox.cli", "--port", str(port), "--rate-limit", str(RATE)),
+            *("--admin-token", ADMIN),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

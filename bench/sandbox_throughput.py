@@ -9,6 +9,7 @@ GET network, GET org networks, GET inventory (perPage=10), PUT device. Rate limi
 from __future__ import annotations
 
 import argparse
+import secrets
 import socket
 import statistics
 import subprocess
@@ -21,6 +22,8 @@ from contextlib import contextmanager
 import httpx
 
 from sandbox.server import SandboxAdmin
+
+ADMIN = secrets.token_urlsafe(16)  # the sandbox has no well-known admin token
 
 
 def hammer(
@@ -69,12 +72,14 @@ def sandbox_process() -> Iterator[tuple[str, SandboxAdmin]]:
             "0",
             "--seed",
             "empty",
+            "--admin-token",
+            ADMIN,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     root = f"http://127.0.0.1:{port}"
-    admin = SandboxAdmin(root, "sandbox-admin")
+    admin = SandboxAdmin(root, ADMIN)
     try:
         for _ in range(200):
             try:

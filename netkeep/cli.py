@@ -80,20 +80,18 @@ def demo(
     data = load_demo(cfg.database_url)
     api_port = port or cfg.api_port
     with contextlib.ExitStack() as stack:
-        sandbox_url = None
+        sandbox_url = sandbox_admin = None
         if cfg.meraki_base_url == DEFAULT_SANDBOX_URL:
-            server = stack.enter_context(
-                running_sandbox(
-                    SandboxConfig(api_key=cfg.meraki_api_key.get_secret_value()), port=sandbox_port
-                )
-            )
-            sandbox_url = server.base_url
+            sandbox_config = SandboxConfig(api_key=cfg.meraki_api_key.get_secret_value())
+            server = stack.enter_context(running_sandbox(sandbox_config, port=sandbox_port))
+            sandbox_url, sandbox_admin = server.base_url, sandbox_config.admin_token
             cfg = cfg.model_copy(update={"meraki_base_url": sandbox_url})
         console.print(
             tour(
                 token=data.admin_token,
                 api_url=f"http://{cfg.api_host}:{api_port}",
                 sandbox_url=sandbox_url,
+                sandbox_admin_token=sandbox_admin,
             ),
             markup=False,
             highlight=False,

@@ -99,11 +99,15 @@ def load_demo(database_url: str) -> DemoData:
     )
 
 
-def tour(*, token: str, api_url: str, sandbox_url: str | None) -> str:
+def tour(
+    *, token: str, api_url: str, sandbox_url: str | None, sandbox_admin_token: str | None = None
+) -> str:
     """The short tour printed for a new user."""
     sandbox_line = (
         f"Meraki dashboard sandbox: {sandbox_url}  (key: sandbox-api-key)\n" if sandbox_url else ""
     )
+    if sandbox_url and sandbox_admin_token:
+        sandbox_line += f"  sandbox admin token (shown once): {sandbox_admin_token}\n"
     return f"""
 netkeep demo — ready / デモ環境の準備ができました
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import secrets
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -33,7 +34,8 @@ class SandboxConfig:
     """How a sandbox instance behaves; rate limits of None or 0 mean unlimited."""
 
     api_key: str = "sandbox-api-key"
-    admin_token: str = "sandbox-admin"
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    """Random for every instance (printed once at start): the admin API returns every secret."""
     seed: str = "demo"
     rate_limit: float | None = 10.0
     ip_rate_limit: float | None = 100.0

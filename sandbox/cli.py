@@ -23,6 +23,10 @@ def serve_sandbox(
     api_key: Annotated[
         str | None, typer.Option(help="API key to accept (default: sandbox-api-key).")
     ] = None,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(help="Admin token for /_sandbox (default: a random one, printed once)."),
+    ] = None,
     faults: Annotated[
         str | None, typer.Option(help='Faults, e.g. "5xx=0.1,latency=50ms,429burst=5,drop=0.01".')
     ] = None,
@@ -43,6 +47,8 @@ def serve_sandbox(
     )
     if api_key:
         config.api_key = api_key
+    if admin_token:
+        config.admin_token = admin_token
     sock = bind_socket(host, port)
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"Meraki dashboard sandbox  base URL: http://{shown}:{port}/api/v1")
