@@ -58,14 +58,21 @@ def check_layout_image(
         )
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # ours is stricter
+            with Image.open(io.BytesIO(data)) as image:  # reads the header only
                 kind = image.format or ""
                 width, height = image.size
-                _check_pixels(width, height, max_pixels, name)
+        _check_pixels(width, height, max_pixels, name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
                 image.verify()
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
+    except Image.DecompressionBombError:
+        raise ValidationFailed(
+            [Problem(f"the layout has more than {max_pixels:,} pixels", name)]
+        ) from None
     except (*UNREADABLE, Image.DecompressionBombWarning):
         raise ValidationFailed(
             [Problem("is not a readable image; upload a PNG or JPEG floor layout", name)]
