@@ -312,3 +312,20 @@ def test_pillows_own_bomb_limit_is_a_clear_refusal_too() -> None:
     with pytest.raises(ValidationFailed) as refused:
         check_layout_image(bomb_png(14_000, 14_000), "huge.png")  # 196 Mpx: Pillow raises
     assert "pixels" in str(refused.value)
+
+
+def test_coverage_is_drawn_once_per_content(
+    app_client: TestClient, tokens: dict[str, str], floor_url: str
+) -> None:
+    h = bearer(tokens["field"])
+    base = floor_url.removesuffix("/layout")
+    gate = app_client.app.state.render_gate  # type: ignore[attr-defined]
+    first = app_client.get(f"{base}/coverage.png", headers=h)
+    again = app_client.get(f"{base}/coverage.png", headers=h)
+    assert first.status_code == again.status_code == 200
+    assert first.content == again.content and gate.renders == 1
+    point = {"x_m": 1, "y_m": 1, "band": "5", "channel": 36, "rssi_dbm": -60}
+    added = app_client.post(f"{base}/points", json={"points": [point]}, headers=h)
+    assert added.status_code == 201, added.text
+    changed = app_client.get(f"{base}/coverage.png", headers=h)
+    assert changed.content != first.content and gate.renders == 2
