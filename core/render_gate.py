@@ -1,7 +1,9 @@
 """Expensive renders (coverage pictures, PDFs, image decodes) bounded per process, and cached.
 
-At most `slots` renders run at once; a request that finds every slot taken waits up to
-`wait_seconds` and then gets `Busy` (503 with Retry-After) instead of piling more work on.
+At most `slots` renders run at once, on the gate's own `slots` worker threads (so the memory a
+render allocates is reused by the next one instead of spreading over every request thread's
+malloc arena); a request that finds every slot taken waits up to `wait_seconds` and then gets
+`Busy` (503 with Retry-After) instead of piling more work on.
 A finished render is kept under a key naming the exact content it was drawn from (a digest of
 the data, the layout's hash, the resolution), so the same picture is never drawn twice while it
 stays in the cache; the cache holds at most `cache_bytes` and forgets the least recently used.
@@ -12,22 +14,35 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TypeVar
 
 from core.errors import Busy
+
+T = TypeVar("T")
 
 
 class RenderGate:
     """A process's render slots and its cache of finished renders."""
 
-    def __init__(self, *, slots: int, wait_seconds: float, cache_bytes: int = 32 * 2**20) -> None:
+    def __init__(
+        self,
+        *,
+        slots: int,
+        wait_seconds: float,
+        cache_bytes: int = 32 * 2**20,
+        inline: bool = False,
+    ) -> None:
         self.slots = max(1, slots)
+        self.inline = inline
         self.wait_seconds = wait_seconds
         self.cache_bytes = cache_bytes
         self._semaphore = threading.BoundedSemaphore(self.slots)
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cached_bytes = 0
+        self._workers: ThreadPoolExecutor | None = None
         self.renders = 0
 
     @contextmanager
@@ -43,6 +58,11 @@ class RenderGate:
         finally:
             self._semaphore.release()
 
+    def run(self, work: Callable[[], T]) -> T:
+        """`work()` in a slot, on one of the gate's worker threads."""
+        with self.slot():
+            return self._call(work)
+
     def render(self, key: str, draw: Callable[[], bytes]) -> bytes:
         """The cached bytes for `key`, else `draw()` run in a slot and kept."""
         with self._lock:
@@ -55,10 +75,21 @@ class RenderGate:
                 found = self._cache.get(key)
             if found is not None:
                 return found
-            data = draw()
+            data = self._call(draw)
             self.renders += 1
         self._keep(key, data)
         return data
+
+    def _call(self, work: Callable[[], T]) -> T:
+        if self.inline:
+            return work()
+        return self._pool().submit(work).result()
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(self.slots, thread_name_prefix="render")
+            return self._workers
 
     def _keep(self, key: str, data: bytes) -> None:
         if len(data) > self.cache_bytes // 4:
@@ -74,5 +105,5 @@ class RenderGate:
 
 
 def unbounded() -> RenderGate:
-    """A gate for one local user (the CLI): many slots, no wait."""
-    return RenderGate(slots=64, wait_seconds=0.0, cache_bytes=0)
+    """A gate for one local user (the CLI): work runs in the caller's thread, nothing is kept."""
+    return RenderGate(slots=64, wait_seconds=0.0, cache_bytes=0, inline=True)

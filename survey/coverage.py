@@ -24,7 +24,7 @@ from survey.snapshot import FloorData
 from survey.storage import MAX_LAYOUT_PIXELS
 
 RSSI_SCALE = (-90.0, -30.0)  # red at -90 dBm, green at -30 dBm
-MAX_LAYOUT_PX = 2000
+LAYOUT_OPACITY = 0.55
 
 
 def _font(size: float) -> FontProperties:
@@ -34,17 +34,41 @@ def _font(size: float) -> FontProperties:
     return FontProperties(fname=str(path), size=size)
 
 
-def _layout_array(layout: bytes) -> Any:
-    """The layout scaled to fit the picture; a JPEG is decoded at the reduced size directly."""
+def _layout_picture(layout: bytes, size: tuple[int, int]) -> Image.Image:
+    """The layout stretched over the floor's box, faded to 55% over white (a JPEG decoded small)."""
     with Image.open(io.BytesIO(layout)) as image:
         width, height = image.size
-        if width * height > MAX_LAYOUT_PIXELS:  # stored before the limit existed
+        if width * height > MAX_LAYOUT_PIXELS:  # never decode what the upload would refuse
             raise ValidationFailed(
                 [Problem(f"the layout is {width}×{height} pixels; upload a smaller one", "layout")]
             )
-        image.draft("RGB", (MAX_LAYOUT_PX, MAX_LAYOUT_PX))
-        image.thumbnail((MAX_LAYOUT_PX, MAX_LAYOUT_PX))
-        return np.asarray(image.convert("RGB"))
+        image.draft("RGB", size)
+        fitted = image.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+    return Image.blend(Image.new("RGB", size, "white"), fitted, LAYOUT_OPACITY)
+
+
+def _under_layout(canvas: FigureCanvasAgg, axes: Any, layout: bytes) -> bytes:
+    """The drawn figure (transparent background) laid over the layout, as PNG bytes.
+
+    Compositing in Pillow instead of `imshow` keeps a render's memory to a few copies of the
+    picture: matplotlib resamples an image through float arrays of the output size, which cost
+    some 300 MB for one 300-dpi picture.
+    """
+    raw = io.BytesIO()
+    canvas.figure.savefig(raw, format="rgba", dpi=canvas.figure.dpi)
+    width, height = canvas.get_width_height()
+    drawn = Image.frombytes("RGBA", (width, height), raw.getvalue())
+    del raw
+    box = axes.get_window_extent()
+    left, right = round(box.x0), round(box.x1)
+    top, bottom = height - round(box.y1), height - round(box.y0)
+    picture = Image.new("RGBA", (width, height), "white")
+    if right > left and bottom > top:
+        picture.paste(_layout_picture(layout, (right - left, bottom - top)), (left, top))
+    picture.alpha_composite(drawn)
+    buffer = io.BytesIO()
+    picture.convert("RGB").save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def render_coverage(
@@ -59,11 +83,11 @@ def render_coverage(
     aspect = floor.height_m / floor.width_m
     height_in = min(max(width_in * aspect, 2.0), width_in * 3) + 0.8
     figure = Figure(figsize=(width_in, height_in), dpi=dpi, layout="constrained")
-    FigureCanvasAgg(figure)
+    canvas = FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    extent = (0.0, floor.width_m, floor.height_m, 0.0)
-    if layout is not None:
-        axes.imshow(_layout_array(layout), extent=extent, alpha=0.55, zorder=0)
+    if layout is not None:  # drawn underneath afterwards: see _under_layout
+        figure.patch.set_alpha(0.0)
+        axes.set_facecolor("none")
     axes.set_xlim(0, floor.width_m)
     axes.set_ylim(floor.height_m, 0)
     axes.set_aspect("equal")
@@ -138,6 +162,8 @@ def render_coverage(
             weight="bold",
             zorder=6,
         )
+    if layout is not None:
+        return _under_layout(canvas, axes, layout)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     return buffer.getvalue()

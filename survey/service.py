@@ -27,6 +27,7 @@ from survey.storage import (
     MAX_LAYOUT_PIXELS,
     check_layout_image,
     store_blob,
+    store_preview,
 )
 
 SSID_AUTH_MODES = ("open", "psk")
@@ -270,6 +271,7 @@ def set_layout(
     survey = get_survey(session=session, survey_id=survey_id, for_update=True)
     row = get_floor(session=session, survey_id=survey_id, name=floor)
     store_blob(storage_dir, "layouts", image.sha256, image.suffix, data)
+    store_preview(storage_dir, image.sha256, image.preview)
     before = row.layout_sha256
     row.layout_sha256, row.layout_suffix = image.sha256, image.suffix
     row.layout_width_px, row.layout_height_px = image.width_px, image.height_px

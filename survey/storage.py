@@ -17,6 +17,7 @@ from core.errors import Conflict, NotFound, PayloadTooLarge, Problem, Validation
 MAX_LAYOUT_BYTES = 8 * 1024 * 1024
 MAX_LAYOUT_PIXELS = 25_000_000  # 6000 × 4000 px; an A2 plan scanned at 200 dpi is 15 Mpx
 LAYOUT_FORMATS = {"PNG": "png", "JPEG": "jpg"}
+PREVIEW_PX = 2000  # the largest a coverage picture (8 in at 250 dpi) can show a layout
 UNREADABLE = (
     UnidentifiedImageError,
     OSError,
@@ -34,6 +35,9 @@ class LayoutImage:
     width_px: int
     height_px: int
     sha256: str
+    preview: bytes = b""
+    """A PNG at most PREVIEW_PX on a side: what the coverage pictures draw, so no render
+    decodes the full-size original again."""
 
 
 def check_layout_image(
@@ -62,6 +66,10 @@ def check_layout_image(
             with Image.open(io.BytesIO(data)) as image:  # reads the header only
                 kind = image.format or ""
                 width, height = image.size
+        if kind not in LAYOUT_FORMATS:
+            raise ValidationFailed(
+                [Problem(f"is a {kind} image; only PNG or JPEG is accepted", name)]
+            )
         _check_pixels(width, height, max_pixels, name)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -69,6 +77,7 @@ def check_layout_image(
                 image.verify()
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
+                preview = preview_png(image)
     except Image.DecompressionBombError:
         raise ValidationFailed(
             [Problem(f"the layout has more than {max_pixels:,} pixels", name)]
@@ -77,9 +86,39 @@ def check_layout_image(
         raise ValidationFailed(
             [Problem("is not a readable image; upload a PNG or JPEG floor layout", name)]
         ) from None
-    if kind not in LAYOUT_FORMATS:
-        raise ValidationFailed([Problem(f"is a {kind} image; only PNG or JPEG is accepted", name)])
-    return LayoutImage(LAYOUT_FORMATS[kind], width, height, hashlib.sha256(data).hexdigest())
+    digest = hashlib.sha256(data).hexdigest()
+    return LayoutImage(LAYOUT_FORMATS[kind], width, height, digest, preview)
+
+
+def preview_png(image: Image.Image) -> bytes:
+    """The picture scaled (in place: no full-size copy) to fit PREVIEW_PX², as RGB PNG bytes."""
+    image.thumbnail((PREVIEW_PX, PREVIEW_PX))
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def store_preview(storage_dir: Path, sha256: str, preview: bytes) -> Path:
+    """Keep a layout's preview next to it (derived data: rewritten whenever it is missing)."""
+    folder = storage_dir / "layouts"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{sha256}.preview.png"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".preview-")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(preview)
+    os.replace(tmp, path)
+    return path
+
+
+def load_layout_preview(storage_dir: Path, sha256: str, suffix: str) -> bytes:
+    """The layout's preview; made from the hash-checked original (within the limits) if missing."""
+    path = storage_dir / "layouts" / f"{sha256}.preview.png"
+    if path.exists():
+        return path.read_bytes()
+    original = load_blob(storage_dir, "layouts", sha256, suffix)
+    checked = check_layout_image(original, f"{sha256}.{suffix}", max_bytes=len(original))
+    store_preview(storage_dir, sha256, checked.preview)
+    return checked.preview
 
 
 def _check_pixels(width: int, height: int, max_pixels: int, name: str) -> None:

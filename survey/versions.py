@@ -46,7 +46,7 @@ from survey.snapshot import (
     SsidData,
     SurveyData,
 )
-from survey.storage import load_blob, store_blob
+from survey.storage import load_blob, load_layout_preview, store_blob
 
 PDF_DPI = 110
 
@@ -170,7 +170,7 @@ def floor_coverage(
     """The coverage PNG of a floor, its stored layout as background."""
     layout = None
     if floor.layout_sha256 and floor.layout_suffix:
-        layout = load_blob(storage_dir, "layouts", floor.layout_sha256, floor.layout_suffix)
+        layout = load_layout_preview(storage_dir, floor.layout_sha256, floor.layout_suffix)
     return render_coverage(floor, layout=layout, dpi=dpi, width_in=width_in)
 
 
@@ -209,8 +209,11 @@ def issue_version(
             [Problem("a sheet needs at least one floor and one planned AP", survey.number)]
         )
     issued_on = now.astimezone(TOKYO).date()
-    with (gate or unbounded()).slot():
-        pdf = build_pdf(data, version=version.number, issued_on=issued_on, storage_dir=storage_dir)
+    pdf = (gate or unbounded()).run(
+        partial(
+            build_pdf, data, version=version.number, issued_on=issued_on, storage_dir=storage_dir
+        )
+    )
     pdf_sha = hashlib.sha256(pdf).hexdigest()
     store_blob(storage_dir, "sheets", pdf_sha, "pdf", pdf)
     older = versions_of(session=session, survey_id=survey_id)
