@@ -329,3 +329,33 @@ def test_coverage_is_drawn_once_per_content(
     assert added.status_code == 201, added.text
     changed = app_client.get(f"{base}/coverage.png", headers=h)
     assert changed.content != first.content and gate.renders == 2
+
+
+def test_a_render_finding_every_slot_taken_is_503_with_retry_after(
+    client_with: ClientFactory, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    client = client_with(render_concurrency=1, render_wait_seconds=0.05, survey_dir=tmp_path)
+    h = bearer(tokens["field"])
+    sid = client.post("/api/v1/surveys", json=SURVEY, headers=h).json()["id"]
+    floor = {"name": "1F", "width_m": 30, "height_m": 20}
+    assert client.post(f"/api/v1/surveys/{sid}/floors", json=floor, headers=h).status_code == 201
+    gate = client.app.state.render_gate  # type: ignore[attr-defined]
+    with gate.slot():  # another request is drawing
+        busy = client.get(f"/api/v1/surveys/{sid}/floors/1F/coverage.png", headers=h)
+    assert busy.status_code == 503
+    assert busy.json()["error"] == "busy" and int(busy.headers["retry-after"]) >= 1
+    assert client.get(f"/api/v1/surveys/{sid}/floors/1F/coverage.png", headers=h).status_code == 200
+
+
+def test_a_change_request_sheet_over_its_limit_is_413(
+    app_client: TestClient, tokens: dict[str, str]
+) -> None:
+    app_client.app.state.settings.sheet_max_bytes = 1000  # type: ignore[attr-defined]
+    response = app_client.post(
+        "/api/v1/change-requests",
+        files={"file": ("cr.yaml", b"site:\n" + b"#" * 1000, "application/yaml")},
+        data={"notice_email": "it@example.jp"},
+        headers=bearer(tokens["noc"]),
+    )
+    assert response.status_code == 413
+    assert "cr.yaml" in response.json()["message"]
