@@ -87,3 +87,28 @@ def test_a_failed_render_frees_its_slot_and_caches_nothing() -> None:
     with pytest.raises(ValueError):
         gate.render("k", broken)
     assert gate.render("k", lambda: b"ok") == b"ok"
+
+
+def test_renders_run_on_as_many_threads_as_slots() -> None:
+    gate = RenderGate(slots=2, wait_seconds=5)
+    seen: set[int] = set()
+
+    def draw(n: int) -> bytes:
+        seen.add(threading.get_ident())
+        time.sleep(0.01)
+        return b"x"
+
+    threads = [
+        threading.Thread(target=gate.render, args=(f"t{n}", lambda n=n: draw(n))) for n in range(10)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) <= 2 and threading.get_ident() not in seen
+
+
+def test_the_cli_gate_runs_in_the_callers_thread() -> None:
+    from core.render_gate import unbounded
+
+    assert unbounded().run(threading.get_ident) == threading.get_ident()
