@@ -69,7 +69,8 @@ def test_abuse_is_refused_fast_and_memory_stays_bounded(tmp_path: Path) -> None:
             chunked(iter([head, *pieces(FIFTY_MB)])),
         )
         assert streamed.status == 413 and b"payload_too_large" in streamed.body
-        assert streamed.seconds < 1.0 and streamed.sent < FIFTY_MB
+        # it must take in 10 MiB first: ~0.4 s on an idle machine, bounded loosely for CI
+        assert streamed.seconds < 3.0 and streamed.sent < FIFTY_MB
 
         client = httpx.Client(base_url=served.url, timeout=120)
         survey = {"customer": "c", "site": "s", "surveyor": "t", "survey_date": "2026-11-02"}
