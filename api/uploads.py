@@ -15,14 +15,16 @@ from pathlib import Path
 from fastapi import UploadFile
 
 from core.errors import PayloadTooLarge, Problem, ValidationFailed
+from core.fields import line_problem
 
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 XLSX_EXPANSION = 20
+MAX_FILE_NAME = 200
 
 
 def read_upload(upload: UploadFile, *, limit: int, what: str) -> bytes:
     """The upload's bytes, or PayloadTooLarge naming the file and its limit."""
-    name = Path(upload.filename or what).name
+    name = checked_file_name(upload.filename, what)
     data = upload.file.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(
@@ -33,6 +35,18 @@ def read_upload(upload: UploadFile, *, limit: int, what: str) -> bytes:
     if Path(name).suffix.lower() in XLSX_SUFFIXES:
         check_zip_expansion(data, name=name, limit=limit * XLSX_EXPANSION)
     return data
+
+
+def checked_file_name(filename: str | None, default: str) -> str:
+    """The upload's base name: one visible line of at most MAX_FILE_NAME characters (it is
+    stored, shown and used in paths — a NUL or an RTL override there is refused, not a 500)."""
+    name = Path(filename or default).name
+    problem = line_problem(name)
+    if problem is None and len(name) > MAX_FILE_NAME:
+        problem = f"is longer than {MAX_FILE_NAME} characters"
+    if problem is not None:
+        raise ValidationFailed([Problem(f"the file name {problem}", "file")])
+    return name
 
 
 def checked_upload(upload: UploadFile, *, limit: int, what: str) -> UploadFile:

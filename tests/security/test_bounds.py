@@ -359,3 +359,44 @@ def test_a_change_request_sheet_over_its_limit_is_413(
     )
     assert response.status_code == 413
     assert "cr.yaml" in response.json()["message"]
+
+
+def raw_multipart(filename: bytes, fields: dict[str, str]) -> bytes:
+    """A multipart body with the file name's bytes as given (httpx would escape a NUL)."""
+    parts = [
+        f'--nk\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    parts.append(
+        b'--nk\r\nContent-Disposition: form-data; name="file"; filename="' + filename + b'"\r\n'
+        b"Content-Type: application/yaml\r\n\r\nsite:\n  name: x\n\r\n--nk--\r\n"
+    )
+    return b"".join(parts)
+
+
+@pytest.mark.parametrize(
+    ("url", "role", "fields"),
+    [
+        ("/api/v1/sheets/validate", "viewer", {}),
+        ("/api/v1/inventory/import", "logistics", {}),
+        ("/api/v1/change-requests", "noc", {"notice_email": "it@example.jp"}),
+    ],
+)
+@pytest.mark.parametrize(
+    "bad", [b"a\x00.yaml", "evil\u202elmx.yaml".encode(), b"x" * 201 + b".yaml"]
+)
+def test_an_upload_file_name_is_a_visible_bounded_line(
+    app_client: TestClient,
+    tokens: dict[str, str],
+    url: str,
+    role: str,
+    fields: dict[str, str],
+    bad: bytes,
+) -> None:
+    response = app_client.post(
+        url,
+        content=raw_multipart(bad, fields),
+        headers={**bearer(tokens[role]), "content-type": "multipart/form-data; boundary=nk"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"][0]["location"] == "file"
