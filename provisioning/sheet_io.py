@@ -78,6 +78,8 @@ def parse_yaml(text: str, name: str = "sheet") -> tuple[object, SheetSource]:
         raise ValidationFailed([Problem(f"YAML syntax error: {detail}", where)]) from None
     except yaml.YAMLError as error:
         raise ValidationFailed([Problem(f"YAML syntax error: {error}", name)]) from None
+    except RecursionError:
+        raise ValidationFailed([Problem("YAML nested too deeply", name)]) from None
     return raw, SheetSource(name=name)
 
 

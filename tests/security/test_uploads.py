@@ -240,3 +240,16 @@ def test_an_upload_file_name_is_a_visible_bounded_line(
     )
     assert response.status_code == 422, response.text
     assert response.json()["problems"][0]["location"] == "file"
+
+
+def test_a_deeply_nested_yaml_sheet_is_a_422(
+    app_client: TestClient, tokens: dict[str, str]
+) -> None:
+    sheet = b"site: " + b"[" * 50_000
+    response = app_client.post(
+        "/api/v1/sheets/validate",
+        files={"file": ("deep.yaml", sheet, "application/yaml")},
+        headers=bearer(tokens["viewer"]),
+    )
+    assert response.status_code == 422
+    assert "nested too deeply" in response.json()["problems"][0]["message"]
