@@ -74,7 +74,12 @@ def _raw_rows(path: Path, content: bytes | None) -> Iterator[list[Any]]:
             raise ValidationFailed(
                 [Problem("the file is neither UTF-8 nor Shift_JIS text", path.name)]
             ) from exc
-    yield from csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        yield from reader
+    except csv.Error as error:  # a 128 KB cell, a NUL, an unclosed quote at the end
+        where = f"{path.name} line {reader.line_num}"
+        raise ValidationFailed([Problem(f"not readable as CSV: {error}", where)]) from None
 
 
 def read_table(

@@ -7,7 +7,7 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -88,6 +88,16 @@ def parse_points(
 ) -> ParsedPoints:
     """Every row checked against the floor; any problem means none of the rows are kept."""
     reader = csv.reader(io.StringIO(text))
+    try:
+        return _parse_rows(reader, width_m=width_m, height_m=height_m, floor=floor, name=name)
+    except csv.Error as error:  # a 128 KB cell, a NUL, an unclosed quote at the end
+        problem = Problem(f"not readable as CSV: {error}", f"{name} line {reader.line_num}")
+        return ParsedPoints([], [problem], [])
+
+
+def _parse_rows(
+    reader: Iterator[list[str]], *, width_m: float, height_m: float, floor: str, name: str
+) -> ParsedPoints:
     header = next(reader, None)
     if header is None:
         return ParsedPoints([], [Problem("the file is empty", name)], [])

@@ -253,3 +253,16 @@ def test_a_deeply_nested_yaml_sheet_is_a_422(
     )
     assert response.status_code == 422
     assert "nested too deeply" in response.json()["problems"][0]["message"]
+
+
+def test_an_oversized_csv_cell_is_a_422_naming_its_line(
+    app_client: TestClient, tokens: dict[str, str]
+) -> None:
+    body = b'serial,model,status,notes\nQ2FY-CELL-0001,MX67,in_stock,"' + b"x" * 200_000 + b'"\n'
+    response = app_client.post(
+        "/api/v1/inventory/import",
+        files={"file": ("d.csv", body, "text/csv")},
+        headers=bearer(tokens["logistics"]),
+    )
+    assert response.status_code == 422
+    assert response.json()["problems"][0]["location"] == "d.csv line 2"
