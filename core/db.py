@@ -70,13 +70,37 @@ def writer_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{_IMMEDIATE: True})
 
 
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer: on SQLite `BEGIN IMMEDIATE`.
+
+    The write lock is then taken (waiting up to LOCK_WAIT_SECONDS) before the first read, so
+    the transaction never has to upgrade a read snapshot into a write, the upgrade SQLite
+    refuses at once with "database is locked" when another writer committed in between.
+    A session already in a transaction is left as it is.
+    """
+    if not session.in_transaction():
+        session.connection(execution_options={_IMMEDIATE: True})
+
+
+LOCK_WAIT_SECONDS = 10
+"""How long a statement waits for a lock (SQLite busy timeout, PostgreSQL lock_timeout)."""
+
+
+def _postgres_lock_timeout(dbapi_connection: Any, _record: Any) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET lock_timeout = '{LOCK_WAIT_SECONDS}s'")
+    dbapi_connection.commit()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite gets its directory created, WAL and foreign keys."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        kwargs.setdefault(
+            "connect_args", {"check_same_thread": False, "timeout": LOCK_WAIT_SECONDS}
+        )
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -84,7 +108,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _postgres_lock_timeout)
+    return engine
 
 
 @lru_cache(maxsize=8)

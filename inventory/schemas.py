@@ -58,7 +58,7 @@ class DeviceUpdate(BaseModel):
     site: str | None = None
     network_id: str | None = None
     license_expiry: date | None = None
-    notes: str | None = None
+    notes: str = Field(default="", description='free text; "" clears it (null is refused)')
 
 
 class StatusChange(BaseModel):
