@@ -18,6 +18,7 @@ from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -72,11 +73,11 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """Lock waits past their bound → 503, broken keys → 409/422; anything else stays a 500."""
-    assert isinstance(exc, DBAPIError)
+    assert isinstance(exc, DBAPIError | PoolTimeout)
     domain = translate(exc)
     if domain is None:
         raise exc
-    log.warning("%s %s: %s (%s)", request.method, request.url.path, domain.message, exc.orig)
+    log.warning("%s %s: %s (%s)", request.method, request.url.path, domain.message, exc)
     return await _domain_error(request, domain)
 
 
@@ -110,6 +111,7 @@ async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
 ERROR_HANDLERS = {
     DomainError: _domain_error,
     DBAPIError: _database_error,
+    PoolTimeout: _database_error,
     RequestValidationError: _request_invalid,
     OverflowError: _out_of_range,
 }

@@ -73,8 +73,8 @@ class TokenCache:
         return bool(self._entries) and time.monotonic() - self._checked >= self.check_seconds
 
     def observe(self, revoked: int) -> None:
-        """Take a fresh revocation count: a different one empties the cache."""
-        if self._revoked is not None and revoked != self._revoked:
+        """Take a fresh revocation count: a different one (or the first) empties the cache."""
+        if revoked != self._revoked:
             self._entries.clear()
         self._revoked = revoked
         self._checked = time.monotonic()

@@ -71,15 +71,16 @@ def writer_engine(engine: Engine) -> Engine:
 
 
 def begin_write(session: Session) -> None:
-    """Start the session's transaction as a writer: on SQLite `BEGIN IMMEDIATE`.
+    """Make the session's transactions writers': on SQLite they open with `BEGIN IMMEDIATE`.
 
-    The write lock is then taken (waiting up to LOCK_WAIT_SECONDS) before the first read, so
-    the transaction never has to upgrade a read snapshot into a write, the upgrade SQLite
-    refuses at once with "database is locked" when another writer committed in between.
-    A session already in a transaction is left as it is.
+    The write lock is then taken (waiting up to LOCK_WAIT_SECONDS) at the transaction's first
+    statement, before its first read, so it never has to upgrade a read snapshot into a write:
+    the upgrade SQLite refuses at once ("database is locked") when another writer committed in
+    between. The lock is taken lazily, so a request's authentication runs before it queues.
+    A session bound to a connection (tests) is left as it is.
     """
-    if not session.in_transaction():
-        session.connection(execution_options={_IMMEDIATE: True})
+    if isinstance(session.bind, Engine) and not session.in_transaction():
+        session.bind = writer_engine(session.bind)
 
 
 LOCK_WAIT_SECONDS = 10
@@ -101,6 +102,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault(
             "connect_args", {"check_same_thread": False, "timeout": LOCK_WAIT_SECONDS}
         )
+        # Every API worker thread may hold a connection while it queues for the write lock.
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 40)
+        kwargs.setdefault("pool_timeout", LOCK_WAIT_SECONDS)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from core.db import LOCK_WAIT_SECONDS
 from core.errors import Busy, Conflict, DomainError, Problem, ValidationFailed
@@ -30,8 +31,10 @@ def busy() -> Busy:
     )
 
 
-def translate(exc: DBAPIError) -> DomainError | None:
+def translate(exc: DBAPIError | PoolTimeout) -> DomainError | None:
     """The DomainError a driver error stands for, or None when it is a genuine fault."""
+    if isinstance(exc, PoolTimeout):
+        return busy()
     orig: Any = exc.orig
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate in PG_BUSY or (
