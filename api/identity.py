@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
@@ -48,36 +49,42 @@ class TokenCache:
     REVOCATION_CHECK_SECONDS later.
     """
 
-    def __init__(self, ttl: float, check_seconds: float = REVOCATION_CHECK_SECONDS) -> None:
+    def __init__(
+        self,
+        ttl: float,
+        check_seconds: float = REVOCATION_CHECK_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl = ttl
         self.check_seconds = check_seconds
+        self.clock = clock
         self._entries: dict[str, tuple[Identity, float]] = {}
         self._revoked: int | None = None
         self._checked = float("-inf")
 
     def get(self, digest: str) -> Identity | None:
         entry = self._entries.get(digest)
-        if entry is None or entry[1] < time.monotonic():
+        if entry is None or entry[1] < self.clock():
             return None
         return entry[0]
 
     def put(self, digest: str, identity: Identity) -> None:
         if self.ttl > 0:
-            self._entries[digest] = (identity, time.monotonic() + self.ttl)
+            self._entries[digest] = (identity, self.clock() + self.ttl)
 
     def clear(self) -> None:
         self._entries.clear()
 
     def needs_check(self) -> bool:
         """True when the revocation counter is due to be read again."""
-        return bool(self._entries) and time.monotonic() - self._checked >= self.check_seconds
+        return bool(self._entries) and self.clock() - self._checked >= self.check_seconds
 
     def observe(self, revoked: int) -> None:
         """Take a fresh revocation count: a different one (or the first) empties the cache."""
         if revoked != self._revoked:
             self._entries.clear()
         self._revoked = revoked
-        self._checked = time.monotonic()
+        self._checked = self.clock()
 
 
 @dataclass(slots=True)
@@ -89,9 +96,12 @@ class _Tally:
 class RefusalLedger:
     """Decides which refusals reach the audit table; every one reaches the log."""
 
-    def __init__(self, window: float = 60.0, max_keys: int = 64) -> None:
+    def __init__(
+        self, window: float = 60.0, max_keys: int = 64, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.window = window
         self.max_keys = max_keys
+        self.clock = clock
         self._lock = threading.Lock()
         self._tallies: dict[tuple[str, str, str], _Tally] = {}
 
@@ -100,7 +110,7 @@ class RefusalLedger:
         log.warning(
             "auth refused: source=%s actor=%s route=%s reason=%s", source, actor, route, reason
         )
-        now = time.monotonic()
+        now = self.clock()
         key = (source, actor, reason)
         with self._lock:
             tally = self._tallies.get(key)

@@ -8,7 +8,7 @@ device over SSH → 504. Every error body is the same `Error` object.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -55,15 +55,14 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         yield from _calls(sub)
 
 
-def error_statuses(route: APIRoute, method: str, operation: dict[str, Any]) -> list[str]:
+def error_statuses(route: APIRoute | None, method: str, operation: dict[str, Any]) -> list[str]:
     """The error statuses an operation can answer, from its shape and its dependencies."""
-    names = {
-        getattr(call, "__name__", type(call).__name__).lower() for call in _calls(route.dependant)
-    }
+    calls = _calls(route.dependant) if route is not None else iter(())
+    names = {getattr(call, "__name__", type(call).__name__).lower() for call in calls}
     statuses = ["503"]
     if operation.get("security"):
         statuses += ["401", "403"]
-    if route.dependant.path_params:
+    if any(p.get("in") == "path" for p in operation.get("parameters", [])):
         statuses.append("404")
     if method not in SAFE:
         statuses.append("409")
@@ -78,6 +77,18 @@ def error_statuses(route: APIRoute, method: str, operation: dict[str, Any]) -> l
     return statuses
 
 
+def _api_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    """Every APIRoute with its full path, through included routers (nested since FastAPI 0.16x)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path_format, route
+            continue
+        included = getattr(route, "original_router", None)
+        context = getattr(route, "include_context", None)
+        if included is not None:
+            yield from _api_routes(included.routes, prefix + getattr(context, "prefix", ""))
+
+
 def document_error_statuses(app: FastAPI) -> None:
     """Wrap `app.openapi` so the generated document lists every route's error statuses."""
     generate = app.openapi
@@ -88,16 +99,14 @@ def document_error_statuses(app: FastAPI) -> None:
         schema = generate()
         schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
         routes = {
-            (route.path_format, method.lower()): route
-            for route in app.routes
-            if isinstance(route, APIRoute)
+            (path, method.lower()): route
+            for path, route in _api_routes(app.routes)
             for method in route.methods or ()
         }
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 route = routes.get((path, method))
-                if route is not None:
-                    _add_errors(operation, error_statuses(route, method, operation))
+                _add_errors(operation, error_statuses(route, method, operation))
         app.openapi_schema = schema
         return schema
 

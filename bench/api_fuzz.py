@@ -134,6 +134,8 @@ def main() -> None:
                 "--seed",
                 "1",
             ]
+            if args.no_tokens:
+                command += ["--exclude-path-regex", ".*/tokens.*"]
             shown = [
                 part if token not in part else "Authorization: Bearer $TOKEN" for part in command
             ]
@@ -150,6 +152,10 @@ def main() -> None:
     print(f"operations in the schema: {len(operations(openapi))}")
     print(f"requests served: {requests}")
     print(f"responses >= 500: {sum(errors.values())} from {len(errors)} operations")
+    by_status = collections.Counter(
+        m["status"] for m in ACCESS.finditer(log_text) if int(m["status"]) >= 500
+    )
+    print(f"  by status: {dict(sorted(by_status.items()))}")
     for label, count in sorted(errors.items(), key=lambda kv: -kv[1]):
         print(f"  {count:5d}  {label}")
     print("exceptions in the server log:")
