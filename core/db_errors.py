@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from core.db import LOCK_WAIT_SECONDS
@@ -46,6 +46,9 @@ def translate(exc: DBAPIError | PoolTimeout) -> DomainError | None:
         return ValidationFailed(
             [Problem(f"a value does not fit its column ({sqlstate})", location=_column(orig))]
         )
+    if isinstance(exc, DataError) and "NUL" in str(orig):
+        # psycopg refuses NUL characters before PostgreSQL sees them.
+        return ValidationFailed([Problem("text may not contain NUL characters", location="")])
     if not isinstance(exc, IntegrityError):
         return None
     if sqlstate is not None:
