@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -108,12 +109,31 @@ async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
     return await _domain_error(request, failed)
 
 
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (no such route, wrong method, an unreadable body) in our JSON."""
+    assert isinstance(exc, StarletteHTTPException)
+    body = {"error": HTTP_CODES.get(exc.status_code, "http_error"), "message": str(exc.detail)}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
 ERROR_HANDLERS = {
     DomainError: _domain_error,
     DBAPIError: _database_error,
     PoolTimeout: _database_error,
     RequestValidationError: _request_invalid,
     OverflowError: _out_of_range,
+    StarletteHTTPException: _http_error,
 }
 
 

@@ -1,9 +1,9 @@
 """The OpenAPI document states every error status a route can answer, added in one place.
 
 Each route's own decorator documents its success; the errors follow from what the route is:
-secured → 401/403, has a path parameter → 404, may write → 409, takes a body → 413 and 422, takes
-parameters → 422, reaches the database → 503 (`Retry-After`), calls the dashboard → 502, reaches a
-device over SSH → 504. Every error body is the same `Error` object.
+secured → 401/403, has a path parameter → 404 and 409, may write → 409, takes a body → 400, 413
+and 422, takes parameters → 422, reaches the database → 503 (`Retry-After`), calls the
+dashboard → 502, reaches a device over SSH → 504. Every error body is the same `Error` object.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 DESCRIPTIONS = {
+    "400": "The body could not be read (not JSON, or a broken multipart form)",
     "401": "No token, or an unknown or revoked one",
     "403": "The token's role may not do this",
     "404": "Not found",
@@ -62,12 +63,13 @@ def error_statuses(route: APIRoute | None, method: str, operation: dict[str, Any
     statuses = ["503"]
     if operation.get("security"):
         statuses += ["401", "403"]
-    if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+    by_id = any(p.get("in") == "path" for p in operation.get("parameters", []))
+    if by_id:
         statuses.append("404")
-    if method not in SAFE:
+    if method not in SAFE or by_id:
         statuses.append("409")
     if "requestBody" in operation:
-        statuses += ["413", "422"]
+        statuses += ["400", "413", "422"]
     elif operation.get("parameters"):
         statuses.append("422")
     if any("dashboard" in name for name in names):

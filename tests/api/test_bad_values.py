@@ -128,15 +128,16 @@ def _statuses(spec: dict[str, object], method: str, path: str) -> set[str]:
 
 def test_the_openapi_lists_the_error_statuses_of_each_kind_of_route(app_client: TestClient) -> None:
     spec = app_client.get("/openapi.json").json()
-    # A secured read by id: no token, wrong role, no such job, a bad id, a busy database.
+    # A secured read by id: no token, wrong role, no such job, not in a state to show, a bad id,
+    # a busy database.
     assert _statuses(spec, "get", "/api/v1/jobs/{job_id}") == {
-        "200", "401", "403", "404", "422", "503"
+        "200", "401", "403", "404", "409", "422", "503"
     }  # fmt: skip
     # A secured write without parameters or body.
     assert _statuses(spec, "post", "/api/v1/rmas/sweep") == {"200", "401", "403", "409", "503"}
     # A write with a body and an id.
     assert _statuses(spec, "post", "/api/v1/rmas/{rma_id}/decide") == {
-        "200", "401", "403", "404", "409", "413", "422", "503"
+        "200", "400", "401", "403", "404", "409", "413", "422", "503"
     }  # fmt: skip
     # A write that calls the dashboard.
     assert "502" in _statuses(spec, "post", "/api/v1/inventory/reconcile")
@@ -146,3 +147,11 @@ def test_the_openapi_lists_the_error_statuses_of_each_kind_of_route(app_client: 
     assert "Retry-After" in busy["headers"]
     assert busy["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     assert spec["components"]["schemas"]["Error"]["required"] == ["error", "message"]
+
+
+def test_unknown_routes_and_methods_answer_the_json_error(app_client: TestClient) -> None:
+    missing = app_client.get("/api/v1/no-such-thing")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    wrong = app_client.put("/healthz")
+    assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
+    assert wrong.headers["allow"] == "GET"
