@@ -9,19 +9,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import Field
 
-ID_MAX = 2**31 - 1
-"""The largest id a row can have (PostgreSQL INTEGER)."""
+from core.bounds import ID_MAX, DbInt
+
+__all__ = ["ID_MAX", "DbInt", "Id", "Offset", "VersionNumber"]
 
 Id = Annotated[int, Path(ge=1, le=ID_MAX, description="a record's id")]
 """A record's id in a path."""
 
 VersionNumber = Annotated[int, Path(ge=1, le=ID_MAX, description="a version number")]
 """A version number in a path."""
-
-DbInt = Annotated[int, Field(ge=-ID_MAX - 1, le=ID_MAX)]
-"""Any integer stored in an INTEGER column, in a request body."""
 
 Offset = Annotated[int, Query(ge=0, le=ID_MAX, description="rows to skip")]
 """How many rows a page skips."""

@@ -111,7 +111,7 @@ MonthQuery = Annotated[
     str | None,
     Query(
         pattern=r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$",
-        description="YYYY-MM, an Asia/Tokyo month from 1900-01 to 2199-12; the current one if omitted",
+        description="YYYY-MM, a Tokyo month from 1900-01 to 2199-12; the current one if omitted",
     ),
 ]
 
