@@ -70,7 +70,7 @@ def submit(
     notice_email: Annotated[str, Form(description="where the completion notice goes")],
     target: Annotated[Target, Form()] = Target.DASHBOARD,
     host: Annotated[str | None, Form()] = None,
-    port: Annotated[int | None, Form()] = None,
+    port: Annotated[int | None, Form(ge=1, le=65535)] = None,
     device_type: Annotated[str | None, Form()] = None,
     username: Annotated[str | None, Form()] = None,
     password_env: Annotated[str | None, Form()] = None,

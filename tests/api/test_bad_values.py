@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -117,6 +118,40 @@ def test_every_integer_parameter_is_bounded_in_the_schema(app_client: TestClient
                 for schema in schemas:
                     if schema.get("type") == "integer" and "maximum" not in schema:
                         unbounded.append((method, path, parameter["name"]))
+    assert unbounded == []
+
+
+def _unbounded_integers(spec: dict[str, Any], schema: Any, where: str, seen: set[str]) -> list[str]:
+    """Integer fields without a maximum anywhere inside `schema` (following $refs once)."""
+    if not isinstance(schema, dict):
+        return []
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        if ref in seen:
+            return []
+        seen.add(ref)
+        return _unbounded_integers(
+            spec, spec["components"]["schemas"][ref.split("/")[-1]], ref, seen
+        )
+    found = [where] if schema.get("type") == "integer" and "maximum" not in schema else []
+    for key in ("anyOf", "oneOf", "allOf"):
+        for part in schema.get(key, []):
+            found += _unbounded_integers(spec, part, where, seen)
+    for name, part in schema.get("properties", {}).items():
+        found += _unbounded_integers(spec, part, f"{where}.{name}", seen)
+    found += _unbounded_integers(spec, schema.get("items"), f"{where}[]", seen)
+    return found
+
+
+def test_every_integer_in_a_request_body_is_bounded_in_the_schema(app_client: TestClient) -> None:
+    spec = app_client.get("/openapi.json").json()
+    unbounded = []
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                unbounded += _unbounded_integers(
+                    spec, media.get("schema"), f"{method} {path}", set()
+                )
     assert unbounded == []
 
 
