@@ -80,7 +80,12 @@ def begin_write(session: Session) -> None:
     A session bound to a connection (tests) is left as it is.
     """
     if isinstance(session.bind, Engine) and not session.in_transaction():
-        session.bind = writer_engine(session.bind)
+        session.bind = _writer_of(session.bind)
+
+
+@lru_cache(maxsize=16)
+def _writer_of(engine: Engine) -> Engine:
+    return writer_engine(engine)
 
 
 LOCK_WAIT_SECONDS = 10
