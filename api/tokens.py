@@ -60,10 +60,14 @@ def revoke_token(
     session: SessionDep,
     actor: Admin,
     force: Annotated[
-        bool, Query(description="also revoke the caller's own or the last live admin token")
+        bool,
+        Query(
+            description="also revoke the caller's own token; never the last live admin token "
+            "(only `netkeep token revoke --force` on the server may)"
+        ),
     ] = False,
 ) -> TokenOut:
     """Revoke a token by name (any stored name, `/` included); effective everywhere within 2 s."""
-    row = auth.revoke_token(session=session, actor=actor, name=name, now=utcnow(), force=force)
+    row = auth.revoke_token(session=session, actor=actor, name=name, now=utcnow(), allow_own=force)
     request.app.state.token_cache.clear()
     return TokenOut.model_validate(row, from_attributes=True)

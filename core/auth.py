@@ -103,50 +103,60 @@ def create_token(*, session: Session, actor: Actor, name: str, role: Role) -> Is
 
 
 def revoke_token(
-    *, session: Session, actor: Actor, name: str, now: datetime, force: bool = False
+    *,
+    session: Session,
+    actor: Actor,
+    name: str,
+    now: datetime,
+    allow_own: bool = False,
+    allow_last_admin: bool = False,
 ) -> ApiToken:
-    """Revoke a token; one's own or the last live admin token only with `force`."""
+    """Revoke a token; one's own and the last live admin token each only when allowed.
+
+    The API may allow the first (`?force=true`), never the second: after it no one could reach
+    the API as admin again. Only the local CLI (`--force`), which can issue a new admin token,
+    allows both.
+    """
     row = session.exec(select(ApiToken).where(ApiToken.name == name)).first()
     if row is None:
         raise NotFound(f"no token named {name!r}", name=name)
-    if row.revoked_at is None and not force:
-        _refuse_lockout(session, actor, row)
-    if row.revoked_at is None:
-        row.revoked_at = now
-        session.add(row)
-        audit.record(
-            session,
-            actor=actor,
-            action="token.revoke",
-            entity_type="api_token",
-            entity_id=name,
-            before={"revoked": False},
-            after={"revoked": True},
-        )
-    return row
-
-
-def _refuse_lockout(session: Session, actor: Actor, row: ApiToken) -> None:
-    """Conflict when revoking `row` would cut off its caller or leave no admin token."""
-    if row.name == actor.name:
+    if row.revoked_at is not None:
+        return row
+    if row.name == actor.name and not allow_own:
         raise Conflict(
             f"token {row.name!r} is the one making this request; revoking it needs force",
             name=row.name,
             reason="own_token",
         )
-    if row.role != Role.ADMIN.value:
-        return
-    live_admins = session.exec(
+    if row.role == Role.ADMIN.value and not allow_last_admin and _live_admins(session) <= 1:
+        raise Conflict(
+            f"token {row.name!r} is the last live admin token; only `netkeep token revoke "
+            "--force` on the server may revoke it",
+            name=row.name,
+            reason="last_admin",
+        )
+    row.revoked_at = now
+    session.add(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="token.revoke",
+        entity_type="api_token",
+        entity_id=name,
+        before={"revoked": False},
+        after={"revoked": True},
+    )
+    return row
+
+
+def _live_admins(session: Session) -> int:
+    """Live admin tokens, their rows locked (PostgreSQL) so two revocations cannot race past 1."""
+    rows = session.exec(
         select(ApiToken.id)
         .where(ApiToken.role == Role.ADMIN.value, col(ApiToken.revoked_at).is_(None))
         .with_for_update()
     ).all()
-    if len(live_admins) <= 1:
-        raise Conflict(
-            f"token {row.name!r} is the last live admin token; revoking it needs force",
-            name=row.name,
-            reason="last_admin",
-        )
+    return len(rows)
 
 
 def list_tokens(*, session: Session) -> list[ApiToken]:

@@ -83,5 +83,12 @@ def token_revoke(
 ) -> None:
     """Revoke a token by name (running servers refuse it within 2 s)."""
     with cli_session() as session:
-        auth.revoke_token(session=session, actor=cli_actor(), name=name, now=utcnow(), force=force)
+        auth.revoke_token(
+            session=session,
+            actor=cli_actor(),
+            name=name,
+            now=utcnow(),
+            allow_own=force,
+            allow_last_admin=force,
+        )
     console.print(f"token {name} revoked")

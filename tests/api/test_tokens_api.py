@@ -59,7 +59,7 @@ def test_revoking_ones_own_token_is_409_unless_forced(
     assert app_client.delete("/api/v1/tokens/t-viewer", headers=other).status_code == 200
 
 
-def test_the_last_live_admin_token_is_kept_unless_forced(session: Session) -> None:
+def test_the_last_live_admin_token_is_kept_unless_the_cli_forces(session: Session) -> None:
     auth.create_token(session=session, actor=ADMIN, name="only-admin", role=Role.ADMIN)
     for row in session.exec(select(ApiToken).where(ApiToken.role == "admin")).all():
         if row.name != "only-admin":
@@ -70,7 +70,9 @@ def test_the_last_live_admin_token_is_kept_unless_forced(session: Session) -> No
     with pytest.raises(Conflict) as refused:
         auth.revoke_token(session=session, actor=cli, name="only-admin", now=utcnow())
     assert refused.value.details["reason"] == "last_admin"
-    row = auth.revoke_token(session=session, actor=cli, name="only-admin", now=utcnow(), force=True)
+    row = auth.revoke_token(
+        session=session, actor=cli, name="only-admin", now=utcnow(), allow_last_admin=True
+    )
     assert row.revoked_at is not None
 
 
@@ -119,3 +121,13 @@ def test_a_flood_of_bad_tokens_writes_one_audit_row(
     assert [(r.outcome, r.after) for r in refused] == [
         ("unauthenticated", {"source": "testclient", "refused_since_previous_entry": 0})
     ]
+
+
+def test_over_the_api_even_force_keeps_the_last_admin_token(
+    app_client: TestClient, tokens: dict[str, str]
+) -> None:
+    """t-admin is the only admin: revoking itself with force would lock every admin out."""
+    h = bearer(tokens["admin"])
+    refused = app_client.delete("/api/v1/tokens/t-admin?force=true", headers=h)
+    assert refused.status_code == 409 and refused.json()["details"]["reason"] == "last_admin"
+    assert app_client.get("/api/v1/tokens", headers=h).status_code == 200
