@@ -15,6 +15,7 @@ from api.deps import Reader, SessionDep, SettingsDep, roles
 from api.params import Id
 from core.audit import Actor
 from core.auth import Role
+from core.db import begin_write
 from core.errors import NotFound, Problem, ValidationFailed
 from core.timeutil import utcnow
 from provisioning import apply as jobs
@@ -173,6 +174,7 @@ def _run_later(
 ) -> None:
     """A rollout run after the response, in its own session (its jobs say how it went)."""
     with factory() as session:
+        begin_write(session)  # SQLite: never a read snapshot to upgrade between its steps
         rollouts.run_rollout(
             session=session, prepared=prepared, actor=actor, clock=utcnow, options=options
         )
