@@ -51,7 +51,8 @@ def _workbook(tmp_path, *, reveal: bool):
 
 
 def _psk_cell(path, value):
-    return next(c for row in load_workbook(path)["SSID"].iter_rows() for c in row if c.value == value)
+    rows = load_workbook(path)["SSID"].iter_rows()
+    return next(cell for row in rows for cell in row if cell.value == value)
 
 
 def test_a_masked_export_sent_back_is_refused_at_the_psk_cell(tmp_path):
