@@ -11,7 +11,7 @@
     ├── DeviceUnreachable            504  exit 7   (SSH device timed out, refused or rejected login)
     ├── SchemaOutdated               503  exit 8   (the database needs `netkeep db upgrade`)
     ├── PayloadTooLarge              413  exit 2   (a body, upload or file over its stated limit)
-    └── Busy                         503  exit 9   (every render slot is taken; retry)
+    └── Busy                         503  exit 9   (a lock wait or every render slot: retry later)
 
 Never subclass a third-party exception; adapters translate theirs into these.
 """
@@ -144,12 +144,13 @@ class PayloadTooLarge(DomainError):
 
 
 class Busy(DomainError):
-    """Every slot of a bounded resource (renders) is taken; the caller should retry shortly."""
+    """A bounded wait ran out — the database stayed locked (or a transaction lost a race), or
+    every render slot stayed taken; the caller should retry after `retry_after` seconds."""
 
     http_status = 503
     exit_code = 9
     code = "busy"
 
-    def __init__(self, message: str, *, retry_after: int = 5, **details: Any) -> None:
+    def __init__(self, message: str, *, retry_after: int = 1, **details: Any) -> None:
         super().__init__(message, retry_after=retry_after, **details)
         self.retry_after = retry_after

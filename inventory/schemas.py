@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from core.bounds import ID_MAX
 from core.errors import Problem
 from core.fields import Code, Name, Note, Number
 from inventory.domain import Acquisition, ContractOption, DeviceStatus, Owner, Plan, ProductType
@@ -59,7 +60,7 @@ class DeviceUpdate(BaseModel):
     site: Name | None = None
     network_id: Code | None = None
     license_expiry: date | None = None
-    notes: Note | None = None
+    notes: Note = Field(default="", description='free text; "" clears it (null is refused)')
 
 
 class StatusChange(BaseModel):
@@ -103,7 +104,7 @@ class AuditOut(BaseModel):
 
 class CatalogueIn(BaseModel):
     product_type: ProductType
-    list_price_yen: int = Field(ge=0)
+    list_price_yen: int = Field(ge=0, le=ID_MAX)
     successor: Annotated[Code, Field(max_length=20)] | None = None
     end_of_sale: bool = False
     description: Annotated[Note, Field(max_length=200)] = ""

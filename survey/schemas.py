@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from core.bounds import DbInt
 from core.fields import Code, Name, Note, Number, OptionalLine, plain_line
 from survey.domain import Band, ExclusionReason, Measurement, Mounting, RadioPlan
 from survey.models import PlannedAp, Survey, SurveyExclusion, SurveyFloor, SurveyVersion
@@ -43,7 +44,7 @@ class PointIn(BaseModel):
     x_m: float
     y_m: float
     band: Band
-    channel: int
+    channel: DbInt
     rssi_dbm: float
     snr_db: float | None = None
     ssid: Annotated[str, Field(max_length=32), AfterValidator(plain_line)] = ""
@@ -60,8 +61,8 @@ class PointsIn(BaseModel):
 
 class RadioIn(BaseModel):
     band: Band
-    channel: int
-    power_dbm: int
+    channel: DbInt
+    power_dbm: DbInt
 
     def plan(self) -> RadioPlan:
         return RadioPlan(band=self.band, channel=self.channel, power_dbm=self.power_dbm)
@@ -81,7 +82,7 @@ class ApIn(BaseModel):
 class SsidIn(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=32), AfterValidator(plain_line)]
     auth_mode: Code = "psk"
-    vlan_id: int | None = None
+    vlan_id: DbInt | None = None
 
     def data(self) -> SsidData:
         return SsidData(name=self.name, auth_mode=self.auth_mode, vlan_id=self.vlan_id)
