@@ -43,7 +43,8 @@ DESCRIPTIONS = {
     "413": "The request body is too large",
     "422": "A value is invalid; every problem is named with its location",
     "502": "The Meraki dashboard refused or failed",
-    "503": "The database stayed busy past its bound; retry after `Retry-After` seconds",
+    "503": "The database (or, for pictures and PDFs, every render slot) stayed busy past its "
+    "bound; retry after `Retry-After` seconds",
     "504": "A network device did not answer over SSH",
 }
 SAFE = frozenset({"get", "head", "options"})
