@@ -70,6 +70,19 @@ def writer_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{_IMMEDIATE: True})
 
 
+def begin_write(session: Session) -> None:
+    """Open the session's transaction as a writer: on SQLite it takes the write lock now.
+
+    A use case that reads and then writes rows other requests write too (the RMA sweep) calls
+    this first, so on SQLite it waits for the lock instead of failing on upgrade when another
+    transaction committed after its read. A session already in a transaction, or bound to a
+    connection (the tests' rolled-back one), is left as it is; other databases are unaffected.
+    """
+    if session.in_transaction() or not isinstance(session.get_bind(), Engine):
+        return
+    session.connection(execution_options={_IMMEDIATE: True})
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite gets its directory created, WAL and foreign keys."""
     if url.startswith("sqlite"):

@@ -10,9 +10,11 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.audit import Actor
 from core.calendar import tokyo_date
+from core.db import begin_write
 from core.errors import Conflict, Problem
 from inventory.domain import DeviceStatus, normalise_serial
 from inventory.service import get_device_for_update, set_status
+from rma.charging import settle_overdue
 from rma.domain import (
     AWAITING_RETURN,
     Disposition,
@@ -20,6 +22,7 @@ from rma.domain import (
     RmaPolicy,
     RmaStatus,
     advance,
+    is_overdue,
 )
 from rma.models import DamageChargeRecord, Rma, RmaNotice, RmaReminder
 from rma.service import (
@@ -45,10 +48,25 @@ def receive_unit(
     policy: RmaPolicy,
     now: datetime,
 ) -> Rma:
-    """A unit arrives: the right serial closes the RMA, any other is an exception, never a close."""
+    """A unit arrives: the right serial closes the RMA, any other is an exception, never a close.
+
+    Past the due date it is late whether or not a sweep has run: the sweep's charge is settled
+    first (`rma.charging`), then the late-arrival policy applies to it.
+    """
+    begin_write(session)  # it may charge, as the sweep does: on SQLite take the lock first
     rma = get_rma_for_update(session=session, rma_id=rma_id)
-    before = rma_snapshot(rma)
     received = serial.strip().upper()
+    late = rma.due_date is not None and is_overdue(rma.due_date, now)
+    if late:  # what a sweep at `now` would have done, so the money is the same either way
+        settle_overdue(
+            session=session,
+            actor=actor,
+            rma=rma,
+            now=now,
+            tax_rate_percent=policy.tax_rate_percent,
+            charge=received != rma.failed_serial or policy.late_arrival is LateArrivalPolicy.KEEP,
+        )
+    before = rma_snapshot(rma)
     with_charge = charge_of(session=session, rma=rma)
     if received != rma.failed_serial:
         advance(RmaStatus(rma.status), S.EXCEPTION)
@@ -66,6 +84,7 @@ def receive_unit(
     advance(RmaStatus(rma.status), S.RECEIVED)
     rma.received_serial, rma.received_at = received, now
     rma.mismatch_serial = None
+    rma.late_arrival = rma.late_arrival or late
     device = get_device_for_update(session=session, serial=normalise_serial(received))
     if device.status == DeviceStatus.FAILED:  # never swapped: the customer sent it back anyway
         set_status(
