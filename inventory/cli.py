@@ -18,10 +18,9 @@ from core.cli_support import (
     handle_errors,
     settings,
 )
-from core.dashboard import MerakiDashboard
 from core.timeutil import parse_instant, show, utcnow
 from inventory import contracts as contract_service
-from inventory import importer, reconcile, service
+from inventory import importer, service
 from inventory.domain import (
     DeviceStatus,
     ProductType,
@@ -197,6 +196,9 @@ def reconcile_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Compare netkeep's inventory with the dashboard organization's (all pages)."""
+    from core.dashboard import MerakiDashboard  # the Meraki SDK only for the commands using it
+    from inventory import reconcile
+
     cfg = settings()
     dashboard = MerakiDashboard.from_settings(cfg)
     with cli_session() as session:

@@ -11,8 +11,9 @@ bill a unit twice.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, select
 
 from core.audit import Actor
@@ -117,7 +118,7 @@ def charge_overdue(
 
 def _claim_charge(*, session: Session, rma: Rma, now: datetime) -> None:
     """Take the RMA from overdue to charged in the database, or refuse if another did first."""
-    claimed = session.execute(
+    claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Rma)
         .where(col(Rma.id) == rma.id, col(Rma.status) == S.OVERDUE.value)
         .values(status=S.CHARGED.value, updated_at=now)
