@@ -54,6 +54,23 @@ def template(
     """Write a blank Excel sheet for a plan."""
     path = write_template(plan, output, kind, example=example)
     console.print(f"wrote {path}", highlight=False)
+    if example and (names := example_secret_variables(plan)):
+        console.print(
+            "the example reads its secrets from the environment / 秘密情報は環境変数から: "
+            + " ".join(f"{name}=..." for name in names),
+            highlight=False,
+            markup=False,
+        )
+
+
+def example_secret_variables(plan: Plan) -> list[str]:
+    """The environment variables the example row's `env:` secrets name, for the user to set."""
+    from provisioning.excel_layout import Cell, tabs_for
+
+    examples = (
+        c.example for tab in tabs_for(plan) for c in tab.all_columns if c.cell is Cell.SECRET
+    )
+    return sorted({e[4:] for e in examples if isinstance(e, str) and e.startswith("env:")})
 
 
 @sheet_app.command("validate")

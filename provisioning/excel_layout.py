@@ -219,7 +219,7 @@ TABS: Final[tuple[Tab, ...]] = (
     ), APPLIANCE),
     Tab("VPNハブ VPN hubs", "siteToSiteVpn", Shape.PART_LIST, (
         _c("hubId", "ハブ(ネットワークIDまたは名前)", "Hub (network ID or name)",
-           example="N_24329156"),
+           example="N_demo_tokyo"),
         _c("useDefaultRoute", "デフォルトルート", "Use default route", Cell.BOOL, False),
     ), APPLIANCE, child_field="hubs"),
     Tab("VPNサブネット VPN subnets", "siteToSiteVpn", Shape.PART_LIST, (
