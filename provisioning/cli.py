@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -18,11 +18,12 @@ from provisioning import apply as jobs
 from provisioning import rollout as rollouts
 from provisioning import service
 from provisioning.batching import CallEstimate
-from provisioning.excel import write_template
-from provisioning.meraki_adapter import MerakiProvisioning
 from provisioning.schemas import EstimateOut, JobOut, PlanOut, RolloutOut
 from provisioning.sheet_io import load_all, load_sheet
 from provisioning.sheet_model import Plan, Sheet, SheetKind
+
+if TYPE_CHECKING:
+    from provisioning.meraki_adapter import MerakiProvisioning
 
 sheet_app = typer.Typer(help="Settings and change-request sheets: templates and validation.")
 job_app = typer.Typer(help="Provisioning jobs and their journals.", no_args_is_help=True)
@@ -36,6 +37,8 @@ SheetsArg = Annotated[
 
 
 def _dashboard() -> MerakiProvisioning:
+    from provisioning.meraki_adapter import MerakiProvisioning  # the SDK only when it is used
+
     return MerakiProvisioning.from_settings(settings())
 
 
@@ -52,6 +55,8 @@ def template(
     example: Annotated[bool, typer.Option(help="one example row per tab")] = False,
 ) -> None:
     """Write a blank Excel sheet for a plan."""
+    from provisioning.excel import write_template  # openpyxl only to write Excel
+
     path = write_template(plan, output, kind, example=example)
     console.print(f"wrote {path}", highlight=False)
     if example and (names := example_secret_variables(plan)):

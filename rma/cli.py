@@ -20,11 +20,9 @@ from core.cli_support import (
     handle_errors,
     settings,
 )
-from core.dashboard import MerakiDashboard
 from core.timeutil import parse_instant, show, utcnow
 from rma import replacement, returns, service, views
 from rma.domain import Disposition, RmaStatus, SwapParty, format_yen
-from rma.notice_pdf import render_damage_notice
 from rma.schemas import ChargeOut, ChargeRowOut, RmaOut
 from rma.sweep import sweep
 
@@ -179,6 +177,8 @@ def swap_cmd(
 ) -> None:
     """Swap: dashboard first (bulk swap or claim+copy+remove), then contract, owner, statuses."""
     cfg = settings()
+    from core.dashboard import MerakiDashboard  # the Meraki SDK only when it is used
+
     adapter = MerakiDashboard.from_settings(cfg) if dashboard else None
     with cli_session() as session:
         replacement.swap_replacement(
@@ -418,6 +418,8 @@ def notice_cmd(
 ) -> None:
     """Write the damage-charge notice (機器損害金のご請求) PDF."""
     with cli_session() as session:
+        from rma.notice_pdf import render_damage_notice  # reportlab only to print
+
         pdf = render_damage_notice(views.damage_notice(session=session, rma_id=rma_id))
     if out is None:
         sys.stdout.buffer.write(pdf)
