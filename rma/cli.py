@@ -318,7 +318,12 @@ def waive_cmd(rma_id: RmaId, reason: Annotated[str, typer.Option()]) -> None:
     """(admin) Let the damage charge go; an issued charge is credited."""
     with cli_session() as session:
         returns.waive_charge(
-            session=session, actor=cli_actor(), rma_id=rma_id, reason=reason, now=utcnow()
+            session=session,
+            actor=cli_actor(),
+            rma_id=rma_id,
+            reason=reason,
+            now=utcnow(),
+            tax_rate_percent=settings().tax_rate_percent,
         )
         out = _out(session, rma_id)
     _done(out)

@@ -17,6 +17,7 @@ from inventory.service import get_device_for_update, set_status
 from rma.charging import settle_overdue
 from rma.domain import (
     AWAITING_RETURN,
+    CONSUMPTION_TAX_PERCENT,
     Disposition,
     LateArrivalPolicy,
     RmaPolicy,
@@ -56,16 +57,14 @@ def receive_unit(
     begin_write(session)  # it may charge, as the sweep does: on SQLite take the lock first
     rma = get_rma_for_update(session=session, rma_id=rma_id)
     received = serial.strip().upper()
-    late = rma.due_date is not None and is_overdue(rma.due_date, now)
-    if late:  # what a sweep at `now` would have done, so the money is the same either way
-        settle_overdue(
-            session=session,
-            actor=actor,
-            rma=rma,
-            now=now,
-            tax_rate_percent=policy.tax_rate_percent,
-            charge=received != rma.failed_serial or policy.late_arrival is LateArrivalPolicy.KEEP,
-        )
+    late = _settle_if_late(
+        session=session,
+        actor=actor,
+        rma=rma,
+        now=now,
+        tax_rate_percent=policy.tax_rate_percent,
+        charge=received != rma.failed_serial or policy.late_arrival is LateArrivalPolicy.KEEP,
+    )
     before = rma_snapshot(rma)
     with_charge = charge_of(session=session, rma=rma)
     if received != rma.failed_serial:
@@ -124,6 +123,33 @@ def receive_unit(
     return move(session=session, actor=actor, rma=rma, target=S.CLOSED, now=now)
 
 
+def _settle_if_late(
+    *,
+    session: Session,
+    actor: Actor,
+    rma: Rma,
+    now: datetime,
+    tax_rate_percent: int,
+    charge: bool = True,
+) -> bool:
+    """Past the due date, first do what a sweep at `now` would have done; True if it is past.
+
+    Every use case on an RMA that may be past its due date calls this, so what it decides never
+    depends on whether the sweep happened to run before it.
+    """
+    if rma.due_date is None or not is_overdue(rma.due_date, now):
+        return False
+    settle_overdue(
+        session=session,
+        actor=actor,
+        rma=rma,
+        now=now,
+        tax_rate_percent=tax_rate_percent,
+        charge=charge,
+    )
+    return True
+
+
 def _late_arrival(
     *,
     session: Session,
@@ -165,7 +191,11 @@ def extend_due_date(
 ) -> Rma:
     """An admin gives more time to return the unit; an overdue RMA goes back to waiting."""
     require_admin(actor, "extend a return period")
+    begin_write(session)
     rma = get_rma_for_update(session=session, rma_id=rma_id)
+    _settle_if_late(
+        session=session, actor=actor, rma=rma, now=now, tax_rate_percent=policy.tax_rate_percent
+    )  # once charged, only a waiver takes the charge back, whenever the sweep ran
     before = rma_snapshot(rma)
     status = RmaStatus(rma.status)
     if status not in AWAITING_RETURN | {S.OVERDUE}:
@@ -204,10 +234,22 @@ def extend_due_date(
     return rma
 
 
-def waive_charge(*, session: Session, actor: Actor, rma_id: int, reason: str, now: datetime) -> Rma:
+def waive_charge(
+    *,
+    session: Session,
+    actor: Actor,
+    rma_id: int,
+    reason: str,
+    now: datetime,
+    tax_rate_percent: int = CONSUMPTION_TAX_PERCENT,
+) -> Rma:
     """An admin lets the damage charge go; an issued charge is credited."""
     require_admin(actor, "waive a damage charge")
+    begin_write(session)
     rma = get_rma_for_update(session=session, rma_id=rma_id)
+    _settle_if_late(
+        session=session, actor=actor, rma=rma, now=now, tax_rate_percent=tax_rate_percent
+    )
     before = rma_snapshot(rma)
     advance(RmaStatus(rma.status), S.WAIVED)
     require((not reason.strip(), Problem("a reason is required", "reason")))

@@ -10,12 +10,13 @@ the sweeps happen in. MX67 lists at ¥128,000: the charge is ¥128,000 + ¥12,80
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
+from core.errors import Conflict
 from inventory import service as inventory
 from inventory.domain import DeviceStatus
 from rma import returns
@@ -147,3 +148,60 @@ def test_a_wrong_unit_after_the_due_date_leaves_the_charge_owed(
     session.expire_all()
     assert _owed(session) == (CHARGE, 1)
     assert rma_service.get_rma(session=session, rma_id=rma_id).status == RmaStatus.EXCEPTION
+
+
+@pytest.mark.parametrize("sweep_first", [True, False], ids=["sweep-first", "no-sweep"])
+def test_an_extension_after_the_due_date_meets_the_charge_in_either_order(
+    session: Session, tmp_path: Path, sweep_first: bool
+) -> None:
+    """Past the due date the charge is owed; only a waiver takes it back, sweep or no sweep."""
+    build_world(session, tmp_path)
+    rma_id = shipped_rma(session).id or 0
+    if sweep_first:
+        SWEEP_BEFORE(session, rma_id, LateArrivalPolicy.KEEP, DAY_AFTER)
+    with pytest.raises(Conflict):
+        returns.extend_due_date(
+            session=session,
+            actor=ACTOR,
+            rma_id=rma_id,
+            due_date=date(2026, 6, 30),
+            reason="台風",
+            policy=policy(),
+            now=DAY_AFTER,
+        )
+
+
+@pytest.mark.parametrize("sweep_first", [True, False], ids=["sweep-first", "no-sweep"])
+def test_a_waiver_after_the_due_date_credits_the_charge_in_either_order(
+    session: Session, tmp_path: Path, sweep_first: bool
+) -> None:
+    build_world(session, tmp_path)
+    rma_id = shipped_rma(session).id or 0
+    if sweep_first:
+        SWEEP_BEFORE(session, rma_id, LateArrivalPolicy.KEEP, DAY_AFTER)
+    returns.waive_charge(
+        session=session, actor=ACTOR, rma_id=rma_id, reason="長年の顧客", now=DAY_AFTER
+    )
+    session.flush()
+    session.expire_all()
+    assert _owed(session) == (0, 1)
+    assert rma_service.get_rma(session=session, rma_id=rma_id).status == RmaStatus.WAIVED
+
+
+def test_an_extension_on_the_due_date_still_extends(session: Session, tmp_path: Path) -> None:
+    build_world(session, tmp_path)
+    rma_id = shipped_rma(session).id or 0
+    returns.extend_due_date(
+        session=session,
+        actor=ACTOR,
+        rma_id=rma_id,
+        due_date=date(2026, 6, 30),
+        reason="台風で集荷不可",
+        policy=policy(),
+        now=ON_DUE_DATE,
+    )
+    session.flush()
+    session.expire_all()
+    assert _owed(session) == (0, 0)
+    rma = rma_service.get_rma(session=session, rma_id=rma_id)
+    assert (rma.status, rma.due_date) == (RmaStatus.SWAPPED, date(2026, 6, 30))
