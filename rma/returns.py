@@ -198,6 +198,13 @@ def extend_due_date(
     )  # once charged, only a waiver takes the charge back, whenever the sweep ran
     before = rma_snapshot(rma)
     status = RmaStatus(rma.status)
+    if status is S.CHARGED:
+        raise Conflict(
+            f"{rma.number}: the return period ended on {rma.due_date} and the damage charge is "
+            "owed; waive it rather than extend",
+            rma=rma.number,
+            status=status.value,
+        )
     if status not in AWAITING_RETURN | {S.OVERDUE}:
         raise Conflict(
             f"{rma.number} is {status}; only a waiting or overdue RMA can be extended",
