@@ -51,6 +51,9 @@ def settle_overdue(
     price = session.exec(
         select(CatalogueModel.list_price_yen).where(CatalogueModel.model == rma.failed_model)
     ).first()
+    already = charge_of(session=session, rma=rma) is not None
+    if charge and price is not None and not already:
+        claim_charges(session=session, rmas=[rma], now=now)
     return charge_overdue(
         session=session,
         actor=actor,
@@ -58,7 +61,7 @@ def settle_overdue(
         device=device,
         price=price if charge else None,
         tax_rate_percent=tax_rate_percent,
-        already_charged=charge_of(session=session, rma=rma) is not None,
+        already_charged=already,
         now=now,
     )
 
@@ -74,7 +77,10 @@ def charge_overdue(
     already_charged: bool,
     now: datetime,
 ) -> DamageCharge | None:
-    """Mark a waiting RMA overdue and issue its one damage charge; None if nothing was billed."""
+    """Mark a waiting RMA overdue and issue its one damage charge; None if nothing was billed.
+
+    The caller has claimed the charge (`claim_charges`) unless `already_charged` or no `price`.
+    """
     status = RmaStatus(rma.status)
     if status in AWAITING_RETURN:
         before = rma_snapshot(rma)
@@ -90,8 +96,6 @@ def charge_overdue(
         )
     if already_charged or price is None:
         return None  # no list price: stays overdue for a person to look at
-    session.flush()  # the overdue move is in the database before the claim reads it
-    _claim_charge(session=session, rma=rma, now=now)
     amounts = damage_charge(price, tax_rate_percent)
     session.add(
         DamageChargeRecord(
@@ -116,17 +120,28 @@ def charge_overdue(
     return amounts
 
 
-def _claim_charge(*, session: Session, rma: Rma, now: datetime) -> None:
-    """Take the RMA from overdue to charged in the database, or refuse if another did first."""
+def claim_charges(*, session: Session, rmas: list[Rma], now: datetime) -> None:
+    """Take these RMAs to `charged` in the database, or refuse if another transaction did first.
+
+    One conditional UPDATE: a row moves only from a state the sweep may charge in, so of two
+    transactions that both saw it waiting, the second finds nothing to move and fails instead of
+    billing again. The ORM objects still hold their old state: the audited moves that follow
+    (waiting → overdue → charged) write the same final value.
+    """
+    if not rmas:
+        return
     claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Rma)
-        .where(col(Rma.id) == rma.id, col(Rma.status) == S.OVERDUE.value)
+        .where(
+            col(Rma.id).in_([r.id for r in rmas]),
+            col(Rma.status).in_([s.value for s in CHARGEABLE]),
+        )
         .values(status=S.CHARGED.value, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:
-        raise Conflict(f"{rma.number} was charged by another transaction", rma=rma.number)
-    # The ORM still holds `overdue`: the audited move below goes overdue → charged from it.
+    if claimed.rowcount != len(rmas):
+        numbers = ", ".join(r.number for r in rmas)
+        raise Conflict(f"another transaction charged one of {numbers} first", rmas=numbers)
 
 
 def _device_lost(

@@ -24,7 +24,7 @@ from core.audit import Actor
 from core.calendar import tokyo_date
 from core.db import begin_write
 from inventory.models import CatalogueModel, Device
-from rma.charging import charge_overdue
+from rma.charging import charge_overdue, claim_charges
 from rma.domain import AWAITING_RETURN, CHARGEABLE, RmaStatus
 from rma.models import DamageChargeRecord, Rma
 
@@ -84,6 +84,13 @@ def sweep(
                     col(DamageChargeRecord.rma_id).in_([r.id for r in rmas])
                 )
             )
+        )
+        claim_charges(
+            session=session,
+            rmas=[
+                r for r in rmas if prices.get(r.failed_model) is not None and r.id not in already
+            ],
+            now=now,
         )
         for rma in rmas:
             was_waiting = RmaStatus(rma.status) in AWAITING_RETURN

@@ -21,6 +21,7 @@ from inventory import service as inventory
 from inventory.domain import DeviceStatus
 from rma import returns
 from rma import service as rma_service
+from rma.charging import claim_charges
 from rma.domain import Disposition, LateArrivalPolicy, RmaStatus
 from rma.models import DamageChargeRecord
 from rma.sweep import sweep
@@ -205,3 +206,12 @@ def test_an_extension_on_the_due_date_still_extends(session: Session, tmp_path: 
     assert _owed(session) == (0, 0)
     rma = rma_service.get_rma(session=session, rma_id=rma_id)
     assert (rma.status, rma.due_date) == (RmaStatus.SWAPPED, date(2026, 6, 30))
+
+
+def test_a_charge_cannot_be_claimed_twice(session: Session, tmp_path: Path) -> None:
+    """The database-level guard: a transaction that saw the RMA waiting cannot bill it again."""
+    build_world(session, tmp_path)
+    rma = shipped_rma(session)
+    SWEEP_BEFORE(session, rma.id or 0, LateArrivalPolicy.KEEP, DAY_AFTER)
+    with pytest.raises(Conflict):
+        claim_charges(session=session, rmas=[rma], now=DAY_AFTER)
