@@ -70,6 +70,11 @@ console = CliConsole(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 
+def note(text: str) -> None:
+    """A line for the person, not the data: on stdout at a terminal, on stderr when piped."""
+    (console if console.is_terminal else err_console).print(text, highlight=False)
+
+
 def cli_actor() -> Actor:
     """The person at the terminal: NETKEEP_ACTOR or the OS user; the local CLI acts as admin."""
     name = os.environ.get("NETKEEP_ACTOR") or f"cli:{getpass.getuser()}"

@@ -16,6 +16,7 @@ from core.cli_support import (
     emit_json,
     err_console,
     handle_errors,
+    note,
     settings,
 )
 from core.timeutil import parse_instant, show, utcnow
@@ -109,7 +110,7 @@ def list_cmd(
         emit_json({"total": page.total, "items": items})
         return
     console.print(device_table(items))
-    console.print(f"{len(items)} of {page.total}")
+    note(f"{len(items)} of {page.total}")
 
 
 @inventory_app.command("show")

@@ -18,6 +18,7 @@ from core.cli_support import (
     console,
     emit_json,
     handle_errors,
+    note,
     settings,
 )
 from core.timeutil import parse_instant, show, utcnow
@@ -412,7 +413,7 @@ def list_cmd(
         emit_json({"total": total, "items": items})
         return
     console.print(_table(items))
-    console.print(f"{len(items)} of {total}")
+    note(f"{len(items)} of {total}")
 
 
 @rma_app.command("notice")

@@ -88,8 +88,9 @@ def test_a_piped_inventory_list_shows_whole_serials(tmp_path: Path) -> None:
         "owner",
         "network",
     ]
-    listed = {line.split("\t")[0] for line in lines[1:] if "\t" in line}
-    assert listed == serials
+    assert all(len(line.split("\t")) == 7 for line in lines)  # nothing but the table
+    assert {line.split("\t")[0] for line in lines[1:]} == serials
+    assert f"{len(serials)} of {len(serials)}" in done.stderr  # the count, for the person
     assert "…" not in done.stdout
     tokyo = next(line for line in lines if line.startswith("Q2FY-AAAA-0001\t"))
     assert tokyo.split("\t")[3] == "株式会社さくら商事"  # a long customer name, whole too
