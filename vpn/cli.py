@@ -20,7 +20,6 @@ from vpn import client_users, construction, eligibility, status
 from vpn.client_users import UserRequest
 from vpn.domain import NOTE_CGNAT, NOTE_RECONNECT, ClientUser, EventKind
 from vpn.meraki_adapter import MerakiVpnDashboard
-from vpn.report_pdf import render_report_pdf, report_csv
 from vpn.schemas import BuildOut, CheckOut, EventOut, ReportSummaryOut, UserOutcomeOut
 
 vpn_app = typer.Typer(
@@ -230,6 +229,8 @@ def report_cmd(
                 now=utcnow(),
             )
         events = status.list_events(session=session, report_id=report.id)
+        from vpn.report_pdf import render_report_pdf, report_csv  # reportlab only to print
+
         if pdf is not None:
             pdf.write_bytes(render_report_pdf(report, events, customer=customer))
         if csv_path is not None:

@@ -46,6 +46,19 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
     assert database == "[]"  # `netkeep --help` needs no database layer either
 
 
+@pytest.mark.parametrize(
+    "module",
+    sorted({e.target.partition(":")[0] for e in cli.SUB_COMMANDS} - {"sandbox.cli"}),
+)
+def test_a_command_group_loads_heavy_libraries_only_inside_its_commands(module: str) -> None:
+    """`netkeep rma list` must not pay for the PDF, SSH, Excel or plotting libraries."""
+    probe = f"import sys, {module}\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
 def test_help_lists_every_command_without_loading_one(tmp_path: Path) -> None:
     done = _netkeep("--help", database_url=f"sqlite:///{tmp_path / 'unused.db'}")
     assert done.returncode == 0, done.stderr
