@@ -56,6 +56,7 @@ def template(
 ) -> None:
     """Write a blank Excel sheet for a plan."""
     from provisioning.excel import write_template  # openpyxl only to write Excel
+    from provisioning.excel_layout import example_secret_variables
 
     path = write_template(plan, output, kind, example=example)
     console.print(f"wrote {path}", highlight=False)
@@ -66,16 +67,6 @@ def template(
             highlight=False,
             markup=False,
         )
-
-
-def example_secret_variables(plan: Plan) -> list[str]:
-    """The environment variables the example row's `env:` secrets name, for the user to set."""
-    from provisioning.excel_layout import Cell, tabs_for
-
-    examples = (
-        c.example for tab in tabs_for(plan) for c in tab.all_columns if c.cell is Cell.SECRET
-    )
-    return sorted({e[4:] for e in examples if isinstance(e, str) and e.startswith("env:")})
 
 
 @sheet_app.command("validate")
