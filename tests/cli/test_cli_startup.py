@@ -76,6 +76,24 @@ def test_the_listed_help_is_the_commands_own(entry: cli.Lazy) -> None:
     assert real.name == entry.name
 
 
+def test_help_itself_loads_no_command_module() -> None:
+    probe = (
+        "import sys\n"
+        "from netkeep.cli import app\n"
+        "try:\n"
+        "    app(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = [m for m in ('sqlalchemy', 'rma.cli', 'inventory.cli') if m in sys.modules]\n"
+        "print(loaded, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert "inventory" in done.stdout  # the listing was printed
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
 def test_an_unknown_command_is_refused(tmp_path: Path) -> None:
     done = _netkeep("inventori", database_url=f"sqlite:///{tmp_path / 'unused.db'}")
     assert done.returncode == 2
