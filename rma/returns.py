@@ -287,7 +287,12 @@ class SentReminder:
 
 
 def send_due_reminders(*, session: Session, actor: Actor, now: datetime) -> list[SentReminder]:
-    """Reminders due today (or missed) for units still out: store the notice, mark them sent."""
+    """Reminders due today (or missed) for units still out: store the notice, mark them sent.
+
+    Concurrent runs send each reminder once: rows are taken with SKIP LOCKED on PostgreSQL, and
+    on SQLite the write lock is taken before the unsent reminders are read.
+    """
+    begin_write(session)
     today = tokyo_date(now)
     stmt = (
         select(RmaReminder, Rma)

@@ -26,7 +26,7 @@ from inventory.catalogue_defaults import seed_catalogue
 from inventory.models import Device
 from rma import returns
 from rma.domain import Disposition, LateArrivalPolicy
-from rma.models import DamageChargeRecord, Rma
+from rma.models import DamageChargeRecord, Rma, RmaNotice, RmaReminder
 from rma.sweep import sweep
 from tests.conftest import ADMIN, PG_URL
 from tests.service.rma_builders import policy
@@ -167,3 +167,41 @@ def test_concurrent_sweeps_and_late_receipts_charge_each_overdue_rma_exactly_onc
             select(func.count()).where(AuditEntry.action == "rma.charged")
         ).one()
         assert charge_moves == OVERDUE_RMAS  # one audited charge each, none repeated
+
+
+def test_concurrent_reminder_runs_send_each_reminder_once(committed: Engine) -> None:
+    with Session(committed) as session:
+        waiting = sorted(
+            session.exec(select(Rma.id).where(Rma.due_date == date(2026, 7, 10))).all()
+        )
+        for rma_id in waiting:
+            session.add(RmaReminder(rma_id=rma_id or 0, remind_on=date(2026, 6, 30)))
+        session.commit()
+    runs = 10
+    barrier = threading.Barrier(runs)
+    errors: list[BaseException] = []
+    sent: list[int] = []
+    lock = threading.Lock()
+
+    def one_run() -> None:
+        try:
+            with Session(committed, expire_on_commit=False) as session:
+                barrier.wait(timeout=60)
+                done = returns.send_due_reminders(session=session, actor=ADMIN, now=NOW)
+                session.commit()
+            with lock:
+                sent.extend(r.rma_id for r in done)
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=one_run) for _ in range(runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert sorted(sent) == waiting  # each once, across all the runs
+    with Session(committed) as session:
+        notices = session.exec(select(RmaNotice)).all()
+        assert sorted(n.rma_id for n in notices) == waiting
