@@ -22,9 +22,9 @@ from sqlmodel import Session
 from core import audit
 from core.audit import Actor
 from core.auth import ALL_ROLES, Role, authenticate_digest, token_digest
-from core.dashboard import MerakiDashboard
 from core.errors import AuthenticationFailed, PermissionDenied
 from core.settings import Settings
+from dashboard.meraki import MerakiDashboard
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 T = TypeVar("T")
