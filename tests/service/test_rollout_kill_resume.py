@@ -1,0 +1,190 @@
+"""A rollout killed at any point resumes by itself with `--rollout R`, through the real SDK.
+
+The kill is injected at the HTTP layer after N dashboard requests: either before request N+1
+goes out (nothing of it reached the dashboard) or after response N came back (the dashboard did
+it, the journal never heard). Whatever was committed stays; the resume runs in a fresh session
+with a fresh client, as a new process would. Every time: every job done, nothing created twice,
+and planning the sheets again finds nothing left to change.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from core import migrate
+from core.db import make_engine, writer_engine
+from dashboard.provisioning import MerakiProvisioning
+from dashboard.session import build_sdk
+from dashboard.transport import sdk_http_client
+from provisioning.plan import change_rows
+from provisioning.rollout import (
+    RolloutSite,
+    apply_rollout,
+    plan_rollout,
+    resume_rollout,
+    rollout_jobs,
+)
+from provisioning.service import plan_sheet
+from provisioning.sheet_model import Sheet
+from sandbox.server import SandboxServer
+from tests.service.test_provisioning_rollout import ACTOR, OPTIONS, ORG, clock, utm, wireless
+
+SEED = int(os.environ.get("NETKEEP_KILL_SEED", "20261206"))
+POINTS = 12
+
+
+class Killed(BaseException):
+    """The process died: nothing below catches it, as nothing survives a SIGKILL."""
+
+
+def sheets() -> list[Sheet]:
+    return [utm(41), utm(42), utm(43), wireless(41), wireless(42)]
+
+
+class KillSwitch:
+    """Kills the process after N requests once armed: before request N+1, or after response N."""
+
+    def __init__(self) -> None:
+        self.left: int | None = None
+        self.sent = False
+
+    def arm(self, after: int, *, sent: bool) -> None:
+        self.left, self.sent = after, sent
+
+    def before(self, request: httpx.Request) -> None:
+        if self.left is None:
+            return
+        if not self.sent and self.left == 0:
+            raise Killed(f"killed before {request.method} {request.url.path}")
+        if not self.sent:
+            self.left -= 1
+
+    def after(self, response: httpx.Response) -> None:
+        if self.left is None or not self.sent:
+            return
+        self.left -= 1
+        if self.left <= 0:
+            raise Killed(f"killed after {response.request.method} {response.request.url.path}")
+
+
+def client(sb: SandboxServer, switch: KillSwitch | None = None) -> MerakiProvisioning:
+    """A provisioning client of the sandbox's organization, dying when `switch` says so."""
+    sdk = build_sdk(api_key=sb.api_key, base_url=sb.base_url, maximum_retries=8)
+    if switch is not None:
+        http = sdk_http_client(sdk)
+        http.event_hooks = {"request": [switch.before], "response": [switch.after]}
+    return MerakiProvisioning(sdk, organization_id=ORG)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'rollouts.db'}"
+    migrate.upgrade(url)
+    made = writer_engine(make_engine(url))
+    yield made
+    made.dispose()
+
+
+def run_until_killed(sb: SandboxServer, engine: Engine, kill_after: int, sent: bool) -> str | None:
+    """Plan and apply the rollout until the kill; the rollout id if anything was journalled."""
+    switch = KillSwitch()
+    dash = client(sb, switch)
+    sites = [RolloutSite(dash, s) for s in sheets()]
+    plan_rollout(sites, OPTIONS)
+    switch.arm(kill_after, sent=sent)
+    with Session(engine, expire_on_commit=False) as session:
+        known = {j.rollout for j in _all_jobs(session)}
+        with pytest.raises(Killed):
+            apply_rollout(session=session, sites=sites, actor=ACTOR, clock=clock, options=OPTIONS)
+    with Session(engine) as session:
+        new = {j.rollout for j in _all_jobs(session)} - known
+    return new.pop() if new else None
+
+
+def _all_jobs(session: Session) -> list[Any]:
+    from provisioning.apply import list_jobs
+
+    return list_jobs(session=session, limit=10_000)
+
+
+def assert_converged(sb: SandboxServer, engine: Engine, rollout: str) -> None:
+    dash = client(sb)
+    with Session(engine, expire_on_commit=False) as session:
+        jobs = rollout_jobs(session=session, rollout=rollout)
+        assert sorted(j.network_name for j in jobs) == sorted(s.site.name for s in sheets())
+        assert [(j.network_name, j.status, j.error) for j in jobs if j.status != "done"] == []
+    names = Counter(n["name"] for n in dash.list_networks())
+    assert {s.site.name: names[s.site.name] for s in sheets()} == {s.site.name: 1 for s in sheets()}
+    for sheet in sheets():
+        again = plan_sheet(dashboard=dash, sheet=sheet, options=OPTIONS)
+        assert again.empty, (sheet.site.name, change_rows(again.changes))
+        net = dash.find_network(sheet.site.name)
+        assert net is not None
+        if sheet.rf_profiles:
+            profiles = [p["name"] for p in dash.read_collection(net["id"], "rfProfile")]
+            assert sorted(profiles) == sorted(set(profiles)), (sheet.site.name, profiles)
+
+
+def test_an_uninterrupted_rollout_sets_the_reference(
+    sandbox: SandboxServer, engine: Engine
+) -> None:
+    dash = client(sandbox)
+    sites = [RolloutSite(dash, s) for s in sheets()]
+    plan_rollout(sites, OPTIONS)
+    with Session(engine, expire_on_commit=False) as session:
+        outcome = apply_rollout(
+            session=session, sites=sites, actor=ACTOR, clock=clock, options=OPTIONS
+        )
+    assert outcome.done
+    assert_converged(sandbox, engine, outcome.rollout)
+
+
+def _reference_calls(sb: SandboxServer, engine: Engine) -> int:
+    dash = client(sb)
+    sites = [RolloutSite(dash, s) for s in sheets()]
+    plan_rollout(sites, OPTIONS)
+    with Session(engine, expire_on_commit=False) as session:
+        outcome = apply_rollout(
+            session=session, sites=sites, actor=ACTOR, clock=clock, options=OPTIONS
+        )
+    assert outcome.done
+    return outcome.calls["calls"]
+
+
+def test_a_rollout_killed_at_any_point_resumes_and_converges(
+    sandbox: SandboxServer, engine: Engine
+) -> None:
+    total = _reference_calls(sandbox, engine)
+    rng = random.Random(SEED)
+    points = [0, *sorted(rng.sample(range(1, total - 1), POINTS - 2)), total - 1]
+    converged = 0
+    for n in points:
+        sent = rng.random() < 0.5
+        sandbox.admin.reset("demo")
+        rollout = run_until_killed(sandbox, engine, n, sent)
+        assert rollout is not None, f"killed after {n} calls: the rollout was not journalled"
+        dash = client(sandbox)
+        with Session(engine, expire_on_commit=False) as session:
+            outcome = resume_rollout(
+                session=session,
+                rollout=rollout,
+                sites=[RolloutSite(dash, s) for s in sheets()],
+                actor=ACTOR,
+                clock=clock,
+                options=OPTIONS,
+            )
+        assert outcome.done, (n, sent, [(j.network_name, j.status, j.error) for j in outcome.jobs])
+        assert_converged(sandbox, engine, rollout)
+        converged += 1
+    print(f"converged {converged} of {len(points)} (kill points {points} of {total} calls)")
+    assert converged == len(points) >= 10
