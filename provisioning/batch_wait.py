@@ -12,12 +12,17 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from core.errors import DashboardError, DomainError
-from provisioning.ports import ProvisioningDashboard
 
 Outcome = dict[str, Any] | DomainError
+
+
+class BatchReader(Protocol):
+    """The one call waiting needs (a `ProvisioningDashboard` is one)."""
+
+    def get_batch(self, batch_id: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,7 @@ def batch_ended(batch: Mapping[str, Any]) -> bool:
 
 
 def wait_for_batches(
-    dashboard: ProvisioningDashboard, batches: Sequence[dict[str, Any]], waiter: Waiter
+    dashboard: BatchReader, batches: Sequence[dict[str, Any]], waiter: Waiter
 ) -> list[Outcome]:
     """Each batch as it ended, or the error that stopped following it (read failed, too slow)."""
     timings = waiter.timings
@@ -72,9 +77,7 @@ def wait_for_batches(
                 out[i] = exc
 
 
-def wait_for_batch(
-    dashboard: ProvisioningDashboard, batch: dict[str, Any], waiter: Waiter
-) -> dict[str, Any]:
+def wait_for_batch(dashboard: BatchReader, batch: dict[str, Any], waiter: Waiter) -> dict[str, Any]:
     """One batch until it ended; the error that stopped following it is raised."""
     [ended] = wait_for_batches(dashboard, [batch], waiter)
     if isinstance(ended, DomainError):
