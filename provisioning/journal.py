@@ -120,10 +120,19 @@ def create_job(
         for row in snapshot_rows(plan):
             row.job_id = job.id
             session.add(row)
+    _audit_created(session, job, plan, actor)
+    if commit:
+        session.commit()
+    return job
+
+
+def _audit_created(
+    session: Session, job: ProvisioningJob, plan: SitePlan, actor: Actor
+) -> None:
     audit.record(
         session,
         actor=actor,
-        action=f"provisioning.{kind}_created",
+        action=f"provisioning.{job.kind}_created",
         entity_type="provisioning_job",
         entity_id=str(job.id),
         after={
@@ -131,14 +140,11 @@ def create_job(
             "organization": plan.organization_id,
             "changes": len(plan.changes),
             "steps": len(plan.steps),
-            "rollback_of": rollback_of,
-            "rollout": rollout,
+            "rollback_of": job.rollback_of,
+            "rollout": job.rollout,
         },
-        at=now,
+        at=job.created_at,
     )
-    if commit:
-        session.commit()
-    return job
 
 
 def steps_of(*, session: Session, job_id: int) -> list[JobStep]:
