@@ -26,7 +26,8 @@ from core.db import make_engine, writer_engine
 from dashboard.provisioning import MerakiProvisioning
 from dashboard.session import build_sdk
 from dashboard.transport import sdk_http_client
-from provisioning.apply import list_jobs
+from provisioning.apply import ApplyHooks, journal, list_jobs
+from provisioning.models import JobStep
 from provisioning.plan import change_rows
 from provisioning.rollout import (
     RolloutSite,
@@ -175,3 +176,39 @@ def test_a_rollout_killed_at_any_point_resumes_and_converges(
         converged += 1
     print(f"converged {converged} of {len(points)} (kill points {points} of {total} calls)")
     assert converged == len(points) >= 10
+
+
+def test_networks_the_journal_holds_as_created_are_not_created_again(
+    sandbox: SandboxServer, engine: Engine
+) -> None:
+    """Killed right after the shared creation was journalled done, before any other step."""
+
+    def kill(step: JobStep) -> None:
+        if step.number == 1:
+            raise Killed("killed after the networks were created")
+
+    dash = client(sandbox)
+    sites = [RolloutSite(dash, s) for s in sheets()]
+    plan_rollout(sites, OPTIONS)
+    with Session(engine, expire_on_commit=False) as session, pytest.raises(Killed):
+        apply_rollout(
+            session=session, sites=sites, actor=ACTOR, clock=clock, options=OPTIONS,
+            hooks=ApplyHooks(after_step=kill),
+        )  # fmt: skip
+    with Session(engine) as session:
+        [rollout] = {j.rollout for j in _all_jobs(session)}
+        created = [s for j in _all_jobs(session) for s in journal(session=session, job_id=j.id)]
+        assert [s.status for s in created if s.number == 1] == ["done"] * len(sheets())
+    batches = sandbox.admin.count("POST", "/organizations/{organizationId}/actionBatches")
+    again = [RolloutSite(client(sandbox), s) for s in sheets()]
+    with Session(engine, expire_on_commit=False) as session:
+        outcome = resume_rollout(
+            session=session, rollout=rollout, sites=again, actor=ACTOR, clock=clock,
+            options=OPTIONS,
+        )  # fmt: skip
+    assert outcome.done, [(j.network_name, j.status, j.error) for j in outcome.jobs]
+    # only the configuration rounds went out: the sites' batches and the APs' RF profiles
+    after = sandbox.admin.count("POST", "/organizations/{organizationId}/actionBatches")
+    assert after - batches == 2
+    assert sandbox.admin.count("POST", "/organizations/{organizationId}/networks") == 0
+    assert_converged(sandbox, engine, rollout)
