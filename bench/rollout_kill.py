@@ -156,8 +156,9 @@ def main() -> None:
             for i, n in enumerate(points):
                 result = one_point(i, n, args, root, folder, db_url)
                 good += result["ok"]
+                how = "resumed" if result.get("journalled") else "nothing journalled: applied again"
                 print(
-                    f"kill after {n:3d} calls (at {result['at']:3d}): "
+                    f"kill after {n:3d} calls (at {result['at']:3d}, {how}): "
                     f"{'converged' if result['ok'] else 'NOT converged'} — {result['why']}",
                     flush=True,
                 )

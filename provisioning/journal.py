@@ -126,9 +126,7 @@ def create_job(
     return job
 
 
-def _audit_created(
-    session: Session, job: ProvisioningJob, plan: SitePlan, actor: Actor
-) -> None:
+def _audit_created(session: Session, job: ProvisioningJob, plan: SitePlan, actor: Actor) -> None:
     audit.record(
         session,
         actor=actor,
