@@ -8,7 +8,7 @@ the same way whichever path ran it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -216,3 +216,50 @@ class Journal:
             self.session.add(failed)
         job.status, job.error = str(JobStatus.FAILED), message[:2000]
         self.commit(job)
+
+    def finish_job(
+        self,
+        job: ProvisioningJob,
+        steps: Sequence[JobStep],
+        *,
+        actor: Actor,
+        calls: Mapping[str, int],
+        seconds: float,
+        shared: Mapping[str, Any] | None = None,
+    ) -> ProvisioningJob:
+        """The job's outcome from its steps and verification, what it cost, audited, committed.
+
+        A resumed job adds this run's calls and seconds to what the earlier runs recorded.
+        """
+        if job.status != JobStatus.FAILED:
+            if job.verify_diff:
+                job.status = str(JobStatus.VERIFY_FAILED)
+            elif any(s.status != StepStatus.DONE for s in steps):
+                job.status = str(JobStatus.FAILED)
+            else:
+                job.status = str(JobStatus.DONE)
+        previous = dict(job.result or {})
+        job.result = {
+            **{k: v + int(previous.get(k, 0)) for k, v in calls.items()},
+            "plan_reads": int(job.estimate.get("reads", 0)),
+            "batches": sum(1 for s in steps if s.batch),
+            "direct": sum(1 for s in steps if not s.batch and s.action != VERIFY),
+            "duration_s": round(seconds + float(previous.get("duration_s", 0)), 3),
+            "failures_surfaced": 1 if job.status == JobStatus.FAILED else 0,
+        }
+        if shared is not None:
+            job.result["shared"] = dict(shared)
+        job.finished_at = self.clock()
+        verb = "rolled_back" if job.kind == JobKind.ROLLBACK else "applied"
+        audit.record(
+            self.session,
+            actor=actor,
+            action=f"provisioning.job_{verb}",
+            entity_type="provisioning_job",
+            entity_id=str(job.id),
+            after={"status": job.status, "result": job.result, "error": job.error},
+            outcome="ok" if job.status == JobStatus.DONE else str(job.status),
+            at=job.finished_at,
+        )
+        self.commit(job)
+        return job

@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from core import audit
 from core.audit import Actor
 from core.errors import DashboardError, DomainError
 from provisioning.actions import (
@@ -30,7 +29,7 @@ from provisioning.actions import (
     own_created,
 )
 from provisioning.batch_wait import BATCH_SLOTS, Waiter, wait_for_batch
-from provisioning.domain import JobKind, JobStatus, StepStatus, fingerprint_secrets, kind_of
+from provisioning.domain import JobStatus, StepStatus, fingerprint_secrets, kind_of
 from provisioning.journal import VERIFY, Journal
 from provisioning.models import JobStep, ProvisioningJob
 from provisioning.plan import fingerprinter, resolve_secrets
@@ -206,38 +205,11 @@ class StepRunner:
 
     def finish(self, actor: Actor, shared: Mapping[str, Any] | None = None) -> ProvisioningJob:
         """The outcome, what it cost and the audit entry, committed."""
-        job, steps = self.job, self.steps
-        if job.status != JobStatus.FAILED:
-            if job.verify_diff:
-                job.status = str(JobStatus.VERIFY_FAILED)
-            elif any(s.status != StepStatus.DONE for s in steps):
-                job.status = str(JobStatus.FAILED)
-            else:
-                job.status = str(JobStatus.DONE)
-        previous = dict(job.result or {})
-        job.result = {
-            **{k: v + int(previous.get(k, 0)) for k, v in self.calls.items()},
-            "plan_reads": int(job.estimate.get("reads", 0)),
-            "batches": sum(1 for s in steps if s.batch),
-            "direct": sum(1 for s in steps if not s.batch and s.action != VERIFY),
-            "duration_s": round(
-                time.monotonic() - self.started + float(previous.get("duration_s", 0)), 3
-            ),
-            "failures_surfaced": 1 if job.status == JobStatus.FAILED else 0,
-        }
-        if shared is not None:
-            job.result["shared"] = dict(shared)
-        job.finished_at = self.journal.clock()
-        verb = "rolled_back" if job.kind == JobKind.ROLLBACK else "applied"
-        audit.record(
-            self.session,
+        return self.journal.finish_job(
+            self.job,
+            self.steps,
             actor=actor,
-            action=f"provisioning.job_{verb}",
-            entity_type="provisioning_job",
-            entity_id=str(job.id),
-            after={"status": job.status, "result": job.result, "error": job.error},
-            outcome="ok" if job.status == JobStatus.DONE else str(job.status),
-            at=job.finished_at,
+            calls=self.calls,
+            seconds=time.monotonic() - self.started,
+            shared=shared,
         )
-        self.journal.commit(job)
-        return job
