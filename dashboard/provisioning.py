@@ -12,9 +12,9 @@ import meraki
 
 from core.settings import Settings
 from dashboard.errors import translated_errors
-from dashboard.pacing import OrgRateLimiter, shared_limiter
+from dashboard.pacing import shared_limiter
 from dashboard.session import build_sdk
-from dashboard.transport import CallStats, RequestMeter
+from dashboard.transport import Budget, CallStats, RequestMeter
 
 _GETTERS = {
     "device": ("networks", "getNetworkDevices"),
@@ -45,9 +45,7 @@ _SETTERS = {
 class MerakiProvisioning:
     """Provisioning reads and writes of one organization through the SDK."""
 
-    def __init__(
-        self, sdk: Any, *, organization_id: str, limiter: OrgRateLimiter | None = None
-    ) -> None:
+    def __init__(self, sdk: Any, *, organization_id: str, limiter: Budget | None = None) -> None:
         self._api = sdk
         self.organization_id = organization_id
         self.meter = RequestMeter(organization_id, limiter)
@@ -58,7 +56,7 @@ class MerakiProvisioning:
         return self.meter.stats
 
     @property
-    def limiter(self) -> OrgRateLimiter | None:
+    def limiter(self) -> Budget | None:
         return self.meter.limiter
 
     @classmethod

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
-
-from dashboard.pacing import OrgRateLimiter
 
 ANY_ORGANIZATION = "*"
 """The budget key of a client that talks to several organizations."""
@@ -41,6 +39,19 @@ class CallStats:
         }
 
 
+class Budget(Protocol):
+    """A per-organization request budget: `dashboard.pacing.OrgRateLimiter` in one process; a
+    budget shared by several processes implements the same two calls."""
+
+    def acquire(self, organization_id: str) -> float:
+        """Wait until the organization may send one more request; the seconds waited."""
+        ...
+
+    def pause(self, organization_id: str, seconds: float) -> None:
+        """Hold the organization's requests (the dashboard answered 429 with Retry-After)."""
+        ...
+
+
 def sdk_http_client(sdk: Any) -> httpx.Client:
     """The httpx client inside a `meraki.DashboardAPI` (no public accessor in meraki 4.x)."""
     client = getattr(getattr(sdk, "_session", None), "_client", None)
@@ -57,7 +68,7 @@ class RequestMeter:
     """Pacing and accounting of one organization's requests (httpx event hooks)."""
 
     organization_id: str
-    limiter: OrgRateLimiter | None = None
+    limiter: Budget | None = None
     stats: CallStats = field(default_factory=CallStats)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
