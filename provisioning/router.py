@@ -18,10 +18,10 @@ from core.auth import Role
 from core.db import begin_write
 from core.errors import NotFound, Problem, ValidationFailed
 from core.timeutil import utcnow
+from dashboard.provisioning import MerakiProvisioning
 from provisioning import apply as jobs
 from provisioning import rollout as rollouts
 from provisioning import service
-from provisioning.meraki_adapter import MerakiProvisioning
 from provisioning.schemas import JobOut, PlanOut, RolloutOut, ValidationOut
 from provisioning.sheet_io import EXCEL_SUFFIXES, YAML_SUFFIXES, load_all, load_sheet
 from provisioning.sheet_model import Sheet
