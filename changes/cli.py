@@ -192,8 +192,8 @@ def _notify(session: Session, request_id: int) -> ChangeRequest:
 @handle_errors
 def apply(request_id: RequestId, json_out: JsonOpt = False) -> None:
     """Apply a scheduled request now and mail the completion notice."""
+    from dashboard.provisioning import MerakiProvisioning
     from netdevices.netmiko_adapter import NetmikoDeviceCLI  # SSH and the SDK: only here
-    from provisioning.meraki_adapter import MerakiProvisioning
 
     cfg = settings()
     with cli_session() as session:

@@ -197,7 +197,7 @@ def reconcile_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Compare netkeep's inventory with the dashboard organization's (all pages)."""
-    from core.dashboard import MerakiDashboard  # the Meraki SDK only for the commands using it
+    from dashboard.meraki import MerakiDashboard  # the Meraki SDK only for the commands using it
     from inventory import reconcile
 
     cfg = settings()

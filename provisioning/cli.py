@@ -23,7 +23,7 @@ from provisioning.sheet_io import load_all, load_sheet
 from provisioning.sheet_model import Plan, Sheet, SheetKind
 
 if TYPE_CHECKING:
-    from provisioning.meraki_adapter import MerakiProvisioning
+    from dashboard.provisioning import MerakiProvisioning
 
 sheet_app = typer.Typer(help="Settings and change-request sheets: templates and validation.")
 job_app = typer.Typer(help="Provisioning jobs and their journals.", no_args_is_help=True)
@@ -37,7 +37,7 @@ SheetsArg = Annotated[
 
 
 def _dashboard() -> MerakiProvisioning:
-    from provisioning.meraki_adapter import MerakiProvisioning  # the SDK only when it is used
+    from dashboard.provisioning import MerakiProvisioning  # the SDK only when it is used
 
     return MerakiProvisioning.from_settings(settings())
 

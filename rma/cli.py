@@ -178,7 +178,7 @@ def swap_cmd(
 ) -> None:
     """Swap: dashboard first (bulk swap or claim+copy+remove), then contract, owner, statuses."""
     cfg = settings()
-    from core.dashboard import MerakiDashboard  # the Meraki SDK only when it is used
+    from dashboard.meraki import MerakiDashboard  # the Meraki SDK only when it is used
 
     adapter = MerakiDashboard.from_settings(cfg) if dashboard else None
     with cli_session() as session:

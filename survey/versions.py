@@ -166,9 +166,23 @@ def floor_coverage(
     layout = None
     if floor.layout_sha256 and floor.layout_suffix:
         layout = load_blob(storage_dir, "layouts", floor.layout_sha256, floor.layout_suffix)
-    from survey.coverage import render_coverage  # matplotlib and numpy: only to draw
+    from numpy.linalg import LinAlgError  # numpy and matplotlib: only to draw
 
-    return render_coverage(floor, layout=layout, dpi=dpi, width_in=width_in)
+    from survey.coverage import render_coverage
+
+    try:
+        return render_coverage(floor, layout=layout, dpi=dpi, width_in=width_in)
+    except LinAlgError as exc:
+        # matplotlib inverts the axes' transform; degenerate geometry makes it singular.
+        raise ValidationFailed(
+            [
+                Problem(
+                    f"the floor's geometry is degenerate, so coverage cannot be drawn ({exc}); "
+                    "check its size and the measurement positions",
+                    location=f"floor {floor.name}",
+                )
+            ]
+        ) from exc
 
 
 def build_pdf(
