@@ -475,6 +475,11 @@ class _Runner:
         """Read back what the job touched; any remaining difference is verify_failed."""
         job = self.job
         net_id = str(job.network_id)
+        if NETWORK in job.desired and job.desired[NETWORK] is None:  # a rollback deleted it
+            there = any(str(n.get("id")) == net_id for n in self.dashboard.list_networks())
+            job.verify_diff = [{"resource": NETWORK, "action": "delete", "fields": []}] * there
+            self._commit(job)
+            return
         answers: dict[str, dict[str, Any]] = {}
         devices: list[Mapping[str, Any]] | None = None
         assignments: list[Mapping[str, Any]] | None = None

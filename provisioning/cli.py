@@ -155,7 +155,8 @@ def _summary(out: JobOut) -> None:
         console.print(f"  not restorable: {item}", markup=False)
     if out.error:
         console.print(f"  error: {out.error}", markup=False)
-        console.print(f"  continue with: netkeep apply SHEET --resume {out.id}", markup=False)
+    if out.continue_with:
+        console.print(f"  continue with: {out.continue_with}", markup=False)
 
 
 def _run_with_progress(run: Any, *, quiet: bool = False) -> Any:
@@ -340,24 +341,51 @@ def _apply_one(
 
 
 def rollback_cmd(
-    job_id: Annotated[int, typer.Argument(help="the apply job to undo")],
+    job_id: Annotated[int | None, typer.Argument(help="the apply job to undo")] = None,
+    resume: Annotated[
+        int | None, typer.Option("--resume", help="continue rollback job N (no sheet needed)")
+    ] = None,
+    delete_network: Annotated[
+        bool,
+        typer.Option(
+            "--delete-network",
+            help="delete the network the job created (default: leave it, reset to a new "
+            "network's settings)",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Restore the snapshot taken before a job (secrets cannot be restored)."""
-    with cli_session() as session:
-        job = service.rollback_job(
-            session=session,
-            dashboard=_dashboard(),
-            job_id=job_id,
-            actor=cli_actor(),
-            clock=utcnow,
-            options=_options(),
+    """Restore the snapshot taken before a job (secrets cannot be restored).
+
+    A network the job created is left in place and named, unless --delete-network. A rollback
+    that fails exits 6 and says how to continue (`netkeep rollback --resume N`).
+    """
+    if (job_id is None) == (resume is None):
+        raise ValidationFailed([Problem("give the apply job to undo, or --resume N", "JOB")])
+    if resume is not None and delete_network:
+        raise ValidationFailed(
+            [Problem("--delete-network is decided when the rollback is planned", "--resume")]
         )
+    dash, actor, options = _dashboard(), cli_actor(), _options()
+    with cli_session() as session:
+        if resume is not None:
+            job = service.resume_rollback(
+                session=session, dashboard=dash, job_id=resume, actor=actor, clock=utcnow,
+                options=options,
+            )  # fmt: skip
+        else:
+            assert job_id is not None
+            job = service.rollback_job(
+                session=session, dashboard=dash, job_id=job_id, actor=actor, clock=utcnow,
+                options=options, delete_network=delete_network,
+            )  # fmt: skip
         out = JobOut.of(job, jobs.journal(session=session, job_id=job.id or 0))
     if json_out:
         emit_json(out)
     else:
         _summary(out)
+    if out.status != "done":
+        raise typer.Exit(6)
 
 
 @job_app.command("show")
