@@ -340,54 +340,6 @@ def _apply_one(
         raise typer.Exit(6 if out.status == "failed" else 8)
 
 
-def rollback_cmd(
-    job_id: Annotated[int | None, typer.Argument(help="the apply job to undo")] = None,
-    resume: Annotated[
-        int | None, typer.Option("--resume", help="continue rollback job N (no sheet needed)")
-    ] = None,
-    delete_network: Annotated[
-        bool,
-        typer.Option(
-            "--delete-network",
-            help="delete the network the job created (default: leave it, reset to a new "
-            "network's settings)",
-        ),
-    ] = False,
-    json_out: JsonOpt = False,
-) -> None:
-    """Restore the snapshot taken before a job (secrets cannot be restored).
-
-    A network the job created is left in place and named, unless --delete-network. A rollback
-    that fails exits 6 and says how to continue (`netkeep rollback --resume N`).
-    """
-    if (job_id is None) == (resume is None):
-        raise ValidationFailed([Problem("give the apply job to undo, or --resume N", "JOB")])
-    if resume is not None and delete_network:
-        raise ValidationFailed(
-            [Problem("--delete-network is decided when the rollback is planned", "--resume")]
-        )
-    dash, actor, options = _dashboard(), cli_actor(), _options()
-    with cli_session() as session:
-        if resume is not None:
-            job = service.resume_rollback(
-                session=session, dashboard=dash, job_id=resume, actor=actor, clock=utcnow,
-                options=options,
-            )  # fmt: skip
-        else:
-            assert job_id is not None
-            job = service.rollback_job(
-                session=session, dashboard=dash, job_id=job_id, actor=actor, clock=utcnow,
-                options=options, delete_network=delete_network,
-            )  # fmt: skip
-        out = JobOut.of(job, jobs.journal(session=session, job_id=job.id or 0))
-    if json_out:
-        emit_json(out)
-    else:
-        _summary(out)
-    if out.status != "done":
-        raise typer.Exit(6)
-
-
 @job_app.command("show")
 @handle_errors
 def job_show(job_id: int, json_out: JsonOpt = False) -> None:
@@ -448,4 +400,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(job_app, name="job")
     app.command("plan")(handle_errors(plan_cmd))
     app.command("apply")(handle_errors(apply_cmd))
+    from provisioning.cli_rollback import rollback_cmd
+
     app.command("rollback")(handle_errors(rollback_cmd))

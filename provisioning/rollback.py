@@ -254,14 +254,18 @@ def rollback_plan(
         | {kind_of(k) for k in target.absent}
         | {NETWORK}
     )
-    current, _ = read_current(
+    current, vlans_on = read_current(
         dashboard=dashboard,
         network=network,
         sections=sections,
         desired=desired,
         fingerprint=fingerprinter(secret_key),
     )
-    desired, absent = keep_a_vlan(desired, target.absent, current)
+    absent = target.absent
+    if not vlans_on:  # the job stopped before enabling VLANs: none to restore or delete
+        desired = {k: v for k, v in desired.items() if kind_of(k) != "vlan"}
+        absent = [k for k in absent if kind_of(k) != "vlan"]
+    desired, absent = keep_a_vlan(desired, absent, current)
     desired.setdefault(NETWORK, {})
     changes = diff(desired, current, sections=sections, prune=False, network_exists=True)
     changes += [Change(k, ChangeAction.DELETE) for k in absent if k in current]

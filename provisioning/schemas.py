@@ -94,13 +94,13 @@ def continue_with(job: ProvisioningJob) -> str | None:
                 f"netkeep rollback --resume {job.id} (sends its unfinished steps again), or "
                 f"netkeep rollback {job.rollback_of} (plans the rollback afresh)"
             )
-        return f"netkeep rollback {job.rollback_of} (plans the rollback afresh)"
+        return f"netkeep rollback {job.rollback_of} (plans what still differs afresh)"
     if job.rollout:
         return f"netkeep apply SHEETS... --rollout {job.rollout} (every sheet of the rollout)"
-    return (
-        f"netkeep apply SHEET --resume {job.id}, SHEET being the sheet of site "
-        f"{job.network_name} that job {job.id} was planned from"
-    )
+    sheet = f"SHEET being the sheet of site {job.network_name} that job {job.id} was planned from"
+    if job.status == "failed":
+        return f"netkeep apply SHEET --resume {job.id}, {sheet}"
+    return f"netkeep apply SHEET (plans what still differs afresh), {sheet}"
 
 
 class JobOut(BaseModel):

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from core.errors import Conflict
 from provisioning import apply as jobs
+from provisioning.apply import ApplyHooks
 from provisioning.models import ProvisioningJob
 from provisioning.rollback import rollback_plan
 from provisioning.schemas import JobOut
@@ -212,3 +213,24 @@ def test_a_failed_rollback_says_how_to_continue_and_resumes_without_a_sheet(
             session=session, dashboard=dash, job_id=job.id, actor=ACTOR, clock=clock,
             options=OPTIONS,
         )  # fmt: skip
+
+
+def test_a_fresh_site_whose_apply_stopped_after_creating_the_network_rolls_back(
+    sandbox: SandboxServer, session: Session
+) -> None:
+    dash, sdk = dashboard_for(sandbox), sandbox.dashboard_api()
+
+    def crash(step: Any) -> None:
+        if step.number == 1:
+            raise RuntimeError("killed after the network was created")
+
+    with pytest.raises(RuntimeError):
+        apply(session, dash, example("utm"), hooks=ApplyHooks(after_step=crash))
+    job = jobs.list_jobs(session=session)[0]
+    assert job.network_id is not None
+    back = roll_back(session, dash, job)
+    assert (back.status, back.verify_diff) == ("done", [])
+    net_id = str(job.network_id)
+    assert sdk.appliance.getNetworkApplianceVlansSettings(net_id)["vlansEnabled"] is False
+    assert sdk.networks.getNetworkDevices(net_id) == [] and unassigned(sdk, [UTM_MX])
+    assert replan_against_snapshot(session, dash, job) == []
