@@ -152,7 +152,7 @@ def _summary(out: JobOut) -> None:
     for row in out.verify_diff:
         console.print(f"  still differs: {row['resource']} {row['fields']}", markup=False)
     for item in out.not_restorable:
-        console.print(f"  not restorable: {item}", markup=False)
+        console.print(f"  not restored: {item}", markup=False)
     if out.error:
         console.print(f"  error: {out.error}", markup=False)
     if out.continue_with:
