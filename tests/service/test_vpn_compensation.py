@@ -24,7 +24,8 @@ from tests.service.test_vpn_service import build as make_build
 from tests.service.test_vpn_service import request, revert, world  # noqa: F401  (fixture)
 from tests.unit.vpn.world import OPTIONS, ORG, OSAKA, T1, T2, TOKYO, provisioning_dashboard
 from tests.unit.vpn.world import vpn_dashboard as real_vpn_dashboard
-from vpn import construction
+from vpn import client_users, construction
+from vpn.client_users import UserRequest
 from vpn.models import VpnBuild
 
 HANAKO, TARO = "hanako@sakura.example.jp", "taro@sakura.example.jp"
@@ -135,3 +136,23 @@ def test_a_revert_that_fails_half_way_is_partially_reverted_and_can_be_taken_up(
     assert sdk.networks.getNetworkMerakiAuthUsers(OSAKA) == []
     rollbacks = session.exec(select(ProvisioningJob).where(ProvisioningJob.kind == "rollback"))
     assert len(rollbacks.all()) == 2  # the second revert rolled nothing back twice
+
+
+def test_adding_users_alone_reports_a_user_its_undo_could_not_delete(
+    session: Session,
+    world: SandboxServer,  # noqa: F811
+) -> None:
+    users = [UserRequest(u["network_id"], u["email"], u["name"]) for u in USERS]
+    with pytest.raises(DashboardError) as failed:
+        client_users.ensure_client_users(
+            session=session, dashboard=FaultAtSecondUser(world), actor=ADMIN, users=users,
+            now=T1,
+        )  # fmt: skip
+    world.admin.clear_faults()
+    [hanako] = world.dashboard_api().networks.getNetworkMerakiAuthUsers(OSAKA)
+    assert f"client VPN user {HANAKO} ({hanako['id']}) on {OSAKA} stayed" in failed.value.message
+    session.rollback()  # what the caller does with a failed request: the audit was committed
+    entry = session.exec(
+        select(AuditEntry).where(AuditEntry.action == "vpn.user.undo_failed")
+    ).one()
+    assert (entry.entity_id, entry.outcome) == (f"{OSAKA}:{HANAKO}", "partially_reverted")
