@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlmodel import Session, col, select
 
@@ -148,7 +148,7 @@ def remove_created(
 
 def _raise_left(
     session: Session, actor: Actor, exc: Exception, left: list[dict[str, Any]], now: datetime
-) -> None:
+) -> NoReturn:
     """A failed creation whose undo left users behind: audited (committed) and said."""
     for item in left:
         audit.record(
