@@ -170,10 +170,6 @@ def snapshot_target(*, job: ProvisioningJob, snapshots: list[ResourceSnapshot]) 
             "place and reset to a new network's settings; `netkeep rollback "
             f"{job.id} --delete-network` deletes it",
         )
-        if any(kind_of(s.resource) == "vlan" for s in snapshots):
-            target.not_restorable.append(
-                "VLANs stay enabled with the Default VLAN (a new network starts with them off)"
-            )
     return target
 
 
@@ -226,6 +222,53 @@ def _network_deletion(
     )
 
 
+def _restoring_plan(
+    job: ProvisioningJob,
+    desired: dict[str, dict[str, Any]],
+    absent: list[str],
+    current: dict[str, dict[str, Any]],
+    sections: frozenset[str],
+    *,
+    rate: float,
+    poll_seconds: float,
+) -> SitePlan:
+    """The writes from `current` back to `desired` with `absent` gone, packed and costed."""
+    changes = diff(desired, current, sections=sections, prune=False, network_exists=True)
+    changes += [Change(k, ChangeAction.DELETE) for k in absent if k in current]
+    ops = operations(
+        [c for c in changes if not (c.kind == "device" and c.action is ChangeAction.DELETE)],
+        desired,
+        current,
+        organization_id=job.organization_id,
+        enable_vlans=False,
+    )
+    ops = sorted(ops + removals(absent, current), key=lambda op: op.phase)
+    steps = pack(ops)
+    cost = estimate(
+        steps,
+        reads=0,
+        verify_reads=read_calls(sections, desired) if ops else 0,
+        rate=rate,
+        poll_seconds=poll_seconds,
+    )
+    return SitePlan(
+        organization_id=job.organization_id,
+        network_id=job.network_id,
+        network_name=job.network_name,
+        site_plan=job.site_plan,
+        sheet_kind="rollback",
+        desired=desired,
+        current=current,
+        sections=sections,
+        prune=False,
+        changes=changes,
+        operations=ops,
+        steps=steps,
+        estimate=cost,
+        digest=job.sheet_digest,
+    )
+
+
 def rollback_plan(
     *,
     job: ProvisioningJob,
@@ -265,40 +308,13 @@ def rollback_plan(
     if not vlans_on:  # the job stopped before enabling VLANs: none to restore or delete
         desired = {k: v for k, v in desired.items() if kind_of(k) != "vlan"}
         absent = [k for k in absent if kind_of(k) != "vlan"]
+    elif target.created_network and "vlan" in sections:
+        target.not_restorable.append(
+            "VLANs stay enabled with the Default VLAN (a new network starts with them off)"
+        )
     desired, absent = keep_a_vlan(desired, absent, current)
     desired.setdefault(NETWORK, {})
-    changes = diff(desired, current, sections=sections, prune=False, network_exists=True)
-    changes += [Change(k, ChangeAction.DELETE) for k in absent if k in current]
-    ops = operations(
-        [c for c in changes if not (c.kind == "device" and c.action is ChangeAction.DELETE)],
-        desired,
-        current,
-        organization_id=job.organization_id,
-        enable_vlans=False,
-    )
-    ops = sorted(ops + removals(absent, current), key=lambda op: op.phase)
-    steps = pack(ops)
-    cost = estimate(
-        steps,
-        reads=0,
-        verify_reads=read_calls(sections, desired) if ops else 0,
-        rate=rate,
-        poll_seconds=poll_seconds,
-    )
-    plan = SitePlan(
-        organization_id=job.organization_id,
-        network_id=job.network_id,
-        network_name=job.network_name,
-        site_plan=job.site_plan,
-        sheet_kind="rollback",
-        desired=desired,
-        current=current,
-        sections=sections,
-        prune=False,
-        changes=changes,
-        operations=ops,
-        steps=steps,
-        estimate=cost,
-        digest=job.sheet_digest,
+    plan = _restoring_plan(
+        job, desired, absent, current, sections, rate=rate, poll_seconds=poll_seconds
     )
     return plan, target.not_restorable, absent
