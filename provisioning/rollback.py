@@ -72,7 +72,7 @@ SSID_MOOT = frozenset(
 
 
 def new_ssid(number: int) -> dict[str, Any]:
-    """An SSID slot as a new network has it: unconfigured, open, disabled."""
+    """An SSID slot as a new network has it (the fields a sheet writes): unconfigured, off."""
     return {
         "name": f"Unconfigured SSID {number + 1}",
         "enabled": False,
@@ -80,16 +80,6 @@ def new_ssid(number: int) -> dict[str, Any]:
         "ipAssignmentMode": "NAT mode",
         "bandSelection": "Dual band operation",
         "visible": True,
-        "minBitrate": 11,
-        "splashPage": "None",
-        "availableOnAllAps": True,
-        "availabilityTags": [],
-        "lanIsolationEnabled": False,
-        "mandatoryDhcpEnabled": False,
-        "perClientBandwidthLimitUp": 0,
-        "perClientBandwidthLimitDown": 0,
-        "perSsidBandwidthLimitUp": 0,
-        "perSsidBandwidthLimitDown": 0,
     }
 
 

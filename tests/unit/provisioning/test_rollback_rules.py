@@ -57,11 +57,17 @@ def test_what_the_job_created_must_be_absent_and_a_claimed_devices_parts_go_with
             snap("device/Q-1"),
             snap("device/Q-1/managementInterface"),
             snap("device/Q-1/radio"),
+            snap("device/Q-2", {"name": "AP-2"}),
+            snap("device/Q-2/managementInterface", {"wan1": {"usingStaticIp": False}}),
             snap("device/Q-2/radio", {"rfProfile": "標準"}),
         ],
     )
     assert sorted(target.absent) == ["device/Q-1", "rfProfile/会議室", "vlan/40"]
-    assert target.desired == {"device/Q-2/radio": {"rfProfile": "標準"}}
+    assert target.desired == {
+        "device/Q-2": {"name": "AP-2"},
+        "device/Q-2/managementInterface": {"wan1": {"usingStaticIp": False}},
+        "device/Q-2/radio": {"rfProfile": "標準"},
+    }
     assert target.not_restorable == []
 
 
@@ -69,7 +75,16 @@ def test_in_a_network_the_job_created_settings_go_back_to_a_new_networks() -> No
     written = {
         "l3FirewallRules": {"rules": [{"policy": "deny"}]},
         "security/intrusion": {"mode": "prevention", "idsRulesets": "security"},
-        "ssid/2": {"name": "GUEST", "enabled": True, "authMode": "psk", "psk": "fp", "x": 1},
+        "ssid/2": {
+            "name": "GUEST",
+            "enabled": True,
+            "authMode": "psk",
+            "psk": "fp",
+            "x": 1,
+            "ipAssignmentMode": "Bridge mode",
+            "bandSelection": "5 GHz band only",
+            "visible": False,
+        },
     }
     target = snapshot_target(
         job=job(written),
@@ -80,7 +95,14 @@ def test_in_a_network_the_job_created_settings_go_back_to_a_new_networks() -> No
     assert target.desired == {
         "l3FirewallRules": {"rules": []},
         "security/intrusion": {"mode": "disabled", "idsRulesets": "balanced"},
-        "ssid/2": {"name": "Unconfigured SSID 3", "enabled": False, "authMode": "open"},
+        "ssid/2": {
+            "name": "Unconfigured SSID 3",
+            "enabled": False,
+            "authMode": "open",
+            "ipAssignmentMode": "NAT mode",
+            "bandSelection": "Dual band operation",
+            "visible": True,
+        },
     }
     assert "店舗 1" in target.not_restorable[0] and "--delete-network" in target.not_restorable[0]
     assert any(line.startswith("ssid/2.{psk}") for line in target.not_restorable)
@@ -122,3 +144,4 @@ def test_claimed_devices_are_removed_before_rf_profiles_are_deleted() -> None:
         ("device/Q-1", "remove", {"serial": "Q-1"})
     ]  # Q-9 is no longer in the network: nothing to remove
     assert ops[0].phase < 8  # deletes (VLANs, RF profiles) run in phase 8
+    assert ops[0].batchable  # removeNetworkDevices is an action-batch operation
