@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
+from dashboard.provisioning import MerakiProvisioning
+from dashboard.session import build_sdk
 from sandbox.server import SandboxServer
 from tests.conftest import bearer
 from tests.unit.provisioning.sheets import EXAMPLES
