@@ -165,10 +165,11 @@ def _summary(out: JobOut) -> None:
     for row in out.verify_diff:
         console.print(f"  still differs: {row['resource']} {row['fields']}", markup=False)
     for item in out.not_restorable:
-        console.print(f"  not restorable: {item}", markup=False)
+        console.print(f"  not restored: {item}", markup=False)
     if out.error:
         console.print(f"  error: {out.error}", markup=False)
-        console.print(f"  continue with: netkeep apply SHEET --resume {out.id}", markup=False)
+    if out.continue_with:
+        console.print(f"  continue with: {out.continue_with}", markup=False)
 
 
 def _run_with_progress(run: Any, *, quiet: bool = False) -> Any:
@@ -352,27 +353,6 @@ def _apply_one(
         raise typer.Exit(6 if out.status == "failed" else 8)
 
 
-def rollback_cmd(
-    job_id: Annotated[int, typer.Argument(help="the apply job to undo")],
-    json_out: JsonOpt = False,
-) -> None:
-    """Restore the snapshot taken before a job (secrets cannot be restored)."""
-    with cli_session() as session:
-        job = service.rollback_job(
-            session=session,
-            dashboard=_dashboard(),
-            job_id=job_id,
-            actor=cli_actor(),
-            clock=utcnow,
-            options=_options(),
-        )
-        out = JobOut.of(job, jobs.journal(session=session, job_id=job.id or 0))
-    if json_out:
-        emit_json(out)
-    else:
-        _summary(out)
-
-
 @job_app.command("show")
 @handle_errors
 def job_show(job_id: int, json_out: JsonOpt = False) -> None:
@@ -433,4 +413,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(job_app, name="job")
     app.command("plan")(handle_errors(plan_cmd))
     app.command("apply")(handle_errors(apply_cmd))
+    from provisioning.cli_rollback import rollback_cmd
+
     app.command("rollback")(handle_errors(rollback_cmd))

@@ -23,9 +23,9 @@ from provisioning.domain import JobKind, JobStatus, desired_resources
 from provisioning.models import ProvisioningJob
 from provisioning.plan import SitePlan, desired_digest, make_plan, sheet_secrets
 from provisioning.ports import ProvisioningDashboard
+from provisioning.rollback import rollback_plan
 from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Plan, Sheet, SheetKind
-from provisioning.snapshot import rollback_plan
 from survey.versions import require_approved_survey
 
 
@@ -183,8 +183,13 @@ def rollback_job(
     clock: Clock,
     options: ProvisioningOptions,
     progress: Progress | None = None,
+    delete_network: bool = False,
 ) -> ProvisioningJob:
-    """Restore a job's snapshot as a new, journalled rollback job."""
+    """Restore a job's snapshot as a new, journalled rollback job.
+
+    A network the job created is left in place (reset to a new network's settings and named in
+    `not_restorable`) unless `delete_network`, which deletes it instead.
+    """
     job = get_job(session=session, job_id=job_id)
     if job.kind != JobKind.APPLY:
         raise Conflict(f"job {job_id} is a {job.kind} job; only applies can be rolled back")
@@ -197,6 +202,7 @@ def rollback_job(
         secret_key=options.secret_key,
         rate=options.rate,
         poll_seconds=options.poll_seconds,
+        delete_network=delete_network,
     )
     back = create_job(
         session=session,
@@ -223,12 +229,47 @@ def rollback_job(
     )
 
 
+def resume_rollback(
+    *,
+    session: Session,
+    dashboard: ProvisioningDashboard,
+    job_id: int,
+    actor: Actor,
+    clock: Clock,
+    options: ProvisioningOptions,
+    progress: Progress | None = None,
+) -> ProvisioningJob:
+    """Continue a rollback job at its first unfinished step (a rollback needs no sheet)."""
+    job = get_job(session=session, job_id=job_id)
+    if job.kind != JobKind.ROLLBACK:
+        raise Conflict(
+            f"job {job_id} is an {job.kind} job: resume it with the sheet it was planned from "
+            f"(netkeep apply SHEET --resume {job_id}, site {job.network_name})",
+            job_id=job_id,
+        )
+    if job.status == JobStatus.DONE:
+        return job
+    return run_job(
+        session=session,
+        dashboard=dashboard,
+        job_id=job_id,
+        secrets={},
+        secret_key=options.secret_key,
+        actor=actor,
+        clock=clock,
+        poll_seconds=options.poll_seconds,
+        progress=progress,
+        full_verify=options.full_verify,
+    )
+
+
 __all__ = [
     "ApplyHooks",
     "ProvisioningOptions",
     "apply_plan",
     "plan_sheet",
     "resume_job",
+    "resume_rollback",
     "rollback_job",
     "survey_gate",
 ]
