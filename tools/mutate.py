@@ -221,6 +221,7 @@ def _in_child(work: Callable[[], object]) -> tuple[int, object]:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         os.close(read)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # fd 1 may be a test runner's channel
         payload: object = None
         try:
             payload = work()
