@@ -22,11 +22,11 @@ from api.identity import Identity, RefusalLedger, TokenCache, revoked_count
 from core import audit
 from core.audit import Actor
 from core.auth import ALL_ROLES, Role, authenticate_digest, token_digest
-from core.dashboard import MerakiDashboard
 from core.db import begin_write
 from core.errors import AuthenticationFailed, PermissionDenied
 from core.render_gate import RenderGate
 from core.settings import Settings
+from dashboard.meraki import MerakiDashboard
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 log = logging.getLogger("netkeep.auth")
