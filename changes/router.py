@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
-from api.deps import Reader, SessionDep, SettingsDep, roles
+from api.deps import Reader, SessionDep, SettingsDep, guard
 from changes import acceptance, applying, scheduling, service, site_checks
 from changes.domain import ChangeStatus, Target
 from changes.mailer import MailNotSent, SmtpMailer
@@ -29,8 +29,8 @@ from changes.schemas import (
     SweepOut,
 )
 from core.audit import Actor
-from core.auth import Role
 from core.errors import Problem, ValidationFailed
+from core.policy import Operation
 from core.settings import business_calendar
 from core.timeutil import as_utc, utcnow
 from netdevices.netmiko_adapter import NetmikoDeviceCLI
@@ -41,8 +41,11 @@ from provisioning.service import ProvisioningOptions
 router = APIRouter(prefix="/change-requests", tags=["change requests"])
 site_check_router = APIRouter(prefix="/site-checks", tags=["change requests"])
 
-Submitter = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC, Role.FIELD))]
-Noc = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC))]
+Submitter = Annotated[Actor, Depends(guard(Operation.CHANGE_SUBMIT))]
+Approver = Annotated[Actor, Depends(guard(Operation.CHANGE_APPROVE))]
+Noc = Annotated[Actor, Depends(guard(Operation.CHANGE_OPERATE))]
+Acceptor = Annotated[Actor, Depends(guard(Operation.CHANGE_ACCEPT))]
+SiteChecker = Annotated[Actor, Depends(guard(Operation.SITE_CHECK))]
 
 
 def get_mailer(request: Request) -> Mailer:
@@ -161,7 +164,9 @@ def validate(
 
 
 @router.post("/{request_id}/approve", response_model=ChangeRequestOut)
-def approve(request_id: int, body: NoteIn, actor: Noc, session: SessionDep) -> ChangeRequestOut:
+def approve(
+    request_id: int, body: NoteIn, actor: Approver, session: SessionDep
+) -> ChangeRequestOut:
     req = service.approve_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), note=body.note
     )
@@ -169,7 +174,9 @@ def approve(request_id: int, body: NoteIn, actor: Noc, session: SessionDep) -> C
 
 
 @router.post("/{request_id}/reject", response_model=ChangeRequestOut)
-def reject(request_id: int, body: ReasonIn, actor: Noc, session: SessionDep) -> ChangeRequestOut:
+def reject(
+    request_id: int, body: ReasonIn, actor: Approver, session: SessionDep
+) -> ChangeRequestOut:
     req = service.reject_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
     )
@@ -255,7 +262,7 @@ def notify(
 
 @router.post("/{request_id}/accept", response_model=ChangeRequestOut)
 def accept(
-    request_id: int, body: AcceptIn, actor: Submitter, session: SessionDep
+    request_id: int, body: AcceptIn, actor: Acceptor, session: SessionDep
 ) -> ChangeRequestOut:
     req = acceptance.accept_request(
         session=session,
@@ -294,7 +301,7 @@ def _credential(value: SecretStr | None, env: str | None, field: str) -> SecretS
 
 @site_check_router.post("", response_model=SiteCheckOut, status_code=201)
 def create_site_check(
-    body: SiteCheckIn, actor: Submitter, session: SessionDep, cli_factory: CliFactoryDep
+    body: SiteCheckIn, actor: SiteChecker, session: SessionDep, cli_factory: CliFactoryDep
 ) -> SiteCheckOut:
     """Log in to the site's edge device and store whether it routes (then no UTM/router)."""
     password = _credential(body.password, body.password_env, "password")

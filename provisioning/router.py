@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
-from api.deps import Reader, SessionDep, SettingsDep, roles
+from api.deps import Reader, SessionDep, SettingsDep, guard
 from core.audit import Actor
-from core.auth import Role
 from core.errors import NotFound, Problem, ValidationFailed
+from core.policy import Operation
 from core.timeutil import utcnow
 from provisioning import apply as jobs
 from provisioning import rollout as rollouts
@@ -25,7 +25,9 @@ from provisioning.sheet_io import EXCEL_SUFFIXES, YAML_SUFFIXES, load_all, load_
 from provisioning.sheet_model import Sheet
 
 router = APIRouter(tags=["provisioning"])
-Applier = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC, Role.FIELD))]
+Applier = Annotated[Actor, Depends(guard(Operation.PROVISIONING_APPLY))]
+Planner = Annotated[Actor, Depends(guard(Operation.PROVISIONING_PLAN))]
+Checker = Annotated[Actor, Depends(guard(Operation.SHEET_VALIDATE))]
 SheetFile = Annotated[UploadFile, File(description="a sheet: .yaml/.yml or .xlsx")]
 SheetFiles = Annotated[
     list[UploadFile], File(description="sheets (.yaml/.yml or .xlsx), one per network")
@@ -56,7 +58,7 @@ def _sheet(upload: UploadFile) -> Sheet:
 
 
 @router.post("/sheets/validate", response_model=ValidationOut)
-def validate_sheet(file: SheetFile, actor: Reader) -> ValidationOut:
+def validate_sheet(file: SheetFile, actor: Checker) -> ValidationOut:
     """Validate an uploaded sheet; 422 lists every problem with its place."""
     sheet = _sheet(file)
     sections = [k for k, v in sheet.model_dump(exclude_none=True, by_alias=True).items() if v]
@@ -66,7 +68,9 @@ def validate_sheet(file: SheetFile, actor: Reader) -> ValidationOut:
 
 
 @router.post("/plans", response_model=PlanOut)
-def create_plan(file: SheetFile, actor: Reader, dash: ProvisioningDep, cfg: SettingsDep) -> PlanOut:
+def create_plan(
+    file: SheetFile, actor: Planner, dash: ProvisioningDep, cfg: SettingsDep
+) -> PlanOut:
     """The field-level plan of a sheet against the dashboard, with its call estimate."""
     options = service.ProvisioningOptions.from_settings(cfg)
     return PlanOut.of(service.plan_sheet(dashboard=dash, sheet=_sheet(file), options=options))

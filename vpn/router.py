@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from api.deps import DashboardDep, Reader, SessionDep, SettingsDep, roles
+from api.deps import DashboardDep, Reader, SessionDep, SettingsDep, guard
 from core.audit import Actor
-from core.auth import Role
+from core.policy import Operation
 from core.timeutil import utcnow
 from provisioning.router import ProvisioningDep
 from provisioning.service import ProvisioningOptions
@@ -34,8 +34,8 @@ from vpn.schemas import (
 
 router = APIRouter(prefix="/vpn", tags=["vpn"])
 
-Checker = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC, Role.FIELD))]
-Noc = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC))]
+Checker = Annotated[Actor, Depends(guard(Operation.VPN_CHECK))]
+Noc = Annotated[Actor, Depends(guard(Operation.VPN_OPERATE))]
 
 
 def get_vpn_dashboard(dashboard: DashboardDep, settings: SettingsDep) -> VpnDashboard:
