@@ -98,6 +98,7 @@ class HotReadDispatcher:
 
 def api_routers() -> tuple[APIRouter, ...]:
     """Every domain's router, in the order the app serves them under /api/v1."""
+    from api.secrets import router as secrets_router
     from api.tokens import router as tokens_router
     from changes.router import router as changes_router
     from changes.router import site_check_router
@@ -112,6 +113,7 @@ def api_routers() -> tuple[APIRouter, ...]:
         inventory_router,
         contracts_router,
         tokens_router,
+        secrets_router,
         rma_router,
         provisioning_router,
         survey_router,

@@ -47,7 +47,7 @@ def guarded_routes() -> list[GuardedRoute]:
             if not isinstance(route, APIRoute):
                 continue
             operations = tuple(g.operation for g in _guards(route.dependant))
-            for method in sorted(route.methods):
+            for method in sorted(route.methods or ()):
                 found.append(GuardedRoute(method, route.path, operations))
     return found
 

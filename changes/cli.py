@@ -18,6 +18,7 @@ from changes.models import ChangeRequest
 from changes.schemas import ChangeRequestOut, EventOut, NoticeOut, SiteCheckOut
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.errors import Problem, ValidationFailed
+from core.secret_cli import local_lookup
 from core.settings import business_calendar
 from core.timeutil import parse_instant, show, utcnow
 from netdevices.netmiko_adapter import NetmikoDeviceCLI
@@ -86,6 +87,7 @@ def submit(
             now=utcnow(),
             target=target,
             cli=cli if target is Target.CLI else None,
+            secrets=local_lookup,
         )
     _done(req, json_out)
     if req.problems:
@@ -108,6 +110,7 @@ def validate(
             now=utcnow(),
             filename=sheet.name if sheet else None,
             content=sheet.read_bytes() if sheet else None,
+            secrets=local_lookup,
         )
     _done(req, json_out)
     if req.problems:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
+from sqlmodel import Session
 
 from api.deps import Reader, SessionDep, SettingsDep, guard
 from changes import acceptance, applying, scheduling, service, site_checks
@@ -28,10 +28,13 @@ from changes.schemas import (
     SweepIn,
     SweepOut,
 )
+from core import secret_store
 from core.audit import Actor
 from core.errors import Problem, ValidationFailed
+from core.keys import installation_key
 from core.policy import Operation
-from core.settings import business_calendar
+from core.secret_store import SecretLookup
+from core.settings import Settings, business_calendar
 from core.timeutil import as_utc, utcnow
 from netdevices.netmiko_adapter import NetmikoDeviceCLI
 from netdevices.ports import DeviceTarget
@@ -46,6 +49,11 @@ Approver = Annotated[Actor, Depends(guard(Operation.CHANGE_APPROVE))]
 Noc = Annotated[Actor, Depends(guard(Operation.CHANGE_OPERATE))]
 Acceptor = Annotated[Actor, Depends(guard(Operation.CHANGE_ACCEPT))]
 SiteChecker = Annotated[Actor, Depends(guard(Operation.SITE_CHECK))]
+
+
+def _secrets(session: Session, cfg: Settings) -> SecretLookup:
+    """`secret:NAME` references of an uploaded sheet are read from netkeep's store."""
+    return secret_store.lookup(session, installation_key(cfg).fernet())
 
 
 def get_mailer(request: Request) -> Mailer:
@@ -68,6 +76,7 @@ CliFactoryDep = Annotated[CliFactory, Depends(get_cli_factory)]
 def submit(
     actor: Submitter,
     session: SessionDep,
+    cfg: SettingsDep,
     file: Annotated[UploadFile, File(description="設定変更依頼書: .yaml/.yml or .xlsx")],
     notice_email: Annotated[str, Form(description="where the completion notice goes")],
     target: Annotated[Target, Form()] = Target.DASHBOARD,
@@ -80,6 +89,9 @@ def submit(
     secret_env: Annotated[str | None, Form(description="enable secret's variable")] = None,
 ) -> Any:
     """Store and validate a request; a sheet with problems is kept and answered with 422."""
+    for name, given in (("password_env", password_env), ("secret_env", secret_env)):
+        if given:
+            raise ValidationFailed([Problem(NO_SERVER_ENV, name)])
     cli = {
         "host": host,
         "port": port,
@@ -97,6 +109,8 @@ def submit(
         now=utcnow(),
         target=target,
         cli=cli if target is Target.CLI else None,
+        allow_env=False,
+        secrets=_secrets(session, cfg),
     )
     out = ChangeRequestOut.of(req)
     if req.problems:
@@ -149,6 +163,7 @@ def validate(
     request_id: int,
     actor: Submitter,
     session: SessionDep,
+    cfg: SettingsDep,
     file: Annotated[UploadFile | None, File(description="a corrected sheet")] = None,
 ) -> ChangeRequestOut:
     """Validate again, optionally with a corrected sheet (after a defect or a contract fix)."""
@@ -159,6 +174,8 @@ def validate(
         now=utcnow(),
         filename=file.filename if file else None,
         content=file.file.read() if file else None,
+        allow_env=False,
+        secrets=_secrets(session, cfg),
     )
     return ChangeRequestOut.of(req)
 
@@ -231,6 +248,7 @@ def apply(
         options=ProvisioningOptions.from_settings(cfg),
         cli_factory=cli_factory,
         clock=utcnow,
+        allow_env=False,
     )
     if req.status == ChangeStatus.APPLIED:
         try:
@@ -290,13 +308,17 @@ def report_defect(
     return ChangeRequestOut.of(req)
 
 
+NO_SERVER_ENV = (
+    "a request over the network cannot name a variable of the server's environment; give the "
+    "credential itself (or run the command from the CLI, where env names your own variable)"
+)
+
+
 def _credential(value: SecretStr | None, env: str | None, field: str) -> SecretStr | None:
-    """A credential given in the body, or read from the server's environment by name."""
-    if value is not None or not env:
-        return value
-    if env not in os.environ:
-        raise ValidationFailed([Problem(f"{env} is not set", f"{field}_env")])
-    return SecretStr(os.environ[env])
+    """A credential given in the body; the API server's environment is never read for it."""
+    if env:
+        raise ValidationFailed([Problem(NO_SERVER_ENV, f"{field}_env")])
+    return value
 
 
 @site_check_router.post("", response_model=SiteCheckOut, status_code=201)

@@ -18,7 +18,7 @@ from changes.domain import (
     is_email,
 )
 from changes.models import ChangeNotice, ChangeRequest, ChangeRequestEvent
-from changes.validation import read_raw, refuse_literal_secrets, sheet_problems
+from changes.validation import SecretLookup, read_raw, refuse_literal_secrets, sheet_problems
 from changes.validation import stored_sheet as stored_sheet
 from core import audit
 from core.audit import Actor
@@ -202,8 +202,13 @@ def submit_request(
     target: Target = Target.DASHBOARD,
     cli: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    allow_env: bool = True,
+    secrets: SecretLookup | None = None,
 ) -> ChangeRequest:
-    """Store a request and validate it; problems are kept on it (status stays submitted)."""
+    """Store a request and validate it; problems are kept on it (status stays submitted).
+
+    Over the network `allow_env=False`; `secrets` resolves ``secret:NAME`` references.
+    """
     name = Path(filename or "sheet.yaml").name
     email = notice_email.strip()
     if not is_email(email):
@@ -245,7 +250,10 @@ def submit_request(
         now=now,
         data={"filename": name, "target": target.value, "notice_email": email},
     )
-    _validate(session, req, raw=raw, source=source, actor=actor, now=now, environ=environ)
+    _validate(
+        session, req, raw=raw, source=source, actor=actor, now=now,
+        environ=environ, allow_env=allow_env, secrets=secrets,
+    )  # fmt: skip
     return req
 
 
@@ -258,10 +266,13 @@ def _validate(
     actor: Actor,
     now: datetime,
     environ: Mapping[str, str] | None,
+    allow_env: bool = True,
+    secrets: SecretLookup | None = None,
 ) -> ChangeRequest:
     sheet, problems = sheet_problems(
-        session, raw=raw, source=source, environ=environ, target=Target(req.target)
-    )
+        session, raw=raw, source=source, environ=environ, target=Target(req.target),
+        allow_env=allow_env, secrets=secrets,
+    )  # fmt: skip
     if sheet is None:
         req.problems = [p.to_dict() for p in problems]
         req.sheet_yaml = ""
@@ -311,6 +322,8 @@ def revalidate_request(
     filename: str | None = None,
     content: bytes | None = None,
     environ: Mapping[str, str] | None = None,
+    allow_env: bool = True,
+    secrets: SecretLookup | None = None,
 ) -> ChangeRequest:
     """Validate again (after a contract fix, or with a corrected sheet after a defect)."""
     req = get_request(session=session, request_id=request_id)
@@ -332,7 +345,10 @@ def revalidate_request(
         )
     else:
         raw, source = read_raw(filename=req.sheet_filename, content=req.sheet_original)
-    return _validate(session, req, raw=raw, source=source, actor=actor, now=now, environ=environ)
+    return _validate(
+        session, req, raw=raw, source=source, actor=actor, now=now,
+        environ=environ, allow_env=allow_env, secrets=secrets,
+    )  # fmt: skip
 
 
 def approve_request(

@@ -61,7 +61,7 @@ def _rule(meaning: str, *roles: Role) -> Rule:
 A, N, F, L, V = Role.ADMIN, Role.NOC, Role.FIELD, Role.LOGISTICS, Role.VIEWER
 
 POLICY: Final[Mapping[Operation, Rule]] = {
-    Operation.READ: _rule("read anything (every GET but tokens)", A, N, F, L, V),
+    Operation.READ: _rule("read anything (every GET but tokens, secrets)", A, N, F, L, V),
     Operation.DEVICE_EDIT: _rule("edit a device, check it against the dashboard", A, F, L),
     Operation.DEVICE_STATUS: _rule("move a device through its states", A, N, F, L),
     Operation.INVENTORY_STOCK: _rule("import devices, reconcile with the dashboard", A, L),

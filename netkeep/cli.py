@@ -10,6 +10,7 @@ import typer
 from changes.cli import change_app
 from core.cli import db_app, token_app
 from core.cli_support import console, settings
+from core.secret_cli import secret_app
 from inventory.cli import catalogue_app, inventory_app
 from inventory.contract_cli import contract_app
 from provisioning.cli import register as register_provisioning
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
+app.add_typer(secret_app, name="secret")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(contract_app, name="contract")
@@ -47,9 +49,11 @@ def serve(
     import uvicorn
 
     from core import migrate
+    from core.keys import installation_key
 
     cfg = settings()
     migrate.upgrade(cfg.database_url)
+    installation_key(cfg)  # generated at first start (var/secret.key, 0600)
     uvicorn.run(
         "api.main:app",
         host=host or cfg.api_host,

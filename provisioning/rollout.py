@@ -140,6 +140,7 @@ def plan_rollout(sites: Sequence[RolloutSite], options: ProvisioningOptions) -> 
             rate=options.rate,
             poll_seconds=options.poll_seconds,
             networks=networks[org],
+            secret_record=options.secret_record,
         )
         plans.append(site.plan)
     return plans
@@ -552,6 +553,7 @@ def run_rollout(
             }
             for runner in runners:
                 runner.finish(actor, shared=shared)
+                options.remember_secrets(runner.job)
             for key, value in spent.items():
                 totals[key] += value
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from cryptography.fernet import Fernet
 from sqlmodel import Session
 
 from core.audit import Actor
 from core.errors import Conflict
+from core.keys import installation_key
 from core.settings import Settings
 from provisioning.apply import (
     ApplyHooks,
@@ -22,6 +24,7 @@ from provisioning.domain import JobKind, JobStatus, desired_resources
 from provisioning.models import ProvisioningJob
 from provisioning.plan import SitePlan, desired_digest, make_plan, sheet_secrets
 from provisioning.ports import ProvisioningDashboard
+from provisioning.secret_record import FileRecord, MemoryRecord, SecretRecord, remember_job_secrets
 from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Plan, Sheet, SheetKind
 from provisioning.snapshot import rollback_plan
@@ -30,22 +33,41 @@ from survey.versions import require_approved_survey
 
 @dataclass(frozen=True)
 class ProvisioningOptions:
-    """Pacing, fingerprint key and the survey gate, from Settings."""
+    """Pacing, the survey gate and the installation's secret handling, from Settings.
+
+    `secret_key` fingerprints secrets; `secret_record` is netkeep's record of the secrets it
+    set (what plans compare with); `cipher` opens named secrets (``secret:NAME``).
+    """
 
     secret_key: bytes
     rate: float = 9.0
     poll_seconds: float = 0.5
     require_survey: bool = True
     full_verify: bool = False
+    secret_record: SecretRecord = field(default_factory=MemoryRecord)
+    cipher: Fernet | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProvisioningOptions:
+        key = installation_key(settings)
         return cls(
-            secret_key=settings.provisioning_secret_key.get_secret_value().encode("utf-8"),
+            secret_key=key.fingerprint_key,
             rate=settings.provisioning_rate_per_org,
             poll_seconds=settings.provisioning_batch_poll_seconds,
             require_survey=settings.provisioning_require_survey,
             full_verify=settings.provisioning_full_verify,
+            secret_record=FileRecord(settings.secret_record_path),
+            cipher=key.fernet(),
+        )
+
+    def remember_secrets(self, job: ProvisioningJob) -> None:
+        """A finished apply's secrets become the record later plans compare with."""
+        remember_job_secrets(
+            self.secret_record,
+            organization_id=job.organization_id,
+            network_id=job.network_id,
+            desired=job.desired if job.kind == JobKind.APPLY else {},
+            done=job.status == JobStatus.DONE,
         )
 
 
@@ -59,6 +81,7 @@ def plan_sheet(
         secret_key=options.secret_key,
         rate=options.rate,
         poll_seconds=options.poll_seconds,
+        secret_record=options.secret_record,
     )
 
 
@@ -103,7 +126,7 @@ def apply_plan(
     survey_gate(session=session, sheet=sheet, options=options)
     job = create_job(session=session, plan=plan, actor=actor, now=clock())
     assert job.id is not None
-    return run_job(
+    done = run_job(
         session=session,
         dashboard=dashboard,
         job_id=job.id,
@@ -116,6 +139,8 @@ def apply_plan(
         progress=progress,
         full_verify=options.full_verify,
     )
+    options.remember_secrets(done)
+    return done
 
 
 def resume_job(
@@ -142,7 +167,7 @@ def resume_job(
             )
     if job.status == JobStatus.DONE:
         return job
-    return run_job(
+    done = run_job(
         session=session,
         dashboard=dashboard,
         job_id=job_id,
@@ -155,6 +180,8 @@ def resume_job(
         progress=progress,
         full_verify=options.full_verify,
     )
+    options.remember_secrets(done)
+    return done
 
 
 def rollback_job(
