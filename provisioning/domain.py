@@ -182,6 +182,8 @@ def fingerprint_secrets(value: Any, fingerprint: Callable[[str], str]) -> Any:
 
 
 SecretPath = tuple[str | int, ...]
+NOT_SET_BY_NETKEEP = "(not set by netkeep)"
+"""A secret's current value in a plan when netkeep has no record of setting it: never equal."""
 
 
 def secret_paths(body: Any, prefix: SecretPath = ()) -> Iterable[tuple[SecretPath, str]]:
@@ -220,14 +222,14 @@ def _without_secrets(value: Any) -> Any:
     return value
 
 
-def _put(body: Any, path: SecretPath, value: str | None) -> None:
+def _put(body: Any, path: SecretPath, value: str) -> None:
     *parents, last = path
     for part in parents:
         found = isinstance(body, list) and isinstance(part, int) and part < len(body)
         if not found and not (isinstance(body, Mapping) and part in body):
             return
         body = body[part]
-    if isinstance(body, dict) and value is not None:
+    if isinstance(body, dict):
         body[last] = value
 
 
@@ -241,7 +243,7 @@ def with_recorded_secrets(
     for key, body in desired.items():
         if body and key in out:
             for path, _ in secret_paths(body):
-                _put(out[key], path, recorded.get(secret_ref(key, path)))
+                _put(out[key], path, recorded.get(secret_ref(key, path), NOT_SET_BY_NETKEEP))
     return out
 
 
