@@ -234,12 +234,20 @@ def notify(request_id: RequestId, json_out: JsonOpt = False) -> None:
 def accept(
     request_id: RequestId,
     by: Annotated[str, typer.Option("--by", help="the customer's name")],
+    evidence: Annotated[
+        str, typer.Option("--evidence", help="where the signed acceptance is kept")
+    ],
     json_out: JsonOpt = False,
 ) -> None:
-    """Record the customer's acceptance."""
+    """Record the customer's acceptance (not by whoever submitted or applied the change)."""
     with cli_session() as session:
         req = acceptance.accept_request(
-            session=session, actor=cli_actor(), request_id=request_id, now=utcnow(), accepted_by=by
+            session=session,
+            actor=cli_actor(),
+            request_id=request_id,
+            now=utcnow(),
+            accepted_by=by,
+            evidence=evidence,
         )
     _done(req, json_out)
 

@@ -288,6 +288,7 @@ def accept(
         request_id=request_id,
         now=utcnow(),
         accepted_by=body.accepted_by,
+        evidence=body.evidence,
     )
     return ChangeRequestOut.of(req)
 

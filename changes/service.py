@@ -23,6 +23,7 @@ from changes.validation import stored_sheet as stored_sheet
 from core import audit
 from core.audit import Actor
 from core.errors import NotFound, Problem, ValidationFailed
+from core.policy import four_eyes
 from netdevices.ports import Platform
 from provisioning.sheet_io import dump_yaml
 
@@ -354,8 +355,9 @@ def revalidate_request(
 def approve_request(
     *, session: Session, actor: Actor, request_id: int, now: datetime, note: str = ""
 ) -> ChangeRequest:
-    """The NOC (or an admin) approves a validated request; the approver is recorded."""
+    """The NOC (or an admin) approves a validated request; never the one who submitted it."""
     req = get_request(session=session, request_id=request_id)
+    four_eyes(recorder=actor.name, authors=[req.submitted_by], what=f"change request {req.id}")
     return move(
         session,
         req,

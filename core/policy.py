@@ -9,12 +9,13 @@ admin, never by the engineer whose work they approve (four-eyes, enforced in the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
 from core.auth import Role
+from core.errors import PermissionDenied
 
 
 class Operation(StrEnum):
@@ -97,3 +98,13 @@ def allowed_roles(operation: Operation) -> frozenset[Role]:
 def may(role: Role | str, operation: Operation) -> bool:
     """Whether `role` may perform `operation` (an unknown role may do nothing)."""
     return role in {r.value for r in POLICY[operation].roles}
+
+
+def four_eyes(*, recorder: str, authors: Iterable[str | None], what: str) -> None:
+    """The customer's approval of work is never recorded by anyone who did that work."""
+    if recorder in {a for a in authors if a}:
+        raise PermissionDenied(
+            f"{recorder} worked on {what}; its approval must be recorded by someone else "
+            "(four-eyes)",
+            recorder=recorder,
+        )
