@@ -10,6 +10,7 @@ from changes.domain import (
     SYSTEM_ACCEPTOR,
     ChangeStatus,
     acceptance_due,
+    advance,
     defect_window_last_day,
 )
 from changes.mailer import MailNotSent
@@ -118,6 +119,7 @@ def accept_request(
     if problems:
         raise ValidationFailed(problems)
     req = get_request(session=session, request_id=request_id)
+    advance(req.status, ChangeStatus.ACCEPTED)  # an illegal move is refused as such first
     appliers = session.exec(
         select(ChangeRequestEvent.actor).where(
             ChangeRequestEvent.request_id == req.id, ChangeRequestEvent.action == "applied"

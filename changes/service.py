@@ -357,6 +357,7 @@ def approve_request(
 ) -> ChangeRequest:
     """The NOC (or an admin) approves a validated request; never the one who submitted it."""
     req = get_request(session=session, request_id=request_id)
+    advance(req.status, ChangeStatus.APPROVED)  # an illegal move is refused as such first
     four_eyes(recorder=actor.name, authors=[req.submitted_by], what=f"change request {req.id}")
     return move(
         session,

@@ -20,7 +20,7 @@ from survey import floor_plan, service, versions
 from survey.domain import Band, ExclusionReason, Measurement, Mounting, RadioPlan
 from survey.models import PlannedAp, SurveyExclusion, SurveyFloor, SurveyPoint
 from survey.views import survey_out
-from survey.wireless_sheet import psk_variable, wireless_sheet, wireless_sheet_yaml
+from survey.wireless_sheet import psk_secret, wireless_sheet, wireless_sheet_yaml
 from tests.service.survey_builders import (
     ACTOR,
     APPROVER,
@@ -376,7 +376,8 @@ def test_approved_version_generates_a_loadable_wireless_sheet(
     path = tmp_path / "wireless.yaml"
     path.write_text(wireless_sheet_yaml(session=session, survey_id=sid), encoding="utf-8")
     assert "placeholder" not in path.read_text(encoding="utf-8")
-    sheet = load_sheet(path, environ={psk_variable(sid, 0): "correct-horse-battery"})
+    held = {("医療法人あおば会", psk_secret(sid, 0)): "correct-horse-battery"}
+    sheet = load_sheet(path, secrets=lambda customer, name: held.get((customer, name)))
     assert (sheet.site.name, sheet.site.plan, sheet.site.customer) == (
         "あおばクリニック",
         "wireless",
