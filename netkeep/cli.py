@@ -75,6 +75,7 @@ def demo(
     import uvicorn
 
     from api.app import create_app
+    from core.keys import installation_key
     from core.settings import DEFAULT_SANDBOX_URL
     from netkeep.demo import load_demo, tour
     from sandbox.app import SandboxConfig
@@ -82,6 +83,7 @@ def demo(
 
     cfg = settings()
     data = load_demo(cfg.database_url)
+    installation_key(cfg)  # generated at first start (var/secret.key, 0600)
     api_port = port or cfg.api_port
     with contextlib.ExitStack() as stack:
         sandbox_url = None
