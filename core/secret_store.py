@@ -12,14 +12,17 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
 from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
 from core.errors import Conflict, NotFound, Problem, ValidationFailed
 from core.models import NamedSecret
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 SECRET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_VALUE = 1024
@@ -112,6 +115,8 @@ def list_secrets(*, session: Session, customer: str | None = None) -> list[Named
 
 def reveal(*, session: Session, cipher: Fernet, customer: str, name: str) -> str | None:
     """The clear value, in memory only, for the sheet that names it."""
+    from cryptography.fernet import InvalidToken
+
     row = _find(session, customer.strip(), name.strip())
     if row is None:
         return None

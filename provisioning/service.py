@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet
 from sqlmodel import Session
 
 from core.audit import Actor
@@ -29,6 +29,9 @@ from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Plan, Sheet, SheetKind
 from provisioning.snapshot import rollback_plan
 from survey.versions import require_approved_survey
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 
 @dataclass(frozen=True)
