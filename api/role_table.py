@@ -30,10 +30,10 @@ class GuardedRoute:
     operations: tuple[Operation, ...]
 
 
-def _guards(dependant: Any) -> list[RoleGuard]:
+def guards_of(dependant: Any) -> list[RoleGuard]:
     found = [dependant.call] if isinstance(dependant.call, RoleGuard) else []
     for child in dependant.dependencies:
-        found += _guards(child)
+        found += guards_of(child)
     return found
 
 
@@ -46,7 +46,7 @@ def guarded_routes() -> list[GuardedRoute]:
         for route in router.routes:
             if not isinstance(route, APIRoute):
                 continue
-            operations = tuple(g.operation for g in _guards(route.dependant))
+            operations = tuple(g.operation for g in guards_of(route.dependant))
             for method in sorted(route.methods or ()):
                 found.append(GuardedRoute(method, route.path, operations))
     return found

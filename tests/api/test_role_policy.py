@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from api import role_table
@@ -96,3 +99,30 @@ def test_field_may_verify_a_device_it_may_edit(
         "/api/v1/devices/Q2XX-NONE-0001/verify", headers=bearer(tokens["field"])
     )
     assert response.status_code == 404  # past the guard: the serial is unknown
+
+
+def _calls(dependant: Any) -> set[Any]:
+    found = {dependant.call}
+    for child in dependant.dependencies:
+        found |= _calls(child)
+    return found
+
+
+def test_no_route_a_viewer_may_call_reaches_the_dashboard() -> None:
+    from api.app import api_routers
+    from api.deps import get_dashboard
+    from provisioning.router import get_provisioning_dashboard
+
+    spenders = {get_dashboard, get_provisioning_dashboard}
+    checked = 0
+    for router in api_routers():
+        for route in router.routes:
+            if not isinstance(route, APIRoute):
+                continue
+            (guard,) = role_table.guards_of(route.dependant)
+            if may(Role.VIEWER, guard.operation):
+                checked += 1
+                assert not _calls(route.dependant) & spenders, route.path
+            elif route.path == "/plans":
+                assert _calls(route.dependant) & spenders  # the check can see a spender
+    assert checked > 40
