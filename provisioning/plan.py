@@ -32,11 +32,10 @@ from provisioning.domain import (
     ident_of,
     kind_of,
     normalise_current,
-    secret_values,
     sections_of,
-    with_recorded_secrets,
 )
 from provisioning.ports import ProvisioningDashboard
+from provisioning.secret_diff import secret_values, with_recorded_secrets
 from provisioning.secret_record import SecretRecord, scope_of
 from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Sheet, SheetKind, secret_fingerprint

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from core.keys import private_file, write_private
-from provisioning.domain import secret_values
+from provisioning.secret_diff import secret_values
 
 
 class SecretRecord(Protocol):

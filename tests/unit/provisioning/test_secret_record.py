@@ -5,7 +5,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from provisioning.domain import diff, secret_values, with_recorded_secrets
+from provisioning.domain import diff
+from provisioning.secret_diff import secret_values, with_recorded_secrets
 from provisioning.secret_record import FileRecord, MemoryRecord, remember_job_secrets
 
 DESIRED = {
