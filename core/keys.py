@@ -84,17 +84,27 @@ def new_key_text() -> str:
 
 
 def load_or_create_key(path: Path) -> bytes:
-    """The key in `path`, generated there (0600) the first time."""
+    """The key in `path`, generated there (0600) the first time.
+
+    The new key is written to a private temporary file and linked into place, so a process
+    starting at the same moment reads either no file or the whole key, never half of it.
+    """
     private_dir(path.parent)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
-    except FileExistsError:
-        with contextlib.suppress(PermissionError):
-            if path.stat().st_mode & 0o077:
-                path.chmod(FILE_MODE)
-        return _decode(path.read_text(encoding="ascii"), str(path))
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(new_key_text() + "\n")
+    if not path.exists():
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(new_key_text() + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)  # atomic; another process's key wins if it was first
+        finally:
+            temporary.unlink()
+    with contextlib.suppress(PermissionError):
+        if path.stat().st_mode & 0o077:
+            path.chmod(FILE_MODE)
     return _decode(path.read_text(encoding="ascii"), str(path))
 
 

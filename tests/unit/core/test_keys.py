@@ -66,3 +66,13 @@ def test_the_sqlite_database_file_is_created_private(tmp_path: Path) -> None:
             assert stat.S_IMODE((path.parent / name).stat().st_mode) == 0o600, name
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     engine.dispose()
+
+
+def test_processes_starting_together_agree_on_one_key(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = _settings(tmp_path)
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: installation_key(settings), range(32)))
+    assert len(keys) == 1
+    assert [p.name for p in (tmp_path / "var").iterdir()] == ["secret.key"]
