@@ -182,9 +182,7 @@ def validate(
 
 
 @router.post("/{request_id}/approve", response_model=ChangeRequestOut)
-def approve(
-    request_id: Id, body: NoteIn, actor: Approver, session: SessionDep
-) -> ChangeRequestOut:
+def approve(request_id: Id, body: NoteIn, actor: Approver, session: SessionDep) -> ChangeRequestOut:
     req = service.approve_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), note=body.note
     )
