@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
-from api.deps import Reader, SessionDep, SettingsDep, guard
+from api.deps import Reader, SessionDep, SessionFactory, SettingsDep, guard, session_factory
 from api.params import Id
 from core import secret_store
 from core.audit import Actor
@@ -52,10 +52,21 @@ ProvisioningDep = Annotated[MerakiProvisioning, Depends(get_provisioning_dashboa
 
 
 class UploadedSheets:
-    """Reads sheets sent over the network: no ``env:``, ``secret:NAME`` from netkeep's store."""
+    """Reads sheets sent over the network: no ``env:``, ``secret:NAME`` from netkeep's store.
 
-    def __init__(self, session: Session, settings: Settings) -> None:
-        self.secrets = secret_store.lookup(session, installation_key(settings).fernet())
+    A named secret is read in a short session of its own, so a plan never holds the request's
+    writer transaction (SQLite's write lock) while it waits on the dashboard.
+    """
+
+    def __init__(self, factory: SessionFactory, settings: Settings) -> None:
+        self.factory = factory
+        self.cipher = installation_key(settings).fernet()
+
+    def secrets(self, customer: str, name: str) -> str | None:
+        with self.factory() as session:  # closing it ends its read transaction
+            return secret_store.reveal(
+                session=session, cipher=self.cipher, customer=customer, name=name
+            )
 
     def read(self, upload: UploadFile) -> Sheet:
         name = Path(upload.filename or "sheet.yaml").name
@@ -68,8 +79,8 @@ class UploadedSheets:
             return load_sheet(path, allow_env=False, secrets=self.secrets)
 
 
-def uploaded_sheets(session: SessionDep, settings: SettingsDep) -> UploadedSheets:
-    return UploadedSheets(session, settings)
+def uploaded_sheets(request: Request, settings: SettingsDep) -> UploadedSheets:
+    return UploadedSheets(session_factory(request), settings)
 
 
 Uploads = Annotated[UploadedSheets, Depends(uploaded_sheets)]
