@@ -127,6 +127,17 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: the JSON error with the request id to quote, never a trace (logged by uvicorn)."""
+    request_id = getattr(request.state, "request_id", None)
+    body = {
+        "error": "internal_error",
+        "message": "an unexpected error; nothing is known to have changed. Quote the request id",
+        "details": {"request_id": request_id},
+    }
+    return JSONResponse(body, status_code=500)
+
+
 ERROR_HANDLERS = {
     DomainError: _domain_error,
     DBAPIError: _database_error,
@@ -134,6 +145,7 @@ ERROR_HANDLERS = {
     RequestValidationError: _request_invalid,
     OverflowError: _out_of_range,
     StarletteHTTPException: _http_error,
+    Exception: _unexpected,
 }
 
 

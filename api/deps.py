@@ -22,11 +22,11 @@ from api.identity import Identity, RefusalLedger, TokenCache, revoked_count
 from core import audit
 from core.audit import Actor
 from core.auth import Role, authenticate_digest, token_digest
-from core.dashboard import MerakiDashboard
 from core.db import begin_write
 from core.errors import AuthenticationFailed, PermissionDenied
 from core.policy import Operation, allowed_roles
 from core.settings import Settings
+from dashboard.meraki import MerakiDashboard
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 log = logging.getLogger("netkeep.auth")

@@ -140,7 +140,8 @@ def main() -> None:
                 part if token not in part else "Authorization: Bearer $TOKEN" for part in command
             ]
             print("schemathesis:", " ".join(shown), flush=True)
-            run = subprocess.run(command, capture_output=True, text=True, check=False)
+            # In the temporary directory: schemathesis keeps its cache in the working directory.
+            run = subprocess.run(command, capture_output=True, text=True, check=False, cwd=work)
         finally:
             for process in (server, sandbox):
                 process.terminate()

@@ -21,9 +21,7 @@ from core.errors import Problem, ValidationFailed
 from core.secret_cli import local_lookup
 from core.settings import business_calendar
 from core.timeutil import parse_instant, show, utcnow
-from netdevices.netmiko_adapter import NetmikoDeviceCLI
 from netdevices.ports import DeviceTarget, Platform
-from provisioning.meraki_adapter import MerakiProvisioning
 from provisioning.service import ProvisioningOptions
 
 change_app = typer.Typer(
@@ -197,6 +195,9 @@ def _notify(session: Session, request_id: int) -> ChangeRequest:
 @handle_errors
 def apply(request_id: RequestId, json_out: JsonOpt = False) -> None:
     """Apply a scheduled request now and mail the completion notice."""
+    from dashboard.provisioning import MerakiProvisioning
+    from netdevices.netmiko_adapter import NetmikoDeviceCLI  # SSH and the SDK: only here
+
     cfg = settings()
     with cli_session() as session:
         req = applying.apply_request(
@@ -352,6 +353,8 @@ def site_check(
     json_out: JsonOpt = False,
 ) -> None:
     """Log in to the site's edge device: does it route? (then UTM/router install is refused)."""
+    from netdevices.netmiko_adapter import NetmikoDeviceCLI  # netmiko/paramiko: only to log in
+
     if password_env not in os.environ:
         raise ValidationFailed([Problem(f"{password_env} is not set", "--password-env")])
     target = DeviceTarget(

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
+import provisioning.models  # noqa: F401  (the tables its foreign keys point to: provisioning_job)
 from core.timeutil import UtcDateTime, utcnow
 
 

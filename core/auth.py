@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from core import audit
@@ -65,8 +64,10 @@ def token_name_problem(name: str) -> str | None:
 
 
 def _by_name(session: Session, name: str) -> ApiToken | None:
-    """The token whose name equals `name` ignoring case (names are unique that way)."""
-    rows = session.exec(select(ApiToken).where(func.lower(ApiToken.name) == name.lower())).all()
+    """The token whose name equals `name` ignoring case (Unicode case folding, as names are
+    compared; the table is small, so the comparison is made here, alike on both databases)."""
+    folded = name.casefold()
+    rows = [r for r in session.exec(select(ApiToken)) if r.name.casefold() == folded]
     exact = [r for r in rows if r.name == name]
     return exact[0] if exact else (rows[0] if rows else None)
 

@@ -127,8 +127,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    """One engine per URL per process."""
-    import_models()
+    """One engine per URL per process.
+
+    It does not import every table: a CLI command loads only the models modules it uses (each
+    imports the modules its foreign keys point to), which keeps start-up short. `metadata()`
+    has them all for Alembic and the checks.
+    """
     return make_engine(url)
 
 

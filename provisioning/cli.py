@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -19,11 +19,12 @@ from provisioning import apply as jobs
 from provisioning import rollout as rollouts
 from provisioning import service
 from provisioning.batching import CallEstimate
-from provisioning.excel import write_template
-from provisioning.meraki_adapter import MerakiProvisioning
 from provisioning.schemas import EstimateOut, JobOut, PlanOut, RolloutOut
 from provisioning.sheet_io import load_all, load_sheet
 from provisioning.sheet_model import Plan, Sheet, SheetKind
+
+if TYPE_CHECKING:
+    from dashboard.provisioning import MerakiProvisioning
 
 sheet_app = typer.Typer(help="Settings and change-request sheets: templates and validation.")
 job_app = typer.Typer(help="Provisioning jobs and their journals.", no_args_is_help=True)
@@ -37,6 +38,8 @@ SheetsArg = Annotated[
 
 
 def _dashboard() -> MerakiProvisioning:
+    from dashboard.provisioning import MerakiProvisioning  # the SDK only when it is used
+
     return MerakiProvisioning.from_settings(settings())
 
 
@@ -53,8 +56,18 @@ def template(
     example: Annotated[bool, typer.Option(help="one example row per tab")] = False,
 ) -> None:
     """Write a blank Excel sheet for a plan."""
+    from provisioning.excel import write_template  # openpyxl only to write Excel
+    from provisioning.excel_layout import example_secret_variables
+
     path = write_template(plan, output, kind, example=example)
     console.print(f"wrote {path}", highlight=False)
+    if example and (names := example_secret_variables(plan)):
+        console.print(
+            "the example reads its secrets from the environment / 秘密情報は環境変数から: "
+            + " ".join(f"{name}=..." for name in names),
+            highlight=False,
+            markup=False,
+        )
 
 
 @sheet_app.command("validate")
@@ -155,10 +168,11 @@ def _summary(out: JobOut) -> None:
     for row in out.verify_diff:
         console.print(f"  still differs: {row['resource']} {row['fields']}", markup=False)
     for item in out.not_restorable:
-        console.print(f"  not restorable: {item}", markup=False)
+        console.print(f"  not restored: {item}", markup=False)
     if out.error:
         console.print(f"  error: {out.error}", markup=False)
-        console.print(f"  continue with: netkeep apply SHEET --resume {out.id}", markup=False)
+    if out.continue_with:
+        console.print(f"  continue with: {out.continue_with}", markup=False)
 
 
 def _run_with_progress(run: Any, *, quiet: bool = False) -> Any:
@@ -342,27 +356,6 @@ def _apply_one(
         raise typer.Exit(6 if out.status == "failed" else 8)
 
 
-def rollback_cmd(
-    job_id: Annotated[int, typer.Argument(help="the apply job to undo")],
-    json_out: JsonOpt = False,
-) -> None:
-    """Restore the snapshot taken before a job (secrets cannot be restored)."""
-    with cli_session() as session:
-        job = service.rollback_job(
-            session=session,
-            dashboard=_dashboard(),
-            job_id=job_id,
-            actor=cli_actor(),
-            clock=utcnow,
-            options=_options(),
-        )
-        out = JobOut.of(job, jobs.journal(session=session, job_id=job.id or 0))
-    if json_out:
-        emit_json(out)
-    else:
-        _summary(out)
-
-
 @job_app.command("show")
 @handle_errors
 def job_show(job_id: int, json_out: JsonOpt = False) -> None:
@@ -423,4 +416,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(job_app, name="job")
     app.command("plan")(handle_errors(plan_cmd))
     app.command("apply")(handle_errors(apply_cmd))
+    from provisioning.cli_rollback import rollback_cmd
+
     app.command("rollback")(handle_errors(rollback_cmd))

@@ -21,11 +21,11 @@ from core.keys import installation_key
 from core.policy import Operation
 from core.settings import Settings
 from core.timeutil import utcnow
+from dashboard.provisioning import MerakiProvisioning
 from provisioning import apply as jobs
 from provisioning import rollout as rollouts
 from provisioning import service
-from provisioning.meraki_adapter import MerakiProvisioning
-from provisioning.schemas import JobOut, PlanOut, RolloutOut, ValidationOut
+from provisioning.schemas import JobOut, PlanOut, RollbackIn, RolloutOut, ValidationOut
 from provisioning.sheet_io import EXCEL_SUFFIXES, YAML_SUFFIXES, load_all, load_sheet
 from provisioning.sheet_model import Sheet
 
@@ -145,15 +145,37 @@ def show_job(job_id: Id, session: SessionDep, actor: Reader) -> JobOut:
 
 @router.post("/jobs/{job_id}/rollback", response_model=JobOut, status_code=201)
 def rollback(
-    job_id: Id, actor: Applier, session: SessionDep, dash: ProvisioningDep, cfg: SettingsDep
+    job_id: Id,
+    actor: Applier,
+    session: SessionDep,
+    dash: ProvisioningDep,
+    cfg: SettingsDep,
+    body: RollbackIn | None = None,
 ) -> JobOut:
-    """Restore the job's snapshot as a new rollback job."""
+    """Restore the job's snapshot as a new rollback job (its status says whether it worked).
+
+    A network the job created is left in place (named in `not_restorable`) unless
+    `delete_network` is true; a failed rollback job continues with `POST /jobs/{id}/resume`.
+    """
     options = service.ProvisioningOptions.from_settings(cfg)
     back = service.rollback_job(
-        session=session, dashboard=dash, job_id=job_id, actor=actor, clock=utcnow, options=options
-    )
+        session=session, dashboard=dash, job_id=job_id, actor=actor, clock=utcnow,
+        options=options, delete_network=body is not None and body.delete_network,
+    )  # fmt: skip
     assert back.id is not None
     return JobOut.of(back, jobs.journal(session=session, job_id=back.id))
+
+
+@router.post("/jobs/{job_id}/resume", response_model=JobOut)
+def resume_rollback(
+    job_id: Id, actor: Applier, session: SessionDep, dash: ProvisioningDep, cfg: SettingsDep
+) -> JobOut:
+    """Continue a rollback job at its first unfinished step (an apply job needs its sheet: 409)."""
+    options = service.ProvisioningOptions.from_settings(cfg)
+    job = service.resume_rollback(
+        session=session, dashboard=dash, job_id=job_id, actor=actor, clock=utcnow, options=options
+    )
+    return JobOut.of(job, jobs.journal(session=session, job_id=job_id))
 
 
 def _sheets(reader: UploadedSheets, files: list[UploadFile]) -> list[Sheet]:

@@ -81,6 +81,31 @@ class StepOut(BaseModel):
         return cls.model_validate(step, from_attributes=True)
 
 
+class RollbackIn(BaseModel):
+    """Options of a rollback; a network the job created is left in place unless asked."""
+
+    delete_network: bool = False
+
+
+def continue_with(job: ProvisioningJob) -> str | None:
+    """How to go on with a job that did not finish; a rollback job needs no sheet."""
+    if job.status in ("done", "pending", "running"):
+        return None
+    if job.kind == "rollback":
+        if job.status == "failed":
+            return (
+                f"netkeep rollback --resume {job.id} (sends its unfinished steps again), or "
+                f"netkeep rollback {job.rollback_of} (plans the rollback afresh)"
+            )
+        return f"netkeep rollback {job.rollback_of} (plans what still differs afresh)"
+    if job.rollout:
+        return f"netkeep apply SHEETS... --rollout {job.rollout} (every sheet of the rollout)"
+    sheet = f"SHEET being the sheet of site {job.network_name} that job {job.id} was planned from"
+    if job.status == "failed":
+        return f"netkeep apply SHEET --resume {job.id}, {sheet}"
+    return f"netkeep apply SHEET (plans what still differs afresh), {sheet}"
+
+
 class JobOut(BaseModel):
     """A job with its journal; bodies are not shown (they may hold secret placeholders only)."""
 
@@ -103,6 +128,8 @@ class JobOut(BaseModel):
     created_at: datetime
     finished_at: datetime | None
     journal: list[StepOut] = []
+    continue_with: str | None = None
+    """For a job that did not finish: the command that continues it (or plans it afresh)."""
 
     @classmethod
     def of(cls, job: ProvisioningJob, steps: list[JobStep] | None = None) -> JobOut:
@@ -127,6 +154,7 @@ class JobOut(BaseModel):
             created_at=job.created_at,
             finished_at=job.finished_at,
             journal=[StepOut.of(s) for s in steps or []],
+            continue_with=continue_with(job),
         )
 
 

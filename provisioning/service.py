@@ -13,6 +13,7 @@ from core.keys import installation_key
 from core.settings import Settings
 from provisioning.apply import (
     ApplyHooks,
+    BatchTimings,
     Clock,
     Progress,
     create_job,
@@ -24,10 +25,10 @@ from provisioning.domain import JobKind, JobStatus, desired_resources
 from provisioning.models import ProvisioningJob
 from provisioning.plan import SitePlan, desired_digest, make_plan, sheet_secrets
 from provisioning.ports import ProvisioningDashboard
+from provisioning.rollback import rollback_plan
 from provisioning.secret_record import FileRecord, MemoryRecord, SecretRecord, remember_job_secrets
 from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Plan, Sheet, SheetKind
-from provisioning.snapshot import rollback_plan
 from survey.versions import require_approved_survey
 
 if TYPE_CHECKING:
@@ -47,8 +48,21 @@ class ProvisioningOptions:
     poll_seconds: float = 0.5
     require_survey: bool = True
     full_verify: bool = False
+    poll_backoff: float = 1.5
+    poll_max_seconds: float = 5.0
+    batch_deadline_seconds: float = 600.0
     secret_record: SecretRecord = field(default_factory=MemoryRecord)
     cipher: Fernet | None = None
+
+    @property
+    def batch_timings(self) -> BatchTimings:
+        """How action batches are waited for, by a job alone and by a rollout alike."""
+        return BatchTimings(
+            poll_seconds=self.poll_seconds,
+            backoff=self.poll_backoff,
+            max_delay=self.poll_max_seconds,
+            deadline=self.batch_deadline_seconds,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProvisioningOptions:
@@ -59,6 +73,9 @@ class ProvisioningOptions:
             poll_seconds=settings.provisioning_batch_poll_seconds,
             require_survey=settings.provisioning_require_survey,
             full_verify=settings.provisioning_full_verify,
+            poll_backoff=settings.provisioning_batch_poll_backoff,
+            poll_max_seconds=settings.provisioning_batch_poll_max_seconds,
+            batch_deadline_seconds=settings.provisioning_batch_deadline_seconds,
             secret_record=FileRecord(settings.secret_record_path),
             cipher=key.fernet(),
         )
@@ -137,10 +154,10 @@ def apply_plan(
         secret_key=options.secret_key,
         actor=actor,
         clock=clock,
-        poll_seconds=options.poll_seconds,
         hooks=hooks,
         progress=progress,
         full_verify=options.full_verify,
+        timings=options.batch_timings,
     )
     options.remember_secrets(done)
     return done
@@ -178,10 +195,10 @@ def resume_job(
         secret_key=options.secret_key,
         actor=actor,
         clock=clock,
-        poll_seconds=options.poll_seconds,
         hooks=hooks,
         progress=progress,
         full_verify=options.full_verify,
+        timings=options.batch_timings,
     )
     options.remember_secrets(done)
     return done
@@ -196,8 +213,13 @@ def rollback_job(
     clock: Clock,
     options: ProvisioningOptions,
     progress: Progress | None = None,
+    delete_network: bool = False,
 ) -> ProvisioningJob:
-    """Restore a job's snapshot as a new, journalled rollback job."""
+    """Restore a job's snapshot as a new, journalled rollback job.
+
+    A network the job created is left in place (reset to a new network's settings and named in
+    `not_restorable`) unless `delete_network`, which deletes it instead.
+    """
     job = get_job(session=session, job_id=job_id)
     if job.kind != JobKind.APPLY:
         raise Conflict(f"job {job_id} is a {job.kind} job; only applies can be rolled back")
@@ -210,6 +232,7 @@ def rollback_job(
         secret_key=options.secret_key,
         rate=options.rate,
         poll_seconds=options.poll_seconds,
+        delete_network=delete_network,
     )
     back = create_job(
         session=session,
@@ -230,6 +253,40 @@ def rollback_job(
         secret_key=options.secret_key,
         actor=actor,
         clock=clock,
+        progress=progress,
+        full_verify=options.full_verify,
+        timings=options.batch_timings,
+    )
+
+
+def resume_rollback(
+    *,
+    session: Session,
+    dashboard: ProvisioningDashboard,
+    job_id: int,
+    actor: Actor,
+    clock: Clock,
+    options: ProvisioningOptions,
+    progress: Progress | None = None,
+) -> ProvisioningJob:
+    """Continue a rollback job at its first unfinished step (a rollback needs no sheet)."""
+    job = get_job(session=session, job_id=job_id)
+    if job.kind != JobKind.ROLLBACK:
+        raise Conflict(
+            f"job {job_id} is an {job.kind} job: resume it with the sheet it was planned from "
+            f"(netkeep apply SHEET --resume {job_id}, site {job.network_name})",
+            job_id=job_id,
+        )
+    if job.status == JobStatus.DONE:
+        return job
+    return run_job(
+        session=session,
+        dashboard=dashboard,
+        job_id=job_id,
+        secrets={},
+        secret_key=options.secret_key,
+        actor=actor,
+        clock=clock,
         poll_seconds=options.poll_seconds,
         progress=progress,
         full_verify=options.full_verify,
@@ -242,6 +299,7 @@ __all__ = [
     "apply_plan",
     "plan_sheet",
     "resume_job",
+    "resume_rollback",
     "rollback_job",
     "survey_gate",
 ]

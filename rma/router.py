@@ -262,9 +262,16 @@ def extend(
 
 
 @router.post("/{rma_id}/waive", response_model=RmaOut)
-def waive(rma_id: Id, body: WaiveIn, session: SessionDep, actor: Admin) -> RmaOut:
+def waive(
+    rma_id: Id, body: WaiveIn, session: SessionDep, settings: SettingsDep, actor: Admin
+) -> RmaOut:
     returns.waive_charge(
-        session=session, actor=actor, rma_id=rma_id, reason=body.reason, now=utcnow()
+        session=session,
+        actor=actor,
+        rma_id=rma_id,
+        reason=body.reason,
+        now=utcnow(),
+        tax_rate_percent=settings.tax_rate_percent,
     )
     return _out(session, rma_id)
 

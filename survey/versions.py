@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from numpy.linalg import LinAlgError
 from sqlmodel import Session, col, select
 
 from core import audit
@@ -17,8 +16,6 @@ from core.models import AuditEntry
 from core.policy import four_eyes
 from core.timeutil import TOKYO
 from inventory.contracts import get_contract
-from survey.coverage import render_coverage
-from survey.diagram import diagram_svg
 from survey.domain import (
     Band,
     ExclusionReason,
@@ -29,7 +26,6 @@ from survey.domain import (
     superseded_by_issue,
 )
 from survey.models import PlannedAp, Survey, SurveyPoint, SurveyVersion
-from survey.prep_sheet_pdf import render_prep_sheet
 from survey.service import (
     aps_of,
     exclusions_of,
@@ -172,6 +168,10 @@ def floor_coverage(
     layout = None
     if floor.layout_sha256 and floor.layout_suffix:
         layout = load_blob(storage_dir, "layouts", floor.layout_sha256, floor.layout_suffix)
+    from numpy.linalg import LinAlgError  # numpy and matplotlib: only to draw
+
+    from survey.coverage import render_coverage
+
     try:
         return render_coverage(floor, layout=layout, dpi=dpi, width_in=width_in)
     except LinAlgError as exc:
@@ -198,6 +198,8 @@ def build_pdf(
 ) -> bytes:
     """Coverage pictures of every floor, then the sheet."""
     coverage = {f.name: floor_coverage(f, storage_dir=storage_dir, dpi=dpi) for f in data.floors}
+    from survey.prep_sheet_pdf import render_prep_sheet  # reportlab: only to print
+
     return render_prep_sheet(
         data, version=version, issued_on=issued_on, coverage=coverage, draft=draft
     )
@@ -371,6 +373,8 @@ def network_diagram_svg(*, session: Session, survey_id: int, version: int | None
     kept = None
     if version is not None:
         kept = get_version(session=session, survey_id=survey_id, number=version)
+    from survey.diagram import diagram_svg  # reportlab's SVG renderer: only to draw
+
     return diagram_svg(data_of(session=session, survey=survey, version=kept))
 
 

@@ -12,12 +12,12 @@ from api.params import Id, Offset
 from core.audit import Actor
 from core.policy import Operation
 from core.timeutil import utcnow
+from dashboard.vpn import MerakiVpnDashboard
 from provisioning.router import ProvisioningDep
 from provisioning.service import ProvisioningOptions
 from vpn import client_users, construction, eligibility, status
 from vpn.client_users import UserRequest
 from vpn.domain import NOTE_CGNAT, NOTE_RECONNECT, ClientUser, EventKind
-from vpn.meraki_adapter import MerakiVpnDashboard
 from vpn.ports import VpnDashboard
 from vpn.report_pdf import render_report_pdf, report_csv
 from vpn.schemas import (

@@ -9,6 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from api.app import create_app
+from core.settings import Settings
 from inventory.models import Device
 from tests.conftest import bearer
 from tests.service.helpers import import_csv, write_csv
@@ -190,3 +192,18 @@ def test_unknown_routes_and_methods_answer_the_json_error(app_client: TestClient
     wrong = app_client.put("/healthz")
     assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
     assert wrong.headers["allow"] == "GET"
+
+
+def test_a_bug_answers_a_json_500_with_the_request_id_and_no_trace(settings: Settings) -> None:
+    app = create_app(settings)
+
+    def broken() -> None:
+        raise RuntimeError("secret internals")
+
+    app.api.add_api_route("/broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/broken", headers={"X-Request-ID": "req-500"})
+    assert answer.status_code == 500
+    assert answer.json()["error"] == "internal_error"
+    assert answer.json()["details"] == {"request_id": "req-500"}
+    assert "secret internals" not in answer.text

@@ -43,6 +43,14 @@ def test_a_64_character_name_is_taken_and_its_case_twin_is_409(
     assert twin.json()["details"]["name"] == name
 
 
+def test_names_ignore_case_beyond_ascii(app_client: TestClient, tokens: dict[str, str]) -> None:
+    h = bearer(tokens["admin"])
+    first = app_client.post("/api/v1/tokens", json={"name": "Straße-Ä", "role": "noc"}, headers=h)
+    assert first.status_code == 201
+    twin = app_client.post("/api/v1/tokens", json={"name": "STRASSE-ä", "role": "noc"}, headers=h)
+    assert twin.status_code == 409
+
+
 def test_revoking_ones_own_token_is_409_unless_forced(
     app_client: TestClient, tokens: dict[str, str], session: Session
 ) -> None:
