@@ -38,6 +38,11 @@ SUB_COMMANDS: tuple[Lazy, ...] = (
     Lazy("db", "core.cli:db_app", "Database schema (Alembic migrations)."),
     Lazy("token", "core.cli:token_app", "API tokens and their roles."),
     Lazy(
+        "secret",
+        "core.secret_cli:secret_app",
+        "Named secrets a sheet refers to as secret:NAME (per customer, encrypted).",
+    ),
+    Lazy(
         "inventory",
         "inventory.cli:inventory_app",
         "Devices: import, list, show, status, reconcile.",
@@ -171,9 +176,11 @@ def serve(
 
     from core import migrate
     from core.cli_support import settings
+    from core.keys import installation_key
 
     cfg = settings()
     migrate.upgrade(cfg.database_url)
+    installation_key(cfg)  # generated at first start (var/secret.key, 0600)
     uvicorn.run(
         "api.main:app",
         host=host or cfg.api_host,
@@ -196,6 +203,7 @@ def demo(
 
     from api.app import create_app
     from core.cli_support import console, settings
+    from core.keys import installation_key
     from core.settings import DEFAULT_SANDBOX_URL
     from netkeep.demo import load_demo, tour
     from sandbox.app import SandboxConfig
@@ -203,6 +211,7 @@ def demo(
 
     cfg = settings()
     data = load_demo(cfg.database_url)
+    installation_key(cfg)  # generated at first start (var/secret.key, 0600)
     api_port = port or cfg.api_port
     with contextlib.ExitStack() as stack:
         sandbox_url = None

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.errors import Problem, ValidationFailed
+from core.secret_cli import local_lookup
 from core.timeutil import show, utcnow
 from provisioning import apply as jobs
 from provisioning import rollout as rollouts
@@ -73,7 +74,7 @@ def template(
 @handle_errors
 def validate(sheet: SheetArg) -> None:
     """Check a sheet; every problem is listed with its place (exit 2)."""
-    loaded = load_sheet(sheet)
+    loaded = load_sheet(sheet, secrets=local_lookup)
     console.print(f"{sheet.name}: valid {loaded.kind} sheet for {loaded.site.name}", markup=False)
 
 
@@ -82,7 +83,7 @@ def _plan_table(out: PlanOut) -> Table:
     for change in out.changes:
         fields = change["fields"] or [{"field": "", "before": "", "after": ""}]
         for i, f in enumerate(fields):
-            after = "changed" if f.get("secret") else str(f.get("after", ""))
+            after = "set" if f.get("secret") else str(f.get("after", ""))
             before = "" if f.get("secret") else str(f.get("before", "") or "")
             table.add_row(
                 change["resource"] if i == 0 else "",
@@ -95,6 +96,8 @@ def _plan_table(out: PlanOut) -> Table:
 
 
 def _show_plan(out: PlanOut) -> None:
+    for ref, status in out.secrets.items():
+        console.print(f"{out.network_name}: secret {ref}: {status}", markup=False)
     if not out.changes:
         console.print(f"{out.network_name}: no changes", markup=False)
         return
@@ -165,10 +168,11 @@ def _summary(out: JobOut) -> None:
     for row in out.verify_diff:
         console.print(f"  still differs: {row['resource']} {row['fields']}", markup=False)
     for item in out.not_restorable:
-        console.print(f"  not restorable: {item}", markup=False)
+        console.print(f"  not restored: {item}", markup=False)
     if out.error:
         console.print(f"  error: {out.error}", markup=False)
-        console.print(f"  continue with: netkeep apply SHEET --resume {out.id}", markup=False)
+    if out.continue_with:
+        console.print(f"  continue with: {out.continue_with}", markup=False)
 
 
 def _run_with_progress(run: Any, *, quiet: bool = False) -> Any:
@@ -187,7 +191,7 @@ def _run_with_progress(run: Any, *, quiet: bool = False) -> Any:
 
 def load_sheets(paths: list[Path]) -> list[Sheet]:
     """Every sheet loaded, or every problem of every sheet at once (each with its file)."""
-    return load_all((path.name, partial(load_sheet, path)) for path in paths)
+    return load_all((path.name, partial(load_sheet, path, secrets=local_lookup)) for path in paths)
 
 
 def _rollout_table(sites: list[rollouts.RolloutSite]) -> Table:
@@ -352,27 +356,6 @@ def _apply_one(
         raise typer.Exit(6 if out.status == "failed" else 8)
 
 
-def rollback_cmd(
-    job_id: Annotated[int, typer.Argument(help="the apply job to undo")],
-    json_out: JsonOpt = False,
-) -> None:
-    """Restore the snapshot taken before a job (secrets cannot be restored)."""
-    with cli_session() as session:
-        job = service.rollback_job(
-            session=session,
-            dashboard=_dashboard(),
-            job_id=job_id,
-            actor=cli_actor(),
-            clock=utcnow,
-            options=_options(),
-        )
-        out = JobOut.of(job, jobs.journal(session=session, job_id=job.id or 0))
-    if json_out:
-        emit_json(out)
-    else:
-        _summary(out)
-
-
 @job_app.command("show")
 @handle_errors
 def job_show(job_id: int, json_out: JsonOpt = False) -> None:
@@ -433,4 +416,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(job_app, name="job")
     app.command("plan")(handle_errors(plan_cmd))
     app.command("apply")(handle_errors(apply_cmd))
+    from provisioning.cli_rollback import rollback_cmd
+
     app.command("rollback")(handle_errors(rollback_cmd))
