@@ -5,7 +5,7 @@ SQLAlchemy, FastAPI, matplotlib, netmiko, openpyxl … they need) are imported o
 them runs or its own `--help` is asked for. To add commands, add one line to `SUB_COMMANDS`, never
 an import at the top of this module (a test fails if `import netkeep.cli` pulls a heavy library):
 
-    Lazy("secret", "provisioning.secret_cli:secret_app", "Secrets for sheets (secret:NAME)."),
+    Lazy("doctor", "doctor.cli:doctor_cmd", "Check the installation: database, dashboard, mail."),
 
 `target` is "module:attribute" naming a Typer sub-app, a single command function, or a function
 called `register` that adds several commands to the app it is given (list each name it adds).
