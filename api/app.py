@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from api.tokens import router as tokens_router
     from changes.router import router as changes_router
     from changes.router import site_check_router
+    from doctor.router import router as doctor_router
     from inventory.router import contracts_router, device_fast_route
     from inventory.router import router as inventory_router
     from provisioning.router import router as provisioning_router
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         vpn_router,
         changes_router,
         site_check_router,
+        doctor_router,
     ):
         app.include_router(router, prefix="/api/v1")
     hot = Starlette(

@@ -10,6 +10,7 @@ import typer
 from changes.cli import change_app
 from core.cli import db_app, token_app
 from core.cli_support import console, settings
+from doctor.cli import doctor_cmd
 from inventory.cli import catalogue_app, inventory_app
 from inventory.contract_cli import contract_app
 from provisioning.cli import register as register_provisioning
@@ -34,6 +35,7 @@ app.add_typer(survey_app, name="survey")
 app.add_typer(vpn_app, name="vpn")
 app.add_typer(change_app, name="change")
 app.command("sandbox")(serve_sandbox)
+app.command("doctor")(doctor_cmd)
 register_provisioning(app)
 
 
