@@ -47,7 +47,8 @@ def doctor_cmd(
         emit_json(out)
     else:
         for v in out.violations:
-            console.print(f"[red]✗[/red] [{v.invariant}] {v.subject}: {v.message}", highlight=False)
+            line = f"✗ [{v.invariant}] {v.subject}: {v.message}"
+            console.print(line, style="red", markup=False, highlight=False)
             console.print(f"    repair: {v.repair}", markup=False, highlight=False)
         if findings.dashboard_error:
             err_console.print(f"dashboard not checked: {findings.dashboard_error}", markup=False)

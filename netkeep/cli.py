@@ -65,6 +65,7 @@ def serve(
 def demo(
     port: Annotated[int | None, typer.Option(help="API port (default NETKEEP_API_PORT)")] = None,
     sandbox_port: int = 8787,
+    smtp_port: Annotated[int, typer.Option(help="the mail sink's port (0: a free one)")] = 0,
     serve_api: Annotated[
         bool, typer.Option("--serve/--no-serve", help="serve the API after")
     ] = True,
@@ -75,6 +76,7 @@ def demo(
     from api.app import create_app
     from core.settings import DEFAULT_SANDBOX_URL
     from netkeep.demo import load_demo, tour
+    from netkeep.mailsink import running_mail_sink
     from sandbox.app import SandboxConfig
     from sandbox.server import running_sandbox
 
@@ -91,11 +93,14 @@ def demo(
             )
             sandbox_url = server.base_url
             cfg = cfg.model_copy(update={"meraki_base_url": sandbox_url})
+        sink = stack.enter_context(running_mail_sink(cfg.var_dir / "mail", port=smtp_port))
+        cfg = cfg.model_copy(update={"smtp_host": sink.host, "smtp_port": sink.port})
         console.print(
             tour(
                 token=data.admin_token,
                 api_url=f"http://{cfg.api_host}:{api_port}",
                 sandbox_url=sandbox_url,
+                mail=sink,
             ),
             markup=False,
             highlight=False,

@@ -35,18 +35,14 @@ LATER = SWAPPED + timedelta(days=1)
 
 
 def check(session: Session, dashboard: Any = None, **kw: Any) -> Findings:
-    return doctor.check(
-        session=session, dashboard=dashboard, organization_id=ORG, now=LATER, **kw
-    )
+    return doctor.check(session=session, dashboard=dashboard, organization_id=ORG, now=LATER, **kw)
 
 
 def found(findings: Findings) -> set[tuple[str, str]]:
     return {(v.invariant.value, v.subject) for v in findings.violations}
 
 
-def test_an_rma_from_report_to_swap_keeps_every_invariant(
-    session: Session, tmp_path: Path
-) -> None:
+def test_an_rma_from_report_to_swap_keeps_every_invariant(session: Session, tmp_path: Path) -> None:
     build_world(session, tmp_path)
     assert found(check(session)) == set()
     rma = shipped_rma(session, swap=False)

@@ -189,12 +189,13 @@ def test_two_rmas_cannot_hold_the_same_replacement() -> None:
 
 def test_an_rma_before_the_swap_concerns_a_unit_of_its_own_customer() -> None:
     other = deployed(
-        "AAAA-AAAA-0001", status=DeviceStatus.FAILED, customer="なにわ物産", contract_customer="なにわ物産"
+        "AAAA-AAAA-0001",
+        status=DeviceStatus.FAILED,
+        customer="なにわ物産",
+        contract_customer="なにわ物産",
     )
     other = replace(other, owner=Ownership(OwnerKind.CUSTOMER, "なにわ物産"))
-    assert found(check([other, WORLD[1]], [rma(RmaStatus.OPEN)])) == {
-        ("rma_holds", "RMA-000004")
-    }
+    assert found(check([other, WORLD[1]], [rma(RmaStatus.OPEN)])) == {("rma_holds", "RMA-000004")}
 
 
 # --- contract and network ---------------------------------------------------------------------
