@@ -50,15 +50,20 @@ class ProvisioningOptions:
 
 
 def plan_sheet(
-    *, dashboard: ProvisioningDashboard, sheet: Sheet, options: ProvisioningOptions
+    *,
+    dashboard: ProvisioningDashboard,
+    sheet: Sheet,
+    options: ProvisioningOptions,
+    network_id: str | None = None,
 ) -> SitePlan:
-    """The field-level plan of a validated sheet against the dashboard."""
+    """The field-level plan of a validated sheet against the dashboard (`network_id`: that one)."""
     return make_plan(
         dashboard=dashboard,
         sheet=sheet,
         secret_key=options.secret_key,
         rate=options.rate,
         poll_seconds=options.poll_seconds,
+        network_id=network_id,
     )
 
 
