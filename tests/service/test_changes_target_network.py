@@ -105,10 +105,6 @@ def test_a_site_linked_to_two_networks_is_refused(session: Session) -> None:
     build_contracts(session)
     link_site(session, DEMO_TOKYO)
     raw = change_raw()
-    from sqlmodel import select
-
-    from inventory.models import Contract, Device
-
     sakura = session.exec(select(Contract).where(Contract.number == "C-SAKURA-1")).one()
     session.add(
         Device(
