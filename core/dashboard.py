@@ -46,8 +46,7 @@ def translated_errors(func: Callable[P, T]) -> Callable[P, T]:
             transport = _transport_failure(exc)
             if transport is not None:  # the SDK reports a refused connection as "503 None"
                 raise DashboardError(
-                    f"dashboard unreachable at {_base_url_of(args)}: {transport} "
-                    f"({exc.operation})",
+                    f"dashboard unreachable at {_base_url_of(args)}: {transport} ({exc.operation})",
                     operation=exc.operation,
                 ) from None
             raise DashboardError(
