@@ -166,3 +166,21 @@ def test_the_demo_mail_sink_keeps_each_notice_readable(tmp_path: Path) -> None:
     text = (tmp_path / "mail" / "0002.txt").read_text(encoding="utf-8")
     assert "To: soumu@example.jp" in text and "Subject: 作業完了のお知らせ 2" in text
     assert text.rstrip().endswith("本文")
+
+
+def test_the_shipped_vpn_example_builds_site_to_site_and_client_vpn_on_the_demo(
+    demo_cli: CliRunner, sandbox: SandboxServer
+) -> None:
+    example = Path(__file__).resolve().parents[2] / "vpn" / "examples" / "demo_vpn.yaml"
+    built = json.loads(run(demo_cli, "vpn", "build", str(example), "--json"))
+    assert built["status"] == "applied", built
+    assert {c["network_id"] for c in built["changes"] if c["changed"]} == {
+        "N_demo_tokyo",
+        "N_demo_yokohama",
+    }
+    sdk = sandbox.dashboard_api()
+    spoke = sdk.appliance.getNetworkApplianceVpnSiteToSiteVpn("N_demo_yokohama")
+    assert spoke["mode"] == "spoke" and spoke["hubs"][0]["hubId"] == "N_demo_tokyo"
+    assert [u["email"] for u in sdk.networks.getNetworkMerakiAuthUsers("N_demo_tokyo")] == [
+        "tanaka@sakura.example.jp"
+    ]
