@@ -24,6 +24,7 @@ from doctor.facts import (
     UnitFacts,
     Violation,
 )
+from doctor.stuck import stuck_violations
 from inventory.domain import DeviceStatus, OwnerKind
 
 D = DeviceStatus
@@ -277,12 +278,15 @@ def dashboard_violations(
     units: Mapping[str, UnitFacts],
     on_dashboard: Mapping[str, str | None],
     provisioned: Sequence[ProvisionedUnit],
+    held: Mapping[str, RmaFacts] | None = None,
 ) -> list[Violation]:
     """Deployed units are in their networks on the dashboard; nothing provisioned went missing.
 
     `on_dashboard` is the organization's inventory read once: serial → its network (None when
-    claimed but in no network); a serial absent from it is not in the organization.
+    claimed but in no network); a serial absent from it is not in the organization. `held`:
+    the replacements open RMAs hold, by serial (such a unit belongs in no network yet).
     """
+    held = held or {}
     found: list[Violation] = []
     for u in units.values():
         where = on_dashboard.get(u.serial)
@@ -300,6 +304,18 @@ def dashboard_violations(
                     f"{seen}",
                     "netkeep inventory reconcile  (then re-apply the site's sheet: "
                     "netkeep apply SHEET, or correct the unit's network)",
+                )
+            )
+        elif u.status in WITH_PROVIDER and where and u.serial in held:
+            rma = held[u.serial]
+            found.append(
+                _v(
+                    Invariant.UNIT_NETWORK,
+                    u.serial,
+                    f"the dashboard has {u.serial} in network {where}, but it is reserved as "
+                    f"the replacement of {rma.number}",
+                    f"netkeep rma show {rma.id}  (take {u.serial} out of network {where}, or "
+                    f"give {rma.number} another unit)",
                 )
             )
         elif u.status in WITH_PROVIDER and where:
@@ -341,44 +357,6 @@ def dashboard_violations(
     return found
 
 
-def stuck_violations(
-    runs: Sequence[RunFacts], *, now: datetime, bound: timedelta
-) -> list[Violation]:
-    """No job or rollout is left pending or running longer than `bound` since it last moved."""
-    found: list[Violation] = []
-    rollouts: dict[str, list[RunFacts]] = {}
-    for run in runs:
-        if now - run.last_activity <= bound:
-            continue
-        if run.rollout:
-            rollouts.setdefault(run.rollout, []).append(run)
-            continue
-        found.append(
-            _v(
-                Invariant.STUCK,
-                f"job {run.job_id}",
-                f"job {run.job_id} has been {run.status} since {run.last_activity:%Y-%m-%d %H:%M} "
-                f"UTC (over {_minutes(bound)})",
-                f"netkeep apply SHEET --resume {run.job_id}",
-            )
-        )
-    for rollout, stuck in sorted(rollouts.items()):
-        jobs = ", ".join(str(r.job_id) for r in sorted(stuck, key=lambda r: r.job_id))
-        found.append(
-            _v(
-                Invariant.STUCK,
-                f"rollout {rollout}",
-                f"rollout {rollout} has unfinished jobs ({jobs}) idle for over {_minutes(bound)}",
-                f"netkeep apply SHEETS... --rollout {rollout}",
-            )
-        )
-    return found
-
-
-def _minutes(bound: timedelta) -> str:
-    return f"{int(bound.total_seconds() // 60)} min"
-
-
 def examine(
     *,
     units: Sequence[UnitFacts],
@@ -397,6 +375,11 @@ def examine(
     found += network_violations(units)
     found += ownership_violations(units)
     if on_dashboard is not None:
-        found += dashboard_violations(by_serial, on_dashboard, provisioned)
+        held = {
+            r.replacement_serial: r
+            for r in rmas
+            if r.replacement_serial and r.status in HOLDING and not r.swapped
+        }
+        found += dashboard_violations(by_serial, on_dashboard, provisioned, held)
     found += stuck_violations(runs, now=now, bound=stuck_after)
     return found

@@ -160,7 +160,9 @@ CLI:
   netkeep inventory reconcile                                # against the sandbox organization
   netkeep vpn check N_demo_tokyo N_demo_yokohama             # two UTM sites with the VPN option
   netkeep rma open Q2FY-AAAA-0001 --symptom "電源が入らない" --reporter "総務 田中"
-  netkeep rma decide 1 --replace && netkeep rma reserve 1    # a checked spare MX67 is set aside
+  netkeep rma decide 1 --replace
+  netkeep rma reserve 1 --serial Q2FY-AAAA-0003             # the checked spare MX67
+  cat var/mail/*.txt                                         # after a change apply: the notice
   netkeep change submit provisioning/examples/change_request.yaml --notice-email soumu@example.jp
   netkeep token create --role noc --name noc-desk
   netkeep plan provisioning/examples/utm.yaml                # field-level diff + call estimate

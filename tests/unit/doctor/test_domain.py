@@ -314,3 +314,13 @@ def test_a_stuck_rollout_is_one_violation_naming_its_jobs() -> None:
     [v] = check(runs=runs)
     assert v.subject == "rollout R1" and "3, 4" in v.message
     assert v.repair == "netkeep apply SHEETS... --rollout R1"
+
+
+def test_a_unit_an_rma_holds_that_the_dashboard_has_in_a_network_names_the_rma() -> None:
+    unit = deployed("AAAA-AAAA-0001", status=DeviceStatus.FAILED)
+    spare = stock("AAAA-AAAA-0002", status=DeviceStatus.RESERVED)
+    holding = rma(RmaStatus.REPLACEMENT_RESERVED, replacement_serial="AAAA-AAAA-0002")
+    claimed = {"AAAA-AAAA-0001": "N_1", "AAAA-AAAA-0002": "N_7"}  # a rollout claimed it
+    [v] = check([unit, spare], [holding], dashboard=claimed)
+    assert (v.invariant, v.subject) == (Invariant.UNIT_NETWORK, "AAAA-AAAA-0002")
+    assert "replacement of RMA-000004" in v.message and v.repair.startswith("netkeep rma show 4")
