@@ -162,8 +162,12 @@ CLI:
   netkeep rma open Q2FY-AAAA-0001 --symptom "電源が入らない" --reporter "総務 田中"
   netkeep rma decide 1 --replace
   netkeep rma reserve 1 --serial Q2FY-AAAA-0003             # the checked spare MX67
-  cat var/mail/*.txt                                         # after a change apply: the notice
+  netkeep vpn build vpn/examples/demo_vpn.yaml               # site-to-site + a client VPN user
   netkeep change submit provisioning/examples/change_request.yaml --notice-email soumu@example.jp
+  netkeep change approve 1
+  netkeep change schedule 1 [--emergency "reason"]           # next operations window, or now
+  netkeep change apply 1                                     # changes N_demo_tokyo; mails
+  cat var/mail/*.txt                                         # the completion notice, decoded
   netkeep token create --role noc --name noc-desk
   netkeep plan provisioning/examples/utm.yaml                # field-level diff + call estimate
   netkeep apply provisioning/examples/utm.yaml provisioning/examples/router.yaml --yes
