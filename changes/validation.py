@@ -134,9 +134,9 @@ def target_network_id(session: Session, sheet: Sheet, customer: str) -> str:
     """The id of the customer's existing network that the request changes."""
     devices = _contract_devices(session, _current_contracts(session, customer))
     network_id, problem = resolve_site_network(session, devices, sheet.site.name, customer)
-    if problem is not None or network_id is None:
-        problems = [problem] if problem else []
-        raise ValidationFailed(problems, f"{sheet.site.name}: no existing network to change")
+    if problem is not None:
+        raise ValidationFailed([problem], f"{problem}; nothing was sent")
+    assert network_id is not None
     return network_id
 
 
