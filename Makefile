@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean mutation mutation-ci
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ lint: $(STAMP)
 
 test: lint
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
+	$(MAKE) mutation-ci
+
+# Mutation testing (tools/mutate.py, docs/mutation.md): every pure module, survivors listed.
+mutation: $(STAMP)
+	$(VENV)/bin/python -m tools.mutate --show-survivors
+
+# The CI-sized run inside `make test`: fails when a module's kill rate drops below its threshold.
+mutation-ci: $(STAMP)
+	$(VENV)/bin/python -m tools.mutate --ci
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

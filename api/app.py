@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -11,19 +12,28 @@ from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import ReadPath, TokenCache
+from api.deps import ReadPath
+from api.identity import RefusalLedger, TokenCache
+from api.openapi import document_error_statuses
 from core.db import get_engine
-from core.errors import AuthenticationFailed, DomainError
+from core.db_errors import translate
+from core.errors import AuthenticationFailed, Busy, DomainError, Problem, ValidationFailed
 from core.settings import Settings, get_settings
+
+log = logging.getLogger("netkeep.api")
 
 
 class RequestIdMiddleware:
@@ -54,8 +64,89 @@ class RequestIdMiddleware:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationFailed) else None
-    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+    headers: dict[str, str] = {}
+    if isinstance(exc, AuthenticationFailed):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, Busy):
+        headers["Retry-After"] = str(exc.retry_after)
+    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers or None)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Lock waits past their bound → 503, broken keys → 409/422; anything else stays a 500."""
+    assert isinstance(exc, DBAPIError | PoolTimeout)
+    domain = translate(exc)
+    if domain is None:
+        raise exc
+    log.warning("%s %s: %s (%s)", request.method, request.url.path, domain.message, exc)
+    return await _domain_error(request, domain)
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    return text.encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
+async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's request validation, answered with the same JSON error as ValidationFailed."""
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        Problem(
+            message=_printable(str(error.get("msg", "invalid"))),
+            location=_printable(".".join(str(part) for part in error.get("loc", ()))),
+        )
+        for error in exc.errors()[:50]
+    ]
+    failed = ValidationFailed(problems, "the request is invalid; nothing was changed")
+    return await _domain_error(request, failed)
+
+
+async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    """A number or date too large for the database or the calendar (a bound a schema missed)."""
+    log.warning("%s %s: out of range: %s", request.method, request.url.path, exc)
+    failed = ValidationFailed(
+        [Problem("a number or date in the request is out of range", location="request")]
+    )
+    return await _domain_error(request, failed)
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (no such route, wrong method, an unreadable body) in our JSON."""
+    assert isinstance(exc, StarletteHTTPException)
+    body = {"error": HTTP_CODES.get(exc.status_code, "http_error"), "message": str(exc.detail)}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: the JSON error with the request id to quote, never a trace (logged by uvicorn)."""
+    request_id = getattr(request.state, "request_id", None)
+    body = {
+        "error": "internal_error",
+        "message": "an unexpected error; nothing is known to have changed. Quote the request id",
+        "details": {"request_id": request_id},
+    }
+    return JSONResponse(body, status_code=500)
+
+
+ERROR_HANDLERS = {
+    DomainError: _domain_error,
+    DBAPIError: _database_error,
+    PoolTimeout: _database_error,
+    RequestValidationError: _request_invalid,
+    OverflowError: _out_of_range,
+    StarletteHTTPException: _http_error,
+    Exception: _unexpected,
+}
 
 
 @asynccontextmanager
@@ -122,9 +213,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine or get_engine(settings.database_url)
     app.state.session_factory = partial(Session, app.state.engine, expire_on_commit=False)
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    app.state.refusals = RefusalLedger()
     app.state.read_path = ReadPath(app.state.engine)
     app.add_middleware(RequestIdMiddleware)
-    app.add_exception_handler(DomainError, _domain_error)
+    for exc_class, handler in ERROR_HANDLERS.items():
+        app.add_exception_handler(exc_class, handler)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:
@@ -148,6 +241,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     hot = Starlette(
         routes=[device_fast_route],
         middleware=[Middleware(RequestIdMiddleware)],
-        exception_handlers={DomainError: _domain_error},
+        exception_handlers=dict(ERROR_HANDLERS),
     )
+    document_error_statuses(app)
     return HotReadDispatcher(app, hot)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import queue
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 import anyio
@@ -19,14 +18,17 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from api.identity import Identity, RefusalLedger, TokenCache, revoked_count
 from core import audit
 from core.audit import Actor
 from core.auth import ALL_ROLES, Role, authenticate_digest, token_digest
-from core.dashboard import MerakiDashboard
+from core.db import begin_write
 from core.errors import AuthenticationFailed, PermissionDenied
 from core.settings import Settings
+from dashboard.meraki import MerakiDashboard
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
+log = logging.getLogger("netkeep.auth")
 T = TypeVar("T")
 
 
@@ -41,10 +43,19 @@ def session_factory(request: Request) -> SessionFactory:
     return factory
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request, committed when the route returns without error."""
+    """One session per request, committed when the route returns without error.
+
+    A request that may write opens its transaction as a writer (`BEGIN IMMEDIATE` on SQLite), so
+    concurrent writers queue for the lock instead of failing when they upgrade a read.
+    """
     with session_factory(request)() as session:
         try:
+            if request.method not in SAFE_METHODS:
+                begin_write(session)
             yield session
             session.commit()
         except BaseException:
@@ -119,37 +130,6 @@ DashboardDep = Annotated[MerakiDashboard, Depends(get_dashboard)]
 _bearer = HTTPBearer(auto_error=False, description="API token: `netkeep token create`")
 
 
-@dataclass(frozen=True, slots=True)
-class _Identity:
-    name: str
-    role: str
-
-
-class TokenCache:
-    """Verified tokens by digest for a few seconds, so a read costs no token query.
-
-    A revocation through this process clears it at once; one made elsewhere (the CLI, another
-    worker) takes effect within `ttl` seconds.
-    """
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._entries: dict[str, tuple[_Identity, float]] = {}
-
-    def get(self, digest: str) -> _Identity | None:
-        entry = self._entries.get(digest)
-        if entry is None or entry[1] < time.monotonic():
-            return None
-        return entry[0]
-
-    def put(self, digest: str, identity: _Identity) -> None:
-        if self.ttl > 0:
-            self._entries[digest] = (identity, time.monotonic() + self.ttl)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
 def bearer_token(request: Request) -> str | None:
     """The token of an `Authorization: Bearer` header, if any."""
     header = request.headers.get("authorization", "")
@@ -164,13 +144,19 @@ async def authorize(request: Request, token: str | None, allowed: frozenset[Role
         raise AuthenticationFailed("an API token is required (Authorization: Bearer <token>)")
     digest = token_digest(token)
     cache: TokenCache = request.app.state.token_cache
+    if cache.needs_check():
+        cache.observe(await run_read(request, revoked_count))
     identity = cache.get(digest)
     if identity is None:
-        identity = await run_in_threadpool(_load_identity, request, digest, request_id)
+        identity = await run_in_threadpool(_load_identity, request, digest)
+        if identity is None:
+            anonymous = Actor(name="unknown-token", role="none", request_id=request_id)
+            await _refused(request, anonymous, "unauthenticated")
+            raise AuthenticationFailed("the API token is unknown or revoked")
         cache.put(digest, identity)
     actor = Actor(name=identity.name, role=identity.role, request_id=request_id)
     if actor.role not in allowed:
-        await run_in_threadpool(_audit_refusal, request, actor, "denied")
+        await _refused(request, actor, "denied")
         raise PermissionDenied(
             f"role {actor.role!r} may not do this; needs one of {', '.join(sorted(allowed))}",
             role=actor.role,
@@ -194,33 +180,43 @@ class RoleGuard:
         return await authorize(request, token, self.allowed)
 
 
-def _load_identity(request: Request, digest: str, request_id: str | None) -> _Identity:
+def _load_identity(request: Request, digest: str) -> Identity | None:
+    """The live token's identity, read without writing anything."""
     with session_factory(request)() as session:
         try:
             row = authenticate_digest(session=session, digest=digest)
         except AuthenticationFailed:
-            anonymous = Actor(name="unknown-token", role="none", request_id=request_id)
-            _record_refusal(session, request, anonymous, "unauthenticated")
-            raise
-        return _Identity(name=row.name, role=row.role)
+            return None
+        return Identity(name=row.name, role=row.role)
 
 
-def _audit_refusal(request: Request, actor: Actor, outcome: str) -> None:
-    with session_factory(request)() as session:
-        _record_refusal(session, request, actor, outcome)
+async def _refused(request: Request, actor: Actor, outcome: str) -> None:
+    """Log a refused attempt; audit it only when the ledger says one is due (see api.identity)."""
+    ledger: RefusalLedger = request.app.state.refusals
+    route = f"{request.method} {request.url.path}"[:120]
+    source = request.client.host if request.client else "unknown"
+    missed = ledger.note(source=source, actor=actor.name, route=route, reason=outcome)
+    if missed is not None:
+        await run_in_threadpool(_audit_refusal, request, actor, route, outcome, source, missed)
 
 
-def _record_refusal(session: Session, request: Request, actor: Actor, outcome: str) -> None:
-    """Keep the refused attempt even though the request fails."""
-    audit.record(
-        session,
-        actor=actor,
-        action="auth.refused",
-        entity_type="endpoint",
-        entity_id=f"{request.method} {request.url.path}"[:120],
-        outcome=outcome,
-    )
-    session.commit()
+def _audit_refusal(
+    request: Request, actor: Actor, route: str, outcome: str, source: str, missed: int
+) -> None:
+    try:
+        with session_factory(request)() as session:
+            audit.record(
+                session,
+                actor=actor,
+                action="auth.refused",
+                entity_type="endpoint",
+                entity_id=route,
+                after={"source": source, "refused_since_previous_entry": missed},
+                outcome=outcome,
+            )
+            session.commit()
+    except DBAPIError:
+        log.warning("auth refusal not audited (database busy): %s %s", source, route)
 
 
 def roles(*allowed: Role) -> RoleGuard:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
 from api.deps import Admin, SessionDep
 from core import auth
@@ -16,7 +17,11 @@ router = APIRouter(tags=["tokens"])
 
 
 class TokenCreate(BaseModel):
-    name: str
+    name: str = Field(
+        min_length=1,
+        max_length=auth.TOKEN_NAME_MAX,
+        description="1-64 printable characters without '/', unique ignoring case",
+    )
     role: Role
 
 
@@ -48,8 +53,21 @@ def list_tokens(session: SessionDep, actor: Admin) -> list[TokenOut]:
     ]
 
 
-@router.delete("/tokens/{name}", response_model=TokenOut)
-def revoke_token(name: str, request: Request, session: SessionDep, actor: Admin) -> TokenOut:
-    row = auth.revoke_token(session=session, actor=actor, name=name, now=utcnow())
+@router.delete("/tokens/{name:path}", response_model=TokenOut)
+def revoke_token(
+    name: str,
+    request: Request,
+    session: SessionDep,
+    actor: Admin,
+    force: Annotated[
+        bool,
+        Query(
+            description="also revoke the caller's own token; never the last live admin token "
+            "(only `netkeep token revoke --force` on the server may)"
+        ),
+    ] = False,
+) -> TokenOut:
+    """Revoke a token by name (any stored name, `/` included); effective everywhere within 2 s."""
+    row = auth.revoke_token(session=session, actor=actor, name=name, now=utcnow(), allow_own=force)
     request.app.state.token_cache.clear()
     return TokenOut.model_validate(row, from_attributes=True)

@@ -31,13 +31,14 @@ from core import migrate
 from core.audit import Actor
 from core.calendar import BusinessCalendar
 from core.db import make_engine
+from dashboard.pacing import OrgRateLimiter
+from dashboard.provisioning import MerakiProvisioning
+from dashboard.session import build_sdk
 from inventory.catalogue_defaults import seed_catalogue
 from netdevices.fake_ssh import FakeSSHServer
 from netdevices.netmiko_adapter import NetmikoDeviceCLI
 from netdevices.testing import FAST, FakeEndpoint, ios_new_router
 from provisioning import apply as jobs
-from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
-from provisioning.ratelimit import OrgRateLimiter
 from provisioning.service import ProvisioningOptions, apply_plan, plan_sheet
 from provisioning.sheet_io import load_sheet
 from provisioning.sheet_model import sheet_to_raw

@@ -33,10 +33,11 @@ from bench import ansible_baseline
 from core import migrate
 from core.audit import Actor
 from core.db import make_engine, writer_engine
+from dashboard.pacing import OrgRateLimiter
+from dashboard.provisioning import MerakiProvisioning
+from dashboard.session import build_sdk
 from provisioning.domain import desired_resources, sections_of
-from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
 from provisioning.plan import change_rows, plan_changes
-from provisioning.ratelimit import OrgRateLimiter
 from provisioning.rollout import RolloutSite, apply_rollout, plan_rollout, rollout_estimate
 from provisioning.service import ProvisioningOptions, apply_plan, plan_sheet
 from provisioning.sheet_io import dashboard_view

@@ -23,13 +23,13 @@ from sqlmodel import Session
 
 from core import migrate
 from core.audit import Actor
-from core.dashboard import MerakiDashboard
 from core.db import make_engine
+from dashboard.meraki import MerakiDashboard
+from dashboard.vpn import MerakiVpnDashboard
 from sandbox import seeds
 from sandbox.app import SandboxConfig
 from sandbox.server import running_sandbox
 from vpn import status
-from vpn.meraki_adapter import MerakiVpnDashboard
 from vpn.report_pdf import render_report_pdf, report_csv
 
 ORG = seeds.DEMO_ORG_ID

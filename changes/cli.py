@@ -20,9 +20,9 @@ from core.cli_support import cli_actor, cli_session, console, emit_json, handle_
 from core.errors import Problem, ValidationFailed
 from core.settings import business_calendar
 from core.timeutil import parse_instant, show, utcnow
+from dashboard.provisioning import MerakiProvisioning
 from netdevices.netmiko_adapter import NetmikoDeviceCLI
 from netdevices.ports import DeviceTarget, Platform
-from provisioning.meraki_adapter import MerakiProvisioning
 from provisioning.service import ProvisioningOptions
 
 change_app = typer.Typer(

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
 from api.deps import Reader, SessionDep, SettingsDep, roles
+from api.params import Id
 from changes import acceptance, applying, scheduling, service, site_checks
 from changes.domain import ChangeStatus, Target
 from changes.mailer import MailNotSent, SmtpMailer
@@ -69,7 +70,7 @@ def submit(
     notice_email: Annotated[str, Form(description="where the completion notice goes")],
     target: Annotated[Target, Form()] = Target.DASHBOARD,
     host: Annotated[str | None, Form()] = None,
-    port: Annotated[int | None, Form()] = None,
+    port: Annotated[int | None, Form(ge=1, le=65535)] = None,
     device_type: Annotated[str | None, Form()] = None,
     username: Annotated[str | None, Form()] = None,
     password_env: Annotated[str | None, Form()] = None,
@@ -127,23 +128,23 @@ def sweep(session: SessionDep, actor: Noc, body: SweepIn | None = None) -> Sweep
 
 
 @router.get("/{request_id}", response_model=ChangeRequestOut)
-def show(request_id: int, session: SessionDep, actor: Reader) -> ChangeRequestOut:
+def show(request_id: Id, session: SessionDep, actor: Reader) -> ChangeRequestOut:
     return ChangeRequestOut.of(service.get_request(session=session, request_id=request_id))
 
 
 @router.get("/{request_id}/events", response_model=list[EventOut])
-def events(request_id: int, session: SessionDep, actor: Reader) -> list[EventOut]:
+def events(request_id: Id, session: SessionDep, actor: Reader) -> list[EventOut]:
     return [EventOut.of(e) for e in service.events_of(session=session, request_id=request_id)]
 
 
 @router.get("/{request_id}/notices", response_model=list[NoticeOut])
-def notices(request_id: int, session: SessionDep, actor: Reader) -> list[NoticeOut]:
+def notices(request_id: Id, session: SessionDep, actor: Reader) -> list[NoticeOut]:
     return [NoticeOut.of(n) for n in service.notices_of(session=session, request_id=request_id)]
 
 
 @router.post("/{request_id}/validate", response_model=ChangeRequestOut)
 def validate(
-    request_id: int,
+    request_id: Id,
     actor: Submitter,
     session: SessionDep,
     file: Annotated[UploadFile | None, File(description="a corrected sheet")] = None,
@@ -161,7 +162,7 @@ def validate(
 
 
 @router.post("/{request_id}/approve", response_model=ChangeRequestOut)
-def approve(request_id: int, body: NoteIn, actor: Noc, session: SessionDep) -> ChangeRequestOut:
+def approve(request_id: Id, body: NoteIn, actor: Noc, session: SessionDep) -> ChangeRequestOut:
     req = service.approve_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), note=body.note
     )
@@ -169,7 +170,7 @@ def approve(request_id: int, body: NoteIn, actor: Noc, session: SessionDep) -> C
 
 
 @router.post("/{request_id}/reject", response_model=ChangeRequestOut)
-def reject(request_id: int, body: ReasonIn, actor: Noc, session: SessionDep) -> ChangeRequestOut:
+def reject(request_id: Id, body: ReasonIn, actor: Noc, session: SessionDep) -> ChangeRequestOut:
     req = service.reject_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
     )
@@ -178,7 +179,7 @@ def reject(request_id: int, body: ReasonIn, actor: Noc, session: SessionDep) -> 
 
 @router.post("/{request_id}/cancel", response_model=ChangeRequestOut)
 def cancel(
-    request_id: int, body: ReasonIn, actor: Submitter, session: SessionDep
+    request_id: Id, body: ReasonIn, actor: Submitter, session: SessionDep
 ) -> ChangeRequestOut:
     req = service.cancel_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
@@ -188,7 +189,7 @@ def cancel(
 
 @router.post("/{request_id}/schedule", response_model=ChangeRequestOut)
 def schedule(
-    request_id: int, body: ScheduleIn, actor: Noc, session: SessionDep, cfg: SettingsDep
+    request_id: Id, body: ScheduleIn, actor: Noc, session: SessionDep, cfg: SettingsDep
 ) -> ChangeRequestOut:
     """Schedule in the operations window (next window start by default), or by override."""
     req = scheduling.schedule_request(
@@ -205,7 +206,7 @@ def schedule(
 
 @router.post("/{request_id}/apply", response_model=ChangeRequestOut)
 def apply(
-    request_id: int,
+    request_id: Id,
     actor: Noc,
     session: SessionDep,
     cfg: SettingsDep,
@@ -247,7 +248,7 @@ def _notify(request_id: int, actor: Actor, session: Any, cfg: Any, mailer: Maile
 
 @router.post("/{request_id}/notify", response_model=ChangeRequestOut)
 def notify(
-    request_id: int, actor: Noc, session: SessionDep, cfg: SettingsDep, mailer: MailerDep
+    request_id: Id, actor: Noc, session: SessionDep, cfg: SettingsDep, mailer: MailerDep
 ) -> ChangeRequestOut:
     """Send (again) the completion notice of applied work whose mail failed."""
     return ChangeRequestOut.of(_notify(request_id, actor, session, cfg, mailer))
@@ -255,7 +256,7 @@ def notify(
 
 @router.post("/{request_id}/accept", response_model=ChangeRequestOut)
 def accept(
-    request_id: int, body: AcceptIn, actor: Submitter, session: SessionDep
+    request_id: Id, body: AcceptIn, actor: Submitter, session: SessionDep
 ) -> ChangeRequestOut:
     req = acceptance.accept_request(
         session=session,
@@ -269,7 +270,7 @@ def accept(
 
 @router.post("/{request_id}/report-defect", response_model=ChangeRequestOut)
 def report_defect(
-    request_id: int, body: DefectIn, actor: Submitter, session: SessionDep
+    request_id: Id, body: DefectIn, actor: Submitter, session: SessionDep
 ) -> ChangeRequestOut:
     """A defect inside the one-week window reopens the request."""
     req = acceptance.report_defect(

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
-from core.errors import AuthenticationFailed, Conflict, NotFound
+from core.errors import AuthenticationFailed, Conflict, NotFound, Problem, ValidationFailed
 from core.models import ApiToken
 
 TOKEN_PREFIX = "nk_"
@@ -43,10 +43,46 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+TOKEN_NAME_MAX = 64
+
+
+def token_name_problem(name: str) -> str | None:
+    """Why `name` cannot name a token, or None: 1-64 printable characters, no `/`, no edge spaces.
+
+    Printable is Python's notion: no control, format (e.g. U+202E), surrogate or unassigned
+    characters, and no separator other than the plain space.
+    """
+    if not 1 <= len(name) <= TOKEN_NAME_MAX:
+        return f"must be 1 to {TOKEN_NAME_MAX} characters (got {len(name)})"
+    if not name.isprintable():
+        return "must hold printable characters only (no control or direction characters)"
+    if "/" in name:
+        return "must not contain '/'"
+    if name != name.strip():
+        return "must not start or end with a space"
+    return None
+
+
+def _by_name(session: Session, name: str) -> ApiToken | None:
+    """The token whose name equals `name` ignoring case (Unicode case folding, as names are
+    compared; the table is small, so the comparison is made here, alike on both databases)."""
+    folded = name.casefold()
+    rows = [r for r in session.exec(select(ApiToken)) if r.name.casefold() == folded]
+    exact = [r for r in rows if r.name == name]
+    return exact[0] if exact else (rows[0] if rows else None)
+
+
 def create_token(*, session: Session, actor: Actor, name: str, role: Role) -> IssuedToken:
     """Issue a token for `role`; the clear text is returned once and never stored."""
-    if session.exec(select(ApiToken).where(ApiToken.name == name)).first() is not None:
-        raise Conflict(f"token name {name!r} is already used", name=name)
+    problem = token_name_problem(name)
+    if problem is not None:
+        raise ValidationFailed([Problem(problem, location="name")])
+    existing = _by_name(session, name)
+    if existing is not None:
+        raise Conflict(
+            f"token name {name!r} is already used (as {existing.name!r}; names ignore case)",
+            name=existing.name,
+        )
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         name=name,
@@ -67,23 +103,61 @@ def create_token(*, session: Session, actor: Actor, name: str, role: Role) -> Is
     return IssuedToken(name=name, role=role, token=clear)
 
 
-def revoke_token(*, session: Session, actor: Actor, name: str, now: datetime) -> ApiToken:
+def revoke_token(
+    *,
+    session: Session,
+    actor: Actor,
+    name: str,
+    now: datetime,
+    allow_own: bool = False,
+    allow_last_admin: bool = False,
+) -> ApiToken:
+    """Revoke a token; one's own and the last live admin token each only when allowed.
+
+    The API may allow the first (`?force=true`), never the second: after it no one could reach
+    the API as admin again. Only the local CLI (`--force`), which can issue a new admin token,
+    allows both.
+    """
     row = session.exec(select(ApiToken).where(ApiToken.name == name)).first()
     if row is None:
         raise NotFound(f"no token named {name!r}", name=name)
-    if row.revoked_at is None:
-        row.revoked_at = now
-        session.add(row)
-        audit.record(
-            session,
-            actor=actor,
-            action="token.revoke",
-            entity_type="api_token",
-            entity_id=name,
-            before={"revoked": False},
-            after={"revoked": True},
+    if row.revoked_at is not None:
+        return row
+    if row.name == actor.name and not allow_own:
+        raise Conflict(
+            f"token {row.name!r} is the one making this request; revoking it needs force",
+            name=row.name,
+            reason="own_token",
         )
+    if row.role == Role.ADMIN.value and not allow_last_admin and _live_admins(session) <= 1:
+        raise Conflict(
+            f"token {row.name!r} is the last live admin token; only `netkeep token revoke "
+            "--force` on the server may revoke it",
+            name=row.name,
+            reason="last_admin",
+        )
+    row.revoked_at = now
+    session.add(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="token.revoke",
+        entity_type="api_token",
+        entity_id=name,
+        before={"revoked": False},
+        after={"revoked": True},
+    )
     return row
+
+
+def _live_admins(session: Session) -> int:
+    """Live admin tokens, their rows locked (PostgreSQL) so two revocations cannot race past 1."""
+    rows = session.exec(
+        select(ApiToken.id)
+        .where(ApiToken.role == Role.ADMIN.value, col(ApiToken.revoked_at).is_(None))
+        .with_for_update()
+    ).all()
+    return len(rows)
 
 
 def list_tokens(*, session: Session) -> list[ApiToken]:

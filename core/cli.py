@@ -75,8 +75,20 @@ def token_list(json_out: Annotated[bool, typer.Option("--json")] = False) -> Non
 
 @token_app.command("revoke")
 @handle_errors
-def token_revoke(name: str) -> None:
-    """Revoke a token by name."""
+def token_revoke(
+    name: str,
+    force: Annotated[
+        bool, typer.Option("--force", help="revoke even the last live admin token")
+    ] = False,
+) -> None:
+    """Revoke a token by name (running servers refuse it within 2 s)."""
     with cli_session() as session:
-        auth.revoke_token(session=session, actor=cli_actor(), name=name, now=utcnow())
+        auth.revoke_token(
+            session=session,
+            actor=cli_actor(),
+            name=name,
+            now=utcnow(),
+            allow_own=force,
+            allow_last_admin=force,
+        )
     console.print(f"token {name} revoked")

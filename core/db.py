@@ -70,13 +70,47 @@ def writer_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{_IMMEDIATE: True})
 
 
+def begin_write(session: Session) -> None:
+    """Make the session's transactions writers': on SQLite they open with `BEGIN IMMEDIATE`.
+
+    The write lock is then taken (waiting up to LOCK_WAIT_SECONDS) at the transaction's first
+    statement, before its first read, so it never has to upgrade a read snapshot into a write:
+    the upgrade SQLite refuses at once ("database is locked") when another writer committed in
+    between. The lock is taken lazily, so a request's authentication runs before it queues.
+    A session bound to a connection (tests) is left as it is.
+    """
+    if isinstance(session.bind, Engine) and not session.in_transaction():
+        session.bind = _writer_of(session.bind)
+
+
+@lru_cache(maxsize=16)
+def _writer_of(engine: Engine) -> Engine:
+    return writer_engine(engine)
+
+
+LOCK_WAIT_SECONDS = 10
+"""How long a statement waits for a lock (SQLite busy timeout, PostgreSQL lock_timeout)."""
+
+
+def _postgres_lock_timeout(dbapi_connection: Any, _record: Any) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET lock_timeout = '{LOCK_WAIT_SECONDS}s'")
+    dbapi_connection.commit()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite gets its directory created, WAL and foreign keys."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        kwargs.setdefault(
+            "connect_args", {"check_same_thread": False, "timeout": LOCK_WAIT_SECONDS}
+        )
+        # Every API worker thread may hold a connection while it queues for the write lock.
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 40)
+        kwargs.setdefault("pool_timeout", LOCK_WAIT_SECONDS)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -84,7 +118,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _postgres_lock_timeout)
+    return engine
 
 
 @lru_cache(maxsize=8)

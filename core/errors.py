@@ -9,7 +9,8 @@
     ├── PermissionDenied             403  exit 5
     ├── DashboardError               502  exit 6   (the Meraki dashboard refused or failed)
     ├── DeviceUnreachable            504  exit 7   (SSH device timed out, refused or rejected login)
-    └── SchemaOutdated               503  exit 8   (the database needs `netkeep db upgrade`)
+    ├── SchemaOutdated               503  exit 8   (the database needs `netkeep db upgrade`)
+    └── Busy                         503  exit 9   (a lock wait ran past its bound: retry later)
 
 Never subclass a third-party exception; adapters translate theirs into these.
 """
@@ -133,3 +134,15 @@ class SchemaOutdated(DomainError):
     http_status = 503
     exit_code = 8
     code = "schema_outdated"
+
+
+class Busy(DomainError):
+    """The database stayed locked (or a transaction lost a race) past the wait we allow."""
+
+    http_status = 503
+    exit_code = 9
+    code = "busy"
+
+    def __init__(self, message: str, *, retry_after: int = 1, **details: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **details)
+        self.retry_after = retry_after

@@ -50,7 +50,18 @@ class Settings(BaseSettings):
         default=SecretStr("netkeep-dev-fingerprint-key"),
         description="HMAC key for secret fingerprints in plans; set a private one in production",
     )
-    provisioning_batch_poll_seconds: float = 0.5
+    provisioning_batch_poll_seconds: float = Field(
+        default=0.5, description="first wait before an action batch's status is read again"
+    )
+    provisioning_batch_poll_backoff: float = Field(
+        default=1.5, description="each further wait for an action batch is this many times longer"
+    )
+    provisioning_batch_poll_max_seconds: float = Field(
+        default=5.0, description="the longest wait between two reads of an action batch's status"
+    )
+    provisioning_batch_deadline_seconds: float = Field(
+        default=600.0, description="an action batch not finished after this long fails its step"
+    )
     provisioning_require_survey: bool = Field(
         default=True,
         description="refuse wireless settings sheets until the site's survey version is approved",

@@ -28,8 +28,8 @@ def doctor_cmd(
     Exit 0 when clean, 1 when there are violations, 6 when the dashboard could not be read.
     """
     from core.cli_support import cli_session
-    from core.dashboard import MerakiDashboard
     from core.timeutil import utcnow
+    from dashboard.meraki import MerakiDashboard
     from doctor import service
     from doctor.schemas import DoctorOut
 

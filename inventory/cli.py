@@ -18,8 +18,8 @@ from core.cli_support import (
     handle_errors,
     settings,
 )
-from core.dashboard import MerakiDashboard
 from core.timeutil import parse_instant, show, utcnow
+from dashboard.meraki import MerakiDashboard
 from inventory import contracts as contract_service
 from inventory import importer, reconcile, service
 from inventory.domain import (

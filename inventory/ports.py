@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
-from core.dashboard import InventoryItem
+
+@dataclass(frozen=True, slots=True)
+class InventoryItem:
+    """A device in the organization's inventory, as the dashboard reports it."""
+
+    serial: str
+    model: str
+    mac: str | None
+    network_id: str | None
+    name: str | None
+    product_type: str | None
 
 
 class InventoryDashboard(Protocol):

@@ -21,6 +21,7 @@ from api.deps import (
     roles,
     run_read,
 )
+from api.params import Offset
 from api.responses import csv_response
 from core import audit
 from core.audit import Actor
@@ -94,7 +95,7 @@ def list_devices(
     actor: Reader,
     filters: Filters,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DevicePageOut:
     page = service.list_devices(session=session, filters=filters, limit=limit, offset=offset)
     items = [DeviceOut.of(d, page.owners.get(d.id or 0)) for d in page.items]

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from core.bounds import ID_MAX
 from core.errors import Problem
 from inventory.domain import Acquisition, ContractOption, DeviceStatus, Owner, Plan, ProductType
 from inventory.models import CatalogueModel, Contract, Device, OwnershipEvent
@@ -58,7 +59,7 @@ class DeviceUpdate(BaseModel):
     site: str | None = None
     network_id: str | None = None
     license_expiry: date | None = None
-    notes: str | None = None
+    notes: str = Field(default="", description='free text; "" clears it (null is refused)')
 
 
 class StatusChange(BaseModel):
@@ -102,7 +103,7 @@ class AuditOut(BaseModel):
 
 class CatalogueIn(BaseModel):
     product_type: ProductType
-    list_price_yen: int = Field(ge=0)
+    list_price_yen: int = Field(ge=0, le=ID_MAX)
     successor: str | None = None
     end_of_sale: bool = False
     description: str = ""

@@ -14,12 +14,12 @@ from rich.table import Table
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.errors import Problem, ValidationFailed
 from core.timeutil import show, utcnow
+from dashboard.provisioning import MerakiProvisioning
 from provisioning import apply as jobs
 from provisioning import rollout as rollouts
 from provisioning import service
 from provisioning.batching import CallEstimate
 from provisioning.excel import write_template
-from provisioning.meraki_adapter import MerakiProvisioning
 from provisioning.schemas import EstimateOut, JobOut, PlanOut, RolloutOut
 from provisioning.sheet_io import load_all, load_sheet
 from provisioning.sheet_model import Plan, Sheet, SheetKind

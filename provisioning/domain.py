@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from core.errors import InvalidTransition
+
 NETWORK = "network"
 VLANS_SETTINGS = "vlansSettings"
 SECRET_FIELDS = frozenset({"psk", "secret"})
@@ -72,6 +74,27 @@ class StepStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+STEP_TRANSITIONS: Mapping[StepStatus, frozenset[StepStatus]] = {
+    StepStatus.PENDING: frozenset({StepStatus.RUNNING}),
+    # running → running: a resume takes up a step a crash interrupted (it was maybe sent);
+    # running → pending: a shared batch failed as a whole, the step is sent again alone.
+    StepStatus.RUNNING: frozenset(
+        {StepStatus.RUNNING, StepStatus.DONE, StepStatus.FAILED, StepStatus.PENDING}
+    ),
+    StepStatus.FAILED: frozenset({StepStatus.RUNNING}),  # a resume tries it again
+    StepStatus.DONE: frozenset(),  # never sent again
+}
+
+
+def advance_step(current: StepStatus | str, target: StepStatus) -> StepStatus:
+    """`target` if a journal step may move there from `current`, else InvalidTransition."""
+    now = StepStatus(current)
+    allowed = STEP_TRANSITIONS[now]
+    if target not in allowed:
+        raise InvalidTransition("journal step", now.value, target.value, (s.value for s in allowed))
+    return target
 
 
 class JobKind(StrEnum):

@@ -1,32 +1,30 @@
-"""What provisioning needs from the Meraki dashboard (implemented by `meraki_adapter`)."""
+"""What provisioning needs from the Meraki dashboard (implemented by `dashboard.provisioning`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 
-@dataclass
-class CallStats:
-    """Requests this client sent, as the HTTP layer saw them (SDK retries included)."""
+class RequestTally(Protocol):
+    """Requests the client sent, as the HTTP layer saw them (`dashboard.transport.CallStats`)."""
 
-    calls: int = 0
-    rate_limited: int = 0
-    server_errors: int = 0
+    @property
+    def calls(self) -> int: ...
 
     def snapshot(self) -> dict[str, int]:
-        return {
-            "calls": self.calls,
-            "rate_limited": self.rate_limited,
-            "server_errors": self.server_errors,
-        }
+        """calls, rate_limited and server_errors so far."""
+        ...
 
 
 class ProvisioningDashboard(Protocol):
     """Reads per resource collection, direct writes and action batches of one organization."""
 
     organization_id: str
-    stats: CallStats
+
+    @property
+    def stats(self) -> RequestTally:
+        """What this client sent so far (the transport seam counts it)."""
+        ...
 
     def list_networks(self) -> list[dict[str, Any]]:
         """Every network of the organization (one paged list)."""

@@ -2,33 +2,21 @@
 
 A field team opening a chain of sites applies their sheets in one go. Every sheet stays its own
 journalled job (snapshot, steps, verification, rollback, resume), the jobs grouped by a rollout
-id; what they share is the dashboard work of one organization:
-
-- planning reads the organization's networks once, then each existing network's collections;
-- new networks are created by shared action batches (`/organizations/{id}/networks` create
-  actions), their ids taken from one network list afterwards;
-- the sites' batch steps are packed, round by round, into shared action batches (at most 100
-  actions, a site's step never split so its actions keep their order; at most 5 running per
-  organization);
-- direct writes go one by one, their answers kept as their read-back;
-- the verification reads the organization's networks and devices once, then each network's
-  batched collections.
-
-A shared batch is all-or-nothing on the dashboard: when one fails, its sites' steps are sent again
-one site at a time, so one bad sheet fails alone. A job whose journal shows an interrupted step
-runs alone, exactly as `netkeep apply --resume` would run it. Organizations run in parallel
-(one thread and one database session each) when a session factory is given.
+id; what they share is the dashboard work of one organization (`org_rollout.OrgRollout`):
+planning reads the organization's networks once, then each existing network's collections; the
+runners of its jobs are composed phase by phase. Organizations run in parallel (one thread and
+one database session each) when a session factory is given. `--rollout R` resumes: each
+unfinished job continues from its journal.
 """
 
 from __future__ import annotations
 
-import re
 import secrets as token
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,48 +24,21 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from core.audit import Actor
-from core.errors import Conflict, DashboardError, DomainError, Problem, ValidationFailed
-from provisioning.apply import (
-    VERIFY,
-    ApplyHooks,
-    Clock,
-    Progress,
-    SharedReads,
-    _actions,
-    _Runner,
-    create_job,
-    own_created,
-    runner_for,
-)
-from provisioning.batching import (
-    ASYNC_BATCH_MAX,
-    SYNC_BATCH_MAX,
-    CallEstimate,
-    Operation,
-    StepPlan,
-    batch_cost,
-    pack_round,
-)
-from provisioning.domain import (
-    NETWORK,
-    RADIO,
-    JobKind,
-    JobStatus,
-    StepStatus,
-    desired_resources,
-    kind_of,
-)
-from provisioning.models import JobStep, ProvisioningJob
+from core.errors import Conflict, Problem, ValidationFailed
+from provisioning.apply import runner_for
+from provisioning.domain import JobKind, JobStatus, StepStatus, desired_resources
+from provisioning.journal import ApplyHooks, Clock, create_job
+from provisioning.models import ProvisioningJob
+from provisioning.org_rollout import OrgRollout
 from provisioning.plan import SitePlan, desired_digest, make_plan, sheet_secrets
 from provisioning.ports import ProvisioningDashboard
-from provisioning.ratelimit import BATCH_SLOTS
+from provisioning.rollout_cost import alone_calls, rollout_cost, rollout_estimate
+from provisioning.runner import Progress
 from provisioning.service import ProvisioningOptions, survey_gate
 from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Sheet
 
 SessionFactory = Callable[[], Session]
-_SHAPE = re.compile(r"c?b*d*v?")
-"""A journal a rollout can share: create network?, batches, direct writes, verify."""
 
 
 @dataclass
@@ -145,334 +106,6 @@ def plan_rollout(sites: Sequence[RolloutSite], options: ProvisioningOptions) -> 
     return plans
 
 
-def _ended(batch: Mapping[str, Any]) -> bool:
-    status = batch.get("status") or {}
-    return bool(status.get("completed") or status.get("failed"))
-
-
-def _assigns(desired: Mapping[str, Any]) -> bool:
-    """Whether the sheet assigns RF profiles to access points (one more shared read)."""
-    return any(kind_of(k) == RADIO for k in desired)
-
-
-def alone_calls(plan: SitePlan) -> int:
-    """What the plan would cost applied by itself (its own network-list read included)."""
-    return plan.estimate.calls + 1 if plan.changes else 0
-
-
-def rollout_cost(
-    plans: Sequence[SitePlan], options: ProvisioningOptions
-) -> tuple[CallEstimate, int]:
-    """What the plans with changes cost as one rollout, and applied one sheet at a time."""
-    busy = [p for p in plans if p.changes]
-    return rollout_estimate(busy, options), sum(map(alone_calls, busy))
-
-
-def _is_create(step: StepPlan | JobStep) -> bool:
-    """Whether the step creates the network (a planned step or a journal row)."""
-    if step.batch or not step.operations:
-        return False
-    op = step.operations[0]
-    key, action = (op.key, op.action) if isinstance(op, Operation) else (op["key"], op["action"])
-    return bool(key == NETWORK and action == "create")
-
-
-def rollout_estimate(plans: Sequence[SitePlan], options: ProvisioningOptions) -> CallEstimate:
-    """Calls of applying these plans as one rollout (what `apply_rollout` will send)."""
-    by_org: dict[str, list[SitePlan]] = defaultdict(list)
-    for plan in plans:
-        by_org[plan.organization_id].append(plan)
-    reads = direct = batches = polls = verify = 0
-    for org_plans in by_org.values():
-        reads += 1 + sum(p.reads_made for p in org_plans)
-        busy = [p for p in org_plans if p.steps]
-        creates = sum(1 for p in busy if _is_create(p.steps[0]))
-        for start in range(0, creates, ASYNC_BATCH_MAX):
-            size = min(ASYNC_BATCH_MAX, creates - start)
-            batches, polls = batches + 1, polls + batch_cost(size) - 1
-        reads += 1 if creates else 0  # the network list that gives the new networks' ids
-        rounds: list[list[int]] = []
-        for p in busy:
-            direct += sum(1 for s in p.steps if not s.batch and not _is_create(s))
-            for r, s in enumerate([s for s in p.steps if s.batch]):
-                if r == len(rounds):
-                    rounds.append([])
-                rounds[r].append(len(s.operations))
-        for sizes in rounds:
-            for group in pack_round(sizes):
-                cost = batch_cost(sum(sizes[i] for i in group))
-                batches, polls = batches + 1, polls + cost - 1
-        for p in busy:
-            shared = 1 + (1 if "device" in p.sections else 0) + (1 if _assigns(p.desired) else 0)
-            verify += p.estimate.verify_reads - shared
-        if busy:
-            verify += 1 + (1 if any("device" in p.sections for p in busy) else 0)
-            verify += 1 if any(_assigns(p.desired) for p in busy) else 0
-    total = reads + direct + batches + polls + verify
-    seconds = round(total / options.rate / max(1, len(by_org)) + polls * options.poll_seconds, 2)
-    return CallEstimate(reads, direct, batches, polls, verify, seconds)
-
-
-# --- running one organization's share ----------------------------------------------------------
-
-
-def _shape(steps: list[JobStep]) -> str:
-    def letter(step: JobStep) -> str:
-        if step.action == VERIFY:
-            return "v"
-        if step.batch:
-            return "b"
-        return "c" if _is_create(step) else "d"
-
-    return "".join(letter(s) for s in steps)
-
-
-def _shareable(runner: _Runner) -> bool:
-    """Every step still pending (none interrupted) and the journal in the usual order."""
-    pending = [s for s in runner.steps if s.status != StepStatus.DONE]
-    return all(s.status == StepStatus.PENDING for s in pending) and bool(
-        _SHAPE.fullmatch(_shape(runner.steps))
-    )
-
-
-class _OrgRollout:
-    """The jobs of one organization run together: creations, batch rounds, direct, verify."""
-
-    def __init__(
-        self,
-        runners: list[_Runner],
-        dashboard: ProvisioningDashboard,
-        progress: Callable[[str], None],
-    ) -> None:
-        self.runners, self.dashboard, self.progress = runners, dashboard, progress
-        self.org = dashboard.organization_id
-        self.session = runners[0].session
-
-    def _commit(self, rows: Sequence[Any]) -> None:
-        for row in rows:
-            self.session.add(row)
-        self.session.commit()
-
-    def alive(self, runners: Sequence[_Runner] | None = None) -> list[_Runner]:
-        return [r for r in (self.runners if runners is None else runners) if not r.failed]
-
-    def run(self) -> None:
-        for runner in self.runners:
-            runner.start()
-        shared = [r for r in self.runners if _shareable(r)]
-        for runner in self.runners:
-            if runner not in shared:  # an interrupted job: alone, as its resume would
-                runner.run_pending(stop_at_verify=True)
-        self.progress("creating networks")
-        self.create_networks(shared)
-        self.progress("action batches")
-        self.batch_rounds(self.alive(shared))
-        self.progress("direct writes")
-        for runner in self.alive():
-            runner.run_pending(stop_at_verify=True)
-        self.progress("verifying")
-        self.verify(self.alive())
-
-    # -- phases
-
-    def _submit(
-        self, members: list[tuple[_Runner, JobStep]]
-    ) -> tuple[list[tuple[_Runner, JobStep]], dict[str, Any] | None]:
-        """Mark the members running and send their actions as one batch (None: maybe not sent).
-
-        A member whose actions cannot be built (an id it needs is missing) fails alone.
-        """
-        kept: list[tuple[_Runner, JobStep]] = []
-        actions: list[Any] = []
-        for runner, step in members:
-            try:
-                ids = runner.created_ids(step)
-                built = _actions(step, runner.job.network_id, runner.secrets, ids)
-            except DomainError as exc:
-                runner.fail(exc)
-                continue
-            kept.append((runner, step))
-            actions.extend(built)
-        if not kept:
-            return kept, None
-        now = kept[0][0].clock()
-        for _, step in kept:
-            step.status, step.started_at, step.error = str(StepStatus.RUNNING), now, None
-        self._commit([s for _, s in kept])
-        try:
-            batch = self.dashboard.submit_batch(actions, synchronous=len(actions) <= SYNC_BATCH_MAX)
-        except DomainError:
-            return kept, None  # maybe sent: each member looks for it, as a resume would
-        for _, step in kept:
-            step.request_id = str(batch["id"])
-        self._commit([s for _, s in kept])
-        for runner, step in kept:
-            if runner.hooks.after_submit:
-                runner.hooks.after_submit(step)
-        return kept, batch
-
-    def _alone(self, members: list[tuple[_Runner, JobStep]], resend: bool) -> None:
-        """Each member's step on its own: the shared batch failed (resend) or was maybe sent."""
-        for runner, step in members:
-            if resend:
-                step.status, step.request_id = str(StepStatus.PENDING), None
-                self._commit([step])
-            try:
-                runner.run_step(step)
-            except DomainError as exc:
-                runner.fail(exc)
-
-    def _finish(
-        self, members: list[tuple[_Runner, JobStep]], batch: Mapping[str, Any] | None = None
-    ) -> None:
-        now = members[0][0].clock()
-        status = (batch or {}).get("status") or {}
-        for runner, step in members:
-            step.status, step.finished_at = str(StepStatus.DONE), now
-            if batch is not None:
-                step.answer = own_created(status, runner.job.network_id)
-        self._commit([s for _, s in members])
-        for runner, step in members:
-            if runner.hooks.after_step:
-                runner.hooks.after_step(step)
-
-    def _wait_all(self, batches: list[dict[str, Any]]) -> list[dict[str, Any] | DomainError]:
-        """Poll batches together (one wait, then one GET per unfinished batch) until they end."""
-        runner = self.runners[0]
-        out: list[dict[str, Any] | DomainError] = list(batches)
-        delay, deadline = runner.poll_seconds, time.monotonic() + 600
-        while True:
-            waiting = [i for i, b in enumerate(out) if isinstance(b, dict) and not _ended(b)]
-            if not waiting:
-                return out
-            if time.monotonic() > deadline:
-                for i in waiting:
-                    out[i] = DashboardError(f"action batch {batches[i]['id']} did not finish")
-                return out
-            runner.sleep(delay)
-            delay = min(delay * 1.5, 5.0)
-            for i in waiting:
-                try:
-                    out[i] = self.dashboard.get_batch(str(batches[i]["id"]))
-                except DomainError as exc:
-                    out[i] = exc
-
-    def _run_waves(self, groups: list[list[tuple[_Runner, JobStep]]]) -> list[bool]:
-        """Shared batches, at most five running at once; for each, whether it completed."""
-        size = BATCH_SLOTS.limit
-        waves = [groups[i : i + size] for i in range(0, len(groups), size)]
-        return [ok for wave in waves for ok in self._run_wave(wave)]
-
-    def _run_wave(self, groups: list[list[tuple[_Runner, JobStep]]]) -> list[bool]:
-        """Up to five shared batches at once; for each, whether it completed."""
-        completed: list[bool] = []
-        with ExitStack() as stack:
-            sent = []
-            for group in groups:
-                stack.enter_context(BATCH_SLOTS.slot(self.org))
-                sent.append(self._submit(group))
-            ended = iter(self._wait_all([b for m, b in sent if m and b is not None]))
-            for members, batch in sent:
-                if not members:
-                    completed.append(False)
-                    continue
-                if batch is None:
-                    self._alone(members, resend=False)
-                    completed.append(False)
-                    continue
-                result = next(ended)
-                if isinstance(result, DomainError):  # still running or unknown: resumable by id
-                    for runner, _ in members:
-                        runner.fail(result)
-                    completed.append(False)
-                elif (result.get("status") or {}).get("failed"):
-                    self._alone(members, resend=True)
-                    completed.append(False)
-                else:
-                    completed.append(True)
-                    if not _is_create(members[0][1]):
-                        self._finish(members, result)
-        return completed
-
-    def create_networks(self, runners: list[_Runner]) -> None:
-        members = [(r, r.steps[0]) for r in runners if r.steps and _is_create(r.steps[0])]
-        if not members:
-            return
-        groups = [members[i : i + ASYNC_BATCH_MAX] for i in range(0, len(members), ASYNC_BATCH_MAX)]
-        created = [
-            member
-            for group, ok in zip(groups, self._run_waves(groups), strict=True)
-            if ok
-            for member in group
-        ]
-        if not created:
-            return
-        try:
-            by_name = {str(n.get("name")): str(n["id"]) for n in self.dashboard.list_networks()}
-        except DomainError as exc:
-            for runner, _ in created:
-                runner.fail(exc)
-            return
-        found: list[tuple[_Runner, JobStep]] = []
-        for runner, step in created:
-            net_id = by_name.get(runner.job.network_name)
-            if net_id is None:
-                runner.fail(DashboardError(f"network {runner.job.network_name!r} was not created"))
-                continue
-            runner.job.network_id = step.request_id = net_id
-            found.append((runner, step))
-        self._commit([r.job for r, _ in found])
-        if found:
-            self._finish(found)
-
-    def batch_rounds(self, runners: list[_Runner]) -> None:
-        queues = {
-            id(r): [s for s in r.steps if s.batch and s.status == StepStatus.PENDING]
-            for r in runners
-        }
-        depth = max((len(q) for q in queues.values()), default=0)
-        for round_no in range(depth):
-            members = [
-                (r, queues[id(r)][round_no])
-                for r in self.alive(runners)
-                if len(queues[id(r)]) > round_no
-            ]
-            sizes = [len(s.operations) for _, s in members]
-            self._run_waves([[members[i] for i in g] for g in pack_round(sizes)])
-
-    def verify(self, runners: list[_Runner]) -> None:
-        waiting = [
-            r for r in runners if r.steps and r.steps[-1].action == VERIFY
-            and r.steps[-1].status != StepStatus.DONE
-        ]  # fmt: skip
-        if waiting and not any(r.full_verify for r in waiting):
-            ids = sorted({str(r.job.network_id) for r in waiting})
-            try:
-                networks = {
-                    str(n["id"]): n for n in self.dashboard.list_networks() if str(n["id"]) in ids
-                }
-                devices: dict[str, list[dict[str, Any]]] = defaultdict(list)
-                if any("device" in r.job.sections for r in waiting):
-                    for row in self.dashboard.list_devices(ids):
-                        devices[str(row.get("networkId"))].append(row)
-                assignments: dict[str, list[dict[str, Any]]] = defaultdict(list)
-                if any(_assigns(r.job.desired) for r in waiting):
-                    for row in self.dashboard.read_rf_assignments(ids):
-                        net = (row.get("network") or {}).get("id")
-                        assignments[str(net)].append(row)
-            except DomainError as exc:
-                for runner in waiting:
-                    runner.fail(exc)
-                return
-            shared = SharedReads(
-                networks=networks, devices=dict(devices), assignments=dict(assignments)
-            )
-            for runner in waiting:
-                runner.shared = shared
-        for runner in waiting:
-            runner.run_pending()
-
-
 # --- use cases -----------------------------------------------------------------------------------
 
 
@@ -497,6 +130,61 @@ class PreparedRollout:
         return sorted(job_id for _, jobs in self.groups.values() for job_id, _ in jobs)
 
 
+@dataclass
+class _RunContext:
+    """What every organization's share of one rollout run needs."""
+
+    rollout: str
+    actor: Actor
+    clock: Clock
+    options: ProvisioningOptions
+    hooks: ApplyHooks | None
+    progress: Progress | None
+    sleep: Callable[[float], None]
+
+
+def run_organization(
+    *,
+    session: Session,
+    dashboard: ProvisioningDashboard,
+    jobs: list[tuple[int, Mapping[str, str]]],
+    context: _RunContext,
+) -> dict[str, int]:
+    """One organization's jobs run together and finished; returns the calls they made."""
+    options, org = context.options, dashboard.organization_id
+    runners = [
+        runner_for(
+            session=session,
+            dashboard=dashboard,
+            job_id=job_id,
+            secrets=secrets,
+            secret_key=options.secret_key,
+            clock=context.clock,
+            hooks=context.hooks,
+            sleep=context.sleep,
+            full_verify=options.full_verify,
+            timings=options.batch_timings,
+        )
+        for job_id, secrets in jobs
+    ]
+    before = dashboard.stats.snapshot()
+
+    def phase(label: str) -> None:
+        if context.progress:
+            steps = [s for r in runners for s in r.steps]
+            done = sum(s.status == StepStatus.DONE for s in steps)
+            context.progress(done, len(steps), f"{org}: {label}")
+
+    OrgRollout(runners, dashboard, phase).run()
+    after = dashboard.stats.snapshot()
+    spent = {k: after[k] - before[k] for k in after}
+    own_calls = sum(r.calls.get("calls", 0) for r in runners)
+    shared = {"rollout": context.rollout, "jobs": len(runners), "calls": spent["calls"] - own_calls}
+    for runner in runners:
+        runner.finish(context.actor, shared=shared)
+    return spent
+
+
 def run_rollout(
     *,
     session: Session,
@@ -511,51 +199,19 @@ def run_rollout(
 ) -> RolloutOutcome:
     """Run a prepared rollout's jobs together (also in another session or thread later)."""
     groups, rollout = prepared.groups, prepared.rollout
+    context = _RunContext(rollout, actor, clock, options, hooks, progress, sleep)
     started = time.monotonic()
     totals: dict[str, int] = defaultdict(int)
+    parallel = session_factory is not None and len(groups) > 1
 
     def one(org: str) -> None:
         dashboard, jobs = groups[org]
-        factory = session_factory if len(groups) > 1 else None
-        with _session_for(factory, session) as own:
-            runners = [
-                runner_for(
-                    session=own,
-                    dashboard=dashboard,
-                    job_id=job_id,
-                    secrets=secrets,
-                    secret_key=options.secret_key,
-                    clock=clock,
-                    poll_seconds=options.poll_seconds,
-                    hooks=hooks,
-                    sleep=sleep,
-                    full_verify=options.full_verify,
-                )
-                for job_id, secrets in jobs
-            ]
-            before = dashboard.stats.snapshot()
+        with _session_for(session_factory if parallel else None, session) as own:
+            spent = run_organization(session=own, dashboard=dashboard, jobs=jobs, context=context)
+        for key, value in spent.items():
+            totals[key] += value
 
-            def phase(label: str) -> None:
-                if progress:
-                    steps = [s for r in runners for s in r.steps]
-                    done = sum(s.status == StepStatus.DONE for s in steps)
-                    progress(done, len(steps), f"{org}: {label}")
-
-            _OrgRollout(runners, dashboard, phase).run()
-            after = dashboard.stats.snapshot()
-            spent = {k: after[k] - before[k] for k in after}
-            own_calls = sum(r.calls.get("calls", 0) for r in runners)
-            shared = {
-                "rollout": rollout,
-                "jobs": len(runners),
-                "calls": spent["calls"] - own_calls,
-            }
-            for runner in runners:
-                runner.finish(actor, shared=shared)
-            for key, value in spent.items():
-                totals[key] += value
-
-    if session_factory is not None and len(groups) > 1:
+    if parallel:
         with ThreadPoolExecutor(len(groups)) as pool:
             list(pool.map(one, sorted(groups)))
     else:
@@ -564,14 +220,14 @@ def run_rollout(
     if progress:
         progress(1, 1, "done")
     session.expire_all()
-    ids = [job_id for _, jobs in groups.values() for job_id, _ in jobs]
+    ids = prepared.job_ids
     found = {
         j.id: j
         for j in session.exec(select(ProvisioningJob).where(col(ProvisioningJob.id).in_(ids)))
     }
     return RolloutOutcome(
         rollout=rollout,
-        jobs=[found[i] for i in sorted(ids)],
+        jobs=[found[i] for i in ids],
         calls=dict(totals),
         seconds=round(time.monotonic() - started, 3),
     )

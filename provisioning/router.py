@@ -12,14 +12,16 @@ from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, R
 from sqlmodel import Session
 
 from api.deps import Reader, SessionDep, SettingsDep, roles
+from api.params import Id
 from core.audit import Actor
 from core.auth import Role
+from core.db import begin_write
 from core.errors import NotFound, Problem, ValidationFailed
 from core.timeutil import utcnow
+from dashboard.provisioning import MerakiProvisioning
 from provisioning import apply as jobs
 from provisioning import rollout as rollouts
 from provisioning import service
-from provisioning.meraki_adapter import MerakiProvisioning
 from provisioning.schemas import JobOut, PlanOut, RolloutOut, ValidationOut
 from provisioning.sheet_io import EXCEL_SUFFIXES, YAML_SUFFIXES, load_all, load_sheet
 from provisioning.sheet_model import Sheet
@@ -99,7 +101,7 @@ def list_jobs(session: SessionDep, actor: Reader) -> list[JobOut]:
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def show_job(job_id: int, session: SessionDep, actor: Reader) -> JobOut:
+def show_job(job_id: Id, session: SessionDep, actor: Reader) -> JobOut:
     """A job with its journal."""
     job = jobs.get_job(session=session, job_id=job_id)
     return JobOut.of(job, jobs.journal(session=session, job_id=job_id))
@@ -107,7 +109,7 @@ def show_job(job_id: int, session: SessionDep, actor: Reader) -> JobOut:
 
 @router.post("/jobs/{job_id}/rollback", response_model=JobOut, status_code=201)
 def rollback(
-    job_id: int, actor: Applier, session: SessionDep, dash: ProvisioningDep, cfg: SettingsDep
+    job_id: Id, actor: Applier, session: SessionDep, dash: ProvisioningDep, cfg: SettingsDep
 ) -> JobOut:
     """Restore the job's snapshot as a new rollback job."""
     options = service.ProvisioningOptions.from_settings(cfg)
@@ -172,6 +174,7 @@ def _run_later(
 ) -> None:
     """A rollout run after the response, in its own session (its jobs say how it went)."""
     with factory() as session:
+        begin_write(session)  # SQLite: never a read snapshot to upgrade between its steps
         rollouts.run_rollout(
             session=session, prepared=prepared, actor=actor, clock=utcnow, options=options
         )

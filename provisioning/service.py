@@ -11,6 +11,7 @@ from core.errors import Conflict
 from core.settings import Settings
 from provisioning.apply import (
     ApplyHooks,
+    BatchTimings,
     Clock,
     Progress,
     create_job,
@@ -37,6 +38,19 @@ class ProvisioningOptions:
     poll_seconds: float = 0.5
     require_survey: bool = True
     full_verify: bool = False
+    poll_backoff: float = 1.5
+    poll_max_seconds: float = 5.0
+    batch_deadline_seconds: float = 600.0
+
+    @property
+    def batch_timings(self) -> BatchTimings:
+        """How action batches are waited for, by a job alone and by a rollout alike."""
+        return BatchTimings(
+            poll_seconds=self.poll_seconds,
+            backoff=self.poll_backoff,
+            max_delay=self.poll_max_seconds,
+            deadline=self.batch_deadline_seconds,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProvisioningOptions:
@@ -46,6 +60,9 @@ class ProvisioningOptions:
             poll_seconds=settings.provisioning_batch_poll_seconds,
             require_survey=settings.provisioning_require_survey,
             full_verify=settings.provisioning_full_verify,
+            poll_backoff=settings.provisioning_batch_poll_backoff,
+            poll_max_seconds=settings.provisioning_batch_poll_max_seconds,
+            batch_deadline_seconds=settings.provisioning_batch_deadline_seconds,
         )
 
 
@@ -116,10 +133,10 @@ def apply_plan(
         secret_key=options.secret_key,
         actor=actor,
         clock=clock,
-        poll_seconds=options.poll_seconds,
         hooks=hooks,
         progress=progress,
         full_verify=options.full_verify,
+        timings=options.batch_timings,
     )
 
 
@@ -155,10 +172,10 @@ def resume_job(
         secret_key=options.secret_key,
         actor=actor,
         clock=clock,
-        poll_seconds=options.poll_seconds,
         hooks=hooks,
         progress=progress,
         full_verify=options.full_verify,
+        timings=options.batch_timings,
     )
 
 
@@ -205,9 +222,9 @@ def rollback_job(
         secret_key=options.secret_key,
         actor=actor,
         clock=clock,
-        poll_seconds=options.poll_seconds,
         progress=progress,
         full_verify=options.full_verify,
+        timings=options.batch_timings,
     )
 
 

@@ -20,8 +20,8 @@ from core.cli_support import (
     handle_errors,
     settings,
 )
-from core.dashboard import MerakiDashboard
 from core.timeutil import parse_instant, show, utcnow
+from dashboard.meraki import MerakiDashboard
 from rma import replacement, returns, service, views
 from rma.domain import Disposition, RmaStatus, SwapParty, format_yen
 from rma.notice_pdf import render_damage_notice

@@ -46,8 +46,9 @@ TRANSITIONS: dict[RmaStatus, frozenset[RmaStatus]] = {
     _S.REPLACEMENT_NEEDED: frozenset({_S.REPLACEMENT_RESERVED, _S.RESOLVED_REMOTELY}),
     # Back to replacement_needed when the reserved unit fails its check or is released.
     _S.REPLACEMENT_RESERVED: frozenset({_S.SHIPPED, _S.REPLACEMENT_NEEDED}),
-    _S.SHIPPED: frozenset({_S.SWAPPED, _S.PICKUP_REQUESTED, _S.OVERDUE}),
-    _S.SWAPPED: frozenset({_S.PICKUP_REQUESTED, _S.OVERDUE}),
+    # The failed unit may come back without a pickup request (the customer sent it itself).
+    _S.SHIPPED: frozenset({_S.SWAPPED, _S.PICKUP_REQUESTED, _S.RECEIVED, _S.EXCEPTION, _S.OVERDUE}),
+    _S.SWAPPED: frozenset({_S.PICKUP_REQUESTED, _S.RECEIVED, _S.EXCEPTION, _S.OVERDUE}),
     _S.PICKUP_REQUESTED: frozenset({_S.RECEIVED, _S.EXCEPTION, _S.OVERDUE}),
     # An extension goes back to the waiting state it came from (the service reads the history).
     _S.OVERDUE: AWAITING_RETURN | {_S.RECEIVED, _S.EXCEPTION, _S.CHARGED, _S.WAIVED},

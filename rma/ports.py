@@ -16,7 +16,7 @@ class DashboardSwap:
 
 
 class RmaDashboard(Protocol):
-    """Implemented by core.dashboard.MerakiDashboard; a retried swap must be harmless."""
+    """Implemented by dashboard.meraki.MerakiDashboard; a retried swap must be harmless."""
 
     def swap_device(
         self, *, organization_id: str, network_id: str, old_serial: str, new_serial: str

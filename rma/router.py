@@ -10,6 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
 from api.deps import Admin, DashboardDep, Reader, SessionDep, SettingsDep, roles
+from api.params import Id, Offset
 from api.responses import csv_response
 from core.audit import Actor
 from core.auth import Role
@@ -73,7 +74,7 @@ def list_rmas(
     status: RmaStatus | None = None,
     serial: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> RmaPageOut:
     page = views.list_rmas(
         session=session, status=status, serial=serial, limit=limit, offset=offset
@@ -109,8 +110,8 @@ def overdue(session: SessionDep, actor: Reader) -> list[RmaOut]:
 MonthQuery = Annotated[
     str | None,
     Query(
-        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-        description="YYYY-MM, an Asia/Tokyo month; the current one if omitted",
+        pattern=r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$",
+        description="YYYY-MM, a Tokyo month from 1900-01 to 2199-12; the current one if omitted",
     ),
 ]
 
@@ -146,12 +147,12 @@ def send_reminders(session: SessionDep, actor: Logistics) -> list[ReminderSentOu
 
 
 @router.get("/{rma_id}", response_model=RmaOut)
-def get_rma(rma_id: int, session: SessionDep, actor: Reader) -> RmaOut:
+def get_rma(rma_id: Id, session: SessionDep, actor: Reader) -> RmaOut:
     return _out(session, rma_id)
 
 
 @router.post("/{rma_id}/decide", response_model=RmaOut)
-def decide(rma_id: int, body: DecideIn, session: SessionDep, actor: Noc) -> RmaOut:
+def decide(rma_id: Id, body: DecideIn, session: SessionDep, actor: Noc) -> RmaOut:
     service.decide(
         session=session,
         actor=actor,
@@ -164,7 +165,7 @@ def decide(rma_id: int, body: DecideIn, session: SessionDep, actor: Noc) -> RmaO
 
 
 @router.post("/{rma_id}/reserve", response_model=RmaOut)
-def reserve(rma_id: int, body: ReserveIn, session: SessionDep, actor: Logistics) -> RmaOut:
+def reserve(rma_id: Id, body: ReserveIn, session: SessionDep, actor: Logistics) -> RmaOut:
     replacement.reserve_replacement(
         session=session, actor=actor, rma_id=rma_id, now=utcnow(), serial=body.serial
     )
@@ -173,7 +174,7 @@ def reserve(rma_id: int, body: ReserveIn, session: SessionDep, actor: Logistics)
 
 @router.post("/{rma_id}/ship", response_model=RmaOut)
 def ship(
-    rma_id: int, body: ShipIn, session: SessionDep, settings: SettingsDep, actor: Logistics
+    rma_id: Id, body: ShipIn, session: SessionDep, settings: SettingsDep, actor: Logistics
 ) -> RmaOut:
     now = utcnow()
     replacement.ship_replacement(
@@ -191,7 +192,7 @@ def ship(
 
 @router.post("/{rma_id}/swap", response_model=RmaOut)
 def swap(
-    rma_id: int,
+    rma_id: Id,
     body: SwapIn,
     session: SessionDep,
     settings: SettingsDep,
@@ -213,7 +214,7 @@ def swap(
 
 
 @router.post("/{rma_id}/pickup", response_model=RmaOut)
-def pickup(rma_id: int, body: PickupIn, session: SessionDep, actor: Logistics) -> RmaOut:
+def pickup(rma_id: Id, body: PickupIn, session: SessionDep, actor: Logistics) -> RmaOut:
     service.request_pickup(
         session=session,
         actor=actor,
@@ -228,7 +229,7 @@ def pickup(rma_id: int, body: PickupIn, session: SessionDep, actor: Logistics) -
 
 @router.post("/{rma_id}/receive", response_model=RmaOut)
 def receive(
-    rma_id: int, body: ReceiveIn, session: SessionDep, settings: SettingsDep, actor: Logistics
+    rma_id: Id, body: ReceiveIn, session: SessionDep, settings: SettingsDep, actor: Logistics
 ) -> RmaOut:
     """A unit is back; a serial other than the failed unit's is an exception, never a close."""
     returns.receive_unit(
@@ -245,7 +246,7 @@ def receive(
 
 @router.post("/{rma_id}/extend", response_model=RmaOut)
 def extend(
-    rma_id: int, body: ExtendIn, session: SessionDep, settings: SettingsDep, actor: Admin
+    rma_id: Id, body: ExtendIn, session: SessionDep, settings: SettingsDep, actor: Admin
 ) -> RmaOut:
     returns.extend_due_date(
         session=session,
@@ -260,7 +261,7 @@ def extend(
 
 
 @router.post("/{rma_id}/waive", response_model=RmaOut)
-def waive(rma_id: int, body: WaiveIn, session: SessionDep, actor: Admin) -> RmaOut:
+def waive(rma_id: Id, body: WaiveIn, session: SessionDep, actor: Admin) -> RmaOut:
     returns.waive_charge(
         session=session, actor=actor, rma_id=rma_id, reason=body.reason, now=utcnow()
     )
@@ -268,7 +269,7 @@ def waive(rma_id: int, body: WaiveIn, session: SessionDep, actor: Admin) -> RmaO
 
 
 @router.get("/{rma_id}/notice.pdf", response_class=Response)
-def damage_notice_pdf(rma_id: int, session: SessionDep, actor: Reader) -> Response:
+def damage_notice_pdf(rma_id: Id, session: SessionDep, actor: Reader) -> Response:
     """The damage-charge notice (機器損害金のご請求) as PDF."""
     notice = views.damage_notice(session=session, rma_id=rma_id)
     return Response(

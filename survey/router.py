@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
 from api.deps import Reader, SessionDep, SettingsDep, roles
+from api.params import ID_MAX, Id, VersionNumber
 from core.audit import Actor
 from core.auth import Role
 from core.timeutil import utcnow
@@ -35,7 +36,9 @@ router = APIRouter(prefix="/surveys", tags=["survey"])
 
 Recorder = Annotated[Actor, Depends(roles(Role.ADMIN, Role.FIELD))]
 Issuer = Annotated[Actor, Depends(roles(Role.ADMIN, Role.FIELD, Role.NOC))]
-Version = Annotated[int | None, Query(ge=1, description="a version number; default the present")]
+Version = Annotated[
+    int | None, Query(ge=1, le=ID_MAX, description="a version number; default the present")
+]
 
 
 @router.post("", response_model=SurveyOut, status_code=201)
@@ -52,12 +55,12 @@ def list_surveys(
 
 
 @router.get("/{survey_id}", response_model=SurveyOut)
-def get_survey(survey_id: int, session: SessionDep, actor: Reader) -> SurveyOut:
+def get_survey(survey_id: Id, session: SessionDep, actor: Reader) -> SurveyOut:
     return views.survey_out(session=session, survey_id=survey_id)
 
 
 @router.post("/{survey_id}/floors", response_model=FloorOut, status_code=201)
-def add_floor(survey_id: int, body: FloorIn, session: SessionDep, actor: Recorder) -> FloorOut:
+def add_floor(survey_id: Id, body: FloorIn, session: SessionDep, actor: Recorder) -> FloorOut:
     floor = service.add_floor(
         session=session, actor=actor, survey_id=survey_id, now=utcnow(), **body.model_dump()
     )
@@ -66,7 +69,7 @@ def add_floor(survey_id: int, body: FloorIn, session: SessionDep, actor: Recorde
 
 @router.put("/{survey_id}/floors/{floor}/layout", response_model=FloorOut)
 async def upload_layout(
-    survey_id: int,
+    survey_id: Id,
     floor: str,
     file: Annotated[UploadFile, File(description="the customer's floor layout, PNG or JPEG")],
     session: SessionDep,
@@ -89,7 +92,7 @@ async def upload_layout(
 
 @router.post("/{survey_id}/floors/{floor}/exclusions", response_model=ExclusionOut, status_code=201)
 def add_exclusion(
-    survey_id: int, floor: str, body: ExclusionIn, session: SessionDep, actor: Recorder
+    survey_id: Id, floor: str, body: ExclusionIn, session: SessionDep, actor: Recorder
 ) -> ExclusionOut:
     area = floor_plan.add_exclusion(
         session=session,
@@ -104,7 +107,7 @@ def add_exclusion(
 
 @router.post("/{survey_id}/floors/{floor}/points", response_model=PointsImportOut, status_code=201)
 def add_points(
-    survey_id: int, floor: str, body: PointsIn, session: SessionDep, actor: Recorder
+    survey_id: Id, floor: str, body: PointsIn, session: SessionDep, actor: Recorder
 ) -> PointsImportOut:
     count = floor_plan.add_points(
         session=session,
@@ -121,7 +124,7 @@ def add_points(
     "/{survey_id}/floors/{floor}/points.csv", response_model=PointsImportOut, status_code=201
 )
 async def import_points(
-    survey_id: int,
+    survey_id: Id,
     floor: str,
     file: Annotated[UploadFile, File(description="the survey tool's CSV")],
     session: SessionDep,
@@ -145,7 +148,7 @@ async def import_points(
 
 
 @router.post("/{survey_id}/aps", response_model=ApOut, status_code=201)
-def add_ap(survey_id: int, body: ApIn, session: SessionDep, actor: Recorder) -> ApOut:
+def add_ap(survey_id: Id, body: ApIn, session: SessionDep, actor: Recorder) -> ApOut:
     ap = floor_plan.add_ap(
         session=session,
         actor=actor,
@@ -165,7 +168,7 @@ def add_ap(survey_id: int, body: ApIn, session: SessionDep, actor: Recorder) -> 
 
 @router.put("/{survey_id}/aps/serials", response_model=list[ApOut])
 def record_serials(
-    survey_id: int, body: SerialsIn, session: SessionDep, actor: Recorder
+    survey_id: Id, body: SerialsIn, session: SessionDep, actor: Recorder
 ) -> list[ApOut]:
     """Record installed APs' serials (no new version opens: a serial is not a setting)."""
     aps = floor_plan.record_serials(
@@ -176,7 +179,7 @@ def record_serials(
 
 
 @router.put("/{survey_id}/ssids", response_model=SurveyOut)
-def set_ssids(survey_id: int, body: SsidsIn, session: SessionDep, actor: Recorder) -> SurveyOut:
+def set_ssids(survey_id: Id, body: SsidsIn, session: SessionDep, actor: Recorder) -> SurveyOut:
     service.set_ssids(
         session=session,
         actor=actor,
@@ -189,7 +192,7 @@ def set_ssids(survey_id: int, body: SsidsIn, session: SessionDep, actor: Recorde
 
 @router.post("/{survey_id}/versions", response_model=VersionOut, status_code=201)
 def issue_version(
-    survey_id: int, session: SessionDep, settings: SettingsDep, actor: Issuer
+    survey_id: Id, session: SessionDep, settings: SettingsDep, actor: Issuer
 ) -> VersionOut:
     """Issue the draft: its data and PDF are frozen and handed to the customer."""
     version = versions.issue_version(
@@ -204,7 +207,7 @@ def issue_version(
 
 @router.post("/{survey_id}/versions/{number}/approve", response_model=VersionOut)
 def approve_version(
-    survey_id: int, number: int, body: ApproveIn, session: SessionDep, actor: Issuer
+    survey_id: Id, number: VersionNumber, body: ApproveIn, session: SessionDep, actor: Issuer
 ) -> VersionOut:
     """Record the customer's signature on the completion-confirmation field."""
     version = versions.approve_version(
@@ -234,7 +237,7 @@ def _pdf(
 
 @router.get("/{survey_id}/pdf", response_class=Response)
 def latest_pdf(
-    survey_id: int, session: SessionDep, settings: SettingsDep, actor: Reader
+    survey_id: Id, session: SessionDep, settings: SettingsDep, actor: Reader
 ) -> Response:
     """The latest version's PDF (a draft preview if it is not issued yet)."""
     return _pdf(session, settings, survey_id, None)
@@ -242,23 +245,21 @@ def latest_pdf(
 
 @router.get("/{survey_id}/versions/{number}/pdf", response_class=Response)
 def version_pdf(
-    survey_id: int, number: int, session: SessionDep, settings: SettingsDep, actor: Reader
+    survey_id: Id, number: VersionNumber, session: SessionDep, settings: SettingsDep, actor: Reader
 ) -> Response:
     """A version's PDF exactly as issued."""
     return _pdf(session, settings, survey_id, number)
 
 
 @router.get("/{survey_id}/diagram.svg", response_class=Response)
-def diagram(
-    survey_id: int, session: SessionDep, actor: Reader, version: Version = None
-) -> Response:
+def diagram(survey_id: Id, session: SessionDep, actor: Reader, version: Version = None) -> Response:
     svg = versions.network_diagram_svg(session=session, survey_id=survey_id, version=version)
     return Response(svg, media_type="image/svg+xml")
 
 
 @router.get("/{survey_id}/floors/{floor}/coverage.png", response_class=Response)
 def coverage(
-    survey_id: int,
+    survey_id: Id,
     floor: str,
     session: SessionDep,
     settings: SettingsDep,
@@ -279,7 +280,7 @@ def coverage(
 
 @router.get("/{survey_id}/sheet", response_class=Response)
 def generated_sheet(
-    survey_id: int, session: SessionDep, actor: Reader, version: Version = None
+    survey_id: Id, session: SessionDep, actor: Reader, version: Version = None
 ) -> Response:
     """The wireless settings sheet (YAML) generated from the approved version."""
     text = wireless_sheet_yaml(session=session, survey_id=survey_id, version=version)

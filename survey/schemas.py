@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from core.bounds import DbInt
 from survey.domain import Band, ExclusionReason, Measurement, Mounting, RadioPlan
 from survey.models import PlannedAp, Survey, SurveyExclusion, SurveyFloor, SurveyVersion
 from survey.snapshot import SsidData
@@ -41,7 +42,7 @@ class PointIn(BaseModel):
     x_m: float
     y_m: float
     band: Band
-    channel: int
+    channel: DbInt
     rssi_dbm: float
     snr_db: float | None = None
     ssid: str = Field(default="", max_length=32)
@@ -58,8 +59,8 @@ class PointsIn(BaseModel):
 
 class RadioIn(BaseModel):
     band: Band
-    channel: int
-    power_dbm: int
+    channel: DbInt
+    power_dbm: DbInt
 
     def plan(self) -> RadioPlan:
         return RadioPlan(band=self.band, channel=self.channel, power_dbm=self.power_dbm)
@@ -79,7 +80,7 @@ class ApIn(BaseModel):
 class SsidIn(BaseModel):
     name: str
     auth_mode: str = "psk"
-    vlan_id: int | None = None
+    vlan_id: DbInt | None = None
 
     def data(self) -> SsidData:
         return SsidData(name=self.name, auth_mode=self.auth_mode, vlan_id=self.vlan_id)

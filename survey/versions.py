@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from numpy.linalg import LinAlgError
 from sqlmodel import Session, col, select
 
 from core import audit
@@ -169,7 +170,19 @@ def floor_coverage(
     layout = None
     if floor.layout_sha256 and floor.layout_suffix:
         layout = load_blob(storage_dir, "layouts", floor.layout_sha256, floor.layout_suffix)
-    return render_coverage(floor, layout=layout, dpi=dpi, width_in=width_in)
+    try:
+        return render_coverage(floor, layout=layout, dpi=dpi, width_in=width_in)
+    except LinAlgError as exc:
+        # matplotlib inverts the axes' transform; degenerate geometry makes it singular.
+        raise ValidationFailed(
+            [
+                Problem(
+                    f"the floor's geometry is degenerate, so coverage cannot be drawn ({exc}); "
+                    "check its size and the measurement positions",
+                    location=f"floor {floor.name}",
+                )
+            ]
+        ) from exc
 
 
 def build_pdf(

@@ -12,6 +12,7 @@ from typing import TypeVar
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -29,6 +30,19 @@ pytest_plugins = ["sandbox.testing", "netdevices.testing"]
 PG_URL = os.environ.get("NETKEEP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T = TypeVar("T")
 ADMIN = Actor(name="test-admin", role="admin", request_id="test")
+
+
+def hypothesis_profile(environ: dict[str, str] | os._Environ[str]) -> str:
+    """CI (CI=true) replays the same examples every run, so a red build is never chance."""
+    return "ci" if environ.get("CI", "").strip().lower() in {"true", "1"} else "explore"
+
+
+_BUILT_IN = hypothesis_settings.get_profile("default")
+hypothesis_settings.register_profile(
+    "ci", _BUILT_IN, derandomize=True, database=None, print_blob=True
+)
+hypothesis_settings.register_profile("explore", _BUILT_IN)  # local runs keep drawing new examples
+hypothesis_settings.load_profile(hypothesis_profile(os.environ))
 
 
 def _pg_admin_dsn() -> str:

@@ -11,15 +11,15 @@ import yaml
 from rich.table import Table
 
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
-from core.dashboard import MerakiDashboard
 from core.errors import NotFound, Problem, ValidationFailed
 from core.timeutil import show, utcnow
-from provisioning.meraki_adapter import MerakiProvisioning
+from dashboard.meraki import MerakiDashboard
+from dashboard.provisioning import MerakiProvisioning
+from dashboard.vpn import MerakiVpnDashboard
 from provisioning.service import ProvisioningOptions
 from vpn import client_users, construction, eligibility, status
 from vpn.client_users import UserRequest
 from vpn.domain import NOTE_CGNAT, NOTE_RECONNECT, ClientUser, EventKind
-from vpn.meraki_adapter import MerakiVpnDashboard
 from vpn.report_pdf import render_report_pdf, report_csv
 from vpn.schemas import BuildOut, CheckOut, EventOut, ReportSummaryOut, UserOutcomeOut
 

@@ -19,7 +19,7 @@ class AuthUser:
 
 
 class VpnDashboard(Protocol):
-    """Implemented by vpn.meraki_adapter.MerakiVpnDashboard."""
+    """Implemented by dashboard.vpn.MerakiVpnDashboard."""
 
     def uplink_statuses(
         self, organization_id: str, network_ids: Sequence[str] | None = None

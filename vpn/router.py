@@ -8,15 +8,16 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from api.deps import DashboardDep, Reader, SessionDep, SettingsDep, roles
+from api.params import Id, Offset
 from core.audit import Actor
 from core.auth import Role
 from core.timeutil import utcnow
+from dashboard.vpn import MerakiVpnDashboard
 from provisioning.router import ProvisioningDep
 from provisioning.service import ProvisioningOptions
 from vpn import client_users, construction, eligibility, status
 from vpn.client_users import UserRequest
 from vpn.domain import NOTE_CGNAT, NOTE_RECONNECT, ClientUser, EventKind
-from vpn.meraki_adapter import MerakiVpnDashboard
 from vpn.ports import VpnDashboard
 from vpn.report_pdf import render_report_pdf, report_csv
 from vpn.schemas import (
@@ -73,7 +74,7 @@ def list_checks(
     actor: Reader,
     network_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[CheckOut]:
     rows = eligibility.list_checks(
         session=session, network_id=network_id, limit=limit, offset=offset
@@ -82,7 +83,7 @@ def list_checks(
 
 
 @router.get("/checks/{check_id}", response_model=CheckOut)
-def get_check(check_id: int, session: SessionDep, actor: Reader) -> CheckOut:
+def get_check(check_id: Id, session: SessionDep, actor: Reader) -> CheckOut:
     return CheckOut.of(eligibility.get_check(session=session, check_id=check_id))
 
 
@@ -116,7 +117,7 @@ def list_builds(
     session: SessionDep,
     actor: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[BuildOut]:
     return [
         BuildOut.of(b)
@@ -125,13 +126,13 @@ def list_builds(
 
 
 @router.get("/builds/{build_id}", response_model=BuildOut)
-def get_build(build_id: int, session: SessionDep, actor: Reader) -> BuildOut:
+def get_build(build_id: Id, session: SessionDep, actor: Reader) -> BuildOut:
     return BuildOut.of(construction.get_build(session=session, build_id=build_id))
 
 
 @router.post("/builds/{build_id}/revert", response_model=BuildOut)
 def revert(
-    build_id: int,
+    build_id: Id,
     session: SessionDep,
     settings: SettingsDep,
     dashboard: VpnDashboardDep,
@@ -196,14 +197,14 @@ def list_reports(
     session: SessionDep,
     actor: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[ReportSummaryOut]:
     reports = status.list_reports(session=session, limit=limit, offset=offset)
     return [ReportSummaryOut.of(r) for r in reports]
 
 
 @router.get("/reports/{report_id}", response_model=ReportOut)
-def get_report(report_id: int, session: SessionDep, actor: Reader) -> ReportOut:
+def get_report(report_id: Id, session: SessionDep, actor: Reader) -> ReportOut:
     report = status.get_report(session=session, report_id=report_id)
     events = status.list_events(session=session, report_id=report_id)
     return ReportOut(
@@ -216,7 +217,7 @@ def get_report(report_id: int, session: SessionDep, actor: Reader) -> ReportOut:
 
 @router.get("/reports/{report_id}/report.pdf", response_class=Response)
 def report_pdf(
-    report_id: int, session: SessionDep, actor: Reader, customer: str | None = None
+    report_id: Id, session: SessionDep, actor: Reader, customer: str | None = None
 ) -> Response:
     """The customer's VPN接続状況報告書 as PDF."""
     report = status.get_report(session=session, report_id=report_id)
@@ -230,7 +231,7 @@ def report_pdf(
 
 @router.get("/reports/{report_id}/report.csv", response_class=Response)
 def report_csv_download(
-    report_id: int, session: SessionDep, actor: Reader, customer: str | None = None
+    report_id: Id, session: SessionDep, actor: Reader, customer: str | None = None
 ) -> Response:
     """The snapshot as CSV (UTF-8 with BOM)."""
     report = status.get_report(session=session, report_id=report_id)

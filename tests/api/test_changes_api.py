@@ -7,7 +7,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
+from dashboard.provisioning import MerakiProvisioning
+from dashboard.session import build_sdk
 from provisioning.sheet_io import load_sheet
 from sandbox.server import SandboxServer
 from tests.conftest import bearer

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from core.dashboard import MerakiDashboard
+from dashboard.meraki import MerakiDashboard
 from sandbox.server import SandboxServer
 from tests.conftest import bearer
 from tests.unit.vpn.world import (

@@ -11,9 +11,9 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from api.app import create_app
-from core.dashboard import MerakiDashboard
 from core.db import get_engine
 from core.settings import Settings, get_settings
+from dashboard.meraki import MerakiDashboard
 from inventory import reconcile, service
 from netkeep.cli import app
 from netkeep.demo import DEMO_ACTOR, load_demo

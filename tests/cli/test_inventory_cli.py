@@ -106,6 +106,15 @@ def test_token_is_shown_once_and_listed_without_value(cli: CliRunner) -> None:
     assert json.loads(run(cli, "token", "list", "--json"))[0]["revoked_at"] != ""
 
 
+def test_the_last_admin_token_is_revoked_only_with_force(cli: CliRunner) -> None:
+    run(cli, "token", "create", "--role", "admin", "--name", "boss", "--json")
+    refused = run(cli, "token", "revoke", "boss", code=4)
+    assert "last live admin token" in refused
+    assert json.loads(run(cli, "token", "list", "--json"))[0]["revoked_at"] == ""
+    run(cli, "token", "revoke", "boss", "--force")
+    assert json.loads(run(cli, "token", "list", "--json"))[0]["revoked_at"] != ""
+
+
 def test_illegal_status_change_exits_4(cli: CliRunner, tmp_path: Path) -> None:
     from core.db import get_engine, session_scope
     from inventory.catalogue_defaults import seed_catalogue

@@ -7,8 +7,8 @@ import pytest
 import respx
 from sqlmodel import Session
 
-from core.dashboard import MerakiDashboard
 from core.errors import DashboardError
+from dashboard.meraki import MerakiDashboard
 from inventory import reconcile, service
 from tests.service.helpers import ACTOR, T0, import_csv, write_csv
 

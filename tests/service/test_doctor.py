@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from core.dashboard import MerakiDashboard
 from core.errors import Conflict
+from dashboard.meraki import MerakiDashboard
 from doctor import service as doctor
 from doctor.facts import Findings
 from inventory import service as inventory

@@ -16,8 +16,9 @@ from core.audit import Actor
 from core.errors import ValidationFailed
 from core.models import AuditEntry
 from core.timeutil import TOKYO
+from dashboard.provisioning import MerakiProvisioning
+from dashboard.session import build_sdk
 from provisioning import apply as jobs
-from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
 from provisioning.models import JobStep, ResourceSnapshot
 from provisioning.plan import change_rows
 from provisioning.service import ProvisioningOptions, apply_plan, plan_sheet

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session
 
+from dashboard.pacing import OrgRateLimiter
 from provisioning import apply as jobs
 from provisioning.apply import ApplyHooks
 from provisioning.models import JobStep
 from provisioning.plan import change_rows
-from provisioning.ratelimit import OrgRateLimiter
 from provisioning.service import apply_plan, plan_sheet, resume_job, rollback_job
 from provisioning.sheet_model import Sheet
 from provisioning.validation import SheetSource, validate_sheet

@@ -14,9 +14,10 @@ from core import migrate
 from core.audit import Actor
 from core.db import make_engine, writer_engine
 from core.errors import Conflict, ValidationFailed
+from dashboard.provisioning import MerakiProvisioning
+from dashboard.session import build_sdk
 from provisioning import apply as jobs
 from provisioning.apply import ApplyHooks
-from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
 from provisioning.models import JobStep
 from provisioning.plan import change_rows
 from provisioning.rollout import (

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from core.dashboard import MerakiDashboard
 from core.errors import DashboardError
+from dashboard.meraki import MerakiDashboard
 from inventory import service as inventory
 from inventory.models import Device, OwnershipEvent
 from rma import replacement

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard.pacing import OrgRateLimiter
 from provisioning.batching import (
     Operation,
     pack,
@@ -16,7 +17,6 @@ from provisioning.domain import (
     normalise_current,
     same,
 )
-from provisioning.ratelimit import OrgRateLimiter
 
 
 @pytest.mark.parametrize(

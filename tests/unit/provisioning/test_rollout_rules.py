@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from core.errors import ValidationFailed
-from provisioning.apply import VERIFY, _contains_actions, created_here
+from provisioning.actions import contains_actions, created_here
 from provisioning.batching import (
     ASYNC_BATCH_MAX,
     batch_cost,
@@ -17,8 +17,9 @@ from provisioning.batching import (
     resolve_created,
 )
 from provisioning.domain import Change, ChangeAction
+from provisioning.journal import VERIFY
 from provisioning.models import JobStep
-from provisioning.rollout import _shape
+from provisioning.org_rollout import journal_shape
 
 
 @pytest.mark.parametrize(
@@ -51,11 +52,11 @@ def _action(i: int) -> dict[str, Any]:
 
 def test_a_sites_actions_are_found_inside_a_shared_batch_in_order() -> None:
     batch = {"actions": [_action(1), _action(2), _action(3)]}
-    assert _contains_actions(batch, [_action(2), _action(3)])
-    assert _contains_actions(batch, [_action(1), _action(2), _action(3)])
-    assert not _contains_actions(batch, [_action(3), _action(2)])
-    assert not _contains_actions(batch, [_action(1), _action(3)])
-    assert not _contains_actions({"actions": []}, [_action(1)])
+    assert contains_actions(batch, [_action(2), _action(3)])
+    assert contains_actions(batch, [_action(1), _action(2), _action(3)])
+    assert not contains_actions(batch, [_action(3), _action(2)])
+    assert not contains_actions(batch, [_action(1), _action(3)])
+    assert not contains_actions({"actions": []}, [_action(1)])
 
 
 def _step(kind: str) -> JobStep:
@@ -73,8 +74,8 @@ def _step(kind: str) -> JobStep:
 
 
 def test_journal_shape_names_creation_batches_direct_writes_and_verify() -> None:
-    assert _shape([_step(k) for k in "cbbddv"]) == "cbbddv"
-    assert _shape([_step(k) for k in "bdv"]) == "bdv"
+    assert journal_shape([_step(k) for k in "cbbddv"]) == "cbbddv"
+    assert journal_shape([_step(k) for k in "bdv"]) == "bdv"
 
 
 RF = "rfProfile/標準"

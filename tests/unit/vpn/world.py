@@ -7,14 +7,15 @@ from typing import Any
 
 from sqlmodel import Session
 
-from core.dashboard import MerakiDashboard
+from dashboard.meraki import MerakiDashboard
+from dashboard.provisioning import MerakiProvisioning
+from dashboard.session import build_sdk
+from dashboard.vpn import MerakiVpnDashboard
 from inventory.models import Contract, Device
-from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
 from provisioning.service import ProvisioningOptions
 from sandbox import seeds
 from sandbox.access import attach_device
 from sandbox.server import SandboxServer
-from vpn.meraki_adapter import MerakiVpnDashboard
 
 ORG = "537758"
 TOKYO, OSAKA, KOBE = "N_demo_tokyo", "N_demo_osaka", "N_vpn_kobe"

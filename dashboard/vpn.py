@@ -1,6 +1,6 @@
 """The VPN adapter: VPN status, uplink and auth-user calls through the meraki SDK.
 
-Site-to-site settings are written by the provisioning engine (`provisioning.meraki_adapter`).
+Site-to-site settings are written by the provisioning engine (`dashboard.provisioning`).
 """
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from core.dashboard import MerakiDashboard, translated_errors
+from dashboard.errors import translated_errors
+from dashboard.meraki import MerakiDashboard
 from vpn.domain import PeerObservation, Uplink, UplinkStatus, VpnSiteStatus
 from vpn.ports import AuthUser
 

@@ -58,24 +58,8 @@ class OrgRateLimiter:
             bucket.paused_until = max(bucket.paused_until, until)
 
 
-class BatchSlots:
-    """At most `limit` asynchronous action batches running per organization in this process."""
-
-    def __init__(self, limit: int = 5) -> None:
-        self.limit = limit
-        self._lock = threading.Lock()
-        self._slots: dict[str, threading.BoundedSemaphore] = {}
-
-    def slot(self, organization_id: str) -> threading.BoundedSemaphore:
-        with self._lock:
-            if organization_id not in self._slots:
-                self._slots[organization_id] = threading.BoundedSemaphore(self.limit)
-            return self._slots[organization_id]
-
-
 _shared: dict[float, OrgRateLimiter] = {}
 _shared_lock = threading.Lock()
-BATCH_SLOTS = BatchSlots()
 
 
 def shared_limiter(rate: float) -> OrgRateLimiter:

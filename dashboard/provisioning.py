@@ -1,23 +1,20 @@
-"""The provisioning port over the real `meraki` SDK, paced by netkeep's own per-org limiter.
+"""The provisioning port (`provisioning.ports.ProvisioningDashboard`) over the real SDK.
 
-The SDK's smart-flow limiter is switched off: it paces per org too, but before it knows a
-network's organization it makes hidden GETs (the network, then the org's networks and inventory),
-which cost calls and rate budget; netkeep already knows the organization. Every HTTP request,
-SDK retries included, passes the shared token bucket through an httpx request hook.
+Every HTTP request, SDK retries included, passes the organization's `RequestMeter` (pacing
+under the process's shared limiter, request accounting).
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-import httpx
 import meraki
 
-from core.dashboard import translated_errors
 from core.settings import Settings
-from provisioning.ports import CallStats
-from provisioning.ratelimit import OrgRateLimiter, shared_limiter
+from dashboard.errors import translated_errors
+from dashboard.pacing import shared_limiter
+from dashboard.session import build_sdk
+from dashboard.transport import Budget, CallStats, RequestMeter
 
 _GETTERS = {
     "device": ("networks", "getNetworkDevices"),
@@ -45,40 +42,22 @@ _SETTERS = {
 }
 
 
-def build_sdk(*, api_key: str, base_url: str, maximum_retries: int = 10, **options: Any) -> Any:
-    """A quiet `meraki.DashboardAPI` without smart flow, retrying 429s (Retry-After) and 5xx."""
-    kwargs: dict[str, Any] = {
-        "base_url": base_url,
-        "suppress_logging": True,
-        "output_log": False,
-        "print_console": False,
-        "maximum_retries": maximum_retries,
-        "wait_on_rate_limit": True,
-        "nginx_429_retry_wait_time": 1,
-        "action_batch_retry_wait_time": 1,
-        "smart_flow_enabled": False,
-        "caller": "netkeep/0.1 netkeep",
-    }
-    kwargs.update(options)
-    return meraki.DashboardAPI(api_key, **kwargs)
-
-
 class MerakiProvisioning:
     """Provisioning reads and writes of one organization through the SDK."""
 
-    def __init__(
-        self, sdk: Any, *, organization_id: str, limiter: OrgRateLimiter | None = None
-    ) -> None:
+    def __init__(self, sdk: Any, *, organization_id: str, limiter: Budget | None = None) -> None:
         self._api = sdk
         self.organization_id = organization_id
-        self.limiter = limiter
-        self.stats = CallStats()
-        self._lock = threading.Lock()
-        client: httpx.Client = sdk._session._client
-        hooks = dict(client.event_hooks)
-        hooks["request"] = [*hooks.get("request", []), self._before_request]
-        hooks["response"] = [*hooks.get("response", []), self._after_response]
-        client.event_hooks = hooks
+        self.meter = RequestMeter(organization_id, limiter)
+        self.meter.attach(sdk)
+
+    @property
+    def stats(self) -> CallStats:
+        return self.meter.stats
+
+    @property
+    def limiter(self) -> Budget | None:
+        return self.meter.limiter
 
     @classmethod
     def from_settings(
@@ -95,27 +74,6 @@ class MerakiProvisioning:
             organization_id=organization_id or settings.meraki_org_id,
             limiter=shared_limiter(settings.provisioning_rate_per_org),
         )
-
-    def _before_request(self, request: httpx.Request) -> None:
-        if self.limiter is not None:
-            self.limiter.acquire(self.organization_id)
-        with self._lock:
-            self.stats.calls += 1
-
-    def _after_response(self, response: httpx.Response) -> None:
-        status = response.status_code
-        if status == 429:
-            with self._lock:
-                self.stats.rate_limited += 1
-            if self.limiter is not None:
-                try:
-                    wait = float(response.headers.get("Retry-After", "1"))
-                except ValueError:
-                    wait = 1.0
-                self.limiter.pause(self.organization_id, wait)
-        elif status >= 500:
-            with self._lock:
-                self.stats.server_errors += 1
 
     @translated_errors
     def list_networks(self) -> list[dict[str, Any]]:

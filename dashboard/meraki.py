@@ -1,85 +1,23 @@
-"""The Meraki dashboard adapter: the real `meraki` SDK, errors turned into DashboardError.
+"""The organization-level adapter over the real `meraki` SDK: inventory and RMA swaps.
 
-Each domain owns the Protocol it needs (e.g. `inventory.ports.InventoryDashboard`); this class
-implements them all. It never logs or returns the API key.
+Implements `inventory.ports.InventoryDashboard` and `rma.ports.RmaDashboard`; errors become
+DashboardError. It never logs or returns the API key.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-import httpx
 import meraki
 
 from core.errors import DashboardError
 from core.settings import Settings
+from dashboard.errors import translated_errors
+from dashboard.session import build_sdk
+from dashboard.transport import ANY_ORGANIZATION, RequestMeter
+from inventory.ports import InventoryItem
 from rma.ports import DashboardSwap
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class InventoryItem:
-    """A device in the organization's inventory, as the dashboard reports it."""
-
-    serial: str
-    model: str
-    mac: str | None
-    network_id: str | None
-    name: str | None
-    product_type: str | None
-
-
-def translated_errors(func: Callable[P, T]) -> Callable[P, T]:
-    """Turn meraki and transport errors into DashboardError so callers never see SDK exceptions."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return func(*args, **kwargs)
-        except meraki.APIError as exc:
-            transport = _transport_failure(exc)
-            if transport is not None:  # the SDK reports a refused connection as "503 None"
-                raise DashboardError(
-                    f"dashboard unreachable at {_base_url_of(args)}: {transport} ({exc.operation})",
-                    operation=exc.operation,
-                ) from None
-            raise DashboardError(
-                f"dashboard refused {exc.operation}: {exc.status} {exc.reason}",
-                operation=exc.operation,
-                status=exc.status,
-                errors=exc.message,
-            ) from None
-        except (httpx.HTTPError, OSError) as exc:
-            raise DashboardError(
-                f"dashboard unreachable at {_base_url_of(args)}: {type(exc).__name__}",
-                operation=func.__name__,
-            ) from None
-
-    return wrapper
-
-
-def _transport_failure(exc: meraki.APIError) -> str | None:
-    """The connection error the SDK wrapped as an API error, if that is what it is."""
-    body = exc.message
-    if exc.reason is None and isinstance(body, dict) and isinstance(body.get("error"), str):
-        return str(body["error"])
-    return None
-
-
-def _base_url_of(args: tuple[object, ...]) -> str:
-    """The dashboard URL an adapter method talks to (its own, or its SDK session's)."""
-    adapter = args[0] if args else None
-    url = getattr(adapter, "base_url", None)
-    for name in ("_api", "_sdk"):
-        session = getattr(getattr(adapter, name, None), "_session", None)
-        url = url or getattr(session, "_base_url", None)
-    return str(url or "the configured NETKEEP_MERAKI_BASE_URL")
 
 
 class MerakiDashboard:
@@ -96,19 +34,18 @@ class MerakiDashboard:
         smart_flow_cache_path: str | None = None,
     ) -> None:
         self.base_url = base_url
-        self._api = meraki.DashboardAPI(
-            api_key,
+        self._api = build_sdk(
+            api_key=api_key,
             base_url=base_url,
-            suppress_logging=True,
-            output_log=False,
-            print_console=False,
             maximum_retries=maximum_retries,
             wait_on_rate_limit=wait_on_rate_limit,
             nginx_429_retry_wait_time=retry_wait,
             action_batch_retry_wait_time=retry_wait,
-            caller="netkeep/0.1 netkeep",
+            smart_flow_enabled=True,
             **({"smart_flow_cache_path": smart_flow_cache_path} if smart_flow_cache_path else {}),
         )
+        self.meter = RequestMeter(ANY_ORGANIZATION)  # accounting only: the SDK's smart flow paces
+        self.meter.attach(self._api)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MerakiDashboard:

@@ -1,0 +1,104 @@
+"""Waiting for action batches: the one polling loop every provisioning path uses, and the slots.
+
+A job alone waits for its own batch; a rollout waits for up to five shared batches at once.
+Both call `wait_for_batches`: one sleep, then one GET per batch still running, the sleep growing
+by `backoff` up to `max_delay`, until every batch ended or the deadline passed. Timings come
+from Settings (`provisioning_batch_*`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from core.errors import DashboardError, DomainError
+
+Outcome = dict[str, Any] | DomainError
+
+
+class BatchReader(Protocol):
+    """The one call waiting needs (a `ProvisioningDashboard` is one)."""
+
+    def get_batch(self, batch_id: str) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class BatchTimings:
+    """How often a running action batch is read again, and for how long at most."""
+
+    poll_seconds: float = 0.5
+    backoff: float = 1.5
+    max_delay: float = 5.0
+    deadline: float = 600.0
+
+
+@dataclass
+class Waiter:
+    """The timings with the clock and sleep they run on (tests pass instant ones)."""
+
+    timings: BatchTimings = field(default_factory=BatchTimings)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+
+def batch_ended(batch: Mapping[str, Any]) -> bool:
+    """Whether the dashboard finished the batch, either way."""
+    status = batch.get("status") or {}
+    return bool(status.get("completed") or status.get("failed"))
+
+
+def wait_for_batches(
+    dashboard: BatchReader, batches: Sequence[dict[str, Any]], waiter: Waiter
+) -> list[Outcome]:
+    """Each batch as it ended, or the error that stopped following it (read failed, too slow)."""
+    timings = waiter.timings
+    out: list[Outcome] = list(batches)
+    delay, deadline = timings.poll_seconds, waiter.clock() + timings.deadline
+    while True:
+        waiting = [i for i, b in enumerate(out) if isinstance(b, dict) and not batch_ended(b)]
+        if not waiting:
+            return out
+        if waiter.clock() > deadline:
+            for i in waiting:
+                out[i] = DashboardError(
+                    f"action batch {batches[i]['id']} did not finish in "
+                    f"{timings.deadline:g} seconds"
+                )
+            return out
+        waiter.sleep(delay)
+        delay = min(delay * timings.backoff, timings.max_delay)
+        for i in waiting:
+            try:
+                out[i] = dashboard.get_batch(str(batches[i]["id"]))
+            except DomainError as exc:
+                out[i] = exc
+
+
+def wait_for_batch(dashboard: BatchReader, batch: dict[str, Any], waiter: Waiter) -> dict[str, Any]:
+    """One batch until it ended; the error that stopped following it is raised."""
+    [ended] = wait_for_batches(dashboard, [batch], waiter)
+    if isinstance(ended, DomainError):
+        raise ended
+    return ended
+
+
+class BatchSlots:
+    """At most `limit` asynchronous action batches running per organization in this process."""
+
+    def __init__(self, limit: int = 5) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+
+    def slot(self, organization_id: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            if organization_id not in self._slots:
+                self._slots[organization_id] = threading.BoundedSemaphore(self.limit)
+            return self._slots[organization_id]
+
+
+BATCH_SLOTS = BatchSlots()
+"""This process's slots: at most five asynchronous batches per organization (Meraki's limit)."""

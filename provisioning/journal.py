@@ -1,0 +1,265 @@
+"""The journal: a job, its numbered steps and every move of a step, persisted in one place.
+
+A step moves only as `domain.STEP_TRANSITIONS` allows (`advance_step`); each move sets its
+timestamps, is committed before the next request goes out, and calls the hooks. A job alone
+and a rollout's shared batches journal through the same `Journal`, so an interrupted job reads
+the same way whichever path ran it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from core import audit
+from core.audit import Actor
+from provisioning.domain import JobKind, JobStatus, StepStatus, advance_step
+from provisioning.models import JobStep, ProvisioningJob, ResourceSnapshot
+from provisioning.plan import SitePlan, change_rows
+from provisioning.snapshot import snapshot_rows
+
+VERIFY = "verify"
+"""The action of a job's last step: read back and compare."""
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class ApplyHooks:
+    """Test and UI hooks: after a request was sent (not yet journalled), after a step is done."""
+
+    after_submit: Callable[[JobStep], None] | None = None
+    after_step: Callable[[JobStep], None] | None = None
+
+
+def describe(ops: list[dict[str, Any]], batch: bool) -> str:
+    """A step's action as the journal lists it."""
+    if batch:
+        return f"action batch ({len(ops)} actions)"
+    op = ops[0]
+    return f"{op['action']} {op['key']}"
+
+
+def _step_rows(job_id: int, plan: SitePlan) -> list[JobStep]:
+    rows = []
+    for number, step in enumerate(plan.steps, start=1):
+        ops = [
+            {"key": o.key, "action": o.action, **o.as_action(), "batchable": o.batchable}
+            for o in step.operations
+        ]
+        rows.append(
+            JobStep(
+                job_id=job_id,
+                number=number,
+                action=describe(ops, step.batch),
+                resources=step.resources,
+                batch=step.batch,
+                synchronous=step.synchronous,
+                operations=ops,
+                status=str(StepStatus.PENDING),
+            )
+        )
+    if plan.steps:
+        rows.append(
+            JobStep(
+                job_id=job_id,
+                number=len(plan.steps) + 1,
+                action=VERIFY,
+                resources=sorted({c.key for c in plan.changes}),
+                status=str(StepStatus.PENDING),
+            )
+        )
+    return rows
+
+
+def create_job(
+    *,
+    session: Session,
+    plan: SitePlan,
+    actor: Actor,
+    now: datetime,
+    kind: JobKind = JobKind.APPLY,
+    rollback_of: int | None = None,
+    not_restorable: list[str] | None = None,
+    expect_absent: list[str] | None = None,
+    rollout: str | None = None,
+    commit: bool = True,
+) -> ProvisioningJob:
+    """The job, its journal (every step pending, then verify) and the snapshot, committed."""
+    desired: dict[str, Any] = dict(plan.desired)
+    for key in expect_absent or []:
+        desired[key] = None
+    job = ProvisioningJob(
+        kind=str(kind),
+        status=str(JobStatus.PENDING),
+        organization_id=plan.organization_id,
+        network_id=plan.network_id,
+        network_name=plan.network_name,
+        site_plan=plan.site_plan,
+        sheet_kind=plan.sheet_kind,
+        sheet_digest=plan.digest,
+        rollback_of=rollback_of,
+        rollout=rollout,
+        prune=plan.prune,
+        sections=sorted(plan.sections),
+        desired=desired,
+        changes=change_rows(plan.changes),
+        estimate={**asdict(plan.estimate), "calls": plan.estimate.calls},
+        not_restorable=list(not_restorable or []),
+        created_by=actor.name,
+        created_at=now,
+    )
+    session.add(job)
+    session.flush()
+    assert job.id is not None
+    session.add_all(_step_rows(job.id, plan))
+    if kind is JobKind.APPLY:
+        for row in snapshot_rows(plan):
+            row.job_id = job.id
+            session.add(row)
+    _audit_created(session, job, plan, actor)
+    if commit:
+        session.commit()
+    return job
+
+
+def _audit_created(session: Session, job: ProvisioningJob, plan: SitePlan, actor: Actor) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=f"provisioning.{job.kind}_created",
+        entity_type="provisioning_job",
+        entity_id=str(job.id),
+        after={
+            "network": plan.network_name,
+            "organization": plan.organization_id,
+            "changes": len(plan.changes),
+            "steps": len(plan.steps),
+            "rollback_of": job.rollback_of,
+            "rollout": job.rollout,
+        },
+        at=job.created_at,
+    )
+
+
+def steps_of(*, session: Session, job_id: int) -> list[JobStep]:
+    """A job's journal, in order."""
+    stmt = select(JobStep).where(JobStep.job_id == job_id).order_by(col(JobStep.number))
+    return list(session.exec(stmt))
+
+
+def snapshot_of(*, session: Session, job_id: int) -> list[ResourceSnapshot]:
+    stmt = select(ResourceSnapshot).where(ResourceSnapshot.job_id == job_id)
+    return list(session.exec(stmt).all())
+
+
+class Journal:
+    """Moves steps through the transition table and commits each move (one session, one clock)."""
+
+    def __init__(self, session: Session, clock: Clock, hooks: ApplyHooks | None = None) -> None:
+        self.session, self.clock, self.hooks = session, clock, hooks or ApplyHooks()
+
+    def commit(self, *rows: Any) -> None:
+        for row in rows:
+            self.session.add(row)
+        self.session.commit()
+
+    def start_job(self, job: ProvisioningJob) -> None:
+        job.status, job.error = str(JobStatus.RUNNING), None
+        self.commit(job)
+
+    def begin(self, steps: Sequence[JobStep]) -> None:
+        """The steps are about to be sent: running, committed before any request goes out."""
+        now = self.clock()
+        for step in steps:
+            step.status = str(advance_step(step.status, StepStatus.RUNNING))
+            step.started_at, step.error = now, None
+        self.commit(*steps)
+
+    def sent(self, steps: Sequence[JobStep], request_id: str | None = None) -> None:
+        """The request went out: its id (when it has one) is committed, then the hooks run."""
+        if request_id is not None:
+            for step in steps:
+                step.request_id = request_id
+            self.commit(*steps)
+        for step in steps:
+            if self.hooks.after_submit:
+                self.hooks.after_submit(step)
+
+    def done(self, steps: Sequence[JobStep], *rows: Any) -> None:
+        """The steps finished (with any other rows their outcome changed), then the hooks run."""
+        now = self.clock()
+        for step in steps:
+            step.status = str(advance_step(step.status, StepStatus.DONE))
+            step.finished_at = now
+        self.commit(*steps, *rows)
+        for step in steps:
+            if self.hooks.after_step:
+                self.hooks.after_step(step)
+
+    def again(self, steps: Sequence[JobStep]) -> None:
+        """A shared batch failed as a whole: its steps are to be sent again, one site at a time."""
+        for step in steps:
+            step.status = str(advance_step(step.status, StepStatus.PENDING))
+            step.request_id = None
+        self.commit(*steps)
+
+    def fail(self, job: ProvisioningJob, steps: Sequence[JobStep], message: str) -> None:
+        """The job failed: its running step (if any) with it, both committed."""
+        failed = next((s for s in steps if s.status == StepStatus.RUNNING), None)
+        if failed is not None:
+            failed.status = str(advance_step(failed.status, StepStatus.FAILED))
+            failed.error, failed.finished_at = message[:2000], self.clock()
+            self.session.add(failed)
+        job.status, job.error = str(JobStatus.FAILED), message[:2000]
+        self.commit(job)
+
+    def finish_job(
+        self,
+        job: ProvisioningJob,
+        steps: Sequence[JobStep],
+        *,
+        actor: Actor,
+        calls: Mapping[str, int],
+        seconds: float,
+        shared: Mapping[str, Any] | None = None,
+    ) -> ProvisioningJob:
+        """The job's outcome from its steps and verification, what it cost, audited, committed.
+
+        A resumed job adds this run's calls and seconds to what the earlier runs recorded.
+        """
+        if job.status != JobStatus.FAILED:
+            if job.verify_diff:
+                job.status = str(JobStatus.VERIFY_FAILED)
+            elif any(s.status != StepStatus.DONE for s in steps):
+                job.status = str(JobStatus.FAILED)
+            else:
+                job.status = str(JobStatus.DONE)
+        previous = dict(job.result or {})
+        job.result = {
+            **{k: v + int(previous.get(k, 0)) for k, v in calls.items()},
+            "plan_reads": int(job.estimate.get("reads", 0)),
+            "batches": sum(1 for s in steps if s.batch),
+            "direct": sum(1 for s in steps if not s.batch and s.action != VERIFY),
+            "duration_s": round(seconds + float(previous.get("duration_s", 0)), 3),
+            "failures_surfaced": 1 if job.status == JobStatus.FAILED else 0,
+        }
+        if shared is not None:
+            job.result["shared"] = dict(shared)
+        job.finished_at = self.clock()
+        verb = "rolled_back" if job.kind == JobKind.ROLLBACK else "applied"
+        audit.record(
+            self.session,
+            actor=actor,
+            action=f"provisioning.job_{verb}",
+            entity_type="provisioning_job",
+            entity_id=str(job.id),
+            after={"status": job.status, "result": job.result, "error": job.error},
+            outcome="ok" if job.status == JobStatus.DONE else str(job.status),
+            at=job.finished_at,
+        )
+        self.commit(job)
+        return job

@@ -1,0 +1,260 @@
+"""One organization's share of a rollout: its jobs' runners composed phase by phase.
+
+New networks are created by shared action batches, their ids taken from one network list; the
+sites' batch steps are packed, round by round, into shared batches (at most 100 actions, a
+site's step never split so its actions keep their order; at most 5 running per organization);
+direct writes go one by one; the verification reads the organization's networks and devices
+once. A shared batch is all-or-nothing on the dashboard: when one fails, its sites' steps are
+sent again one site at a time, so one bad sheet fails alone. A job whose journal shows an
+interrupted step runs alone first, exactly as `netkeep apply --resume` would run it; a step the
+journal holds as done is never sent again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from typing import Any
+
+from core.errors import DashboardError, DomainError
+from provisioning.actions import is_network_creation, own_created
+from provisioning.batch_wait import BATCH_SLOTS, wait_for_batches
+from provisioning.batching import ASYNC_BATCH_MAX, SYNC_BATCH_MAX, pack_round
+from provisioning.domain import StepStatus
+from provisioning.journal import VERIFY
+from provisioning.models import JobStep
+from provisioning.ports import ProvisioningDashboard
+from provisioning.rollout_cost import assigns_rf_profiles
+from provisioning.runner import StepRunner
+from provisioning.verification import SharedReads
+
+Member = tuple[StepRunner, JobStep]
+_SHAPE = re.compile(r"c?b*d*v?")
+"""A journal a rollout can share: create network?, batches, direct writes, verify."""
+
+
+def journal_shape(steps: Sequence[JobStep]) -> str:
+    """One letter per step: c(reate network), b(atch), d(irect), v(erify)."""
+
+    def letter(step: JobStep) -> str:
+        if step.action == VERIFY:
+            return "v"
+        if step.batch:
+            return "b"
+        return "c" if is_network_creation(step) else "d"
+
+    return "".join(letter(s) for s in steps)
+
+
+def shareable(runner: StepRunner) -> bool:
+    """Every unfinished step still pending (none interrupted) and the journal in the usual order."""
+    pending = [s for s in runner.steps if s.status != StepStatus.DONE]
+    return all(s.status == StepStatus.PENDING for s in pending) and bool(
+        _SHAPE.fullmatch(journal_shape(runner.steps))
+    )
+
+
+def pending_creation(runner: StepRunner) -> JobStep | None:
+    """The job's network creation when it is still to be sent (never one the journal holds done)."""
+    first = runner.steps[0] if runner.steps else None
+    if first is not None and is_network_creation(first) and first.status == StepStatus.PENDING:
+        return first
+    return None
+
+
+class OrgRollout:
+    """The jobs of one organization run together: creations, batch rounds, direct, verify."""
+
+    def __init__(
+        self,
+        runners: list[StepRunner],
+        dashboard: ProvisioningDashboard,
+        progress: Callable[[str], None],
+    ) -> None:
+        self.runners, self.dashboard, self.progress = runners, dashboard, progress
+        self.org = dashboard.organization_id
+        self.journal = runners[0].journal
+        self.waiter = runners[0].waiter
+
+    def alive(self, runners: Sequence[StepRunner] | None = None) -> list[StepRunner]:
+        return [r for r in (self.runners if runners is None else runners) if not r.failed]
+
+    def run(self) -> None:
+        for runner in self.runners:
+            runner.start()
+        shared = [r for r in self.runners if shareable(r)]
+        for runner in self.runners:
+            if runner not in shared:  # an interrupted job: alone, as its resume would
+                runner.run_pending(stop_at_verify=True)
+        self.progress("creating networks")
+        self.create_networks(shared)
+        self.progress("action batches")
+        self.batch_rounds(self.alive(shared))
+        self.progress("direct writes")
+        for runner in self.alive():
+            runner.run_pending(stop_at_verify=True)
+        self.progress("verifying")
+        self.verify(self.alive())
+
+    # -- shared batches
+
+    def submit(self, members: list[Member]) -> tuple[list[Member], dict[str, Any] | None]:
+        """Mark the members running and send their actions as one batch (None: maybe not sent).
+
+        A member whose actions cannot be built (an id it needs is missing) fails alone.
+        """
+        kept: list[Member] = []
+        actions: list[Any] = []
+        for runner, step in members:
+            try:
+                built = runner.actions_for(step)
+            except DomainError as exc:
+                runner.fail(exc)
+                continue
+            kept.append((runner, step))
+            actions.extend(built)
+        if not kept:
+            return kept, None
+        self.journal.begin([s for _, s in kept])
+        try:
+            batch = self.dashboard.submit_batch(actions, synchronous=len(actions) <= SYNC_BATCH_MAX)
+        except DomainError:
+            return kept, None  # maybe sent: each member looks for it, as a resume would
+        self.journal.sent([s for _, s in kept], request_id=str(batch["id"]))
+        return kept, batch
+
+    def alone(self, members: list[Member], resend: bool) -> None:
+        """Each member's step on its own: the shared batch failed (resend) or was maybe sent."""
+        for runner, step in members:
+            if resend:
+                self.journal.again([step])
+            try:
+                runner.run_step(step)
+            except DomainError as exc:
+                runner.fail(exc)
+
+    def finish(self, members: list[Member], batch: Mapping[str, Any] | None = None) -> None:
+        status = (batch or {}).get("status") or {}
+        if batch is not None:
+            for runner, step in members:
+                step.answer = own_created(status, runner.job.network_id)
+        self.journal.done([s for _, s in members])
+
+    def run_waves(self, groups: list[list[Member]]) -> list[bool]:
+        """Shared batches, at most five running at once; for each, whether it completed."""
+        size = BATCH_SLOTS.limit
+        waves = [groups[i : i + size] for i in range(0, len(groups), size)]
+        return [ok for wave in waves for ok in self.run_wave(wave)]
+
+    def run_wave(self, groups: list[list[Member]]) -> list[bool]:
+        """Up to five shared batches at once; for each, whether it completed."""
+        completed: list[bool] = []
+        with ExitStack() as stack:
+            sent = []
+            for group in groups:
+                stack.enter_context(BATCH_SLOTS.slot(self.org))
+                sent.append(self.submit(group))
+            batches = [b for m, b in sent if m and b is not None]
+            ended = iter(wait_for_batches(self.dashboard, batches, self.waiter))
+            for members, batch in sent:
+                if not members:
+                    completed.append(False)
+                    continue
+                if batch is None:
+                    self.alone(members, resend=False)
+                    completed.append(False)
+                    continue
+                result = next(ended)
+                if isinstance(result, DomainError):  # still running or unknown: resumable by id
+                    for runner, _ in members:
+                        runner.fail(result)
+                    completed.append(False)
+                elif (result.get("status") or {}).get("failed"):
+                    self.alone(members, resend=True)
+                    completed.append(False)
+                else:
+                    completed.append(True)
+                    if not is_network_creation(members[0][1]):
+                        self.finish(members, result)
+        return completed
+
+    # -- phases
+
+    def create_networks(self, runners: list[StepRunner]) -> None:
+        members = [(r, step) for r in runners if (step := pending_creation(r)) is not None]
+        if not members:
+            return
+        groups = [members[i : i + ASYNC_BATCH_MAX] for i in range(0, len(members), ASYNC_BATCH_MAX)]
+        created = [
+            member
+            for group, ok in zip(groups, self.run_waves(groups), strict=True)
+            if ok
+            for member in group
+        ]
+        if not created:
+            return
+        try:
+            by_name = {str(n.get("name")): str(n["id"]) for n in self.dashboard.list_networks()}
+        except DomainError as exc:
+            for runner, _ in created:
+                runner.fail(exc)
+            return
+        found: list[Member] = []
+        for runner, step in created:
+            net_id = by_name.get(runner.job.network_name)
+            if net_id is None:
+                runner.fail(DashboardError(f"network {runner.job.network_name!r} was not created"))
+                continue
+            runner.adopt_network(net_id)
+            step.request_id = net_id
+            found.append((runner, step))
+        if found:
+            self.journal.done([s for _, s in found], *[r.job for r, _ in found])
+
+    def batch_rounds(self, runners: list[StepRunner]) -> None:
+        queues = {
+            id(r): [s for s in r.steps if s.batch and s.status == StepStatus.PENDING]
+            for r in runners
+        }
+        depth = max((len(q) for q in queues.values()), default=0)
+        for round_no in range(depth):
+            members = [
+                (r, queues[id(r)][round_no])
+                for r in self.alive(runners)
+                if len(queues[id(r)]) > round_no
+            ]
+            sizes = [len(s.operations) for _, s in members]
+            self.run_waves([[members[i] for i in g] for g in pack_round(sizes)])
+
+    def shared_reads(self, waiting: list[StepRunner]) -> SharedReads:
+        """The organization's networks, devices and RF assignments, once for every job."""
+        ids = sorted({str(r.job.network_id) for r in waiting})
+        networks = {str(n["id"]): n for n in self.dashboard.list_networks() if str(n["id"]) in ids}
+        devices: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        if any("device" in r.job.sections for r in waiting):
+            for row in self.dashboard.list_devices(ids):
+                devices[str(row.get("networkId"))].append(row)
+        assignments: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        if any(assigns_rf_profiles(r.job.desired) for r in waiting):
+            for row in self.dashboard.read_rf_assignments(ids):
+                assignments[str((row.get("network") or {}).get("id"))].append(row)
+        return SharedReads(networks=networks, devices=dict(devices), assignments=dict(assignments))
+
+    def verify(self, runners: list[StepRunner]) -> None:
+        waiting = [
+            r for r in runners if r.steps and r.steps[-1].action == VERIFY
+            and r.steps[-1].status != StepStatus.DONE
+        ]  # fmt: skip
+        if waiting and not any(r.full_verify for r in waiting):
+            try:
+                shared = self.shared_reads(waiting)
+            except DomainError as exc:
+                for runner in waiting:
+                    runner.fail(exc)
+                return
+            for runner in waiting:
+                runner.use_shared_reads(shared)
+        for runner in waiting:
+            runner.run_pending()

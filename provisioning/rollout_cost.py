@@ -1,0 +1,84 @@
+"""What a rollout costs in calls: the estimate shown before it runs, and the same sheets alone."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from provisioning.actions import is_network_creation
+from provisioning.batching import ASYNC_BATCH_MAX, CallEstimate, batch_cost, pack_round
+from provisioning.domain import RADIO, kind_of
+from provisioning.plan import SitePlan
+from provisioning.service import ProvisioningOptions
+
+
+def assigns_rf_profiles(desired: Mapping[str, Any]) -> bool:
+    """Whether the sheet assigns RF profiles to access points (one more shared read)."""
+    return any(kind_of(k) == RADIO for k in desired)
+
+
+def alone_calls(plan: SitePlan) -> int:
+    """What the plan would cost applied by itself (its own network-list read included)."""
+    return plan.estimate.calls + 1 if plan.changes else 0
+
+
+def rollout_cost(
+    plans: Sequence[SitePlan], options: ProvisioningOptions
+) -> tuple[CallEstimate, int]:
+    """What the plans with changes cost as one rollout, and applied one sheet at a time."""
+    busy = [p for p in plans if p.changes]
+    return rollout_estimate(busy, options), sum(map(alone_calls, busy))
+
+
+def _batch_calls(org_plans: list[SitePlan]) -> tuple[int, int]:
+    """Shared batches and their polls: the creations, then the rounds of batch steps."""
+    batches = polls = 0
+    creates = sum(1 for p in org_plans if is_network_creation(p.steps[0]))
+    for start in range(0, creates, ASYNC_BATCH_MAX):
+        size = min(ASYNC_BATCH_MAX, creates - start)
+        batches, polls = batches + 1, polls + batch_cost(size) - 1
+    rounds: list[list[int]] = []
+    for p in org_plans:
+        for r, s in enumerate([s for s in p.steps if s.batch]):
+            if r == len(rounds):
+                rounds.append([])
+            rounds[r].append(len(s.operations))
+    for sizes in rounds:
+        for group in pack_round(sizes):
+            cost = batch_cost(sum(sizes[i] for i in group))
+            batches, polls = batches + 1, polls + cost - 1
+    return batches, polls
+
+
+def _verify_calls(busy: list[SitePlan]) -> int:
+    """Each job's own read-back, less what the organization-wide reads serve for all."""
+    verify = 0
+    for p in busy:
+        shared = 1 + (1 if "device" in p.sections else 0) + assigns_rf_profiles(p.desired)
+        verify += p.estimate.verify_reads - shared
+    if busy:
+        verify += 1 + (1 if any("device" in p.sections for p in busy) else 0)
+        verify += 1 if any(assigns_rf_profiles(p.desired) for p in busy) else 0
+    return verify
+
+
+def rollout_estimate(plans: Sequence[SitePlan], options: ProvisioningOptions) -> CallEstimate:
+    """Calls of applying these plans as one rollout (what `apply_rollout` will send)."""
+    by_org: dict[str, list[SitePlan]] = defaultdict(list)
+    for plan in plans:
+        by_org[plan.organization_id].append(plan)
+    reads = direct = batches = polls = verify = 0
+    for org_plans in by_org.values():
+        reads += 1 + sum(p.reads_made for p in org_plans)
+        busy = [p for p in org_plans if p.steps]
+        if any(is_network_creation(p.steps[0]) for p in busy):
+            reads += 1  # the network list that gives the new networks' ids
+        org_batches, org_polls = _batch_calls(busy)
+        batches, polls = batches + org_batches, polls + org_polls
+        for p in busy:
+            direct += sum(1 for s in p.steps if not s.batch and not is_network_creation(s))
+        verify += _verify_calls(busy)
+    total = reads + direct + batches + polls + verify
+    seconds = round(total / options.rate / max(1, len(by_org)) + polls * options.poll_seconds, 2)
+    return CallEstimate(reads, direct, batches, polls, verify, seconds)

@@ -1,0 +1,215 @@
+"""The step runner: one job's journalled steps sent to a `ProvisioningDashboard`, in order.
+
+An interrupted job resumes at its first unfinished step. A step found `running` was maybe sent:
+a batch with a recorded id is looked up by that id, one without is looked for among the
+organization's batches by its actions (alone or packed with other sites' by a rollout). A
+network creation that was maybe sent adopts the network of the job's name: the plan saw none
+when the job was journalled, so the one there now is this job's (a batch still creating it is
+waited for first). Direct writes are idempotent PUTs, so only those are sent again.
+
+A rollout composes runners through the public methods here (`start`, `run_pending`,
+`actions_for`, `adopt_network`, `use_shared_reads`, `fail`, `finish`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlmodel import Session
+
+from core.audit import Actor
+from core.errors import DashboardError, DomainError
+from provisioning.actions import (
+    build_actions,
+    contains_actions,
+    created_ids,
+    is_network_creation,
+    own_created,
+)
+from provisioning.batch_wait import BATCH_SLOTS, Waiter, wait_for_batch
+from provisioning.domain import JobStatus, StepStatus, fingerprint_secrets, kind_of
+from provisioning.journal import VERIFY, Journal
+from provisioning.models import JobStep, ProvisioningJob
+from provisioning.plan import fingerprinter, resolve_secrets
+from provisioning.ports import ProvisioningDashboard
+from provisioning.verification import SharedReads, read_back, remaining_differences
+
+Progress = Callable[[int, int, str], None]
+
+
+class StepRunner:
+    """Runs one job's pending steps against the dashboard, journalling every move."""
+
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        dashboard: ProvisioningDashboard,
+        job: ProvisioningJob,
+        steps: list[JobStep],
+        secrets: Mapping[str, str],
+        secret_key: bytes,
+        waiter: Waiter,
+        full_verify: bool = False,
+    ) -> None:
+        self.journal, self.dashboard, self.job, self.steps = journal, dashboard, job, steps
+        self.secrets, self.secret_key, self.waiter = secrets, secret_key, waiter
+        self.full_verify = full_verify
+        self.shared: SharedReads | None = None
+        self.calls: dict[str, int] = dict.fromkeys(dashboard.stats.snapshot(), 0)
+        self.started = time.monotonic()
+
+    @property
+    def session(self) -> Session:
+        return self.journal.session
+
+    @property
+    def failed(self) -> bool:
+        return self.job.status == JobStatus.FAILED
+
+    def count(self, before: Mapping[str, int]) -> None:
+        """Add the calls made since `before` to this job's own tally."""
+        for key, value in self.dashboard.stats.snapshot().items():
+            self.calls[key] = self.calls.get(key, 0) + value - before.get(key, 0)
+
+    def start(self) -> None:
+        self.journal.start_job(self.job)
+
+    def fail(self, exc: DomainError) -> None:
+        self.journal.fail(self.job, self.steps, exc.message)
+
+    def adopt_network(self, network_id: str) -> None:
+        """The job's network is this one (created for it); later steps address it."""
+        self.job.network_id = network_id
+
+    def use_shared_reads(self, shared: SharedReads) -> None:
+        self.shared = shared
+
+    def actions_for(self, step: JobStep) -> list[Any]:
+        """The step's batch actions, ids of resources created by earlier steps filled in."""
+        ids = created_ids(self.dashboard, self.steps, step, self.job.network_id)
+        return build_actions(step, self.job.network_id, self.secrets, ids)
+
+    def run_pending(
+        self, progress: Progress | None = None, *, stop_at_verify: bool = False
+    ) -> bool:
+        """Run the unfinished steps in order; False (job failed) on a dashboard or input error."""
+        total = len(self.steps)
+        try:
+            for step in self.steps:
+                if step.status == StepStatus.DONE:
+                    continue
+                if stop_at_verify and step.action == VERIFY:
+                    return True
+                if progress:
+                    progress(step.number - 1, total, step.action)
+                self.run_step(step)
+        except DomainError as exc:
+            self.fail(exc)
+            return False
+        return True
+
+    def run_step(self, step: JobStep) -> None:
+        before = self.dashboard.stats.snapshot()
+        try:
+            maybe_sent = step.status in (StepStatus.RUNNING, StepStatus.FAILED)
+            self.journal.begin([step])
+            if step.action == VERIFY:
+                self.verify()
+            elif step.batch:
+                self.run_batch(step, step_was_running=maybe_sent)
+            elif is_network_creation(step):
+                self.create_network(step, maybe_sent=maybe_sent)
+            else:
+                self.run_direct(step)
+            self.journal.done([step])
+        finally:
+            self.count(before)
+
+    def create_network(self, step: JobStep, *, maybe_sent: bool) -> None:
+        found = self.created_before(step) if maybe_sent else None
+        if found is None:
+            body = resolve_secrets(step.operations[0]["body"], self.secrets)
+            found = str(self.dashboard.create_network(body)["id"])
+        self.adopt_network(found)
+        self.journal.sent([step], request_id=found)
+
+    def created_before(self, step: JobStep) -> str | None:
+        """The network an earlier, interrupted attempt created for this job, if any."""
+        if self.job.network_id:
+            return str(self.job.network_id)  # its id was journalled: nothing to look up
+        actions = build_actions(step, None, self.secrets)
+        batch: dict[str, Any] | None = None
+        if step.request_id:  # a rollout's shared creation batch
+            batch = self.dashboard.get_batch(step.request_id)
+        else:
+            listed = self.dashboard.list_batches()
+            batch = next((b for b in listed if contains_actions(b, actions)), None)
+        if batch is not None:
+            wait_for_batch(self.dashboard, batch, self.waiter)
+        network = self.dashboard.find_network(self.job.network_name)
+        return None if network is None else str(network["id"])
+
+    def run_direct(self, step: JobStep) -> None:
+        op = step.operations[0]
+        body = resolve_secrets(op["body"], self.secrets)
+        answer = self.dashboard.send_direct(kind_of(op["key"]), str(self.job.network_id), body)
+        step.answer = (
+            fingerprint_secrets(dict(answer), fingerprinter(self.secret_key))
+            if isinstance(answer, Mapping)
+            else None
+        )
+        self.journal.sent([step])
+
+    def run_batch(self, step: JobStep, *, step_was_running: bool) -> None:
+        actions = self.actions_for(step)
+        batch: dict[str, Any] | None = None
+        if step.request_id:
+            batch = self.dashboard.get_batch(step.request_id)
+        elif step_was_running:
+            listed = self.dashboard.list_batches()
+            batch = next((b for b in listed if contains_actions(b, actions)), None)
+        with BATCH_SLOTS.slot(self.job.organization_id):
+            if batch is None or (batch.get("status") or {}).get("failed"):
+                batch = self.dashboard.submit_batch(actions, synchronous=step.synchronous)
+                self.journal.sent([step], request_id=str(batch["id"]))
+            else:
+                self.journal.sent([step])
+            batch = wait_for_batch(self.dashboard, batch, self.waiter)
+        status = batch.get("status") or {}
+        if status.get("failed"):
+            errors = "; ".join(str(e) for e in status.get("errors") or []) or "no detail"
+            raise DashboardError(
+                f"action batch {batch['id']} failed and changed nothing: {errors}",
+                operation="createOrganizationActionBatch",
+            )
+        step.answer = own_created(status, self.job.network_id)
+
+    def verify(self) -> None:
+        """Read back what the job touched; any remaining difference is verify_failed."""
+        job = self.job
+        current = read_back(
+            dashboard=self.dashboard,
+            job=job,
+            steps=self.steps,
+            secret_key=self.secret_key,
+            shared=self.shared,
+            full_verify=self.full_verify,
+        )
+        job.verify_diff = remaining_differences(
+            desired=job.desired, current=current, sections=job.sections, prune=job.prune
+        )
+        self.journal.commit(job)
+
+    def finish(self, actor: Actor, shared: Mapping[str, Any] | None = None) -> ProvisioningJob:
+        """The outcome, what it cost and the audit entry, committed."""
+        return self.journal.finish_job(
+            self.job,
+            self.steps,
+            actor=actor,
+            calls=self.calls,
+            seconds=time.monotonic() - self.started,
+            shared=shared,
+        )

@@ -1,0 +1,239 @@
+"""The mutation tool: which mutants it makes, which it must not, and that a run counts right."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tools.mutants import mutants
+from tools.mutate import Target, dependents, independent, load_config, main, run_target
+
+
+def _mutants(source: str) -> list[tuple[int, str]]:
+    return [(m.line, m.description) for m in mutants(textwrap.dedent(source))]
+
+
+def test_each_operator():
+    source = """
+        LIMIT = 254
+        STATES = frozenset({"a", "b"})
+
+
+        def rule(x, flags):
+            if x < LIMIT and not flags:
+                return x + 1
+            return x * 2 // 3 == True
+    """
+    assert _mutants(source) == [
+        (2, "254 → 255"),
+        (2, "254 → 253"),
+        (3, "set element 'a' dropped"),
+        (3, "set element 'b' dropped"),
+        (7, "statement deleted: if x < LIMIT and (not flags):"),
+        (7, "and ↔ or"),
+        (7, "< → <="),
+        (7, "not removed"),
+        (8, "statement deleted: return x + 1"),
+        (8, "+ → -"),
+        (8, "1 → 2"),
+        (8, "1 → 0"),
+        (9, "statement deleted: return x * 2 // 3 == True"),
+        (9, "== → !="),
+        (9, "// → *"),
+        (9, "* → //"),
+        (9, "2 → 3"),
+        (9, "2 → 1"),
+        (9, "3 → 4"),
+        (9, "3 → 2"),
+        (9, "True → False"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("op", "swapped"),
+    [("<", "<="), ("<=", "<"), (">", ">="), (">=", ">"), ("==", "!="), ("!=", "=="),
+     ("in", "not in"), ("not in", "in"), ("is", "is not"), ("is not", "is")],
+)  # fmt: skip
+def test_comparisons_flip(op, swapped):
+    [mutant] = mutants(f"a {op} b\n")
+    assert mutant.description == f"{op} → {swapped}"
+    assert mutant.source == f"a {swapped} b"
+
+
+def test_every_mutant_compiles_and_differs():
+    source = Path("changes/domain.py").read_text(encoding="utf-8")
+    found = mutants(source)
+    assert len(found) > 50
+    original = ast.unparse(ast.parse(source))
+    for mutant in found:
+        compile(mutant.source, "m.py", "exec")
+        assert mutant.source != original
+    assert len({m.source for m in found}) == len(found)
+
+
+def test_dropping_the_only_element_leaves_an_empty_set():
+    [mutant] = mutants("S = frozenset({1})\n".replace("1", "'x'"))
+    namespace: dict[str, object] = {}
+    exec(mutant.source, namespace)
+    assert namespace["S"] == frozenset()
+
+
+def test_left_alone_docstrings_annotations_decorators_module_statements_and_pragmas():
+    source = '''
+        """Module 1 docstring."""
+        from dataclasses import dataclass
+
+        X: int = 3  # mutation: equivalent
+
+
+        @dataclass(frozen=True, slots=True)
+        class A:
+            """Doc 2."""
+
+            n: "list[int]" = None
+
+
+        def f(a: int = 1) -> int:
+            """Doc 3."""
+            pass
+    '''
+    assert _mutants(source) == [(15, "1 → 2"), (15, "1 → 0")]
+
+
+def test_statements_are_deleted_only_inside_functions():
+    assert _mutants("x = 1\nif x:\n    y = 2\n") == [
+        (1, "1 → 2"),
+        (1, "1 → 0"),
+        (3, "2 → 3"),
+        (3, "2 → 1"),
+    ]
+
+
+def test_dependents_follow_imports_transitively():
+    edges = [("b", "a"), ("c", "b"), ("d", "x"), ("pkg", "a"), ("a", "y")]
+    assert dependents("a", edges) == {"a", "b", "c", "pkg"}
+    loaded = ["y", "x", "a", "b", "c", "d", "pkg", "pkg.sub", "pkgother"]
+    # a module is unsafe when it or a package above it imports the target
+    assert independent("a", loaded, edges) == ["y", "x", "d", "pkgother"]
+
+
+def test_config(tmp_path):
+    lines = [
+        "[tool.netkeep.mutation]",
+        "threshold = 80",
+        'preload = ["json"]',
+        "modules = [",
+        '  { path = "a/domain.py", tests = ["tests/a"], ci = true },',
+        '  { path = "b/x.py", tests = ["t1", "t2"], threshold = 95, conftest = true,'
+        ' args = ["-k", "s"] },',
+        "]",
+    ]
+    (tmp_path / "pyproject.toml").write_text("\n".join(lines), encoding="utf-8")
+    targets, preload = load_config(tmp_path / "pyproject.toml")
+    assert preload == ["json"]
+    assert targets == [
+        Target("a/domain.py", ("tests/a",), 80.0, ci=True),
+        Target("b/x.py", ("t1", "t2"), 95.0, conftest=True, args=("-k", "s")),
+    ]
+    assert targets[0].module == "a.domain"
+
+
+PROJECT = {
+    "agex/__init__.py": "",
+    "agex/rules.py": '''
+        """Pure."""
+
+        ADULT = 18
+
+
+        def is_adult(age: int) -> bool:
+            return age >= ADULT
+
+
+        def spin(n: int) -> int:
+            while n != 0:
+                n -= 1
+            return n
+    ''',
+    "agex/tiny.py": "def more_than_one(x):\n    return x > 1\n",
+    "checks/__init__.py": "",
+    "checks/test_tiny.py": "from agex.tiny import more_than_one\n\n\ndef test_five():\n"
+    "    assert more_than_one(5)\n",
+    "checks/test_strong.py": """
+        from agex.rules import is_adult, spin
+
+
+        def test_edges():
+            assert is_adult(18) and not is_adult(17)
+
+
+        def test_spin():
+            assert spin(3) == 0
+    """,
+    "checks/test_weak.py": """
+        from agex.rules import is_adult
+
+
+        def test_far_from_the_edge():
+            assert is_adult(40) and not is_adult(3)
+    """,
+}
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    for name, text in PROJECT.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_a_run_counts_killed_survived_and_looping_mutants(project):
+    strong = run_target(Target("agex/rules.py", ("checks/test_strong.py",)), jobs=2, limits=(1, 30))
+    # 18±1, >= → >, each statement deleted, != → ==, 0±1 and 1±1 in spin: all noticed
+    assert (strong.total, strong.killed, strong.survivors) == (12, 12, [])
+    assert (
+        strong.timeouts == 3
+    )  # `n -= 1` deleted, `n -= 2`, `n -= 0` loop: the CPU limit ends them
+    weak = run_target(
+        Target("agex/rules.py", ("checks/test_weak.py",), 50.0), jobs=2, limits=(1, 30)
+    )
+    assert weak.survivors == [
+        (4, "18 → 19"),
+        (4, "18 → 17"),
+        (8, ">= → >"),
+        (12, "statement deleted: while n != 0:"),
+        (12, "!= → =="),
+        (12, "0 → 1"),
+        (12, "0 → -1"),
+        (13, "statement deleted: n -= 1"),
+        (13, "1 → 2"),
+        (13, "1 → 0"),
+        (14, "statement deleted: return n"),
+    ]
+    assert (weak.killed, weak.passed) == (1, False)
+
+
+def test_the_command_fails_below_the_threshold(project, capsys):
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent(
+            """
+            [tool.netkeep.mutation]
+            modules = [
+              { path = "agex/tiny.py", tests = ["checks/test_tiny.py"], threshold = 50 },
+            ]
+            """
+        ),
+        encoding="utf-8",
+    )
+    assert main(["--show-survivors"]) == 1
+    out = capsys.readouterr().out
+    assert "agex/tiny.py      " in out and "1/4    killed  25.0%" in out and "BELOW 50%" in out
+    assert "survived  agex/tiny.py:2  > → >=" in out
+    with pytest.raises(SystemExit):
+        main(["not/configured.py"])

@@ -1,0 +1,363 @@
+"""Mutation testing of the pure modules: one small change at a time, the module's tests run.
+
+Why not mutmut (3.x): it rewrites only code inside functions (its trampolines), so the
+transition tables and state sets this project's rules live in (`TRANSITIONS`, `CHARGEABLE`,
+`AWAITING_RETURN` …) are never mutated — yet a dropped edge there is the bug issue 22 is about.
+Each module is run in a forked process that has already imported the third-party libraries and
+every project module that does not import the target (found by a baseline run that records the
+imports); each mutant then runs in a fork of that, so it costs little more than its tests.
+Configuration: ``[tool.netkeep.mutation]`` in pyproject.toml; docs/mutation.md.
+
+    python -m tools.mutate                 # every configured module
+    python -m tools.mutate --ci            # the CI-sized set (`ci = true`)
+    python -m tools.mutate changes/domain.py --show-survivors
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import resource
+import signal
+import sys
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from tools.mutants import Mutant, mutants
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A module to mutate, the tests that must notice, and the kill rate it must keep."""
+
+    path: str
+    tests: tuple[str, ...]
+    threshold: float = 90.0
+    ci: bool = False
+    conftest: bool = False
+    args: tuple[str, ...] = ()
+
+    @property
+    def module(self) -> str:
+        return self.path.removesuffix(".py").replace("/", ".")
+
+
+@dataclass(slots=True)
+class Outcome:
+    target: Target
+    total: int = 0
+    killed: int = 0
+    timeouts: int = 0
+    survivors: list[tuple[int, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return 100.0 * self.killed / self.total if self.total else 100.0
+
+    @property
+    def passed(self) -> bool:
+        return self.score >= self.target.threshold
+
+
+def load_config(pyproject: Path) -> tuple[list[Target], list[str]]:
+    """The configured targets and the third-party modules to import before forking."""
+    section = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["netkeep"]["mutation"]
+    targets = [
+        Target(
+            path=entry["path"],
+            tests=tuple(entry["tests"]),
+            threshold=float(entry.get("threshold", section.get("threshold", 90))),
+            ci=bool(entry.get("ci", False)),
+            conftest=bool(entry.get("conftest", False)),
+            args=tuple(entry.get("args", ())),
+        )
+        for entry in section["modules"]
+    ]
+    return targets, list(section.get("preload", []))
+
+
+# --- what a module's tests import, and what does not depend on the target ----------------------
+
+
+def dependents(target: str, edges: Iterable[tuple[str, str]]) -> set[str]:
+    """Modules that import `target` directly or through others, packages of those included."""
+    importers: dict[str, set[str]] = {}
+    for importer, imported in edges:
+        importers.setdefault(imported, set()).add(importer)
+    found, todo = {target}, [target]
+    while todo:
+        for importer in importers.get(todo.pop(), ()):
+            if importer not in found:
+                found.add(importer)
+                todo.append(importer)
+    return found
+
+
+def independent(target: str, loaded: Sequence[str], edges: Iterable[tuple[str, str]]) -> list[str]:
+    """Modules safe to import before mutating `target`, in load order."""
+    tainted = dependents(target, edges)
+
+    def safe(name: str) -> bool:
+        parts = name.split(".")
+        return not any(".".join(parts[:i]) in tainted for i in range(1, len(parts) + 1))
+
+    return [name for name in loaded if safe(name)]
+
+
+class _ImportRecorder:
+    """Records (importer, imported) for every import statement, cached imports included."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.edges = str(root), set[tuple[str, str]]()
+        self.original: Callable[..., ModuleType] = builtins.__import__
+
+    def __call__(
+        self,
+        name: str,
+        globals: dict[str, Any] | None = None,
+        locals: dict[str, Any] | None = None,
+        fromlist: Sequence[str] | None = (),
+        level: int = 0,
+    ) -> ModuleType:
+        module = self.original(name, globals, locals, fromlist, level)
+        importer = str((globals or {}).get("__name__", ""))
+        if level:
+            package = str((globals or {}).get("__package__") or importer)
+            name = importlib.util.resolve_name("." * level + name, package)
+        self.edges.add((importer, name))
+        self.edges.update((importer, f"{name}.{item}") for item in fromlist or ())
+        return module
+
+    def project_modules(self) -> list[str]:
+        """Modules loaded from the project's own files (not the venv), in load order."""
+        out = []
+        for name, module in list(sys.modules.items()):
+            path = getattr(module, "__file__", None) or ""
+            if path.startswith(self.root) and "/.venv/" not in path and name != "__main__":
+                out.append(name)
+        return out
+
+
+# --- forked runs -------------------------------------------------------------------------------
+
+
+class _MutantLoader(importlib.abc.Loader):
+    def __init__(self, path: str, source: str) -> None:
+        self.path, self.source = path, source
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__file__ = self.path
+        exec(compile(self.source, self.path, "exec"), module.__dict__)
+
+
+class _MutantFinder(importlib.abc.MetaPathFinder):
+    def __init__(self, name: str, path: str, source: str) -> None:
+        self.name, self.loader = name, _MutantLoader(path, source)
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name:
+            return None
+        return importlib.util.spec_from_loader(fullname, self.loader, origin=self.loader.path)
+
+
+def pytest_args(target: Target) -> list[str]:
+    conftest = [] if target.conftest else ["--noconftest"]
+    plugins = ["-p", "no:cacheprovider", "-p", "_hypothesis_pytestplugin"]
+    return ["-x", "-q", *conftest, *plugins, "-o", "addopts=", *target.args, *target.tests]
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # a forked child starts from zero
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run_tests(target: Target, source: str | None, limits: tuple[int, int]) -> int:
+    """In a forked child: install the mutant, run the tests quietly, return pytest's code.
+
+    A mutant that loops is ended by its CPU-time limit (fair however busy the machine is) or,
+    failing that, by the wall-clock alarm; either way it counts as killed.
+    """
+    cpu, wall = limits
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    signal.alarm(wall)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - ends with the child
+    if source is not None:
+        path = str(Path(target.path).resolve())
+        sys.meta_path.insert(0, _MutantFinder(target.module, path, source))
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # xdist, respx … are not needed here
+    import pytest
+    from hypothesis import settings
+
+    settings.register_profile("mutation", derandomize=True, database=None, deadline=None)
+    settings.load_profile("mutation")
+    return int(pytest.main(pytest_args(target)))
+
+
+def _in_child(work: Callable[[], object]) -> tuple[int, object]:
+    """Run `work` in a forked child; its exit status and what it returned (JSON)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read)
+        payload: object = None
+        try:
+            payload = work()
+        finally:
+            with os.fdopen(write, "w") as out:
+                json.dump(payload, out)
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        text = answer.read()
+    _, status = os.waitpid(pid, 0)
+    return status, json.loads(text) if text else None
+
+
+def _spawn(target: Target, source: str, limits: tuple[int, int]) -> int:
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 3
+        try:
+            code = _run_tests(target, source, limits)
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _baseline(target: Target) -> dict[str, Any]:
+    """The unmutated run: whether it passes, how long it takes, what it imports."""
+    recorder = _ImportRecorder(Path.cwd())
+    builtins.__import__ = recorder  # type: ignore[assignment]  # same call, extra bookkeeping
+    started = time.monotonic()
+    code = _run_tests(target, None, (900, 1800))
+    return {
+        "code": code,
+        "seconds": time.monotonic() - started,
+        "cpu": _cpu_seconds(),
+        "loaded": recorder.project_modules(),
+        "edges": sorted(recorder.edges),
+    }
+
+
+def _mutate_all(
+    target: Target, preload: Sequence[str], *, jobs: int, limits: tuple[int, int]
+) -> object:
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception:  # a module that fails alone is left for the tests to import
+            continue
+    if target.module in sys.modules:
+        return {"retry": True}
+    pending = list(enumerate(mutants(Path(target.path).read_text(encoding="utf-8"))))
+    total, killed, timeouts = len(pending), 0, 0
+    found: list[tuple[int, int, str]] = []
+    running: dict[int, tuple[int, Mutant]] = {}
+    while pending or running:
+        while pending and len(running) < jobs:
+            index, mutant = pending.pop(0)
+            running[_spawn(target, mutant.source, limits)] = (index, mutant)
+        pid, status = os.wait()
+        index, mutant = running.pop(pid)
+        if os.WIFSIGNALED(status):
+            killed, timeouts = killed + 1, timeouts + 1
+        elif os.waitstatus_to_exitcode(status) == 0:
+            found.append((index, mutant.line, mutant.description))
+        else:
+            killed += 1
+    survivors = [(line, text) for _, line, text in sorted(found)]
+    return {"total": total, "killed": killed, "timeouts": timeouts, "survivors": survivors}
+
+
+def run_target(target: Target, *, jobs: int, limits: tuple[int, int] | None = None) -> Outcome:
+    """Baseline first (the tests must pass unmutated), then every mutant, `jobs` at a time.
+
+    `limits`: CPU and wall-clock seconds a mutant may take (default: from the baseline).
+    """
+    started = time.monotonic()
+    _, base = _in_child(lambda: _baseline(target))
+    if not isinstance(base, dict) or base["code"] != 0:
+        raise SystemExit(f"{target.path}: its tests fail without any mutant ({target.tests})")
+    limits = limits or (int(base["cpu"] * 2) + 2, max(60, int(base["seconds"] * 20)))
+    preload = independent(target.module, base["loaded"], [tuple(e) for e in base["edges"]])
+    _, result = _in_child(lambda: _mutate_all(target, preload, jobs=jobs, limits=limits))
+    if isinstance(result, dict) and result.get("retry"):  # a preload pulled the target in
+        _, result = _in_child(lambda: _mutate_all(target, [], jobs=jobs, limits=limits))
+    if not isinstance(result, dict):
+        raise SystemExit(f"{target.path}: the mutation run ended without a result")
+    return Outcome(
+        target,
+        total=result["total"],
+        killed=result["killed"],
+        timeouts=result["timeouts"],
+        survivors=[(line, text) for line, text in result["survivors"]],
+        seconds=time.monotonic() - started,
+    )
+
+
+def report(outcome: Outcome, *, show_survivors: bool) -> str:
+    t = outcome.target
+    flag = "ok" if outcome.passed else f"BELOW {t.threshold:.0f}%"
+    lines = [
+        f"{t.path:28} {outcome.killed:4}/{outcome.total:<4} killed {outcome.score:5.1f}%  "
+        f"({outcome.timeouts} by timeout, {outcome.seconds:4.0f}s)  {flag}"
+    ]
+    if show_survivors or not outcome.passed:
+        lines += [f"    survived  {t.path}:{line}  {text}" for line, text in outcome.survivors]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Mutation testing of the pure modules.")
+    parser.add_argument("paths", nargs="*", help="configured module paths (default: all)")
+    parser.add_argument("--ci", action="store_true", help="only the modules marked ci = true")
+    parser.add_argument("--jobs", "-j", type=int, default=2)
+    parser.add_argument("--show-survivors", action="store_true")
+    parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
+    args = parser.parse_args(argv)
+    targets, preload = load_config(args.config)
+    chosen = [
+        t for t in targets if (t.path in args.paths or not args.paths) and (t.ci or not args.ci)
+    ]
+    unknown = set(args.paths) - {t.path for t in targets}
+    if unknown or not chosen:
+        parser.error(f"not configured in [tool.netkeep.mutation]: {sorted(unknown) or args.paths}")
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            print(f"(preload: {name} is not importable; the tests import what they need)")
+    failed = []
+    for target in chosen:
+        outcome = run_target(target, jobs=args.jobs)
+        print(report(outcome, show_survivors=args.show_survivors), flush=True)
+        if not outcome.passed:
+            failed.append(target.path)
+    if failed:
+        print(f"mutation kill rate below its threshold: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
