@@ -18,10 +18,9 @@ from changes.models import ChangeRequest
 from changes.schemas import ChangeRequestOut, EventOut, NoticeOut, SiteCheckOut
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.errors import Problem, ValidationFailed
+from core.secret_cli import local_lookup
 from core.settings import business_calendar
 from core.timeutil import parse_instant, show, utcnow
-from dashboard.provisioning import MerakiProvisioning
-from netdevices.netmiko_adapter import NetmikoDeviceCLI
 from netdevices.ports import DeviceTarget, Platform
 from provisioning.service import ProvisioningOptions
 
@@ -86,6 +85,7 @@ def submit(
             now=utcnow(),
             target=target,
             cli=cli if target is Target.CLI else None,
+            secrets=local_lookup,
         )
     _done(req, json_out)
     if req.problems:
@@ -108,6 +108,7 @@ def validate(
             now=utcnow(),
             filename=sheet.name if sheet else None,
             content=sheet.read_bytes() if sheet else None,
+            secrets=local_lookup,
         )
     _done(req, json_out)
     if req.problems:
@@ -194,6 +195,9 @@ def _notify(session: Session, request_id: int) -> ChangeRequest:
 @handle_errors
 def apply(request_id: RequestId, json_out: JsonOpt = False) -> None:
     """Apply a scheduled request now and mail the completion notice."""
+    from dashboard.provisioning import MerakiProvisioning
+    from netdevices.netmiko_adapter import NetmikoDeviceCLI  # SSH and the SDK: only here
+
     cfg = settings()
     with cli_session() as session:
         req = applying.apply_request(
@@ -231,12 +235,20 @@ def notify(request_id: RequestId, json_out: JsonOpt = False) -> None:
 def accept(
     request_id: RequestId,
     by: Annotated[str, typer.Option("--by", help="the customer's name")],
+    evidence: Annotated[
+        str, typer.Option("--evidence", help="where the signed acceptance is kept")
+    ],
     json_out: JsonOpt = False,
 ) -> None:
-    """Record the customer's acceptance."""
+    """Record the customer's acceptance (not by whoever submitted or applied the change)."""
     with cli_session() as session:
         req = acceptance.accept_request(
-            session=session, actor=cli_actor(), request_id=request_id, now=utcnow(), accepted_by=by
+            session=session,
+            actor=cli_actor(),
+            request_id=request_id,
+            now=utcnow(),
+            accepted_by=by,
+            evidence=evidence,
         )
     _done(req, json_out)
 
@@ -341,6 +353,8 @@ def site_check(
     json_out: JsonOpt = False,
 ) -> None:
     """Log in to the site's edge device: does it route? (then UTM/router install is refused)."""
+    from netdevices.netmiko_adapter import NetmikoDeviceCLI  # netmiko/paramiko: only to log in
+
     if password_env not in os.environ:
         raise ValidationFailed([Problem(f"{password_env} is not set", "--password-env")])
     target = DeviceTarget(

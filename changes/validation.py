@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from provisioning.sheet_model import Plan, Sheet, SheetKind
 from provisioning.validation import validate_sheet
 
 ROUTED_PLANS = frozenset({Plan.UTM.value, Plan.ROUTER.value})
+SecretLookup = Callable[[str, str], str | None]
 MAX_SHEET_BYTES = 5_000_000
 
 
@@ -36,14 +37,14 @@ def read_raw(*, filename: str, content: bytes) -> tuple[object, Any]:
 
 
 def refuse_literal_secrets(raw: object, filename: str) -> None:
-    """Literal PSKs/RADIUS secrets are never stored: the sheet must reference the environment."""
+    """Literal PSKs/RADIUS secrets are never stored: the sheet names a secret netkeep holds."""
     places = literal_secret_places(raw)
     if places:
         raise ValidationFailed(
             [
                 Problem(
-                    "a literal secret is not accepted in a change request; write env:VARIABLE "
-                    "and set the variable where netkeep runs",
+                    "a literal secret is not accepted in a change request; write secret:NAME "
+                    "(set by the NOC with `netkeep secret set`), or env:VARIABLE from the CLI",
                     f"{filename}: {place}",
                 )
                 for place in places
@@ -52,12 +53,20 @@ def refuse_literal_secrets(raw: object, filename: str) -> None:
         )
 
 
-def stored_sheet(req: ChangeRequest, *, environ: Mapping[str, str] | None = None) -> Sheet:
-    """The request's sheet loaded again (env references resolved now)."""
+def stored_sheet(
+    req: ChangeRequest,
+    *,
+    environ: Mapping[str, str] | None = None,
+    allow_env: bool = True,
+    secrets: SecretLookup | None = None,
+) -> Sheet:
+    """The request's sheet loaded again (references resolved now)."""
     if not req.sheet_yaml:
         raise Conflict(f"change request {req.id} has no valid sheet", request_id=req.id)
     raw, source = parse_yaml(req.sheet_yaml, req.sheet_filename)
-    sheet, problems = validate_sheet(raw, source, environ=environ)
+    sheet, problems = validate_sheet(
+        raw, source, environ=environ, allow_env=allow_env, secrets=secrets
+    )
     if sheet is None:
         raise ValidationFailed(problems, f"change request {req.id}: its sheet no longer loads")
     return sheet
@@ -200,9 +209,13 @@ def sheet_problems(
     source: Any,
     environ: Mapping[str, str] | None,
     target: Target,
+    allow_env: bool = True,
+    secrets: SecretLookup | None = None,
 ) -> tuple[Sheet | None, list[Problem]]:
     """The sheet's own problems, then the contract, site-check and target rules."""
-    sheet, problems = validate_sheet(raw, source, environ=environ)
+    sheet, problems = validate_sheet(
+        raw, source, environ=environ, allow_env=allow_env, secrets=secrets
+    )
     if sheet is None:
         return None, problems
     if sheet.kind != SheetKind.CHANGE_REQUEST or sheet.request is None:

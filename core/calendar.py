@@ -15,8 +15,6 @@ from itertools import pairwise
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from holidays.countries.japan import Japan
-
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY = range(7)
@@ -183,6 +181,8 @@ DEFAULT_YEAR_END_DAYS = parse_year_end_days("12-29..01-03")
 @cache
 def _public_holidays(year: int) -> Mapping[date, str]:
     """Japan's public holidays of a year, substitute and citizens' holidays included."""
+    from holidays.countries.japan import Japan  # a quarter second: loaded when a date needs it
+
     return MappingProxyType(dict(Japan(years=year, language="ja").items()))
 
 

@@ -14,6 +14,9 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.errors import MarkupError
+from rich.table import Table
+from rich.text import Text
 from sqlmodel import Session
 
 from core.audit import Actor
@@ -25,8 +28,51 @@ from core.settings import Settings, get_settings
 P = ParamSpec("P")
 T = TypeVar("T")
 
-console = Console(soft_wrap=True)
+
+def _plain(cell: Any) -> str:
+    """A table cell as one line of plain text (markup rendered away, tabs and newlines spaced)."""
+    if isinstance(cell, Text):
+        text = cell.plain
+    elif isinstance(cell, str):
+        try:
+            text = Text.from_markup(cell).plain
+        except MarkupError:
+            text = cell
+    else:
+        text = str(cell)
+    return " ".join(text.replace("\t", " ").splitlines())
+
+
+def table_tsv(table: Table) -> str:
+    """A Rich table as tab-separated lines: an optional `# title`, the header, every row whole."""
+    lines = [f"# {_plain(table.title)}"] if table.title else []
+    lines.append("\t".join(_plain(column.header) for column in table.columns))
+    columns = [list(column.cells) for column in table.columns]
+    lines.extend("\t".join(_plain(cell) for cell in row) for row in zip(*columns, strict=True))
+    return "\n".join(lines) + "\n"
+
+
+class CliConsole(Console):
+    """Rich on a terminal; piped or logged, a table prints as TSV so no value is cut short."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        if self.is_terminal or not any(isinstance(o, Table) for o in objects):
+            super().print(*objects, **kwargs)
+            return
+        for item in objects:
+            if isinstance(item, Table):
+                self.file.write(table_tsv(item))
+            else:
+                super().print(item, **kwargs)
+
+
+console = CliConsole(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
+
+
+def note(text: str) -> None:
+    """A line for the person, not the data: on stdout at a terminal, on stderr when piped."""
+    (console if console.is_terminal else err_console).print(text, highlight=False)
 
 
 def cli_actor() -> Actor:

@@ -7,15 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import DashboardDep, SessionDep, SettingsDep, roles
+from api.deps import DashboardDep, SessionDep, SettingsDep, guard
 from core.audit import Actor
-from core.auth import Role
+from core.policy import Operation
 from core.timeutil import utcnow
 from doctor import service
 from doctor.schemas import DoctorOut
 
 router = APIRouter(tags=["doctor"])
-Checker = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC))]
+Checker = Annotated[Actor, Depends(guard(Operation.DOCTOR))]
 
 
 @router.get("/doctor", response_model=DoctorOut)

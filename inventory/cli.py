@@ -16,12 +16,12 @@ from core.cli_support import (
     emit_json,
     err_console,
     handle_errors,
+    note,
     settings,
 )
 from core.timeutil import parse_instant, show, utcnow
-from dashboard.meraki import MerakiDashboard
 from inventory import contracts as contract_service
-from inventory import importer, reconcile, service
+from inventory import importer, service
 from inventory.domain import (
     DeviceStatus,
     ProductType,
@@ -110,7 +110,7 @@ def list_cmd(
         emit_json({"total": page.total, "items": items})
         return
     console.print(device_table(items))
-    console.print(f"{len(items)} of {page.total}")
+    note(f"{len(items)} of {page.total}")
 
 
 @inventory_app.command("show")
@@ -224,6 +224,9 @@ def reconcile_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Compare netkeep's inventory with the dashboard organization's (all pages)."""
+    from dashboard.meraki import MerakiDashboard  # the Meraki SDK only for the commands using it
+    from inventory import reconcile
+
     cfg = settings()
     dashboard = MerakiDashboard.from_settings(cfg)
     with cli_session() as session:

@@ -1,42 +1,173 @@
-"""The `netkeep` command: every domain's sub-commands, `serve` and `demo`."""
+"""The `netkeep` command: every domain's sub-commands, `serve` and `demo`.
+
+Start-up costs Typer alone, so `netkeep --help` answers at once: a domain's commands (and the
+SQLAlchemy, FastAPI, matplotlib, netmiko, openpyxl … they need) are imported only when one of
+them runs or its own `--help` is asked for. To add commands, add one line to `SUB_COMMANDS`, never
+an import at the top of this module (a test fails if `import netkeep.cli` pulls a heavy library):
+
+    Lazy("secret", "provisioning.secret_cli:secret_app", "Secrets for sheets (secret:NAME)."),
+
+`target` is "module:attribute" naming a Typer sub-app, a single command function, or a function
+called `register` that adds several commands to the app it is given (list each name it adds).
+`help` is what `netkeep --help` lists without importing the module; a test checks that it is the
+command's own first line of help.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated
+import importlib
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
-from changes.cli import change_app
-from core.cli import db_app, token_app
-from core.cli_support import console, settings
-from doctor.cli import doctor_cmd
-from inventory.cli import catalogue_app, inventory_app
-from inventory.contract_cli import contract_app
-from provisioning.cli import register as register_provisioning
-from rma.cli import rma_app
-from sandbox.cli import serve_sandbox
-from survey.cli import survey_app
-from vpn.cli import vpn_app
+
+@dataclass(frozen=True, slots=True)
+class Lazy:
+    """A command loaded on first use: its name, where it lives, and its one line of help."""
+
+    name: str
+    target: str
+    help: str
+
+
+SUB_COMMANDS: tuple[Lazy, ...] = (
+    Lazy("db", "core.cli:db_app", "Database schema (Alembic migrations)."),
+    Lazy("token", "core.cli:token_app", "API tokens and their roles."),
+    Lazy(
+        "secret",
+        "core.secret_cli:secret_app",
+        "Named secrets a sheet refers to as secret:NAME (per customer, encrypted).",
+    ),
+    Lazy(
+        "inventory",
+        "inventory.cli:inventory_app",
+        "Devices: import, list, show, status, reconcile.",
+    ),
+    Lazy(
+        "catalogue", "inventory.cli:catalogue_app", "The model catalogue (successors, list prices)."
+    ),
+    Lazy(
+        "contract",
+        "inventory.contract_cli:contract_app",
+        "Contracts: devices, acceptance, initial fee, end.",
+    ),
+    Lazy(
+        "rma",
+        "rma.cli:rma_app",
+        "Advance-replacement (send-back) maintenance: open, decide, reserve, ship, swap, "
+        "pick up, receive, sweep, remind, extend, waive.",
+    ),
+    Lazy(
+        "survey",
+        "survey.cli:survey_app",
+        "Wireless site survey: floors, layouts, exclusions, measurements, planned APs, the "
+        "preparation sheet (導入準備シート), its approval and the generated settings sheet.",
+    ),
+    Lazy(
+        "vpn",
+        "vpn.cli:vpn_app",
+        "VPN service (Option 4): eligibility checks, construction, client users, status reports.",
+    ),
+    Lazy(
+        "change",
+        "changes.cli:change_app",
+        "Change requests (設定変更依頼): submit, approve, schedule, apply, accept; site checks.",
+    ),
+    Lazy(
+        "sheet",
+        "provisioning.cli:register",
+        "Settings and change-request sheets: templates and validation.",
+    ),
+    Lazy(
+        "plan",
+        "provisioning.cli:register",
+        "Show what applying the sheets would change, field by field, and what it costs.",
+    ),
+    Lazy(
+        "apply",
+        "provisioning.cli:register",
+        "Apply sheets (plan, estimate, confirm, journalled writes, verify) or resume a job.",
+    ),
+    Lazy(
+        "rollback",
+        "provisioning.cli:register",
+        "Restore the snapshot taken before a job (secrets cannot be restored).",
+    ),
+    Lazy("job", "provisioning.cli:register", "Provisioning jobs and their journals."),
+    Lazy(
+        "doctor",
+        "doctor.cli:doctor_cmd",
+        "Check the invariants between inventory, RMA, contracts, ownership, jobs and dashboard.",
+    ),
+    Lazy(
+        "sandbox",
+        "sandbox.cli:serve_sandbox",
+        "Serve the Meraki Dashboard API v1 sandbox until interrupted.",
+    ),
+)
+_BY_NAME = {entry.name: entry for entry in SUB_COMMANDS}
+
+
+@cache
+def _host(target: str, name: str) -> TyperGroup:
+    """The commands `target` provides, built the way Typer builds any app."""
+    module_name, _, attribute = target.partition(":")
+    provided: Any = getattr(importlib.import_module(module_name), attribute)
+    host = typer.Typer()
+    if isinstance(provided, typer.Typer):
+        host.add_typer(provided, name=name)
+    elif attribute == "register":
+        provided(host)
+    else:
+        host.command(name)(provided)
+    host.command("_")(lambda: None)  # two commands, so Typer always builds a group
+    group = typer.main.get_group(host)
+    assert isinstance(group, TyperGroup)
+    return group
+
+
+def load(name: str) -> Any:
+    """The real click command behind a lazy name (imports its module)."""
+    entry = _BY_NAME[name]
+    key = name if entry.target.rpartition(":")[2] != "register" else ""
+    return _host(entry.target, key).commands[name]
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists every command from `SUB_COMMANDS`, imports one only to run it."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*(e.name for e in SUB_COMMANDS if e.name not in self.commands), *self.commands]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.commands or cmd_name not in _BY_NAME:
+            return self.commands.get(cmd_name)
+        if self._listing:  # `netkeep --help` shows the line of help without the import
+            return TyperCommand(name=cmd_name, help=_BY_NAME[cmd_name].help)
+        command = self.commands[cmd_name] = load(cmd_name)
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     name="netkeep",
     help="netkeep — managed Meraki network service: inventory, contracts, sandbox, API.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-app.add_typer(db_app, name="db")
-app.add_typer(token_app, name="token")
-app.add_typer(inventory_app, name="inventory")
-app.add_typer(catalogue_app, name="catalogue")
-app.add_typer(contract_app, name="contract")
-app.add_typer(rma_app, name="rma")
-app.add_typer(survey_app, name="survey")
-app.add_typer(vpn_app, name="vpn")
-app.add_typer(change_app, name="change")
-app.command("sandbox")(serve_sandbox)
-app.command("doctor")(doctor_cmd)
-register_provisioning(app)
 
 
 @app.command("serve")
@@ -49,9 +180,12 @@ def serve(
     import uvicorn
 
     from core import migrate
+    from core.cli_support import settings
+    from core.keys import installation_key
 
     cfg = settings()
     migrate.upgrade(cfg.database_url)
+    installation_key(cfg)  # generated at first start (var/secret.key, 0600)
     uvicorn.run(
         "api.main:app",
         host=host or cfg.api_host,
@@ -74,6 +208,8 @@ def demo(
     import uvicorn
 
     from api.app import create_app
+    from core.cli_support import console, settings
+    from core.keys import installation_key
     from core.settings import DEFAULT_SANDBOX_URL
     from netkeep.demo import load_demo, tour
     from netkeep.mailsink import running_mail_sink
@@ -82,6 +218,7 @@ def demo(
 
     cfg = settings()
     data = load_demo(cfg.database_url)
+    installation_key(cfg)  # generated at first start (var/secret.key, 0600)
     api_port = port or cfg.api_port
     with contextlib.ExitStack() as stack:
         sandbox_url = None

@@ -1,28 +1,38 @@
 """Provisioning from sheets: the settings / change-request sheet, its loaders and its validation.
 
 A later step diffs the validated sheet (``dashboard_view``) against the Meraki dashboard.
+The names below are imported on first use (PEP 562), so importing one submodule — the tables in
+``provisioning.models`` for instance — does not load openpyxl and numpy for every CLI command.
 """
 
-from provisioning.excel import read_workbook, write_template, write_workbook
-from provisioning.sheet_io import dashboard_view, dump_yaml, load_sheet, parse_yaml, read_sheet
-from provisioning.sheet_model import FORMAT, Plan, Sheet, SheetKind, SheetSecret, secret_fingerprint
-from provisioning.validation import SheetSource, validate_sheet
+from __future__ import annotations
 
-__all__ = [
-    "FORMAT",
-    "Plan",
-    "Sheet",
-    "SheetKind",
-    "SheetSecret",
-    "SheetSource",
-    "dashboard_view",
-    "dump_yaml",
-    "load_sheet",
-    "parse_yaml",
-    "read_sheet",
-    "read_workbook",
-    "secret_fingerprint",
-    "validate_sheet",
-    "write_template",
-    "write_workbook",
-]
+from importlib import import_module
+from typing import Any
+
+_HOMES = {
+    "read_workbook": "provisioning.excel",
+    "write_template": "provisioning.excel",
+    "write_workbook": "provisioning.excel",
+    "dashboard_view": "provisioning.sheet_io",
+    "dump_yaml": "provisioning.sheet_io",
+    "load_sheet": "provisioning.sheet_io",
+    "parse_yaml": "provisioning.sheet_io",
+    "read_sheet": "provisioning.sheet_io",
+    "FORMAT": "provisioning.sheet_model",
+    "Plan": "provisioning.sheet_model",
+    "Sheet": "provisioning.sheet_model",
+    "SheetKind": "provisioning.sheet_model",
+    "SheetSecret": "provisioning.sheet_model",
+    "secret_fingerprint": "provisioning.sheet_model",
+    "SheetSource": "provisioning.validation",
+    "validate_sheet": "provisioning.validation",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'provisioning' has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)

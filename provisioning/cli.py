@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -13,16 +13,18 @@ from rich.table import Table
 
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.errors import Problem, ValidationFailed
+from core.secret_cli import local_lookup
 from core.timeutil import show, utcnow
-from dashboard.provisioning import MerakiProvisioning
 from provisioning import apply as jobs
 from provisioning import rollout as rollouts
 from provisioning import service
 from provisioning.batching import CallEstimate
-from provisioning.excel import write_template
 from provisioning.schemas import EstimateOut, JobOut, PlanOut, RolloutOut
 from provisioning.sheet_io import load_all, load_sheet
 from provisioning.sheet_model import Plan, Sheet, SheetKind
+
+if TYPE_CHECKING:
+    from dashboard.provisioning import MerakiProvisioning
 
 sheet_app = typer.Typer(help="Settings and change-request sheets: templates and validation.")
 job_app = typer.Typer(help="Provisioning jobs and their journals.", no_args_is_help=True)
@@ -36,6 +38,8 @@ SheetsArg = Annotated[
 
 
 def _dashboard() -> MerakiProvisioning:
+    from dashboard.provisioning import MerakiProvisioning  # the SDK only when it is used
+
     return MerakiProvisioning.from_settings(settings())
 
 
@@ -52,15 +56,25 @@ def template(
     example: Annotated[bool, typer.Option(help="one example row per tab")] = False,
 ) -> None:
     """Write a blank Excel sheet for a plan."""
+    from provisioning.excel import write_template  # openpyxl only to write Excel
+    from provisioning.excel_layout import example_secret_variables
+
     path = write_template(plan, output, kind, example=example)
     console.print(f"wrote {path}", highlight=False)
+    if example and (names := example_secret_variables(plan)):
+        console.print(
+            "the example reads its secrets from the environment / 秘密情報は環境変数から: "
+            + " ".join(f"{name}=..." for name in names),
+            highlight=False,
+            markup=False,
+        )
 
 
 @sheet_app.command("validate")
 @handle_errors
 def validate(sheet: SheetArg) -> None:
     """Check a sheet; every problem is listed with its place (exit 2)."""
-    loaded = load_sheet(sheet)
+    loaded = load_sheet(sheet, secrets=local_lookup)
     console.print(f"{sheet.name}: valid {loaded.kind} sheet for {loaded.site.name}", markup=False)
 
 
@@ -69,7 +83,7 @@ def _plan_table(out: PlanOut) -> Table:
     for change in out.changes:
         fields = change["fields"] or [{"field": "", "before": "", "after": ""}]
         for i, f in enumerate(fields):
-            after = "changed" if f.get("secret") else str(f.get("after", ""))
+            after = "set" if f.get("secret") else str(f.get("after", ""))
             before = "" if f.get("secret") else str(f.get("before", "") or "")
             table.add_row(
                 change["resource"] if i == 0 else "",
@@ -82,6 +96,8 @@ def _plan_table(out: PlanOut) -> Table:
 
 
 def _show_plan(out: PlanOut) -> None:
+    for ref, status in out.secrets.items():
+        console.print(f"{out.network_name}: secret {ref}: {status}", markup=False)
     if not out.changes:
         console.print(f"{out.network_name}: no changes", markup=False)
         return
@@ -152,10 +168,11 @@ def _summary(out: JobOut) -> None:
     for row in out.verify_diff:
         console.print(f"  still differs: {row['resource']} {row['fields']}", markup=False)
     for item in out.not_restorable:
-        console.print(f"  not restorable: {item}", markup=False)
+        console.print(f"  not restored: {item}", markup=False)
     if out.error:
         console.print(f"  error: {out.error}", markup=False)
-        console.print(f"  continue with: netkeep apply SHEET --resume {out.id}", markup=False)
+    if out.continue_with:
+        console.print(f"  continue with: {out.continue_with}", markup=False)
 
 
 def _run_with_progress(run: Any, *, quiet: bool = False) -> Any:
@@ -174,7 +191,7 @@ def _run_with_progress(run: Any, *, quiet: bool = False) -> Any:
 
 def load_sheets(paths: list[Path]) -> list[Sheet]:
     """Every sheet loaded, or every problem of every sheet at once (each with its file)."""
-    return load_all((path.name, partial(load_sheet, path)) for path in paths)
+    return load_all((path.name, partial(load_sheet, path, secrets=local_lookup)) for path in paths)
 
 
 def _rollout_table(sites: list[rollouts.RolloutSite]) -> Table:
@@ -339,27 +356,6 @@ def _apply_one(
         raise typer.Exit(6 if out.status == "failed" else 8)
 
 
-def rollback_cmd(
-    job_id: Annotated[int, typer.Argument(help="the apply job to undo")],
-    json_out: JsonOpt = False,
-) -> None:
-    """Restore the snapshot taken before a job (secrets cannot be restored)."""
-    with cli_session() as session:
-        job = service.rollback_job(
-            session=session,
-            dashboard=_dashboard(),
-            job_id=job_id,
-            actor=cli_actor(),
-            clock=utcnow,
-            options=_options(),
-        )
-        out = JobOut.of(job, jobs.journal(session=session, job_id=job.id or 0))
-    if json_out:
-        emit_json(out)
-    else:
-        _summary(out)
-
-
 @job_app.command("show")
 @handle_errors
 def job_show(job_id: int, json_out: JsonOpt = False) -> None:
@@ -420,4 +416,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(job_app, name="job")
     app.command("plan")(handle_errors(plan_cmd))
     app.command("apply")(handle_errors(apply_cmd))
+    from provisioning.cli_rollback import rollback_cmd
+
     app.command("rollback")(handle_errors(rollback_cmd))

@@ -219,7 +219,7 @@ TABS: Final[tuple[Tab, ...]] = (
     ), APPLIANCE),
     Tab("VPNハブ VPN hubs", "siteToSiteVpn", Shape.PART_LIST, (
         _c("hubId", "ハブ(ネットワークIDまたは名前)", "Hub (network ID or name)",
-           example="N_24329156"),
+           example="N_demo_tokyo"),
         _c("useDefaultRoute", "デフォルトルート", "Use default route", Cell.BOOL, False),
     ), APPLIANCE, child_field="hubs"),
     Tab("VPNサブネット VPN subnets", "siteToSiteVpn", Shape.PART_LIST, (
@@ -288,3 +288,11 @@ TABS: Final[tuple[Tab, ...]] = (
 def tabs_for(plan: Plan) -> tuple[Tab, ...]:
     """The tabs a workbook for this plan carries."""
     return tuple(tab for tab in TABS if plan in tab.plans)
+
+
+def example_secret_variables(plan: Plan) -> list[str]:
+    """The environment variables the example row's `env:` secrets name, for the user to set."""
+    examples = (
+        c.example for tab in tabs_for(plan) for c in tab.all_columns if c.cell is Cell.SECRET
+    )
+    return sorted({e[4:] for e in examples if isinstance(e, str) and e.startswith("env:")})

@@ -35,11 +35,15 @@ from provisioning.domain import (
     sections_of,
 )
 from provisioning.ports import ProvisioningDashboard
+from provisioning.secret_diff import secret_values, with_recorded_secrets
+from provisioning.secret_record import SecretRecord, scope_of
 from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Sheet, SheetKind, secret_fingerprint
 
 Fingerprint = Callable[[str], str]
 SITE_TO_SITE = "vpn/siteToSiteVpn"
+SECRET_SET = "set"
+SECRET_UNCHANGED = "unchanged since netkeep set it"
 
 
 @dataclass
@@ -62,6 +66,8 @@ class SitePlan:
     digest: str
     reads_made: int = 0
     notes: list[str] = field(default_factory=list)
+    secrets: dict[str, str] = field(default_factory=dict)
+    """Each secret of the sheet by its ref: "set" or "unchanged since netkeep set it"."""
 
     @property
     def empty(self) -> bool:
@@ -229,13 +235,16 @@ def make_plan(
     rate: float = 9.0,
     poll_seconds: float = 0.5,
     networks: list[dict[str, Any]] | None = None,
+    secret_record: SecretRecord | None = None,
     network_id: str | None = None,
 ) -> SitePlan:
     """Read the current state of what the sheet names and plan the fewest writes.
 
     `networks` is the organization's network list when the caller already read it (a rollout
-    plans many sheets from one list); otherwise it is read here. With `network_id` the sheet
-    targets that existing network (a change request): never one found or created by name.
+    plans many sheets from one list); otherwise it is read here. Secrets are compared with
+    `secret_record` (what netkeep last set), never with what the dashboard returns. With
+    `network_id` the sheet targets that existing network (a change request): never one found
+    or created by name.
     """
     calls_before = dashboard.stats.calls
     view = dashboard_view(sheet, secret_key=secret_key)
@@ -256,6 +265,10 @@ def make_plan(
             desired=desired,
             fingerprint=fingerprint,
         )
+    recorded: dict[str, str] = {}
+    if network is not None and secret_record is not None:
+        recorded = secret_record.recorded(scope_of(dashboard.organization_id, str(network["id"])))
+    current = with_recorded_secrets(desired, current, recorded)
     prune = sheet.kind == SheetKind.SETTINGS
     changes, ops, steps, cost = plan_changes(
         desired=desired,
@@ -288,6 +301,10 @@ def make_plan(
         estimate=cost,
         digest=desired_digest(written),
         reads_made=reads_made,
+        secrets={
+            ref: SECRET_UNCHANGED if recorded.get(ref) == value else SECRET_SET
+            for ref, value in secret_values(desired).items()
+        },
     )
 
 

@@ -40,6 +40,8 @@ class PlanOut(BaseModel):
     changes: list[dict[str, Any]]
     steps: list[dict[str, Any]]
     estimate: EstimateOut
+    secrets: dict[str, str] = {}
+    """Each secret of the sheet (``ssid/0:psk``): "set" or "unchanged since netkeep set it"."""
 
     @classmethod
     def of(cls, plan: SitePlan) -> PlanOut:
@@ -59,6 +61,7 @@ class PlanOut(BaseModel):
                 for s in plan.steps
             ],
             estimate=EstimateOut.of(plan.estimate),
+            secrets=dict(plan.secrets),
         )
 
 
@@ -76,6 +79,31 @@ class StepOut(BaseModel):
     @classmethod
     def of(cls, step: JobStep) -> StepOut:
         return cls.model_validate(step, from_attributes=True)
+
+
+class RollbackIn(BaseModel):
+    """Options of a rollback; a network the job created is left in place unless asked."""
+
+    delete_network: bool = False
+
+
+def continue_with(job: ProvisioningJob) -> str | None:
+    """How to go on with a job that did not finish; a rollback job needs no sheet."""
+    if job.status in ("done", "pending", "running"):
+        return None
+    if job.kind == "rollback":
+        if job.status == "failed":
+            return (
+                f"netkeep rollback --resume {job.id} (sends its unfinished steps again), or "
+                f"netkeep rollback {job.rollback_of} (plans the rollback afresh)"
+            )
+        return f"netkeep rollback {job.rollback_of} (plans what still differs afresh)"
+    if job.rollout:
+        return f"netkeep apply SHEETS... --rollout {job.rollout} (every sheet of the rollout)"
+    sheet = f"SHEET being the sheet of site {job.network_name} that job {job.id} was planned from"
+    if job.status == "failed":
+        return f"netkeep apply SHEET --resume {job.id}, {sheet}"
+    return f"netkeep apply SHEET (plans what still differs afresh), {sheet}"
 
 
 class JobOut(BaseModel):
@@ -100,6 +128,8 @@ class JobOut(BaseModel):
     created_at: datetime
     finished_at: datetime | None
     journal: list[StepOut] = []
+    continue_with: str | None = None
+    """For a job that did not finish: the command that continues it (or plans it afresh)."""
 
     @classmethod
     def of(cls, job: ProvisioningJob, steps: list[JobStep] | None = None) -> JobOut:
@@ -124,6 +154,7 @@ class JobOut(BaseModel):
             created_at=job.created_at,
             finished_at=job.finished_at,
             journal=[StepOut.of(s) for s in steps or []],
+            continue_with=continue_with(job),
         )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
 from core.audit import Actor
 from core.errors import Conflict
+from core.keys import installation_key
 from core.settings import Settings
 from provisioning.apply import (
     ApplyHooks,
@@ -23,15 +25,23 @@ from provisioning.domain import JobKind, JobStatus, desired_resources
 from provisioning.models import ProvisioningJob
 from provisioning.plan import SitePlan, desired_digest, make_plan, sheet_secrets
 from provisioning.ports import ProvisioningDashboard
+from provisioning.rollback import rollback_plan
+from provisioning.secret_record import FileRecord, MemoryRecord, SecretRecord, remember_job_secrets
 from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Plan, Sheet, SheetKind
-from provisioning.snapshot import rollback_plan
 from survey.versions import require_approved_survey
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 
 @dataclass(frozen=True)
 class ProvisioningOptions:
-    """Pacing, fingerprint key and the survey gate, from Settings."""
+    """Pacing, the survey gate and the installation's secret handling, from Settings.
+
+    `secret_key` fingerprints secrets; `secret_record` is netkeep's record of the secrets it
+    set (what plans compare with); `cipher` opens named secrets (``secret:NAME``).
+    """
 
     secret_key: bytes
     rate: float = 9.0
@@ -41,6 +51,8 @@ class ProvisioningOptions:
     poll_backoff: float = 1.5
     poll_max_seconds: float = 5.0
     batch_deadline_seconds: float = 600.0
+    secret_record: SecretRecord = field(default_factory=MemoryRecord)
+    cipher: Fernet | None = None
 
     @property
     def batch_timings(self) -> BatchTimings:
@@ -54,8 +66,9 @@ class ProvisioningOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProvisioningOptions:
+        key = installation_key(settings)
         return cls(
-            secret_key=settings.provisioning_secret_key.get_secret_value().encode("utf-8"),
+            secret_key=key.fingerprint_key,
             rate=settings.provisioning_rate_per_org,
             poll_seconds=settings.provisioning_batch_poll_seconds,
             require_survey=settings.provisioning_require_survey,
@@ -63,6 +76,18 @@ class ProvisioningOptions:
             poll_backoff=settings.provisioning_batch_poll_backoff,
             poll_max_seconds=settings.provisioning_batch_poll_max_seconds,
             batch_deadline_seconds=settings.provisioning_batch_deadline_seconds,
+            secret_record=FileRecord(settings.secret_record_path),
+            cipher=key.fernet(),
+        )
+
+    def remember_secrets(self, job: ProvisioningJob) -> None:
+        """A finished apply's secrets become the record later plans compare with."""
+        remember_job_secrets(
+            self.secret_record,
+            organization_id=job.organization_id,
+            network_id=job.network_id,
+            desired=job.desired if job.kind == JobKind.APPLY else {},
+            done=job.status == JobStatus.DONE,
         )
 
 
@@ -80,6 +105,7 @@ def plan_sheet(
         secret_key=options.secret_key,
         rate=options.rate,
         poll_seconds=options.poll_seconds,
+        secret_record=options.secret_record,
         network_id=network_id,
     )
 
@@ -125,7 +151,7 @@ def apply_plan(
     survey_gate(session=session, sheet=sheet, options=options)
     job = create_job(session=session, plan=plan, actor=actor, now=clock())
     assert job.id is not None
-    return run_job(
+    done = run_job(
         session=session,
         dashboard=dashboard,
         job_id=job.id,
@@ -138,6 +164,8 @@ def apply_plan(
         full_verify=options.full_verify,
         timings=options.batch_timings,
     )
+    options.remember_secrets(done)
+    return done
 
 
 def resume_job(
@@ -164,7 +192,7 @@ def resume_job(
             )
     if job.status == JobStatus.DONE:
         return job
-    return run_job(
+    done = run_job(
         session=session,
         dashboard=dashboard,
         job_id=job_id,
@@ -177,6 +205,8 @@ def resume_job(
         full_verify=options.full_verify,
         timings=options.batch_timings,
     )
+    options.remember_secrets(done)
+    return done
 
 
 def rollback_job(
@@ -188,8 +218,13 @@ def rollback_job(
     clock: Clock,
     options: ProvisioningOptions,
     progress: Progress | None = None,
+    delete_network: bool = False,
 ) -> ProvisioningJob:
-    """Restore a job's snapshot as a new, journalled rollback job."""
+    """Restore a job's snapshot as a new, journalled rollback job.
+
+    A network the job created is left in place (reset to a new network's settings and named in
+    `not_restorable`) unless `delete_network`, which deletes it instead.
+    """
     job = get_job(session=session, job_id=job_id)
     if job.kind != JobKind.APPLY:
         raise Conflict(f"job {job_id} is a {job.kind} job; only applies can be rolled back")
@@ -202,6 +237,7 @@ def rollback_job(
         secret_key=options.secret_key,
         rate=options.rate,
         poll_seconds=options.poll_seconds,
+        delete_network=delete_network,
     )
     back = create_job(
         session=session,
@@ -228,12 +264,47 @@ def rollback_job(
     )
 
 
+def resume_rollback(
+    *,
+    session: Session,
+    dashboard: ProvisioningDashboard,
+    job_id: int,
+    actor: Actor,
+    clock: Clock,
+    options: ProvisioningOptions,
+    progress: Progress | None = None,
+) -> ProvisioningJob:
+    """Continue a rollback job at its first unfinished step (a rollback needs no sheet)."""
+    job = get_job(session=session, job_id=job_id)
+    if job.kind != JobKind.ROLLBACK:
+        raise Conflict(
+            f"job {job_id} is an {job.kind} job: resume it with the sheet it was planned from "
+            f"(netkeep apply SHEET --resume {job_id}, site {job.network_name})",
+            job_id=job_id,
+        )
+    if job.status == JobStatus.DONE:
+        return job
+    return run_job(
+        session=session,
+        dashboard=dashboard,
+        job_id=job_id,
+        secrets={},
+        secret_key=options.secret_key,
+        actor=actor,
+        clock=clock,
+        poll_seconds=options.poll_seconds,
+        progress=progress,
+        full_verify=options.full_verify,
+    )
+
+
 __all__ = [
     "ApplyHooks",
     "ProvisioningOptions",
     "apply_plan",
     "plan_sheet",
     "resume_job",
+    "resume_rollback",
     "rollback_job",
     "survey_gate",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioning.domain import StepStatus, diff
+from provisioning.domain import NETWORK, StepStatus, diff
 from provisioning.models import JobStep, ProvisioningJob
 from provisioning.plan import change_rows, fingerprinter, read_current
 from provisioning.ports import ProvisioningDashboard
@@ -38,6 +38,9 @@ def read_back(
 ) -> dict[str, dict[str, Any]]:
     """The dashboard's current state of what the job's sheet names (secrets fingerprinted)."""
     net_id = str(job.network_id)
+    if NETWORK in job.desired and job.desired[NETWORK] is None:  # a rollback deleted it
+        listed = {str(n.get("id")): n for n in dashboard.list_networks()}
+        return {NETWORK: dict(listed[net_id])} if net_id in listed else {}
     answers: dict[str, dict[str, Any]] = {}
     devices: list[Mapping[str, Any]] | None = None
     assignments: list[Mapping[str, Any]] | None = None

@@ -18,13 +18,12 @@ from core.cli_support import (
     console,
     emit_json,
     handle_errors,
+    note,
     settings,
 )
 from core.timeutil import parse_instant, show, utcnow
-from dashboard.meraki import MerakiDashboard
 from rma import replacement, returns, service, views
 from rma.domain import Disposition, RmaStatus, SwapParty, format_yen
-from rma.notice_pdf import render_damage_notice
 from rma.schemas import ChargeOut, ChargeRowOut, RmaOut
 from rma.sweep import sweep
 
@@ -179,6 +178,8 @@ def swap_cmd(
 ) -> None:
     """Swap: dashboard first (bulk swap or claim+copy+remove), then contract, owner, statuses."""
     cfg = settings()
+    from dashboard.meraki import MerakiDashboard  # the Meraki SDK only when it is used
+
     adapter = MerakiDashboard.from_settings(cfg) if dashboard else None
     with cli_session() as session:
         replacement.swap_replacement(
@@ -318,7 +319,12 @@ def waive_cmd(rma_id: RmaId, reason: Annotated[str, typer.Option()]) -> None:
     """(admin) Let the damage charge go; an issued charge is credited."""
     with cli_session() as session:
         returns.waive_charge(
-            session=session, actor=cli_actor(), rma_id=rma_id, reason=reason, now=utcnow()
+            session=session,
+            actor=cli_actor(),
+            rma_id=rma_id,
+            reason=reason,
+            now=utcnow(),
+            tax_rate_percent=settings().tax_rate_percent,
         )
         out = _out(session, rma_id)
     _done(out)
@@ -407,7 +413,7 @@ def list_cmd(
         emit_json({"total": total, "items": items})
         return
     console.print(_table(items))
-    console.print(f"{len(items)} of {total}")
+    note(f"{len(items)} of {total}")
 
 
 @rma_app.command("notice")
@@ -418,6 +424,8 @@ def notice_cmd(
 ) -> None:
     """Write the damage-charge notice (機器損害金のご請求) PDF."""
     with cli_session() as session:
+        from rma.notice_pdf import render_damage_notice  # reportlab only to print
+
         pdf = render_damage_notice(views.damage_notice(session=session, rma_id=rma_id))
     if out is None:
         sys.stdout.buffer.write(pdf)

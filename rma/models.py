@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+import inventory.models  # noqa: F401  (the tables its foreign keys point to: device, contract)
 from core.timeutil import UtcDateTime, utcnow
 from rma.domain import CHARGEABLE
 

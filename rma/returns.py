@@ -10,16 +10,20 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.audit import Actor
 from core.calendar import tokyo_date
+from core.db import begin_write
 from core.errors import Conflict, Problem
 from inventory.domain import DeviceStatus, normalise_serial
 from inventory.service import get_device_for_update, set_status
+from rma.charging import settle_overdue
 from rma.domain import (
     AWAITING_RETURN,
+    CONSUMPTION_TAX_PERCENT,
     Disposition,
     LateArrivalPolicy,
     RmaPolicy,
     RmaStatus,
     advance,
+    is_overdue,
 )
 from rma.models import DamageChargeRecord, Rma, RmaNotice, RmaReminder
 from rma.service import (
@@ -45,10 +49,23 @@ def receive_unit(
     policy: RmaPolicy,
     now: datetime,
 ) -> Rma:
-    """A unit arrives: the right serial closes the RMA, any other is an exception, never a close."""
+    """A unit arrives: the right serial closes the RMA, any other is an exception, never a close.
+
+    Past the due date it is late whether or not a sweep has run: the sweep's charge is settled
+    first (`rma.charging`), then the late-arrival policy applies to it.
+    """
+    begin_write(session)  # it may charge, as the sweep does: on SQLite take the lock first
     rma = get_rma_for_update(session=session, rma_id=rma_id)
-    before = rma_snapshot(rma)
     received = serial.strip().upper()
+    late = _settle_if_late(
+        session=session,
+        actor=actor,
+        rma=rma,
+        now=now,
+        tax_rate_percent=policy.tax_rate_percent,
+        charge=received != rma.failed_serial or policy.late_arrival is LateArrivalPolicy.KEEP,
+    )
+    before = rma_snapshot(rma)
     with_charge = charge_of(session=session, rma=rma)
     if received != rma.failed_serial:
         advance(RmaStatus(rma.status), S.EXCEPTION)
@@ -66,6 +83,7 @@ def receive_unit(
     advance(RmaStatus(rma.status), S.RECEIVED)
     rma.received_serial, rma.received_at = received, now
     rma.mismatch_serial = None
+    rma.late_arrival = rma.late_arrival or late
     device = get_device_for_update(session=session, serial=normalise_serial(received))
     if device.status == DeviceStatus.FAILED:  # never swapped: the customer sent it back anyway
         set_status(
@@ -103,6 +121,33 @@ def receive_unit(
     rma.disposition = disposition.value
     rma.closed_at = now
     return move(session=session, actor=actor, rma=rma, target=S.CLOSED, now=now)
+
+
+def _settle_if_late(
+    *,
+    session: Session,
+    actor: Actor,
+    rma: Rma,
+    now: datetime,
+    tax_rate_percent: int,
+    charge: bool = True,
+) -> bool:
+    """Past the due date, first do what a sweep at `now` would have done; True if it is past.
+
+    Every use case on an RMA that may be past its due date calls this, so what it decides never
+    depends on whether the sweep happened to run before it.
+    """
+    if rma.due_date is None or not is_overdue(rma.due_date, now):
+        return False
+    settle_overdue(
+        session=session,
+        actor=actor,
+        rma=rma,
+        now=now,
+        tax_rate_percent=tax_rate_percent,
+        charge=charge,
+    )
+    return True
 
 
 def _late_arrival(
@@ -146,9 +191,20 @@ def extend_due_date(
 ) -> Rma:
     """An admin gives more time to return the unit; an overdue RMA goes back to waiting."""
     require_admin(actor, "extend a return period")
+    begin_write(session)
     rma = get_rma_for_update(session=session, rma_id=rma_id)
+    _settle_if_late(
+        session=session, actor=actor, rma=rma, now=now, tax_rate_percent=policy.tax_rate_percent
+    )  # once charged, only a waiver takes the charge back, whenever the sweep ran
     before = rma_snapshot(rma)
     status = RmaStatus(rma.status)
+    if status is S.CHARGED:
+        raise Conflict(
+            f"{rma.number}: the return period ended on {rma.due_date} and the damage charge is "
+            "owed; waive it rather than extend",
+            rma=rma.number,
+            status=status.value,
+        )
     if status not in AWAITING_RETURN | {S.OVERDUE}:
         raise Conflict(
             f"{rma.number} is {status}; only a waiting or overdue RMA can be extended",
@@ -185,10 +241,22 @@ def extend_due_date(
     return rma
 
 
-def waive_charge(*, session: Session, actor: Actor, rma_id: int, reason: str, now: datetime) -> Rma:
+def waive_charge(
+    *,
+    session: Session,
+    actor: Actor,
+    rma_id: int,
+    reason: str,
+    now: datetime,
+    tax_rate_percent: int = CONSUMPTION_TAX_PERCENT,
+) -> Rma:
     """An admin lets the damage charge go; an issued charge is credited."""
     require_admin(actor, "waive a damage charge")
+    begin_write(session)
     rma = get_rma_for_update(session=session, rma_id=rma_id)
+    _settle_if_late(
+        session=session, actor=actor, rma=rma, now=now, tax_rate_percent=tax_rate_percent
+    )
     before = rma_snapshot(rma)
     advance(RmaStatus(rma.status), S.WAIVED)
     require((not reason.strip(), Problem("a reason is required", "reason")))
@@ -219,7 +287,12 @@ class SentReminder:
 
 
 def send_due_reminders(*, session: Session, actor: Actor, now: datetime) -> list[SentReminder]:
-    """Reminders due today (or missed) for units still out: store the notice, mark them sent."""
+    """Reminders due today (or missed) for units still out: store the notice, mark them sent.
+
+    Concurrent runs send each reminder once: rows are taken with SKIP LOCKED on PostgreSQL, and
+    on SQLite the write lock is taken before the unsent reminders are read.
+    """
+    begin_write(session)
     today = tokyo_date(now)
     stmt = (
         select(RmaReminder, Rma)

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
-from api.deps import Admin, DashboardDep, Reader, SessionDep, SettingsDep, roles
+from api.deps import DashboardDep, Reader, SessionDep, SettingsDep, guard
 from api.params import Id, Offset
 from api.responses import csv_response
 from core.audit import Actor
-from core.auth import Role
+from core.policy import Operation
 from core.timeutil import TOKYO, as_utc, utcnow
 from rma import replacement, returns, service, views
 from rma.domain import RmaStatus
@@ -39,8 +39,9 @@ from rma.sweep import sweep
 
 router = APIRouter(prefix="/rmas", tags=["rma"])
 
-Noc = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC))]
-Logistics = Annotated[Actor, Depends(roles(Role.ADMIN, Role.LOGISTICS))]
+Noc = Annotated[Actor, Depends(guard(Operation.RMA_OPEN))]
+Logistics = Annotated[Actor, Depends(guard(Operation.RMA_LOGISTICS))]
+Admin = Annotated[Actor, Depends(guard(Operation.RMA_CHARGE))]
 
 
 def _out(session: Session, rma_id: int) -> RmaOut:
@@ -261,9 +262,16 @@ def extend(
 
 
 @router.post("/{rma_id}/waive", response_model=RmaOut)
-def waive(rma_id: Id, body: WaiveIn, session: SessionDep, actor: Admin) -> RmaOut:
+def waive(
+    rma_id: Id, body: WaiveIn, session: SessionDep, settings: SettingsDep, actor: Admin
+) -> RmaOut:
     returns.waive_charge(
-        session=session, actor=actor, rma_id=rma_id, reason=body.reason, now=utcnow()
+        session=session,
+        actor=actor,
+        rma_id=rma_id,
+        reason=body.reason,
+        now=utcnow(),
+        tax_rate_percent=settings.tax_rate_percent,
     )
     return _out(session, rma_id)
 

@@ -1,10 +1,16 @@
 """The overdue sweep: unreturned units past their deadline become overdue and are charged once.
 
-Safe to run concurrently: candidate rows are taken with `SELECT ... FOR UPDATE SKIP LOCKED`, so
-two sweeps never work on the same RMA, and the status filter is re-checked on the locked row
-version (PostgreSQL re-evaluates it under READ COMMITTED), so a row another sweep already charged
-no longer qualifies. The UNIQUE constraint on `rma_damage_charge.rma_id` is the last guard: a
-second charge for one RMA cannot be stored at all.
+The charge itself is `rma.charging`'s, the same code a late receipt runs, so the money does not
+depend on whether the sweep ran before the unit came back.
+
+Safe to run concurrently. On SQLite the sweep takes the write lock before it reads, so sweeps
+run one after another and each sees what the one before committed. On PostgreSQL candidate
+rows are taken with `SELECT ... FOR UPDATE SKIP LOCKED`, so two sweeps never work on the same
+RMA, and the status filter is re-checked on the locked row version (PostgreSQL re-evaluates it
+under READ COMMITTED), so a row another sweep already charged no longer qualifies. Each charge is
+then claimed by a conditional UPDATE, and the UNIQUE constraint on `rma_damage_charge.rma_id` is
+the last guard: a second charge for one RMA cannot be stored at all. The sweep only writes rows:
+it sends no mail and calls no dashboard, so there is no side effect to repeat.
 """
 
 from __future__ import annotations
@@ -16,14 +22,11 @@ from sqlmodel import Session, col, select
 
 from core.audit import Actor
 from core.calendar import tokyo_date
-from inventory.domain import DeviceStatus
+from core.db import begin_write
 from inventory.models import CatalogueModel, Device
-from inventory.service import set_status
-from rma.domain import AWAITING_RETURN, CHARGEABLE, RmaStatus, damage_charge
+from rma.charging import charge_overdue, claim_charges
+from rma.domain import AWAITING_RETURN, CHARGEABLE, RmaStatus
 from rma.models import DamageChargeRecord, Rma
-from rma.service import move, rma_snapshot
-
-S = RmaStatus
 
 
 @dataclass(slots=True)
@@ -44,6 +47,7 @@ def sweep(
     batch_size: int = 500,
 ) -> SweepReport:
     """Mark every waiting RMA past its deadline overdue and issue its one damage charge."""
+    begin_write(session)
     today = tokyo_date(now)  # overdue once 24:00 JST of the due date has passed: due < today
     prices = {m.model: m.list_price_yen for m in session.exec(select(CatalogueModel))}
     report = SweepReport()
@@ -81,8 +85,16 @@ def sweep(
                 )
             )
         )
+        claim_charges(
+            session=session,
+            rmas=[
+                r for r in rmas if prices.get(r.failed_model) is not None and r.id not in already
+            ],
+            now=now,
+        )
         for rma in rmas:
-            _charge_one(
+            was_waiting = RmaStatus(rma.status) in AWAITING_RETURN
+            amounts = charge_overdue(
                 session=session,
                 actor=actor,
                 rma=rma,
@@ -91,76 +103,10 @@ def sweep(
                 tax_rate_percent=tax_rate_percent,
                 already_charged=rma.id in already,
                 now=now,
-                report=report,
             )
+            if was_waiting:
+                report.overdue.append(rma.number)
+            if amounts is not None:
+                report.charged.append(rma.number)
+                report.total_yen += amounts.total_yen
         session.flush()
-
-
-def _charge_one(
-    *,
-    session: Session,
-    actor: Actor,
-    rma: Rma,
-    device: Device,
-    price: int | None,
-    tax_rate_percent: int,
-    already_charged: bool,
-    now: datetime,
-    report: SweepReport,
-) -> None:
-    status = RmaStatus(rma.status)
-    if status in AWAITING_RETURN:
-        before = rma_snapshot(rma)
-        rma.waiting_status = status.value
-        move(
-            session=session,
-            actor=actor,
-            rma=rma,
-            target=S.OVERDUE,
-            now=now,
-            before=before,
-            note=f"return period ended {rma.due_date}",
-        )
-        report.overdue.append(rma.number)
-    if already_charged or price is None:
-        return  # no list price: stays overdue for a person to look at
-    amounts = damage_charge(price, tax_rate_percent)
-    session.add(
-        DamageChargeRecord(
-            rma_id=rma.id or 0,
-            model=rma.failed_model,
-            net_yen=amounts.net_yen,
-            tax_yen=amounts.tax_yen,
-            total_yen=amounts.total_yen,
-            issued_at=now,
-        )
-    )
-    move(
-        session=session,
-        actor=actor,
-        rma=rma,
-        target=S.CHARGED,
-        now=now,
-        note=f"damage charge {amounts.total_yen} yen "
-        f"(net {amounts.net_yen}, tax {amounts.tax_yen})",
-    )
-    if device.status == DeviceStatus.FAILED:
-        set_status(
-            session=session,
-            actor=actor,
-            device=device,
-            target=DeviceStatus.IN_RMA,
-            now=now,
-            note=f"{rma.number} never swapped",
-        )
-    if device.status == DeviceStatus.IN_RMA:
-        set_status(
-            session=session,
-            actor=actor,
-            device=device,
-            target=DeviceStatus.LOST,
-            now=now,
-            note=f"{rma.number} not returned; damage charge issued",
-        )
-    report.charged.append(rma.number)
-    report.total_yen += amounts.total_yen

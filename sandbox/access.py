@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox import defaults
 from sandbox.router import ApiError, bad_request, not_found
 from sandbox.state import Record, SandboxState
 
@@ -58,8 +59,10 @@ def attach_device(st: SandboxState, dev: Record, net_id: str) -> None:
 
 
 def detach_device(st: SandboxState, dev: Record) -> None:
-    """Take a device out of its network."""
+    """Take a device out of its network; an AP loses the network's RF profile with it."""
     dev["networkId"] = None
+    if dev.get("radioSettings") is not None:
+        dev["radioSettings"] = defaults.radio_settings(dev["serial"])
     dev["status"] = "offline"
     dev["lanIp"] = None
     for lic in st.licenses.values():

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+import inventory.models  # noqa: F401  (the tables its foreign keys point to: contract)
 from core.timeutil import UtcDateTime, utcnow
 
 

@@ -7,16 +7,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from numpy.linalg import LinAlgError
 from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
 from core.errors import Conflict, NotFound, Problem, ValidationFailed
+from core.models import AuditEntry
+from core.policy import four_eyes
 from core.timeutil import TOKYO
 from inventory.contracts import get_contract
-from survey.coverage import render_coverage
-from survey.diagram import diagram_svg
 from survey.domain import (
     Band,
     ExclusionReason,
@@ -27,7 +26,6 @@ from survey.domain import (
     superseded_by_issue,
 )
 from survey.models import PlannedAp, Survey, SurveyPoint, SurveyVersion
-from survey.prep_sheet_pdf import render_prep_sheet
 from survey.service import (
     aps_of,
     exclusions_of,
@@ -170,6 +168,10 @@ def floor_coverage(
     layout = None
     if floor.layout_sha256 and floor.layout_suffix:
         layout = load_blob(storage_dir, "layouts", floor.layout_sha256, floor.layout_suffix)
+    from numpy.linalg import LinAlgError  # numpy and matplotlib: only to draw
+
+    from survey.coverage import render_coverage
+
     try:
         return render_coverage(floor, layout=layout, dpi=dpi, width_in=width_in)
     except LinAlgError as exc:
@@ -196,6 +198,8 @@ def build_pdf(
 ) -> bytes:
     """Coverage pictures of every floor, then the sheet."""
     coverage = {f.name: floor_coverage(f, storage_dir=storage_dir, dpi=dpi) for f in data.floors}
+    from survey.prep_sheet_pdf import render_prep_sheet  # reportlab: only to print
+
     return render_prep_sheet(
         data, version=version, issued_on=issued_on, coverage=coverage, draft=draft
     )
@@ -256,14 +260,28 @@ def approve_version(
     note: str = "",
     now: datetime,
 ) -> SurveyVersion:
-    """The customer signed the completion-confirmation field of the latest issued version."""
+    """The customer signed the completion-confirmation field of the latest issued version.
+
+    Recorded with the signer's name and the evidence (`signature_ref`: where the signed copy is
+    kept), by someone who neither recorded nor issued the survey (four-eyes).
+    """
     survey = get_survey(session=session, survey_id=survey_id, for_update=True)
-    if not approver_name.strip():
-        raise ValidationFailed([Problem("approver name is required", "approver_name")])
+    problems = (
+        [] if approver_name.strip() else [Problem("approver name is required", "approver_name")]
+    )
+    if not signature_ref.strip():
+        problems.append(Problem("say where the signed sheet is kept", "signature_ref"))
+    if problems:
+        raise ValidationFailed(problems)
     version = get_version(session=session, survey_id=survey_id, number=number)
     latest = latest_version(session=session, survey_id=survey_id)
     check_approvable(
         number=number, status=VersionStatus(version.status), latest_number=latest.number
+    )
+    four_eyes(
+        recorder=actor.name,
+        authors=[version.issued_by, *survey_authors(session=session, number=survey.number)],
+        what=f"survey {survey.number}",
     )
     if version.issued_at is not None and approved_on < version.issued_at.astimezone(TOKYO).date():
         raise ValidationFailed(
@@ -296,6 +314,16 @@ def approve_version(
         at=now,
     )
     return version
+
+
+def survey_authors(*, session: Session, number: str) -> list[str]:
+    """Everyone who recorded or issued something of the survey (its audit trail)."""
+    stmt = select(AuditEntry.actor).where(
+        AuditEntry.entity_type == "survey",
+        AuditEntry.entity_id == number,
+        AuditEntry.action != "survey.approve",
+    )
+    return list(session.exec(stmt).all())
 
 
 def version_pdf(
@@ -345,6 +373,8 @@ def network_diagram_svg(*, session: Session, survey_id: int, version: int | None
     kept = None
     if version is not None:
         kept = get_version(session=session, survey_id=survey_id, number=version)
+    from survey.diagram import diagram_svg  # reportlab's SVG renderer: only to draw
+
     return diagram_svg(data_of(session=session, survey=survey, version=kept))
 
 

@@ -208,7 +208,9 @@ def _run_tests(target: Target, source: str | None, limits: tuple[int, int]) -> i
     import pytest
     from hypothesis import settings
 
-    settings.register_profile("mutation", derandomize=True, database=None, deadline=None)
+    settings.register_profile(  # the same examples for every mutant, fewer than a normal run
+        "mutation", derandomize=True, database=None, deadline=None, max_examples=25
+    )
     settings.load_profile("mutation")
     return int(pytest.main(pytest_args(target)))
 
@@ -219,6 +221,7 @@ def _in_child(work: Callable[[], object]) -> tuple[int, object]:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         os.close(read)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # fd 1 may be a test runner's channel
         payload: object = None
         try:
             payload = work()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -13,15 +13,14 @@ from rich.table import Table
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.errors import NotFound, Problem, ValidationFailed
 from core.timeutil import show, utcnow
-from dashboard.meraki import MerakiDashboard
-from dashboard.provisioning import MerakiProvisioning
-from dashboard.vpn import MerakiVpnDashboard
 from provisioning.service import ProvisioningOptions
 from vpn import client_users, construction, eligibility, status
 from vpn.client_users import UserRequest
 from vpn.domain import NOTE_CGNAT, NOTE_RECONNECT, ClientUser, EventKind
-from vpn.report_pdf import render_report_pdf, report_csv
 from vpn.schemas import BuildOut, CheckOut, EventOut, ReportSummaryOut, UserOutcomeOut
+
+if TYPE_CHECKING:
+    from dashboard.vpn import MerakiVpnDashboard
 
 vpn_app = typer.Typer(
     help="VPN service (Option 4): eligibility checks, construction, client users, status reports.",
@@ -31,6 +30,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")
 
 
 def _dashboard() -> MerakiVpnDashboard:
+    from dashboard.meraki import MerakiDashboard  # the Meraki SDK only when it is used
+    from dashboard.vpn import MerakiVpnDashboard
+
     cfg = settings()
     return MerakiVpnDashboard(MerakiDashboard.from_settings(cfg), per_page=cfg.vpn_status_per_page)
 
@@ -106,6 +108,8 @@ def build_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Construct the VPN from a request file (provisioning jobs), or revert an earlier build."""
+    from dashboard.provisioning import MerakiProvisioning  # the Meraki SDK only when it is used
+
     cfg = settings()
     with cli_session() as session:
         if revert is not None:
@@ -230,6 +234,8 @@ def report_cmd(
                 now=utcnow(),
             )
         events = status.list_events(session=session, report_id=report.id)
+        from vpn.report_pdf import render_report_pdf, report_csv  # reportlab only to print
+
         if pdf is not None:
             pdf.write_bytes(render_report_pdf(report, events, customer=customer))
         if csv_path is not None:

@@ -6,12 +6,14 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NoReturn
 
 from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
-from core.errors import Problem, ValidationFailed
+from core.errors import DashboardError, Problem, ValidationFailed
+from vpn import compensation
 from vpn.domain import ClientUser, email_reason
 from vpn.models import VpnClientUser
 from vpn.ports import AuthUser, VpnDashboard
@@ -106,8 +108,10 @@ def ensure_client_users(
             else:
                 outcome = UserOutcome(user.network_id, email, user.name, "unchanged", found.id)
             outcomes.append(outcome)
-    except Exception:
-        remove_created(dashboard=dashboard, outcomes=outcomes)
+    except Exception as exc:
+        left = remove_created(dashboard=dashboard, outcomes=outcomes)
+        if left:
+            _raise_left(session, actor, exc, left, now)
         raise
     for outcome in outcomes:
         _remember(session, outcome, now)
@@ -124,14 +128,46 @@ def ensure_client_users(
     return outcomes
 
 
-def remove_created(*, dashboard: VpnDashboard, outcomes: Sequence[UserOutcome]) -> None:
-    """Best effort: take back users this run created (when a later step failed)."""
+def remove_created(
+    *, dashboard: VpnDashboard, outcomes: Sequence[UserOutcome]
+) -> list[dict[str, Any]]:
+    """Take back users this run created (a later step failed); the ones that stayed, logged."""
+    left = []
     for outcome in outcomes:
         if outcome.action == "created":
             try:
                 dashboard.delete_client_vpn_user(outcome.network_id, outcome.dashboard_id)
-            except Exception:  # the original error matters more
-                continue
+            except Exception as exc:  # the others are still tried; this one is reported
+                left.append(
+                    compensation.user_left(
+                        outcome.network_id, outcome.email, outcome.dashboard_id, exc
+                    )
+                )
+    return left
+
+
+def _raise_left(
+    session: Session, actor: Actor, exc: Exception, left: list[dict[str, Any]], now: datetime
+) -> NoReturn:
+    """A failed creation whose undo left users behind: audited (committed) and said."""
+    for item in left:
+        audit.record(
+            session,
+            actor=actor,
+            action="vpn.user.undo_failed",
+            entity_type="vpn_client_user",
+            entity_id=f"{item['network_id']}:{item['email']}",
+            after={"left_on_dashboard": item, "cause": str(exc)},
+            outcome="partially_reverted",
+            at=now,
+        )
+    session.commit()
+    message = (
+        f"{exc}; undoing the users created before it failed: "
+        + "; ".join(f"{item['what']} stayed ({item['error']})" for item in left)
+        + " — delete them on the dashboard"
+    )
+    raise DashboardError(message, left_on_dashboard=left) from exc
 
 
 def _remember(session: Session, outcome: UserOutcome, now: datetime) -> None:

@@ -7,7 +7,6 @@ provisioning job per network (hubs first). A revert rolls those jobs back, newes
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,14 +16,20 @@ from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
-from core.errors import Conflict, DashboardError, NotFound, Problem, ValidationFailed
+from core.errors import (
+    Conflict,
+    DashboardError,
+    NotFound,
+    Problem,
+    ValidationFailed,
+)
 from core.timeutil import TOKYO as TOKYO_TZ
 from provisioning.domain import JobStatus
 from provisioning.ports import ProvisioningDashboard
-from provisioning.service import ProvisioningOptions, apply_plan, plan_sheet, rollback_job
+from provisioning.service import ProvisioningOptions, apply_plan, plan_sheet
 from provisioning.sheet_model import FORMAT, Sheet
 from provisioning.validation import validate_sheet
-from vpn import client_users, eligibility
+from vpn import client_users, compensation, eligibility
 from vpn.build_request import BuildRequest as BuildRequest
 from vpn.build_request import parse_request as parse_request
 from vpn.client_users import UserOutcome
@@ -138,31 +143,6 @@ def site_to_site_sheet(
     return sheet
 
 
-def _undo(
-    *,
-    session: Session,
-    provisioning: ProvisioningDashboard,
-    options: ProvisioningOptions,
-    actor: Actor,
-    clock: Clock,
-    job_ids: list[int],
-) -> list[int]:
-    """Roll jobs back newest first; the rollback jobs that did not finish."""
-    unfinished = []
-    for job_id in reversed(job_ids):
-        back = rollback_job(
-            session=session,
-            dashboard=provisioning,
-            job_id=job_id,
-            actor=actor,
-            clock=clock,
-            options=options,
-        )
-        if back.status != JobStatus.DONE:
-            unfinished.append(back.id or 0)
-    return unfinished
-
-
 def build_vpn(
     *,
     session: Session,
@@ -178,7 +158,9 @@ def build_vpn(
 ) -> BuildResult:
     """Check every site, then one provisioning job per differing site (hubs first), then users.
 
-    Nothing is created before every site passed; a failure rolls back the jobs already applied.
+    Nothing is created before every site passed; a failure rolls back the jobs already applied
+    and stores the build as `failed`, or `partially_reverted` naming what an undo could not
+    take back (`vpn.compensation`).
     """
     clock = clock or (lambda: now)
     checked, sites = _refuse_ineligible(
@@ -226,29 +208,26 @@ def build_vpn(
             )
             assert job.id is not None
             job_ids.append(job.id)
+            changes.append(
+                {"network_id": network_id, "changed": True, "job_id": job.id,
+                 "before": before, "after": plan.desired[SITE_TO_SITE]}
+            )  # fmt: skip
             if job.status != JobStatus.DONE:
                 raise DashboardError(
                     f"provisioning job {job.id} for {network_id} ended {job.status}: "
                     f"{job.error or job.verify_diff}",
                     job_id=job.id,
                 )
-            changes.append(
-                {"network_id": network_id, "changed": True, "job_id": job.id,
-                 "before": before, "after": plan.desired[SITE_TO_SITE]}
-            )  # fmt: skip
         outcomes = client_users.ensure_client_users(
             session=session, dashboard=dashboard, actor=actor, users=request.users, now=now
         )
-    except Exception:
-        with contextlib.suppress(Exception):  # the original error matters more
-            _undo(
-                session=session,
-                provisioning=provisioning,
-                options=options,
-                actor=actor,
-                clock=clock,
-                job_ids=job_ids,
-            )
+    except Exception as exc:
+        compensation.fail_build(
+            session=session, provisioning=provisioning, options=options, actor=actor,
+            clock=clock, exc=exc, organization_id=organization_id,
+            request={**request.record(), "checked": checked, "desired": desired},
+            changes=changes, job_ids=job_ids, now=now,
+        )  # fmt: skip
         raise
     build = VpnBuild(
         status=APPLIED,
@@ -275,6 +254,42 @@ def build_vpn(
     return BuildResult(build, outcomes)
 
 
+def _check_drift(provisioning: ProvisioningDashboard, build: VpnBuild) -> None:
+    """Refuse a revert when a changed network's settings moved since the build."""
+    drifted = [
+        c["network_id"]
+        for c in build.changes
+        if c["changed"]
+        and needs_change(provisioning.read_collection(c["network_id"], SITE_TO_SITE), c["after"])
+    ]
+    if drifted:
+        raise Conflict(
+            f"VPN build {build.id}: {', '.join(drifted)} changed on the dashboard since the "
+            "build; nothing was reverted",
+            networks=drifted,
+        )
+
+
+def _remove_users(
+    *, session: Session, dashboard: VpnDashboard, users: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Delete the users the build created (each marked `removed`); the ones that stayed."""
+    left = []
+    for user in users:
+        if user["action"] != "created" or user.get("removed"):
+            continue
+        try:
+            dashboard.delete_client_vpn_user(user["network_id"], user["dashboard_id"])
+        except Exception as exc:  # the others are still tried; this one is reported
+            left.append(
+                compensation.user_left(user["network_id"], user["email"], user["dashboard_id"], exc)
+            )
+            continue
+        user["removed"] = True
+        client_users.forget(session=session, network_id=user["network_id"], email=user["email"])
+    return left
+
+
 def revert_build(
     *,
     session: Session,
@@ -286,41 +301,41 @@ def revert_build(
     now: datetime,
     clock: Clock | None = None,
 ) -> VpnBuild:
-    """Roll back the build's provisioning jobs (newest first) and remove the users it created."""
+    """Roll back the build's provisioning jobs (newest first) and remove the users it created.
+
+    Every undo is tried; if one fails the build becomes `partially_reverted` (stored, audited,
+    DashboardError naming what stayed) and reverting it again takes up only what is left.
+    """
     build = get_build(session=session, build_id=build_id)
-    if build.status != APPLIED:
+    if build.status not in (APPLIED, compensation.PARTIALLY_REVERTED):
         raise Conflict(f"VPN build {build_id} is {build.status}, not applied", build=build_id)
-    changed = [c for c in build.changes if c["changed"]]
-    drifted = [
-        c["network_id"]
-        for c in changed
-        if needs_change(provisioning.read_collection(c["network_id"], SITE_TO_SITE), c["after"])
-    ]
-    if drifted:
-        raise Conflict(
-            f"VPN build {build_id}: {', '.join(drifted)} changed on the dashboard since the build; "
-            "nothing was reverted",
-            networks=drifted,
-        )
-    unfinished = _undo(
-        session=session,
-        provisioning=provisioning,
-        options=options,
-        actor=actor,
-        clock=clock or (lambda: now),
-        job_ids=list(build.jobs),
-    )
-    if unfinished:
-        raise DashboardError(
-            f"VPN build {build_id}: rollback job(s) {', '.join(map(str, unfinished))} did not "
-            "finish; see `netkeep job show ID`",
-            jobs=unfinished,
-        )
-    for user in build.users:
-        if user["action"] == "created":
-            dashboard.delete_client_vpn_user(user["network_id"], user["dashboard_id"])
-            client_users.forget(session=session, network_id=user["network_id"], email=user["email"])
+    if build.status == APPLIED:
+        _check_drift(provisioning, build)
+    changes = [dict(c) for c in build.changes]
+    users = [dict(u) for u in build.users]
+    left = compensation.undo_jobs(
+        session=session, provisioning=provisioning, options=options, actor=actor,
+        clock=clock or (lambda: now), changes=changes,
+    )  # fmt: skip
+    left += _remove_users(session=session, dashboard=dashboard, users=users)
     before = {"status": build.status}
+    build.changes, build.users = changes, users
+    if left:
+        build.status = compensation.PARTIALLY_REVERTED
+        kept = [n for n in build.notes if not n.startswith(("left on the", "continue with"))]
+        build.notes = kept + compensation.how_to_continue(build.id, left)
+        session.add(build)
+        compensation.record_outcome(
+            session, actor=actor, action="vpn.build.revert", build_id=build.id,
+            status=build.status, error="an undo failed", left=left, now=now,
+        )  # fmt: skip
+        raise DashboardError(
+            f"VPN build {build_id} was only partly reverted: "
+            + "; ".join(build.notes[len(kept) :]),
+            build=build_id,
+            status=build.status,
+            left_on_dashboard=left,
+        )
     build.status, build.reverted_at, build.reverted_by = REVERTED, now, actor.name
     session.add(build)
     audit.record(
@@ -332,7 +347,7 @@ def revert_build(
         before=before,
         after={
             "status": build.status,
-            "restored": [c["network_id"] for c in changed],
+            "restored": [c["network_id"] for c in changes if c["changed"]],
             "rolled_back_jobs": list(reversed(build.jobs)),
         },
         at=now,

@@ -53,7 +53,9 @@ def test_roles_conflicts_and_problems(
         "validated"
     )
     wrong = app_client.post(
-        f"{API}/{rid}/accept", json={"accepted_by": "x"}, headers=bearer(tokens["noc"])
+        f"{API}/{rid}/accept",
+        json={"accepted_by": "x", "evidence": "scan"},
+        headers=bearer(tokens["noc"]),
     )
     assert wrong.status_code == 409
     assert wrong.json()["details"]["allowed"] == ["approved", "cancelled", "rejected"]

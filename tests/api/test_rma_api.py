@@ -121,19 +121,27 @@ def test_flow_sweep_notice_and_waive(
     assert waived.json()["charge"]["credit_reason"] == "waived: 得意先"
 
 
-def test_extend_by_admin_over_the_api(
+def test_an_extension_past_the_due_date_is_refused_over_the_api(
     app_client: TestClient, tokens: dict[str, str], session: Session, tmp_path: Path
 ) -> None:
     build_world(session, tmp_path)
     rma_id = _open_to_swapped(app_client, tokens)
+    # Shipped in May 2026, due 2026-06-12: today the damage charge is owed, sweep or no sweep.
     extended = app_client.post(
         f"{API}/{rma_id}/extend",
         json={"due_date": "2099-03-31", "reason": "顧客都合"},
         headers=bearer(tokens["admin"]),
     )
-    assert extended.status_code == 200, extended.text
-    assert extended.json()["due_date"] == "2099-03-31"
-    assert app_client.post(f"{API}/sweep", headers=bearer(tokens["admin"])).json()["charged"] == []
+    assert extended.status_code == 409, extended.text
+    assert "waive it rather than extend" in extended.json()["message"]
+    swept = app_client.post(f"{API}/sweep", headers=bearer(tokens["admin"])).json()
+    assert len(swept["charged"]) == 1  # the refused extension left no charge of its own
+    again = app_client.post(
+        f"{API}/{rma_id}/extend",
+        json={"due_date": "2099-03-31", "reason": "顧客都合"},
+        headers=bearer(tokens["admin"]),
+    )
+    assert again.status_code == 409
 
 
 def test_roles_and_illegal_moves(

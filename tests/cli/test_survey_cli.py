@@ -47,7 +47,9 @@ def run(cli: CliRunner, *args: str, code: int = 0) -> str:
     return result.output
 
 
-def test_survey_commands_from_create_to_sheet(cli: CliRunner, tmp_path: Path) -> None:
+def test_survey_commands_from_create_to_sheet(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     created = json.loads(
         run(
             cli,
@@ -101,21 +103,25 @@ def test_survey_commands_from_create_to_sheet(cli: CliRunner, tmp_path: Path) ->
     with Image.open(tmp_path / "c.png") as image:
         assert image.width == 240
 
-    run(cli, "approve", sid, "--version", "1", "--approver", "桜井", "--date", TODAY, code=4)
+    signed = ("--approver", "桜井", "--date", TODAY, "--signature-ref", "控え/SV-1.pdf")
+    run(cli, "approve", sid, "--version", "1", *signed, code=4)
     issued = json.loads(run(cli, "issue", sid, "--json"))
     assert issued["status"] == "issued"
     run(cli, "pdf", sid, "-o", str(tmp_path / "v1.pdf"), "--version", "1")
     text = "".join(p.extract_text() for p in pypdf.PdfReader(tmp_path / "v1.pdf").pages)
     assert "さくら歯科 本院" in text and "屋外" in text and "お客様控え" in text
     run(cli, "sheet", sid, "-o", str(tmp_path / "w.yaml"), code=4)
-    run(cli, "approve", sid, "--version", "1", "--approver", "桜井", "--date", TODAY)
+    run(cli, "approve", sid, "--version", "1", "--approver", "桜井", "--date", TODAY, code=2)
+    run(cli, "approve", sid, "--version", "1", *signed, code=5)  # cli-test did the survey
+    monkeypatch.setenv("NETKEEP_ACTOR", "noc-desk")
+    run(cli, "approve", sid, "--version", "1", *signed)
     run(cli, "sheet", sid, "-o", str(tmp_path / "w.yaml"))
-    sheet = load_sheet(tmp_path / "w.yaml", environ={f"NETKEEP_SURVEY{sid}_SSID0_PSK": "x" * 12})
+    sheet = load_sheet(tmp_path / "w.yaml", secrets=lambda c, n: "x" * 12)
     assert [d.serial for d in sheet.devices or []] == [SERIAL_1]
     assert "1F-AP01: Q3AJ-INST-0001" in run(cli, "serials", sid, "1F-AP01=q3aj-inst-0001")
     run(cli, "serials", sid, "1F-AP01", code=2)
     run(cli, "sheet", sid, "-o", str(tmp_path / "w.yaml"))
-    sheet = load_sheet(tmp_path / "w.yaml", environ={f"NETKEEP_SURVEY{sid}_SSID0_PSK": "x" * 12})
+    sheet = load_sheet(tmp_path / "w.yaml", secrets=lambda c, n: "x" * 12)
     assert [d.serial for d in sheet.devices or []] == ["Q3AJ-INST-0001"]
     listed = json.loads(run(cli, "list", "--json"))
     assert [(s["number"], s["status"]) for s in listed] == [(created["number"], "approved")]

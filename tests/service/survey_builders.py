@@ -17,6 +17,8 @@ from survey.models import Survey
 from survey.snapshot import SsidData
 
 ACTOR = Actor(name="field-tanaka", role="field", request_id="req-s")
+APPROVER = Actor(name="noc-desk", role="noc", request_id="req-a")
+"""Records the customer's approvals: never the engineer who recorded the survey (four-eyes)."""
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 SERIAL_1 = "Q3AJ-SVEY-0001"
 SERIAL_2 = "Q3AJ-SVEY-0002"

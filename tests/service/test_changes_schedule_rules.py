@@ -1,6 +1,6 @@
 """Scheduling rules through the service: never in the past (one minute of tolerance for the
 clock between a person's screen and the server), outside the window only with a reason, and the
-reason kept only when it was needed (DOMAIN.md, seed 002 App.1 II(3)3)."""
+reason kept only when it was needed (docs/domain.md, seed 002 App.1 II(3)3)."""
 
 from __future__ import annotations
 

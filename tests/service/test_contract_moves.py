@@ -1,5 +1,5 @@
 """Contract statuses, written out from the contract (implicit in the service, so the refusals
-are tested there). DOMAIN.md "Contract, ownership and money": the contract forms on the
+are tested there). docs/domain.md "Contracts, ownership and money": the contract forms on the
 application (applied); the acceptance date (検収日) makes it active; a party's notice ends it at the
 end of that month — before acceptance too (Art. 10: the customer then pays the provider's loss).
 An ended contract takes no devices and cannot be accepted or ended again.

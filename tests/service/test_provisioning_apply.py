@@ -27,7 +27,7 @@ from provisioning.sheet_model import Sheet
 from sandbox.server import SandboxServer
 from survey import versions
 from tests.service.survey_builders import ACTOR as SURVEY_ACTOR
-from tests.service.survey_builders import T0, build_survey
+from tests.service.survey_builders import APPROVER, T0, build_survey
 from tests.unit.provisioning.sheets import EXAMPLE_ENV, EXAMPLES
 
 ACTOR = Actor(name="prov-tester", role="noc", request_id="r-prov")
@@ -60,8 +60,9 @@ def approved_survey(session: Session, storage: Path, site: str = "あおばク�
         session=session, actor=SURVEY_ACTOR, survey_id=survey.id, storage_dir=storage, now=T0
     )
     versions.approve_version(
-        session=session, actor=SURVEY_ACTOR, survey_id=survey.id, number=1,
-        approver_name="鈴木 院長", approved_on=T0.astimezone(TOKYO).date(), now=T0,
+        session=session, actor=APPROVER, survey_id=survey.id, number=1,
+        approver_name="鈴木 院長", approved_on=T0.astimezone(TOKYO).date(),
+        signature_ref="scan/approval.pdf", now=T0,
     )  # fmt: skip
 
 

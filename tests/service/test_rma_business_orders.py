@@ -1,5 +1,5 @@
 """RMA orders the business has, through the services: who gets billed, and a unit sent back
-without the courier (DOMAIN.md "Advance send-back maintenance": the damage charge is billed when
+without the courier (docs/domain.md "Advance replacement": the damage charge is billed when
 the failed unit is not back one month after shipping — whatever step the RMA was waiting in)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Change-request rules stated from the contract, independently of the code's tables.
 
-Sources: /work/shared/DOMAIN.md — seed 002 App.1 II(3)1 (changes made remotely following the
+Sources: docs/domain.md — seed 002 App.1 II(3)1 (changes made remotely following the
 customer's change-request sheet) and II(3)3 (operations Mon–Sat 9:00–17:00 JST, not on public
 holidays or the provider's year-end days); seed 001 (a completion mail, then one week for the
 customer to report a defect, else the work counts as complete). README "NOC change requests":

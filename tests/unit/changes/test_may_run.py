@@ -1,5 +1,5 @@
 """Work is applied only when scheduled, not before its time, and inside the operations window
-unless an emergency reason was given (DOMAIN.md, seed 002 App.1 II(3)3: Mon–Sat 9:00–17:00 JST,
+unless an emergency reason was given (docs/domain.md, seed 002 App.1 II(3)3: Mon–Sat 9:00–17:00 JST,
 not on public holidays or the provider's year-end days). Checked again at apply time, because
 a request scheduled inside the window can be run late by a worker or a person."""
 

@@ -1,4 +1,4 @@
-"""Business-calendar edges stated from the contract (DOMAIN.md "Conventions": year-end days
+"""Business-calendar edges stated from the contract (docs/domain.md: year-end days
 Dec 29–Jan 3 by default, configurable; operations Mon–Sat 9:00–17:00 JST; Art. 142 moves a
 deadline off a Sunday, public holiday or year-end day, Saturdays count)."""
 

@@ -1,6 +1,6 @@
 """Device statuses moved as the business moves units, written out from the contract.
 
-Sources: /work/shared/DOMAIN.md — advance send-back maintenance (a failed unit is replaced by a
+Sources: docs/domain.md — advance send-back maintenance (a failed unit is replaced by a
 checked unit, picked up, and the provider refurbishes or disposes of it; not back → charged as
 lost), Art. 23 (provider-owned equipment comes back at contract end), and the inventory suite
 conventions (stock, reservation for a site or an RMA, deployment).

@@ -302,6 +302,6 @@ def test_generated_ssids_round_trip(ssids):
         return
     _, problems = validate_sheet(raw, environ={})
     assert problems == [
-        Problem(f"psk is masked ({MASK}); write the secret or an env: reference", where)
+        Problem(f"psk is masked ({MASK}); write the secret or a secret:NAME", where)
         for where in masked
     ]

@@ -1,6 +1,6 @@
 """RMA moves as the business runs advance send-back maintenance, written out from the contract.
 
-Source: /work/shared/DOMAIN.md "Advance send-back maintenance" (seed 002 App.1 II(3)2, IV(4)3):
+Source: docs/domain.md "Advance replacement" (seed 002 App.1 II(3)2, IV(4)3):
 a failure report is judged; a replacement unit (same model, checked to work) is set aside and
 shipped; the customer (wireless plan) or the provider swaps it; a courier picks the failed unit
 up; if it is not back one month after shipping, an equipment damage charge is billed. An admin

@@ -1,6 +1,7 @@
-"""The RMA policy's defaults, as the business runs without configuration (DOMAIN.md: the Art. 142
-shift is a policy switch, on by default; consumption tax 10%; reminders a week, three days and a
-day before the due date; a late arrival keeps the charge unless the provider chooses to credit)."""
+"""The RMA policy's defaults, as the business runs without configuration (docs/domain.md: the
+Art. 142 shift is a policy switch, on by default; consumption tax 10%; reminders a week, three
+days and a day before the due date; a late arrival keeps the charge unless the provider chooses
+to credit)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The logistics views' small rules, stated from the calendar rather than from the code:
 the Tokyo week runs Monday to Sunday; a month's charges run from the 1st 00:00 JST to the next
-1st; yen are shown with ¥ and thousands separators (DOMAIN.md: money is integer yen)."""
+1st; yen are shown with ¥ and thousands separators (docs/domain.md: money is integer yen)."""
 
 from __future__ import annotations
 

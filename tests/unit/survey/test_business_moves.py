@@ -1,6 +1,6 @@
 """Installation preparation sheet versions, written out from the contract.
 
-Source: /work/shared/DOMAIN.md "Wireless install and site survey" (seed 002 App.1 IV(1), IV(3)):
+Source: docs/domain.md "Wireless site survey" (seed 002 App.1 IV(1), IV(3)):
 the provider issues the sheet, the customer approves it by signing; when settings change so that
 the sheet must change, the provider updates it — a new version replaces the issued or approved
 one. A draft is edited in place and is never shown to the customer.

@@ -1,0 +1,70 @@
+"""Concurrent `POST /api/v1/rmas/sweep` on a real SQLite file and on PostgreSQL.
+
+Each overdue RMA is charged exactly once; every other sweep answers normally with nothing
+charged (or 409 while a sweep runs) — never a 5xx.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from api.app import create_app
+from core import auth
+from core.auth import Role
+from core.calendar import tokyo_date
+from core.models import AuditEntry
+from core.settings import Settings
+from core.timeutil import utcnow
+from rma.models import DamageChargeRecord, Rma
+from tests.conftest import ADMIN, bearer
+from tests.service.test_rma_concurrency import committed  # noqa: F401 (the fixture)
+
+CLIENTS = 12
+
+
+def test_concurrent_sweep_requests_charge_each_overdue_rma_once(
+    committed: Engine,  # noqa: F811
+) -> None:
+    with Session(committed) as session:
+        token = auth.create_token(
+            session=session, actor=ADMIN, name="sweeper", role=Role.LOGISTICS
+        ).token
+        session.commit()
+        overdue = session.exec(
+            select(func.count()).where(col(Rma.due_date) < tokyo_date(utcnow()))
+        ).one()
+    assert overdue > 0
+    settings = Settings(database_url=str(committed.url), _env_file=None)  # type: ignore[call-arg]
+    app = create_app(settings, committed)
+    barrier = threading.Barrier(CLIENTS)
+    answers: list[tuple[int, Any]] = []
+    lock = threading.Lock()
+    with TestClient(app, raise_server_exceptions=False) as client:
+
+        def one() -> None:
+            barrier.wait(timeout=60)
+            response = client.post("/api/v1/rmas/sweep", headers=bearer(token))
+            with lock:
+                answers.append((response.status_code, response.json()))
+
+        threads = [threading.Thread(target=one) for _ in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=180)
+    statuses = sorted(status for status, _ in answers)
+    assert len(answers) == CLIENTS
+    assert set(statuses) <= {200, 409}, answers
+    charged = [n for status, body in answers if status == 200 for n in body["charged"]]
+    assert len(charged) == len(set(charged)) == overdue
+    with Session(committed) as session:
+        charges = session.exec(select(DamageChargeRecord)).all()
+        assert len(charges) == len({c.rma_id for c in charges}) == overdue
+        audited = session.exec(select(func.count()).where(AuditEntry.action == "rma.charged")).one()
+        assert audited == overdue
