@@ -164,7 +164,7 @@ CLI:
   netkeep rma reserve 1 --serial Q2FY-AAAA-0003             # the checked spare MX67
   netkeep vpn build vpn/examples/demo_vpn.yaml               # site-to-site + a client VPN user
   netkeep change submit provisioning/examples/change_request.yaml --notice-email soumu@example.jp
-  netkeep change approve 1
+  NETKEEP_ACTOR=noc-suzuki netkeep change approve 1          # four-eyes: not the submitter
   netkeep change schedule 1 [--emergency "reason"]           # next operations window, or now
   netkeep change apply 1                                     # changes N_demo_tokyo; mails
   cat var/mail/*.txt                                         # the completion notice, decoded

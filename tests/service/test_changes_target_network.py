@@ -35,6 +35,7 @@ from tests.unit.changes.builders import (
 from tests.unit.provisioning.sheets import EXAMPLES
 
 NOC = Actor(name="noc-suzuki", role="noc")
+FIELD = Actor(name="field-sato", role="field")  # submits; the NOC approves (four-eyes)
 CAL = BusinessCalendar()
 DEMO_TOKYO = "N_demo_tokyo"  # "東京本社 Tokyo HQ" on the sandbox: not the site's name
 
@@ -42,7 +43,7 @@ DEMO_TOKYO = "N_demo_tokyo"  # "東京本社 Tokyo HQ" on the sandbox: not the s
 def submit(session: Session, raw: dict[str, Any] | None = None) -> ChangeRequest:
     return service.submit_request(
         session=session,
-        actor=NOC,
+        actor=FIELD,
         filename="cr.yaml",
         content=as_bytes(raw or change_raw()),
         notice_email="soumu@sakura.example.jp",
