@@ -193,6 +193,7 @@ def api_routers() -> tuple[APIRouter, ...]:
     from api.tokens import router as tokens_router
     from changes.router import router as changes_router
     from changes.router import site_check_router
+    from doctor.router import router as doctor_router
     from inventory.router import contracts_router
     from inventory.router import router as inventory_router
     from provisioning.router import router as provisioning_router
@@ -211,6 +212,7 @@ def api_routers() -> tuple[APIRouter, ...]:
         vpn_router,
         changes_router,
         site_check_router,
+        doctor_router,
     )
 
 

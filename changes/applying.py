@@ -14,6 +14,7 @@ from changes.models import ChangeRequest
 from changes.ports import CliFactory
 from changes.scheduling import check_may_run
 from changes.service import get_request, move, refuse, stored_sheet
+from changes.validation import target_network_id
 from core import secret_store
 from core.audit import Actor
 from core.calendar import BusinessCalendar
@@ -62,7 +63,10 @@ def _apply_dashboard(
     actor: Actor,
     clock: Clock,
 ) -> tuple[bool, dict[str, object]]:
-    plan = plan_sheet(dashboard=dashboard, sheet=sheet, options=options)
+    # The customer's existing network, by the id the inventory links to the site: never a
+    # network looked up (or created) by the sheet's site name.
+    network_id = target_network_id(session, sheet, req.customer)
+    plan = plan_sheet(dashboard=dashboard, sheet=sheet, options=options, network_id=network_id)
     req.plan_rows = change_rows(plan.changes)
     if plan.empty:
         return True, {"job_id": None, "note": "nothing to change"}

@@ -334,6 +334,11 @@ def revalidate_request(
         name = Path(filename or req.sheet_filename).name
         raw, source = read_raw(filename=name, content=content)
         refuse_literal_secrets(raw, name)
+        candidate, problems = sheet_problems(
+            session, raw=raw, source=source, environ=environ, target=Target(req.target)
+        )
+        if candidate is None:  # a failed correction keeps the stored sheet
+            return _refuse_sheet(session, req, name, problems, actor=actor, now=now)
         req.sheet_filename, req.sheet_original = name, content
         record_event(
             session,
@@ -350,6 +355,33 @@ def revalidate_request(
         session, req, raw=raw, source=source, actor=actor, now=now,
         environ=environ, allow_env=allow_env, secrets=secrets,
     )  # fmt: skip
+
+
+def _refuse_sheet(
+    session: Session,
+    req: ChangeRequest,
+    name: str,
+    problems: list[Problem],
+    *,
+    actor: Actor,
+    now: datetime,
+) -> ChangeRequest:
+    before = snapshot(req)
+    req.problems = [p.to_dict() for p in problems]
+    req.updated_at = now
+    session.add(req)
+    record_event(
+        session,
+        req,
+        action="sheet_refused",
+        to_status=req.status,
+        actor=actor,
+        now=now,
+        data={"filename": name, "kept": req.sheet_filename, "problems": req.problems},
+        outcome="refused",
+        before=before,
+    )
+    return req
 
 
 def approve_request(

@@ -45,6 +45,7 @@ class Operation(StrEnum):
     SURVEY_ISSUE = "survey.issue"
     SURVEY_APPROVE = "survey.approve"
     TOKEN_MANAGE = "token.manage"
+    DOCTOR = "doctor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ def _rule(meaning: str, *roles: Role) -> Rule:
 A, N, F, L, V = Role.ADMIN, Role.NOC, Role.FIELD, Role.LOGISTICS, Role.VIEWER
 
 POLICY: Final[Mapping[Operation, Rule]] = {
-    Operation.READ: _rule("read anything (every GET but tokens, secrets)", A, N, F, L, V),
+    Operation.READ: _rule("read anything (every GET but tokens, secrets, doctor)", A, N, F, L, V),
     Operation.DEVICE_EDIT: _rule("edit a device, check it against the dashboard", A, F, L),
     Operation.DEVICE_STATUS: _rule("move a device through its states", A, N, F, L),
     Operation.INVENTORY_STOCK: _rule("import devices, reconcile with the dashboard", A, L),
@@ -88,6 +89,7 @@ POLICY: Final[Mapping[Operation, Rule]] = {
     Operation.SURVEY_ISSUE: _rule("issue a preparation-sheet version", A, N, F),
     Operation.SURVEY_APPROVE: _rule("record the customer's approval (four-eyes)", A, N),
     Operation.TOKEN_MANAGE: _rule("issue, list and revoke API tokens", A),
+    Operation.DOCTOR: _rule("check the invariants between the domains (netkeep doctor)", A, N),
 }
 
 

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     )
     vpn_accept_documentation_ips: bool = Field(
         default=False,
-        description="treat RFC 5737 documentation IPs (the sandbox's 203.0.113.x) as global",
+        description="treat RFC 5737 documentation IPs (e.g. 203.0.113.0/24) as global",
     )
     vpn_status_per_page: int = Field(default=300, description="perPage for VPN/uplink statuses")
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server for customer notices")

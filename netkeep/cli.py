@@ -99,6 +99,11 @@ SUB_COMMANDS: tuple[Lazy, ...] = (
     ),
     Lazy("job", "provisioning.cli:register", "Provisioning jobs and their journals."),
     Lazy(
+        "doctor",
+        "doctor.cli:doctor_cmd",
+        "Check the invariants between inventory, RMA, contracts, ownership, jobs and dashboard.",
+    ),
+    Lazy(
         "sandbox",
         "sandbox.cli:serve_sandbox",
         "Serve the Meraki Dashboard API v1 sandbox until interrupted.",
@@ -194,6 +199,7 @@ def serve(
 def demo(
     port: Annotated[int | None, typer.Option(help="API port (default NETKEEP_API_PORT)")] = None,
     sandbox_port: int = 8787,
+    smtp_port: Annotated[int, typer.Option(help="the mail sink's port (0: a free one)")] = 0,
     serve_api: Annotated[
         bool, typer.Option("--serve/--no-serve", help="serve the API after")
     ] = True,
@@ -206,6 +212,7 @@ def demo(
     from core.keys import installation_key
     from core.settings import DEFAULT_SANDBOX_URL
     from netkeep.demo import load_demo, tour
+    from netkeep.mailsink import running_mail_sink
     from sandbox.app import SandboxConfig
     from sandbox.server import running_sandbox
 
@@ -223,11 +230,14 @@ def demo(
             )
             sandbox_url = server.base_url
             cfg = cfg.model_copy(update={"meraki_base_url": sandbox_url})
+        sink = stack.enter_context(running_mail_sink(cfg.var_dir / "mail", port=smtp_port))
+        cfg = cfg.model_copy(update={"smtp_host": sink.host, "smtp_port": sink.port})
         console.print(
             tour(
                 token=data.admin_token,
                 api_url=f"http://{cfg.api_host}:{api_port}",
                 sandbox_url=sandbox_url,
+                mail=sink,
             ),
             markup=False,
             highlight=False,

@@ -236,12 +236,15 @@ def make_plan(
     poll_seconds: float = 0.5,
     networks: list[dict[str, Any]] | None = None,
     secret_record: SecretRecord | None = None,
+    network_id: str | None = None,
 ) -> SitePlan:
     """Read the current state of what the sheet names and plan the fewest writes.
 
     `networks` is the organization's network list when the caller already read it (a rollout
     plans many sheets from one list); otherwise it is read here. Secrets are compared with
-    `secret_record` (what netkeep last set), never with what the dashboard returns.
+    `secret_record` (what netkeep last set), never with what the dashboard returns. With
+    `network_id` the sheet targets that existing network (a change request): never one found
+    or created by name.
     """
     calls_before = dashboard.stats.calls
     view = dashboard_view(sheet, secret_key=secret_key)
@@ -250,7 +253,7 @@ def make_plan(
     fingerprint = fingerprinter(secret_key)
     if networks is None:
         networks = dashboard.list_networks()
-    network = next((n for n in networks if n.get("name") == sheet.site.name), None)
+    network = target_network(networks, sheet, network_id, dashboard.organization_id)
     desired = resolve_hubs(written, networks, dashboard.organization_id)
     current: dict[str, dict[str, Any]] = {}
     vlans_enabled = False
@@ -303,6 +306,31 @@ def make_plan(
             for ref, value in secret_values(desired).items()
         },
     )
+
+
+def target_network(
+    networks: list[dict[str, Any]], sheet: Sheet, network_id: str | None, organization_id: str
+) -> dict[str, Any] | None:
+    """The network a sheet writes to: by id when one is given, else by the site's name.
+
+    None means a settings sheet will create it; a change request never creates a network, so
+    for one the network must exist (a located error otherwise, before any write).
+    """
+    name = sheet.site.name
+    if network_id is None:
+        found = next((n for n in networks if n.get("name") == name), None)
+        where = f"no network named {name!r}"
+    else:
+        found = next((n for n in networks if str(n.get("id")) == network_id), None)
+        where = f"network {network_id} of site {name!r} is not"
+    if found is None and (network_id is not None or sheet.kind == SheetKind.CHANGE_REQUEST):
+        problem = Problem(
+            f"{where} in organization {organization_id}; a change request changes an "
+            "existing network and never creates one",
+            "site.name",
+        )
+        raise ValidationFailed([problem], f"{problem}; nothing was sent")
+    return found
 
 
 def resolve_secrets(body: Any, secrets: Mapping[str, str]) -> Any:

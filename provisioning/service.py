@@ -92,9 +92,13 @@ class ProvisioningOptions:
 
 
 def plan_sheet(
-    *, dashboard: ProvisioningDashboard, sheet: Sheet, options: ProvisioningOptions
+    *,
+    dashboard: ProvisioningDashboard,
+    sheet: Sheet,
+    options: ProvisioningOptions,
+    network_id: str | None = None,
 ) -> SitePlan:
-    """The field-level plan of a validated sheet against the dashboard."""
+    """The field-level plan of a validated sheet against the dashboard (`network_id`: that one)."""
     return make_plan(
         dashboard=dashboard,
         sheet=sheet,
@@ -102,6 +106,7 @@ def plan_sheet(
         rate=options.rate,
         poll_seconds=options.poll_seconds,
         secret_record=options.secret_record,
+        network_id=network_id,
     )
 
 

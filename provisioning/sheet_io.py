@@ -52,7 +52,12 @@ def read_sheet(path: str | Path) -> tuple[object, SheetSource]:
     file = Path(path)
     suffix = file.suffix.lower()
     if suffix in YAML_SUFFIXES:
-        return parse_yaml(file.read_text(encoding="utf-8"), file.name)
+        try:
+            text = file.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            problem = Problem(f"the file is not UTF-8 text (byte {error.start})", file.name)
+            raise ValidationFailed([problem], f"{file.name}: {problem.message}") from None
+        return parse_yaml(text, file.name)
     if suffix in EXCEL_SUFFIXES:
         from provisioning.excel import read_workbook
 

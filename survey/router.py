@@ -141,7 +141,10 @@ async def import_points(
         now=utcnow(),
     )
     return PointsImportOut(
-        floor=result.floor, count=result.count, ignored_columns=result.ignored_columns
+        floor=result.floor,
+        count=result.count,
+        ignored_columns=result.ignored_columns,
+        added=result.added,
     )
 
 

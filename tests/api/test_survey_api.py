@@ -14,7 +14,7 @@ from sqlmodel import Session, func, select
 from core.timeutil import TOKYO, utcnow
 from survey.models import SurveyPoint
 from tests.conftest import bearer
-from tests.service.survey_builders import SERIAL_1, png_bytes
+from tests.service.survey_builders import INSTALLED, SERIAL_1, png_bytes, stock
 
 API = "/api/v1/surveys"
 TODAY = utcnow().astimezone(TOKYO).date().isoformat()
@@ -42,6 +42,8 @@ def test_record_issue_approve_and_download(
     app_client: TestClient, tokens: dict[str, str], session: Session, tmp_path: Path
 ) -> None:
     app_client.app.state.settings.survey_dir = tmp_path  # type: ignore[attr-defined]
+    stock(session, SERIAL_1, *INSTALLED)
+    session.commit()
     field, noc, viewer, admin = (bearer(tokens[r]) for r in ("field", "noc", "viewer", "admin"))
     sid = _survey(app_client, field)
     url = f"{API}/{sid}"
@@ -93,7 +95,13 @@ def test_record_issue_approve_and_download(
         headers=field,
     )
     assert imported.status_code == 201, imported.text
-    assert imported.json() == {"floor": "1F", "count": 2, "ignored_columns": ["memo"]}
+    assert imported.json() == {"floor": "1F", "count": 2, "ignored_columns": ["memo"], "added": 2}
+    again = app_client.post(
+        f"{url}/floors/1F/points.csv",
+        files={"file": ("1f.csv", csv_text.encode(), "text/csv")},
+        headers=field,
+    )
+    assert again.json() == {"floor": "1F", "count": 2, "ignored_columns": ["memo"], "added": 0}
     inside = app_client.post(
         f"{url}/aps",
         json={

@@ -12,11 +12,14 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from core.audit import Actor
+from core.db import get_engine, session_scope
 from core.settings import get_settings
 from core.timeutil import TOKYO, utcnow
+from inventory.catalogue_defaults import seed_catalogue
 from netkeep.cli import app
 from provisioning.sheet_io import load_sheet
-from tests.service.survey_builders import SERIAL_1, png_bytes
+from tests.service.survey_builders import INSTALLED, SERIAL_1, png_bytes, stock
 
 TODAY = utcnow().astimezone(TOKYO).date().isoformat()
 
@@ -30,6 +33,10 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     get_settings.cache_clear()
     runner = CliRunner()
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    with session_scope(get_engine(get_settings().database_url)) as session:
+        seed_catalogue(session=session, actor=Actor(name="cli-test", role="admin"))
+        session.flush()
+        stock(session, SERIAL_1, *INSTALLED)
     yield runner
     get_settings.cache_clear()
 
@@ -74,6 +81,8 @@ def test_survey_commands_from_create_to_sheet(
     assert "pts.csv row 4, column チャンネル" in result.output
     (tmp_path / "pts.csv").write_text("x,y,band,channel,rssi\n1,1,5,36,-55\n", encoding="utf-8")
     assert "1 points imported" in run(cli, "points-import", sid, "1F", str(tmp_path / "pts.csv"))
+    again = run(cli, "points-import", sid, "1F", str(tmp_path / "pts.csv"))
+    assert "1 points imported (1 already stored, updated in place)" in again
     run(cli, "point-add", sid, "1F", "--x", "8", "--y", "6", "--band", "2.4", "--channel", "11",
         "--rssi", "-67", "--interference")  # fmt: skip
     run(cli, "point-add", sid, "1F", "--x", "21", "--y", "6", "--band", "5", "--channel", "36",

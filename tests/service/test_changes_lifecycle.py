@@ -29,6 +29,7 @@ from tests.unit.changes.builders import (
     as_bytes,
     build_contracts,
     change_raw,
+    link_site,
     smtp_inbox_fixture,  # noqa: F401  (the smtp_inbox fixture)
     typical_utm_change,
 )
@@ -42,10 +43,11 @@ CAL = BusinessCalendar()
 
 @pytest.fixture
 def world(sandbox: SandboxServer, session: Session) -> Any:
-    """Contracts in inventory and さくら商事 本社 set up on the sandbox from utm.yaml."""
+    """Contracts in inventory; their 東京本社 is the network utm.yaml sets up on the sandbox."""
     build_contracts(session)
     dash = dashboard_for(sandbox)
-    apply(session, dash, load_sheet(EXAMPLES / "utm.yaml", environ=EXAMPLE_ENV))
+    job = apply(session, dash, load_sheet(EXAMPLES / "utm.yaml", environ=EXAMPLE_ENV))
+    link_site(session, job.network_id)  # the customer's 東京本社 is the network utm.yaml built
     sandbox.admin.reset_counters()
     return dash
 

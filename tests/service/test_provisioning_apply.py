@@ -45,7 +45,11 @@ def dashboard_for(sb: SandboxServer, *, limiter: Any = None) -> MerakiProvisioni
 
 
 def example(name: str) -> Sheet:
-    return load_sheet(EXAMPLES / f"{name}.yaml", environ=EXAMPLE_ENV)
+    sheet = load_sheet(EXAMPLES / f"{name}.yaml", environ=EXAMPLE_ENV)
+    if name == "change_request":  # it names the demo's 東京本社; here: the site utm.yaml built
+        site = sheet.site.model_copy(update={"name": "さくら商事 本社"})
+        sheet = sheet.model_copy(update={"site": site})
+    return sheet
 
 
 def approved_survey(session: Session, storage: Path, site: str = "あおばクリニック") -> None:
