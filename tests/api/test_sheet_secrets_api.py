@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from core.models import AuditEntry, NamedSecret
-from provisioning.meraki_adapter import MerakiProvisioning, build_sdk
+from dashboard.provisioning import MerakiProvisioning
+from dashboard.session import build_sdk
 from sandbox.server import SandboxServer
 from tests.conftest import bearer
 from tests.service.test_provisioning_apply import approved_survey
