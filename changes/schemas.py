@@ -46,6 +46,7 @@ class ChangeRequestOut(BaseModel):
     acceptance_due_at: datetime | None
     accepted_at: datetime | None
     accepted_by: str | None
+    acceptance_evidence: str | None = None
     defect: str | None
     created_at: datetime
     updated_at: datetime
@@ -120,6 +121,9 @@ class ScheduleIn(BaseModel):
 
 class AcceptIn(BaseModel):
     accepted_by: LongName = Field(description="the customer's name")
+    evidence: Annotated[ShortNote, Field(min_length=1)] = Field(
+        description="where the signed acceptance is kept"
+    )
 
 
 class DefectIn(BaseModel):
