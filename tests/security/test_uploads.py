@@ -37,7 +37,7 @@ def test_a_sheet_over_its_limit_is_413(app_client: TestClient, tokens: dict[str,
     response = app_client.post(
         "/api/v1/sheets/validate",
         files={"file": ("s.yaml", sheet, "application/yaml")},
-        headers=bearer(tokens["viewer"]),
+        headers=bearer(tokens["field"]),
     )
     assert response.status_code == 413
     assert "s.yaml" in response.json()["message"] and "1,000 bytes" in response.json()["message"]
@@ -50,7 +50,7 @@ def test_a_yaml_alias_bomb_is_refused_quickly(
     response = app_client.post(
         "/api/v1/sheets/validate",
         files={"file": ("bomb.yaml", yaml_alias_bomb().encode(), "application/yaml")},
-        headers=bearer(tokens["viewer"]),
+        headers=bearer(tokens["field"]),
     )
     assert response.status_code == 422
     assert "100,000 values" in response.json()["problems"][0]["message"]
@@ -217,7 +217,7 @@ def raw_multipart(filename: bytes, fields: dict[str, str]) -> bytes:
 @pytest.mark.parametrize(
     ("url", "role", "fields"),
     [
-        ("/api/v1/sheets/validate", "viewer", {}),
+        ("/api/v1/sheets/validate", "field", {}),
         ("/api/v1/inventory/import", "logistics", {}),
         ("/api/v1/change-requests", "noc", {"notice_email": "it@example.jp"}),
     ],
@@ -249,7 +249,7 @@ def test_a_deeply_nested_yaml_sheet_is_a_422(
     response = app_client.post(
         "/api/v1/sheets/validate",
         files={"file": ("deep.yaml", sheet, "application/yaml")},
-        headers=bearer(tokens["viewer"]),
+        headers=bearer(tokens["field"]),
     )
     assert response.status_code == 422
     assert "nested too deeply" in response.json()["problems"][0]["message"]
