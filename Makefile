@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean mutation mutation-ci
+.PHONY: demo test lint install clean roles mutation mutation-ci
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+roles: $(STAMP)  # README's role table, from core/policy.py
+	$(VENV)/bin/python -m api.role_table
 
 test: lint
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -q

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
@@ -187,18 +187,37 @@ class HotReadDispatcher:
             await self.api(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> HotReadDispatcher:
-    """Build the app; tests pass their own settings and engine."""
+def api_routers() -> tuple[APIRouter, ...]:
+    """Every domain's router, in the order the app serves them under /api/v1."""
+    from api.secrets import router as secrets_router
     from api.tokens import router as tokens_router
     from changes.router import router as changes_router
     from changes.router import site_check_router
-    from inventory.router import contracts_router, device_fast_route
+    from doctor.router import router as doctor_router
+    from inventory.router import contracts_router
     from inventory.router import router as inventory_router
     from provisioning.router import router as provisioning_router
     from rma.router import router as rma_router
     from survey.router import router as survey_router
     from vpn.router import router as vpn_router
 
+    return (
+        inventory_router,
+        contracts_router,
+        tokens_router,
+        secrets_router,
+        rma_router,
+        provisioning_router,
+        survey_router,
+        vpn_router,
+        changes_router,
+        site_check_router,
+        doctor_router,
+    )
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> HotReadDispatcher:
+    """Build the app; tests pass their own settings and engine."""
     settings = settings or get_settings()
     app = FastAPI(
         lifespan=_lifespan,
@@ -224,18 +243,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             connection.execute(text("SELECT 1"))
         return {"status": "ok", "database": app.state.engine.dialect.name}
 
-    for router in (
-        inventory_router,
-        contracts_router,
-        tokens_router,
-        rma_router,
-        provisioning_router,
-        survey_router,
-        vpn_router,
-        changes_router,
-        site_check_router,
-    ):
+    for router in api_routers():
         app.include_router(router, prefix="/api/v1")
+    from inventory.router import device_fast_route
+
     hot = Starlette(
         routes=[device_fast_route],
         middleware=[Middleware(RequestIdMiddleware)],

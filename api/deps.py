@@ -21,9 +21,10 @@ from sqlmodel import Session
 from api.identity import Identity, RefusalLedger, TokenCache, revoked_count
 from core import audit
 from core.audit import Actor
-from core.auth import ALL_ROLES, Role, authenticate_digest, token_digest
+from core.auth import Role, authenticate_digest, token_digest
 from core.db import begin_write
 from core.errors import AuthenticationFailed, PermissionDenied
+from core.policy import Operation, allowed_roles
 from core.settings import Settings
 from dashboard.meraki import MerakiDashboard
 
@@ -166,10 +167,11 @@ async def authorize(request: Request, token: str | None, allowed: frozenset[Role
 
 
 class RoleGuard:
-    """A dependency giving the acting user, refused unless its role is allowed."""
+    """The acting user, refused unless the policy lets its role do `operation`."""
 
-    def __init__(self, allowed: frozenset[Role]) -> None:
-        self.allowed = allowed
+    def __init__(self, operation: Operation) -> None:
+        self.operation = operation
+        self.allowed = allowed_roles(operation)
 
     async def __call__(
         self,
@@ -219,9 +221,9 @@ def _audit_refusal(
         log.warning("auth refusal not audited (database busy): %s %s", source, route)
 
 
-def roles(*allowed: Role) -> RoleGuard:
-    return RoleGuard(frozenset(allowed))
+def guard(operation: Operation) -> RoleGuard:
+    """The route guard of an operation of the role policy (`core.policy.POLICY`)."""
+    return RoleGuard(operation)
 
 
-Reader = Annotated[Actor, Depends(RoleGuard(ALL_ROLES))]
-Admin = Annotated[Actor, Depends(roles(Role.ADMIN))]
+Reader = Annotated[Actor, Depends(guard(Operation.READ))]

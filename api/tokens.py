@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from api.deps import Admin, SessionDep
+from api.deps import SessionDep, guard
 from core import auth
+from core.audit import Actor
 from core.auth import Role
+from core.policy import Operation
 from core.timeutil import utcnow
 
 router = APIRouter(tags=["tokens"])
+Admin = Annotated[Actor, Depends(guard(Operation.TOKEN_MANAGE))]
 
 
 class TokenCreate(BaseModel):

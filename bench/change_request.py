@@ -26,6 +26,7 @@ from bench.ssh_push import big_sheet
 from changes import acceptance, applying, scheduling, service
 from changes.domain import Target
 from changes.mailer import SmtpMailer
+from changes.validation import target_network_id
 from core import migrate
 from core.audit import Actor
 from core.calendar import BusinessCalendar
@@ -52,6 +53,7 @@ from tests.unit.changes.builders import (
     as_bytes,
     build_contracts,
     free_port,
+    link_site,
     typical_utm_change,
 )
 
@@ -81,7 +83,7 @@ def utm_run(sb: Any, inbox: Inbox, mailer: SmtpMailer) -> dict[str, float]:
     options = ProvisioningOptions(secret_key=b"bench", rate=9.0, poll_seconds=0.2)
     sb.admin.reset("demo")
     setup = load_sheet(EXAMPLES / "utm.yaml", environ=ENV)
-    apply_plan(
+    built = apply_plan(
         session=session,
         dashboard=dash,
         sheet=setup,
@@ -90,6 +92,7 @@ def utm_run(sb: Any, inbox: Inbox, mailer: SmtpMailer) -> dict[str, float]:
         clock=lambda: datetime.now(UTC),
         options=options,
     )
+    link_site(session, str(built.network_id))  # the customer's site is the network just built
     req = service.submit_request(
         session=session,
         actor=NOC,
@@ -107,7 +110,9 @@ def utm_run(sb: Any, inbox: Inbox, mailer: SmtpMailer) -> dict[str, float]:
         session=session, actor=NOC, calendar=CAL, request_id=req.id, now=TUESDAY_10
     )
     t1 = time.perf_counter()
-    dry = plan_sheet(dashboard=dash, sheet=service.stored_sheet(req, environ=ENV), options=options)
+    stored = service.stored_sheet(req, environ=ENV)
+    target = target_network_id(session, stored, req.customer)
+    dry = plan_sheet(dashboard=dash, sheet=stored, options=options, network_id=target)
     t2 = time.perf_counter()
     calls_before = dash.stats.calls
     req = applying.apply_request(

@@ -10,15 +10,17 @@ from changes.domain import (
     SYSTEM_ACCEPTOR,
     ChangeStatus,
     acceptance_due,
+    advance,
     defect_window_last_day,
 )
 from changes.mailer import MailNotSent
-from changes.models import ChangeNotice, ChangeRequest
+from changes.models import ChangeNotice, ChangeRequest, ChangeRequestEvent
 from changes.notices import completion_notice
 from changes.ports import Mailer, OutgoingMail
 from changes.service import get_request, move, record_event, snapshot
 from core.audit import SYSTEM, Actor
 from core.errors import Conflict, Problem, ValidationFailed
+from core.policy import four_eyes
 from core.timeutil import show
 
 COMPLETION = "completion"
@@ -100,13 +102,34 @@ def send_completion_notice(
 
 
 def accept_request(
-    *, session: Session, actor: Actor, request_id: int, now: datetime, accepted_by: str
+    *,
+    session: Session,
+    actor: Actor,
+    request_id: int,
+    now: datetime,
+    accepted_by: str,
+    evidence: str,
 ) -> ChangeRequest:
-    """The customer accepts the work (recorded by the NOC or the field engineer, with a name)."""
-    name = accepted_by.strip()
-    if not name:
-        raise ValidationFailed([Problem("the customer's name is required", "accepted_by")])
+    """The customer accepts the work: recorded with the signer's name and the evidence, by
+    someone who neither submitted nor applied it (four-eyes)."""
+    name, proof = accepted_by.strip(), evidence.strip()
+    problems = [] if name else [Problem("the customer's name is required", "accepted_by")]
+    if not proof:
+        problems.append(Problem("say where the customer's acceptance is kept", "evidence"))
+    if problems:
+        raise ValidationFailed(problems)
     req = get_request(session=session, request_id=request_id)
+    advance(req.status, ChangeStatus.ACCEPTED)  # an illegal move is refused as such first
+    appliers = session.exec(
+        select(ChangeRequestEvent.actor).where(
+            ChangeRequestEvent.request_id == req.id, ChangeRequestEvent.action == "applied"
+        )
+    ).all()
+    four_eyes(
+        recorder=actor.name,
+        authors=[req.submitted_by, *appliers],
+        what=f"change request {req.id}",
+    )
     return move(
         session,
         req,
@@ -115,7 +138,11 @@ def accept_request(
         actor=actor,
         now=now,
         note=f"accepted by {name}",
-        apply_changes={"accepted_at": now, "accepted_by": name[:200]},
+        apply_changes={
+            "accepted_at": now,
+            "accepted_by": name[:200],
+            "acceptance_evidence": proof[:500],
+        },
     )
 
 

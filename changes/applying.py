@@ -14,6 +14,8 @@ from changes.models import ChangeRequest
 from changes.ports import CliFactory
 from changes.scheduling import check_may_run
 from changes.service import get_request, move, refuse, stored_sheet
+from changes.validation import target_network_id
+from core import secret_store
 from core.audit import Actor
 from core.calendar import BusinessCalendar
 from core.errors import DomainError, Problem, ValidationFailed
@@ -61,7 +63,10 @@ def _apply_dashboard(
     actor: Actor,
     clock: Clock,
 ) -> tuple[bool, dict[str, object]]:
-    plan = plan_sheet(dashboard=dashboard, sheet=sheet, options=options)
+    # The customer's existing network, by the id the inventory links to the site: never a
+    # network looked up (or created) by the sheet's site name.
+    network_id = target_network_id(session, sheet, req.customer)
+    plan = plan_sheet(dashboard=dashboard, sheet=sheet, options=options, network_id=network_id)
     req.plan_rows = change_rows(plan.changes)
     if plan.empty:
         return True, {"job_id": None, "note": "nothing to change"}
@@ -117,12 +122,19 @@ def apply_request(
     cli_factory: CliFactory | None = None,
     clock: Clock | None = None,
     environ: Mapping[str, str] | None = None,
+    allow_env: bool = True,
 ) -> ChangeRequest:
-    """Plan, write and verify; the verification decides applied or failed. Committed."""
+    """Plan, write and verify; the verification decides applied or failed. Committed.
+
+    Applied through the API, `allow_env=False`: the sheet's ``env:`` references are refused;
+    its ``secret:NAME`` ones are opened with `options.cipher`.
+    """
     req = get_request(session=session, request_id=request_id)
     try:
         check_may_run(req, calendar=calendar, now=now)
-        sheet = stored_sheet(req, environ=environ)
+        cipher = options.cipher if options is not None else None
+        found = None if cipher is None else secret_store.lookup(session, cipher)
+        sheet = stored_sheet(req, environ=environ, allow_env=allow_env, secrets=found)
     except DomainError as exc:
         refuse(session, req, exc, action="apply_refused", actor=actor, now=now)
         raise

@@ -18,6 +18,7 @@ from changes.models import ChangeRequest
 from changes.schemas import ChangeRequestOut, EventOut, NoticeOut, SiteCheckOut
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.errors import Problem, ValidationFailed
+from core.secret_cli import local_lookup
 from core.settings import business_calendar
 from core.timeutil import parse_instant, show, utcnow
 from netdevices.ports import DeviceTarget, Platform
@@ -84,6 +85,7 @@ def submit(
             now=utcnow(),
             target=target,
             cli=cli if target is Target.CLI else None,
+            secrets=local_lookup,
         )
     _done(req, json_out)
     if req.problems:
@@ -106,6 +108,7 @@ def validate(
             now=utcnow(),
             filename=sheet.name if sheet else None,
             content=sheet.read_bytes() if sheet else None,
+            secrets=local_lookup,
         )
     _done(req, json_out)
     if req.problems:
@@ -232,12 +235,20 @@ def notify(request_id: RequestId, json_out: JsonOpt = False) -> None:
 def accept(
     request_id: RequestId,
     by: Annotated[str, typer.Option("--by", help="the customer's name")],
+    evidence: Annotated[
+        str, typer.Option("--evidence", help="where the signed acceptance is kept")
+    ],
     json_out: JsonOpt = False,
 ) -> None:
-    """Record the customer's acceptance."""
+    """Record the customer's acceptance (not by whoever submitted or applied the change)."""
     with cli_session() as session:
         req = acceptance.accept_request(
-            session=session, actor=cli_actor(), request_id=request_id, now=utcnow(), accepted_by=by
+            session=session,
+            actor=cli_actor(),
+            request_id=request_id,
+            now=utcnow(),
+            accepted_by=by,
+            evidence=evidence,
         )
     _done(req, json_out)
 

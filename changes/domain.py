@@ -27,6 +27,7 @@ _EMAIL = re.compile(
 )
 SECRET_KEYS: Final = frozenset({"psk", "secret"})
 ENV_PREFIX: Final = "env:"
+SECRET_PREFIX: Final = "secret:"
 
 
 class ChangeStatus(StrEnum):
@@ -144,7 +145,7 @@ def literal_secret_places(raw: Any, path: str = "") -> list[str]:
         for key, value in raw.items():
             where = f"{path}.{key}" if path else str(key)
             if str(key) in SECRET_KEYS and value not in (None, ""):
-                if not _is_env_reference(value):
+                if not _is_reference(value):
                     found.append(where)
                 continue
             found += literal_secret_places(value, where)
@@ -154,7 +155,7 @@ def literal_secret_places(raw: Any, path: str = "") -> list[str]:
     return found
 
 
-def _is_env_reference(value: Any) -> bool:
+def _is_reference(value: Any) -> bool:
     if isinstance(value, str):
-        return value.strip().startswith(ENV_PREFIX)
-    return isinstance(value, Mapping) and set(value) == {"env"}
+        return value.strip().startswith((ENV_PREFIX, SECRET_PREFIX))
+    return isinstance(value, Mapping) and len(value) == 1 and set(value) <= {"env", "secret"}

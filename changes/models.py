@@ -63,6 +63,7 @@ class ChangeRequest(SQLModel, table=True):
         default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )
     accepted_by: str | None = Field(default=None, max_length=200)
+    acceptance_evidence: str | None = Field(default=None, max_length=500)
     defect: str | None = Field(default=None, max_length=2000)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
+from sqlmodel import Session
 
-from api.deps import Reader, SessionDep, SettingsDep, roles
+from api.deps import Reader, SessionDep, SettingsDep, guard
 from api.params import Id
 from changes import acceptance, applying, scheduling, service, site_checks
 from changes.domain import ChangeStatus, Target
@@ -29,10 +29,13 @@ from changes.schemas import (
     SweepIn,
     SweepOut,
 )
+from core import secret_store
 from core.audit import Actor
-from core.auth import Role
 from core.errors import Problem, ValidationFailed
-from core.settings import business_calendar
+from core.keys import installation_key
+from core.policy import Operation
+from core.secret_store import SecretLookup
+from core.settings import Settings, business_calendar
 from core.timeutil import as_utc, utcnow
 from netdevices.netmiko_adapter import NetmikoDeviceCLI
 from netdevices.ports import DeviceTarget
@@ -42,8 +45,16 @@ from provisioning.service import ProvisioningOptions
 router = APIRouter(prefix="/change-requests", tags=["change requests"])
 site_check_router = APIRouter(prefix="/site-checks", tags=["change requests"])
 
-Submitter = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC, Role.FIELD))]
-Noc = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC))]
+Submitter = Annotated[Actor, Depends(guard(Operation.CHANGE_SUBMIT))]
+Approver = Annotated[Actor, Depends(guard(Operation.CHANGE_APPROVE))]
+Noc = Annotated[Actor, Depends(guard(Operation.CHANGE_OPERATE))]
+Acceptor = Annotated[Actor, Depends(guard(Operation.CHANGE_ACCEPT))]
+SiteChecker = Annotated[Actor, Depends(guard(Operation.SITE_CHECK))]
+
+
+def _secrets(session: Session, cfg: Settings) -> SecretLookup:
+    """`secret:NAME` references of an uploaded sheet are read from netkeep's store."""
+    return secret_store.lookup(session, installation_key(cfg).fernet())
 
 
 def get_mailer(request: Request) -> Mailer:
@@ -66,6 +77,7 @@ CliFactoryDep = Annotated[CliFactory, Depends(get_cli_factory)]
 def submit(
     actor: Submitter,
     session: SessionDep,
+    cfg: SettingsDep,
     file: Annotated[UploadFile, File(description="設定変更依頼書: .yaml/.yml or .xlsx")],
     notice_email: Annotated[str, Form(description="where the completion notice goes")],
     target: Annotated[Target, Form()] = Target.DASHBOARD,
@@ -78,6 +90,9 @@ def submit(
     secret_env: Annotated[str | None, Form(description="enable secret's variable")] = None,
 ) -> Any:
     """Store and validate a request; a sheet with problems is kept and answered with 422."""
+    for name, given in (("password_env", password_env), ("secret_env", secret_env)):
+        if given:
+            raise ValidationFailed([Problem(NO_SERVER_ENV, name)])
     cli = {
         "host": host,
         "port": port,
@@ -95,6 +110,8 @@ def submit(
         now=utcnow(),
         target=target,
         cli=cli if target is Target.CLI else None,
+        allow_env=False,
+        secrets=_secrets(session, cfg),
     )
     out = ChangeRequestOut.of(req)
     if req.problems:
@@ -147,6 +164,7 @@ def validate(
     request_id: Id,
     actor: Submitter,
     session: SessionDep,
+    cfg: SettingsDep,
     file: Annotated[UploadFile | None, File(description="a corrected sheet")] = None,
 ) -> ChangeRequestOut:
     """Validate again, optionally with a corrected sheet (after a defect or a contract fix)."""
@@ -157,12 +175,14 @@ def validate(
         now=utcnow(),
         filename=file.filename if file else None,
         content=file.file.read() if file else None,
+        allow_env=False,
+        secrets=_secrets(session, cfg),
     )
     return ChangeRequestOut.of(req)
 
 
 @router.post("/{request_id}/approve", response_model=ChangeRequestOut)
-def approve(request_id: Id, body: NoteIn, actor: Noc, session: SessionDep) -> ChangeRequestOut:
+def approve(request_id: Id, body: NoteIn, actor: Approver, session: SessionDep) -> ChangeRequestOut:
     req = service.approve_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), note=body.note
     )
@@ -170,7 +190,9 @@ def approve(request_id: Id, body: NoteIn, actor: Noc, session: SessionDep) -> Ch
 
 
 @router.post("/{request_id}/reject", response_model=ChangeRequestOut)
-def reject(request_id: Id, body: ReasonIn, actor: Noc, session: SessionDep) -> ChangeRequestOut:
+def reject(
+    request_id: Id, body: ReasonIn, actor: Approver, session: SessionDep
+) -> ChangeRequestOut:
     req = service.reject_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
     )
@@ -225,6 +247,7 @@ def apply(
         options=ProvisioningOptions.from_settings(cfg),
         cli_factory=cli_factory,
         clock=utcnow,
+        allow_env=False,
     )
     if req.status == ChangeStatus.APPLIED:
         try:
@@ -256,7 +279,7 @@ def notify(
 
 @router.post("/{request_id}/accept", response_model=ChangeRequestOut)
 def accept(
-    request_id: Id, body: AcceptIn, actor: Submitter, session: SessionDep
+    request_id: Id, body: AcceptIn, actor: Acceptor, session: SessionDep
 ) -> ChangeRequestOut:
     req = acceptance.accept_request(
         session=session,
@@ -264,6 +287,7 @@ def accept(
         request_id=request_id,
         now=utcnow(),
         accepted_by=body.accepted_by,
+        evidence=body.evidence,
     )
     return ChangeRequestOut.of(req)
 
@@ -284,18 +308,22 @@ def report_defect(
     return ChangeRequestOut.of(req)
 
 
+NO_SERVER_ENV = (
+    "a request over the network cannot name a variable of the server's environment; give the "
+    "credential itself (or run the command from the CLI, where env names your own variable)"
+)
+
+
 def _credential(value: SecretStr | None, env: str | None, field: str) -> SecretStr | None:
-    """A credential given in the body, or read from the server's environment by name."""
-    if value is not None or not env:
-        return value
-    if env not in os.environ:
-        raise ValidationFailed([Problem(f"{env} is not set", f"{field}_env")])
-    return SecretStr(os.environ[env])
+    """A credential given in the body; the API server's environment is never read for it."""
+    if env:
+        raise ValidationFailed([Problem(NO_SERVER_ENV, f"{field}_env")])
+    return value
 
 
 @site_check_router.post("", response_model=SiteCheckOut, status_code=201)
 def create_site_check(
-    body: SiteCheckIn, actor: Submitter, session: SessionDep, cli_factory: CliFactoryDep
+    body: SiteCheckIn, actor: SiteChecker, session: SessionDep, cli_factory: CliFactoryDep
 ) -> SiteCheckOut:
     """Log in to the site's edge device and store whether it routes (then no UTM/router)."""
     password = _credential(body.password, body.password_env, "password")

@@ -45,6 +45,7 @@ class ChangeRequestOut(BaseModel):
     acceptance_due_at: datetime | None
     accepted_at: datetime | None
     accepted_by: str | None
+    acceptance_evidence: str | None = None
     defect: str | None
     created_at: datetime
     updated_at: datetime
@@ -119,6 +120,9 @@ class ScheduleIn(BaseModel):
 
 class AcceptIn(BaseModel):
     accepted_by: str = Field(min_length=1, max_length=200, description="the customer's name")
+    evidence: str = Field(
+        min_length=1, max_length=500, description="where the signed acceptance is kept"
+    )
 
 
 class DefectIn(BaseModel):

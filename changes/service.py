@@ -18,11 +18,12 @@ from changes.domain import (
     is_email,
 )
 from changes.models import ChangeNotice, ChangeRequest, ChangeRequestEvent
-from changes.validation import read_raw, refuse_literal_secrets, sheet_problems
+from changes.validation import SecretLookup, read_raw, refuse_literal_secrets, sheet_problems
 from changes.validation import stored_sheet as stored_sheet
 from core import audit
 from core.audit import Actor
 from core.errors import NotFound, Problem, ValidationFailed
+from core.policy import four_eyes
 from netdevices.ports import Platform
 from provisioning.sheet_io import dump_yaml
 
@@ -202,8 +203,13 @@ def submit_request(
     target: Target = Target.DASHBOARD,
     cli: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    allow_env: bool = True,
+    secrets: SecretLookup | None = None,
 ) -> ChangeRequest:
-    """Store a request and validate it; problems are kept on it (status stays submitted)."""
+    """Store a request and validate it; problems are kept on it (status stays submitted).
+
+    Over the network `allow_env=False`; `secrets` resolves ``secret:NAME`` references.
+    """
     name = Path(filename or "sheet.yaml").name
     email = notice_email.strip()
     if not is_email(email):
@@ -245,7 +251,10 @@ def submit_request(
         now=now,
         data={"filename": name, "target": target.value, "notice_email": email},
     )
-    _validate(session, req, raw=raw, source=source, actor=actor, now=now, environ=environ)
+    _validate(
+        session, req, raw=raw, source=source, actor=actor, now=now,
+        environ=environ, allow_env=allow_env, secrets=secrets,
+    )  # fmt: skip
     return req
 
 
@@ -258,10 +267,13 @@ def _validate(
     actor: Actor,
     now: datetime,
     environ: Mapping[str, str] | None,
+    allow_env: bool = True,
+    secrets: SecretLookup | None = None,
 ) -> ChangeRequest:
     sheet, problems = sheet_problems(
-        session, raw=raw, source=source, environ=environ, target=Target(req.target)
-    )
+        session, raw=raw, source=source, environ=environ, target=Target(req.target),
+        allow_env=allow_env, secrets=secrets,
+    )  # fmt: skip
     if sheet is None:
         req.problems = [p.to_dict() for p in problems]
         req.sheet_yaml = ""
@@ -311,6 +323,8 @@ def revalidate_request(
     filename: str | None = None,
     content: bytes | None = None,
     environ: Mapping[str, str] | None = None,
+    allow_env: bool = True,
+    secrets: SecretLookup | None = None,
 ) -> ChangeRequest:
     """Validate again (after a contract fix, or with a corrected sheet after a defect)."""
     req = get_request(session=session, request_id=request_id)
@@ -320,6 +334,11 @@ def revalidate_request(
         name = Path(filename or req.sheet_filename).name
         raw, source = read_raw(filename=name, content=content)
         refuse_literal_secrets(raw, name)
+        candidate, problems = sheet_problems(
+            session, raw=raw, source=source, environ=environ, target=Target(req.target)
+        )
+        if candidate is None:  # a failed correction keeps the stored sheet
+            return _refuse_sheet(session, req, name, problems, actor=actor, now=now)
         req.sheet_filename, req.sheet_original = name, content
         record_event(
             session,
@@ -332,14 +351,46 @@ def revalidate_request(
         )
     else:
         raw, source = read_raw(filename=req.sheet_filename, content=req.sheet_original)
-    return _validate(session, req, raw=raw, source=source, actor=actor, now=now, environ=environ)
+    return _validate(
+        session, req, raw=raw, source=source, actor=actor, now=now,
+        environ=environ, allow_env=allow_env, secrets=secrets,
+    )  # fmt: skip
+
+
+def _refuse_sheet(
+    session: Session,
+    req: ChangeRequest,
+    name: str,
+    problems: list[Problem],
+    *,
+    actor: Actor,
+    now: datetime,
+) -> ChangeRequest:
+    before = snapshot(req)
+    req.problems = [p.to_dict() for p in problems]
+    req.updated_at = now
+    session.add(req)
+    record_event(
+        session,
+        req,
+        action="sheet_refused",
+        to_status=req.status,
+        actor=actor,
+        now=now,
+        data={"filename": name, "kept": req.sheet_filename, "problems": req.problems},
+        outcome="refused",
+        before=before,
+    )
+    return req
 
 
 def approve_request(
     *, session: Session, actor: Actor, request_id: int, now: datetime, note: str = ""
 ) -> ChangeRequest:
-    """The NOC (or an admin) approves a validated request; the approver is recorded."""
+    """The NOC (or an admin) approves a validated request; never the one who submitted it."""
     req = get_request(session=session, request_id=request_id)
+    advance(req.status, ChangeStatus.APPROVED)  # an illegal move is refused as such first
+    four_eyes(recorder=actor.name, authors=[req.submitted_by], what=f"change request {req.id}")
     return move(
         session,
         req,

@@ -14,6 +14,8 @@ from sqlalchemy import JSON, Connection, MetaData, Select, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
+from core.keys import private_file
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -99,11 +101,11 @@ def _postgres_lock_timeout(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets its directory created, WAL and foreign keys."""
+    """An engine for `url`; SQLite gets its private file and directory, WAL and foreign keys."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            private_file(Path(path))  # 0600 in a 0700 directory; SQLite's -wal/-shm follow it
         kwargs.setdefault(
             "connect_args", {"check_same_thread": False, "timeout": LOCK_WAIT_SECONDS}
         )

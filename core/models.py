@@ -1,11 +1,11 @@
-"""Tables of core: the audit log and API tokens."""
+"""Tables of core: the audit log, API tokens and named secrets."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.timeutil import UtcDateTime, utcnow
@@ -49,3 +49,27 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(
         default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )
+
+
+class NamedSecret(SQLModel, table=True):
+    """A customer's secret held by netkeep (``secret:NAME`` in a sheet), encrypted at rest.
+
+    Only the Fernet token is stored; its key derives from the installation key, which is never
+    in the database.
+    """
+
+    __tablename__ = "named_secret"
+    __table_args__ = (UniqueConstraint("customer", "name", name="uq_named_secret_customer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer: str = Field(max_length=120)
+    name: str = Field(max_length=64)
+    ciphertext: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False)
+    )
+    created_by: str = Field(max_length=120)
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False)
+    )
+    updated_by: str = Field(max_length=120)

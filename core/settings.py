@@ -46,10 +46,6 @@ class Settings(BaseSettings):
     provisioning_max_retries: int = Field(
         default=10, description="SDK retries on 429/5xx before an apply step fails"
     )
-    provisioning_secret_key: SecretStr = Field(
-        default=SecretStr("netkeep-dev-fingerprint-key"),
-        description="HMAC key for secret fingerprints in plans; set a private one in production",
-    )
     provisioning_batch_poll_seconds: float = Field(
         default=0.5, description="first wait before an action batch's status is read again"
     )
@@ -72,7 +68,7 @@ class Settings(BaseSettings):
     )
     vpn_accept_documentation_ips: bool = Field(
         default=False,
-        description="treat RFC 5737 documentation IPs (the sandbox's 203.0.113.x) as global",
+        description="treat RFC 5737 documentation IPs (e.g. 203.0.113.0/24) as global",
     )
     vpn_status_per_page: int = Field(default=300, description="perPage for VPN/uplink statuses")
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server for customer notices")
@@ -96,10 +92,29 @@ class Settings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    var_dir: Path = Path("var")
+    var_dir: Path = Field(default=Path("var"), description="private state (0700): key, records")
+    installation_key: SecretStr | None = Field(
+        default=None,
+        description="32-byte URL-safe base64 key for named secrets and fingerprints (production); "
+        "default: generated at first start into key_file",
+    )
+    key_file: Path | None = Field(default=None, description="default: var_dir/secret.key (0600)")
+    secret_record_file: Path | None = Field(
+        default=None,
+        description="fingerprints of the secrets netkeep set (0600); default: "
+        "var_dir/secret-record.json",
+    )
     survey_dir: Path = Field(
         default=Path("var/survey"), description="survey layout images and issued sheet PDFs"
     )
+
+    @property
+    def key_path(self) -> Path:
+        return self.key_file or self.var_dir / "secret.key"
+
+    @property
+    def secret_record_path(self) -> Path:
+        return self.secret_record_file or self.var_dir / "secret-record.json"
 
     @property
     def is_sqlite(self) -> bool:

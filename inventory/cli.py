@@ -189,6 +189,33 @@ def verify_cmd(serial: str) -> None:
         console.print(f"{device.serial} verified at {show(device.verified_at)}")
 
 
+@inventory_app.command("owner")
+@handle_errors
+def owner_cmd(
+    serial: str,
+    owner: Annotated[str, typer.Argument(help="KIND:NAME, e.g. customer:株式会社さくら商事")],
+) -> None:
+    """Correct the ledger: from now on the unit belongs to OWNER (audited, reason correction)."""
+    from core.errors import Problem, ValidationFailed
+    from inventory.domain import Owner, OwnerKind
+
+    kind, _, name = owner.partition(":")
+    kinds = [k.value for k in OwnerKind]
+    if kind not in kinds or not name.strip():
+        raise ValidationFailed(
+            [Problem(f"{owner!r} is not KIND:NAME with KIND one of {', '.join(kinds)}", "owner")]
+        )
+    with cli_session() as session:
+        service.correct_owner(
+            session=session,
+            actor=cli_actor(),
+            serial=serial,
+            owner=Owner(OwnerKind(kind), name.strip()),
+            now=utcnow(),
+        )
+    console.print(f"{serial.upper()} now belongs to {kind}:{name.strip()}")
+
+
 @inventory_app.command("reconcile")
 @handle_errors
 def reconcile_cmd(

@@ -224,6 +224,8 @@ def plan_import(
     source = path.name
     rows, _columns = read_table(path, COLUMNS, content=content)
     report = ImportReport(source=source, rows=len(rows))
+    if not rows:  # a header and nothing under it: nothing to import is an error, not a no-op
+        report.problems.append(Problem("the file has no data rows under its header", source))
     models = {m for m in session.exec(select(CatalogueModel.model))}
     contract_numbers = sorted({r.values["contract"] for r in rows if r.values.get("contract")})
     contracts = {

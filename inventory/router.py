@@ -11,22 +11,21 @@ from sqlalchemy import Connection
 from starlette.routing import Route
 
 from api.deps import (
-    Admin,
     DashboardDep,
     Reader,
     SessionDep,
     SettingsDep,
     authorize,
     bearer_token,
-    roles,
+    guard,
     run_read,
 )
 from api.params import Offset
 from api.responses import csv_response
 from core import audit
 from core.audit import Actor
-from core.auth import ALL_ROLES, Role
 from core.errors import Problem, ValidationFailed
+from core.policy import Operation, allowed_roles
 from core.timeutil import as_utc, parse_instant, utcnow
 from inventory import contracts as contract_service
 from inventory import importer, reconcile, service
@@ -57,10 +56,13 @@ from inventory.schemas import (
 router = APIRouter(tags=["inventory"])
 contracts_router = APIRouter(tags=["contracts"])
 
-Editor = Annotated[Actor, Depends(roles(Role.ADMIN, Role.FIELD, Role.LOGISTICS))]
-Mover = Annotated[Actor, Depends(roles(Role.ADMIN, Role.FIELD, Role.NOC, Role.LOGISTICS))]
-Stock = Annotated[Actor, Depends(roles(Role.ADMIN, Role.LOGISTICS))]
-Sales = Annotated[Actor, Depends(roles(Role.ADMIN, Role.FIELD))]
+Editor = Annotated[Actor, Depends(guard(Operation.DEVICE_EDIT))]
+Mover = Annotated[Actor, Depends(guard(Operation.DEVICE_STATUS))]
+Stock = Annotated[Actor, Depends(guard(Operation.INVENTORY_STOCK))]
+Cataloguer = Annotated[Actor, Depends(guard(Operation.CATALOGUE_EDIT))]
+ContractAdmin = Annotated[Actor, Depends(guard(Operation.CONTRACT_MANAGE))]
+Installer = Annotated[Actor, Depends(guard(Operation.CONTRACT_INSTALL))]
+Returns = Annotated[Actor, Depends(guard(Operation.CONTRACT_RETURN))]
 
 
 def _filters(
@@ -123,7 +125,7 @@ async def _device_response(request: Request, serial: str) -> Response:
 
 
 async def _device_fast(request: Request) -> Response:
-    await authorize(request, bearer_token(request), ALL_ROLES)
+    await authorize(request, bearer_token(request), allowed_roles(Operation.READ))
     return await _device_response(request, request.path_params["serial"])
 
 
@@ -157,7 +159,7 @@ def change_status(serial: str, body: StatusChange, session: SessionDep, actor: M
 
 
 @router.post("/devices/{serial}/verify", response_model=DeviceOut)
-def verify_device(serial: str, session: SessionDep, actor: Stock) -> DeviceOut:
+def verify_device(serial: str, session: SessionDep, actor: Editor) -> DeviceOut:
     device = service.mark_verified(session=session, actor=actor, serial=serial, now=utcnow())
     return DeviceOut.of(device, service.current_owner(session=session, device=device))
 
@@ -249,7 +251,7 @@ def catalogue(session: SessionDep, actor: Reader) -> list[CatalogueOut]:
 
 @router.put("/catalogue/{model}", response_model=CatalogueOut)
 def put_catalogue_model(
-    model: str, body: CatalogueIn, session: SessionDep, actor: Admin
+    model: str, body: CatalogueIn, session: SessionDep, actor: Cataloguer
 ) -> CatalogueOut:
     row = service.upsert_catalogue_model(
         session=session, actor=actor, model=model, **body.model_dump()
@@ -279,7 +281,7 @@ def list_contracts(
 
 
 @contracts_router.post("/contracts", response_model=ContractOut, status_code=201)
-def create_contract(body: ContractIn, session: SessionDep, actor: Admin) -> ContractOut:
+def create_contract(body: ContractIn, session: SessionDep, actor: ContractAdmin) -> ContractOut:
     contract = contract_service.create_contract(session=session, actor=actor, **body.model_dump())
     return ContractOut.of(contract)
 
@@ -291,7 +293,7 @@ def get_contract(number: str, session: SessionDep, actor: Reader) -> ContractOut
 
 @contracts_router.post("/contracts/{number}/devices", response_model=ContractOut)
 def attach_device(
-    number: str, body: AttachDevice, session: SessionDep, actor: Sales
+    number: str, body: AttachDevice, session: SessionDep, actor: Installer
 ) -> ContractOut:
     contract_service.attach_device(
         session=session, actor=actor, number=number, now=utcnow(), **body.model_dump()
@@ -301,7 +303,7 @@ def attach_device(
 
 @contracts_router.post("/contracts/{number}/accept", response_model=ContractOut)
 def accept_contract(
-    number: str, body: Acceptance, session: SessionDep, actor: Sales
+    number: str, body: Acceptance, session: SessionDep, actor: Installer
 ) -> ContractOut:
     contract_service.accept_contract(
         session=session, actor=actor, number=number, acceptance_date=body.acceptance_date
@@ -311,7 +313,7 @@ def accept_contract(
 
 @contracts_router.post("/contracts/{number}/initial-fee-paid", response_model=ContractOut)
 def initial_fee_paid(
-    number: str, body: InitialFeePaid, session: SessionDep, actor: Admin
+    number: str, body: InitialFeePaid, session: SessionDep, actor: ContractAdmin
 ) -> ContractOut:
     """Art. 18: sold devices on the contract become the customer's."""
     paid_at = as_utc(body.paid_at) if body.paid_at else utcnow()
@@ -322,7 +324,9 @@ def initial_fee_paid(
 
 
 @contracts_router.post("/contracts/{number}/end", response_model=ContractEndOut)
-def end_contract(number: str, body: EndNotice, session: SessionDep, actor: Admin) -> ContractEndOut:
+def end_contract(
+    number: str, body: EndNotice, session: SessionDep, actor: ContractAdmin
+) -> ContractEndOut:
     """Art. 23: the provider-owned units listed must come back."""
     ended = contract_service.end_contract(
         session=session, actor=actor, number=number, notice_date=body.notice_date
@@ -333,7 +337,7 @@ def end_contract(number: str, body: EndNotice, session: SessionDep, actor: Admin
 
 
 @contracts_router.post("/contracts/{number}/returns", response_model=DeviceOut)
-def receive_return(number: str, body: ReturnIn, session: SessionDep, actor: Stock) -> DeviceOut:
+def receive_return(number: str, body: ReturnIn, session: SessionDep, actor: Returns) -> DeviceOut:
     device = contract_service.receive_contract_return(
         session=session, actor=actor, number=number, serial=body.serial, now=utcnow()
     )

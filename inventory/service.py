@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.audit import Actor
 from core.db import PreparedQuery
-from core.errors import NotFound, Problem, ValidationFailed
+from core.errors import Conflict, NotFound, Problem, ValidationFailed
 from inventory.domain import (
     DeviceStatus,
     Owner,
@@ -232,6 +232,24 @@ def transfer_ownership(
         after={"owner": str(owner), "reason": reason.value, "effective_at": effective_at},
     )
     return event
+
+
+def correct_owner(
+    *, session: Session, actor: Actor, serial: str, owner: Owner, now: datetime
+) -> OwnershipEvent:
+    """Append the owner the contract says where the ledger disagrees (`netkeep doctor` finds it)."""
+    device = get_device_for_update(session=session, serial=serial)
+    if current_owner(session=session, device=device) == owner:
+        raise Conflict(f"{device.serial} already belongs to {owner}", serial=device.serial)
+    return transfer_ownership(
+        session=session,
+        actor=actor,
+        device=device,
+        owner=owner,
+        reason=OwnershipReason.CORRECTION,
+        effective_at=now,
+        contract_id=device.contract_id,
+    )
 
 
 def change_status(

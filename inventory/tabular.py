@@ -49,10 +49,10 @@ def _cell_text(value: Any) -> str:
 def _raw_rows(path: Path, content: bytes | None) -> Iterator[list[Any]]:
     suffix = path.suffix.lower()
     if suffix in {".xlsx", ".xlsm"}:
-        from openpyxl import load_workbook
+        from core.workbook import open_workbook
 
         source: Any = io.BytesIO(content) if content is not None else path
-        workbook = load_workbook(source, read_only=True, data_only=True)
+        workbook = open_workbook(source, name=path.name, read_only=True, data_only=True)
         try:
             sheet = workbook.worksheets[0]
             for values in sheet.iter_rows(values_only=True):

@@ -5,7 +5,7 @@ SQLAlchemy, FastAPI, matplotlib, netmiko, openpyxl … they need) are imported o
 them runs or its own `--help` is asked for. To add commands, add one line to `SUB_COMMANDS`, never
 an import at the top of this module (a test fails if `import netkeep.cli` pulls a heavy library):
 
-    Lazy("secret", "provisioning.secret_cli:secret_app", "Secrets for sheets (secret:NAME)."),
+    Lazy("doctor", "doctor.cli:doctor_cmd", "Check the installation: database, dashboard, mail."),
 
 `target` is "module:attribute" naming a Typer sub-app, a single command function, or a function
 called `register` that adds several commands to the app it is given (list each name it adds).
@@ -37,6 +37,11 @@ class Lazy:
 SUB_COMMANDS: tuple[Lazy, ...] = (
     Lazy("db", "core.cli:db_app", "Database schema (Alembic migrations)."),
     Lazy("token", "core.cli:token_app", "API tokens and their roles."),
+    Lazy(
+        "secret",
+        "core.secret_cli:secret_app",
+        "Named secrets a sheet refers to as secret:NAME (per customer, encrypted).",
+    ),
     Lazy(
         "inventory",
         "inventory.cli:inventory_app",
@@ -93,6 +98,11 @@ SUB_COMMANDS: tuple[Lazy, ...] = (
         "Restore the snapshot taken before a job (secrets cannot be restored).",
     ),
     Lazy("job", "provisioning.cli:register", "Provisioning jobs and their journals."),
+    Lazy(
+        "doctor",
+        "doctor.cli:doctor_cmd",
+        "Check the invariants between inventory, RMA, contracts, ownership, jobs and dashboard.",
+    ),
     Lazy(
         "sandbox",
         "sandbox.cli:serve_sandbox",
@@ -171,9 +181,11 @@ def serve(
 
     from core import migrate
     from core.cli_support import settings
+    from core.keys import installation_key
 
     cfg = settings()
     migrate.upgrade(cfg.database_url)
+    installation_key(cfg)  # generated at first start (var/secret.key, 0600)
     uvicorn.run(
         "api.main:app",
         host=host or cfg.api_host,
@@ -187,6 +199,7 @@ def serve(
 def demo(
     port: Annotated[int | None, typer.Option(help="API port (default NETKEEP_API_PORT)")] = None,
     sandbox_port: int = 8787,
+    smtp_port: Annotated[int, typer.Option(help="the mail sink's port (0: a free one)")] = 0,
     serve_api: Annotated[
         bool, typer.Option("--serve/--no-serve", help="serve the API after")
     ] = True,
@@ -196,13 +209,16 @@ def demo(
 
     from api.app import create_app
     from core.cli_support import console, settings
+    from core.keys import installation_key
     from core.settings import DEFAULT_SANDBOX_URL
     from netkeep.demo import load_demo, tour
+    from netkeep.mailsink import running_mail_sink
     from sandbox.app import SandboxConfig
     from sandbox.server import running_sandbox
 
     cfg = settings()
     data = load_demo(cfg.database_url)
+    installation_key(cfg)  # generated at first start (var/secret.key, 0600)
     api_port = port or cfg.api_port
     with contextlib.ExitStack() as stack:
         sandbox_url = None
@@ -214,11 +230,14 @@ def demo(
             )
             sandbox_url = server.base_url
             cfg = cfg.model_copy(update={"meraki_base_url": sandbox_url})
+        sink = stack.enter_context(running_mail_sink(cfg.var_dir / "mail", port=smtp_port))
+        cfg = cfg.model_copy(update={"smtp_host": sink.host, "smtp_port": sink.port})
         console.print(
             tour(
                 token=data.admin_token,
                 api_url=f"http://{cfg.api_host}:{api_port}",
                 sandbox_url=sandbox_url,
+                mail=sink,
             ),
             markup=False,
             highlight=False,

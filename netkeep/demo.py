@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import auth, migrate
 from core.audit import Actor
@@ -15,9 +15,11 @@ from core.db import get_engine, session_scope
 from core.models import ApiToken
 from core.timeutil import TOKYO, utcnow
 from inventory import contracts, importer
+from inventory import service as inventory
 from inventory.catalogue_defaults import seed_catalogue
-from inventory.domain import ContractOption, ContractStatus, Plan
-from inventory.models import Contract
+from inventory.domain import ContractOption, ContractStatus, DeviceStatus, Plan
+from inventory.models import Contract, Device
+from netkeep.mailsink import MailSink
 
 SAMPLE_DEVICES = Path(__file__).resolve().parent.parent / "inventory" / "sample" / "devices.csv"
 DEMO_ACTOR = Actor(name="demo-loader", role="admin")
@@ -26,7 +28,15 @@ SAMPLE_CONTRACTS = (
     ("C-2026-0001", "株式会社さくら商事", Plan.UTM, [ContractOption.VPN], date(2026, 3, 2)),
     ("C-2026-0002", "株式会社さくら商事", Plan.WIRELESS, [ContractOption.SURVEY], date(2026, 3, 2)),
     ("C-2026-0003", "なにわ物産株式会社", Plan.ROUTER, [ContractOption.ONSITE], date(2026, 7, 15)),
+    ("C-2026-0004", "株式会社さくら商事", Plan.UTM, [ContractOption.VPN], date(2026, 3, 2)),
 )
+# Accepted, and paid where given: the sold units of a paid contract are the customer's (Art. 18).
+ACCEPTED = (
+    ("C-2026-0001", date(2026, 4, 30), datetime(2026, 5, 29, 10, 0, tzinfo=TOKYO)),
+    ("C-2026-0002", date(2026, 4, 30), None),
+    ("C-2026-0004", date(2026, 4, 30), datetime(2026, 5, 29, 10, 0, tzinfo=TOKYO)),
+)
+STOCK_CHECKED_AT = datetime(2026, 6, 1, 10, 0, tzinfo=TOKYO)
 
 
 @dataclass(frozen=True)
@@ -55,20 +65,26 @@ def _ensure_contracts(session: Session) -> int:
 
 
 def _advance_contracts(session: Session) -> None:
-    for number, accepted in (
-        ("C-2026-0001", date(2026, 4, 30)),
-        ("C-2026-0002", date(2026, 4, 30)),
-    ):
+    for number, accepted, paid in ACCEPTED:
         contract = contracts.get_contract(session=session, number=number)
         if contract.status == ContractStatus.APPLIED:
             contracts.accept_contract(
                 session=session, actor=DEMO_ACTOR, number=number, acceptance_date=accepted
             )
-    first = contracts.get_contract(session=session, number="C-2026-0001")
-    if first.initial_fee_paid_at is None:
-        paid = datetime(2026, 5, 29, 10, 0, tzinfo=TOKYO)
-        contracts.mark_initial_fee_paid(
-            session=session, actor=DEMO_ACTOR, number="C-2026-0001", paid_at=paid
+        if paid is not None and contract.initial_fee_paid_at is None:
+            contracts.mark_initial_fee_paid(
+                session=session, actor=DEMO_ACTOR, number=number, paid_at=paid
+            )
+
+
+def _verify_stock(session: Session) -> None:
+    """The warehouse's units were checked to work, so a replacement can ship first time."""
+    stmt = select(Device).where(
+        Device.status == DeviceStatus.IN_STOCK.value, col(Device.verified_at).is_(None)
+    )
+    for device in session.exec(stmt):
+        inventory.mark_verified(
+            session=session, actor=DEMO_ACTOR, serial=device.serial, now=STOCK_CHECKED_AT
         )
 
 
@@ -93,31 +109,48 @@ def load_demo(database_url: str) -> DemoData:
             session=session, actor=DEMO_ACTOR, path=SAMPLE_DEVICES, now=utcnow(), commit=True
         )
         _advance_contracts(session)
+        _verify_stock(session)
         token = _admin_token(session)
     return DemoData(
         admin_token=token, created_contracts=created, imported_devices=len(report.created)
     )
 
 
-def tour(*, token: str, api_url: str, sandbox_url: str | None) -> str:
+def tour(*, token: str, api_url: str, sandbox_url: str | None, mail: MailSink | None = None) -> str:
     """The short tour printed for a new user."""
+    from core.settings import DEFAULT_SANDBOX_URL
+
     sandbox_line = (
         f"Meraki dashboard sandbox: {sandbox_url}  (key: sandbox-api-key)\n" if sandbox_url else ""
     )
+    exports = [f"export NK={token}"]
+    if sandbox_url and sandbox_url != DEFAULT_SANDBOX_URL:
+        exports.append(f"export NETKEEP_MERAKI_BASE_URL={sandbox_url}")
+    mail_lines = ""
+    if mail is not None:
+        exports.append(f"export NETKEEP_SMTP_HOST={mail.host} NETKEEP_SMTP_PORT={mail.port}")
+        mail_lines = (
+            f"Mail sink (SMTP {mail.host}:{mail.port}): every notice netkeep sends is kept in\n"
+            f"  {mail.folder}/NNNN.eml (as sent) and NNNN.txt (decoded):  cat {mail.folder}/*.txt\n"
+        )
+    export_lines = "\n".join(f"  {line}" for line in exports)
     return f"""
 netkeep demo — ready / デモ環境の準備ができました
 
 Admin API token (shown once / 一度だけ表示):
   {token}
 
-{sandbox_line}HTTP API: {api_url}   docs: {api_url}/docs
-  export NK={token}
+{sandbox_line}{mail_lines}HTTP API: {api_url}   docs: {api_url}/docs
+
+In another terminal, from this directory (the CLI reads these; .venv/bin/netkeep ...):
+{export_lines}
   curl -H "Authorization: Bearer $NK" {api_url}/api/v1/devices
   curl -H "Authorization: Bearer $NK" \\
        "{api_url}/api/v1/devices/Q2FY-AAAA-0001/ownership?at=2026-05-01"
   curl -H "Authorization: Bearer $NK" -X POST {api_url}/api/v1/inventory/reconcile
 
-CLI (in another terminal, from this directory: .venv/bin/netkeep ...):
+CLI:
+  netkeep doctor                                             # every invariant, with repairs
   netkeep inventory list
   netkeep inventory show Q2FY-AAAA-0001 --at 2026-05-01      # owner before the fee was paid
   netkeep inventory show Q2FY-AAAA-0001 --at 2026-06-01      # owner after (Art. 18)
@@ -125,6 +158,16 @@ CLI (in another terminal, from this directory: .venv/bin/netkeep ...):
   netkeep contract paid C-2026-0003                          # ownership moves to the customer
   netkeep inventory import inventory/sample/devices.csv      # dry run: every row checked
   netkeep inventory reconcile                                # against the sandbox organization
+  netkeep vpn check N_demo_tokyo N_demo_yokohama             # two UTM sites with the VPN option
+  netkeep rma open Q2FY-AAAA-0001 --symptom "電源が入らない" --reporter "総務 田中"
+  netkeep rma decide 1 --replace
+  netkeep rma reserve 1 --serial Q2FY-AAAA-0003             # the checked spare MX67
+  netkeep vpn build vpn/examples/demo_vpn.yaml               # site-to-site + a client VPN user
+  netkeep change submit provisioning/examples/change_request.yaml --notice-email soumu@example.jp
+  NETKEEP_ACTOR=noc-suzuki netkeep change approve 1          # four-eyes: not the submitter
+  netkeep change schedule 1 [--emergency "reason"]           # next operations window, or now
+  netkeep change apply 1                                     # changes N_demo_tokyo; mails
+  cat var/mail/*.txt                                         # the completion notice, decoded
   netkeep token create --role noc --name noc-desk
   netkeep plan provisioning/examples/utm.yaml                # field-level diff + call estimate
   netkeep apply provisioning/examples/utm.yaml provisioning/examples/router.yaml --yes

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.errors import Problem, ValidationFailed
+from core.secret_cli import local_lookup
 from core.timeutil import show, utcnow
 from provisioning import apply as jobs
 from provisioning import rollout as rollouts
@@ -73,7 +74,7 @@ def template(
 @handle_errors
 def validate(sheet: SheetArg) -> None:
     """Check a sheet; every problem is listed with its place (exit 2)."""
-    loaded = load_sheet(sheet)
+    loaded = load_sheet(sheet, secrets=local_lookup)
     console.print(f"{sheet.name}: valid {loaded.kind} sheet for {loaded.site.name}", markup=False)
 
 
@@ -82,7 +83,7 @@ def _plan_table(out: PlanOut) -> Table:
     for change in out.changes:
         fields = change["fields"] or [{"field": "", "before": "", "after": ""}]
         for i, f in enumerate(fields):
-            after = "changed" if f.get("secret") else str(f.get("after", ""))
+            after = "set" if f.get("secret") else str(f.get("after", ""))
             before = "" if f.get("secret") else str(f.get("before", "") or "")
             table.add_row(
                 change["resource"] if i == 0 else "",
@@ -95,6 +96,8 @@ def _plan_table(out: PlanOut) -> Table:
 
 
 def _show_plan(out: PlanOut) -> None:
+    for ref, status in out.secrets.items():
+        console.print(f"{out.network_name}: secret {ref}: {status}", markup=False)
     if not out.changes:
         console.print(f"{out.network_name}: no changes", markup=False)
         return
@@ -188,7 +191,7 @@ def _run_with_progress(run: Any, *, quiet: bool = False) -> Any:
 
 def load_sheets(paths: list[Path]) -> list[Sheet]:
     """Every sheet loaded, or every problem of every sheet at once (each with its file)."""
-    return load_all((path.name, partial(load_sheet, path)) for path in paths)
+    return load_all((path.name, partial(load_sheet, path, secrets=local_lookup)) for path in paths)
 
 
 def _rollout_table(sites: list[rollouts.RolloutSite]) -> Table:

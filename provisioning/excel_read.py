@@ -11,7 +11,8 @@ from typing import Any, Final
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from core.errors import Problem
+from core.errors import Problem, ValidationFailed
+from core.workbook import NOT_A_WORKBOOK, not_a_workbook
 from provisioning.excel_layout import EMPTY_MARKER, TABS, Cell, Column, Shape, Tab
 from provisioning.validation import Loc, SheetSource
 
@@ -242,9 +243,10 @@ def read_workbook(path: str | Path) -> tuple[dict[str, Any], SheetSource]:
     source = SheetSource(name=file.name, tabs=_section_tabs())
     try:
         workbook = load_workbook(file, data_only=True)
-    except (OSError, ValueError, KeyError) as error:
-        source.problems.append(Problem(f"cannot open the workbook: {error}", file.name))
-        return {}, source
+    except NOT_A_WORKBOOK as error:
+        size = file.stat().st_size if file.exists() else None
+        problem = not_a_workbook(file.name, error, size)
+        raise ValidationFailed([problem], f"{file.name}: {problem.message}") from None
     reader = _Reader(source)
     by_tab: dict[str, Any] = {}
     for ws in workbook.worksheets:

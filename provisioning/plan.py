@@ -35,11 +35,15 @@ from provisioning.domain import (
     sections_of,
 )
 from provisioning.ports import ProvisioningDashboard
+from provisioning.secret_diff import secret_values, with_recorded_secrets
+from provisioning.secret_record import SecretRecord, scope_of
 from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Sheet, SheetKind, secret_fingerprint
 
 Fingerprint = Callable[[str], str]
 SITE_TO_SITE = "vpn/siteToSiteVpn"
+SECRET_SET = "set"
+SECRET_UNCHANGED = "unchanged since netkeep set it"
 
 
 @dataclass
@@ -62,6 +66,8 @@ class SitePlan:
     digest: str
     reads_made: int = 0
     notes: list[str] = field(default_factory=list)
+    secrets: dict[str, str] = field(default_factory=dict)
+    """Each secret of the sheet by its ref: "set" or "unchanged since netkeep set it"."""
 
     @property
     def empty(self) -> bool:
@@ -229,11 +235,16 @@ def make_plan(
     rate: float = 9.0,
     poll_seconds: float = 0.5,
     networks: list[dict[str, Any]] | None = None,
+    secret_record: SecretRecord | None = None,
+    network_id: str | None = None,
 ) -> SitePlan:
     """Read the current state of what the sheet names and plan the fewest writes.
 
     `networks` is the organization's network list when the caller already read it (a rollout
-    plans many sheets from one list); otherwise it is read here.
+    plans many sheets from one list); otherwise it is read here. Secrets are compared with
+    `secret_record` (what netkeep last set), never with what the dashboard returns. With
+    `network_id` the sheet targets that existing network (a change request): never one found
+    or created by name.
     """
     calls_before = dashboard.stats.calls
     view = dashboard_view(sheet, secret_key=secret_key)
@@ -242,7 +253,7 @@ def make_plan(
     fingerprint = fingerprinter(secret_key)
     if networks is None:
         networks = dashboard.list_networks()
-    network = next((n for n in networks if n.get("name") == sheet.site.name), None)
+    network = target_network(networks, sheet, network_id, dashboard.organization_id)
     desired = resolve_hubs(written, networks, dashboard.organization_id)
     current: dict[str, dict[str, Any]] = {}
     vlans_enabled = False
@@ -254,6 +265,10 @@ def make_plan(
             desired=desired,
             fingerprint=fingerprint,
         )
+    recorded: dict[str, str] = {}
+    if network is not None and secret_record is not None:
+        recorded = secret_record.recorded(scope_of(dashboard.organization_id, str(network["id"])))
+    current = with_recorded_secrets(desired, current, recorded)
     prune = sheet.kind == SheetKind.SETTINGS
     changes, ops, steps, cost = plan_changes(
         desired=desired,
@@ -286,7 +301,36 @@ def make_plan(
         estimate=cost,
         digest=desired_digest(written),
         reads_made=reads_made,
+        secrets={
+            ref: SECRET_UNCHANGED if recorded.get(ref) == value else SECRET_SET
+            for ref, value in secret_values(desired).items()
+        },
     )
+
+
+def target_network(
+    networks: list[dict[str, Any]], sheet: Sheet, network_id: str | None, organization_id: str
+) -> dict[str, Any] | None:
+    """The network a sheet writes to: by id when one is given, else by the site's name.
+
+    None means a settings sheet will create it; a change request never creates a network, so
+    for one the network must exist (a located error otherwise, before any write).
+    """
+    name = sheet.site.name
+    if network_id is None:
+        found = next((n for n in networks if n.get("name") == name), None)
+        where = f"no network named {name!r}"
+    else:
+        found = next((n for n in networks if str(n.get("id")) == network_id), None)
+        where = f"network {network_id} of site {name!r} is not"
+    if found is None and (network_id is not None or sheet.kind == SheetKind.CHANGE_REQUEST):
+        problem = Problem(
+            f"{where} in organization {organization_id}; a change request changes an "
+            "existing network and never creates one",
+            "site.name",
+        )
+        raise ValidationFailed([problem], f"{problem}; nothing was sent")
+    return found
 
 
 def resolve_secrets(body: Any, secrets: Mapping[str, str]) -> Any:

@@ -101,6 +101,7 @@ def plan_rollout(sites: Sequence[RolloutSite], options: ProvisioningOptions) -> 
             rate=options.rate,
             poll_seconds=options.poll_seconds,
             networks=networks[org],
+            secret_record=options.secret_record,
         )
         plans.append(site.plan)
     return plans
@@ -182,6 +183,7 @@ def run_organization(
     shared = {"rollout": context.rollout, "jobs": len(runners), "calls": spent["calls"] - own_calls}
     for runner in runners:
         runner.finish(context.actor, shared=shared)
+        options.remember_secrets(runner.job)
     return spent
 
 

@@ -11,12 +11,15 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
-from api.deps import Reader, SessionDep, SettingsDep, roles
+from api.deps import Reader, SessionDep, SessionFactory, SettingsDep, guard, session_factory
 from api.params import Id
+from core import secret_store
 from core.audit import Actor
-from core.auth import Role
 from core.db import begin_write
 from core.errors import NotFound, Problem, ValidationFailed
+from core.keys import installation_key
+from core.policy import Operation
+from core.settings import Settings
 from core.timeutil import utcnow
 from dashboard.provisioning import MerakiProvisioning
 from provisioning import apply as jobs
@@ -27,7 +30,9 @@ from provisioning.sheet_io import EXCEL_SUFFIXES, YAML_SUFFIXES, load_all, load_
 from provisioning.sheet_model import Sheet
 
 router = APIRouter(tags=["provisioning"])
-Applier = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC, Role.FIELD))]
+Applier = Annotated[Actor, Depends(guard(Operation.PROVISIONING_APPLY))]
+Planner = Annotated[Actor, Depends(guard(Operation.PROVISIONING_PLAN))]
+Checker = Annotated[Actor, Depends(guard(Operation.SHEET_VALIDATE))]
 SheetFile = Annotated[UploadFile, File(description="a sheet: .yaml/.yml or .xlsx")]
 SheetFiles = Annotated[
     list[UploadFile], File(description="sheets (.yaml/.yml or .xlsx), one per network")
@@ -46,21 +51,45 @@ def get_provisioning_dashboard(request: Request) -> MerakiProvisioning:
 ProvisioningDep = Annotated[MerakiProvisioning, Depends(get_provisioning_dashboard)]
 
 
-def _sheet(upload: UploadFile) -> Sheet:
-    name = Path(upload.filename or "sheet.yaml").name
-    suffix = Path(name).suffix.lower()
-    if suffix not in YAML_SUFFIXES | EXCEL_SUFFIXES:
-        raise ValidationFailed([Problem(f"{suffix or 'no suffix'} is not a sheet", name)])
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / name
-        path.write_bytes(upload.file.read())
-        return load_sheet(path)
+class UploadedSheets:
+    """Reads sheets sent over the network: no ``env:``, ``secret:NAME`` from netkeep's store.
+
+    A named secret is read in a short session of its own, so a plan never holds the request's
+    writer transaction (SQLite's write lock) while it waits on the dashboard.
+    """
+
+    def __init__(self, factory: SessionFactory, settings: Settings) -> None:
+        self.factory = factory
+        self.cipher = installation_key(settings).fernet()
+
+    def secrets(self, customer: str, name: str) -> str | None:
+        with self.factory() as session:  # closing it ends its read transaction
+            return secret_store.reveal(
+                session=session, cipher=self.cipher, customer=customer, name=name
+            )
+
+    def read(self, upload: UploadFile) -> Sheet:
+        name = Path(upload.filename or "sheet.yaml").name
+        suffix = Path(name).suffix.lower()
+        if suffix not in YAML_SUFFIXES | EXCEL_SUFFIXES:
+            raise ValidationFailed([Problem(f"{suffix or 'no suffix'} is not a sheet", name)])
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / name
+            path.write_bytes(upload.file.read())
+            return load_sheet(path, allow_env=False, secrets=self.secrets)
+
+
+def uploaded_sheets(request: Request, settings: SettingsDep) -> UploadedSheets:
+    return UploadedSheets(session_factory(request), settings)
+
+
+Uploads = Annotated[UploadedSheets, Depends(uploaded_sheets)]
 
 
 @router.post("/sheets/validate", response_model=ValidationOut)
-def validate_sheet(file: SheetFile, actor: Reader) -> ValidationOut:
+def validate_sheet(file: SheetFile, actor: Checker, uploads: Uploads) -> ValidationOut:
     """Validate an uploaded sheet; 422 lists every problem with its place."""
-    sheet = _sheet(file)
+    sheet = uploads.read(file)
     sections = [k for k, v in sheet.model_dump(exclude_none=True, by_alias=True).items() if v]
     return ValidationOut(
         valid=True, site=sheet.site.name, plan=sheet.site.plan, kind=sheet.kind, sections=sections
@@ -68,19 +97,26 @@ def validate_sheet(file: SheetFile, actor: Reader) -> ValidationOut:
 
 
 @router.post("/plans", response_model=PlanOut)
-def create_plan(file: SheetFile, actor: Reader, dash: ProvisioningDep, cfg: SettingsDep) -> PlanOut:
+def create_plan(
+    file: SheetFile, actor: Planner, dash: ProvisioningDep, cfg: SettingsDep, uploads: Uploads
+) -> PlanOut:
     """The field-level plan of a sheet against the dashboard, with its call estimate."""
     options = service.ProvisioningOptions.from_settings(cfg)
-    return PlanOut.of(service.plan_sheet(dashboard=dash, sheet=_sheet(file), options=options))
+    return PlanOut.of(service.plan_sheet(dashboard=dash, sheet=uploads.read(file), options=options))
 
 
 @router.post("/jobs", response_model=JobOut, status_code=201)
 def apply_sheet(
-    file: SheetFile, actor: Applier, session: SessionDep, dash: ProvisioningDep, cfg: SettingsDep
+    file: SheetFile,
+    actor: Applier,
+    session: SessionDep,
+    dash: ProvisioningDep,
+    cfg: SettingsDep,
+    uploads: Uploads,
 ) -> JobOut:
     """Plan and apply a sheet now (synchronously); the job and its journal are returned."""
     options = service.ProvisioningOptions.from_settings(cfg)
-    sheet = _sheet(file)
+    sheet = uploads.read(file)
     plan = service.plan_sheet(dashboard=dash, sheet=sheet, options=options)
     job = service.apply_plan(
         session=session,
@@ -142,14 +178,15 @@ def resume_rollback(
     return JobOut.of(job, jobs.journal(session=session, job_id=job_id))
 
 
-def _sheets(uploads: list[UploadFile]) -> list[Sheet]:
+def _sheets(reader: UploadedSheets, files: list[UploadFile]) -> list[Sheet]:
     """Every uploaded sheet, or every problem of every sheet at once (each with its file)."""
-    return load_all((Path(u.filename or "sheet").name, partial(_sheet, u)) for u in uploads)
+    return load_all((Path(u.filename or "sheet").name, partial(reader.read, u)) for u in files)
 
 
 @router.post("/rollouts", response_model=RolloutOut, status_code=201)
 def apply_rollout(
     files: SheetFiles,
+    uploads: Uploads,
     actor: Applier,
     session: SessionDep,
     dash: ProvisioningDep,
@@ -167,7 +204,7 @@ def apply_rollout(
 ) -> RolloutOut:
     """Plan and apply several sheets as one rollout (shared reads and action batches)."""
     options = service.ProvisioningOptions.from_settings(cfg)
-    sites = [rollouts.RolloutSite(dash, sheet) for sheet in _sheets(files)]
+    sites = [rollouts.RolloutSite(dash, sheet) for sheet in _sheets(uploads, files)]
     plans = rollouts.plan_rollout(sites, options)
     if all(p.empty for p in plans):
         return RolloutOut.of(None, [])

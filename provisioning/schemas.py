@@ -40,6 +40,8 @@ class PlanOut(BaseModel):
     changes: list[dict[str, Any]]
     steps: list[dict[str, Any]]
     estimate: EstimateOut
+    secrets: dict[str, str] = {}
+    """Each secret of the sheet (``ssid/0:psk``): "set" or "unchanged since netkeep set it"."""
 
     @classmethod
     def of(cls, plan: SitePlan) -> PlanOut:
@@ -59,6 +61,7 @@ class PlanOut(BaseModel):
                 for s in plan.steps
             ],
             estimate=EstimateOut.of(plan.estimate),
+            secrets=dict(plan.secrets),
         )
 
 

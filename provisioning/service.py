@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
 from core.audit import Actor
 from core.errors import Conflict
+from core.keys import installation_key
 from core.settings import Settings
 from provisioning.apply import (
     ApplyHooks,
@@ -24,14 +26,22 @@ from provisioning.models import ProvisioningJob
 from provisioning.plan import SitePlan, desired_digest, make_plan, sheet_secrets
 from provisioning.ports import ProvisioningDashboard
 from provisioning.rollback import rollback_plan
+from provisioning.secret_record import FileRecord, MemoryRecord, SecretRecord, remember_job_secrets
 from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Plan, Sheet, SheetKind
 from survey.versions import require_approved_survey
 
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
+
 
 @dataclass(frozen=True)
 class ProvisioningOptions:
-    """Pacing, fingerprint key and the survey gate, from Settings."""
+    """Pacing, the survey gate and the installation's secret handling, from Settings.
+
+    `secret_key` fingerprints secrets; `secret_record` is netkeep's record of the secrets it
+    set (what plans compare with); `cipher` opens named secrets (``secret:NAME``).
+    """
 
     secret_key: bytes
     rate: float = 9.0
@@ -41,6 +51,8 @@ class ProvisioningOptions:
     poll_backoff: float = 1.5
     poll_max_seconds: float = 5.0
     batch_deadline_seconds: float = 600.0
+    secret_record: SecretRecord = field(default_factory=MemoryRecord)
+    cipher: Fernet | None = None
 
     @property
     def batch_timings(self) -> BatchTimings:
@@ -54,8 +66,9 @@ class ProvisioningOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProvisioningOptions:
+        key = installation_key(settings)
         return cls(
-            secret_key=settings.provisioning_secret_key.get_secret_value().encode("utf-8"),
+            secret_key=key.fingerprint_key,
             rate=settings.provisioning_rate_per_org,
             poll_seconds=settings.provisioning_batch_poll_seconds,
             require_survey=settings.provisioning_require_survey,
@@ -63,19 +76,37 @@ class ProvisioningOptions:
             poll_backoff=settings.provisioning_batch_poll_backoff,
             poll_max_seconds=settings.provisioning_batch_poll_max_seconds,
             batch_deadline_seconds=settings.provisioning_batch_deadline_seconds,
+            secret_record=FileRecord(settings.secret_record_path),
+            cipher=key.fernet(),
+        )
+
+    def remember_secrets(self, job: ProvisioningJob) -> None:
+        """A finished apply's secrets become the record later plans compare with."""
+        remember_job_secrets(
+            self.secret_record,
+            organization_id=job.organization_id,
+            network_id=job.network_id,
+            desired=job.desired if job.kind == JobKind.APPLY else {},
+            done=job.status == JobStatus.DONE,
         )
 
 
 def plan_sheet(
-    *, dashboard: ProvisioningDashboard, sheet: Sheet, options: ProvisioningOptions
+    *,
+    dashboard: ProvisioningDashboard,
+    sheet: Sheet,
+    options: ProvisioningOptions,
+    network_id: str | None = None,
 ) -> SitePlan:
-    """The field-level plan of a validated sheet against the dashboard."""
+    """The field-level plan of a validated sheet against the dashboard (`network_id`: that one)."""
     return make_plan(
         dashboard=dashboard,
         sheet=sheet,
         secret_key=options.secret_key,
         rate=options.rate,
         poll_seconds=options.poll_seconds,
+        secret_record=options.secret_record,
+        network_id=network_id,
     )
 
 
@@ -120,7 +151,7 @@ def apply_plan(
     survey_gate(session=session, sheet=sheet, options=options)
     job = create_job(session=session, plan=plan, actor=actor, now=clock())
     assert job.id is not None
-    return run_job(
+    done = run_job(
         session=session,
         dashboard=dashboard,
         job_id=job.id,
@@ -133,6 +164,8 @@ def apply_plan(
         full_verify=options.full_verify,
         timings=options.batch_timings,
     )
+    options.remember_secrets(done)
+    return done
 
 
 def resume_job(
@@ -159,7 +192,7 @@ def resume_job(
             )
     if job.status == JobStatus.DONE:
         return job
-    return run_job(
+    done = run_job(
         session=session,
         dashboard=dashboard,
         job_id=job_id,
@@ -172,6 +205,8 @@ def resume_job(
         full_verify=options.full_verify,
         timings=options.batch_timings,
     )
+    options.remember_secrets(done)
+    return done
 
 
 def rollback_job(

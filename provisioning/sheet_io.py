@@ -52,7 +52,12 @@ def read_sheet(path: str | Path) -> tuple[object, SheetSource]:
     file = Path(path)
     suffix = file.suffix.lower()
     if suffix in YAML_SUFFIXES:
-        return parse_yaml(file.read_text(encoding="utf-8"), file.name)
+        try:
+            text = file.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            problem = Problem(f"the file is not UTF-8 text (byte {error.start})", file.name)
+            raise ValidationFailed([problem], f"{file.name}: {problem.message}") from None
+        return parse_yaml(text, file.name)
     if suffix in EXCEL_SUFFIXES:
         from provisioning.excel import read_workbook
 
@@ -66,10 +71,22 @@ def read_sheet(path: str | Path) -> tuple[object, SheetSource]:
     )
 
 
-def load_sheet(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Sheet:
-    """Load and validate a sheet, raising ValidationFailed with every problem found."""
+def load_sheet(
+    path: str | Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    allow_env: bool = True,
+    secrets: Callable[[str, str], str | None] | None = None,
+) -> Sheet:
+    """Load and validate a sheet, raising ValidationFailed with every problem found.
+
+    A sheet that came over the network is loaded with `allow_env=False`; `secrets` resolves
+    its ``secret:NAME`` references (see `validate_sheet`).
+    """
     raw, source = read_sheet(path)
-    sheet, problems = validate_sheet(raw, source, environ=environ)
+    sheet, problems = validate_sheet(
+        raw, source, environ=environ, allow_env=allow_env, secrets=secrets
+    )
     if sheet is None:
         raise ValidationFailed(problems, f"{Path(path).name}: {len(problems)} problem(s) found")
     return sheet

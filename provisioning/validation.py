@@ -11,9 +11,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from functools import partial
+from typing import Any, Final
 
 from pydantic import ValidationError
 
@@ -225,14 +226,26 @@ def validate_sheet(
     source: SheetSource | None = None,
     *,
     environ: Mapping[str, str] | None = None,
+    allow_env: bool = True,
+    secrets: Callable[[str, str], str | None] | None = None,
 ) -> tuple[Sheet | None, list[Problem]]:
-    """Every problem of a raw sheet at once; the sheet only when there are none."""
+    """Every problem of a raw sheet at once; the sheet only when there are none.
+
+    `allow_env=False` for a sheet that came over the network: its ``env:`` references are
+    refused. `secrets` resolves ``secret:NAME`` for the sheet's customer (netkeep's store).
+    """
     source = source or SheetSource()
     problems = list(source.problems)
     if not isinstance(raw, Mapping):
         problems.append(Problem("a sheet is a mapping of sections (format, kind, site …)", ""))
         return None, problems
-    context = {"environ": os.environ if environ is None else environ}
+    customer = sheet_customer(raw)
+    context: dict[str, Any] = {
+        "environ": os.environ if environ is None else environ,
+        "allow_env": allow_env,
+        "customer": customer,
+        "named_secret": None if secrets is None else partial(secrets, customer or ""),
+    }
     sheet: Sheet | None = None
     try:
         sheet = Sheet.model_validate(raw, context=context)
@@ -242,6 +255,17 @@ def validate_sheet(
     for rule in RULES:
         problems.extend(Problem(message, source.locate(loc)) for loc, message in rule(parts))
     return (sheet if not problems else None), problems
+
+
+def sheet_customer(raw: Mapping[str, Any]) -> str | None:
+    """Whose sheet it is: the change request's customer, else the site's."""
+    for section in ("request", "site"):
+        part = raw.get(section)
+        if isinstance(part, Mapping) and isinstance(part.get("customer"), str):
+            text = str(part["customer"]).strip()
+            if text:
+                return text
+    return None
 
 
 def format_problems(problems: Sequence[Problem]) -> str:

@@ -17,8 +17,9 @@ from provisioning.validation_parts import Found, Loc, SheetParts
 
 
 def check_wireless(parts: SheetParts) -> Iterator[Found]:
-    """SSID slots unique; auth mode has what it needs; RF profile bitrates and powers allowed."""
+    """SSID slots and names unique; auth mode has what it needs; RF profile values allowed."""
     numbers: dict[int, int] = {}
+    ssid_names: dict[str, int] = {}
     for index, ssid in parts.each("ssids", Ssid):
         loc: Loc = ("ssids", index)
         if ssid.number in numbers:
@@ -27,6 +28,12 @@ def check_wireless(parts: SheetParts) -> Iterator[Found]:
                 (f"number {ssid.number} is already used by ssids[{numbers[ssid.number]}]"),
             )
         numbers.setdefault(ssid.number, index)
+        if ssid.name in ssid_names:  # two networks broadcasting one name: clients cannot tell
+            yield (
+                (*loc, "name"),
+                f"SSID name {ssid.name} is already used by ssids[{ssid_names[ssid.name]}]",
+            )
+        ssid_names.setdefault(ssid.name, index)
         yield from _ssid_auth(ssid, loc)
         if ssid.use_vlan_tagging:
             if ssid.default_vlan_id is None:

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
-from api.deps import Admin, DashboardDep, Reader, SessionDep, SettingsDep, roles
+from api.deps import DashboardDep, Reader, SessionDep, SettingsDep, guard
 from api.params import Id, Offset
 from api.responses import csv_response
 from core.audit import Actor
-from core.auth import Role
+from core.policy import Operation
 from core.timeutil import TOKYO, as_utc, utcnow
 from rma import replacement, returns, service, views
 from rma.domain import RmaStatus
@@ -39,8 +39,9 @@ from rma.sweep import sweep
 
 router = APIRouter(prefix="/rmas", tags=["rma"])
 
-Noc = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC))]
-Logistics = Annotated[Actor, Depends(roles(Role.ADMIN, Role.LOGISTICS))]
+Noc = Annotated[Actor, Depends(guard(Operation.RMA_OPEN))]
+Logistics = Annotated[Actor, Depends(guard(Operation.RMA_LOGISTICS))]
+Admin = Annotated[Actor, Depends(guard(Operation.RMA_CHARGE))]
 
 
 def _out(session: Session, rma_id: int) -> RmaOut:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -291,6 +292,30 @@ def license_for(license_id: str, dev: Record, start: datetime) -> Record:
     }
 
 
+_BEHIND_NAT = (
+    ipaddress.ip_network("10.0.0.0/8"),
+    ipaddress.ip_network("172.16.0.0/12"),
+    ipaddress.ip_network("192.168.0.0/16"),
+    ipaddress.ip_network("100.64.0.0/10"),
+)
+
+
 def public_ip(dev: Record) -> str:
-    """The device's WAN public address: set by the admin API, else a documentation address."""
-    return str(dev.get("publicIp") or "203.0.113." + str(sum(dev["serial"].encode()) % 250 + 1))
+    """The device's WAN public address, as the cloud sees it.
+
+    Set by the admin API, else the static WAN1 address given through `managementInterface`
+    (unless it is private or CGNAT, i.e. behind someone's NAT), else a global address derived
+    from the serial (153.120.0.0/13, a Japanese ISP's range), so that VPN checks can pass.
+    """
+    if dev.get("publicIp"):
+        return str(dev["publicIp"])
+    wan1 = (dev.get("managementInterface") or {}).get("wan1") or {}
+    if wan1.get("usingStaticIp") and wan1.get("staticIp"):
+        try:
+            address = ipaddress.ip_address(str(wan1["staticIp"]))
+        except ValueError:
+            address = None
+        if address is not None and not any(address in net for net in _BEHIND_NAT):
+            return str(address)
+    h = int.from_bytes(hashlib.sha256(str(dev["serial"]).encode()).digest()[:4], "big")
+    return f"153.{120 + h % 8}.{(h >> 8) % 256}.{(h >> 16) % 253 + 2}"

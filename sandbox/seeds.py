@@ -17,13 +17,16 @@ DEMO_NETWORKS: list[tuple[str, str, list[str]]] = [
     ("N_demo_tokyo", "東京本社 Tokyo HQ", ["appliance", "wireless"]),
     ("N_demo_osaka", "大阪支店 Osaka", ["appliance"]),
     ("N_demo_nagoya", "名古屋営業所 Nagoya", ["wireless"]),
+    ("N_demo_yokohama", "横浜支店 Yokohama", ["appliance"]),
 ]
 
 DEMO_DEVICES: list[tuple[str, str, str | None]] = [
     ("MX67", "Q2FY-AAAA-0001", "N_demo_tokyo"),
     ("MX67", "Q2FY-AAAA-0002", None),
+    ("MX67", "Q2FY-AAAA-0004", "N_demo_yokohama"),
     ("MX68", "Q2KY-BBBB-0001", None),
     ("MX68", "Q2KY-BBBB-0002", None),
+    ("MX68", "Q2KY-BBBB-0003", "N_demo_osaka"),
     ("Z4", "Q2TZ-CCCC-0001", None),
     ("MR36", "Q3AJ-DDDD-0001", "N_demo_tokyo"),
     ("MR36", "Q3AJ-DDDD-0002", None),
@@ -96,7 +99,7 @@ def seed_demo() -> SandboxState:
     add_organization(st, DEMO_ORG_ID, "demo")
     for net_id, name, products in DEMO_NETWORKS:
         add_network(st, DEMO_ORG_ID, net_id, name, products)
-    for net_id in ("N_demo_tokyo", "N_demo_osaka"):
+    for net_id in ("N_demo_tokyo", "N_demo_osaka", "N_demo_yokohama"):
         st.network_settings[net_id]["vlansEnabled"] = True
         st.network_settings[net_id]["vlans"] = {"1": defaults.default_vlan()}
     for model, serial, device_net in DEMO_DEVICES:

@@ -213,7 +213,9 @@ def points_import_cmd(survey_id: SurveyId, floor: Floor, csv_file: Path) -> None
     ignored = (
         f" (ignored columns: {', '.join(result.ignored_columns)})" if result.ignored_columns else ""
     )
-    console.print(f"floor {floor}: {result.count} points imported{ignored}", highlight=False)
+    already = result.count - result.added
+    kept = f" ({already} already stored, updated in place)" if already else ""
+    console.print(f"floor {floor}: {result.count} points imported{kept}{ignored}", highlight=False)
 
 
 @survey_app.command("point-add")

@@ -253,6 +253,37 @@ def serial_problem(serial: str | None) -> str | None:
     return None
 
 
+# Inventory states in which a unit can be the AP installed at a customer's site.
+INSTALLABLE = frozenset({"in_stock", "reserved", "deployed"})
+
+
+@dataclass(frozen=True, slots=True)
+class StockUnit:
+    """A unit as the inventory knows it."""
+
+    model: str
+    status: str
+    customer: str | None
+
+
+def installed_serial_problem(
+    serial: str, *, planned_model: str, customer: str, unit: StockUnit | None
+) -> str | None:
+    """An AP's serial must be a unit the inventory knows, of the planned model, in stock or
+    deployed, and not another customer's."""
+    if unit is None:
+        return f"serial {serial} is not in the inventory (import or reconcile it first)"
+    if unit.model.upper() != planned_model.upper():
+        return f"serial {serial} is an {unit.model}, but the AP is planned as {planned_model}"
+    if unit.status not in INSTALLABLE:
+        return (
+            f"serial {serial} is {unit.status}; only a unit in stock or deployed can be installed"
+        )
+    if unit.customer and unit.customer != customer:
+        return f"serial {serial} is {unit.customer}'s, not {customer}'s"
+    return None
+
+
 def normal_serial(serial: str | None) -> str | None:
     """A serial as stored: trimmed and upper-cased; blank is none."""
     return serial.strip().upper() or None if serial else None
@@ -277,6 +308,23 @@ class Measurement:
     ssid: str = ""
     bssid: str = ""
     interference: bool = False
+
+
+PointIdentity = tuple[str, int, int, str, int, str, str]
+
+
+def point_identity(floor: str, m: Measurement) -> PointIdentity:
+    """What makes two readings the same reading: the floor, the place to the centimetre, and
+    what was heard there (band, channel, SSID, BSSID). Importing a reading again updates it."""
+    return (
+        floor,
+        round(m.x_m * 100),
+        round(m.y_m * 100),
+        m.band.value,
+        m.channel,
+        m.ssid[:32],
+        m.bssid.lower().replace("-", ":"),
+    )
 
 
 def measurement_problems(

@@ -6,23 +6,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
 from core.errors import Conflict, Problem, ValidationFailed
+from inventory.models import Device
 from survey import points_csv
 from survey.domain import (
     Band,
     ExclusionReason,
     Measurement,
     Mounting,
+    PointIdentity,
     RadioPlan,
     Rect,
+    StockUnit,
     exclusion_hits,
+    installed_serial_problem,
     measurement_problems,
     model_problem,
     normal_serial,
+    point_identity,
     position_problems,
     radio_problems,
     rect_problems,
@@ -116,7 +121,7 @@ def add_points(
             where=f"points[{index}]",
         )
     raise_if(problems)
-    return _store_points(session, actor, survey, row, points, source, now)
+    return _store_points(session, actor, survey, row, points, source, now)[0]
 
 
 def _store_points(
@@ -127,32 +132,72 @@ def _store_points(
     points: Sequence[Measurement],
     source: str,
     now: datetime,
-) -> int:
+) -> tuple[int, int]:
+    """Store the readings by identity (`point_identity`): a reading already stored is updated,
+    not added again, so the same file imported twice leaves the floor as once. (kept, added)"""
     assert row.id is not None
-    session.add_all(
-        SurveyPoint(
-            floor_id=row.id,
-            x_m=p.x_m,
-            y_m=p.y_m,
-            band=p.band.value,
-            channel=p.channel,
-            rssi_dbm=p.rssi_dbm,
-            snr_db=p.snr_db,
-            ssid=p.ssid[:32],
-            bssid=p.bssid.lower().replace("-", ":"),
-            interference=p.interference,
-        )
-        for p in points
-    )
+    incoming = {point_identity(row.name, p): p for p in points}  # in-file repeats: last wins
+    stored: dict[PointIdentity, SurveyPoint] = {}
+    for old in session.exec(select(SurveyPoint).where(SurveyPoint.floor_id == row.id)):
+        stored.setdefault(point_identity(row.name, _measurement_of(old)), old)
+    added = updated = 0
+    for identity, p in incoming.items():
+        have = stored.get(identity)
+        if have is None:
+            session.add(_point_row(row.id, p))
+            added += 1
+        elif (have.rssi_dbm, have.snr_db, have.interference) != (
+            p.rssi_dbm,
+            p.snr_db,
+            p.interference,
+        ):
+            have.rssi_dbm, have.snr_db, have.interference = p.rssi_dbm, p.snr_db, p.interference
+            session.add(have)
+            updated += 1
     record_change(
         session,
         actor=actor,
         survey=survey,
         action="survey.points",
-        after={"floor": row.name, "count": len(points), "source": source},
+        after={
+            "floor": row.name,
+            "count": len(incoming),
+            "added": added,
+            "updated": updated,
+            "source": source,
+        },
         now=now,
     )
-    return len(points)
+    return len(incoming), added
+
+
+def _point_row(floor_id: int, p: Measurement) -> SurveyPoint:
+    return SurveyPoint(
+        floor_id=floor_id,
+        x_m=p.x_m,
+        y_m=p.y_m,
+        band=p.band.value,
+        channel=p.channel,
+        rssi_dbm=p.rssi_dbm,
+        snr_db=p.snr_db,
+        ssid=p.ssid[:32],
+        bssid=p.bssid.lower().replace("-", ":"),
+        interference=p.interference,
+    )
+
+
+def _measurement_of(point: SurveyPoint) -> Measurement:
+    return Measurement(
+        x_m=point.x_m,
+        y_m=point.y_m,
+        band=Band(point.band),
+        channel=point.channel,
+        rssi_dbm=point.rssi_dbm,
+        snr_db=point.snr_db,
+        ssid=point.ssid,
+        bssid=point.bssid,
+        interference=point.interference,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +205,9 @@ class PointsImport:
     """What a CSV import stored."""
 
     floor: str
-    count: int
+    count: int  # distinct readings in the file
     ignored_columns: list[str]
+    added: int = 0  # of which new to the floor (the others were already stored)
 
 
 def import_points_csv(
@@ -188,8 +234,10 @@ def import_points_csv(
         raise ValidationFailed(
             parsed.problems, f"{name}: {len(parsed.problems)} problem(s) found; nothing was stored"
         )
-    count = _store_points(session, actor, survey, row, parsed.points, f"csv:{name}", now)
-    return PointsImport(floor=floor, count=count, ignored_columns=parsed.ignored_columns)
+    count, added = _store_points(session, actor, survey, row, parsed.points, f"csv:{name}", now)
+    return PointsImport(
+        floor=floor, count=count, ignored_columns=parsed.ignored_columns, added=added
+    )
 
 
 def add_ap(
@@ -224,6 +272,9 @@ def add_ap(
     ]
     problems += [Problem(m, where) for m in exclusion_hits(x_m, y_m, areas)]
     problems += radio_problems(radios, where)
+    if serial and not problems:
+        at = f"floor {floor} AP {{}}.serial"
+        problems += stock_problems(session, survey, {name.strip(): (model, serial)}, where=at)
     raise_if(problems)
     serial_text = normal_serial(serial)
     for other in aps_of(session, survey_id):
@@ -262,6 +313,31 @@ def add_ap(
     return ap
 
 
+def stock_problems(
+    session: Session, survey: Survey, serials: Mapping[str, tuple[str, str]], *, where: str
+) -> list[Problem]:
+    """Each AP's serial checked against the inventory: known, planned model, state, customer."""
+    wanted = {
+        name: (model, normal_serial(serial) or "") for name, (model, serial) in serials.items()
+    }
+    stmt = select(Device).where(col(Device.serial).in_([s for _, s in wanted.values()]))
+    units = {
+        d.serial: StockUnit(model=d.model, status=d.status, customer=d.customer)
+        for d in session.exec(stmt)
+    }
+    problems = []
+    for name, (model, serial) in wanted.items():
+        message = installed_serial_problem(
+            serial,
+            planned_model=model.strip().upper(),
+            customer=survey.customer,
+            unit=units.get(serial),
+        )
+        if message:
+            problems.append(Problem(message, where.format(name)))
+    return problems
+
+
 def record_serials(
     *,
     session: Session,
@@ -297,6 +373,8 @@ def record_serials(
             twice = f"serial {serial} is also given to AP {holder[serial]}"
             problems.append(Problem(twice, f"AP {name}.serial"))
         holder.setdefault(serial, name)
+    wanted = {n: (aps[n].model, serial) for n, serial in given.items() if serial is not None}
+    problems += stock_problems(session, survey, wanted, where="AP {}.serial")
     raise_if(problems)
     before = {name: aps[name].serial for name in given}
     for name, serial in given.items():

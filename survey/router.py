@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
-from api.deps import Reader, SessionDep, SettingsDep, roles
+from api.deps import Reader, SessionDep, SettingsDep, guard
 from api.params import ID_MAX, Id, VersionNumber
 from core.audit import Actor
-from core.auth import Role
+from core.policy import Operation
 from core.timeutil import utcnow
 from survey import floor_plan, service, versions, views
 from survey.schemas import (
@@ -34,8 +34,9 @@ from survey.wireless_sheet import wireless_sheet_yaml
 
 router = APIRouter(prefix="/surveys", tags=["survey"])
 
-Recorder = Annotated[Actor, Depends(roles(Role.ADMIN, Role.FIELD))]
-Issuer = Annotated[Actor, Depends(roles(Role.ADMIN, Role.FIELD, Role.NOC))]
+Recorder = Annotated[Actor, Depends(guard(Operation.SURVEY_RECORD))]
+Issuer = Annotated[Actor, Depends(guard(Operation.SURVEY_ISSUE))]
+Approver = Annotated[Actor, Depends(guard(Operation.SURVEY_APPROVE))]
 Version = Annotated[
     int | None, Query(ge=1, le=ID_MAX, description="a version number; default the present")
 ]
@@ -140,7 +141,10 @@ async def import_points(
         now=utcnow(),
     )
     return PointsImportOut(
-        floor=result.floor, count=result.count, ignored_columns=result.ignored_columns
+        floor=result.floor,
+        count=result.count,
+        ignored_columns=result.ignored_columns,
+        added=result.added,
     )
 
 
@@ -204,7 +208,7 @@ def issue_version(
 
 @router.post("/{survey_id}/versions/{number}/approve", response_model=VersionOut)
 def approve_version(
-    survey_id: Id, number: VersionNumber, body: ApproveIn, session: SessionDep, actor: Issuer
+    survey_id: Id, number: VersionNumber, body: ApproveIn, session: SessionDep, actor: Approver
 ) -> VersionOut:
     """Record the customer's signature on the completion-confirmation field."""
     version = versions.approve_version(

@@ -224,5 +224,6 @@ class SurveySummary(BaseModel):
 
 class PointsImportOut(BaseModel):
     floor: str
-    count: int
+    count: int  # distinct readings given
     ignored_columns: list[str]
+    added: int | None = None  # of which new to the floor (CSV import); the rest were stored already

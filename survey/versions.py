@@ -12,6 +12,8 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.audit import Actor
 from core.errors import Conflict, NotFound, Problem, ValidationFailed
+from core.models import AuditEntry
+from core.policy import four_eyes
 from core.timeutil import TOKYO
 from inventory.contracts import get_contract
 from survey.domain import (
@@ -258,14 +260,28 @@ def approve_version(
     note: str = "",
     now: datetime,
 ) -> SurveyVersion:
-    """The customer signed the completion-confirmation field of the latest issued version."""
+    """The customer signed the completion-confirmation field of the latest issued version.
+
+    Recorded with the signer's name and the evidence (`signature_ref`: where the signed copy is
+    kept), by someone who neither recorded nor issued the survey (four-eyes).
+    """
     survey = get_survey(session=session, survey_id=survey_id, for_update=True)
-    if not approver_name.strip():
-        raise ValidationFailed([Problem("approver name is required", "approver_name")])
+    problems = (
+        [] if approver_name.strip() else [Problem("approver name is required", "approver_name")]
+    )
+    if not signature_ref.strip():
+        problems.append(Problem("say where the signed sheet is kept", "signature_ref"))
+    if problems:
+        raise ValidationFailed(problems)
     version = get_version(session=session, survey_id=survey_id, number=number)
     latest = latest_version(session=session, survey_id=survey_id)
     check_approvable(
         number=number, status=VersionStatus(version.status), latest_number=latest.number
+    )
+    four_eyes(
+        recorder=actor.name,
+        authors=[version.issued_by, *survey_authors(session=session, number=survey.number)],
+        what=f"survey {survey.number}",
     )
     if version.issued_at is not None and approved_on < version.issued_at.astimezone(TOKYO).date():
         raise ValidationFailed(
@@ -298,6 +314,16 @@ def approve_version(
         at=now,
     )
     return version
+
+
+def survey_authors(*, session: Session, number: str) -> list[str]:
+    """Everyone who recorded or issued something of the survey (its audit trail)."""
+    stmt = select(AuditEntry.actor).where(
+        AuditEntry.entity_type == "survey",
+        AuditEntry.entity_id == number,
+        AuditEntry.action != "survey.approve",
+    )
+    return list(session.exec(stmt).all())
 
 
 def version_pdf(

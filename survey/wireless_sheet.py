@@ -16,9 +16,9 @@ from survey.snapshot import SurveyData
 from survey.versions import get_version
 
 
-def psk_variable(survey_id: int, slot: int) -> str:
-    """The environment variable an SSID's key is read from when the sheet is loaded."""
-    return f"NETKEEP_SURVEY{survey_id}_SSID{slot}_PSK"
+def psk_secret(survey_id: int, slot: int) -> str:
+    """The customer's named secret an SSID's key is read from (``secret:NAME``)."""
+    return f"SV{survey_id:06d}-SSID{slot}-PSK"
 
 
 def _tag(text: str) -> str:
@@ -64,7 +64,7 @@ def sheet_raw(
         item: dict[str, Any] = {"number": slot, "name": ssid.name, "authMode": ssid.auth_mode}
         if ssid.auth_mode == "psk":
             item["wpaEncryptionMode"] = "wpa2"
-            item["psk"] = {"env": psk_variable(survey_id, slot)}
+            item["psk"] = {"secret": psk_secret(survey_id, slot)}
         if ssid.vlan_id is not None:
             item["useVlanTagging"] = True
             item["defaultVlanId"] = ssid.vlan_id
@@ -118,17 +118,16 @@ def wireless_sheet(*, session: Session, survey_id: int, version: int | None = No
     data = SurveyData.from_json(row.snapshot)
     serials = {ap.name: ap.serial for ap in aps_of(session, survey_id)}
     raw = sheet_raw(data, survey_id=survey_id, version=row.number, serials=serials)
-    placeholders = {
-        psk_variable(survey_id, slot): "placeholder-psk" for slot in range(len(data.ssids))
-    }
-    return Sheet.model_validate(raw, context={"environ": placeholders})
+    context = {"customer": data.customer, "named_secret": lambda name: "placeholder-psk"}
+    return Sheet.model_validate(raw, context=context)
 
 
 def wireless_sheet_yaml(*, session: Session, survey_id: int, version: int | None = None) -> str:
-    """The generated sheet as YAML for `netkeep` provisioning; PSKs stay env: references."""
+    """The generated sheet as YAML for `netkeep` provisioning; PSKs stay secret: references."""
     sheet = wireless_sheet(session=session, survey_id=survey_id, version=version)
     header = (
         f"# 無線LAN設定シート — generated from survey SV-{survey_id:06d} (approved version).\n"
-        "# PSKs are read from the environment variables named below when the sheet is loaded.\n"
+        "# PSKs are the customer's secrets held by netkeep (secret:NAME below): set each with\n"
+        "# `netkeep secret set CUSTOMER NAME` or PUT /api/v1/secrets/{customer}/{name}.\n"
     )
     return header + dump_yaml(sheet)

@@ -169,6 +169,12 @@ def wan_ip_reason(address: str | None, *, accept_documentation: bool = False) ->
         return None
     if ip.version == 4 and any(ip in net for net in RFC1918):
         return Reason(ReasonCode.WAN_PRIVATE, f"{ip} is a private address (RFC 1918)")
+    documentation = next((net for net in DOCUMENTATION if ip.version == 4 and ip in net), None)
+    if documentation is not None:
+        return Reason(
+            ReasonCode.WAN_SPECIAL,
+            f"{ip} is a documentation address (RFC 5737, {documentation}), not a global IP",
+        )
     special = (
         ("loopback", ip.is_loopback),
         ("link-local", ip.is_link_local),

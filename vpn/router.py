@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from api.deps import DashboardDep, Reader, SessionDep, SettingsDep, roles
+from api.deps import DashboardDep, Reader, SessionDep, SettingsDep, guard
 from api.params import Id, Offset
 from core.audit import Actor
-from core.auth import Role
+from core.policy import Operation
 from core.timeutil import utcnow
 from dashboard.vpn import MerakiVpnDashboard
 from provisioning.router import ProvisioningDep
@@ -35,8 +35,8 @@ from vpn.schemas import (
 
 router = APIRouter(prefix="/vpn", tags=["vpn"])
 
-Checker = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC, Role.FIELD))]
-Noc = Annotated[Actor, Depends(roles(Role.ADMIN, Role.NOC))]
+Checker = Annotated[Actor, Depends(guard(Operation.VPN_CHECK))]
+Noc = Annotated[Actor, Depends(guard(Operation.VPN_OPERATE))]
 
 
 def get_vpn_dashboard(dashboard: DashboardDep, settings: SettingsDep) -> VpnDashboard:

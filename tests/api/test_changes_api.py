@@ -19,6 +19,7 @@ from tests.unit.changes.builders import (
     as_bytes,
     build_contracts,
     change_raw,
+    link_site,
     smtp_inbox_fixture,  # noqa: F401  (the smtp_inbox fixture)
 )
 from tests.unit.provisioning.sheets import EXAMPLE_ENV, EXAMPLES
@@ -52,7 +53,9 @@ def test_roles_conflicts_and_problems(
         "validated"
     )
     wrong = app_client.post(
-        f"{API}/{rid}/accept", json={"accepted_by": "x"}, headers=bearer(tokens["noc"])
+        f"{API}/{rid}/accept",
+        json={"accepted_by": "x", "evidence": "scan"},
+        headers=bearer(tokens["noc"]),
     )
     assert wrong.status_code == 409
     assert wrong.json()["details"]["allowed"] == ["approved", "cancelled", "rejected"]
@@ -93,7 +96,10 @@ def test_flow_over_http_with_emergency_apply_notice_and_sweep(
     for k, v in ENV.items():
         monkeypatch.setenv(k, v)
     build_contracts(session)
-    apply(session, dashboard_for(sandbox), load_sheet(EXAMPLES / "utm.yaml", environ=EXAMPLE_ENV))
+    job = apply(
+        session, dashboard_for(sandbox), load_sheet(EXAMPLES / "utm.yaml", environ=EXAMPLE_ENV)
+    )
+    link_site(session, job.network_id)
     app = app_client.app
     settings = app.state.settings.model_copy(  # type: ignore[attr-defined]
         update={"smtp_host": smtp_inbox.host, "smtp_port": smtp_inbox.port}

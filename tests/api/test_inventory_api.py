@@ -224,3 +224,20 @@ def test_catalogue_edit(app_client: TestClient, tokens: dict[str, str]) -> None:
         for m in app_client.get("/api/v1/catalogue", headers=bearer(tokens["viewer"])).json()
     }
     assert models["MX64"]["successor"] == "MX67" and models["MX64"]["list_price_yen"] == 90000
+
+
+def test_an_upload_that_is_no_workbook_or_has_no_rows_is_a_located_422(
+    app_client: TestClient, tokens: dict[str, str]
+) -> None:
+    h = bearer(tokens["logistics"])
+    for name, content, why in (
+        ("empty.xlsx", b"", "the file is empty"),
+        ("text.xlsx", b"serial,model\n", "not an Excel workbook"),
+        ("header.csv", b"serial,model\n", "no data rows"),
+    ):
+        answer = app_client.post(
+            "/api/v1/inventory/import?commit=true", files={"file": (name, content)}, headers=h
+        )
+        assert answer.status_code == 422, answer.text
+        [problem] = answer.json()["problems"]
+        assert problem["location"] == name and why in problem["message"]

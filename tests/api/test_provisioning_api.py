@@ -44,15 +44,17 @@ def test_plan_apply_show_rollback_over_http(
     wireless = _wireless_with_literal_secrets()
 
     ok = app_client.post(
-        f"{API}/sheets/validate", files=_files("wireless", wireless), headers=viewer
+        f"{API}/sheets/validate", files=_files("wireless", wireless), headers=field
     )
     assert ok.status_code == 200 and ok.json()["kind"] == "settings"
     bad = app_client.post(
-        f"{API}/sheets/validate", files=_files("bad", "format: netkeep-sheet/1\n"), headers=viewer
+        f"{API}/sheets/validate", files=_files("bad", "format: netkeep-sheet/1\n"), headers=field
     )
     assert bad.status_code == 422 and bad.json()["problems"]
 
-    plan = app_client.post(f"{API}/plans", files=_files("wireless", wireless), headers=viewer)
+    peek = app_client.post(f"{API}/plans", files=_files("wireless", wireless), headers=viewer)
+    assert peek.status_code == 403  # a viewer never plans (no dashboard reads, no PSK oracle)
+    plan = app_client.post(f"{API}/plans", files=_files("wireless", wireless), headers=field)
     assert plan.status_code == 200, plan.text
     assert plan.json()["estimate"]["calls"] == 10
 
@@ -67,13 +69,17 @@ def test_plan_apply_show_rollback_over_http(
     job = applied.json()
     assert job["status"] == "done" and job["journal"][-1]["action"] == "verify"
 
+    again = app_client.post(f"{API}/plans", files=_files("wireless", wireless), headers=field)
+    assert again.status_code == 200 and again.json()["changes"] == []
+    assert set(again.json()["secrets"].values()) == {"unchanged since netkeep set it"}
+
     shown = app_client.get(f"{API}/jobs/{job['id']}", headers=viewer)
     assert shown.status_code == 200 and len(shown.json()["journal"]) == len(job["journal"])
     back = app_client.post(f"{API}/jobs/{job['id']}/rollback", headers=bearer(tokens["noc"]))
     assert back.status_code == 201, back.text
     assert back.json()["rollback_of"] == job["id"]
 
-    texts = [r.text for r in (ok, plan, applied, shown, back)]
+    texts = [r.text for r in (ok, plan, applied, again, shown, back)]
     texts.append(app_client.get(f"{API}/jobs", headers=viewer).text)
     for secret in EXAMPLE_ENV.values():
         assert all(secret not in t for t in texts)

@@ -14,7 +14,7 @@ from sqlmodel import Session, func, select
 from core.timeutil import TOKYO, utcnow
 from survey.models import SurveyPoint
 from tests.conftest import bearer
-from tests.service.survey_builders import SERIAL_1, png_bytes
+from tests.service.survey_builders import INSTALLED, SERIAL_1, png_bytes, stock
 
 API = "/api/v1/surveys"
 TODAY = utcnow().astimezone(TOKYO).date().isoformat()
@@ -42,7 +42,9 @@ def test_record_issue_approve_and_download(
     app_client: TestClient, tokens: dict[str, str], session: Session, tmp_path: Path
 ) -> None:
     app_client.app.state.settings.survey_dir = tmp_path  # type: ignore[attr-defined]
-    field, noc, viewer = (bearer(tokens[r]) for r in ("field", "noc", "viewer"))
+    stock(session, SERIAL_1, *INSTALLED)
+    session.commit()
+    field, noc, viewer, admin = (bearer(tokens[r]) for r in ("field", "noc", "viewer", "admin"))
     sid = _survey(app_client, field)
     url = f"{API}/{sid}"
     assert (
@@ -93,7 +95,13 @@ def test_record_issue_approve_and_download(
         headers=field,
     )
     assert imported.status_code == 201, imported.text
-    assert imported.json() == {"floor": "1F", "count": 2, "ignored_columns": ["memo"]}
+    assert imported.json() == {"floor": "1F", "count": 2, "ignored_columns": ["memo"], "added": 2}
+    again = app_client.post(
+        f"{url}/floors/1F/points.csv",
+        files={"file": ("1f.csv", csv_text.encode(), "text/csv")},
+        headers=field,
+    )
+    assert again.json() == {"floor": "1F", "count": 2, "ignored_columns": ["memo"], "added": 0}
     inside = app_client.post(
         f"{url}/aps",
         json={
@@ -131,7 +139,8 @@ def test_record_issue_approve_and_download(
     )
     assert ssids.json()["ssids"][0]["name"] == "MINATO"
 
-    # viewers read but do not record; noc issues; field approves on the customer's behalf
+    # viewers read but do not record; noc issues; the customer's approval is recorded by
+    # noc/admin with the evidence, never by whoever recorded or issued the survey (four-eyes)
     assert (
         app_client.post(
             f"{url}/floors", json={"name": "2F", "width_m": 1, "height_m": 1}, headers=viewer
@@ -162,6 +171,15 @@ def test_record_issue_approve_and_download(
         },
         headers=field,
     )
+    assert approved.status_code == 403  # a field engineer never records the customer's approval
+    signed = {"approver_name": "港 太郎", "approved_on": TODAY, "signature_ref": "紙・当社控え"}
+    own = app_client.post(f"{url}/versions/1/approve", json=signed, headers=noc)
+    assert own.status_code == 403 and "four-eyes" in own.json()["message"]  # noc issued it
+    bare = app_client.post(
+        f"{url}/versions/1/approve", json={**signed, "signature_ref": ""}, headers=admin
+    )
+    assert bare.status_code == 422 and bare.json()["problems"][0]["location"] == "signature_ref"
+    approved = app_client.post(f"{url}/versions/1/approve", json=signed, headers=admin)
     assert approved.status_code == 200, approved.text
     assert approved.json()["approver_name"] == "港 太郎"
 
@@ -189,7 +207,7 @@ def test_record_issue_approve_and_download(
     assert bad.status_code == 422 and len(bad.json()["problems"]) == 1
     sheet = yaml.safe_load(app_client.get(f"{url}/sheet", headers=viewer).text)
     assert sheet["devices"][0]["serial"] == "Q3AJ-INST-0001"
-    assert sheet["ssids"][0]["psk"] == f"env:NETKEEP_SURVEY{sid}_SSID0_PSK"
+    assert sheet["ssids"][0]["psk"] == f"secret:SV{sid:06d}-SSID0-PSK"
 
     # approving a version that is not the latest issued one
     app_client.post(
@@ -199,8 +217,8 @@ def test_record_issue_approve_and_download(
     )
     again = app_client.post(
         f"{url}/versions/1/approve",
-        json={"approver_name": "港", "approved_on": TODAY},
-        headers=noc,
+        json={"approver_name": "港", "approved_on": TODAY, "signature_ref": "控え"},
+        headers=admin,
     )
     assert again.status_code == 409 and "not the latest" in again.json()["message"]
     shown = app_client.get(url, headers=viewer).json()

@@ -41,7 +41,9 @@ def run(cli: CliRunner, *args: str, code: int = 0) -> str:
     return result.output
 
 
-def test_submit_approve_schedule_refusals_and_show(cli: CliRunner, tmp_path: Path) -> None:
+def test_submit_approve_schedule_refusals_and_show(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sheet = tmp_path / "cr.yaml"
     sheet.write_bytes(as_bytes(change_raw()))
     out = json.loads(
@@ -49,7 +51,9 @@ def test_submit_approve_schedule_refusals_and_show(cli: CliRunner, tmp_path: Pat
     )
     rid = str(out["id"])
     assert out["status"] == "validated"
-    run(cli, "accept", rid, "--by", "田中", code=4)  # illegal move
+    run(cli, "accept", rid, "--by", "田中", "--evidence", "受領書", code=4)  # illegal move
+    run(cli, "approve", rid, code=5)  # four-eyes: cli-test submitted it
+    monkeypatch.setenv("NETKEEP_ACTOR", "noc-desk")
     run(cli, "approve", rid)
     run(cli, "schedule", rid, "--at", "2030-01-06T10:00", code=2)  # a Sunday, no override
     run(cli, "schedule", rid, "--at", "2030-01-06T10:00", "--emergency", "回線切替")

@@ -57,9 +57,9 @@ def test_import_show_pay_and_ownership_history(cli: CliRunner) -> None:
     with session_scope(get_engine(get_settings().database_url)) as session:
         seed_catalogue(session=session, actor=DEMO_ACTOR)
     dry = run(cli, "inventory", "import", str(SAMPLE))
-    assert "dry run: 12 rows, 12 to create" in dry
+    assert "dry run: 13 rows, 13 to create" in dry
     run(cli, "inventory", "import", str(SAMPLE), "--commit")
-    assert "0 to create, 0 to update, 12 unchanged" in run(cli, "inventory", "import", str(SAMPLE))
+    assert "0 to create, 0 to update, 13 unchanged" in run(cli, "inventory", "import", str(SAMPLE))
     run(cli, "contract", "accept", "C-2026-0001", "--acceptance-date", "2026-04-30")
     paid = run(cli, "contract", "paid", "C-2026-0001", "--paid-at", "2026-05-29T10:00")
     assert "ownership moved: Q2FY-AAAA-0001" in paid

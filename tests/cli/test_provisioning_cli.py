@@ -57,7 +57,10 @@ def test_plan_apply_job_rollback(cli: CliRunner, sandbox: SandboxServer) -> None
     shown = json.loads(run(cli, "job", "show", str(applied["id"]), "--json"))
     assert [s["status"] for s in shown["journal"]] == ["done"] * len(shown["journal"])
     assert str(applied["id"]) in run(cli, "job", "list")
-    cr = json.loads(run(cli, "apply", str(EXAMPLES / "change_request.yaml"), "-y", "--json"))
+    change = yaml.safe_load((EXAMPLES / "change_request.yaml").read_text("utf-8"))
+    change["site"]["name"] = "さくら商事 本社"  # the site utm.yaml just built
+    (Path("cr.yaml")).write_text(yaml.safe_dump(change, allow_unicode=True), "utf-8")
+    cr = json.loads(run(cli, "apply", "cr.yaml", "-y", "--json"))
     out = run(cli, "rollback", str(cr["id"]))
     assert "done" in out
     assert "no changes" in run(cli, "plan", sheet)

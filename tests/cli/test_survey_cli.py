@@ -12,11 +12,14 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from core.audit import Actor
+from core.db import get_engine, session_scope
 from core.settings import get_settings
 from core.timeutil import TOKYO, utcnow
+from inventory.catalogue_defaults import seed_catalogue
 from netkeep.cli import app
 from provisioning.sheet_io import load_sheet
-from tests.service.survey_builders import SERIAL_1, png_bytes
+from tests.service.survey_builders import INSTALLED, SERIAL_1, png_bytes, stock
 
 TODAY = utcnow().astimezone(TOKYO).date().isoformat()
 
@@ -30,6 +33,10 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     get_settings.cache_clear()
     runner = CliRunner()
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    with session_scope(get_engine(get_settings().database_url)) as session:
+        seed_catalogue(session=session, actor=Actor(name="cli-test", role="admin"))
+        session.flush()
+        stock(session, SERIAL_1, *INSTALLED)
     yield runner
     get_settings.cache_clear()
 
@@ -40,7 +47,9 @@ def run(cli: CliRunner, *args: str, code: int = 0) -> str:
     return result.output
 
 
-def test_survey_commands_from_create_to_sheet(cli: CliRunner, tmp_path: Path) -> None:
+def test_survey_commands_from_create_to_sheet(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     created = json.loads(
         run(
             cli,
@@ -72,6 +81,8 @@ def test_survey_commands_from_create_to_sheet(cli: CliRunner, tmp_path: Path) ->
     assert "pts.csv row 4, column チャンネル" in result.output
     (tmp_path / "pts.csv").write_text("x,y,band,channel,rssi\n1,1,5,36,-55\n", encoding="utf-8")
     assert "1 points imported" in run(cli, "points-import", sid, "1F", str(tmp_path / "pts.csv"))
+    again = run(cli, "points-import", sid, "1F", str(tmp_path / "pts.csv"))
+    assert "1 points imported (1 already stored, updated in place)" in again
     run(cli, "point-add", sid, "1F", "--x", "8", "--y", "6", "--band", "2.4", "--channel", "11",
         "--rssi", "-67", "--interference")  # fmt: skip
     run(cli, "point-add", sid, "1F", "--x", "21", "--y", "6", "--band", "5", "--channel", "36",
@@ -92,21 +103,25 @@ def test_survey_commands_from_create_to_sheet(cli: CliRunner, tmp_path: Path) ->
     with Image.open(tmp_path / "c.png") as image:
         assert image.width == 240
 
-    run(cli, "approve", sid, "--version", "1", "--approver", "桜井", "--date", TODAY, code=4)
+    signed = ("--approver", "桜井", "--date", TODAY, "--signature-ref", "控え/SV-1.pdf")
+    run(cli, "approve", sid, "--version", "1", *signed, code=4)
     issued = json.loads(run(cli, "issue", sid, "--json"))
     assert issued["status"] == "issued"
     run(cli, "pdf", sid, "-o", str(tmp_path / "v1.pdf"), "--version", "1")
     text = "".join(p.extract_text() for p in pypdf.PdfReader(tmp_path / "v1.pdf").pages)
     assert "さくら歯科 本院" in text and "屋外" in text and "お客様控え" in text
     run(cli, "sheet", sid, "-o", str(tmp_path / "w.yaml"), code=4)
-    run(cli, "approve", sid, "--version", "1", "--approver", "桜井", "--date", TODAY)
+    run(cli, "approve", sid, "--version", "1", "--approver", "桜井", "--date", TODAY, code=2)
+    run(cli, "approve", sid, "--version", "1", *signed, code=5)  # cli-test did the survey
+    monkeypatch.setenv("NETKEEP_ACTOR", "noc-desk")
+    run(cli, "approve", sid, "--version", "1", *signed)
     run(cli, "sheet", sid, "-o", str(tmp_path / "w.yaml"))
-    sheet = load_sheet(tmp_path / "w.yaml", environ={f"NETKEEP_SURVEY{sid}_SSID0_PSK": "x" * 12})
+    sheet = load_sheet(tmp_path / "w.yaml", secrets=lambda c, n: "x" * 12)
     assert [d.serial for d in sheet.devices or []] == [SERIAL_1]
     assert "1F-AP01: Q3AJ-INST-0001" in run(cli, "serials", sid, "1F-AP01=q3aj-inst-0001")
     run(cli, "serials", sid, "1F-AP01", code=2)
     run(cli, "sheet", sid, "-o", str(tmp_path / "w.yaml"))
-    sheet = load_sheet(tmp_path / "w.yaml", environ={f"NETKEEP_SURVEY{sid}_SSID0_PSK": "x" * 12})
+    sheet = load_sheet(tmp_path / "w.yaml", secrets=lambda c, n: "x" * 12)
     assert [d.serial for d in sheet.devices or []] == ["Q3AJ-INST-0001"]
     listed = json.loads(run(cli, "list", "--json"))
     assert [(s["number"], s["status"]) for s in listed] == [(created["number"], "approved")]

@@ -141,3 +141,32 @@ def test_public_ip_and_peer_reachability_follow_the_devices(sandbox):
     assert [(p["networkId"], p["reachability"]) for p in osaka_peers] == [
         ("N_demo_tokyo", "unreachable")
     ]
+
+
+def test_public_ips_are_global_unless_a_static_wan_says_otherwise(sandbox):
+    import ipaddress
+
+    dash = sandbox.dashboard_api()
+
+    def public(serial):
+        rows = dash.organizations.getOrganizationUplinksStatuses("537758", serials=[serial])
+        return rows[0]["uplinks"][0]["publicIp"]
+
+    derived = public("Q2FY-AAAA-0004")
+    assert ipaddress.ip_address(derived).is_global  # a VPN check can pass on the demo
+    static = {
+        "wanEnabled": "enabled",
+        "usingStaticIp": True,
+        "staticSubnetMask": "255.255.255.0",
+        "staticDns": ["1.1.1.1"],
+    }
+    dash.devices.updateDeviceManagementInterface(
+        "Q2FY-AAAA-0004",
+        wan1=static | {"staticIp": "198.51.100.7", "staticGatewayIp": "198.51.100.1"},
+    )
+    assert public("Q2FY-AAAA-0004") == "198.51.100.7"  # the static WAN is the public address
+    dash.devices.updateDeviceManagementInterface(
+        "Q2FY-AAAA-0004",
+        wan1=static | {"staticIp": "192.168.1.10", "staticGatewayIp": "192.168.1.1"},
+    )
+    assert public("Q2FY-AAAA-0004") == derived  # a private static WAN sits behind a NAT

@@ -4,6 +4,8 @@ import httpx
 import meraki
 import pytest
 
+from sandbox.seeds import DEMO_NETWORKS
+
 ORG = "537758"
 
 
@@ -242,7 +244,7 @@ def test_unknown_path_is_404_json_and_trailing_slash_is_tolerated(sandbox):
     assert httpx.get(f"{sandbox.root_url}/elsewhere").status_code == 404
     assert httpx.get(f"{sandbox.base_url}/networks/N_unknown", headers=headers).status_code == 404
     slash = httpx.get(f"{sandbox.base_url}/organizations/{ORG}/networks/", headers=headers)
-    assert slash.status_code == 200 and len(slash.json()) == 3
+    assert slash.status_code == 200 and len(slash.json()) == len(DEMO_NETWORKS)
 
 
 def test_bad_json_body_is_400(sandbox):

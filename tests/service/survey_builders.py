@@ -7,18 +7,30 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from PIL import Image
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core.audit import Actor
+from inventory.models import Device
 from survey import floor_plan, service
 from survey.domain import Band, ExclusionReason, Measurement, Mounting, RadioPlan
 from survey.models import Survey
 from survey.snapshot import SsidData
 
 ACTOR = Actor(name="field-tanaka", role="field", request_id="req-s")
+APPROVER = Actor(name="noc-desk", role="noc", request_id="req-a")
+"""Records the customer's approvals: never the engineer who recorded the survey (four-eyes)."""
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 SERIAL_1 = "Q3AJ-SVEY-0001"
 SERIAL_2 = "Q3AJ-SVEY-0002"
+INSTALLED = ("Q3AJ-INST-0001", "Q3AJ-INST-0009")  # MR36s the installers bring later
+
+
+def stock(session: Session, *serials: str, model: str = "MR36", **fields: object) -> None:
+    """Units in the warehouse (an AP's serial must be one the inventory knows)."""
+    for serial in serials:
+        if session.exec(select(Device).where(Device.serial == serial)).first() is None:
+            session.add(Device(serial=serial, model=model, **({"status": "in_stock"} | fields)))
+    session.flush()
 
 
 def png_bytes(size: tuple[int, int] = (60, 40), kind: str = "PNG") -> bytes:
@@ -29,6 +41,7 @@ def png_bytes(size: tuple[int, int] = (60, 40), kind: str = "PNG") -> bytes:
 
 def build_survey(session: Session, storage: Path, *, site: str = "あおばクリニック") -> Survey:
     """A surveyed site: two floors, a layout, exclusions, a few readings, two APs, SSIDs."""
+    stock(session, SERIAL_1, SERIAL_2, *INSTALLED)
     survey = service.create_survey(
         session=session,
         actor=ACTOR,

@@ -15,7 +15,7 @@ from changes.mailer import SmtpMailer
 from changes.models import ChangeNotice, ChangeRequest
 from core.audit import Actor
 from core.calendar import BusinessCalendar
-from core.errors import InvalidTransition, ValidationFailed
+from core.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from core.models import AuditEntry
 from provisioning import apply as jobs
 from provisioning.sheet_io import load_sheet
@@ -29,6 +29,7 @@ from tests.unit.changes.builders import (
     as_bytes,
     build_contracts,
     change_raw,
+    link_site,
     smtp_inbox_fixture,  # noqa: F401  (the smtp_inbox fixture)
     typical_utm_change,
 )
@@ -36,15 +37,17 @@ from tests.unit.provisioning.sheets import EXAMPLE_ENV, EXAMPLES
 
 FIELD = Actor(name="field-sato", role="field", request_id="r-f")
 NOC = Actor(name="noc-suzuki", role="noc", request_id="r-n")
+DESK = Actor(name="noc-takeda", role="noc", request_id="r-d")
 CAL = BusinessCalendar()
 
 
 @pytest.fixture
 def world(sandbox: SandboxServer, session: Session) -> Any:
-    """Contracts in inventory and さくら商事 本社 set up on the sandbox from utm.yaml."""
+    """Contracts in inventory; their 東京本社 is the network utm.yaml sets up on the sandbox."""
     build_contracts(session)
     dash = dashboard_for(sandbox)
-    apply(session, dash, load_sheet(EXAMPLES / "utm.yaml", environ=EXAMPLE_ENV))
+    job = apply(session, dash, load_sheet(EXAMPLES / "utm.yaml", environ=EXAMPLE_ENV))
+    link_site(session, job.network_id)  # the customer's 東京本社 is the network utm.yaml built
     sandbox.admin.reset_counters()
     return dash
 
@@ -131,15 +134,38 @@ def test_full_lifecycle_to_accepted_with_japanese_notice(
     assert "2027-01-12 10:00 JST" in body  # applied at
     (notice,) = session.exec(select(ChangeNotice).where(ChangeNotice.request_id == req.id)).all()
     assert notice.message_id == msg["Message-ID"] and notice.subject == subject
-    # the customer accepts
+    # the customer accepts: recorded with the signer and evidence, not by the submitter (FIELD)
+    # nor by whoever applied the change (NOC) — four-eyes
+    for worker in (FIELD, NOC):
+        with pytest.raises(PermissionDenied, match="four-eyes"):
+            acceptance.accept_request(
+                session=session,
+                actor=worker,
+                request_id=req.id,
+                now=TUESDAY_10 + timedelta(days=2),
+                accepted_by="総務部 田中 花子",
+                evidence="受領書 PDF 2027-01-14",
+            )
+    with pytest.raises(ValidationFailed) as no_evidence:
+        acceptance.accept_request(
+            session=session,
+            actor=DESK,
+            request_id=req.id,
+            now=TUESDAY_10 + timedelta(days=2),
+            accepted_by="総務部 田中 花子",
+            evidence=" ",
+        )
+    assert [p.location for p in no_evidence.value.problems] == ["evidence"]
     done = acceptance.accept_request(
         session=session,
-        actor=FIELD,
+        actor=DESK,
         request_id=req.id,
         now=TUESDAY_10 + timedelta(days=2),
         accepted_by="総務部 田中 花子",
+        evidence="受領書 PDF 2027-01-14",
     )
     assert (done.status, done.accepted_by) == ("accepted", "総務部 田中 花子")
+    assert done.acceptance_evidence == "受領書 PDF 2027-01-14"
     actions = [e.action for e in service.events_of(session=session, request_id=req.id)]
     assert actions == [
         "submitted",
@@ -276,3 +302,22 @@ def test_cli_target_needs_a_router_sheet(world: Any, session: Session) -> None:
         cli={"host": "127.0.0.1", "device_type": "cisco_ios", "username": "u", "password_env": "X"},
     )
     assert any(p["location"] == "site.plan" for p in req.problems)
+
+
+def test_the_submitter_cannot_approve_the_request(session: Session) -> None:
+    build_contracts(session)
+    req = service.submit_request(
+        session=session,
+        actor=NOC,
+        filename="cr.yaml",
+        content=as_bytes(change_raw()),
+        notice_email="soumu@sakura.example.jp",
+        now=TUESDAY_10,
+        environ=ENV,
+    )
+    assert req.status == "validated", req.problems
+    with pytest.raises(PermissionDenied, match="four-eyes"):
+        service.approve_request(session=session, actor=NOC, request_id=req.id, now=TUESDAY_10)
+    assert service.get_request(session=session, request_id=req.id).status == "validated"
+    done = service.approve_request(session=session, actor=DESK, request_id=req.id, now=TUESDAY_10)
+    assert (done.status, done.approved_by) == ("approved", "noc-takeda")

@@ -91,3 +91,4 @@ def test_the_reason_is_kept_only_when_it_overrides(
         select(ChangeRequestEvent).where(ChangeRequestEvent.to_status == "scheduled")
     ).all()
     assert event.action == ("scheduled_emergency" if kept else "scheduled")
+    assert event.data.get("emergency_reason") == kept  # the history says why, when it overrode

@@ -31,6 +31,7 @@ from tests.unit.changes.builders import (
 )
 
 NOC = Actor(name="noc-suzuki", role="noc")
+FIELD = Actor(name="field-sato", role="field")
 CAL = BusinessCalendar()
 Factory = Callable[[FakeDevice], fakes.FakeEndpoint]
 
@@ -43,7 +44,7 @@ def approved(session: Session, raw: Any = None, **kw: Any) -> int:
     build_contracts(session)
     req = service.submit_request(
         session=session,
-        actor=NOC,
+        actor=FIELD,
         filename="cr.yaml",
         content=as_bytes(raw or change_raw()),
         notice_email="a@example.jp",

@@ -27,7 +27,7 @@ from provisioning.sheet_model import Sheet
 from sandbox.server import SandboxServer
 from survey import versions
 from tests.service.survey_builders import ACTOR as SURVEY_ACTOR
-from tests.service.survey_builders import T0, build_survey
+from tests.service.survey_builders import APPROVER, T0, build_survey
 from tests.unit.provisioning.sheets import EXAMPLE_ENV, EXAMPLES
 
 ACTOR = Actor(name="prov-tester", role="noc", request_id="r-prov")
@@ -45,7 +45,11 @@ def dashboard_for(sb: SandboxServer, *, limiter: Any = None) -> MerakiProvisioni
 
 
 def example(name: str) -> Sheet:
-    return load_sheet(EXAMPLES / f"{name}.yaml", environ=EXAMPLE_ENV)
+    sheet = load_sheet(EXAMPLES / f"{name}.yaml", environ=EXAMPLE_ENV)
+    if name == "change_request":  # it names the demo's 東京本社; here: the site utm.yaml built
+        site = sheet.site.model_copy(update={"name": "さくら商事 本社"})
+        sheet = sheet.model_copy(update={"site": site})
+    return sheet
 
 
 def approved_survey(session: Session, storage: Path, site: str = "あおばクリニック") -> None:
@@ -56,8 +60,9 @@ def approved_survey(session: Session, storage: Path, site: str = "あおばク�
         session=session, actor=SURVEY_ACTOR, survey_id=survey.id, storage_dir=storage, now=T0
     )
     versions.approve_version(
-        session=session, actor=SURVEY_ACTOR, survey_id=survey.id, number=1,
-        approver_name="鈴木 院長", approved_on=T0.astimezone(TOKYO).date(), now=T0,
+        session=session, actor=APPROVER, survey_id=survey.id, number=1,
+        approver_name="鈴木 院長", approved_on=T0.astimezone(TOKYO).date(),
+        signature_ref="scan/approval.pdf", now=T0,
     )  # fmt: skip
 
 

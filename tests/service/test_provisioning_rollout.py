@@ -157,6 +157,8 @@ def test_rollout_shares_reads_and_batches_and_costs_what_it_estimated(
     for sheet in sheets:
         again = plan_sheet(dashboard=dash, sheet=sheet, options=OPTIONS)
         assert again.empty, (sheet.site.name, change_rows(again.changes))
+        if sheet.ssids:  # the rollout recorded the PSK it set; the plan compares with that
+            assert again.secrets == {"ssid/0:psk": "unchanged since netkeep set it"}
     assert vlan_ids(sandbox, "店舗 02") == [10, 20]
     assert all(j.result["shared"]["rollout"] == outcome.rollout for j in outcome.jobs)
 

@@ -20,9 +20,10 @@ from survey import floor_plan, service, versions
 from survey.domain import Band, ExclusionReason, Measurement, Mounting, RadioPlan
 from survey.models import PlannedAp, SurveyExclusion, SurveyFloor, SurveyPoint
 from survey.views import survey_out
-from survey.wireless_sheet import psk_variable, wireless_sheet, wireless_sheet_yaml
+from survey.wireless_sheet import psk_secret, wireless_sheet, wireless_sheet_yaml
 from tests.service.survey_builders import (
     ACTOR,
+    APPROVER,
     SERIAL_1,
     SERIAL_2,
     T0,
@@ -231,10 +232,11 @@ def test_versions_approval_and_the_provisioning_gate(session: Session, tmp_path:
     with pytest.raises(InvalidTransition):  # a draft cannot be approved
         versions.approve_version(
             session=session,
-            actor=ACTOR,
+            actor=APPROVER,
             survey_id=sid,
             number=1,
             approver_name="鈴木",
+            signature_ref="scan/test.pdf",
             approved_on=date(2026, 11, 5),
             now=LATER,
         )
@@ -254,7 +256,7 @@ def test_versions_approval_and_the_provisioning_gate(session: Session, tmp_path:
 
     versions.approve_version(
         session=session,
-        actor=ACTOR,
+        actor=APPROVER,
         survey_id=sid,
         number=1,
         approver_name="鈴木 院長",
@@ -298,40 +300,44 @@ def test_versions_approval_and_the_provisioning_gate(session: Session, tmp_path:
     with pytest.raises(Conflict, match="version 1 is not the latest"):
         versions.approve_version(
             session=session,
-            actor=ACTOR,
+            actor=APPROVER,
             survey_id=sid,
             number=1,
             approver_name="鈴木",
+            signature_ref="scan/test.pdf",
             approved_on=date(2026, 11, 6),
             now=LATEST,
         )
     with pytest.raises(ValidationFailed, match="problem"):
         versions.approve_version(
             session=session,
-            actor=ACTOR,
+            actor=APPROVER,
             survey_id=sid,
             number=2,
             approver_name="鈴木",
+            signature_ref="scan/test.pdf",
             approved_on=date(2026, 11, 1),  # before it was issued
             now=LATEST,
         )
     with pytest.raises(ValidationFailed) as future:
         versions.approve_version(
             session=session,
-            actor=ACTOR,
+            actor=APPROVER,
             survey_id=sid,
             number=2,
             approver_name="鈴木",
+            signature_ref="scan/test.pdf",
             approved_on=date(2026, 11, 8),
             now=LATEST,
         )
     assert str(future.value.problems[0]) == "approved_on: approval date 2026-11-08 is in the future"
     versions.approve_version(
         session=session,
-        actor=ACTOR,
+        actor=APPROVER,
         survey_id=sid,
         number=2,
         approver_name="鈴木",
+        signature_ref="scan/test.pdf",
         approved_on=date(2026, 11, 6),
         now=LATEST,
     )
@@ -359,17 +365,19 @@ def test_approved_version_generates_a_loadable_wireless_sheet(
     )
     versions.approve_version(
         session=session,
-        actor=ACTOR,
+        actor=APPROVER,
         survey_id=sid,
         number=1,
         approver_name="鈴木",
+        signature_ref="scan/test.pdf",
         approved_on=date(2026, 11, 5),
         now=LATEST,
     )
     path = tmp_path / "wireless.yaml"
     path.write_text(wireless_sheet_yaml(session=session, survey_id=sid), encoding="utf-8")
     assert "placeholder" not in path.read_text(encoding="utf-8")
-    sheet = load_sheet(path, environ={psk_variable(sid, 0): "correct-horse-battery"})
+    held = {("医療法人あおば会", psk_secret(sid, 0)): "correct-horse-battery"}
+    sheet = load_sheet(path, secrets=lambda customer, name: held.get((customer, name)))
     assert (sheet.site.name, sheet.site.plan, sheet.site.customer) == (
         "あおばクリニック",
         "wireless",
@@ -451,8 +459,8 @@ def _approved(session: Session, tmp_path: Path) -> int:
         session=session, actor=ACTOR, survey_id=sid, storage_dir=tmp_path, now=T0
     )
     versions.approve_version(
-        session=session, actor=ACTOR, survey_id=sid, number=1, approver_name="鈴木",
-        approved_on=date(2026, 11, 5), now=LATEST,
+        session=session, actor=APPROVER, survey_id=sid, number=1, approver_name="鈴木",
+        approved_on=date(2026, 11, 5), signature_ref="scan/test.pdf", now=LATEST,
     )  # fmt: skip
     return sid
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from inventory.models import Contract, Device
 from provisioning.sheet_io import load_sheet
@@ -40,13 +40,20 @@ def jst(*args: int) -> datetime:
     return datetime(*args, tzinfo=JST)  # type: ignore[misc]
 
 
+SAKURA_SITE = "東京本社"  # the site of the example change request
+SAKURA_NETWORK = "N_sakura_tokyo"
+
+
 def build_contracts(session: Session) -> None:
-    """さくら商事 (UTM, its MX67 at 本社) and みどり設計 (router, its MX68 at 事務所)."""
+    """さくら商事 (UTM, its MX67 at 東京本社) and みどり設計 (router, its MX68 at 事務所).
+
+    The inventory links each site to its network id (a change request changes that network).
+    """
     rows = [
-        ("C-SAKURA-1", SAKURA, "utm", "Q2FY-AAAA-0002", "MX67", "さくら商事 本社"),
-        ("C-MIDORI-1", MIDORI, "router", "Q2KY-BBBB-0001", "MX68", "みどり設計 事務所"),
+        ("C-SAKURA-1", SAKURA, "utm", "Q2FY-AAAA-0002", "MX67", SAKURA_SITE, SAKURA_NETWORK),
+        ("C-MIDORI-1", MIDORI, "router", "Q2KY-BBBB-0001", "MX68", "みどり設計 事務所", "N_midori"),
     ]
-    for number, customer, plan, serial, model, site in rows:
+    for number, customer, plan, serial, model, site, network_id in rows:
         contract = Contract(number=number, customer=customer, plan=plan, status="active")
         session.add(contract)
         session.flush()
@@ -58,6 +65,7 @@ def build_contracts(session: Session) -> None:
                 customer=customer,
                 site=site,
                 contract_id=contract.id,
+                network_id=network_id,
             )
         )
     # a device that belongs to someone else
@@ -74,6 +82,14 @@ def build_contracts(session: Session) -> None:
             contract_id=other.id,
         )
     )
+    session.flush()
+
+
+def link_site(session: Session, network_id: str | None, site: str = SAKURA_SITE) -> None:
+    """The inventory links the site's units to this network (as after provisioning it)."""
+    for device in session.exec(select(Device).where(Device.site == site)):
+        device.network_id = network_id
+        session.add(device)
     session.flush()
 
 

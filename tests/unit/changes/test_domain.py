@@ -92,6 +92,18 @@ def test_literal_secrets_are_found_env_references_are_not() -> None:
     assert literal_secret_places(raw) == ["ssids[0].psk", "ssids[3].radiusServers[0].secret"]
 
 
+def test_named_secret_references_are_not_literal_but_lookalikes_are() -> None:
+    raw = {
+        "ssids": [
+            {"psk": "secret:STAFF"},
+            {"psk": {"secret": "GUEST"}},
+            {"psk": "secretSTAFF"},
+            {"psk": {"secret": "A", "env": "B"}},
+        ]
+    }
+    assert literal_secret_places(raw) == ["ssids[2].psk", "ssids[3].psk"]
+
+
 def test_notice_lines_never_show_a_secret() -> None:
     rows = [
         {

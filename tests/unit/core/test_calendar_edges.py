@@ -4,7 +4,7 @@ deadline off a Sunday, public holiday or year-end day, Saturdays count)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 import pytest
 
@@ -17,6 +17,7 @@ from core.calendar import (
     last_day_of_month,
     months_after,
     parse_year_end_days,
+    to_tokyo,
 )
 
 
@@ -164,3 +165,28 @@ def test_last_day_of_month(year, month, day):
 )
 def test_business_days_between(start, end, count):
     assert BusinessCalendar().business_days_between(start, end) == count
+
+
+class _NoOffset(tzinfo):
+    """A time zone that knows no offset: such a datetime is as good as naive."""
+
+    def utcoffset(self, dt: datetime | None) -> None:
+        return None
+
+    def dst(self, dt: datetime | None) -> None:
+        return None
+
+
+def test_a_zone_without_an_offset_is_refused_like_a_naive_time():
+    with pytest.raises(ValueError, match="has no time zone"):
+        to_tokyo(datetime(2027, 1, 12, 10, 0, tzinfo=_NoOffset()))
+
+
+def test_a_period_is_one_month_unless_told():
+    assert months_after(date(2027, 1, 15)) == date(2027, 2, 15)
+
+
+@pytest.mark.parametrize("spec", ["12-29..01-03..01-05", "12-29...01-03", "..01-03"])
+def test_a_range_has_two_ends(spec):
+    with pytest.raises(ValueError, match="year-end days"):
+        parse_year_end_days(spec)

@@ -369,3 +369,23 @@ def test_pruning_deletes_vlans_and_disables_enabled_ssids_of_named_sections_only
         Change("vlan/20", A.DELETE)
     ]
     assert _diff(desired, current, prune=False, sections=all_named) == []
+
+
+@pytest.mark.parametrize("field", ["encryptionMode", "wpaEncryptionMode"])
+def test_both_psk_only_fields_are_compared_only_when_reported(field):
+    assert field_changes({"name": "s", field: "wpa"}, {"name": "s"}, kind="ssid") == []
+    assert field_changes({field: "wpa"}, {field: "open"}, kind="ssid") == [
+        FieldChange(field, "open", "wpa")
+    ]
+
+
+def test_a_field_change_carries_its_value_unless_it_is_a_secret():
+    assert FieldChange("name", "a", "b").secret is False
+    assert Change("vlan/10", A.DELETE).fields == ()
+    assert Change("vlan/10", A.DELETE).kind == "vlan"
+    assert Change("device/S/radio", A.UPDATE).kind == "radio"
+
+
+def test_a_subnet_written_with_host_bits_sorts_by_its_network():
+    subnets = [{"localSubnet": "10.0.0.0/8"}, {"localSubnet": "9.0.0.1/8"}]
+    assert [s["localSubnet"] for s in sorted_subnets(subnets)] == ["9.0.0.1/8", "10.0.0.0/8"]

@@ -237,12 +237,14 @@ def vlan_sets(draw):
 @st.composite
 def ssid_sets(draw):
     numbers = draw(st.lists(st.integers(0, 14), min_size=1, max_size=5, unique=True))
+    # SSID names are unique on a sheet, like their numbers
+    ssid_names = draw(st.lists(names, min_size=len(numbers), max_size=len(numbers), unique=True))
     ssids = []
-    for number in numbers:
+    for number, name in zip(numbers, ssid_names, strict=True):
         auth = draw(st.sampled_from(["open", "psk"]))
         ssid = {
             "number": number,
-            "name": draw(names),
+            "name": name,
             "enabled": draw(st.booleans()),
             "authMode": auth,
             "bandSelection": draw(st.sampled_from(["dual", "5ghz", "dual-steering"])),
@@ -300,6 +302,6 @@ def test_generated_ssids_round_trip(ssids):
         return
     _, problems = validate_sheet(raw, environ={})
     assert problems == [
-        Problem(f"psk is masked ({MASK}); write the secret or an env: reference", where)
+        Problem(f"psk is masked ({MASK}); write the secret or a secret:NAME", where)
         for where in masked
     ]

@@ -19,7 +19,7 @@ from provisioning.validation import validate_sheet
 from . import sheets
 
 PSK = "correct-horse-battery-9"
-REFUSAL = f"psk is masked ({MASK}); write the secret or an env: reference"
+REFUSAL = f"psk is masked ({MASK}); write the secret or a secret:NAME"
 
 
 def test_the_mask_is_eight_asterisks():

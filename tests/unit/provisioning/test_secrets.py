@@ -86,7 +86,7 @@ def test_masked_dump_does_not_load_back_as_a_password():
     raw, source = parse_yaml(dump_yaml(_sheet()))
     _, problems = validate_sheet(raw, source, environ={"RADIUS_SECRET": RADIUS})
     assert problems == [
-        Problem("psk is masked (********); write the secret or an env: reference", "ssids[0].psk")
+        Problem("psk is masked (********); write the secret or a secret:NAME", "ssids[0].psk")
     ]
 
 
@@ -139,10 +139,7 @@ def test_bad_variable_name_and_shape():
         Problem("psk names '1BAD', which is not an environment variable name", "ssids[0].psk")
         in problems
     )
-    assert (
-        Problem("psk must be a string or a mapping {env: VARIABLE_NAME}", "ssids[1].psk")
-        in problems
-    )
+    assert Problem("psk must be a string, secret:NAME or env:NAME", "ssids[1].psk") in problems
     assert [p.location for p in problems] == ["ssids[0].psk", "ssids[1].psk"]
 
 
@@ -154,3 +151,65 @@ def test_loader_reads_os_environ_by_default(monkeypatch, tmp_path):
     monkeypatch.setenv("NETKEEP_TEST_STAFF_PSK", PSK)
     sheet = load_sheet(path)
     assert sheet.ssids and sheet.ssids[0].psk and sheet.ssids[0].psk.reveal() == PSK
+
+
+# --- a sheet sent over the network: no env:, secret:NAME from netkeep's store ------------------
+
+STORE = {("みなと商事", "STAFF"): PSK, ("ほか商事", "STAFF"): "someone-else's"}
+
+
+def _lookup(customer: str, name: str) -> str | None:
+    return STORE.get((customer, name))
+
+
+@pytest.mark.parametrize(
+    "reference", ["env:NETKEEP_MERAKI_API_KEY", {"env": "PATH"}, "env:NO_SUCH_VARIABLE_X"]
+)
+def test_network_sheet_refuses_env_saying_nothing_of_the_servers_variables(reference):
+    raw = sheets.wireless()
+    raw["ssids"][0]["psk"] = reference
+    sheet, problems = validate_sheet(raw, environ={"PATH": "/usr/bin"}, allow_env=False)
+    assert sheet is None
+    assert [p.location for p in problems] == ["ssids[0].psk"]
+    message = problems[0].message
+    assert "env: references are read only from sheets run locally" in message
+    for telling in ("not set", "PATH", "NETKEEP_MERAKI_API_KEY", "NO_SUCH", "characters"):
+        assert telling not in message
+
+
+@pytest.mark.parametrize("reference", ["secret:STAFF", {"secret": "STAFF"}, "secret: STAFF"])
+def test_secret_reference_reads_the_customers_named_secret(reference):
+    raw = sheets.wireless()
+    raw["site"]["customer"] = "みなと商事"
+    raw["ssids"][0]["psk"] = reference
+    sheet, problems = validate_sheet(raw, allow_env=False, secrets=_lookup)
+    assert problems == []
+    assert sheet and sheet.ssids and sheet.ssids[0].psk
+    assert sheet.ssids[0].psk.reveal() == PSK
+    assert PSK not in dump_yaml(sheet) and "secret:STAFF" in dump_yaml(sheet)
+
+
+def test_secret_reference_of_another_customer_or_without_one_is_refused():
+    raw = sheets.wireless()
+    raw["ssids"][0]["psk"] = "secret:STAFF"
+    _, problems = validate_sheet(raw, allow_env=False, secrets=_lookup)
+    assert problems == [
+        Problem(
+            "psk secret:STAFF needs site.customer (or request.customer): whose secret?",
+            "ssids[0].psk",
+        )
+    ]
+    raw["site"]["customer"] = "あおば"
+    _, problems = validate_sheet(raw, allow_env=False, secrets=_lookup)
+    assert problems == [
+        Problem("psk netkeep holds no secret 'STAFF' for customer 'あおば'", "ssids[0].psk")
+    ]
+
+
+def test_secret_reference_without_the_store_is_refused():
+    raw = sheets.wireless()
+    raw["site"]["customer"] = "みなと商事"
+    raw["ssids"][0]["psk"] = "secret:STAFF"
+    _, problems = validate_sheet(raw)
+    assert [p.location for p in problems] == ["ssids[0].psk"]
+    assert "secret store is not open" in problems[0].message

@@ -19,7 +19,7 @@ def test_singular_geometry_is_a_validation_failure_naming_the_floor(
     def singular(*_args: Any, **_kwargs: Any) -> bytes:
         raise LinAlgError("Singular matrix")
 
-    monkeypatch.setattr(coverage, "render_coverage", singular)
+    monkeypatch.setattr(coverage, "render_coverage", singular)  # versions imports it to draw
     floor = FloorData(name="3F", width_m=10.0, height_m=8.0)
     with pytest.raises(ValidationFailed) as failed:
         versions.floor_coverage(floor, storage_dir=tmp_path)

@@ -70,6 +70,21 @@ def test_wan_ip_reason(address: str | None, expected: ReasonCode | None) -> None
     assert (reason.code if reason else None) is expected
 
 
+@pytest.mark.parametrize(
+    ("address", "block"),
+    [
+        ("192.0.2.1", "192.0.2.0/24"),
+        ("198.51.100.200", "198.51.100.0/24"),
+        ("203.0.113.10", "203.0.113.0/24"),
+    ],
+)
+def test_a_documentation_address_is_named_as_such_not_private_use(address: str, block: str) -> None:
+    reason = wan_ip_reason(address)
+    assert reason is not None
+    assert "documentation address (RFC 5737" in reason.message and block in reason.message
+    assert "private" not in reason.message
+
+
 def test_documentation_addresses_pass_only_when_accepted_and_cgnat_never() -> None:
     assert wan_ip_reason("203.0.113.10", accept_documentation=True) is None
     reason = wan_ip_reason("100.64.0.1", accept_documentation=True)

@@ -1,0 +1,1 @@
+"""`netkeep doctor`: the invariants that tie inventory, RMA, contracts, ownership and jobs."""
