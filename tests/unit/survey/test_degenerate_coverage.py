@@ -9,7 +9,7 @@ import pytest
 from numpy.linalg import LinAlgError
 
 from core.errors import ValidationFailed
-from survey import versions
+from survey import coverage, versions
 from survey.snapshot import FloorData
 
 
@@ -19,7 +19,7 @@ def test_singular_geometry_is_a_validation_failure_naming_the_floor(
     def singular(*_args: Any, **_kwargs: Any) -> bytes:
         raise LinAlgError("Singular matrix")
 
-    monkeypatch.setattr(versions, "render_coverage", singular)
+    monkeypatch.setattr(coverage, "render_coverage", singular)  # versions imports it lazily
     floor = FloorData(name="3F", width_m=10.0, height_m=8.0)
     with pytest.raises(ValidationFailed) as failed:
         versions.floor_coverage(floor, storage_dir=tmp_path)
