@@ -36,11 +36,10 @@ def test_every_api_route_is_guarded_by_exactly_one_policy_operation() -> None:
     assert unguarded == []
 
 
-def test_reads_are_gets_and_gets_are_reads_except_tokens_and_secrets() -> None:
+def test_reads_are_gets_and_gets_are_reads_except_tokens_secrets_and_doctor() -> None:
     for route in role_table.guarded_routes():
         is_read = route.operations == (Operation.READ,)
-        # the doctor's invariants (dashboard budget spent) are for admin and NOC only
-        if route.path in ("/tokens", "/secrets", "/doctor"):
+        if route.path in ("/tokens", "/secrets", "/doctor"):  # doctor: admin and NOC only
             assert not is_read
         else:
             assert is_read == (route.method == "GET"), f"{route.method} {route.path}"
@@ -58,6 +57,9 @@ VIEWER_REFUSED = [Operation.PROVISIONING_PLAN, Operation.PROVISIONING_APPLY, Ope
         (Role.VIEWER, Operation.SHEET_VALIDATE, False),
         (Role.LOGISTICS, Operation.PROVISIONING_PLAN, False),
         (Role.FIELD, Operation.PROVISIONING_PLAN, True),
+        (Role.NOC, Operation.DOCTOR, True),  # issue 20: doctor is for admin and NOC
+        (Role.FIELD, Operation.DOCTOR, False),
+        (Role.VIEWER, Operation.DOCTOR, False),
         (Role.NOC, Operation.PROVISIONING_PLAN, True),
         (Role.FIELD, Operation.SURVEY_APPROVE, False),
         (Role.NOC, Operation.SURVEY_APPROVE, True),
