@@ -10,6 +10,7 @@ import httpx
 import meraki
 
 from core.errors import DashboardError
+from dashboard.session import base_url_of
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -57,6 +58,5 @@ def _base_url_of(args: tuple[object, ...]) -> str:
     adapter = args[0] if args else None
     url = getattr(adapter, "base_url", None)
     for name in ("_api", "_sdk"):
-        session = getattr(getattr(adapter, name, None), "_session", None)
-        url = url or getattr(session, "_base_url", None)
+        url = url or base_url_of(getattr(adapter, name, None))
     return str(url or "the configured NETKEEP_MERAKI_BASE_URL")

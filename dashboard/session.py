@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import meraki
 
 CALLER = "netkeep/0.1 netkeep"
+_BASE_URLS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 def build_sdk(*, api_key: str, base_url: str, maximum_retries: int = 10, **options: Any) -> Any:
@@ -30,4 +32,14 @@ def build_sdk(*, api_key: str, base_url: str, maximum_retries: int = 10, **optio
         "caller": CALLER,
     }
     kwargs.update(options)
-    return meraki.DashboardAPI(api_key, **kwargs)
+    sdk = meraki.DashboardAPI(api_key, **kwargs)
+    _BASE_URLS[sdk] = base_url
+    return sdk
+
+
+def base_url_of(sdk: Any) -> str | None:
+    """The dashboard URL an SDK client made by `build_sdk` talks to (for error messages)."""
+    try:
+        return _BASE_URLS.get(sdk)
+    except TypeError:  # not weak-referenceable: not one of ours
+        return None
