@@ -33,7 +33,7 @@ from tests.service.rma_builders import policy
 
 OVERDUE_RMAS = 60
 NOT_YET_DUE = 15
-SWEEPS = 50
+SWEEPS = 20  # with RECEIPTS, one connection each: stays well under max_connections=100
 RECEIPTS = 20
 # Rows OVERDUE_RMAS.. cycle through these waiting states (i % 3).
 NOT_YET_DUE_STATUSES = {"swapped": 5, "pickup_requested": 5, "shipped": 5}
