@@ -12,9 +12,9 @@ from core.audit import Actor
 from core.calendar import BusinessCalendar
 from inventory import contracts, service
 from inventory.domain import Acquisition, Plan
-from rma import replacement
+from rma import replacement, returns
 from rma import service as rma_service
-from rma.domain import LateArrivalPolicy, RmaPolicy, SwapParty
+from rma.domain import Disposition, LateArrivalPolicy, RmaPolicy, SwapParty
 from rma.models import Rma
 from tests.service.helpers import ACTOR, import_csv, write_csv
 
@@ -151,3 +151,26 @@ def request_pickup(session: Session, rma_id: int, *, tracking_number: str = "999
         tracking_number=tracking_number,
         now=SWAPPED,
     )
+
+
+def receive(
+    session: Session,
+    rma_id: int,
+    *,
+    now: datetime,
+    serial: str = FAILED,
+    disposition: Disposition = Disposition.DISPOSE,
+    late: LateArrivalPolicy = LateArrivalPolicy.KEEP,
+) -> Rma:
+    """Logistics records the unit that came back."""
+    rma = returns.receive_unit(
+        session=session,
+        actor=LOGI,
+        rma_id=rma_id,
+        serial=serial,
+        disposition=disposition,
+        policy=policy(late),
+        now=now,
+    )
+    session.flush()
+    return rma

@@ -24,6 +24,7 @@ from tests.service.rma_builders import (
     SWAPPED,
     build_world,
     policy,
+    receive,
     request_pickup,
     shipped_rma,
 )
@@ -73,16 +74,7 @@ def test_a_unit_sent_back_without_the_courier_closes_the_rma_and_is_never_billed
     build_world(session, tmp_path)
     rma = shipped_rma(session, swap=swapped)
     rma_id = rma.id or 0
-    returns.receive_unit(
-        session=session,
-        actor=LOGI,
-        rma_id=rma_id,
-        serial=FAILED,
-        disposition=Disposition.REFURBISH,
-        policy=policy(),
-        now=SWAPPED + timedelta(days=3),
-    )
-    session.flush()
+    receive(session, rma_id, now=SWAPPED + timedelta(days=3), disposition=Disposition.REFURBISH)
     session.expire_all()
     rma = rma_service.get_rma(session=session, rma_id=rma_id)
     assert rma.status == RmaStatus.CLOSED and rma.late_arrival is False

@@ -22,15 +22,15 @@ from inventory.domain import DeviceStatus
 from rma import returns
 from rma import service as rma_service
 from rma.charging import claim_charges
-from rma.domain import Disposition, LateArrivalPolicy, RmaStatus
+from rma.domain import LateArrivalPolicy, RmaStatus
 from rma.models import DamageChargeRecord
 from rma.sweep import sweep
 from tests.service.helpers import ACTOR
 from tests.service.rma_builders import (
     FAILED,
-    LOGI,
     build_world,
     policy,
+    receive,
     request_pickup,
     shipped_rma,
 )
@@ -45,16 +45,7 @@ Step = Callable[[Session, int, LateArrivalPolicy, datetime], None]
 
 def _receive(serial: str = FAILED) -> Step:
     def step(session: Session, rma_id: int, late: LateArrivalPolicy, arrival: datetime) -> None:
-        returns.receive_unit(
-            session=session,
-            actor=LOGI,
-            rma_id=rma_id,
-            serial=serial,
-            disposition=Disposition.DISPOSE,
-            policy=policy(late),
-            now=arrival,
-        )
-        session.flush()
+        receive(session, rma_id, now=arrival, serial=serial, late=late)
 
     return step
 

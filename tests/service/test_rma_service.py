@@ -33,6 +33,7 @@ from tests.service.rma_builders import (
     build_world,
     open_and_decide,
     policy,
+    receive,
     request_pickup,
     shipped_rma,
 )
@@ -93,16 +94,7 @@ def test_happy_path_from_report_to_close(session: Session, tmp_path: Path) -> No
     assert status_of(session, SPARE) == DeviceStatus.DEPLOYED
     assert status_of(session, FAILED) == DeviceStatus.IN_RMA
     request_pickup(session, rma_id, tracking_number="9999")
-    returns.receive_unit(
-        session=session,
-        actor=LOGI,
-        rma_id=rma_id,
-        serial=FAILED,
-        disposition=Disposition.REFURBISH,
-        policy=policy(),
-        now=SWAPPED + timedelta(days=4),
-    )
-    session.flush()
+    receive(session, rma_id, now=SWAPPED + timedelta(days=4), disposition=Disposition.REFURBISH)
     session.expire_all()
     rma = rma_service.get_rma(session=session, rma_id=rma_id)
     assert rma.status == RmaStatus.CLOSED
@@ -318,16 +310,7 @@ def test_serial_mismatch_on_receipt_is_an_exception(session: Session, tmp_path: 
     rma = shipped_rma(session)
     rma_id = rma.id or 0
     request_pickup(session, rma_id, tracking_number="")
-    returns.receive_unit(
-        session=session,
-        actor=LOGI,
-        rma_id=rma_id,
-        serial="Q2FY-ZZZZ-0099",
-        disposition=Disposition.DISPOSE,
-        policy=policy(),
-        now=SWAPPED,
-    )
-    session.flush()
+    receive(session, rma_id, now=SWAPPED, serial="Q2FY-ZZZZ-0099")
     session.expire_all()
     rma = rma_service.get_rma(session=session, rma_id=rma_id)
     assert rma.status == RmaStatus.EXCEPTION
@@ -440,16 +423,7 @@ def test_late_arrival_after_the_charge(
     rma_id = rma.id or 0
     sweep(session=session, actor=ACTOR, now=FIRST_OVERDUE)
     arrived = FIRST_OVERDUE + timedelta(days=2)
-    returns.receive_unit(
-        session=session,
-        actor=LOGI,
-        rma_id=rma_id,
-        serial=FAILED,
-        disposition=Disposition.DISPOSE,
-        policy=policy(late),
-        now=arrived,
-    )
-    session.flush()
+    receive(session, rma_id, now=arrived, late=late)
     session.expire_all()
     rma = rma_service.get_rma(session=session, rma_id=rma_id)
     [charge] = _charges(session)
