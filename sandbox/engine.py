@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,7 @@ from sandbox import (
 )
 from sandbox.router import ApiError, Call, Reply, Route, Router
 from sandbox.spec.known import NETKEEP_KNOWN_BATCH_MISMATCHES, NETKEEP_KNOWN_BODY_MISMATCHES
-from sandbox.spec.sdk import Operation, catalog, shape_of
+from sandbox.spec.sdk import Operation, catalog
 from sandbox.spec.validate import body_problems
 from sandbox.state import SandboxState
 
@@ -168,9 +169,10 @@ class Dashboard:
         route, _, _ = self.operations.match(method, path)
         if route is None:
             return None
-        shape = shape_of(resource)
-        if any(shape_of(t) == shape and v == verb for t, v in NETKEEP_KNOWN_BATCH_MISMATCHES):
-            return method, path
+        for template, known_verb in NETKEEP_KNOWN_BATCH_MISMATCHES:
+            pattern = re.sub(r"\{\w+\}", "[^/]+", template)
+            if known_verb == verb and re.fullmatch(pattern, resource):
+                return method, path
         return None
 
     def refusals(self, method: str, path: str, body: Any) -> list[str]:
