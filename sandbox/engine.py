@@ -66,6 +66,8 @@ class Dashboard:
             for r in self.router.routes
         }
         self.tolerated = set(NETKEEP_KNOWN_BODY_MISMATCHES)
+        self.batch_agent = ""
+        """User-Agent of the latest batch request (batch actions are logged under it)."""
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         """Every answered operation (direct or batch action): body, answer, spec problems."""
 
@@ -82,7 +84,9 @@ class Dashboard:
         entry["problems"] = [m for _, m in problems]
         return [m for f, m in problems if (op.operation_id, f) not in self.tolerated]
 
-    def _entry(self, method: str, path: str, route: Route | None, body: Any) -> dict[str, Any]:
+    def _entry(
+        self, method: str, path: str, route: Route | None, body: Any, agent: str
+    ) -> dict[str, Any]:
         op = self.operation_of(route) if route else None
         entry: dict[str, Any] = {
             "method": method,
@@ -94,6 +98,7 @@ class Dashboard:
             "status": None,
             "reply": None,
             "batch": False,
+            "agent": agent,
         }
         self.request_log.append(entry)
         return entry
@@ -106,6 +111,7 @@ class Dashboard:
         body: Any,
         now: datetime,
         link_base: str = "",
+        agent: str = "",
     ) -> Outcome:
         """Answer one API operation; ApiError becomes an error reply."""
         batches.run_due_batches(self.state, now, self)
@@ -117,7 +123,9 @@ class Dashboard:
                     "<method not allowed>",
                 )
             return Outcome(error_reply(ApiError(404, f"No such path: {path}")), "<unmatched>")
-        entry = self._entry(method, path, route, body)
+        entry = self._entry(method, path, route, body, agent)
+        if route.template.endswith("/actionBatches") or "/actionBatches/" in route.template:
+            self.batch_agent = agent
         call = Call(params, query, body, now, path=path.rstrip("/") or "/", link_base=link_base)
         refused = self.body_refusals(route, body, entry)
         try:
@@ -180,7 +188,7 @@ class Dashboard:
         route, _, _ = self.operations.match(method, path)
         if route is None:
             return [f"No such operation: {method} {path}"]
-        entry = self._entry(method, path, route, body)
+        entry = self._entry(method, path, route, body, self.batch_agent)
         entry["batch"] = True
         return self.body_refusals(route, body, entry)
 

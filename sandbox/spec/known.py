@@ -11,10 +11,23 @@ _CREATE_ONLY_ON_UPDATE = (
     "issue 13 #3: only updateNetworkApplianceVlan accepts it; create the VLAN, then update it"
 )
 
+_WAN_NULL = (
+    "issue 13 #5: the specification types it a string/integer, not nullable;"
+    " omit the static fields when usingStaticIp is false, and vlan when untagged"
+)
+
 NETKEEP_KNOWN_BODY_MISMATCHES: dict[tuple[str, str], str] = {
     ("createNetworkApplianceVlan", "dnsNameservers"): _CREATE_ONLY_ON_UPDATE,
     ("createNetworkApplianceVlan", "fixedIpAssignments"): _CREATE_ONLY_ON_UPDATE,
     ("createNetworkApplianceVlan", "reservedIpRanges"): _CREATE_ONLY_ON_UPDATE,
+    ("updateDeviceManagementInterface", "wan1.staticIp"): _WAN_NULL,
+    ("updateDeviceManagementInterface", "wan1.staticSubnetMask"): _WAN_NULL,
+    ("updateDeviceManagementInterface", "wan1.staticGatewayIp"): _WAN_NULL,
+    ("updateDeviceManagementInterface", "wan1.vlan"): _WAN_NULL,
+    ("updateNetworkApplianceFirewallL7FirewallRules", "rules[].value"): (
+        "issue 13 #5: an L7 rule's value is a string in the specification (netkeep sends an"
+        " object {id, name} for application/applicationCategory rules)"
+    ),
 }
 """(operationId, field) -> reason."""
 

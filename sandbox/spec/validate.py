@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sandbox.spec.nested import NESTED, Schema
 from sandbox.spec.sdk import Param
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
@@ -45,7 +46,32 @@ def body_problems(
         elif param.enum and value not in param.enum:
             allowed = ", ".join(repr(v) for v in param.enum)
             found.append((name, f"'{name}' must be one of: {allowed}; got {value!r}"))
+        elif (operation_id, name) in NESTED:
+            found.extend(nested_problems(NESTED[(operation_id, name)], value, name))
     for name, param in params.items():
         if param.required and name not in body:
             found.append((name, f"'{name}' is required by {operation_id}"))
+    return found
+
+
+def nested_problems(schema: Schema, value: Any, where: str) -> list[tuple[str, str]]:
+    """Problems inside a documented nested object or array (closed objects)."""
+    kind = schema["type"]
+    if not type_ok(kind, value):
+        shown = "null" if value is None else type(value).__name__
+        return [(where, f"'{where}' must be of type {kind}, got {shown}")]
+    if "enum" in schema and value not in schema["enum"]:
+        allowed = ", ".join(repr(v) for v in schema["enum"])
+        return [(where, f"'{where}' must be one of: {allowed}; got {value!r}")]
+    found: list[tuple[str, str]] = []
+    if kind == "array":
+        for item in value:
+            found.extend(nested_problems(schema["items"], item, f"{where}[]"))
+    elif kind == "object" and "properties" in schema:
+        for key, inner in value.items():
+            path = f"{where}.{key}"
+            if key not in schema["properties"]:
+                found.append((path, f"'{path}' is not a documented property"))
+            else:
+                found.extend(nested_problems(schema["properties"][key], inner, path))
     return found
