@@ -84,6 +84,21 @@ class Dashboard:
         entry["problems"] = [m for _, m in problems]
         return [m for f, m in problems if (op.operation_id, f) not in self.tolerated]
 
+    def query_refusals(self, route: Route, query: dict[str, list[str]]) -> list[str]:
+        """``perPage`` outside the operation's documented range (e.g. 3 - 1000) is refused."""
+        op = self.operation_of(route)
+        raw = query.get("perPage")
+        if op is None or not op.paged or op.per_page is None or not raw:
+            return []
+        low, high = op.per_page
+        try:
+            value = int(raw[0])
+        except ValueError:
+            return [f"'perPage' must be an integer between {low} and {high}"]
+        if not low <= value <= high:
+            return [f"'perPage' must be between {low} and {high}, got {value}"]
+        return []
+
     def _entry(
         self, method: str, path: str, route: Route | None, body: Any, agent: str
     ) -> dict[str, Any]:
@@ -127,7 +142,7 @@ class Dashboard:
         if route.template.endswith("/actionBatches") or "/actionBatches/" in route.template:
             self.batch_agent = agent
         call = Call(params, query, body, now, path=path.rstrip("/") or "/", link_base=link_base)
-        refused = self.body_refusals(route, body, entry)
+        refused = self.body_refusals(route, body, entry) + self.query_refusals(route, query)
         try:
             if refused:
                 raise ApiError(400, *refused)

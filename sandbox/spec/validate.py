@@ -60,7 +60,9 @@ def nested_problems(schema: Schema, value: Any, where: str) -> list[tuple[str, s
     if not type_ok(kind, value):
         shown = "null" if value is None else type(value).__name__
         return [(where, f"'{where}' must be of type {kind}, got {shown}")]
-    if "enum" in schema and value not in schema["enum"]:
+    if "enum" in schema and str(value).lower() not in {str(v).lower() for v in schema["enum"]}:
+        # case-insensitive: the dashboard answers its default L3 rule as protocol "Any" and
+        # takes the rules back as read
         allowed = ", ".join(repr(v) for v in schema["enum"])
         return [(where, f"'{where}' must be one of: {allowed}; got {value!r}")]
     found: list[tuple[str, str]] = []
