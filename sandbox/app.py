@@ -213,6 +213,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/_sandbox/docs",
         openapi_url="/_sandbox/openapi.json",
+        swagger_ui_oauth2_redirect_url="/_sandbox/docs/oauth2-redirect",
         redoc_url=None,
     )
     app.state.runtime = runtime

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,20 +17,6 @@ def sandbox_server() -> Iterator[SandboxServer]:
         SandboxConfig(rate_limit=None, ip_rate_limit=None, batch_delay=0.05)
     ) as server:
         yield server
-        dump_request_log(server)
-
-
-REQUEST_LOG_ENV = "SANDBOX_REQUEST_LOG"
-
-
-def dump_request_log(server: SandboxServer) -> None:
-    """Append the session's request log as JSON lines to $SANDBOX_REQUEST_LOG, if set."""
-    target = os.environ.get(REQUEST_LOG_ENV)
-    if not target:
-        return
-    with Path(target).open("a", encoding="utf-8") as out:
-        for entry in server.app.state.runtime.dashboard.request_log:
-            out.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
 
 
 @pytest.fixture
