@@ -24,6 +24,9 @@ NETKEEP_KNOWN_BODY_MISMATCHES: dict[tuple[str, str], str] = {
     ("updateDeviceManagementInterface", "wan1.staticSubnetMask"): _WAN_NULL,
     ("updateDeviceManagementInterface", "wan1.staticGatewayIp"): _WAN_NULL,
     ("updateDeviceManagementInterface", "wan1.vlan"): _WAN_NULL,
+    ("createNetworkWirelessRfProfile", "fiveGhzSettings.minBitrate"): (
+        "the 5 GHz minBitrate is an integer in the specification; netkeep sends a float (12.0)"
+    ),
     ("updateNetworkApplianceFirewallL7FirewallRules", "rules[].value"): (
         "issue 13 #5: an L7 rule's value is a string in the specification (netkeep sends an"
         " object {id, name} for application/applicationCategory rules)"

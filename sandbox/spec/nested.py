@@ -2,7 +2,8 @@
 
 Written by hand from the published operation descriptions (developer.cisco.com/meraki/api-v1,
 v1.42-v1.44): each names the fields and types the dashboard documents for that object, and
-nothing else. An object listed here is closed: a property it does not document is refused.
+nothing else. An object listed here is closed (a property it does not document is refused)
+unless marked open (only the listed properties are checked).
 Keys: (operationId, top-level body field). Types as in ``sdk.JSON_TYPES``; ``enum`` lists the
 documented values.
 """
@@ -16,6 +17,11 @@ Schema = dict[str, Any]
 
 def _obj(**properties: Schema) -> Schema:
     return {"type": "object", "properties": properties}
+
+
+def _open(**properties: Schema) -> Schema:
+    """An object whose listed properties are checked, others left to newer API versions."""
+    return {"type": "object", "properties": properties, "open": True}
 
 
 def _arr(items: Schema) -> Schema:
@@ -63,6 +69,10 @@ _L7_RULE = _obj(
     value=STR,
 )
 
+NUM: Schema = {"type": "number"}
+_FIVE = _open(maxPower=INT, minPower=INT, minBitrate=INT, channelWidth=STR, rxsop=INT)
+_TWO_FOUR = _open(maxPower=INT, minPower=INT, minBitrate=NUM, axEnabled=BOOL, rxsop=INT)
+
 _SUBNET = _obj(localSubnet=STR, useVpn=BOOL)
 _HUB = _obj(hubId=STR, useDefaultRoute=BOOL)
 
@@ -75,4 +85,8 @@ NESTED: dict[tuple[str, str], Schema] = {
     ("updateNetworkApplianceVpnSiteToSiteVpn", "subnets"): _arr(_SUBNET),
     ("updateNetworkApplianceVlan", "reservedIpRanges"): _arr(_obj(start=STR, end=STR, comment=STR)),
     ("claimNetworkDevices", "serials"): _arr(STR),
+    ("createNetworkWirelessRfProfile", "fiveGhzSettings"): _FIVE,
+    ("createNetworkWirelessRfProfile", "twoFourGhzSettings"): _TWO_FOUR,
+    ("updateNetworkWirelessRfProfile", "fiveGhzSettings"): _FIVE,
+    ("updateNetworkWirelessRfProfile", "twoFourGhzSettings"): _TWO_FOUR,
 }

@@ -73,7 +73,8 @@ def nested_problems(schema: Schema, value: Any, where: str) -> list[tuple[str, s
         for key, inner in value.items():
             path = f"{where}.{key}"
             if key not in schema["properties"]:
-                found.append((path, f"'{path}' is not a documented property"))
+                if not schema.get("open"):
+                    found.append((path, f"'{path}' is not a documented property"))
             else:
                 found.extend(nested_problems(schema["properties"][key], inner, path))
     return found
