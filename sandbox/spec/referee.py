@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.router import Router
+from sandbox.spec.responses import ANSWERS, answer_problems
 from sandbox.spec.sdk import Catalog
 from sandbox.spec.validate import body_problems
 
@@ -38,22 +39,27 @@ class Findings:
     batch_pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
     """(resource template, batch operation) -> actions."""
     batch_mismatches: dict[tuple[str, str], str] = field(default_factory=dict)
+    answers: Counter[str] = field(default_factory=Counter)
+    """Successful answers checked per operationId (those with a documented shape)."""
+    answer_mismatches: dict[str, int] = field(default_factory=dict)
+    """Problem message -> answers showing it."""
 
     def table(self) -> str:
         """Operations used / validated / mismatches, one line per operation, plus totals."""
         width = max([len(op) for op in self.used] + [9])
-        lines = [f"{'operation':<{width}}  used  bodies  mismatches"]
+        lines = [f"{'operation':<{width}}  used  bodies  mismatches  answers"]
         for op in sorted(self.used):
             lines.append(
                 f"{op:<{width}}  {self.used[op]:>4}  {self.validated[op]:>6}"
-                f"  {self.mismatch_counts[op]:>10}"
+                f"  {self.mismatch_counts[op]:>10}  {self.answers[op]:>7}"
             )
         lines.append(
             f"{len(self.used)} operations used, {sum(self.validated.values())} request bodies"
             f" validated, {len(self.body_mismatches)} body mismatches (field level),"
             f" {self.batch_actions} batch actions of {len(self.batch_pairs)} kinds checked,"
             f" {len(self.batch_mismatches)} not batchable, {len(self.not_in_spec)} routes"
-            " not in the specification"
+            f" not in the specification, {sum(self.answers.values())} answers checked,"
+            f" {len(self.answer_mismatches)} answer mismatches"
         )
         return "\n".join(lines)
 
@@ -92,6 +98,11 @@ def referee(
                 found.body_mismatches.setdefault((op.operation_id, name), message)
             if problems:
                 found.mismatch_counts[op.operation_id] += 1
+        status = entry.get("status")
+        if status and 200 <= int(status) < 300 and op.operation_id in ANSWERS:
+            found.answers[op.operation_id] += 1
+            for message in answer_problems(op.operation_id, entry.get("reply")):
+                found.answer_mismatches[message] = found.answer_mismatches.get(message, 0) + 1
         if op.operation_id == "createOrganizationActionBatch" and not entry.get("batch"):
             actions = (entry.get("body") or {}).get("actions") or []
             for action in actions:

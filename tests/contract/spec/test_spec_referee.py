@@ -34,6 +34,7 @@ from sandbox.seeds import build_seed
 from sandbox.server import SandboxServer, running_sandbox
 from sandbox.spec.known import NETKEEP_KNOWN_BATCH_MISMATCHES, NETKEEP_KNOWN_BODY_MISMATCHES
 from sandbox.spec.referee import NETKEEP_CALLER, Findings, referee
+from sandbox.spec.responses import answer_problems
 from sandbox.spec.sdk import catalog
 from tests.conftest import ADMIN
 from tests.contract.spec.coverage_plugin import PROPERTY
@@ -100,6 +101,14 @@ def test_every_request_body_netkeep_sends_matches_the_published_schema(
     assert stale == set(), "fixed: delete these from NETKEEP_KNOWN_BODY_MISMATCHES"
 
 
+def test_every_answer_netkeep_reads_has_the_documented_shape(
+    traffic: tuple[SandboxServer, Findings],
+) -> None:
+    _, found = traffic
+    assert sum(found.answers.values()) > 30 and len(found.answers) >= 10
+    assert found.answer_mismatches == {}
+
+
 def test_every_batch_action_netkeep_sends_is_batchable_under_that_name(
     traffic: tuple[SandboxServer, Findings],
 ) -> None:
@@ -129,10 +138,10 @@ def test_every_sandbox_route_exists_in_the_specification_with_that_method() -> N
 
 def test_sandbox_admin_routes_live_under_the_sandbox_prefix(sandbox: SandboxServer) -> None:
     app = sandbox.app
-    top = {getattr(r, "path", None) for r in app.routes} - {None, "/{full_path:path}"}
-    admin = set(app.openapi()["paths"])
+    top = {str(getattr(r, "path", "")) for r in app.routes} - {"", "/{full_path:path}"}
+    admin = {str(p) for p in app.openapi()["paths"]}
     assert len(admin) >= 10
-    outside = sorted(p for p in top | admin if not str(p).startswith("/_sandbox/"))
+    outside = sorted(p for p in top | admin if not p.startswith("/_sandbox/"))
     assert outside == []
 
 
@@ -167,3 +176,23 @@ def test_what_netkeep_sends_direct_has_no_batch_operation() -> None:
         template = f"/networks/{{networkId}}/appliance/{path}"
         assert ops.find("PUT", template) is not None, template
         assert ops.find_batch(template, "update") is None, template
+
+
+@pytest.mark.parametrize(
+    ("operation", "answer", "problem"),
+    [
+        ("getNetwork", {"id": "N_1", "organizationId": "1"}, "'name' is missing"),
+        ("getNetworkApplianceVlans", {"id": "1"}, "must be an array"),
+        (
+            "getNetworkApplianceVlans",
+            [{"id": 1, "name": "a", "subnet": "10.0.0.0/24", "applianceIp": "10.0.0.1"}],
+            "'id' must be of type string",
+        ),
+        ("getNetworkApplianceVlansSettings", {"vlansEnabled": "yes"}, "must be of type boolean"),
+    ],
+)
+def test_an_answer_off_the_documented_shape_is_reported(
+    operation: str, answer: Any, problem: str
+) -> None:
+    problems = answer_problems(operation, answer)
+    assert any(problem in p for p in problems), problems
