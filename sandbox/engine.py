@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections import deque
@@ -25,7 +26,9 @@ from sandbox.state import SandboxState
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = "Internal server error (a sandbox bug, not a client mistake)"
-REQUEST_LOG_SIZE = 50_000
+REQUEST_LOG_SIZE = 10_000
+LOGGED_ITEMS = 50
+"""A logged list answer keeps its first items only (pages of a large inventory stay small)."""
 LEGACY_VERBS = {"create": "POST", "update": "PUT", "destroy": "DELETE"}
 
 
@@ -108,7 +111,7 @@ class Dashboard:
             "path": path,
             "template": route.template if route else None,
             "operationId": op.operation_id if op else None,
-            "body": body,
+            "body": copy.deepcopy(body),
             "problems": [],
             "status": None,
             "reply": None,
@@ -152,7 +155,9 @@ class Dashboard:
         except Exception:  # a sandbox bug: client mistakes are ApiErrors above
             log.exception("sandbox handler failed: %s %s", method, path)
             reply = Reply({"errors": [INTERNAL_ERROR]}, 500)
-        entry["status"], entry["reply"] = reply.status, reply.body
+        entry["status"] = reply.status
+        answer = reply.body[:LOGGED_ITEMS] if isinstance(reply.body, list) else reply.body
+        entry["reply"] = copy.deepcopy(answer)  # handlers answer live state records
         return Outcome(reply, route.template)
 
     def template_of(self, method: str, path: str) -> str:
