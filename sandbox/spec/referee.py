@@ -41,8 +41,8 @@ class Findings:
     batch_mismatches: dict[tuple[str, str], str] = field(default_factory=dict)
     answers: Counter[str] = field(default_factory=Counter)
     """Successful answers checked per operationId (those with a documented shape)."""
-    answer_mismatches: dict[str, int] = field(default_factory=dict)
-    """Problem message -> answers showing it."""
+    answer_mismatches: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(operationId, problem) -> answers showing it."""
 
     def table(self) -> str:
         """Operations used / validated / mismatches, one line per operation, plus totals."""
@@ -101,8 +101,9 @@ def referee(
         status = entry.get("status")
         if status and 200 <= int(status) < 300 and op.operation_id in ANSWERS:
             found.answers[op.operation_id] += 1
-            for message in answer_problems(op.operation_id, entry.get("reply")):
-                found.answer_mismatches[message] = found.answer_mismatches.get(message, 0) + 1
+            for message in answer_problems(op.operation_id, entry.get("reply"), int(status)):
+                key = (op.operation_id, message)
+                found.answer_mismatches[key] = found.answer_mismatches.get(key, 0) + 1
         if op.operation_id == "createOrganizationActionBatch" and not entry.get("batch"):
             actions = (entry.get("body") or {}).get("actions") or []
             for action in actions:

@@ -21,6 +21,8 @@ class Answer:
     """The answer is an array of such objects."""
     required: dict[str, str] = field(default_factory=dict)
     typed: dict[str, str] = field(default_factory=dict)
+    status: int | None = None
+    """The documented success status when it is not the usual one (e.g. 207)."""
 
 
 Fields = dict[str, dict[str, str]]
@@ -86,15 +88,23 @@ ANSWERS: dict[str, Answer] = {
     ),
     "getDeviceManagementInterface": Answer(typed={"wan1": "object", "wan2": "object"}),
     "getNetworkApplianceVlansSettings": Answer(required={"vlansEnabled": "boolean"}),
+    "createOrganizationInventoryDevicesSwapsBulk": Answer(
+        required={"jobId": "string", "swaps": "array"}, status=207
+    ),
+    "getOrganizationInventoryDevicesSwapsBulk": Answer(
+        required={"jobId": "string", "swaps": "array"}
+    ),
 }
 """operationId -> documented answer."""
 
 
-def answer_problems(operation_id: str, body: Any) -> list[str]:
+def answer_problems(operation_id: str, body: Any, status: int | None = None) -> list[str]:
     """How an answer differs from the documented shape (empty when it matches or is unlisted)."""
     shape = ANSWERS.get(operation_id)
     if shape is None:
         return []
+    if status is not None and shape.status is not None and status != shape.status:
+        return [f"{operation_id}: answered {status}, documented {shape.status}"]
     if shape.many:
         if not isinstance(body, list):
             return [f"{operation_id}: the answer must be an array"]
