@@ -184,3 +184,18 @@ def test_the_shipped_vpn_example_builds_site_to_site_and_client_vpn_on_the_demo(
     assert [u["email"] for u in sdk.networks.getNetworkMerakiAuthUsers("N_demo_tokyo")] == [
         "tanaka@sakura.example.jp"
     ]
+
+
+def test_the_tours_apply_deploys_its_units_and_doctor_stays_clean(demo_cli: CliRunner) -> None:
+    examples = Path(__file__).resolve().parents[2] / "provisioning" / "examples"
+    out = run(demo_cli, "apply", str(examples / "utm.yaml"), str(examples / "router.yaml"), "--yes")
+    assert "rollout" in out and "done" in out
+    assert "no violations" in run(demo_cli, "doctor")
+    shown = json.loads(run(demo_cli, "inventory", "show", "Q2FY-AAAA-0002", "--json"))
+    device = shown.get("device", shown)
+    assert (device["status"], device["site"], device["customer"]) == (
+        "deployed",
+        "さくら商事 本社",
+        "株式会社さくら商事",
+    )
+    assert device["network_id"] and device["network_id"].startswith("N_")
