@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from core.settings import get_settings
 from netkeep.cli import app
 from sandbox.server import SandboxServer
+from tests.service.helpers import seed_demo_inventory_at
 from tests.unit.provisioning.sheets import EXAMPLES
 
 
@@ -20,7 +21,8 @@ from tests.unit.provisioning.sheets import EXAMPLES
 def cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer
 ) -> Iterator[CliRunner]:
-    monkeypatch.setenv("NETKEEP_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("NETKEEP_DATABASE_URL", url)
     monkeypatch.setenv("NETKEEP_MERAKI_BASE_URL", sandbox.base_url)
     monkeypatch.setenv("NETKEEP_PROVISIONING_RATE_PER_ORG", "500")
     monkeypatch.setenv("NETKEEP_ACTOR", "cli-test")
@@ -28,6 +30,7 @@ def cli(
     get_settings.cache_clear()
     runner = CliRunner()
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    seed_demo_inventory_at(url)  # the example sheets' units are in stock
     yield runner
     get_settings.cache_clear()
 
