@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from core.settings import get_settings
 from netkeep.cli import app
 from sandbox.server import SandboxServer
-from tests.service.helpers import seed_demo_inventory_at
+from tests.service.helpers import HEADER, seed_demo_inventory_at
 from tests.unit.provisioning.sheets import EXAMPLES
 
 
@@ -87,7 +87,16 @@ def _shop(folder: Path, i: int, *, vlan: int = 10) -> str:
     return str(path)
 
 
+def _stock_shops(cli: CliRunner, folder: Path, *shops: int) -> None:
+    """The shops' units arrive in the warehouse: imported into the inventory, in stock."""
+    rows = "".join(f"Q2FY-C{i:03d}-0001,MX67,,in_stock,,倉庫,,,,,,\n" for i in shops)
+    csv = folder / "shops.csv"
+    csv.write_text(HEADER + rows, encoding="utf-8")
+    run(cli, "inventory", "import", str(csv), "--commit")
+
+
 def test_several_sheets_are_one_rollout(cli: CliRunner, tmp_path: Path) -> None:
+    _stock_shops(cli, tmp_path, 1, 2, 9)
     bad = _shop(tmp_path, 9, vlan=5000)
     worse = tmp_path / "worse.yaml"
     worse.write_text("format: netkeep-sheet/1\nkind: settings\nsite: {plan: utm}\n", "utf-8")
