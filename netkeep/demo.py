@@ -24,7 +24,7 @@ from netkeep.mailsink import MailSink
 SAMPLE_DEVICES = Path(__file__).resolve().parent.parent / "inventory" / "sample" / "devices.csv"
 DEMO_ACTOR = Actor(name="demo-loader", role="admin")
 
-SAMPLE_CONTRACTS = (
+SAMPLE_CONTRACTS: tuple[tuple[str, str, Plan, list[ContractOption], date], ...] = (
     ("C-2026-0001", "株式会社さくら商事", Plan.UTM, [ContractOption.VPN], date(2026, 3, 2)),
     ("C-2026-0002", "株式会社さくら商事", Plan.WIRELESS, [ContractOption.SURVEY], date(2026, 3, 2)),
     ("C-2026-0003", "なにわ物産株式会社", Plan.ROUTER, [ContractOption.ONSITE], date(2026, 7, 15)),
