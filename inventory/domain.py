@@ -193,12 +193,13 @@ NOT_PROVISIONABLE: dict[DeviceStatus, str] = {
 
 
 def deployed_here(unit: UnitRecord, target: SiteTarget) -> bool:
-    """A deployed unit is at the target site: its network is one netkeep knows for the site,
-    or (a unit linked to no known network) its site is the sheet's site.name."""
+    """A deployed unit is at the target site: of the sheet's customer (when it names one), and
+    in the network netkeep knows for the site — or, when netkeep knows none or the unit is
+    linked to none, at the sheet's site.name."""
     if target.customer is not None and unit.customer != target.customer:
         return False
-    if unit.network_id is not None and unit.network_id in target.network_ids:
-        return True
+    if unit.network_id is not None and target.network_ids:
+        return unit.network_id in target.network_ids
     return unit.site == target.site
 
 

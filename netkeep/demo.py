@@ -190,4 +190,6 @@ CLI:
   netkeep apply provisioning/examples/utm.yaml provisioning/examples/router.yaml --yes
                                                              # two sites as one rollout
   netkeep job list                                           # their journalled jobs
+  netkeep inventory show Q2FY-AAAA-0002                      # now deployed there, on C-2026-0005
+  netkeep doctor                                             # still nothing to repair
 """
