@@ -12,7 +12,7 @@ was (`undeploy_removed`) — both through the inventory service.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,6 @@ from inventory.domain import (
     Owner,
     OwnerKind,
     SiteTarget,
-    UnitRecord,
     placement_problem,
 )
 from inventory.models import Contract
@@ -135,7 +134,7 @@ def check_units(
     for index, device in enumerate(devices):
         unit = records.get(device.serial)
         if unit is not None and device.serial in held:
-            unit = UnitRecord(**{**_fields(unit), "held_by": held[device.serial]})
+            unit = replace(unit, held_by=held[device.serial])
         problem = placement_problem(device.serial, device.model, unit, target)
         if problem is not None:
             problems.append(Problem(problem, f"{where}devices[{index}].serial"))
@@ -158,10 +157,6 @@ def check_units(
         contract_id=None if contract is None else contract.id,
         before=_befores(session, serials),
     )
-
-
-def _fields(unit: UnitRecord) -> dict[str, Any]:
-    return {name: getattr(unit, name) for name in UnitRecord.__slots__}
 
 
 def _befores(session: Session, serials: Sequence[str]) -> dict[str, dict[str, Any]]:
