@@ -366,6 +366,12 @@ def deploy_unit(
     status = DeviceStatus(device.status)
     if status is DeviceStatus.DEPLOYED and device.network_id == network_id:
         return device
+    if status not in (DeviceStatus.IN_STOCK, DeviceStatus.DEPLOYED):
+        raise Conflict(
+            f"{device.serial} is {status}, not in stock: it cannot be deployed in {network_id} "
+            f"(netkeep inventory show {device.serial})",
+            serial=device.serial,
+        )
     if status is DeviceStatus.DEPLOYED and device.network_id not in (None, network_id):
         raise Conflict(
             f"{device.serial} is deployed in network {device.network_id}, not {network_id}",

@@ -26,6 +26,7 @@ from provisioning import apply as jobs
 from provisioning import rollout as rollouts
 from provisioning.journal import ApplyHooks
 from provisioning.models import JobStep
+from provisioning.units import claimed_serials
 from provisioning.service import apply_plan, plan_sheet, resume_job, rollback_job
 from provisioning.sheet_model import Sheet
 from rma import replacement
@@ -336,3 +337,40 @@ def test_a_re_apply_at_the_same_site_is_accepted(demo: Session, sandbox: Sandbox
     )  # fmt: skip
     again = plan_sheet(dashboard=dash, sheet=sheet, options=OPTIONS, session=demo)
     assert again.empty
+
+
+def test_a_unit_reserved_after_the_plan_fails_only_its_own_job_of_a_rollout(
+    demo: Session, sandbox: SandboxServer
+) -> None:
+    """The claim went out, the inventory then refuses the unit: its job fails (resumable),
+    nothing of that step is committed, the other site's job and unit carry on."""
+    dash = dashboard_for(sandbox)
+    sites = [
+        rollouts.RolloutSite(dash, example("utm"), source="utm.yaml"),
+        rollouts.RolloutSite(dash, example("router"), source="router.yaml"),
+    ]
+    rollouts.plan_rollout(sites, OPTIONS, session=demo)
+
+    def reserve_when_claimed(step: JobStep) -> None:
+        if UTM_UNIT in claimed_serials(step):
+            s for op in step.operations for s in (op.get("body") or {}).get("serials", [])
+        ]:
+            unit = inventory.get_device(session=demo, serial=UTM_UNIT)
+            if unit.status == "in_stock":  # a clerk sets it aside meanwhile
+                inventory.change_status(
+                    session=demo, actor=ACTOR, serial=UTM_UNIT, target=DeviceStatus.RESERVED,
+                    now=NOW,
+                )  # fmt: skip
+                demo.commit()
+
+    outcome = rollouts.apply_rollout(
+        session=demo, sites=sites, actor=ACTOR, clock=clock, options=OPTIONS,
+        hooks=ApplyHooks(after_submit=reserve_when_claimed),
+    )  # fmt: skip
+    utm_job, router_job = outcome.jobs
+    assert utm_job.status == "failed"
+    assert f"{UTM_UNIT} is reserved, not in stock" in (utm_job.error or "")
+    assert router_job.status == "done"
+    assert inventory.get_device(session=demo, serial=UTM_UNIT).status == "reserved"
+    assert deploys(demo, UTM_UNIT) == []
+    assert inventory.get_device(session=demo, serial=ROUTER_UNIT).status == "deployed"
