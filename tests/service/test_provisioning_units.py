@@ -26,9 +26,9 @@ from provisioning import apply as jobs
 from provisioning import rollout as rollouts
 from provisioning.journal import ApplyHooks
 from provisioning.models import JobStep
-from provisioning.units import claimed_serials
 from provisioning.service import apply_plan, plan_sheet, resume_job, rollback_job
 from provisioning.sheet_model import Sheet
+from provisioning.units import claimed_serials
 from rma import replacement
 from rma import service as rmas
 from sandbox.server import SandboxServer
@@ -353,8 +353,6 @@ def test_a_unit_reserved_after_the_plan_fails_only_its_own_job_of_a_rollout(
 
     def reserve_when_claimed(step: JobStep) -> None:
         if UTM_UNIT in claimed_serials(step):
-            s for op in step.operations for s in (op.get("body") or {}).get("serials", [])
-        ]:
             unit = inventory.get_device(session=demo, serial=UTM_UNIT)
             if unit.status == "in_stock":  # a clerk sets it aside meanwhile
                 inventory.change_status(
