@@ -98,6 +98,8 @@ def _plan_table(out: PlanOut) -> Table:
 def _show_plan(out: PlanOut) -> None:
     for ref, status in out.secrets.items():
         console.print(f"{out.network_name}: secret {ref}: {status}", markup=False)
+    for serial, outcome in out.units.items():
+        console.print(f"{out.network_name}: unit {serial}: {outcome}", markup=False)
     if not out.changes:
         console.print(f"{out.network_name}: no changes", markup=False)
         return

@@ -51,6 +51,18 @@ class UnitPlacement:
     contract_id: int | None
     before: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Each accepted serial's placement fields and owner as the inventory holds them now."""
+    contract: str | None = None
+    """The contract's number, for people."""
+
+    def outcome(self, serial: str, claimed: bool) -> str:
+        """What the apply does to the unit in the inventory, in words."""
+        was = self.before.get(serial, {})
+        if not claimed:
+            return f"{was.get('status')} at {was.get('site')}: unchanged"
+        whose = f" for {self.customer}" if self.customer else ""
+        attach = self.contract and not was.get("contract_id")
+        on = f", on contract {self.contract}" if attach else ""
+        return f"{was.get('status')} → deployed at {self.site}{whose}{on} once claimed"
 
 
 def sheet_customer(sheet: Sheet) -> str | None:
@@ -156,6 +168,7 @@ def check_units(
         customer=customer,
         contract_id=None if contract is None else contract.id,
         before=_befores(session, serials),
+        contract=None if contract is None else contract.number,
     )
 
 

@@ -188,6 +188,11 @@ def test_the_shipped_vpn_example_builds_site_to_site_and_client_vpn_on_the_demo(
 
 def test_the_tours_apply_deploys_its_units_and_doctor_stays_clean(demo_cli: CliRunner) -> None:
     examples = Path(__file__).resolve().parents[2] / "provisioning" / "examples"
+    planned = json.loads(run(demo_cli, "plan", str(examples / "utm.yaml"), "--json"))
+    assert planned["units"] == {
+        "Q2FY-AAAA-0002": "in_stock → deployed at さくら商事 本社 for 株式会社さくら商事, on "
+        "contract C-2026-0005 once claimed"
+    }
     out = run(demo_cli, "apply", str(examples / "utm.yaml"), str(examples / "router.yaml"), "--yes")
     assert "rollout" in out and "done" in out
     assert "no violations" in run(demo_cli, "doctor")
