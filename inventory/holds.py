@@ -92,7 +92,7 @@ def release_units(
         return []
     session.execute(
         update(Device)
-        .where(col(Device.serial).in_(released), Device.held_by_job == job_id)
+        .where(col(Device.serial).in_(released), col(Device.held_by_job) == job_id)
         .values(held_by_job=None, updated_at=now)
     )
     for serial in released:

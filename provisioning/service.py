@@ -110,6 +110,7 @@ def plan_sheet(
     placement = None
     if session is not None:
         placement = check_units(session=session, sheet=sheet, network_id=network_id, source=source)
+        session.commit()  # it only read: no transaction (SQLite: no write lock) across the plan
     plan = make_plan(
         dashboard=dashboard,
         sheet=sheet,

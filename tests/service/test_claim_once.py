@@ -1,0 +1,244 @@
+"""Issue 20, item 1: a unit's claim goes out to the dashboard once, however many applies race.
+
+Rule (docs/architecture.md, "One claim per unit"): before a job's claim of a unit is sent, the
+unit is held by that job in the database — a conditional UPDATE only one racer wins, committed
+before any dashboard call. The loser is refused naming the job that holds the unit and sends
+nothing (no network, no claim); the hold ends when the claim is done, when the job fails, or
+when it is rolled back; a crashed job's hold is taken over by its own resume, not by another.
+
+Two applies run at once in threads, each on its own connection, against a real SQLite file and
+a PostgreSQL schema with committed rows (the rolled-back `session` fixture cannot show
+concurrency); the sandbox's request log says how many claims reached the dashboard.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from core import migrate
+from core.db import begin_write, make_engine
+from core.errors import Conflict, DomainError, ValidationFailed
+from core.models import AuditEntry
+from inventory.models import Device
+from provisioning.journal import ApplyHooks
+from provisioning.models import JobStep, ProvisioningJob
+from provisioning.service import apply_plan, plan_sheet, resume_job, rollback_job
+from provisioning.sheet_model import Sheet
+from sandbox.server import SandboxServer
+from tests.conftest import PG_URL
+from tests.service.helpers import seed_demo_inventory
+from tests.service.test_provisioning_apply import ACTOR, OPTIONS, dashboard_for
+from tests.service.test_provisioning_units import UTM_UNIT, clock, utm_with
+
+SITE_A, SITE_B = "さくら商事 本社", "さくら商事 大阪支店"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def committed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A fresh database (migrated, the demo inventory committed) each connection can see."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'claims.db'}"
+        yield from _filled(url)
+        return
+    schema = f"nk_claim_{uuid.uuid4().hex[:10]}"
+    dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield from _filled(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def _filled(url: str) -> Iterator[Engine]:
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            seed_demo_inventory(session)
+            session.commit()
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def claims_sent(sandbox: SandboxServer, serial: str) -> int:
+    """Claim requests for `serial` the sandbox answered (direct or inside an action batch)."""
+    log = sandbox.app.state.runtime.dashboard.request_log
+    return sum(
+        1
+        for entry in list(log)
+        if entry.get("operationId") == "claimNetworkDevices"
+        and serial in ((entry.get("body") or {}).get("serials") or [])
+    )
+
+
+def networks_created(sandbox: SandboxServer, *names: str) -> int:
+    log = sandbox.app.state.runtime.dashboard.request_log
+    return sum(
+        1
+        for entry in list(log)
+        if entry.get("operationId") == "createOrganizationNetwork"
+        and (entry.get("body") or {}).get("name") in names
+    )
+
+
+def writer(engine: Engine) -> Session:
+    """A session as the API opens one for a POST: a writer (SQLite: BEGIN IMMEDIATE)."""
+    session = Session(engine, expire_on_commit=False)
+    begin_write(session)
+    return session
+
+
+def held_by(engine: Engine, serial: str) -> tuple[int | None, str]:
+    with Session(engine) as session:
+        device = session.exec(select(Device).where(Device.serial == serial)).one()
+        return device.held_by_job, device.status
+
+
+def test_two_racing_applies_send_one_claim_and_the_loser_is_refused_naming_the_job(
+    committed: Engine, sandbox: SandboxServer
+) -> None:
+    sheets = [utm_with(UTM_UNIT, name=SITE_A), utm_with(UTM_UNIT, name=SITE_B)]
+    barrier = threading.Barrier(len(sheets))
+    done: list[ProvisioningJob] = []
+    refusals: list[DomainError] = []
+    crashes: list[BaseException] = []
+    lock = threading.Lock()
+
+    def one(sheet: Sheet) -> None:
+        dash = dashboard_for(sandbox)
+        try:
+            with writer(committed) as session:
+                plan = plan_sheet(dashboard=dash, sheet=sheet, options=OPTIONS, session=session)
+                barrier.wait(timeout=30)  # both planned: the unit was in stock for both
+                try:
+                    job = apply_plan(
+                        session=session, dashboard=dash, sheet=sheet, plan=plan, actor=ACTOR,
+                        clock=clock, options=OPTIONS,
+                    )  # fmt: skip
+                    session.commit()
+                    with lock:
+                        done.append(job)
+                except DomainError as exc:
+                    session.rollback()
+                    with lock:
+                        refusals.append(exc)
+        except BaseException as exc:
+            with lock:
+                crashes.append(exc)
+
+    before = claims_sent(sandbox, UTM_UNIT), networks_created(sandbox, SITE_A, SITE_B)
+    threads = [threading.Thread(target=one, args=(s,)) for s in sheets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert crashes == []
+    assert len(done) == 1 and len(refusals) == 1
+    winner = done[0]
+    assert winner.status == "done"
+    refusal = refusals[0]
+    assert isinstance(refusal, Conflict | ValidationFailed)  # 409 / 422 over the API, never 5xx
+    assert f"provisioning job {winner.id}" in str(refusal)
+    assert claims_sent(sandbox, UTM_UNIT) - before[0] == 1
+    assert networks_created(sandbox, SITE_A, SITE_B) - before[1] == 1  # the loser: nothing
+    held, status = held_by(committed, UTM_UNIT)
+    assert (held, status) == (None, "deployed")  # the claim is done: the hold ended
+    with Session(committed) as session:
+        jobs = list(session.exec(select(ProvisioningJob)))
+        assert [j.id for j in jobs] == [winner.id]  # the loser journalled nothing
+        trail = select(AuditEntry).where(AuditEntry.entity_id == UTM_UNIT)
+        actions = [a.action for a in session.exec(trail.order_by(col(AuditEntry.id)))]
+        assert actions[-3:] == ["device.hold", "device.deploy", "device.release"]
+
+
+class Crash(Exception):
+    """The process died here (a test's hook stops the run between two steps)."""
+
+
+def _crash_before_claim(step: JobStep) -> None:
+    if step.action.startswith("create "):  # the network exists; the claim batch not yet sent
+        raise Crash
+
+
+def test_a_crashed_jobs_hold_is_taken_over_by_its_resume_not_by_a_stranger(
+    committed: Engine, sandbox: SandboxServer
+) -> None:
+    sheet = utm_with(UTM_UNIT, name=SITE_A)
+    dash = dashboard_for(sandbox)
+    with writer(committed) as session:
+        plan = plan_sheet(dashboard=dash, sheet=sheet, options=OPTIONS, session=session)
+        with pytest.raises(Crash):
+            apply_plan(
+                session=session, dashboard=dash, sheet=sheet, plan=plan, actor=ACTOR,
+                clock=clock, options=OPTIONS, hooks=ApplyHooks(after_step=_crash_before_claim),
+            )  # fmt: skip
+    with Session(committed) as session:
+        crashed = session.exec(select(ProvisioningJob)).one()
+    assert crashed.status == "running"
+    assert held_by(committed, UTM_UNIT) == (crashed.id, "in_stock")
+    claims = claims_sent(sandbox, UTM_UNIT)
+
+    stranger = utm_with(UTM_UNIT, name=SITE_B)
+    with writer(committed) as session, pytest.raises(ValidationFailed) as caught:
+        plan_sheet(dashboard=dash, sheet=stranger, options=OPTIONS, session=session)
+    assert [p.location for p in caught.value.problems] == ["devices[0].serial"]
+    assert f"provisioning job {crashed.id}" in caught.value.problems[0].message
+    assert claims_sent(sandbox, UTM_UNIT) == claims
+
+    assert crashed.id is not None
+    with writer(committed) as session:
+        resumed = resume_job(
+            session=session, dashboard=dash, job_id=crashed.id, sheet=sheet, actor=ACTOR,
+            clock=clock, options=OPTIONS,
+        )  # fmt: skip
+        session.commit()
+    assert resumed.status == "done"
+    assert claims_sent(sandbox, UTM_UNIT) == claims + 1
+    assert held_by(committed, UTM_UNIT) == (None, "deployed")
+
+
+def test_a_failed_job_releases_its_hold_and_a_rollback_leaves_none(
+    committed: Engine, sandbox: SandboxServer
+) -> None:
+    sheet = utm_with(UTM_UNIT, name=SITE_A)
+    dash = dashboard_for(sandbox)
+    with writer(committed) as session:
+        plan = plan_sheet(dashboard=dash, sheet=sheet, options=OPTIONS, session=session)
+        # someone claimed it by hand on the dashboard meanwhile: the claim batch fails there
+        sandbox.dashboard_api().networks.claimNetworkDevices("N_demo_osaka", serials=[UTM_UNIT])
+        job = apply_plan(
+            session=session, dashboard=dash, sheet=sheet, plan=plan, actor=ACTOR,
+            clock=clock, options=OPTIONS,
+        )  # fmt: skip
+        session.commit()
+    assert job.status == "failed"
+    assert held_by(committed, UTM_UNIT) == (None, "in_stock")
+    with Session(committed) as session:
+        released = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.entity_id == UTM_UNIT, AuditEntry.action == "device.release"
+            )
+        ).one()
+        after: dict[str, Any] = dict(released.after or {})
+    assert after == {"held_by_job": None, "reason": f"job {job.id} failed"}
+    assert job.id is not None
+    with writer(committed) as session:
+        rollback_job(
+            session=session, dashboard=dash, job_id=job.id, actor=ACTOR, clock=clock,
+            options=OPTIONS, delete_network=True,
+        )  # fmt: skip
+        session.commit()
+    assert held_by(committed, UTM_UNIT) == (None, "in_stock")
