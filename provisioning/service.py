@@ -254,9 +254,11 @@ def rollback_job(
         raise Conflict(f"job {job_id} is a {job.kind} job; only applies can be rolled back")
     if job.network_id is None:
         raise Conflict(f"job {job_id} never reached the dashboard; nothing to roll back")
+    snapshots = snapshot_of(session=session, job_id=job_id)
+    session.commit()  # it only read: no transaction held across the dashboard's reads
     plan, not_restorable, absent = rollback_plan(
         job=job,
-        snapshots=snapshot_of(session=session, job_id=job_id),
+        snapshots=snapshots,
         dashboard=dashboard,
         secret_key=options.secret_key,
         rate=options.rate,
