@@ -1,6 +1,6 @@
-"""A unit held by the provisioning job that is claiming it (one claim however many race)
+"""Claims before outside calls: a unit held by the job claiming it; a change request's claim
 
-Revision ID: 0010_unit_hold
+Revision ID: 0010_claims
 Revises: 0010_token_name_lower
 Create Date: 2026-12-06 06:50:00
 """
@@ -12,7 +12,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_unit_hold"
+from core.timeutil import UtcDateTime
+
+revision: str = "0010_claims"
 down_revision: str | None = "0010_token_name_lower"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -21,9 +23,16 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("device", sa.Column("held_by_job", sa.Integer(), nullable=True))
     op.create_index("ix_device_held_by_job", "device", ["held_by_job"])
+    op.add_column("change_request", sa.Column("claimed_for", sa.String(20), nullable=True))
+    op.add_column(
+        "change_request", sa.Column("claimed_at", UtcDateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("change_request") as batch:
+        batch.drop_column("claimed_at")
+        batch.drop_column("claimed_for")
     op.drop_index("ix_device_held_by_job", table_name="device")
     with op.batch_alter_table("device") as batch:
         batch.drop_column("held_by_job")
