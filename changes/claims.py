@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col
 
-from changes.domain import ChangeStatus
+from changes.domain import ENTITY, ChangeStatus
 from changes.models import ChangeRequest
-from changes.service import get_request, record_event, snapshot
+from changes.service import get_request, snapshot
+from core import audit
 from core.audit import Actor
 from core.errors import Conflict
 from core.timeutil import show
@@ -68,10 +69,7 @@ def claim(
             status=current.status,
         )
     session.refresh(req)
-    record_event(
-        session, req, action=f"{what}_claimed", to_status=req.status, actor=actor, now=now,
-        before={**snapshot(req), "claimed_for": None, "claimed_at": None},
-    )  # fmt: skip
+    _audit(session, req, f"{what}_claimed", None, actor=actor, now=now)
     session.commit()
 
 
@@ -87,10 +85,33 @@ def release(
     session.rollback()
     session.refresh(req)
     what = req.claimed_for
+    before = snapshot(req)
     clear(req)
     session.add(req)
-    record_event(
-        session, req, action=f"{what}_released", to_status=req.status, actor=actor, now=now,
-        note=note[:2000], outcome="failed",
-    )  # fmt: skip
+    _audit(session, req, f"{what}_released", before, actor=actor, now=now, note=note)
     session.commit()
+
+
+def _audit(
+    session: Session,
+    req: ChangeRequest,
+    action: str,
+    before: dict[str, Any] | None,
+    *,
+    actor: Actor,
+    now: datetime,
+    note: str = "",
+) -> None:
+    """The claim's move in the audit log (the request's history keeps its statuses only)."""
+    after = {k: v for k, v in snapshot(req).items() if k in ("status", "claimed_for", "claimed_at")}
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{ENTITY}.{action}",
+        entity_type=ENTITY,
+        entity_id=str(req.id),
+        before=None if before is None else {k: before.get(k) for k in after},
+        after={**after, **({"note": note[:2000]} if note else {})},
+        outcome="ok" if before is None else "failed",
+        at=now,
+    )

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,30 +25,50 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from changes import acceptance, applying, scheduling
+from changes import service as changes
+from changes.mailer import SmtpMailer
+from changes.models import ChangeNotice, ChangeRequest
 from core import migrate
+from core.calendar import BusinessCalendar
 from core.db import begin_write, make_engine
 from core.errors import Conflict, DomainError, ValidationFailed
 from core.models import AuditEntry
+from inventory.catalogue_defaults import seed_catalogue
 from inventory.models import Device
 from provisioning.journal import ApplyHooks
 from provisioning.models import JobStep, ProvisioningJob
 from provisioning.service import apply_plan, plan_sheet, resume_job, rollback_job
+from provisioning.sheet_io import load_sheet
 from provisioning.sheet_model import Sheet
 from sandbox.server import SandboxServer
 from tests.conftest import PG_URL
 from tests.service.helpers import seed_demo_inventory
-from tests.service.test_provisioning_apply import ACTOR, OPTIONS, dashboard_for
+from tests.service.test_changes_lifecycle import FIELD, NOC
+from tests.service.test_provisioning_apply import ACTOR, OPTIONS, apply, dashboard_for
 from tests.service.test_provisioning_units import UTM_UNIT, clock, utm_with
+from tests.unit.changes.builders import (
+    ENV,
+    TUESDAY_10,
+    Inbox,
+    as_bytes,
+    build_contracts,
+    link_site,
+    smtp_inbox_fixture,  # noqa: F401  (the smtp_inbox fixture)
+    typical_utm_change,
+)
+from tests.unit.provisioning.sheets import EXAMPLE_ENV, EXAMPLES
+
+CAL = BusinessCalendar()
 
 SITE_A, SITE_B = "さくら商事 本社", "さくら商事 大阪支店"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def committed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A fresh database (migrated, the demo inventory committed) each connection can see."""
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A fresh migrated database with committed rows each connection can see."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'claims.db'}"
-        yield from _filled(url)
+        yield from _migrated(f"sqlite:///{tmp_path / 'claims.db'}")
         return
     schema = f"nk_claim_{uuid.uuid4().hex[:10]}"
     dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
@@ -55,22 +76,28 @@ def committed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine
         conn.execute(f'CREATE SCHEMA "{schema}"')
     sep = "&" if "?" in PG_URL else "?"
     try:
-        yield from _filled(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+        yield from _migrated(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def _filled(url: str) -> Iterator[Engine]:
+def _migrated(url: str) -> Iterator[Engine]:
     migrate.upgrade(url)
     engine = make_engine(url)
     try:
-        with Session(engine) as session:
-            seed_demo_inventory(session)
-            session.commit()
         yield engine
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def committed(database: Engine) -> Engine:
+    """The demo inventory committed."""
+    with Session(database) as session:
+        seed_demo_inventory(session)
+        session.commit()
+    return database
 
 
 def claims_sent(sandbox: SandboxServer, serial: str) -> int:
@@ -242,3 +269,100 @@ def test_a_failed_job_releases_its_hold_and_a_rollback_leaves_none(
         )  # fmt: skip
         session.commit()
     assert held_by(committed, UTM_UNIT) == (None, "in_stock")
+
+
+def _scheduled_change_request(engine: Engine, sandbox: SandboxServer) -> int:
+    """さくら商事's UTM change request, validated, approved and scheduled (committed)."""
+    with Session(engine, expire_on_commit=False) as session:
+        seed_catalogue(session=session, actor=ACTOR)
+        build_contracts(session)
+        utm = load_sheet(EXAMPLES / "utm.yaml", environ=EXAMPLE_ENV)
+        job = apply(session, dashboard_for(sandbox), utm)
+        link_site(session, job.network_id)
+        req = changes.submit_request(
+            session=session, actor=FIELD, filename="cr.yaml",
+            content=as_bytes(typical_utm_change()), notice_email="soumu@sakura.example.jp",
+            now=TUESDAY_10, environ=ENV,
+        )  # fmt: skip
+        assert req.id is not None and req.status == "validated", req.problems
+        changes.approve_request(session=session, actor=NOC, request_id=req.id, now=TUESDAY_10)
+        scheduling.schedule_request(
+            session=session, actor=NOC, calendar=CAL, request_id=req.id, now=TUESDAY_10
+        )
+        session.commit()
+        return req.id
+
+
+def _race(count: int, work: Callable[[], Any]) -> tuple[list[Any], list[DomainError]]:
+    """`work` run by `count` threads at once; what each returned, and the DomainErrors."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = []
+    refusals: list[DomainError] = []
+    crashes: list[BaseException] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        try:
+            barrier.wait(timeout=30)
+            result = work()
+            with lock:
+                results.append(result)
+        except DomainError as exc:
+            with lock:
+                refusals.append(exc)
+        except BaseException as exc:
+            with lock:
+                crashes.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert crashes == []
+    return results, refusals
+
+
+def test_racing_applies_and_notices_of_one_change_request_each_go_out_once(
+    database: Engine, sandbox: SandboxServer, smtp_inbox: Inbox
+) -> None:
+    request_id = _scheduled_change_request(database, sandbox)
+    log = sandbox.app.state.runtime.dashboard.request_log
+    writes_before = sum(1 for e in list(log) if e.get("method") != "GET")
+
+    def apply_it() -> Any:
+        with writer(database) as session:
+            return applying.apply_request(
+                session=session, actor=NOC, calendar=CAL, request_id=request_id, now=TUESDAY_10,
+                dashboard=dashboard_for(sandbox), options=OPTIONS, environ=ENV,
+            )  # fmt: skip
+
+    applied, refused = _race(3, apply_it)
+    assert [r.status for r in applied] == ["applied"]
+    assert len(refused) == 2 and all(isinstance(r, Conflict) for r in refused)
+    writes = [e for e in list(log) if e.get("method") != "GET"][writes_before:]
+    assert writes and len({e.get("operationId") for e in writes}) == len(writes)  # none twice
+    with Session(database) as session:
+        assert len(list(session.exec(select(ProvisioningJob)))) == 2  # utm.yaml's and this one
+
+    mailer = SmtpMailer(
+        host=smtp_inbox.host, port=smtp_inbox.port, sender="noc@example.jp", sender_name="NOC"
+    )
+
+    def notify() -> Any:
+        with writer(database) as session:
+            req = acceptance.send_completion_notice(
+                session=session, actor=NOC, mailer=mailer, request_id=request_id,
+                now=TUESDAY_10 + timedelta(minutes=5), acceptance_days=7,
+            )  # fmt: skip
+            session.commit()  # as the API's request session does
+            return req
+
+    notified, refused = _race(3, notify)
+    assert [r.status for r in notified] == ["notified"]
+    assert len(refused) == 2 and all(isinstance(r, Conflict) for r in refused)
+    assert len(smtp_inbox.messages()) == 1
+    with Session(database) as session:
+        req = session.get(ChangeRequest, request_id)
+        assert req is not None and (req.claimed_for, req.claimed_at) == (None, None)
+        assert len(list(session.exec(select(ChangeNotice)))) == 1
