@@ -170,6 +170,7 @@ def build_vpn(
         request=request,
         accept_documentation=accept_documentation,
     )
+    session.commit()  # it only read: no transaction held across the dashboard calls below
     desired = desired_site_to_site(request.sites)
     networks = {str(n["id"]): n for n in provisioning.list_networks()}
     missing = [nid for nid in desired if nid not in networks]

@@ -232,3 +232,43 @@ def test_change_request_apply_and_notice_hold_no_write_lock_during_calls(
         controller.stop()
     assert notified.status == "notified" and handler.received == 1
     assert probe.blocked == [], "\n".join(probe.blocked)
+
+
+def test_vpn_check_and_build_hold_no_write_lock_during_dashboard_calls(
+    db: tuple[Engine, Path], sandbox: SandboxServer
+) -> None:
+    from dashboard.vpn import MerakiVpnDashboard
+    from tests.conftest import ADMIN
+    from tests.service.test_vpn_service import request
+    from tests.unit.vpn import world
+    from vpn import construction, eligibility
+
+    engine, path = db
+    probe = WriteProbe(path)
+    world.load(sandbox)
+    with Session(engine) as session:
+        seed_catalogue(session=session, actor=ADMIN)
+        world.contracts(session)
+        session.commit()
+    plain = MerakiDashboard(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    plain.meter.limiter = probe
+    vpn = MerakiVpnDashboard(plain)
+    provisioning = world.provisioning_dashboard(sandbox)
+    provisioning.meter.limiter = probe
+    with writer(engine) as session:
+        rows = eligibility.check_sites(
+            session=session, dashboard=vpn, actor=ADMIN, organization_id=world.ORG,
+            network_ids=[world.TOKYO, world.OSAKA], now=world.T1, accept_documentation=True,
+        )  # fmt: skip
+        session.commit()
+    assert len(rows) == 2
+    with writer(engine) as session:
+        built = construction.build_vpn(
+            session=session, dashboard=vpn, provisioning=provisioning, options=world.OPTIONS,
+            actor=ADMIN, organization_id=world.ORG, request=request(), now=world.T1,
+            accept_documentation=True,
+        )  # fmt: skip
+        session.commit()
+    assert built.build.status == "applied"
+    assert probe.calls > 5
+    assert probe.blocked == [], "\n".join(probe.blocked)
