@@ -176,7 +176,7 @@ def test_a_dashboard_failure_leaves_the_database_as_it_was(
     assert rma_service.get_rma(session=session, rma_id=rma.id or 0).status == RmaStatus.SHIPPED
     devices = {d.serial: d for d in session.exec(select(Device))}
     assert devices[FAILED].status == "failed" and devices[FAILED].contract_id is not None
-    assert devices[SPARE].status == "reserved" and devices[SPARE].contract_id is None
+    assert devices[SPARE].status == "in_transit" and devices[SPARE].contract_id is None
     assert len(session.exec(select(OwnershipEvent)).all()) == events_before
     sdk = dash_sandbox.dashboard_api()
     assert FAILED in network_serials(sdk) and SPARE not in network_serials(sdk)

@@ -1,6 +1,6 @@
 """RMA units in possible places: holds, the swap claim, reminder outcomes, serial mismatches
 
-Revision ID: 0010_rma-units
+Revision ID: 0010_rma_units
 Revises: 0009
 Create Date: 2026-12-06 06:20:00
 
@@ -21,7 +21,7 @@ from alembic import op
 
 import core.timeutil
 
-revision: str = "0010_rma-units"
+revision: str = "0010_rma_units"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
