@@ -142,8 +142,6 @@ def test_racing_identical_swaps_reach_the_dashboard_once(kind: str, tmp_path: Pa
             assert inventory.get_device(session=session, serial=SPARE).status == "deployed"
             assert inventory.get_device(session=session, serial=FAILED).status == "in_rma"
             for action in ("rma.swapped", "rma.swap_claimed"):
-                count = session.exec(
-                    select(func.count()).where(AuditEntry.action == action)
-                ).one()
+                count = session.exec(select(func.count()).where(AuditEntry.action == action)).one()
                 assert count == 1, action
         engine.dispose()
