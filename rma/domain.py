@@ -82,11 +82,9 @@ def advance(current: RmaStatus, target: RmaStatus) -> RmaStatus:
 
 def status_after_swap(current: RmaStatus) -> RmaStatus:
     """The RMA's status once the swap is recorded: `swapped` from `shipped`, else unchanged."""
-    if current is _S.SHIPPED:
-        return _S.SWAPPED
-    if current in SWAPPABLE:
-        return current
-    raise InvalidTransition("rma", current.value, _S.SWAPPED.value, (_S.SHIPPED.value,))
+    if current not in SWAPPABLE:
+        raise InvalidTransition("rma", current.value, _S.SWAPPED.value, (_S.SHIPPED.value,))
+    return _S.SWAPPED if current is _S.SHIPPED else current
 
 
 def return_due_date(
