@@ -1,7 +1,7 @@
 """RMA units in possible places: holds, the swap claim, reminder outcomes, serial mismatches
 
 Revision ID: 0010_rma_units
-Revises: 0009
+Revises: 0010_token_name_lower
 Create Date: 2026-12-06 06:20:00
 
 `device.held_by` names the RMA that holds a unit (no hand moves meanwhile); `rma.swap_claimed_at`
@@ -22,7 +22,7 @@ from alembic import op
 import core.timeutil
 
 revision: str = "0010_rma_units"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010_token_name_lower"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
