@@ -34,9 +34,8 @@ def test_hand_moves_refused_release_re_reserve_and_the_mismatch_kept(
     )
     assert moved.status_code == 409, moved.text
     assert number in moved.text and f"netkeep rma release {rma_id}" in moved.text
-    assert app_client.get(f"/api/v1/devices/{SPARE}", headers=viewer).json()["status"] == (
-        "reserved"
-    )
+    shown = app_client.get(f"/api/v1/devices/{SPARE}", headers=viewer).json()
+    assert (shown["status"], shown["held_by"]) == ("reserved", number)
 
     assert (
         app_client.post(
