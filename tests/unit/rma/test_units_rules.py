@@ -3,8 +3,7 @@
 Reminders: one a planned day goes out on its day; a passed one is sent late once while the
 return period runs (only the newest of those passed); after the due date it is missed; an RMA
 that no longer waits for the unit cancels them. The swap may be recorded while the replacement is
-out and the failed unit not back; only from `shipped` does the status become `swapped`. A unit
-an RMA holds is refused to hand moves with the RMA's commands.
+out and the failed unit not back; only from `shipped` does the status become `swapped`.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from datetime import date
 import pytest
 
 from core.errors import InvalidTransition
-from inventory.domain import hand_move_refusal
 from rma.domain import ReminderOutcome, RmaStatus, reminder_outcome, status_after_swap
 
 R = RmaStatus
@@ -98,15 +96,3 @@ def test_no_swap_before_shipping_or_after_the_unit_is_back(current: RmaStatus) -
     with pytest.raises(InvalidTransition) as refused:
         status_after_swap(current)
     assert refused.value.allowed == ["shipped"]
-
-
-def test_a_held_unit_is_refused_with_the_rma_commands() -> None:
-    message = hand_move_refusal("Q2FY-AAAA-0002", "RMA-000004")
-    assert message == (
-        "Q2FY-AAAA-0002 is held by RMA-000004; change it through the RMA: netkeep rma show 4 "
-        "(a reserved replacement is freed by: netkeep rma release 4)"
-    )
-    assert hand_move_refusal("Q2FY-AAAA-0002", None) is None
-    assert hand_move_refusal("Q2FY-AAAA-0002", "") is None
-    assert "RMA-000120" in (hand_move_refusal("Q2FY-AAAA-0002", "RMA-000120") or "")
-    assert "netkeep rma show 120 " in (hand_move_refusal("Q2FY-AAAA-0002", "RMA-000120") or "")
