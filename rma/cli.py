@@ -284,14 +284,20 @@ def sweep_cmd(json_out: JsonOpt = False) -> None:
 @rma_app.command("remind")
 @handle_errors
 def remind_cmd(json_out: JsonOpt = False) -> None:
-    """Send the reminders due today (stored as notices) and list them."""
+    """Send the reminders due today (a passed one late, once; stored as notices) and list them.
+
+    Passed reminders of a period that is over are marked missed, those of an RMA that no longer
+    waits for its unit cancelled (`rma show` lists each reminder's outcome)."""
     with cli_session() as session:
         sent = returns.send_due_reminders(session=session, actor=cli_actor(), now=utcnow())
     if json_out:
         emit_json([_sent(s) for s in sent])
         return
     for s in sent:
-        console.print(f"{s.number} {s.customer or ''}: reminder of {s.remind_on}, due {s.due_date}")
+        late = " (sent late)" if s.late else ""
+        console.print(
+            f"{s.number} {s.customer or ''}: reminder of {s.remind_on}{late}, due {s.due_date}"
+        )
     console.print(f"{len(sent)} reminder(s) sent")
 
 
@@ -303,6 +309,7 @@ def _sent(s: returns.SentReminder) -> dict[str, object]:
         "due_date": s.due_date.isoformat() if s.due_date else None,
         "customer": s.customer,
         "notice_id": s.notice_id,
+        "late": s.late,
     }
 
 
