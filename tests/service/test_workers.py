@@ -1,0 +1,211 @@
+"""Real procrastinate workers (`netkeep worker` subprocesses) on a PostgreSQL schema of their own.
+
+Two workers run every periodic job once per tick, whichever takes it; a worker killed with
+SIGKILL in the middle of a background rollout leaves it to another worker, which finishes it
+from the journal. The schedules are shortened to every two seconds (NETKEEP_JOB_SCHEDULE).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from core import migrate
+from core.db import make_engine
+from core.keys import installation_key
+from core.settings import Settings
+from inventory.catalogue_defaults import seed_catalogue
+from sandbox.server import SandboxServer
+from tests.conftest import ADMIN, PG_URL
+from tests.service.rma_builders import build_world, shipped_rma
+
+pytestmark = pytest.mark.postgres
+NETKEEP = Path(sys.executable).with_name("netkeep")
+EVERY_2S = "* * * * * */2"  # croniter: the sixth field is seconds
+RUN_LINE = re.compile(r"netkeep\.jobs (?P<job>[\w.]+) at (?P<tick>\d+): ")
+PERIODIC_JOBS = ("rma.sweep", "rma.reminders", "changes.auto_accept", "doctor.check")
+
+
+@pytest.fixture
+def own_schema() -> Iterator[tuple[str, Engine]]:
+    """A PostgreSQL schema migrated to head (procrastinate's tables included), committed to."""
+    schema = f"nk_w_{uuid.uuid4().hex[:10]}"
+    admin = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        seed_catalogue(session=session, actor=ADMIN)
+        session.commit()
+    try:
+        yield url, engine
+    finally:
+        engine.dispose()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+class Worker:
+    """`netkeep worker` in its own process; its output goes to a log file read on failure."""
+
+    def __init__(self, env: dict[str, str], name: str, folder: Path) -> None:
+        self.log = folder / f"{name}.log"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [str(NETKEEP), "worker", "--name", name],
+                env=env,
+                cwd=folder,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def stop(self) -> None:
+        """SIGTERM: procrastinate finishes the jobs it runs, then exits."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL: nothing of the worker runs after this, as when a host dies."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def output(self, tail: int = 4000) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-tail:]
+
+    def runs(self) -> Counter[tuple[str, int]]:
+        """The periodic runs this worker logged: (job, tick)."""
+        found = RUN_LINE.finditer(self.output(tail=10**7))
+        return Counter((m["job"], int(m["tick"])) for m in found)
+
+
+def worker_env(url: str, sandbox: SandboxServer, folder: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NETKEEP_")}
+    env.update(
+        NETKEEP_DATABASE_URL=url,
+        NETKEEP_VAR_DIR=str(folder / "var"),
+        NETKEEP_SURVEY_DIR=str(folder / "var" / "survey"),
+        NETKEEP_MERAKI_BASE_URL=sandbox.base_url,
+        NETKEEP_MERAKI_API_KEY=sandbox.api_key,
+        NETKEEP_MERAKI_ORG_ID="537758",
+        NETKEEP_JOB_HEARTBEAT_SECONDS="1",
+        NETKEEP_JOB_STALLED_AFTER_SECONDS="3",
+        **extra,
+    )
+    return env
+
+
+def settings_of(env: dict[str, str]) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        database_url=env["NETKEEP_DATABASE_URL"],
+        var_dir=Path(env["NETKEEP_VAR_DIR"]),
+        _env_file=None,
+    )
+
+
+def wait_for(what: str, condition: Callable[[], bool], seconds: float, workers: list[Worker]):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    logs = "\n".join(f"--- {w.log.name}\n{w.output()}" for w in workers)
+    pytest.fail(f"timed out waiting for {what}\n{logs}")
+
+
+def test_two_workers_run_each_periodic_job_once_per_tick(
+    own_schema: tuple[str, Engine], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    url, engine = own_schema
+    with Session(engine, expire_on_commit=False) as session:
+        build_world(session, tmp_path)
+        rma = shipped_rma(session)  # due 2026-06-12: long overdue for today's ticks
+        rma_id, number = rma.id, rma.number
+        session.commit()
+    env = worker_env(
+        url,
+        sandbox,
+        tmp_path,
+        NETKEEP_JOB_SCHEDULE=json.dumps(dict.fromkeys(PERIODIC_JOBS, EVERY_2S)),
+    )
+    installation_key(settings_of(env))  # created once here, not raced by two workers
+    workers = [Worker(env, "w1", tmp_path), Worker(env, "w2", tmp_path)]
+    try:
+
+        def doctor_runs() -> int:
+            with engine.connect() as c:
+                found = c.execute(
+                    text("SELECT count(*) FROM audit_log WHERE action = 'doctor.checked'")
+                ).scalar_one()
+            return int(found)
+
+        wait_for("four doctor runs", lambda: doctor_runs() >= 4, 60, workers)
+    finally:
+        for w in workers:
+            w.stop()
+    with engine.connect() as c:
+        jobs = c.execute(
+            text(
+                "SELECT task_name, (args->>'timestamp')::bigint AS tick, status, worker_id "
+                "FROM procrastinate_jobs WHERE task_name = ANY(:names)"
+            ),
+            {"names": list(PERIODIC_JOBS)},
+        ).all()
+        doctor_at = [
+            row.at
+            for row in c.execute(text("SELECT at FROM audit_log WHERE action = 'doctor.checked'"))
+        ]
+        charges = c.execute(
+            text("SELECT count(*) FROM rma_damage_charge WHERE rma_id = :id"), {"id": rma_id}
+        ).scalar_one()
+        overdue_audits = c.execute(
+            text(
+                "SELECT count(*) FROM audit_log WHERE entity_type = 'rma' AND entity_id = :n "
+                "AND action = 'rma.overdue'"
+            ),
+            {"n": number},
+        ).scalar_one()
+        reminders = c.execute(
+            text("SELECT count(*) FROM rma_notice WHERE rma_id = :id AND kind = 'reminder'"),
+            {"id": rma_id},
+        ).scalar_one()
+    per_tick = Counter((j.task_name, j.tick) for j in jobs)
+    assert per_tick and max(per_tick.values()) == 1, per_tick  # one job per job and tick
+    for name in PERIODIC_JOBS:
+        done = [j for j in jobs if j.task_name == name and j.status == "succeeded"]
+        assert len(done) >= 2, (name, jobs)
+    failed = [j for j in jobs if j.status == "failed"]
+    assert failed == [], "\n".join(w.output() for w in workers)
+    doctor_done = {
+        j.tick for j in jobs if j.task_name == "doctor.check" and j.status == "succeeded"
+    }
+    # one recorded result per doctor tick, at the tick's time: no tick ran twice
+    assert Counter(doctor_at) == Counter(datetime.fromtimestamp(t, UTC) for t in doctor_done)
+    # the workers' own logs agree: each tick's job ran in one worker, once
+    assert workers[0].runs() + workers[1].runs() == Counter(
+        (j.task_name, j.tick) for j in jobs if j.status == "succeeded"
+    )
+    assert charges == 1 and overdue_audits == 1  # the sweep ran at every tick, charged once
+    assert reminders <= 3  # reminders 7, 3 and 1 days before the due date, each at most once
