@@ -22,17 +22,25 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from core import migrate
+from api.app import create_app
+from core import auth, migrate
+from core.auth import Role
 from core.db import make_engine
 from core.keys import installation_key
 from core.settings import Settings
+from dashboard.provisioning import MerakiProvisioning
+from dashboard.session import build_sdk
 from inventory.catalogue_defaults import seed_catalogue
+from provisioning.domain import JobStatus, StepStatus
+from provisioning.models import JobStep, ProvisioningJob
 from sandbox.server import SandboxServer
-from tests.conftest import ADMIN, PG_URL
+from tests.conftest import ADMIN, PG_URL, bearer
 from tests.service.rma_builders import build_world, shipped_rma
+from tests.unit.provisioning.sheets import EXAMPLES
 
 pytestmark = pytest.mark.postgres
 NETKEEP = Path(sys.executable).with_name("netkeep")
@@ -209,3 +217,80 @@ def test_two_workers_run_each_periodic_job_once_per_tick(
     )
     assert charges == 1 and overdue_audits == 1  # the sweep ran at every tick, charged once
     assert reminders <= 3  # reminders 7, 3 and 1 days before the due date, each at most once
+
+
+def rollout_steps(engine: Engine, rollout: str) -> list[tuple[str, str]]:
+    """(job status, step status) of every step of the rollout's jobs."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(ProvisioningJob.status, JobStep.status)
+            .join(JobStep, col(JobStep.job_id) == col(ProvisioningJob.id))
+            .where(ProvisioningJob.rollout == rollout)
+        ).all()
+    return [(str(job), str(step)) for job, step in rows]
+
+
+def test_a_killed_workers_rollout_is_finished_by_another_worker(
+    own_schema: tuple[str, Engine], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    url, engine = own_schema
+    env = worker_env(
+        url, sandbox, tmp_path, NETKEEP_JOB_SCHEDULE=json.dumps({"jobs.retry_stalled": EVERY_2S})
+    )
+    settings = settings_of(env)
+    installation_key(settings)
+    sandbox.admin.set_batch_delay(2.0)  # each action batch pending 2 s: time to kill mid-way
+    with Session(engine) as session:
+        token = auth.create_token(session=session, actor=ADMIN, name="field-w", role=Role.FIELD)
+        session.commit()
+    dashboard = MerakiProvisioning(
+        build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url), organization_id="537758"
+    )
+    app = create_app(settings, engine)
+    app.state.provisioning_dashboard = dashboard
+    files = [
+        ("files", (f"{n}.yaml", (EXAMPLES / f"{n}.yaml").read_bytes(), "application/x-yaml"))
+        for n in ("utm", "router")
+    ]
+    with TestClient(app) as client:
+        accepted = client.post(
+            "/api/v1/rollouts?wait=false", files=files, headers=bearer(token.token)
+        )
+    assert accepted.status_code == 202, accepted.text
+    rollout = accepted.json()["rollout"]
+    assert {job for job, _ in rollout_steps(engine, rollout)} == {JobStatus.PENDING.value}
+
+    first = Worker(env, "first", tmp_path)
+    second: Worker | None = None
+    try:
+        wait_for(
+            "the first worker to be inside the rollout",
+            lambda: StepStatus.DONE.value in {s for _, s in rollout_steps(engine, rollout)},
+            60,
+            [first],
+        )
+        first.kill()
+        left = rollout_steps(engine, rollout)
+        assert {s for _, s in left} != {StepStatus.DONE.value}, "killed too late: all done"
+        second = Worker(env, "second", tmp_path)
+        wait_for(
+            "the second worker to finish the rollout",
+            lambda: {j for j, _ in rollout_steps(engine, rollout)} == {JobStatus.DONE.value},
+            120,
+            [first, second],
+        )
+    finally:
+        first.kill()
+        if second is not None:
+            second.stop()
+    assert {s for _, s in rollout_steps(engine, rollout)} == {StepStatus.DONE.value}
+    with engine.connect() as c:
+        queued = c.execute(
+            text("SELECT status, attempts FROM procrastinate_jobs WHERE lock = :lock"),
+            {"lock": f"rollout:{rollout}"},
+        ).all()
+    # two attempts: the one killed with its worker, and the one that finished
+    assert [(q.status, q.attempts) for q in queued] == [("succeeded", 2)]
+    assert second is not None and f"rollout {rollout}: " in second.output(tail=10**7)
+    names = Counter(n["name"] for n in dashboard.list_networks())
+    assert names["さくら商事 本社"] == 1 and max(names.values()) == 1  # nothing created twice
