@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from core.errors import Problem, ValidationFailed
 from core.keys import installation_key
 from core.settings import Settings
 
@@ -123,10 +124,18 @@ ROLLOUT = "provisioning.rollout"
 
 def schedule(settings: Settings) -> dict[str, str]:
     """Each periodic job's cron line, NETKEEP_JOB_SCHEDULE overriding the defaults."""
+    from croniter import croniter
+
     lines = {p.name: p.cron for p in PERIODIC} | {RETRY_STALLED: RETRY_STALLED_CRON}
-    unknown = sorted(set(settings.job_schedule) - set(lines))
-    if unknown:
-        raise ValueError(f"NETKEEP_JOB_SCHEDULE names no job: {', '.join(unknown)}")
+    problems = []
+    for name, line in sorted(settings.job_schedule.items()):
+        where = f"NETKEEP_JOB_SCHEDULE.{name}"
+        if name not in lines:
+            problems.append(Problem(f"no job is called {name!r}: {', '.join(lines)}", where))
+        elif not croniter.is_valid(line):
+            problems.append(Problem(f"{line!r} is not a cron line", where))
+    if problems:
+        raise ValidationFailed(problems, "the job schedule is invalid; no job was started")
     return lines | dict(settings.job_schedule)
 
 

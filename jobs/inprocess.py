@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from croniter import croniter
@@ -48,10 +48,9 @@ class InProcessJobs:
         return found
 
     def _tick_at_or_before(self, name: str, moment: datetime) -> datetime:
-        iterator = croniter(self.cron[name], moment)
-        if croniter.match(self.cron[name], moment):
-            return moment
-        found: datetime = iterator.get_prev(datetime)
+        """The latest tick not after `moment` (cron lines resolve to whole seconds at most)."""
+        whole = moment.replace(microsecond=0) + timedelta(seconds=1)
+        found: datetime = croniter(self.cron[name], whole).get_prev(datetime)
         return found
 
     def run_due(self, now: datetime | None = None) -> dict[str, object]:
