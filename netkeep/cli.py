@@ -193,7 +193,13 @@ def serve(
     installation_key(cfg)  # generated at first start (var/secret.key, 0600)
     bind_host, bind_port = host or cfg.api_host, port or cfg.api_port
     if workers == 1:  # on SQLite this process also runs the periodic jobs (README "Jobs")
+        import logging
+
         from api.app import create_app
+
+        jobs_log = logging.getLogger("netkeep.jobs")  # each run's outcome beside uvicorn's lines
+        jobs_log.setLevel(logging.INFO)
+        jobs_log.addHandler(logging.StreamHandler())
 
         app = create_app(cfg.model_copy(update={"jobs_in_process": cfg.is_sqlite}))
         uvicorn.run(app, host=bind_host, port=bind_port, log_level="info")
