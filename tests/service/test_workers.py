@@ -73,11 +73,11 @@ def own_schema() -> Iterator[tuple[str, Engine]]:
 class Worker:
     """`netkeep worker` in its own process; its output goes to a log file read on failure."""
 
-    def __init__(self, env: dict[str, str], name: str, folder: Path) -> None:
+    def __init__(self, env: dict[str, str], name: str, folder: Path, concurrency: int = 1) -> None:
         self.log = folder / f"{name}.log"
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [str(NETKEEP), "worker", "--name", name],
+                [str(NETKEEP), "worker", "--name", name, "--concurrency", str(concurrency)],
                 env=env,
                 cwd=folder,
                 stdout=out,
@@ -159,7 +159,7 @@ def test_two_workers_run_each_periodic_job_once_per_tick(
         NETKEEP_JOB_SCHEDULE=json.dumps(dict.fromkeys(PERIODIC_JOBS, EVERY_2S)),
     )
     installation_key(settings_of(env))  # created once here, not raced by two workers
-    workers = [Worker(env, "w1", tmp_path), Worker(env, "w2", tmp_path)]
+    workers = [Worker(env, "w1", tmp_path), Worker(env, "w2", tmp_path, concurrency=3)]
     try:
 
         def doctor_runs() -> int:
@@ -270,6 +270,7 @@ def test_a_killed_workers_rollout_is_finished_by_another_worker(
             [first],
         )
         first.kill()
+        killed_at = time.monotonic()
         left = rollout_steps(engine, rollout)
         assert {s for _, s in left} != {StepStatus.DONE.value}, "killed too late: all done"
         second = Worker(env, "second", tmp_path)
@@ -279,6 +280,7 @@ def test_a_killed_workers_rollout_is_finished_by_another_worker(
             120,
             [first, second],
         )
+        print(f"rollout finished {time.monotonic() - killed_at:.1f} s after the kill")  # -s
     finally:
         first.kill()
         if second is not None:
