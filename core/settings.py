@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     job_stalled_after_seconds: float = Field(
         default=60.0, description="a worker silent this long is dead; its jobs run again elsewhere"
     )
+    job_keep_finished_days: float = Field(
+        default=7.0, description="succeeded jobs are removed from the job queue after this long"
+    )
     jobs_in_process: bool = Field(
         default=False,
         description="run the periodic jobs on a thread of this API process (SQLite serve)",

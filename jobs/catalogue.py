@@ -119,6 +119,9 @@ BY_NAME = {p.name: p for p in PERIODIC}
 RETRY_STALLED = "jobs.retry_stalled"
 """The engine's own periodic job (PostgreSQL): jobs of a dead worker are run again."""
 RETRY_STALLED_CRON = "* * * * *"
+PRUNE_FINISHED = "jobs.prune_finished"
+"""The engine's own daily job (PostgreSQL): succeeded jobs older than the kept days removed."""
+PRUNE_FINISHED_CRON = "17 4 * * *"
 ROLLOUT = "provisioning.rollout"
 
 
@@ -126,7 +129,10 @@ def schedule(settings: Settings) -> dict[str, str]:
     """Each periodic job's cron line, NETKEEP_JOB_SCHEDULE overriding the defaults."""
     from croniter import croniter
 
-    lines = {p.name: p.cron for p in PERIODIC} | {RETRY_STALLED: RETRY_STALLED_CRON}
+    lines = {p.name: p.cron for p in PERIODIC} | {
+        RETRY_STALLED: RETRY_STALLED_CRON,
+        PRUNE_FINISHED: PRUNE_FINISHED_CRON,
+    }
     problems = []
     for name, line in sorted(settings.job_schedule.items()):
         where = f"NETKEEP_JOB_SCHEDULE.{name}"

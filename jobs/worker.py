@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from jobs.catalogue import (
     PERIODIC,
+    PRUNE_FINISHED,
     RETRY_STALLED,
     ROLLOUT,
     JobContext,
@@ -60,6 +61,7 @@ def build_app(ctx: JobContext, *, max_connections: int = 10) -> procrastinate.Ap
     for periodic in PERIODIC:
         _register(app, ctx, periodic, lines[periodic.name])
     _register_retry(app, ctx, lines[RETRY_STALLED])
+    _register_prune(app, ctx, lines[PRUNE_FINISHED])
 
     def rollout(payload: dict[str, Any]) -> None:
         log.info("rollout %s: running from its journal", payload.get("rollout"))
@@ -102,6 +104,23 @@ def _register_retry(app: procrastinate.App, ctx: JobContext, cron: str) -> None:
         pass_context=True,
     )(retry_stalled)
     app.periodic(cron=cron, periodic_id=RETRY_STALLED)(task)
+
+
+def _register_prune(app: procrastinate.App, ctx: JobContext, cron: str) -> None:
+    hours = max(1, round(ctx.settings.job_keep_finished_days * 24))
+
+    async def prune_finished(context: procrastinate.JobContext, timestamp: int) -> None:
+        """Succeeded jobs finished more than the kept days ago go; failed ones stay to be read."""
+        await context.app.job_manager.delete_old_jobs(nb_hours=hours)
+
+    task = app.task(
+        name=PRUNE_FINISHED,
+        queue=PERIODIC_QUEUE,
+        lock=PRUNE_FINISHED,
+        queueing_lock=PRUNE_FINISHED,
+        pass_context=True,
+    )(prune_finished)
+    app.periodic(cron=cron, periodic_id=PRUNE_FINISHED)(task)
 
 
 def run_worker(ctx: JobContext, *, concurrency: int = 1, name: str | None = None) -> None:

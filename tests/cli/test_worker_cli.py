@@ -49,4 +49,5 @@ def test_a_wrong_schedule_is_refused_with_its_place(
         "changes.auto_accept": "*/5 * * * *",
         "doctor.check": "0 3 * * *",
         "jobs.retry_stalled": "* * * * *",
+        "jobs.prune_finished": "17 4 * * *",
     }

@@ -143,6 +143,27 @@ def wait_for(what: str, condition: Callable[[], bool], seconds: float, workers: 
     pytest.fail(f"timed out waiting for {what}\n{logs}")
 
 
+def finished_long_ago(engine: Engine, status: str) -> int:
+    """A job of an older release that ended 30 days ago (the prune job's material)."""
+    with engine.begin() as c:
+        job_id = c.execute(
+            text(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status) "
+                "VALUES ('periodic', 'old.task', '{}', CAST(:status AS procrastinate_job_status)) "
+                "RETURNING id"
+            ),
+            {"status": status},
+        ).scalar_one()
+        c.execute(
+            text(
+                "INSERT INTO procrastinate_events (job_id, type, at) VALUES "
+                "(:id, CAST(:status AS procrastinate_job_event_type), now() - interval '30 days')"
+            ),
+            {"id": job_id, "status": status},
+        )
+    return int(job_id)
+
+
 def test_two_workers_run_each_periodic_job_once_per_tick(
     own_schema: tuple[str, Engine], sandbox: SandboxServer, tmp_path: Path
 ) -> None:
@@ -152,12 +173,9 @@ def test_two_workers_run_each_periodic_job_once_per_tick(
         rma = shipped_rma(session)  # due 2026-06-12: long overdue for today's ticks
         rma_id, number = rma.id, rma.number
         session.commit()
-    env = worker_env(
-        url,
-        sandbox,
-        tmp_path,
-        NETKEEP_JOB_SCHEDULE=json.dumps(dict.fromkeys(PERIODIC_JOBS, EVERY_2S)),
-    )
+    old = {status: finished_long_ago(engine, status) for status in ("succeeded", "failed")}
+    schedule = dict.fromkeys((*PERIODIC_JOBS, "jobs.prune_finished"), EVERY_2S)
+    env = worker_env(url, sandbox, tmp_path, NETKEEP_JOB_SCHEDULE=json.dumps(schedule))
     installation_key(settings_of(env))  # created once here, not raced by two workers
     workers = [Worker(env, "w1", tmp_path), Worker(env, "w2", tmp_path, concurrency=3)]
     try:
@@ -199,6 +217,9 @@ def test_two_workers_run_each_periodic_job_once_per_tick(
             text("SELECT count(*) FROM rma_notice WHERE rma_id = :id AND kind = 'reminder'"),
             {"id": rma_id},
         ).scalar_one()
+    with engine.connect() as c:
+        kept = c.execute(text("SELECT id FROM procrastinate_jobs WHERE task_name = 'old.task'"))
+        assert [row.id for row in kept] == [old["failed"]]  # pruned: succeeded 30 days ago
     per_tick = Counter((j.task_name, j.tick) for j in jobs)
     assert per_tick and max(per_tick.values()) == 1, per_tick  # one job per job and tick
     for name in PERIODIC_JOBS:
