@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core import audit
 from core.audit import SYSTEM
+from core.models import AuditEntry
 from doctor.facts import Findings
 from doctor.ports import DoctorDashboard
 from doctor.service import DEFAULT_STUCK_AFTER, check
@@ -23,8 +24,17 @@ def record_check(
     organization_id: str,
     now: datetime,
     stuck_after: timedelta = DEFAULT_STUCK_AFTER,
-) -> Findings:
-    """Check every invariant and record the result (violations per invariant), committed."""
+) -> Findings | None:
+    """Check every invariant and record the result (violations per invariant), committed.
+
+    A tick already recorded (a run whose worker died after its commit, queued again) is not
+    checked again: None.
+    """
+    recorded = select(AuditEntry.id).where(
+        AuditEntry.action == CHECKED, AuditEntry.entity_id == organization_id, AuditEntry.at == now
+    )
+    if session.exec(recorded).first() is not None:
+        return None
     findings = check(
         session=session,
         dashboard=dashboard,

@@ -91,6 +91,8 @@ def doctor_check(ctx: JobContext, now: datetime) -> object:
             organization_id=ctx.settings.meraki_org_id,
             now=now,
         )
+    if findings is None:
+        return {"skipped": "this tick's result is already recorded"}
     return {"violations": len(findings.violations), "error": findings.dashboard_error}
 
 

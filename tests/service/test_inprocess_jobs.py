@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from api.app import create_app
 from core.models import AuditEntry
 from core.settings import Settings
+from doctor.jobs import record_check
 from jobs.catalogue import JobContext
 from jobs.inprocess import InProcessJobs
 from rma.models import DamageChargeRecord
@@ -124,3 +125,12 @@ def test_serve_on_sqlite_starts_the_scheduler_with_the_app(settings: Settings) -
     with TestClient(app):
         assert jobs._thread is not None and jobs._thread.is_alive()
     assert jobs._thread is None
+
+
+def test_a_doctor_tick_is_recorded_once(session: Session) -> None:
+    tick = datetime(2026, 7, 1, 0, 30, tzinfo=UTC)
+    first = record_check(session=session, dashboard=None, organization_id="537758", now=tick)
+    again = record_check(session=session, dashboard=None, organization_id="537758", now=tick)
+    other = record_check(session=session, dashboard=None, organization_id="999", now=tick)
+    assert first is not None and again is None and other is not None
+    assert doctor_results(session) == [tick, tick]  # one per organization and tick
