@@ -35,14 +35,14 @@ SecretLookup = Callable[[str, str], str | None]
 
 
 @dataclass(frozen=True, slots=True)
-class SheetFile:
+class SheetUpload:
     """An uploaded sheet as it came: its file name and its bytes."""
 
     name: str
     content: bytes
 
 
-def read_uploaded(file: SheetFile, secrets: SecretLookup) -> Sheet:
+def read_uploaded(file: SheetUpload, secrets: SecretLookup) -> Sheet:
     """Validate a sheet sent over the network (no ``env:``; named secrets from the store)."""
     name = Path(file.name or "sheet.yaml").name
     suffix = Path(name).suffix.lower()
@@ -54,13 +54,13 @@ def read_uploaded(file: SheetFile, secrets: SecretLookup) -> Sheet:
         return load_sheet(path, allow_env=False, secrets=secrets)
 
 
-def read_all_uploaded(files: Iterable[SheetFile], secrets: SecretLookup) -> list[Sheet]:
+def read_all_uploaded(files: Iterable[SheetUpload], secrets: SecretLookup) -> list[Sheet]:
     """Every sheet, or every problem of every sheet at once (each with its file name)."""
     return load_all((Path(f.name).name, partial(read_uploaded, f, secrets)) for f in files)
 
 
 def rollout_payload(
-    *, rollout: str, files: Sequence[SheetFile], actor: Actor, cipher: Fernet
+    *, rollout: str, files: Sequence[SheetUpload], actor: Actor, cipher: Fernet
 ) -> dict[str, Any]:
     """The background job's arguments: the rollout, who started it, the sheets sealed."""
     return {
@@ -73,9 +73,9 @@ def rollout_payload(
     }
 
 
-def payload_sheets(payload: Mapping[str, Any], cipher: Fernet) -> list[SheetFile]:
+def payload_sheets(payload: Mapping[str, Any], cipher: Fernet) -> list[SheetUpload]:
     return [
-        SheetFile(name=str(s["name"]), content=cipher.decrypt(str(s["sealed"]).encode("ascii")))
+        SheetUpload(name=str(s["name"]), content=cipher.decrypt(str(s["sealed"]).encode("ascii")))
         for s in payload["sheets"]
     ]
 

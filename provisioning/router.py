@@ -23,12 +23,10 @@ from provisioning import rollout as rollouts
 from provisioning import service
 from provisioning.jobs import (
     RolloutQueue,
+    SheetUpload,
     read_all_uploaded,
     read_uploaded,
     rollout_payload,
-)
-from provisioning.jobs import (
-    SheetFile as SentSheet,
 )
 from provisioning.schemas import JobOut, PlanOut, RollbackIn, RolloutOut, ValidationOut
 from provisioning.sheet_model import Sheet
@@ -93,9 +91,9 @@ class UploadedSheets:
         return read_uploaded(as_file(upload), self.secrets)
 
 
-def as_file(upload: UploadFile) -> SentSheet:
+def as_file(upload: UploadFile) -> SheetUpload:
     upload.file.seek(0)
-    return SentSheet(name=Path(upload.filename or "sheet.yaml").name, content=upload.file.read())
+    return SheetUpload(name=Path(upload.filename or "sheet.yaml").name, content=upload.file.read())
 
 
 def uploaded_sheets(request: Request, settings: SettingsDep) -> UploadedSheets:
