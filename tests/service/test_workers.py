@@ -39,6 +39,7 @@ from provisioning.domain import JobStatus, StepStatus
 from provisioning.models import JobStep, ProvisioningJob
 from sandbox.server import SandboxServer
 from tests.conftest import ADMIN, PG_URL, bearer
+from tests.service.helpers import seed_demo_inventory
 from tests.service.rma_builders import build_world, shipped_rma
 from tests.unit.provisioning.sheets import EXAMPLES
 
@@ -262,6 +263,7 @@ def test_a_killed_workers_rollout_is_finished_by_another_worker(
     installation_key(settings)
     sandbox.admin.set_batch_delay(2.0)  # each action batch pending 2 s: time to kill mid-way
     with Session(engine) as session:
+        seed_demo_inventory(session)  # the example sheets' units and contracts
         token = auth.create_token(session=session, actor=ADMIN, name="field-w", role=Role.FIELD)
         session.commit()
     dashboard = MerakiProvisioning(
