@@ -1,7 +1,7 @@
 """Claims before outside calls: a unit held by the job claiming it; a change request's claim
 
 Revision ID: 0010_claims
-Revises: 0010_token_name_lower
+Revises: 0010_jobs
 Create Date: 2026-12-06 06:50:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from core.timeutil import UtcDateTime
 
 revision: str = "0010_claims"
-down_revision: str | None = "0010_token_name_lower"
+down_revision: str | None = "0010_jobs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
