@@ -366,3 +366,52 @@ def test_racing_applies_and_notices_of_one_change_request_each_go_out_once(
         req = session.get(ChangeRequest, request_id)
         assert req is not None and (req.claimed_for, req.claimed_at) == (None, None)
         assert len(list(session.exec(select(ChangeNotice)))) == 1
+
+
+def test_two_racing_applies_over_the_api_send_one_claim_and_never_answer_5xx(
+    committed: Engine, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from core import auth
+    from core.auth import Role
+    from core.settings import Settings
+    from dashboard.provisioning import MerakiProvisioning
+    from dashboard.session import build_sdk
+    from tests.conftest import ADMIN, bearer
+
+    url = committed.url.render_as_string(hide_password=False)
+    settings = Settings(database_url=url, var_dir=tmp_path / "var", _env_file=None)  # type: ignore[call-arg]
+    with Session(committed) as session:
+        token = auth.create_token(session=session, actor=ADMIN, name="racer", role=Role.FIELD)
+        session.commit()
+    utm = (EXAMPLES / "utm.yaml").read_text(encoding="utf-8")
+    assert f"serial: {UTM_UNIT}" in utm and f"name: {SITE_A}" in utm
+    bodies = [utm, utm.replace(f"name: {SITE_A}", f"name: {SITE_B}", 1)]
+    app = create_app(settings, committed)
+    sdk = build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    app.state.provisioning_dashboard = MerakiProvisioning(sdk, organization_id="537758")
+    before = claims_sent(sandbox, UTM_UNIT)
+    barrier = threading.Barrier(len(bodies))
+    answers: list[tuple[int, str]] = []
+    lock = threading.Lock()
+    with TestClient(app) as client:
+
+        def post(body: str) -> None:
+            files = {"file": ("utm.yaml", body.encode("utf-8"), "application/x-yaml")}
+            barrier.wait(timeout=30)
+            answer = client.post("/api/v1/jobs", files=files, headers=bearer(token.token))
+            with lock:
+                answers.append((answer.status_code, answer.text))
+
+        threads = [threading.Thread(target=post, args=(b,)) for b in bodies]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    statuses = sorted(s for s, _ in answers)
+    assert statuses in ([201, 409], [201, 422]), answers
+    refusal = next(text for s, text in answers if s != 201)
+    assert "provisioning job" in refusal and "nothing was sent" in refusal
+    assert claims_sent(sandbox, UTM_UNIT) - before == 1
