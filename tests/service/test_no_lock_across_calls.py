@@ -272,3 +272,31 @@ def test_vpn_check_and_build_hold_no_write_lock_during_dashboard_calls(
     assert built.build.status == "applied"
     assert probe.calls > 5
     assert probe.blocked == [], "\n".join(probe.blocked)
+
+
+def test_a_router_change_requests_ssh_push_holds_no_write_lock(
+    db: tuple[Engine, Path], fake_ios: Any, monkeypatch: Any
+) -> None:
+    from core.calendar import BusinessCalendar
+    from netdevices.ports import DeviceTarget
+    from tests.service.test_changes_window_and_cli_device import NOC, cli_request, fast_cli
+
+    engine, path = db
+    probe = WriteProbe(path)
+    with Session(engine, expire_on_commit=False) as session:
+        seed_catalogue(session=session, actor=ACTOR)
+        rid = cli_request(session, fake_ios, monkeypatch)
+        session.commit()
+
+    def probing_cli(target: DeviceTarget) -> Any:
+        probe.check("SSH session")
+        return fast_cli(target)
+
+    with writer(engine) as session:
+        req = applying.apply_request(
+            session=session, actor=NOC, calendar=BusinessCalendar(), request_id=rid,
+            now=TUESDAY_10, cli_factory=probing_cli,
+        )  # fmt: skip
+    assert (req.status, req.push_status) == ("applied", "verified")
+    assert probe.calls == 1
+    assert probe.blocked == [], "\n".join(probe.blocked)
