@@ -276,6 +276,7 @@ def _remove_users(
 ) -> list[dict[str, Any]]:
     """Delete the users the build created (each marked `removed`); the ones that stayed."""
     left = []
+    removed = []
     for user in users:
         if user["action"] != "created" or user.get("removed"):
             continue
@@ -287,6 +288,8 @@ def _remove_users(
             )
             continue
         user["removed"] = True
+        removed.append(user)
+    for user in removed:  # recorded after the calls: no write transaction across them
         client_users.forget(session=session, network_id=user["network_id"], email=user["email"])
     return left
 
@@ -310,6 +313,7 @@ def revert_build(
     build = get_build(session=session, build_id=build_id)
     if build.status not in (APPLIED, compensation.PARTIALLY_REVERTED):
         raise Conflict(f"VPN build {build_id} is {build.status}, not applied", build=build_id)
+    session.commit()  # it only read: no transaction held across the dashboard calls below
     if build.status == APPLIED:
         _check_drift(provisioning, build)
     changes = [dict(c) for c in build.changes]

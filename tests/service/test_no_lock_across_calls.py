@@ -269,7 +269,14 @@ def test_vpn_check_and_build_hold_no_write_lock_during_dashboard_calls(
             accept_documentation=True,
         )  # fmt: skip
         session.commit()
-    assert built.build.status == "applied"
+    assert built.build.status == "applied" and built.build.id is not None
+    with writer(engine) as session:
+        reverted = construction.revert_build(
+            session=session, dashboard=vpn, provisioning=provisioning, options=world.OPTIONS,
+            actor=ADMIN, build_id=built.build.id, now=world.T2,
+        )  # fmt: skip
+        session.commit()
+    assert reverted.status == "reverted"
     assert probe.calls > 5
     assert probe.blocked == [], "\n".join(probe.blocked)
 
