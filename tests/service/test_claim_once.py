@@ -415,3 +415,67 @@ def test_two_racing_applies_over_the_api_send_one_claim_and_never_answer_5xx(
     refusal = next(text for s, text in answers if s != 201)
     assert "provisioning job" in refusal and "nothing was sent" in refusal
     assert claims_sent(sandbox, UTM_UNIT) - before == 1
+
+
+def test_a_failed_mail_ends_the_notice_claim_and_a_stale_claim_is_taken_over(
+    database: Engine, sandbox: SandboxServer, smtp_inbox: Inbox
+) -> None:
+    from changes.mailer import MailNotSent
+    from tests.unit.changes.builders import free_port
+
+    request_id = _scheduled_change_request(database, sandbox)
+    with writer(database) as session:
+        applied = applying.apply_request(
+            session=session, actor=NOC, calendar=CAL, request_id=request_id, now=TUESDAY_10,
+            dashboard=dashboard_for(sandbox), options=OPTIONS, environ=ENV,
+        )  # fmt: skip
+    assert applied.status == "applied"
+    nobody = SmtpMailer(host="127.0.0.1", port=free_port(), sender="noc@example.jp")
+    later = TUESDAY_10 + timedelta(minutes=5)
+    with writer(database) as session, pytest.raises(MailNotSent):
+        acceptance.send_completion_notice(
+            session=session, actor=NOC, mailer=nobody, request_id=request_id, now=later,
+            acceptance_days=7,
+        )  # fmt: skip
+    with Session(database) as session:
+        req = session.get(ChangeRequest, request_id)
+        assert req is not None
+        assert (req.status, req.claimed_for, req.claimed_at) == ("applied", None, None)
+        assert req.notice_error
+        # a process died holding the claim 31 minutes ago (past STALE_AFTER, 30 minutes)
+        req.claimed_for, req.claimed_at = "notice", later - timedelta(minutes=31)
+        session.add(req)
+        session.commit()
+    mailer = SmtpMailer(
+        host=smtp_inbox.host, port=smtp_inbox.port, sender="noc@example.jp", sender_name="NOC"
+    )
+    with writer(database) as session:
+        notified = acceptance.send_completion_notice(
+            session=session, actor=NOC, mailer=mailer, request_id=request_id, now=later,
+            acceptance_days=7,
+        )  # fmt: skip
+        session.commit()
+    assert notified.status == "notified" and len(smtp_inbox.messages()) == 1
+    with Session(database) as session:
+        trail = select(AuditEntry.action).where(
+            AuditEntry.entity_type == "change_request", AuditEntry.entity_id == str(request_id)
+        )
+        actions = list(session.exec(trail.order_by(col(AuditEntry.id))))
+    assert actions.count("change_request.notice_claimed") == 2
+    assert actions.count("change_request.apply_claimed") == 1
+
+
+def test_a_fresh_claim_is_not_taken_over(database: Engine, sandbox: SandboxServer) -> None:
+    request_id = _scheduled_change_request(database, sandbox)
+    with Session(database) as session:
+        req = session.get(ChangeRequest, request_id)
+        assert req is not None
+        req.claimed_for, req.claimed_at = "apply", TUESDAY_10 - timedelta(minutes=29)
+        session.add(req)
+        session.commit()
+    with writer(database) as session, pytest.raises(Conflict) as caught:
+        applying.apply_request(
+            session=session, actor=NOC, calendar=CAL, request_id=request_id, now=TUESDAY_10,
+            dashboard=dashboard_for(sandbox), options=OPTIONS, environ=ENV,
+        )  # fmt: skip
+    assert "its apply is under way since" in caught.value.message
