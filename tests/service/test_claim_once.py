@@ -479,3 +479,40 @@ def test_a_fresh_claim_is_not_taken_over(database: Engine, sandbox: SandboxServe
             dashboard=dashboard_for(sandbox), options=OPTIONS, environ=ENV,
         )  # fmt: skip
     assert "its apply is under way since" in caught.value.message
+
+
+def test_two_racing_rollbacks_of_one_job_journal_one_and_send_its_writes_once(
+    committed: Engine, sandbox: SandboxServer
+) -> None:
+    sheet = utm_with(UTM_UNIT, name=SITE_A)
+    dash = dashboard_for(sandbox)
+    with writer(committed) as session:
+        plan = plan_sheet(dashboard=dash, sheet=sheet, options=OPTIONS, session=session)
+        job = apply_plan(
+            session=session, dashboard=dash, sheet=sheet, plan=plan, actor=ACTOR, clock=clock,
+            options=OPTIONS,
+        )  # fmt: skip
+        session.commit()
+    assert job.status == "done" and job.id is not None
+    apply_id = job.id
+    log = sandbox.app.state.runtime.dashboard.request_log
+    deletions = sum(1 for e in list(log) if e.get("operationId") == "deleteNetwork")
+
+    def roll_back() -> Any:
+        with writer(committed) as session:
+            back = rollback_job(
+                session=session, dashboard=dashboard_for(sandbox), job_id=apply_id, actor=ACTOR,
+                clock=clock, options=OPTIONS, delete_network=True,
+            )  # fmt: skip
+            session.commit()
+            return back
+
+    backs, refused = _race(2, roll_back)
+    assert [b.status for b in backs] == ["done"]
+    assert len(refused) == 1 and isinstance(refused[0], Conflict)
+    assert f"rolled back by job {backs[0].id}" in refused[0].message
+    assert sum(1 for e in list(log) if e.get("operationId") == "deleteNetwork") - deletions == 1
+    with Session(committed) as session:
+        rollbacks = session.exec(select(ProvisioningJob).where(ProvisioningJob.kind == "rollback"))
+        assert [b.id for b in rollbacks] == [backs[0].id]
+    assert held_by(committed, UTM_UNIT) == (None, "in_stock")
