@@ -299,7 +299,9 @@ def rollback_job(
 
 
 def _refuse_open_rollback(session: Session, job_id: int) -> None:
-    """One unfinished rollback per job (a unique index holds it when two race): Conflict."""
+    """One unfinished rollback per job (a partial unique index holds the rule when two race):
+    a rollback of it pending or running is a Conflict. One that ended (done or failed) leaves
+    the job free to be rolled back again (e.g. now deleting the network it kept)."""
     stmt = select(ProvisioningJob).where(
         ProvisioningJob.rollback_of == job_id,
         ProvisioningJob.kind == JobKind.ROLLBACK.value,

@@ -498,6 +498,10 @@ def test_two_racing_rollbacks_of_one_job_journal_one_and_send_its_writes_once(
     log = sandbox.app.state.runtime.dashboard.request_log
     deletions = sum(1 for e in list(log) if e.get("operationId") == "deleteNetwork")
 
+    # every request takes 0.3 s: the winner's rollback, journalled first, is still running
+    # (several requests to go) when the other comes to journal its own
+    sandbox.admin.set_faults(latency_ms=300)
+
     def roll_back() -> Any:
         with writer(committed) as session:
             back = rollback_job(
@@ -507,7 +511,10 @@ def test_two_racing_rollbacks_of_one_job_journal_one_and_send_its_writes_once(
             session.commit()
             return back
 
-    backs, refused = _race(2, roll_back)
+    try:
+        backs, refused = _race(2, roll_back)
+    finally:
+        sandbox.admin.clear_faults()
     assert [b.status for b in backs] == ["done"]
     assert len(refused) == 1 and isinstance(refused[0], Conflict)
     assert f"rolled back by job {backs[0].id}" in refused[0].message
