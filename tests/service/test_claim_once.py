@@ -167,11 +167,13 @@ def test_two_racing_applies_send_one_claim_and_the_loser_is_refused_naming_the_j
                 crashes.append(exc)
 
     before = claims_sent(sandbox, UTM_UNIT), networks_created(sandbox, SITE_A, SITE_B)
+    sandbox.admin.set_faults(latency_ms=100)  # the winner's apply is still under way meanwhile
     threads = [threading.Thread(target=one, args=(s,)) for s in sheets]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=120)
+    sandbox.admin.clear_faults()
     assert crashes == []
     assert len(done) == 1 and len(refusals) == 1
     winner = done[0]
@@ -393,6 +395,7 @@ def test_two_racing_applies_over_the_api_send_one_claim_and_never_answer_5xx(
     sdk = build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url)
     app.state.provisioning_dashboard = MerakiProvisioning(sdk, organization_id="537758")
     before = claims_sent(sandbox, UTM_UNIT)
+    sandbox.admin.set_faults(latency_ms=100)  # the winner's apply is still under way meanwhile
     barrier = threading.Barrier(len(bodies))
     answers: list[tuple[int, str]] = []
     lock = threading.Lock()
@@ -410,6 +413,7 @@ def test_two_racing_applies_over_the_api_send_one_claim_and_never_answer_5xx(
             t.start()
         for t in threads:
             t.join(timeout=120)
+    sandbox.admin.clear_faults()
     statuses = sorted(s for s, _ in answers)
     assert statuses in ([201, 409], [201, 422]), answers
     refusal = next(text for s, text in answers if s != 201)
