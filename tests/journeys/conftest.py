@@ -154,13 +154,15 @@ class Journey:
             )
 
     # -- steps ---------------------------------------------------------------------------
-    def cli(self, *args: str, code: int = 0, actor: str | None = None) -> str:
+    def cli(
+        self, *args: str, code: int = 0, actor: str | None = None, stdin: str | None = None
+    ) -> str:
         """`netkeep ARGS` as someone at the terminal; exit code checked, then the doctor."""
         __tracebackhide__ = True
         if actor is not None:
             self.monkeypatch.setenv("NETKEEP_ACTOR", actor)
         try:
-            result = self.runner.invoke(app, list(args))
+            result = self.runner.invoke(app, list(args), input=stdin)
         finally:
             if actor is not None:
                 self.monkeypatch.setenv("NETKEEP_ACTOR", "field-tanaka")
