@@ -129,12 +129,15 @@ class Journey:
     client: TestClient
     runner: CliRunner = field(default_factory=CliRunner)
     steps: list[str] = field(default_factory=list)
+    _dashboard: MerakiDashboard | None = None
 
     # -- the doctor ----------------------------------------------------------------------
     def doctor_clean(self, step: str) -> None:
         """The doctor service with the dashboard; its violations are the failure message."""
         __tracebackhide__ = True
-        dashboard = MerakiDashboard.from_settings(self.settings)
+        if self._dashboard is None:  # built once: the SDK costs 0.1 s to build
+            self._dashboard = MerakiDashboard.from_settings(self.settings)
+        dashboard = self._dashboard
         with Session(get_engine(self.settings.database_url)) as session:
             findings = doctor.check(
                 session=session,
@@ -253,4 +256,3 @@ def journey(
             world.doctor_clean("netkeep demo (load_demo)")
             yield world
         get_settings.cache_clear()
-

@@ -57,7 +57,9 @@ def test_api_integrator(journey: Journey) -> None:
     j.http("POST", f"/rmas/{rma}/decide", token=noc, json={"replace": True})
     reserved = j.http("POST", f"/rmas/{rma}/reserve", token=logi, json={"serial": SPARE})
     assert reserved["replacement_serial"] == SPARE
-    j.http("POST", f"/rmas/{rma}/ship", token=logi, json={"courier": "ヤマト", "tracking_number": "9"})
+    j.http(
+        "POST", f"/rmas/{rma}/ship", token=logi, json={"courier": "ヤマト", "tracking_number": "9"}
+    )
     who = {"swapped_by": "customer", "swapped_by_name": "総務 田中"}  # an AP: the customer swaps
     swapped = j.http("POST", f"/rmas/{rma}/swap", token=logi, json=who)
     assert swapped["status"] == "swapped"
@@ -71,4 +73,7 @@ def test_api_integrator(journey: Journey) -> None:
     assert doctor["clean"] is True, doctor["violations"]
 
     j.http("DELETE", "/tokens/erp-sync")
-    assert j.client.get("/api/v1/devices", headers={"Authorization": f"Bearer {logi}"}).status_code == 401
+    assert (
+        j.client.get("/api/v1/devices", headers={"Authorization": f"Bearer {logi}"}).status_code
+        == 401
+    )

@@ -31,7 +31,9 @@ def _network_of(journey: Journey, serial: str) -> str | None:
 def test_rma_with_the_wrong_serial_first_over_the_cli(journey: Journey) -> None:
     j = journey
     logi = "logi-sato"
-    opened = j.cli_json("rma", "open", FAILED, "--symptom", "電源が入らない", "--reporter", "総務 田中")
+    opened = j.cli_json(
+        "rma", "open", FAILED, "--symptom", "電源が入らない", "--reporter", "総務 田中"
+    )
     rma = str(opened["id"])
     assert opened["status"] == "open"
     j.cli("rma", "decide", rma, "--replace", actor="noc-suzuki")
@@ -122,7 +124,9 @@ def test_rma_successor_model_over_the_cli(journey: Journey) -> None:
     )
     j.cli("inventory", "import", str(csv), "--commit")
 
-    rma = str(j.cli_json("rma", "open", OLD, "--symptom", "ファン異音", "--reporter", "大阪 木村")["id"])
+    rma = str(
+        j.cli_json("rma", "open", OLD, "--symptom", "ファン異音", "--reporter", "大阪 木村")["id"]
+    )
     j.cli("rma", "decide", rma, "--replace", actor="noc-suzuki")
     out = j.cli("rma", "reserve", rma)
     assert "substitution: MX64 → MX67" in out

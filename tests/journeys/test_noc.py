@@ -66,7 +66,13 @@ def test_change_request_defect_over_the_cli(journey: Journey) -> None:
     rid = _submitted_and_approved_over_the_cli(j)
     j.clock.set(j.clock() + timedelta(days=3))  # inside the one-week defect window
     reported = j.cli_json(
-        "change", "report-defect", rid, "--description", "来客用Wi-Fiが1時間で切れる", "--by", "田中"
+        "change",
+        "report-defect",
+        rid,
+        "--description",
+        "来客用Wi-Fiが1時間で切れる",
+        "--by",
+        "田中",
     )
     assert reported["status"] in {"defect_reported", "reopened"}
     j.clock.set(j.clock() + timedelta(days=14))

@@ -46,8 +46,14 @@ def _surveyed(j: Journey) -> tuple[str, str]:
 def test_survey_to_applied_sheet_over_the_cli(journey: Journey) -> None:
     j = journey
     sid, _ = _surveyed(j)
-    signed = ("--approver", "さくら商事 総務 田中", "--date", "2027-01-12")
-    signed += ("--signature-ref", "scan/SV-1.pdf")
+    signed = (
+        "--approver",
+        "さくら商事 総務 田中",
+        "--date",
+        "2027-01-12",
+        "--signature-ref",
+        "scan/SV-1.pdf",
+    )
     j.cli("survey", "approve", sid, "--version", "1", *signed, code=5)  # the surveyor
     j.cli("survey", "approve", sid, "--version", "1", *signed, actor="noc-suzuki")
 
@@ -94,4 +100,3 @@ def test_survey_approval_and_sheet_over_the_api(journey: Journey) -> None:
     sheet = j.http("GET", f"/surveys/{sid}/sheet", token=noc)
     raw = yaml.safe_load(sheet)
     assert [d["serial"] for d in raw["devices"]] == [AP_UNIT]
-
