@@ -61,22 +61,36 @@ def test_change_request_accepted_over_the_cli(journey: Journey) -> None:
     assert accepted["status"] == "accepted"
 
 
-def test_change_request_defect_over_the_cli(journey: Journey) -> None:
+def test_change_request_defect_then_corrected_over_the_cli(journey: Journey) -> None:
     j = journey
     rid = _submitted_and_approved_over_the_cli(j)
-    j.clock.set(j.clock() + timedelta(days=3))  # inside the one-week defect window
+    j.clock.set(MONDAY_9 + timedelta(days=3))  # inside the one-week defect window
     reported = j.cli_json(
-        "change",
-        "report-defect",
-        rid,
-        "--description",
-        "来客用Wi-Fiが1時間で切れる",
-        "--by",
-        "田中",
-    )
-    assert reported["status"] in {"defect_reported", "reopened"}
+        "change", "report-defect", rid,
+        "--description", "来客用のリースが短すぎて会議中に切れる", "--by", "総務 田中",
+    )  # fmt: skip
+    assert reported["status"] == "reopened"
     j.clock.set(j.clock() + timedelta(days=14))
     assert "auto-accepted: none" in j.cli("change", "sweep", actor="noc-suzuki")
+
+    broken = j.folder / "broken.yaml"
+    broken.write_text(SHEET.read_text("utf-8").replace("id: 20", "id: 5000"), "utf-8")
+    j.cli("change", "validate", rid, "--sheet", str(broken), code=2)
+    kept = j.cli_json("change", "show", rid)["request"]
+    assert kept["status"] == "reopened" and kept["sheet_filename"] == "change_request.yaml"
+
+    corrected = j.folder / "corrected.yaml"
+    corrected.write_text(SHEET.read_text("utf-8").replace("1 hour", "4 hours"), "utf-8")
+    assert j.cli_json("change", "validate", rid, "--sheet", str(corrected))["status"] == "validated"
+    j.cli("change", "approve", rid, actor="noc-suzuki")
+    j.clock.set(datetime(2027, 2, 1, 1, 0, tzinfo=UTC))  # Monday 10:00 JST, in the window
+    j.cli("change", "schedule", rid, actor="noc-suzuki")
+    assert j.cli_json("change", "apply", rid, actor="noc-suzuki")["status"] == "notified"
+    assert _guest_lease(j) == "4 hours"
+    assert len(j.mails()) == 2  # a second completion notice
+    j.clock.set(j.clock() + timedelta(days=8))  # the customer stayed silent for a week
+    assert f"auto-accepted: [{rid}]" in j.cli("change", "sweep", actor="noc-suzuki")
+    assert j.cli_json("change", "show", rid)["request"]["status"] == "accepted"
 
 
 def test_change_request_over_the_api(journey: Journey) -> None:
