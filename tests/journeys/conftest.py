@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
 import sys
 import uuid
 from collections.abc import Iterator
@@ -21,11 +22,13 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlmodel import Session
 from typer.testing import CliRunner
 
 import core.timeutil
 from api.app import create_app
+from core import migrate
 from core.db import get_engine
 from core.settings import Settings, get_settings
 from dashboard.meraki import MerakiDashboard
@@ -92,23 +95,48 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return fixed
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def journey_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of its own for one journey (the demo loader migrates it)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'demo.db'}"
-        return
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database at the head revision, copied for each journey."""
+    path = tmp_path_factory.mktemp("journeys") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgresql() -> Iterator[str]:
+    """A PostgreSQL schema at the head revision, emptied for each journey."""
     schema = f"nkj_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(_pg_admin_dsn(), autocommit=True, connect_timeout=5) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     sep = "&" if "?" in PG_URL else "?"
     url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    try:
-        yield url
-    finally:
-        get_engine(url).dispose()
-        with psycopg.connect(_pg_admin_dsn(), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    migrate.upgrade(url)
+    yield url
+    get_engine(url).dispose()
+    with psycopg.connect(_pg_admin_dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journey_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database of its own for one journey: schema at head, no rows (the demo loads them)."""
+    if request.param == "sqlite":
+        path = tmp_path / "demo.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("migrated_postgresql")
+    with get_engine(url).begin() as conn:
+        tables = [
+            name
+            for name in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            ).scalars()
+            if name != "alembic_version"
+        ]
+        quoted = ", ".join(f'"{name}"' for name in tables)
+        conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    return url
 
 
 class StepFailed(AssertionError):
@@ -206,6 +234,13 @@ class Journey:
         if response.headers.get("content-type", "").startswith("application/json"):
             return response.json()
         return response.content
+
+    def finish(self) -> None:
+        """The end of the journey as a newcomer checks it: `netkeep doctor` and GET /doctor."""
+        __tracebackhide__ = True
+        assert "no violations" in self.cli("doctor")
+        found = self.http("GET", "/doctor")
+        assert found["clean"] is True, found["violations"]
 
     def mails(self) -> list[str]:
         """The notices the SMTP sink received, decoded, in arrival order."""

@@ -77,3 +77,4 @@ def test_api_integrator(journey: Journey) -> None:
         j.client.get("/api/v1/devices", headers={"Authorization": f"Bearer {logi}"}).status_code
         == 401
     )
+    j.finish()

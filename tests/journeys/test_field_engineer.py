@@ -55,6 +55,7 @@ def test_field_engineer_over_the_cli(journey: Journey) -> None:
     unit = j.cli_json("inventory", "show", UNIT)
     device = unit.get("device", unit)
     assert (device["status"], device["network_id"], device["customer"]) == ("in_stock", None, None)
+    j.finish()
 
 
 def test_field_engineer_over_the_api(journey: Journey) -> None:
@@ -83,3 +84,4 @@ def test_field_engineer_over_the_api(journey: Journey) -> None:
     assert _network_of(j, UNIT) is None
     device = j.http("GET", f"/devices/{UNIT}", token=token)
     assert (device["status"], device["network_id"]) == ("in_stock", None)
+    j.finish()

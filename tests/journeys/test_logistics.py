@@ -71,6 +71,7 @@ def test_rma_with_the_wrong_serial_first_over_the_cli(journey: Journey) -> None:
     failed = j.cli_json("inventory", "show", FAILED)["device"]
     assert (failed["customer"], failed["network_id"]) == (None, None)
     assert [r["status"] for r in closed["reminders"] if r["status"] == "planned"] == []
+    j.finish()
 
 
 def test_rma_late_unit_charged_then_received_over_the_api(journey: Journey) -> None:
@@ -107,6 +108,7 @@ def test_rma_late_unit_charged_then_received_over_the_api(journey: Journey) -> N
     assert waived["charge"]["waived_at"] is not None or waived["status"] == "waived"
     unit = j.http("GET", f"/devices/{LATE}")
     assert (unit["customer"], unit["network_id"]) == (None, None)
+    j.finish()
 
 
 def test_rma_successor_model_over_the_cli(journey: Journey) -> None:
@@ -138,3 +140,4 @@ def test_rma_successor_model_over_the_cli(journey: Journey) -> None:
     j.cli("rma", "pickup", rma, "--date", "2027-01-14", "--courier", "ヤマト運輸")
     j.cli("rma", "receive", rma, OLD)
     assert j.cli_json("rma", "show", rma)["status"] == "closed"
+    j.finish()

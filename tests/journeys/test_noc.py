@@ -59,6 +59,7 @@ def test_change_request_accepted_over_the_cli(journey: Journey) -> None:
     j.cli("change", "accept", rid, *evidence, code=5, actor="noc-suzuki")  # applied it
     accepted = j.cli_json("change", "accept", rid, *evidence, actor="noc-yamada")
     assert accepted["status"] == "accepted"
+    j.finish()
 
 
 def test_change_request_defect_then_corrected_over_the_cli(journey: Journey) -> None:
@@ -91,6 +92,7 @@ def test_change_request_defect_then_corrected_over_the_cli(journey: Journey) -> 
     j.clock.set(j.clock() + timedelta(days=8))  # the customer stayed silent for a week
     assert f"auto-accepted: [{rid}]" in j.cli("change", "sweep", actor="noc-suzuki")
     assert j.cli_json("change", "show", rid)["request"]["status"] == "accepted"
+    j.finish()
 
 
 def test_change_request_over_the_api(journey: Journey) -> None:
@@ -128,3 +130,4 @@ def test_change_request_over_the_api(journey: Journey) -> None:
     j.http("POST", f"/change-requests/{rid}/accept", token=noc, json=body, status=403)
     accepted = j.http("POST", f"/change-requests/{rid}/accept", token=other, json=body)
     assert accepted["status"] == "accepted"
+    j.finish()

@@ -85,6 +85,7 @@ def test_survey_to_applied_sheet_over_the_cli(journey: Journey) -> None:
         CUSTOMER,
     )
     assert "no changes" in j.cli("plan", str(sheet))
+    j.finish()
 
 
 def test_survey_to_applied_sheet_over_the_api(journey: Journey) -> None:
@@ -171,3 +172,4 @@ def test_survey_to_applied_sheet_over_the_api(journey: Journey) -> None:
         "N_demo_nagoya",
         CUSTOMER,
     )
+    j.finish()

@@ -55,6 +55,7 @@ def test_vpn_over_the_cli(journey: Journey) -> None:
     assert "東京本社" in text and "横浜支店" in text
     rows_csv = list(csv.reader(io.StringIO(table.read_text(encoding="utf-8").lstrip("\ufeff"))))
     assert any("N_demo_yokohama" in row or "横浜支店 Yokohama" in row for row in rows_csv)
+    j.finish()
 
 
 def test_vpn_over_the_api(journey: Journey) -> None:
@@ -74,3 +75,4 @@ def test_vpn_over_the_api(journey: Journey) -> None:
     assert pdf.startswith(b"%PDF")
     shown = j.http("GET", f"/vpn/reports/{report['id']}")
     assert shown is not None
+    j.finish()
