@@ -53,7 +53,12 @@ def test_api_integrator(journey: Journey) -> None:
 
     body = {"serial": FAILED, "symptom": "電波が出ない", "reporter": "総務 田中"}
     j.http("POST", "/rmas", token=logi, json=body, status=403)  # logistics does not open
-    rma = j.http("POST", "/rmas", token=noc, json=body, status=201)["id"]
+    opened = j.http("POST", "/rmas", token=noc, json=body, status=201)
+    rma = opened["id"]
+    by_number = j.http(
+        "GET", f"/rmas/{opened['number']}", token=logi
+    )  # RMA-000001, as people see it
+    assert by_number["id"] == rma
     j.http("POST", f"/rmas/{rma}/decide", token=noc, json={"replace": True})
     reserved = j.http("POST", f"/rmas/{rma}/reserve", token=logi, json={"serial": SPARE})
     assert reserved["replacement_serial"] == SPARE
