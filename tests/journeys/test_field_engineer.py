@@ -19,8 +19,14 @@ CUSTOMER = "株式会社さくら商事"
 
 
 def _network_of(journey: Journey, serial: str) -> str | None:
-    device = journey.sandbox.dashboard_api().devices.getDevice(serial)
-    network: str | None = device.get("networkId")
+    """Where the dashboard has the unit (its organization inventory: every claimed unit)."""
+    sdk = journey.sandbox.dashboard_api()
+    [unit] = [
+        d
+        for d in sdk.organizations.getOrganizationInventoryDevices("537758", total_pages=-1)
+        if d["serial"] == serial
+    ]
+    network: str | None = unit.get("networkId")
     return network
 
 
