@@ -45,7 +45,7 @@ def _local(arg: str) -> str:
 def _run(j: Journey, line: str) -> None:
     words = shlex.split(line)
     if words[0] == "cat":
-        assert j.mails(), f"`{line}`: the mail sink holds nothing"
+        assert list(j.folder.glob(words[1])), f"`{line}`: the mail sink kept nothing there"
         return
     if words[0] == "curl":
         method = words[words.index("-X") + 1] if "-X" in words else "GET"
