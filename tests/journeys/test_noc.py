@@ -48,7 +48,11 @@ def _submitted_and_approved_over_the_cli(j: Journey) -> str:
     assert _guest_lease(j) == "1 hour"
     assert _networks(j) == before  # changed N_demo_tokyo, created nothing
     [mail] = j.mails()
-    assert f"To: {NOTICE_TO}" in mail and "CR-2025-0107" in mail
+    assert f"To: {NOTICE_TO}" in mail
+    assert "Subject: 【設定変更完了のお知らせ】依頼番号 CR-2025-0107" in mail
+    assert "作業完了日時: 2027-01-18 09:05 JST" in mail
+    # one week from the day after the mail (Mon 18 Jan): the customer may object until the 25th
+    assert "不具合のご連絡期限: 2027年01月25日 (JST) まで" in mail
     return rid
 
 
