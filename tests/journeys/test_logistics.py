@@ -74,7 +74,10 @@ def test_rma_with_the_wrong_serial_first_over_the_cli(journey: Journey) -> None:
     j.cli("rma", "receive", rma, FAILED, "--disposition", "refurbish", actor=logi)
     closed = j.cli_json("rma", "show", rma)
     assert (closed["status"], closed["received_serial"]) == ("closed", FAILED)
-    assert WRONG in str(closed)  # the mismatch stays on the record
+    mismatches = [
+        (m["expected_serial"], m["received_serial"]) for m in closed.get("mismatches", [])
+    ]
+    assert mismatches == [(FAILED, WRONG)]  # the wrong unit stays on the record
     failed = j.cli_json("inventory", "show", FAILED)["device"]
     assert (failed["customer"], failed["network_id"]) == (None, None)
     planned = [r for r in closed["reminders"] if r["sent_at"] is None and not r.get("outcome")]
