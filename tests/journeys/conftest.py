@@ -145,6 +145,12 @@ class StepFailed(AssertionError):
     pass
 
 
+def items(answer: Any) -> list[Any]:
+    """A list's rows, paged or bare: only the integrator's journey holds lists to one shape."""
+    rows: list[Any] = answer["items"] if isinstance(answer, dict) else answer
+    return rows
+
+
 @dataclass
 class Journey:
     """One run of a journey: CLI and HTTP steps, each followed by the doctor."""

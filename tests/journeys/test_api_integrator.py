@@ -73,6 +73,11 @@ def test_api_integrator(journey: Journey) -> None:
     listed = j.http("GET", "/rmas?limit=10", token=logi)
     assert listed["total"] == 1 and [r["id"] for r in listed["items"]] == [rma]
 
+    for listing in ("/jobs", "/change-requests", "/surveys", "/vpn/builds", "/rmas"):
+        page = j.http("GET", f"{listing}?limit=2&offset=0", token=logi)
+        assert isinstance(page, dict), f"{listing} is not a page: {page!r}"
+        assert set(page) >= {"total", "limit", "offset", "items"}, listing  # one page shape
+
     j.http("GET", "/doctor", token=logi, status=403)
     doctor = j.http("GET", "/doctor", token=noc)
     assert doctor["clean"] is True, doctor["violations"]

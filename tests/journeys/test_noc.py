@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.journeys.conftest import Journey
+from tests.journeys.conftest import Journey, items
 
 SHEET = Path(__file__).resolve().parents[2] / "provisioning" / "examples" / "change_request.yaml"
 NOTICE_TO = "soumu@sakura.example.jp"
@@ -126,7 +126,7 @@ def test_change_request_over_the_api(journey: Journey) -> None:
     applied = j.http("POST", f"/change-requests/{rid}/apply", token=noc)
     assert applied["status"] == "notified", applied
     assert _guest_lease(j) == "1 hour" and _networks(j) == before
-    [notice] = j.http("GET", f"/change-requests/{rid}/notices", token=noc)
+    [notice] = items(j.http("GET", f"/change-requests/{rid}/notices", token=noc))
     assert notice["to"] == NOTICE_TO
     [mail] = j.mails()
     assert f"To: {NOTICE_TO}" in mail

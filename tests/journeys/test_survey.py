@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import yaml
 
-from tests.journeys.conftest import Journey
+from tests.journeys.conftest import Journey, items
 from tests.service.survey_builders import png_bytes
 
 CUSTOMER = "株式会社さくら商事"
@@ -151,9 +151,8 @@ def test_survey_to_applied_sheet_over_the_api(journey: Journey) -> None:
     j.http("POST", f"/surveys/{sid}/versions/1/approve", token=field, json=approval, status=403)
     approved = j.http("POST", f"/surveys/{sid}/versions/1/approve", token=noc, json=approval)
     assert approved["status"] == "approved"
-    surveys = j.http("GET", "/surveys", token=noc)
-    items = surveys["items"] if isinstance(surveys, dict) else surveys
-    assert [(s["number"], s["status"]) for s in items] == [(number, "approved")]
+    surveys = items(j.http("GET", "/surveys", token=noc))
+    assert [(s["number"], s["status"]) for s in surveys] == [(number, "approved")]
 
     sheet = j.http("GET", f"/surveys/{sid}/sheet", token=field)
     raw = yaml.safe_load(sheet)
