@@ -44,30 +44,16 @@ DEFAULT_ACTOR = "field-tanaka"
 # A Tuesday inside the operations window (Mon-Sat 9:00-17:00 JST), no holiday near.
 START = datetime(2027, 1, 12, 1, 0, tzinfo=UTC)  # 10:00 JST
 
-# The modules whose commands and routes read the time; their `utcnow` follows the journey clock.
+# Every module that imports `utcnow` (grep "import.*utcnow"): the edges' commands and routes
+# follow the journey clock; the models are imported first so that their defaults stay real.
 _TIMED = (
-    "netkeep.demo",
-    "core.cli",
-    "core.secret_cli",
-    "api.tokens",
-    "api.secrets",
-    "inventory.cli",
-    "inventory.contract_cli",
-    "inventory.router",
-    "rma.cli",
-    "rma.router",
-    "changes.cli",
-    "changes.router",
-    "vpn.cli",
-    "vpn.router",
-    "survey.cli",
-    "survey.router",
-    "provisioning.cli",
-    "provisioning.cli_rollback",
-    "provisioning.router",
-    "doctor.cli",
-    "doctor.router",
-)
+    "core.models", "inventory.models", "provisioning.models", "rma.models", "changes.models",
+    "survey.models", "vpn.models", "core.audit", "netkeep.demo", "core.cli", "core.secret_cli",
+    "api.tokens", "api.secrets", "inventory.cli", "inventory.contract_cli", "inventory.router",
+    "rma.cli", "rma.router", "changes.cli", "changes.router", "vpn.cli", "vpn.router",
+    "survey.cli", "survey.router", "provisioning.cli", "provisioning.cli_rollback",
+    "provisioning.router", "doctor.cli", "doctor.router",
+)  # fmt: skip
 
 
 @dataclass
@@ -84,7 +70,7 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
     """Every edge that asks `utcnow()` (CLI commands, routes, the demo loader) gets the clock."""
     fixed = Clock()
     real = core.timeutil.utcnow
@@ -94,7 +80,10 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
         if getattr(module, "utcnow", None) is real and module is not core.timeutil:
             monkeypatch.setattr(module, "utcnow", fixed)
     monkeypatch.setattr(core.timeutil, "utcnow", fixed)
-    return fixed
+    yield fixed
+    for module in list(sys.modules.values()):  # a module first imported meanwhile took the clock
+        if isinstance(getattr(module, "utcnow", None), Clock) and module is not core.timeutil:
+            vars(module)["utcnow"] = real  # not monkeypatch: its undo would put the clock back
 
 
 @pytest.fixture(scope="session")
