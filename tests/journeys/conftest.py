@@ -118,6 +118,7 @@ def journey_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("migrated_postgresql")
     with get_engine(url).begin() as conn:
+        conn.execute(text("SET LOCAL lock_timeout = '10s'"))  # a session left open fails, not hangs
         tables = [
             name
             for name in conn.execute(
