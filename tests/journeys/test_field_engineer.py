@@ -45,8 +45,7 @@ def test_field_engineer_over_the_cli(journey: Journey) -> None:
     assert [s["status"] for s in shown["journal"]] == ["done"] * len(shown["journal"])
     assert shown["journal"][-1]["action"] == "verify"  # the writes were read back
 
-    unit = j.cli_json("inventory", "show", UNIT)
-    device = unit.get("device", unit)
+    device = j.cli_json("inventory", "show", UNIT)["device"]
     assert (device["status"], device["network_id"], device["customer"], device["site"]) == (
         "deployed",
         network,
@@ -58,8 +57,7 @@ def test_field_engineer_over_the_cli(journey: Journey) -> None:
     back = j.cli("rollback", str(applied["id"]))
     assert "done" in back
     assert _network_of(j, UNIT) is None  # the claimed unit left the network
-    unit = j.cli_json("inventory", "show", UNIT)
-    device = unit.get("device", unit)
+    device = j.cli_json("inventory", "show", UNIT)["device"]
     assert (device["status"], device["network_id"], device["customer"]) == ("in_stock", None, None)
     j.finish()
 
