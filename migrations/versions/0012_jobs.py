@@ -1,7 +1,7 @@
 """the worker engine's tables (procrastinate) on PostgreSQL
 
 Revision ID: 0010_jobs
-Revises: 0010_token_name_lower
+Revises: 0010_rma_units
 Create Date: 2026-12-06 06:10:00
 
 On PostgreSQL the recurring and background jobs run on procrastinate, which keeps its queue in
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0010_jobs"
-down_revision: str | None = "0010_token_name_lower"
+down_revision: str | None = "0010_rma_units"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
