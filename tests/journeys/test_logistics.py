@@ -1,10 +1,11 @@
 """Logistics: an RMA from the failure report to the return or the charge, on the demo data.
 
-- over the CLI: 東京本社's MX67 fails; a checked spare ships, is swapped on the dashboard, the
-  courier brings back the wrong unit first (the mismatch stays on the record), then the right one;
-- over the API: 横浜支店's MX67 is not back by its due date; the sweep charges the damage charge,
-  the unit then arrives (charged, then received) and an admin waives the charge;
-- over the CLI: an end-of-sale MX64 at なにわ物産 fails and its successor MX67 ships.
+Over the CLI and over the API each:
+- 東京本社's MX67 fails; a checked spare ships, is swapped on the dashboard, the courier brings
+  back the wrong unit first (the mismatch stays on the record), then the right one;
+- 横浜支店's MX67 is not back by its due date; the sweep charges the damage charge, the unit
+  then arrives (charged, then received) and an admin waives the charge;
+and over the CLI: an end-of-sale MX64 at なにわ物産 fails and its successor MX67 ships.
 Contract facts (docs/domain.md): the failed unit must be back one month after shipping; the
 damage charge is the model's list price plus 10% tax (MX67: 128,000 → 140,800 yen).
 """
@@ -156,4 +157,56 @@ def test_rma_successor_model_over_the_cli(journey: Journey) -> None:
     j.cli("rma", "pickup", rma, "--date", "2027-01-14", "--courier", "ヤマト運輸")
     j.cli("rma", "receive", rma, OLD)
     assert j.cli_json("rma", "show", rma)["status"] == "closed"
+    j.finish()
+
+
+def test_rma_with_the_wrong_serial_first_over_the_api(journey: Journey) -> None:
+    j = journey
+    body = {"serial": FAILED, "symptom": "電源が入らない", "reporter": "総務 田中"}
+    rma = j.http("POST", "/rmas", json=body, status=201)["id"]
+    j.http("POST", f"/rmas/{rma}/decide", json={"replace": True})
+    spare = j.http("POST", f"/rmas/{rma}/reserve", json={})["replacement_serial"]
+    assert spare in SPARES
+    ship = {"courier": "ヤマト運輸", "tracking_number": "4012-3456-7890"}
+    assert j.http("POST", f"/rmas/{rma}/ship", json=ship)["due_date"] == "2027-02-12"
+    assert j.http("GET", f"/devices/{spare}")["status"] not in {"reserved", "in_stock"}
+    j.http("POST", f"/rmas/{rma}/swap", json={})
+    assert (_network_of(j, spare), _network_of(j, FAILED)) == ("N_demo_tokyo", None)
+    pickup = {"pickup_date": "2027-01-15", "courier": "ヤマト運輸"}
+    j.http("POST", f"/rmas/{rma}/pickup", json=pickup)
+    j.clock.set(j.clock() + timedelta(days=4))
+    wrong = j.http("POST", f"/rmas/{rma}/receive", json={"serial": WRONG})
+    assert (wrong["status"], wrong["mismatch_serial"]) == ("exception", WRONG)
+    closed = j.http("POST", f"/rmas/{rma}/receive", json={"serial": FAILED})
+    assert closed["status"] == "closed"
+    mismatches = [
+        (m["expected_serial"], m["received_serial"]) for m in closed.get("mismatches", [])
+    ]
+    assert mismatches == [(FAILED, WRONG)]  # the wrong unit stays on the record
+    j.finish()
+
+
+def test_rma_late_unit_charged_then_received_over_the_cli(journey: Journey) -> None:
+    j = journey
+    logi = "logi-sato"
+    opened = j.cli_json("rma", "open", LATE, "--symptom", "再起動を繰り返す", "--reporter", "山本")
+    rma = str(opened["id"])
+    j.cli("rma", "decide", rma, "--replace", actor="noc-suzuki")
+    j.cli("rma", "reserve", rma, actor=logi)
+    j.cli("rma", "ship", rma, "--courier", "佐川急便", "--tracking", "5555", actor=logi)
+    j.cli("rma", "swap", rma, actor=logi)
+    j.clock.set(j.clock() + timedelta(days=33))  # 2027-02-14: past the due date (2027-02-12)
+    overdue = j.cli_json("rma", "list", "--view", "overdue", actor=logi)
+    assert [r["id"] for r in overdue["items"]] == [int(rma)]
+    swept = j.cli_json("rma", "sweep", actor=logi)
+    assert swept["total_yen"] == 140_800
+    assert j.cli_json("rma", "sweep", actor=logi)["charged"] == []  # billed once
+    assert "¥140,800" in j.cli("rma", "show", rma)
+
+    j.cli("rma", "receive", rma, LATE, actor=logi)  # charged, then received
+    received = j.cli_json("rma", "show", rma)
+    assert received["late_arrival"] is True and received["charge"]["total_yen"] == 140_800
+    j.cli("rma", "waive", rma, "--reason", "得意先との合意", actor="admin-kato")
+    waived = j.cli_json("rma", "show", rma)
+    assert waived["status"] == "waived" or waived["charge"]["credited_at"] is not None
     j.finish()
