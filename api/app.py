@@ -32,7 +32,14 @@ from api.identity import RefusalLedger, TokenCache
 from api.openapi import document_error_statuses
 from core.db import get_engine
 from core.db_errors import translate
-from core.errors import AuthenticationFailed, Busy, DomainError, Problem, ValidationFailed
+from core.errors import (
+    AuthenticationFailed,
+    Busy,
+    DomainError,
+    Problem,
+    ValidationFailed,
+    error_body,
+)
 from core.render_gate import RenderGate
 from core.settings import Settings, get_settings
 
@@ -126,18 +133,18 @@ HTTP_CODES = {
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     """Starlette's own errors (no such route, wrong method, an unreadable body) in our JSON."""
     assert isinstance(exc, StarletteHTTPException)
-    body = {"error": HTTP_CODES.get(exc.status_code, "http_error"), "message": str(exc.detail)}
+    body = error_body(HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail))
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     """A bug: the JSON error with the request id to quote, never a trace (logged by uvicorn)."""
     request_id = getattr(request.state, "request_id", None)
-    body = {
-        "error": "internal_error",
-        "message": "an unexpected error; nothing is known to have changed. Quote the request id",
-        "details": {"request_id": request_id},
-    }
+    body = error_body(
+        "internal_error",
+        "an unexpected error; nothing is known to have changed. Quote the request id",
+        details={"request_id": request_id},
+    )
     return JSONResponse(body, status_code=500)
 
 

@@ -117,12 +117,12 @@ def submit(
     )
     out = ChangeRequestOut.of(req)
     if req.problems:
-        body = ValidationFailed(
+        failed = ValidationFailed(
             [Problem(**p) for p in req.problems],
             f"change request {req.id} stored with {len(req.problems)} problem(s)",
-        ).to_dict()
-        body["request"] = out.model_dump(mode="json")
-        return JSONResponse(body, status_code=422)
+        )
+        failed.details["request"] = out.model_dump(mode="json")
+        return JSONResponse(failed.to_dict(), status_code=422)
     return out
 
 

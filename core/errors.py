@@ -14,6 +14,10 @@
     └── Busy                         503  exit 9   (a lock wait or every render slot: retry later)
 
 Never subclass a third-party exception; adapters translate theirs into these.
+
+Over HTTP every error, whatever raised it (these, request validation, the router's 404/405, the
+body limit's 413, a bug's 500), is one JSON object with four keys, always all present:
+`{"error": code, "message": text, "problems": [{"message", "location"}], "details": {}}`.
 """
 
 from __future__ import annotations
@@ -37,6 +41,22 @@ class Problem:
         return asdict(self)
 
 
+def error_body(
+    code: str,
+    message: str,
+    *,
+    problems: Iterable[Problem] = (),
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The API's one error object: every key present, empty when there is nothing to say."""
+    return {
+        "error": code,
+        "message": message,
+        "problems": [p.to_dict() for p in problems],
+        "details": dict(details or {}),
+    }
+
+
 class DomainError(Exception):
     """Root of every error netkeep raises on purpose."""
 
@@ -50,10 +70,8 @@ class DomainError(Exception):
         self.details = details
 
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"error": self.code, "message": self.message}
-        if self.details:
-            body["details"] = self.details
-        return body
+        """The one error shape of the API (see the module docstring)."""
+        return error_body(self.code, self.message, details=self.details)
 
 
 class NotFound(DomainError):
@@ -97,11 +115,7 @@ class ValidationFailed(DomainError):
         super().__init__(summary)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "error": self.code,
-            "message": self.message,
-            "problems": [p.to_dict() for p in self.problems],
-        }
+        return error_body(self.code, self.message, problems=self.problems, details=self.details)
 
     def __str__(self) -> str:
         return "\n".join([self.message, *(f"  - {p}" for p in self.problems)])

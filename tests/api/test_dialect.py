@@ -1,0 +1,102 @@
+"""One API dialect: one error shape, one page envelope, numbers people see, documented statuses.
+
+The rules are written out here from the README's API section, not read from the code: an error
+is exactly `{"error": str, "message": str, "problems": [{"message", "location"}], "details": {}}`;
+a list is `{"total", "limit", "offset", "items"}` over `limit` (1-1000, default 100) and `offset`.
+"""
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core.settings import Settings
+from tests.conftest import bearer
+
+ERROR_KEYS = {"error", "message", "problems", "details"}
+
+
+def assert_error(body: Any, code: str) -> None:
+    """The one error shape, every key present with its type."""
+    assert isinstance(body, dict) and set(body) == ERROR_KEYS, body
+    assert body["error"] == code, body
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["details"], dict)
+    assert isinstance(body["problems"], list)
+    for problem in body["problems"]:
+        assert set(problem) == {"message", "location"}, problem
+
+
+@pytest.fixture
+def spec(app_client: TestClient) -> dict[str, Any]:
+    response = app_client.get("/openapi.json")
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, op)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if path.startswith("/api/v1/")
+    ]
+
+
+def test_every_documented_error_response_is_the_one_error_object(spec: dict[str, Any]) -> None:
+    error = spec["components"]["schemas"]["Error"]
+    assert set(error["required"]) == ERROR_KEYS and error["additionalProperties"] is False
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    wrong = [
+        f"{method.upper()} {path} {status}"
+        for method, path, op in operations(spec)
+        for status, response in op["responses"].items()
+        if int(status) >= 400
+        and response.get("content", {}).get("application/json", {}).get("schema")
+        != {"$ref": "#/components/schemas/Error"}
+    ]
+    assert wrong == []
+
+
+def test_every_kind_of_error_answers_the_one_shape(
+    app_client: TestClient, tokens: dict[str, str], settings: Settings
+) -> None:
+    admin = bearer(tokens["admin"])
+    assert_error(app_client.get("/api/v1/no-such-thing", headers=admin).json(), "not_found")
+    wrong_method = app_client.put("/healthz")
+    assert wrong_method.status_code == 405
+    assert_error(wrong_method.json(), "method_not_allowed")
+    unauthenticated = app_client.get("/api/v1/devices")
+    assert unauthenticated.status_code == 401
+    assert_error(unauthenticated.json(), "unauthenticated")
+    forbidden = app_client.post("/api/v1/rmas/sweep", headers=bearer(tokens["viewer"]))
+    assert forbidden.status_code == 403
+    assert_error(forbidden.json(), "forbidden")
+    request_invalid = app_client.get("/api/v1/devices?limit=0", headers=admin)
+    assert request_invalid.status_code == 422
+    assert_error(request_invalid.json(), "validation_failed")
+    assert request_invalid.json()["problems"][0]["location"] == "query.limit"
+    body_invalid = app_client.post("/api/v1/rmas", json={"serial": 5}, headers=admin)
+    assert body_invalid.status_code == 422
+    assert_error(body_invalid.json(), "validation_failed")
+    not_json = app_client.post(
+        "/api/v1/rmas",
+        content=b"{not json",
+        headers={**admin, "content-type": "application/json"},
+    )
+    assert not_json.status_code in (400, 422)
+    assert_error(not_json.json(), "validation_failed")
+    missing = app_client.get("/api/v1/devices/Q2XX-0000-0000", headers=admin)
+    assert missing.status_code == 404
+    assert_error(missing.json(), "not_found")
+    too_large = app_client.post(
+        "/api/v1/rmas",
+        content=b"x" * (settings.max_body_bytes + 1),
+        headers={**admin, "content-type": "application/json"},
+    )
+    assert too_large.status_code == 413
+    assert_error(too_large.json(), "payload_too_large")
+    foreign_host = app_client.get("/healthz", headers={"host": "evil.example"})
+    assert foreign_host.status_code == 400
+    assert_error(foreign_host.json(), "bad_host")
