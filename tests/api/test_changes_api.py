@@ -74,7 +74,9 @@ def test_roles_conflicts_and_problems(
     body = stored.json()
     assert body["problems"][0]["location"] == "devices[0].serial"
     assert "Q2FY-ZZZZ-0009" in body["problems"][0]["message"]
-    kept = app_client.get(f"{API}/{body['details']['request']['id']}", headers=bearer(tokens["viewer"]))
+    kept = app_client.get(
+        f"{API}/{body['details']['request']['id']}", headers=bearer(tokens["viewer"])
+    )
     assert kept.json()["problems"] == body["problems"] and kept.json()["status"] == "submitted"
     events = app_client.get(f"{API}/{rid}/events", headers=bearer(tokens["viewer"])).json()
     assert [e["action"] for e in events] == [
