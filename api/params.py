@@ -12,7 +12,7 @@ from fastapi import Path, Query
 
 from core.bounds import ID_MAX, DbInt
 
-__all__ = ["ID_MAX", "DbInt", "Id", "Offset", "VersionNumber"]
+__all__ = ["ID_MAX", "DbInt", "Id", "Limit", "Offset", "VersionNumber"]
 
 Id = Annotated[int, Path(ge=1, le=ID_MAX, description="a record's id")]
 """A record's id in a path."""
@@ -22,3 +22,7 @@ VersionNumber = Annotated[int, Path(ge=1, le=ID_MAX, description="a version numb
 
 Offset = Annotated[int, Query(ge=0, le=ID_MAX, description="rows to skip")]
 """How many rows a page skips."""
+
+PAGE_MAX = 1000
+Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description="rows in the page (1-1000)")]
+"""How many rows a page holds at most; every list route defaults to 100."""

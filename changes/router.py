@@ -10,7 +10,8 @@ from pydantic import SecretStr
 from sqlmodel import Session
 
 from api.deps import Reader, SessionDep, SettingsDep, guard
-from api.params import Id
+from api.pages import PageOut, list_page
+from api.params import Id, Limit, Offset
 from api.uploads import read_upload
 from changes import acceptance, applying, scheduling, service, site_checks
 from changes.domain import ChangeStatus, Target
@@ -126,15 +127,17 @@ def submit(
     return out
 
 
-@router.get("", response_model=list[ChangeRequestOut])
+@router.get("", response_model=PageOut[ChangeRequestOut])
 def list_requests(
     session: SessionDep,
     actor: Reader,
     status: ChangeStatus | None = None,
     customer: str | None = None,
-) -> list[ChangeRequestOut]:
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[ChangeRequestOut]:
     rows = service.list_requests(session=session, status=status, customer=customer)
-    return [ChangeRequestOut.of(r) for r in rows]
+    return list_page((ChangeRequestOut.of(r) for r in rows), limit=limit, offset=offset)
 
 
 @router.post("/sweep", response_model=SweepOut)
@@ -151,14 +154,20 @@ def show(request_id: Id, session: SessionDep, actor: Reader) -> ChangeRequestOut
     return ChangeRequestOut.of(service.get_request(session=session, request_id=request_id))
 
 
-@router.get("/{request_id}/events", response_model=list[EventOut])
-def events(request_id: Id, session: SessionDep, actor: Reader) -> list[EventOut]:
-    return [EventOut.of(e) for e in service.events_of(session=session, request_id=request_id)]
+@router.get("/{request_id}/events", response_model=PageOut[EventOut])
+def events(
+    request_id: Id, session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[EventOut]:
+    rows = service.events_of(session=session, request_id=request_id)
+    return list_page((EventOut.of(e) for e in rows), limit=limit, offset=offset)
 
 
-@router.get("/{request_id}/notices", response_model=list[NoticeOut])
-def notices(request_id: Id, session: SessionDep, actor: Reader) -> list[NoticeOut]:
-    return [NoticeOut.of(n) for n in service.notices_of(session=session, request_id=request_id)]
+@router.get("/{request_id}/notices", response_model=PageOut[NoticeOut])
+def notices(
+    request_id: Id, session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[NoticeOut]:
+    rows = service.notices_of(session=session, request_id=request_id)
+    return list_page((NoticeOut.of(n) for n in rows), limit=limit, offset=offset)
 
 
 @router.post("/{request_id}/validate", response_model=ChangeRequestOut)
@@ -350,8 +359,13 @@ def create_site_check(
     return SiteCheckOut.of(row)
 
 
-@site_check_router.get("", response_model=list[SiteCheckOut])
+@site_check_router.get("", response_model=PageOut[SiteCheckOut])
 def list_site_checks(
-    session: SessionDep, actor: Reader, site: str | None = None
-) -> list[SiteCheckOut]:
-    return [SiteCheckOut.of(r) for r in site_checks.list_site_checks(session=session, site=site)]
+    session: SessionDep,
+    actor: Reader,
+    site: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[SiteCheckOut]:
+    rows = site_checks.list_site_checks(session=session, site=site)
+    return list_page((SiteCheckOut.of(r) for r in rows), limit=limit, offset=offset)

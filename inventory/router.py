@@ -20,7 +20,8 @@ from api.deps import (
     guard,
     run_read,
 )
-from api.params import Offset
+from api.pages import PageOut, list_page
+from api.params import Limit, Offset
 from api.responses import csv_response
 from api.uploads import read_upload
 from core import audit
@@ -97,7 +98,7 @@ def list_devices(
     session: SessionDep,
     actor: Reader,
     filters: Filters,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
     offset: Offset = 0,
 ) -> DevicePageOut:
     page = service.list_devices(session=session, filters=filters, limit=limit, offset=offset)
@@ -191,11 +192,17 @@ def ownership(
     )
 
 
-@router.get("/devices/{serial}/history", response_model=list[AuditOut])
-def device_history(serial: str, session: SessionDep, actor: Reader) -> list[AuditOut]:
+@router.get("/devices/{serial}/history", response_model=PageOut[AuditOut])
+def device_history(
+    serial: str, session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[AuditOut]:
     device = service.get_device(session=session, serial=serial)
     entries = audit.history(session=session, entity_type="device", entity_id=device.serial)
-    return [AuditOut.model_validate(e, from_attributes=True) for e in entries]
+    return list_page(
+        (AuditOut.model_validate(e, from_attributes=True) for e in entries),
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.post("/inventory/import", response_model=ImportOut)
@@ -250,9 +257,12 @@ def reconcile_inventory(
     return ReconcileOut.model_validate({**report.__dict__, "in_sync": report.in_sync})
 
 
-@router.get("/catalogue", response_model=list[CatalogueOut])
-def catalogue(session: SessionDep, actor: Reader) -> list[CatalogueOut]:
-    return [CatalogueOut.of(m) for m in service.list_catalogue(session=session)]
+@router.get("/catalogue", response_model=PageOut[CatalogueOut])
+def catalogue(
+    session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[CatalogueOut]:
+    models = service.list_catalogue(session=session)
+    return list_page((CatalogueOut.of(m) for m in models), limit=limit, offset=offset)
 
 
 @router.put("/catalogue/{model}", response_model=CatalogueOut)
@@ -275,15 +285,17 @@ def _contract_out(session: SessionDep, number: str) -> ContractOut:
     return ContractOut.of(contract, [DeviceOut.of(d, owners.get(d.id or 0)) for d in devices])
 
 
-@contracts_router.get("/contracts", response_model=list[ContractOut])
+@contracts_router.get("/contracts", response_model=PageOut[ContractOut])
 def list_contracts(
     session: SessionDep,
     actor: Reader,
     customer: str | None = None,
     status: ContractStatus | None = None,
-) -> list[ContractOut]:
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[ContractOut]:
     rows = contract_service.list_contracts(session=session, customer=customer, status=status)
-    return [ContractOut.of(c) for c in rows]
+    return list_page((ContractOut.of(c) for c in rows), limit=limit, offset=offset)
 
 
 @contracts_router.post("/contracts", response_model=ContractOut, status_code=201)

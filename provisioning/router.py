@@ -12,7 +12,8 @@ from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, R
 from sqlmodel import Session
 
 from api.deps import Reader, SessionDep, SessionFactory, SettingsDep, guard, session_factory
-from api.params import Id
+from api.pages import PageOut, page_out
+from api.params import Id, Limit, Offset
 from api.uploads import checked_upload
 from core import secret_store
 from core.audit import Actor
@@ -149,9 +150,13 @@ def apply_sheet(
     return JobOut.of(job, jobs.journal(session=session, job_id=job.id))
 
 
-@router.get("/jobs", response_model=list[JobOut])
-def list_jobs(session: SessionDep, actor: Reader) -> list[JobOut]:
-    return [JobOut.of(j) for j in jobs.list_jobs(session=session)]
+@router.get("/jobs", response_model=PageOut[JobOut])
+def list_jobs(
+    session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[JobOut]:
+    """Jobs newest first."""
+    page = jobs.page_jobs(session=session, limit=limit, offset=offset)
+    return page_out(page, JobOut.of, limit=limit, offset=offset)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)

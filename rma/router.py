@@ -12,7 +12,8 @@ from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
 from api.deps import DashboardDep, Reader, RenderGateDep, SessionDep, SettingsDep, guard
-from api.params import Id, Offset
+from api.pages import PageOut, list_page
+from api.params import Id, Limit, Offset
 from api.responses import csv_response
 from core.audit import Actor
 from core.policy import Operation
@@ -76,7 +77,7 @@ def list_rmas(
     actor: Reader,
     status: RmaStatus | None = None,
     serial: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
     offset: Offset = 0,
 ) -> RmaPageOut:
     page = views.list_rmas(
@@ -100,14 +101,20 @@ def open_by_state(session: SessionDep, actor: Reader) -> dict[str, int]:
     return views.open_by_state(session=session)
 
 
-@router.get("/views/due-this-week", response_model=list[RmaOut])
-def due_this_week(session: SessionDep, actor: Reader) -> list[RmaOut]:
-    return [RmaOut.of(r) for r in views.due_this_week(session=session, now=utcnow())]
+@router.get("/views/due-this-week", response_model=PageOut[RmaOut])
+def due_this_week(
+    session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[RmaOut]:
+    rows = views.due_this_week(session=session, now=utcnow())
+    return list_page((RmaOut.of(r) for r in rows), limit=limit, offset=offset)
 
 
-@router.get("/views/overdue", response_model=list[RmaOut])
-def overdue(session: SessionDep, actor: Reader) -> list[RmaOut]:
-    return [RmaOut.of(r) for r in views.overdue(session=session, now=utcnow())]
+@router.get("/views/overdue", response_model=PageOut[RmaOut])
+def overdue(
+    session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[RmaOut]:
+    rows = views.overdue(session=session, now=utcnow())
+    return list_page((RmaOut.of(r) for r in rows), limit=limit, offset=offset)
 
 
 MonthQuery = Annotated[
@@ -119,19 +126,24 @@ MonthQuery = Annotated[
 ]
 
 
-@router.get("/views/charges-this-month", response_model=list[ChargeRowOut])
+@router.get("/views/charges-this-month", response_model=PageOut[ChargeRowOut])
 def charges_this_month(
-    session: SessionDep, actor: Reader, month: MonthQuery = None
-) -> list[ChargeRowOut]:
+    session: SessionDep,
+    actor: Reader,
+    month: MonthQuery = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[ChargeRowOut]:
     """Damage charges issued in a Tokyo month (this one unless `month` names another)."""
     when = utcnow()
     if month is not None:
         year, number = (int(part) for part in month.split("-"))
         when = datetime(year, number, 15, tzinfo=TOKYO)
-    return [
+    rows = (
         ChargeRowOut(number=rma.number, customer=rma.customer, charge=ChargeOut.of(charge))
         for charge, rma in views.charges_in_month(session=session, now=when)
-    ]
+    )
+    return list_page(rows, limit=limit, offset=offset)
 
 
 @router.post("/sweep", response_model=SweepOut)

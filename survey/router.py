@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
 from api.deps import Reader, RenderGateDep, SessionDep, SettingsDep, guard
-from api.params import ID_MAX, Id, VersionNumber
+from api.pages import PageOut, list_page
+from api.params import ID_MAX, Id, Limit, Offset, VersionNumber
 from api.uploads import read_upload
 from core.audit import Actor
 from core.policy import Operation
@@ -49,11 +50,17 @@ def create_survey(body: SurveyIn, session: SessionDep, actor: Recorder) -> Surve
     return views.survey_out(session=session, survey_id=survey.id or 0)
 
 
-@router.get("", response_model=list[SurveySummary])
+@router.get("", response_model=PageOut[SurveySummary])
 def list_surveys(
-    session: SessionDep, actor: Reader, customer: str | None = None, site: str | None = None
-) -> list[SurveySummary]:
-    return views.survey_list(session=session, customer=customer, site=site)
+    session: SessionDep,
+    actor: Reader,
+    customer: str | None = None,
+    site: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[SurveySummary]:
+    rows = views.survey_list(session=session, customer=customer, site=site)
+    return list_page(rows, limit=limit, offset=offset)
 
 
 @router.get("/{survey_id}", response_model=SurveyOut)

@@ -78,7 +78,7 @@ def test_roles_conflicts_and_problems(
         f"{API}/{body['details']['request']['id']}", headers=bearer(tokens["viewer"])
     )
     assert kept.json()["problems"] == body["problems"] and kept.json()["status"] == "submitted"
-    events = app_client.get(f"{API}/{rid}/events", headers=bearer(tokens["viewer"])).json()
+    events = app_client.get(f"{API}/{rid}/events", headers=bearer(tokens["viewer"])).json()["items"]
     assert [e["action"] for e in events] == [
         "submitted",
         "validated",
@@ -123,7 +123,9 @@ def test_flow_over_http_with_emergency_apply_notice_and_sweep(
     assert done.status_code == 200, done.text
     out = done.json()
     assert out["status"] == "notified" and out["journal_url"] == f"/api/v1/jobs/{out['job_id']}"
-    notices = app_client.get(f"{API}/{rid}/notices", headers=bearer(tokens["viewer"])).json()
+    notices = app_client.get(f"{API}/{rid}/notices", headers=bearer(tokens["viewer"])).json()[
+        "items"
+    ]
     assert [n["to"] for n in notices] == ["soumu@sakura.example.jp"]
     assert len(smtp_inbox.messages()) == 1
     swept = app_client.post(f"{API}/sweep", json={"now": out["acceptance_due_at"]}, headers=noc)

@@ -100,3 +100,78 @@ def test_every_kind_of_error_answers_the_one_shape(
     foreign_host = app_client.get("/healthz", headers={"host": "evil.example"})
     assert foreign_host.status_code == 400
     assert_error(foreign_host.json(), "bad_host")
+
+
+PAGE_KEYS = {"total", "limit", "offset", "items"}
+
+
+def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _ok_schema(spec: dict[str, Any], op: dict[str, Any]) -> dict[str, Any] | None:
+    for status in ("200", "201", "202"):
+        content = op["responses"].get(status, {}).get("content", {})
+        if "application/json" in content:
+            return _resolve(spec, content["application/json"].get("schema", {}))
+    return None
+
+
+def list_routes(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """Every GET that answers many of something: its body holds `items`, or is an array."""
+    found = []
+    for method, path, op in operations(spec):
+        schema = _ok_schema(spec, op)
+        if method == "get" and schema is not None:
+            if schema.get("type") == "array" or "items" in schema.get("properties", {}):
+                found.append((path, op, schema))
+    return found
+
+
+def test_every_list_is_paged_alike_with_the_same_parameters_and_envelope(
+    spec: dict[str, Any],
+) -> None:
+    routes = list_routes(spec)
+    assert {"/api/v1/jobs", "/api/v1/rmas", "/api/v1/devices", "/api/v1/vpn/events"} <= {
+        path for path, _, _ in routes
+    }
+    for path, op, schema in routes:
+        assert schema.get("type") == "object", f"{path} answers a bare list"
+        assert set(schema["properties"]) == PAGE_KEYS, path
+        assert set(schema["required"]) == PAGE_KEYS, path
+        assert schema["properties"]["items"]["type"] == "array", path
+        query = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "query"}
+        assert {"limit", "offset"} <= set(query), path
+        limit, offset = query["limit"]["schema"], query["offset"]["schema"]
+        assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 1000, 100), path
+        assert (offset["minimum"], offset["default"]) == (0, 0), path
+
+
+def test_every_list_answers_its_page(
+    app_client: TestClient, tokens: dict[str, str], spec: dict[str, Any]
+) -> None:
+    admin = bearer(tokens["admin"])
+    app_client.post(  # something to list on more than one route
+        "/api/v1/contracts",
+        json={"number": "C-2099-0001", "customer": "株式会社テスト", "plan": "utm",
+              "application_date": "2099-01-05"},
+        headers=admin,
+    )  # fmt: skip
+    checked = 0
+    for path, _, _ in list_routes(spec):
+        if "{" in path:
+            continue
+        first = app_client.get(path, params={"limit": 1}, headers=admin)
+        assert first.status_code == 200, (path, first.text)
+        body = first.json()
+        assert set(body) == PAGE_KEYS, path
+        assert (body["limit"], body["offset"]) == (1, 0), path
+        assert len(body["items"]) == min(1, body["total"]), path
+        past = app_client.get(path, params={"offset": body["total"]}, headers=admin).json()
+        assert (past["items"], past["total"], past["limit"]) == ([], body["total"], 100), path
+        checked += 1
+    assert checked >= 15
+    contracts = app_client.get("/api/v1/contracts", headers=admin).json()
+    assert contracts["total"] == 1 and contracts["items"][0]["number"] == "C-2099-0001"

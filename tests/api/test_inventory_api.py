@@ -78,7 +78,7 @@ def test_status_change_roles_and_conflict(
     assert ok.status_code == 200 and ok.json()["status"] == "reserved"
     history = app_client.get(
         "/api/v1/devices/Q2FY-AAAA-8002/history", headers=bearer(tokens["viewer"])
-    ).json()
+    ).json()["items"]
     assert [h["action"] for h in history] == ["device.import", "device.status"]
     assert history[-1]["actor"] == "t-logistics"
 
@@ -201,7 +201,7 @@ def test_contract_lifecycle_over_http(
     assert ended == {"number": "C-10", "end_date": "2027-02-28", "must_return": []}
     listed = app_client.get(
         "/api/v1/contracts", params={"status": "ended"}, headers=bearer(tokens["viewer"])
-    ).json()
+    ).json()["items"]
     assert [c["number"] for c in listed] == ["C-10"]
 
 
@@ -221,7 +221,9 @@ def test_catalogue_edit(app_client: TestClient, tokens: dict[str, str]) -> None:
     assert ok.json()["list_price_yen"] == 90000
     models = {
         m["model"]: m
-        for m in app_client.get("/api/v1/catalogue", headers=bearer(tokens["viewer"])).json()
+        for m in app_client.get("/api/v1/catalogue", headers=bearer(tokens["viewer"])).json()[
+            "items"
+        ]
     }
     assert models["MX64"]["successor"] == "MX67" and models["MX64"]["list_price_yen"] == 90000
 

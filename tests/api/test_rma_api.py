@@ -56,7 +56,7 @@ def test_flow_sweep_notice_and_waive(
     rma_id = _open_to_swapped(app_client, tokens)
     viewer, logi, admin = (bearer(tokens[r]) for r in ("viewer", "logistics", "admin"))
 
-    overdue = app_client.get(f"{API}/views/overdue", headers=viewer).json()
+    overdue = app_client.get(f"{API}/views/overdue", headers=viewer).json()["items"]
     assert [r["id"] for r in overdue] == [rma_id]
 
     swept = app_client.post(f"{API}/sweep", headers=logi).json()
@@ -70,13 +70,13 @@ def test_flow_sweep_notice_and_waive(
     issued = datetime.fromisoformat(rma["charge"]["issued_at"]).astimezone(TOKYO)
     month = app_client.get(
         f"{API}/views/charges-this-month", params={"month": f"{issued:%Y-%m}"}, headers=viewer
-    ).json()
+    ).json()["items"]
     assert [c["charge"]["total_yen"] for c in month] == [140_800]
     before = (issued.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     earlier = app_client.get(
         f"{API}/views/charges-this-month", params={"month": before}, headers=viewer
     )
-    assert earlier.json() == []
+    assert earlier.json()["items"] == []
     bad = app_client.get(f"{API}/views/charges-this-month?month=2026-13", headers=viewer)
     assert bad.status_code == 422
     states = app_client.get(f"{API}/views/open-by-state", headers=viewer).json()
