@@ -124,9 +124,11 @@ def list_routes(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any], dict[st
     found = []
     for method, path, op in operations(spec):
         schema = _ok_schema(spec, op)
-        if method == "get" and schema is not None:
-            if schema.get("type") == "array" or "items" in schema.get("properties", {}):
-                found.append((path, op, schema))
+        many = schema is not None and (
+            schema.get("type") == "array" or "items" in schema.get("properties", {})
+        )
+        if method == "get" and many and schema is not None:
+            found.append((path, op, schema))
     return found
 
 
