@@ -206,7 +206,20 @@ def _sheets(reader: UploadedSheets, files: list[UploadFile]) -> list[Sheet]:
     return load_all((Path(u.filename or "sheet").name, partial(reader.read, u)) for u in files)
 
 
-@router.post("/rollouts", response_model=RolloutOut, status_code=201)
+@router.post(
+    "/rollouts",
+    response_model=RolloutOut,
+    status_code=201,
+    responses={
+        200: {"model": RolloutOut, "description": "No sheet changes anything: no rollout"},
+        201: {"description": "Applied (wait=true): the rollout ran; `Location` names it"},
+        202: {
+            "model": RolloutOut,
+            "description": "Accepted (wait=false): its jobs are journalled and run in the "
+            "background; follow `Location` (GET /rollouts/{id})",
+        },
+    },
+)
 def apply_rollout(
     files: SheetFiles,
     uploads: Uploads,
@@ -225,11 +238,16 @@ def apply_rollout(
         ),
     ] = True,
 ) -> RolloutOut:
-    """Plan and apply several sheets as one rollout (shared reads and action batches)."""
+    """Plan and apply several sheets as one rollout (shared reads and action batches).
+
+    201 when it has run (wait=true), 202 when it runs in the background (wait=false); both name
+    the rollout in `Location`. Sheets without changes: 200 and no rollout.
+    """
     options = service.ProvisioningOptions.from_settings(cfg)
     sites = [rollouts.RolloutSite(dash, sheet) for sheet in _sheets(uploads, files)]
     plans = rollouts.plan_rollout(sites, options)
     if all(p.empty for p in plans):
+        response.status_code = 200  # nothing was created
         return RolloutOut.of(None, [])
     estimate, alone = rollouts.rollout_cost(plans, options)
     prepared = rollouts.prepare_rollout(
@@ -245,6 +263,7 @@ def apply_rollout(
     outcome = rollouts.run_rollout(
         session=session, prepared=prepared, actor=actor, clock=utcnow, options=options
     )
+    response.headers["Location"] = f"{request.url.path}/{prepared.rollout}"
     return RolloutOut.of_outcome(outcome, estimate, alone)
 
 
