@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
+from core.bounds import record_number
 from core.cli_support import (
     cli_actor,
     cli_session,
@@ -33,7 +34,14 @@ rma_app = typer.Typer(
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-RmaId = Annotated[int, typer.Argument(help="RMA id (the number in RMA-000123)")]
+RmaId = Annotated[
+    int,
+    typer.Argument(
+        help="the RMA: RMA-000123 or its id 123",
+        parser=lambda value: record_number(value, "RMA"),
+        metavar="RMA",
+    ),
+]
 
 
 def _out(session: Session, rma_id: int) -> RmaOut:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from api.deps import DashboardDep, Reader, RenderGateDep, SessionDep, SettingsDep, guard
 from api.pages import PageOut, list_page
-from api.params import Id, Limit, Offset
+from api.params import Limit, Offset, RmaRef
 from api.responses import csv_response
 from core.audit import Actor
 from core.policy import Operation
@@ -162,12 +162,12 @@ def send_reminders(session: SessionDep, actor: Logistics) -> list[ReminderSentOu
 
 
 @router.get("/{rma_id}", response_model=RmaOut)
-def get_rma(rma_id: Id, session: SessionDep, actor: Reader) -> RmaOut:
+def get_rma(rma_id: RmaRef, session: SessionDep, actor: Reader) -> RmaOut:
     return _out(session, rma_id)
 
 
 @router.post("/{rma_id}/decide", response_model=RmaOut)
-def decide(rma_id: Id, body: DecideIn, session: SessionDep, actor: Noc) -> RmaOut:
+def decide(rma_id: RmaRef, body: DecideIn, session: SessionDep, actor: Noc) -> RmaOut:
     service.decide(
         session=session,
         actor=actor,
@@ -180,7 +180,7 @@ def decide(rma_id: Id, body: DecideIn, session: SessionDep, actor: Noc) -> RmaOu
 
 
 @router.post("/{rma_id}/reserve", response_model=RmaOut)
-def reserve(rma_id: Id, body: ReserveIn, session: SessionDep, actor: Logistics) -> RmaOut:
+def reserve(rma_id: RmaRef, body: ReserveIn, session: SessionDep, actor: Logistics) -> RmaOut:
     replacement.reserve_replacement(
         session=session, actor=actor, rma_id=rma_id, now=utcnow(), serial=body.serial
     )
@@ -189,7 +189,7 @@ def reserve(rma_id: Id, body: ReserveIn, session: SessionDep, actor: Logistics) 
 
 @router.post("/{rma_id}/ship", response_model=RmaOut)
 def ship(
-    rma_id: Id, body: ShipIn, session: SessionDep, settings: SettingsDep, actor: Logistics
+    rma_id: RmaRef, body: ShipIn, session: SessionDep, settings: SettingsDep, actor: Logistics
 ) -> RmaOut:
     now = utcnow()
     replacement.ship_replacement(
@@ -207,7 +207,7 @@ def ship(
 
 @router.post("/{rma_id}/swap", response_model=RmaOut)
 def swap(
-    rma_id: Id,
+    rma_id: RmaRef,
     body: SwapIn,
     session: SessionDep,
     settings: SettingsDep,
@@ -229,7 +229,7 @@ def swap(
 
 
 @router.post("/{rma_id}/pickup", response_model=RmaOut)
-def pickup(rma_id: Id, body: PickupIn, session: SessionDep, actor: Logistics) -> RmaOut:
+def pickup(rma_id: RmaRef, body: PickupIn, session: SessionDep, actor: Logistics) -> RmaOut:
     service.request_pickup(
         session=session,
         actor=actor,
@@ -244,7 +244,7 @@ def pickup(rma_id: Id, body: PickupIn, session: SessionDep, actor: Logistics) ->
 
 @router.post("/{rma_id}/receive", response_model=RmaOut)
 def receive(
-    rma_id: Id, body: ReceiveIn, session: SessionDep, settings: SettingsDep, actor: Logistics
+    rma_id: RmaRef, body: ReceiveIn, session: SessionDep, settings: SettingsDep, actor: Logistics
 ) -> RmaOut:
     """A unit is back; a serial other than the failed unit's is an exception, never a close."""
     returns.receive_unit(
@@ -261,7 +261,7 @@ def receive(
 
 @router.post("/{rma_id}/extend", response_model=RmaOut)
 def extend(
-    rma_id: Id, body: ExtendIn, session: SessionDep, settings: SettingsDep, actor: Admin
+    rma_id: RmaRef, body: ExtendIn, session: SessionDep, settings: SettingsDep, actor: Admin
 ) -> RmaOut:
     returns.extend_due_date(
         session=session,
@@ -277,7 +277,7 @@ def extend(
 
 @router.post("/{rma_id}/waive", response_model=RmaOut)
 def waive(
-    rma_id: Id, body: WaiveIn, session: SessionDep, settings: SettingsDep, actor: Admin
+    rma_id: RmaRef, body: WaiveIn, session: SessionDep, settings: SettingsDep, actor: Admin
 ) -> RmaOut:
     returns.waive_charge(
         session=session,
@@ -292,7 +292,7 @@ def waive(
 
 @router.get("/{rma_id}/notice.pdf", response_class=Response)
 def damage_notice_pdf(
-    rma_id: Id, session: SessionDep, gate: RenderGateDep, actor: Reader
+    rma_id: RmaRef, session: SessionDep, gate: RenderGateDep, actor: Reader
 ) -> Response:
     """The damage-charge notice (機器損害金のご請求) as PDF, cached by its content."""
     notice = views.damage_notice(session=session, rma_id=rma_id)

@@ -5,13 +5,16 @@ is exactly `{"error": str, "message": str, "problems": [{"message", "location"}]
 a list is `{"total", "limit", "offset", "items"}` over `limit` (1-1000, default 100) and `offset`.
 """
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from core.settings import Settings
 from tests.conftest import bearer
+from tests.service.rma_builders import FAILED, build_world
 
 ERROR_KEYS = {"error", "message", "problems", "details"}
 
@@ -177,3 +180,62 @@ def test_every_list_answers_its_page(
     assert checked >= 15
     contracts = app_client.get("/api/v1/contracts", headers=admin).json()
     assert contracts["total"] == 1 and contracts["items"][0]["number"] == "C-2099-0001"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("RMA-000004", 4), ("rma-4", 4), ("4", 4), ("RMA-2147483647", 2147483647)],
+)
+def test_the_number_people_see_names_the_record(given: str, expected: int) -> None:
+    from core.bounds import record_number
+
+    assert record_number(given, "RMA") == expected
+
+
+@pytest.mark.parametrize("given", ["SV-000004", "RMA-0", "RMA-2147483648", "RMA-", "RMA-4x", "-4"])
+def test_a_number_of_another_kind_or_out_of_range_is_refused(given: str) -> None:
+    from core.bounds import record_number
+
+    with pytest.raises(ValueError):
+        record_number(given, "RMA")
+
+
+def test_numbered_resources_answer_to_the_number_people_see(
+    app_client: TestClient,
+    tokens: dict[str, str],
+    spec: dict[str, Any],
+    session: Session,
+    tmp_path: Path,
+) -> None:
+    build_world(session, tmp_path)
+    admin = bearer(tokens["admin"])
+    opened = app_client.post(
+        "/api/v1/rmas",
+        json={"serial": FAILED, "symptom": "電源が入らない", "reporter": "総務 田中"},
+        headers=admin,
+    )
+    assert opened.status_code == 201, opened.text
+    number, rma_id = opened.json()["number"], opened.json()["id"]
+    assert number == f"RMA-{rma_id:06d}"
+    by_number = app_client.get(f"/api/v1/rmas/{number}", headers=admin)
+    assert by_number.status_code == 200 and by_number.json()["id"] == rma_id
+    assert app_client.get(f"/api/v1/rmas/{rma_id}", headers=admin).json()["number"] == number
+    decided = app_client.post(
+        f"/api/v1/rmas/{number}/decide", json={"replace": True}, headers=admin
+    )
+    assert decided.status_code == 200, decided.text
+    wrong_kind = app_client.get("/api/v1/rmas/SV-000001", headers=admin)
+    assert wrong_kind.status_code == 422
+    assert_error(wrong_kind.json(), "validation_failed")
+    assert wrong_kind.json()["problems"][0]["location"] == "path.rma_id"
+    missing = app_client.get("/api/v1/rmas/RMA-999999", headers=admin)
+    assert missing.status_code == 404
+    assert_error(missing.json(), "not_found")
+    survey = app_client.get("/api/v1/surveys/SV-000001", headers=admin)
+    assert survey.status_code == 404 and "1" in survey.json()["message"]
+    # every route of these resources takes both forms, as the OpenAPI says
+    for method, path, op in operations(spec):
+        for param in op.get("parameters", []):
+            if param["in"] == "path" and param["name"] in ("rma_id", "survey_id"):
+                assert param["schema"]["type"] == "string", (method, path)
+                assert "000004" in param["schema"]["examples"][0], (method, path)

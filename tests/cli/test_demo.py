@@ -132,7 +132,7 @@ def test_demo_stock_is_checked_so_the_first_reserve_works(demo_cli: CliRunner) -
     run(demo_cli, "rma", "open", "Q2FY-AAAA-0001", "--symptom", "電源断", "--reporter", "総務")
     run(demo_cli, "rma", "decide", "1", "--replace")
     run(demo_cli, "rma", "reserve", "1")
-    reserved = json.loads(run(demo_cli, "rma", "show", "1", "--json"))
+    reserved = json.loads(run(demo_cli, "rma", "show", "RMA-000001", "--json"))  # as shown
     assert reserved["status"] == "replacement_reserved"
     assert reserved["replacement_serial"] in {"Q2FY-AAAA-0002", "Q2FY-AAAA-0003"}
     assert "no violations" in run(demo_cli, "doctor")
