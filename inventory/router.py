@@ -175,20 +175,21 @@ def ownership(
         str | None, Query(description="YYYY-MM-DD or ISO time; without a zone it is Asia/Tokyo")
     ] = None,
 ) -> OwnershipOut:
-    """Who owned the device at `at`, or its whole ledger."""
+    """Who owned the device at `at` (now if omitted), and its whole ledger: one shape always."""
     device = service.get_device(session=session, serial=serial)
+    try:
+        when = utcnow() if at is None else parse_instant(at)
+    except ValueError as exc:
+        raise ValidationFailed([Problem(f"{at!r} is not a date or time", "query.at")]) from exc
     history = [
         OwnershipEventOut.of(e) for e in service.ownership_history(session=session, device=device)
     ]
-    if at is None:
-        return OwnershipOut(serial=device.serial, history=history)
-    try:
-        when = parse_instant(at)
-    except ValueError as exc:
-        raise ValidationFailed([Problem(f"{at!r} is not a date or time", "query.at")]) from exc
     event = service.owner_event_at(session=session, device=device, at=when)
     return OwnershipOut(
-        serial=device.serial, at=when, owner=None if event is None else OwnershipEventOut.of(event)
+        serial=device.serial,
+        at=when,
+        owner=None if event is None else OwnershipEventOut.of(event),
+        history=history,
     )
 
 

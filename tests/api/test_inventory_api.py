@@ -115,7 +115,10 @@ def test_ownership_at_a_past_date_after_payment(
         after["owner"]["owner_kind"] == "customer"
         and after["owner"]["reason"] == "initial_fee_paid"
     )
-    ledger = app_client.get(url, headers=h).json()["history"]
+    now = app_client.get(url, headers=h).json()
+    assert set(now) == set(before) == {"serial", "at", "owner", "history"}  # one shape
+    assert now["owner"]["owner_kind"] == "customer" and now["history"] == before["history"]
+    ledger = now["history"]
     assert [e["reason"] for e in ledger] == ["import", "initial_fee_paid"]
     bad = app_client.get(url, params={"at": "yesterday"}, headers=h)
     assert bad.status_code == 422 and bad.json()["problems"][0]["location"] == "query.at"
