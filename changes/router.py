@@ -193,7 +193,9 @@ def validate(
 
 
 @router.post("/{request_id}/approve", response_model=ChangeRequestOut)
-def approve(request_id: Id, body: NoteIn, actor: Approver, session: SessionDep) -> ChangeRequestOut:
+def approve(
+    request_id: Id, actor: Approver, session: SessionDep, body: NoteIn = NoteIn()
+) -> ChangeRequestOut:
     req = service.approve_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), note=body.note
     )
@@ -222,7 +224,11 @@ def cancel(
 
 @router.post("/{request_id}/schedule", response_model=ChangeRequestOut)
 def schedule(
-    request_id: Id, body: ScheduleIn, actor: Noc, session: SessionDep, cfg: SettingsDep
+    request_id: Id,
+    actor: Noc,
+    session: SessionDep,
+    cfg: SettingsDep,
+    body: ScheduleIn = ScheduleIn(),
 ) -> ChangeRequestOut:
     """Schedule in the operations window (next window start by default), or by override."""
     req = scheduling.schedule_request(

@@ -136,7 +136,10 @@ device_fast_route = Route("/api/v1/devices/{serial}", _device_fast, methods=["GE
 
 
 @router.patch("/devices/{serial}", response_model=DeviceOut)
-def update_device(serial: str, body: DeviceUpdate, session: SessionDep, actor: Editor) -> DeviceOut:
+def update_device(
+    serial: str, session: SessionDep, actor: Editor, body: DeviceUpdate = DeviceUpdate()
+) -> DeviceOut:
+    """Change the fields given (none given: nothing changes)."""
     device = service.update_device(
         session=session,
         actor=actor,
@@ -332,7 +335,7 @@ def accept_contract(
 
 @contracts_router.post("/contracts/{number}/initial-fee-paid", response_model=ContractOut)
 def initial_fee_paid(
-    number: str, body: InitialFeePaid, session: SessionDep, actor: ContractAdmin
+    number: str, session: SessionDep, actor: ContractAdmin, body: InitialFeePaid = InitialFeePaid()
 ) -> ContractOut:
     """Art. 18: sold devices on the contract become the customer's."""
     paid_at = as_utc(body.paid_at) if body.paid_at else utcnow()

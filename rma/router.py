@@ -180,7 +180,9 @@ def decide(rma_id: RmaRef, body: DecideIn, session: SessionDep, actor: Noc) -> R
 
 
 @router.post("/{rma_id}/reserve", response_model=RmaOut)
-def reserve(rma_id: RmaRef, body: ReserveIn, session: SessionDep, actor: Logistics) -> RmaOut:
+def reserve(
+    rma_id: RmaRef, session: SessionDep, actor: Logistics, body: ReserveIn = ReserveIn()
+) -> RmaOut:
     replacement.reserve_replacement(
         session=session, actor=actor, rma_id=rma_id, now=utcnow(), serial=body.serial
     )
@@ -208,11 +210,11 @@ def ship(
 @router.post("/{rma_id}/swap", response_model=RmaOut)
 def swap(
     rma_id: RmaRef,
-    body: SwapIn,
     session: SessionDep,
     settings: SettingsDep,
     dashboard: DashboardDep,
     actor: Logistics,
+    body: SwapIn = SwapIn(),
 ) -> RmaOut:
     """Swap on the dashboard first; the database changes only if that succeeded."""
     replacement.swap_replacement(

@@ -239,3 +239,34 @@ def test_numbered_resources_answer_to_the_number_people_see(
             if param["in"] == "path" and param["name"] in ("rma_id", "survey_id"):
                 assert param["schema"]["type"] == "string", (method, path)
                 assert "000004" in param["schema"]["examples"][0], (method, path)
+
+
+def test_a_body_of_optional_fields_may_be_left_out(
+    app_client: TestClient,
+    tokens: dict[str, str],
+    spec: dict[str, Any],
+    session: Session,
+    tmp_path: Path,
+) -> None:
+    optional_bodies = []
+    for method, path, op in operations(spec):
+        body = op.get("requestBody", {}).get("content", {}).get("application/json")
+        if body is not None:
+            schema = _resolve(spec, body["schema"])
+            if not schema.get("required"):
+                optional_bodies.append(f"{method.upper()} {path}")
+                assert not op["requestBody"].get("required"), f"{method} {path}"
+    assert "POST /api/v1/rmas/{rma_id}/reserve" in optional_bodies
+    build_world(session, tmp_path)
+    admin = bearer(tokens["admin"])
+    rma = app_client.post(
+        "/api/v1/rmas",
+        json={"serial": FAILED, "symptom": "電源断", "reporter": "総務"},
+        headers=admin,
+    ).json()["number"]
+    app_client.post(f"/api/v1/rmas/{rma}/decide", json={"replace": True}, headers=admin)
+    reserved = app_client.post(f"/api/v1/rmas/{rma}/reserve", headers=admin)  # no body at all
+    assert reserved.status_code == 200, reserved.text
+    assert reserved.json()["status"] == "replacement_reserved"
+    unpaid = app_client.post("/api/v1/contracts/C-NONE/initial-fee-paid", headers=admin)
+    assert unpaid.status_code == 404  # the body was not asked for; the contract is unknown
