@@ -68,6 +68,20 @@ def test_flow_sweep_notice_and_waive(
     assert rma["status"] == "charged"
     assert (rma["charge"]["net_yen"], rma["charge"]["tax_yen"]) == (128_000, 12_800)
     issued = datetime.fromisoformat(rma["charge"]["issued_at"]).astimezone(TOKYO)
+    # the export shows the money and Tokyo time: shipped 2025-01-15 10:00 JST, as given
+    exported = app_client.get(f"{API}/export.csv", headers=viewer)
+    header, row = list(csv.reader(io.StringIO(exported.text.lstrip("\ufeff"))))
+    line = dict(zip(header, row, strict=True))
+    assert line["number"] == rma["number"] and line["status"] == "charged"
+    assert line["shipped_at"] == "2025-01-15T10:00:00+09:00"
+    assert line["due_date"] == "2025-02-15"
+    assert (line["charge_net_yen"], line["charge_tax_yen"], line["charge_total_yen"]) == (
+        "128000",
+        "12800",
+        "140800",
+    )
+    assert line["charge_issued_at"].endswith("+09:00")
+    assert datetime.fromisoformat(line["charge_issued_at"]) == issued.replace(microsecond=0)
     month = app_client.get(
         f"{API}/views/charges-this-month", params={"month": f"{issued:%Y-%m}"}, headers=viewer
     ).json()["items"]
