@@ -25,8 +25,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-roles: $(STAMP)  # README's role table, from core/policy.py
+roles: $(STAMP)  # README's role and exit-code tables, from core/policy.py and core/exit_codes.py
 	$(VENV)/bin/python -m api.role_table
+	$(VENV)/bin/python -m core.exit_codes
 
 test: lint
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -q

@@ -1,5 +1,7 @@
 """The one exception tree of netkeep, mapped once to HTTP statuses and CLI exit codes.
 
+The exit codes are `core.exit_codes.ExitCode` (the README's table is generated from it).
+
     DomainError                      400  exit 1
     ├── NotFound                     404  exit 3
     ├── Conflict                     409  exit 4
@@ -25,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
+
+from core.exit_codes import ExitCode
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,7 @@ class DomainError(Exception):
     """Root of every error netkeep raises on purpose."""
 
     http_status: ClassVar[int] = 400
-    exit_code: ClassVar[int] = 1
+    exit_code: ClassVar[int] = ExitCode.FOUND
     code: ClassVar[str] = "domain_error"
 
     def __init__(self, message: str, **details: Any) -> None:
@@ -76,13 +80,13 @@ class DomainError(Exception):
 
 class NotFound(DomainError):
     http_status = 404
-    exit_code = 3
+    exit_code = ExitCode.NOT_FOUND
     code = "not_found"
 
 
 class Conflict(DomainError):
     http_status = 409
-    exit_code = 4
+    exit_code = ExitCode.CONFLICT
     code = "conflict"
 
 
@@ -106,7 +110,7 @@ class InvalidTransition(Conflict):
 
 class ValidationFailed(DomainError):
     http_status = 422
-    exit_code = 2
+    exit_code = ExitCode.INVALID
     code = "validation_failed"
 
     def __init__(self, problems: Sequence[Problem], message: str | None = None) -> None:
@@ -123,37 +127,37 @@ class ValidationFailed(DomainError):
 
 class AuthenticationFailed(DomainError):
     http_status = 401
-    exit_code = 5
+    exit_code = ExitCode.NOT_ALLOWED
     code = "unauthenticated"
 
 
 class PermissionDenied(DomainError):
     http_status = 403
-    exit_code = 5
+    exit_code = ExitCode.NOT_ALLOWED
     code = "forbidden"
 
 
 class DashboardError(DomainError):
     http_status = 502
-    exit_code = 6
+    exit_code = ExitCode.DASHBOARD
     code = "dashboard_error"
 
 
 class DeviceUnreachable(DomainError):
     http_status = 504
-    exit_code = 7
+    exit_code = ExitCode.DEVICE
     code = "device_unreachable"
 
 
 class SchemaOutdated(DomainError):
     http_status = 503
-    exit_code = 8
+    exit_code = ExitCode.SCHEMA_BEHIND
     code = "schema_outdated"
 
 
 class PayloadTooLarge(DomainError):
     http_status = 413
-    exit_code = 2
+    exit_code = ExitCode.INVALID
     code = "payload_too_large"
 
 
@@ -162,7 +166,7 @@ class Busy(DomainError):
     every render slot stayed taken; the caller should retry after `retry_after` seconds."""
 
     http_status = 503
-    exit_code = 9
+    exit_code = ExitCode.BUSY
     code = "busy"
 
     def __init__(self, message: str, *, retry_after: int = 1, **details: Any) -> None:
