@@ -167,6 +167,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+API_DESCRIPTION = """Managed Meraki network service: inventory, contracts, provisioning, RMA.
+
+One dialect on every route:
+- every error is the `Error` object `{error, message, problems, details}`, all four keys present;
+- every list is a page `{total, limit, offset, items}` over `limit` (1-1000, default 100) and
+  `offset` (default 0);
+- RMAs and surveys are addressed by the number people see (`RMA-000004`, `SV-000001`) or the id;
+- a body whose fields are all optional may be left out;
+- exports show times in Asia/Tokyo with the offset and money in integer yen.
+"""
+
 TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
@@ -239,7 +250,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         telemetry=None if settings.opentelemetry else TELEMETRY_OFF,
         title="netkeep",
         version="0.1.0",
-        description="Managed Meraki network service: inventory, contracts, provisioning, RMA.",
+        description=API_DESCRIPTION,
         docs_url=None,  # served offline by api.docs, never from a CDN
         redoc_url=None,
     )

@@ -270,3 +270,10 @@ def test_a_body_of_optional_fields_may_be_left_out(
     assert reserved.json()["status"] == "replacement_reserved"
     unpaid = app_client.post("/api/v1/contracts/C-NONE/initial-fee-paid", headers=admin)
     assert unpaid.status_code == 404  # the body was not asked for; the contract is unknown
+
+
+def test_the_dialect_is_stated_once_in_the_openapi(spec: dict[str, Any]) -> None:
+    description = spec["info"]["description"]
+    for rule in ("{error, message, problems, details}", "{total, limit, offset, items}",
+                 "RMA-000004", "Asia/Tokyo"):  # fmt: skip
+        assert rule in description
