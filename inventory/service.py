@@ -414,7 +414,7 @@ def upsert_catalogue_model(
     return row
 
 
-EXPORT_COLUMNS = (*DEVICE_AUDIT_FIELDS[:-2], "owner_kind", "owner_name", "notes")
+EXPORT_COLUMNS = (*DEVICE_AUDIT_FIELDS[:-1], "owner_kind", "owner_name", "notes")
 
 
 def export_rows(

@@ -1,11 +1,12 @@
 import csv
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from inventory import contracts
+from inventory import contracts, service
 from inventory.domain import Acquisition, Plan
 from tests.conftest import bearer
 from tests.service.helpers import ACTOR, T0, import_csv, write_csv
@@ -128,6 +129,9 @@ def test_csv_export(
     app_client: TestClient, tokens: dict[str, str], session: Session, tmp_path: Path
 ) -> None:
     load(session, tmp_path)
+    checked = datetime(2026, 6, 1, 1, 30, tzinfo=UTC)  # 10:30 in Tokyo
+    service.mark_verified(session=session, actor=ACTOR, serial="Q2FY-AAAA-8001", now=checked)
+    session.flush()
     response = app_client.get(
         "/api/v1/devices.csv", params={"model": "MX67"}, headers=bearer(tokens["viewer"])
     )
@@ -135,6 +139,7 @@ def test_csv_export(
     rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
     assert [r["serial"] for r in rows] == ["Q2FY-AAAA-8001", "Q2FY-AAAA-8002"]
     assert rows[0]["site"] == "本社" and rows[0]["owner_kind"] == "provider"
+    assert rows[0]["verified_at"] == "2026-06-01T10:30:00+09:00"  # Tokyo time, not raw UTC
 
 
 def test_import_over_http_dry_run_then_commit(
