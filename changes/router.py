@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from sqlmodel import Session
 
 from api.deps import Reader, SessionDep, SettingsDep, guard
 from api.pages import PageOut, list_page
-from api.params import Id, Limit, Offset
+from api.params import Limit, Offset
 from api.uploads import read_upload
 from changes import acceptance, applying, scheduling, service, site_checks
 from changes.domain import ChangeStatus, Target
@@ -33,6 +33,7 @@ from changes.schemas import (
 )
 from core import secret_store
 from core.audit import Actor
+from core.bounds import record_number
 from core.errors import Problem, ValidationFailed
 from core.fields import Code, Email, HostName, Name
 from core.keys import installation_key
@@ -52,6 +53,31 @@ Submitter = Annotated[Actor, Depends(guard(Operation.CHANGE_SUBMIT))]
 Approver = Annotated[Actor, Depends(guard(Operation.CHANGE_APPROVE))]
 Noc = Annotated[Actor, Depends(guard(Operation.CHANGE_OPERATE))]
 Acceptor = Annotated[Actor, Depends(guard(Operation.CHANGE_ACCEPT))]
+
+
+def _request_ref(
+    request_id: Annotated[
+        str,
+        Path(
+            pattern=r"^[^/]{1,80}$",
+            description="the change request's id (digits) or the request number on its sheet "
+            "(e.g. CR-2026-0042; 409 if several requests carry it)",
+            examples=["3", "CR-2026-0042"],
+        ),
+    ],
+    session: SessionDep,
+    actor: Reader,
+) -> int:
+    """The id a path names; the caller is authenticated before anything is looked up."""
+    if request_id.isascii() and request_id.isdigit():
+        try:
+            return record_number(request_id, "")
+        except ValueError as exc:
+            raise ValidationFailed([Problem(str(exc), "path.request_id")]) from None
+    return service.request_id_of(session=session, ref=request_id)
+
+
+RequestRef = Annotated[int, Depends(_request_ref)]
 SiteChecker = Annotated[Actor, Depends(guard(Operation.SITE_CHECK))]
 
 
@@ -150,13 +176,17 @@ def sweep(session: SessionDep, actor: Noc, body: SweepIn | None = None) -> Sweep
 
 
 @router.get("/{request_id}", response_model=ChangeRequestOut)
-def show(request_id: Id, session: SessionDep, actor: Reader) -> ChangeRequestOut:
+def show(request_id: RequestRef, session: SessionDep, actor: Reader) -> ChangeRequestOut:
     return ChangeRequestOut.of(service.get_request(session=session, request_id=request_id))
 
 
 @router.get("/{request_id}/events", response_model=PageOut[EventOut])
 def events(
-    request_id: Id, session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+    request_id: RequestRef,
+    session: SessionDep,
+    actor: Reader,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PageOut[EventOut]:
     rows = service.events_of(session=session, request_id=request_id)
     return list_page((EventOut.of(e) for e in rows), limit=limit, offset=offset)
@@ -164,7 +194,11 @@ def events(
 
 @router.get("/{request_id}/notices", response_model=PageOut[NoticeOut])
 def notices(
-    request_id: Id, session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+    request_id: RequestRef,
+    session: SessionDep,
+    actor: Reader,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PageOut[NoticeOut]:
     rows = service.notices_of(session=session, request_id=request_id)
     return list_page((NoticeOut.of(n) for n in rows), limit=limit, offset=offset)
@@ -172,7 +206,7 @@ def notices(
 
 @router.post("/{request_id}/validate", response_model=ChangeRequestOut)
 def validate(
-    request_id: Id,
+    request_id: RequestRef,
     actor: Submitter,
     session: SessionDep,
     cfg: SettingsDep,
@@ -194,7 +228,7 @@ def validate(
 
 @router.post("/{request_id}/approve", response_model=ChangeRequestOut)
 def approve(
-    request_id: Id, actor: Approver, session: SessionDep, body: NoteIn = NoteIn()
+    request_id: RequestRef, actor: Approver, session: SessionDep, body: NoteIn = NoteIn()
 ) -> ChangeRequestOut:
     req = service.approve_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), note=body.note
@@ -204,7 +238,7 @@ def approve(
 
 @router.post("/{request_id}/reject", response_model=ChangeRequestOut)
 def reject(
-    request_id: Id, body: ReasonIn, actor: Approver, session: SessionDep
+    request_id: RequestRef, body: ReasonIn, actor: Approver, session: SessionDep
 ) -> ChangeRequestOut:
     req = service.reject_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
@@ -214,7 +248,7 @@ def reject(
 
 @router.post("/{request_id}/cancel", response_model=ChangeRequestOut)
 def cancel(
-    request_id: Id, body: ReasonIn, actor: Submitter, session: SessionDep
+    request_id: RequestRef, body: ReasonIn, actor: Submitter, session: SessionDep
 ) -> ChangeRequestOut:
     req = service.cancel_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
@@ -224,7 +258,7 @@ def cancel(
 
 @router.post("/{request_id}/schedule", response_model=ChangeRequestOut)
 def schedule(
-    request_id: Id,
+    request_id: RequestRef,
     actor: Noc,
     session: SessionDep,
     cfg: SettingsDep,
@@ -245,7 +279,7 @@ def schedule(
 
 @router.post("/{request_id}/apply", response_model=ChangeRequestOut)
 def apply(
-    request_id: Id,
+    request_id: RequestRef,
     actor: Noc,
     session: SessionDep,
     cfg: SettingsDep,
@@ -288,7 +322,7 @@ def _notify(request_id: int, actor: Actor, session: Any, cfg: Any, mailer: Maile
 
 @router.post("/{request_id}/notify", response_model=ChangeRequestOut)
 def notify(
-    request_id: Id, actor: Noc, session: SessionDep, cfg: SettingsDep, mailer: MailerDep
+    request_id: RequestRef, actor: Noc, session: SessionDep, cfg: SettingsDep, mailer: MailerDep
 ) -> ChangeRequestOut:
     """Send (again) the completion notice of applied work whose mail failed."""
     return ChangeRequestOut.of(_notify(request_id, actor, session, cfg, mailer))
@@ -296,7 +330,7 @@ def notify(
 
 @router.post("/{request_id}/accept", response_model=ChangeRequestOut)
 def accept(
-    request_id: Id, body: AcceptIn, actor: Acceptor, session: SessionDep
+    request_id: RequestRef, body: AcceptIn, actor: Acceptor, session: SessionDep
 ) -> ChangeRequestOut:
     req = acceptance.accept_request(
         session=session,
@@ -311,7 +345,7 @@ def accept(
 
 @router.post("/{request_id}/report-defect", response_model=ChangeRequestOut)
 def report_defect(
-    request_id: Id, body: DefectIn, actor: Submitter, session: SessionDep
+    request_id: RequestRef, body: DefectIn, actor: Submitter, session: SessionDep
 ) -> ChangeRequestOut:
     """A defect inside the one-week window reopens the request."""
     req = acceptance.report_defect(
