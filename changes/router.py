@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
@@ -55,29 +56,41 @@ Noc = Annotated[Actor, Depends(guard(Operation.CHANGE_OPERATE))]
 Acceptor = Annotated[Actor, Depends(guard(Operation.CHANGE_ACCEPT))]
 
 
-def _request_ref(
-    request_id: Annotated[
-        str,
-        Path(
-            pattern=r"^[^/]{1,80}$",
-            description="the change request's id (digits) or the request number on its sheet "
-            "(e.g. CR-2026-0042; 409 if several requests carry it)",
-            examples=["3", "CR-2026-0042"],
-        ),
-    ],
-    session: SessionDep,
-    actor: Reader,
-) -> int:
-    """The id a path names; the caller is authenticated before anything is looked up."""
-    if request_id.isascii() and request_id.isdigit():
-        try:
-            return record_number(request_id, "")
-        except ValueError as exc:
-            raise ValidationFailed([Problem(str(exc), "path.request_id")]) from None
-    return service.request_id_of(session=session, ref=request_id)
+def _request_ref(actor_type: Any) -> Callable[..., int]:
+    """A change request in the path: its id or its sheet's request number, looked up only after
+    the route's own guard (the same dependency, run once) has let the caller in."""
+    role_guard = actor_type.__metadata__[0].dependency
+
+    def request_ref(request_id: str, session: Session, actor: Actor) -> int:
+        if request_id.isascii() and request_id.isdigit():
+            try:
+                return record_number(request_id, "")
+            except ValueError as exc:
+                raise ValidationFailed([Problem(str(exc), "path.request_id")]) from None
+        return service.request_id_of(session=session, ref=request_id)
+
+    request_ref.__annotations__.update(
+        request_id=Annotated[
+            str,
+            Path(
+                pattern=r"^[^/]{1,80}$",
+                description="the change request's id (digits) or the request number on its "
+                "sheet (e.g. CR-2026-0042; 409 if several requests carry it)",
+                examples=["3", "CR-2026-0042"],
+            ),
+        ],
+        session=SessionDep,
+        actor=Annotated[Actor, Depends(role_guard)],
+        **{"return": int},
+    )
+    return request_ref
 
 
-RequestRef = Annotated[int, Depends(_request_ref)]
+ReadRef = Annotated[int, Depends(_request_ref(Reader))]
+SubmitRef = Annotated[int, Depends(_request_ref(Submitter))]
+ApproveRef = Annotated[int, Depends(_request_ref(Approver))]
+OperateRef = Annotated[int, Depends(_request_ref(Noc))]
+AcceptRef = Annotated[int, Depends(_request_ref(Acceptor))]
 SiteChecker = Annotated[Actor, Depends(guard(Operation.SITE_CHECK))]
 
 
@@ -176,13 +189,13 @@ def sweep(session: SessionDep, actor: Noc, body: SweepIn | None = None) -> Sweep
 
 
 @router.get("/{request_id}", response_model=ChangeRequestOut)
-def show(request_id: RequestRef, session: SessionDep, actor: Reader) -> ChangeRequestOut:
+def show(request_id: ReadRef, session: SessionDep, actor: Reader) -> ChangeRequestOut:
     return ChangeRequestOut.of(service.get_request(session=session, request_id=request_id))
 
 
 @router.get("/{request_id}/events", response_model=PageOut[EventOut])
 def events(
-    request_id: RequestRef,
+    request_id: ReadRef,
     session: SessionDep,
     actor: Reader,
     limit: Limit = 100,
@@ -194,7 +207,7 @@ def events(
 
 @router.get("/{request_id}/notices", response_model=PageOut[NoticeOut])
 def notices(
-    request_id: RequestRef,
+    request_id: ReadRef,
     session: SessionDep,
     actor: Reader,
     limit: Limit = 100,
@@ -206,7 +219,7 @@ def notices(
 
 @router.post("/{request_id}/validate", response_model=ChangeRequestOut)
 def validate(
-    request_id: RequestRef,
+    request_id: SubmitRef,
     actor: Submitter,
     session: SessionDep,
     cfg: SettingsDep,
@@ -228,7 +241,7 @@ def validate(
 
 @router.post("/{request_id}/approve", response_model=ChangeRequestOut)
 def approve(
-    request_id: RequestRef, actor: Approver, session: SessionDep, body: NoteIn = NoteIn()
+    request_id: ApproveRef, actor: Approver, session: SessionDep, body: NoteIn = NoteIn()
 ) -> ChangeRequestOut:
     req = service.approve_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), note=body.note
@@ -238,7 +251,7 @@ def approve(
 
 @router.post("/{request_id}/reject", response_model=ChangeRequestOut)
 def reject(
-    request_id: RequestRef, body: ReasonIn, actor: Approver, session: SessionDep
+    request_id: ApproveRef, body: ReasonIn, actor: Approver, session: SessionDep
 ) -> ChangeRequestOut:
     req = service.reject_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
@@ -248,7 +261,7 @@ def reject(
 
 @router.post("/{request_id}/cancel", response_model=ChangeRequestOut)
 def cancel(
-    request_id: RequestRef, body: ReasonIn, actor: Submitter, session: SessionDep
+    request_id: SubmitRef, body: ReasonIn, actor: Submitter, session: SessionDep
 ) -> ChangeRequestOut:
     req = service.cancel_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
@@ -258,7 +271,7 @@ def cancel(
 
 @router.post("/{request_id}/schedule", response_model=ChangeRequestOut)
 def schedule(
-    request_id: RequestRef,
+    request_id: OperateRef,
     actor: Noc,
     session: SessionDep,
     cfg: SettingsDep,
@@ -279,7 +292,7 @@ def schedule(
 
 @router.post("/{request_id}/apply", response_model=ChangeRequestOut)
 def apply(
-    request_id: RequestRef,
+    request_id: OperateRef,
     actor: Noc,
     session: SessionDep,
     cfg: SettingsDep,
@@ -322,7 +335,7 @@ def _notify(request_id: int, actor: Actor, session: Any, cfg: Any, mailer: Maile
 
 @router.post("/{request_id}/notify", response_model=ChangeRequestOut)
 def notify(
-    request_id: RequestRef, actor: Noc, session: SessionDep, cfg: SettingsDep, mailer: MailerDep
+    request_id: OperateRef, actor: Noc, session: SessionDep, cfg: SettingsDep, mailer: MailerDep
 ) -> ChangeRequestOut:
     """Send (again) the completion notice of applied work whose mail failed."""
     return ChangeRequestOut.of(_notify(request_id, actor, session, cfg, mailer))
@@ -330,7 +343,7 @@ def notify(
 
 @router.post("/{request_id}/accept", response_model=ChangeRequestOut)
 def accept(
-    request_id: RequestRef, body: AcceptIn, actor: Acceptor, session: SessionDep
+    request_id: AcceptRef, body: AcceptIn, actor: Acceptor, session: SessionDep
 ) -> ChangeRequestOut:
     req = acceptance.accept_request(
         session=session,
@@ -345,7 +358,7 @@ def accept(
 
 @router.post("/{request_id}/report-defect", response_model=ChangeRequestOut)
 def report_defect(
-    request_id: RequestRef, body: DefectIn, actor: Submitter, session: SessionDep
+    request_id: SubmitRef, body: DefectIn, actor: Submitter, session: SessionDep
 ) -> ChangeRequestOut:
     """A defect inside the one-week window reopens the request."""
     req = acceptance.report_defect(
