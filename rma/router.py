@@ -29,6 +29,7 @@ from rma.schemas import (
     OpenIn,
     PickupIn,
     ReceiveIn,
+    ReleaseIn,
     ReminderSentOut,
     ReserveIn,
     RmaOut,
@@ -53,6 +54,7 @@ def _out(session: Session, rma_id: int) -> RmaOut:
         rma,
         service.charge_of(session=session, rma=rma),
         service.reminders_of(session=session, rma=rma),
+        service.mismatches_of(session=session, rma=rma),
     )
 
 
@@ -185,6 +187,15 @@ def reserve(
 ) -> RmaOut:
     replacement.reserve_replacement(
         session=session, actor=actor, rma_id=rma_id, now=utcnow(), serial=body.serial
+    )
+    return _out(session, rma_id)
+
+
+@router.post("/{rma_id}/release", response_model=RmaOut)
+def release(rma_id: RmaRef, body: ReleaseIn, session: SessionDep, actor: Logistics) -> RmaOut:
+    """Give the reserved replacement back to stock; `reserve` then sets another aside."""
+    replacement.release_replacement(
+        session=session, actor=actor, rma_id=rma_id, reason=body.reason, now=utcnow()
     )
     return _out(session, rma_id)
 
