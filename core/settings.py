@@ -45,7 +45,13 @@ class Settings(BaseSettings):
         default=9.0, description="requests/s per organization netkeep allows itself (limit 10)"
     )
     provisioning_max_retries: int = Field(
-        default=10, description="SDK retries on 429/5xx before an apply step fails"
+        default=10,
+        description="SDK retries of a 4xx 'busy' answer (batch or network delete running)",
+    )
+    dashboard_patience_seconds: float = Field(
+        default=300.0,
+        description="how long one dashboard call waits out 429s (Retry-After), 5xx and dropped "
+        "connections before it fails; a refused connection fails at once",
     )
     provisioning_batch_poll_seconds: float = Field(
         default=0.5, description="first wait before an action batch's status is read again"

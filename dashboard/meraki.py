@@ -14,6 +14,7 @@ import meraki
 from core.errors import DashboardError
 from core.settings import Settings
 from dashboard.errors import translated_errors
+from dashboard.patience import DEFAULT_PATIENCE_SECONDS
 from dashboard.session import build_sdk
 from dashboard.transport import ANY_ORGANIZATION, RequestMeter
 from inventory.ports import InventoryItem
@@ -32,12 +33,14 @@ class MerakiDashboard:
         wait_on_rate_limit: bool = True,
         retry_wait: int = 1,
         smart_flow_cache_path: str | None = None,
+        patience_seconds: float = DEFAULT_PATIENCE_SECONDS,
     ) -> None:
         self.base_url = base_url
         self._api = build_sdk(
             api_key=api_key,
             base_url=base_url,
             maximum_retries=maximum_retries,
+            patience_seconds=patience_seconds,
             wait_on_rate_limit=wait_on_rate_limit,
             nginx_429_retry_wait_time=retry_wait,
             action_batch_retry_wait_time=retry_wait,
@@ -53,6 +56,7 @@ class MerakiDashboard:
             api_key=settings.meraki_api_key.get_secret_value(),
             base_url=settings.meraki_base_url,
             maximum_retries=settings.meraki_max_retries,
+            patience_seconds=settings.dashboard_patience_seconds,
             smart_flow_cache_path=str(settings.var_dir / "meraki-smart-flow-cache.json"),
         )
 
