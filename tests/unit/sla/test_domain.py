@@ -1,0 +1,157 @@
+"""SLA credit maths, each figure worked out by hand from seeds 004 and 000 (DOMAIN.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sla.domain import (
+    CreditBasis,
+    CreditLine,
+    Outage,
+    OutageCause,
+    credit_in_month,
+    credit_lines,
+    days_in_month,
+    qualifies,
+    tax_of,
+)
+
+JST = ZoneInfo("Asia/Tokyo")
+CAL, Y365 = CreditBasis.CALENDAR_DAYS, CreditBasis.YEAR_365
+P, N, CUST = OutageCause.PROVIDER, OutageCause.NEGLIGENCE, OutageCause.CUSTOMER
+FEE = 31_000  # ¥1,000 a day in a 31-day month
+
+
+def outage(
+    start: datetime, hours: float, cause: OutageCause = P, learned: datetime | None = None
+) -> Outage:
+    return Outage(
+        started_at=start,
+        ended_at=start + timedelta(hours=hours),
+        learned_at=learned or start,
+        cause=cause,
+    )
+
+
+MAR_1 = datetime(2027, 3, 1, 10, 0, tzinfo=JST)
+
+
+@pytest.mark.parametrize(
+    ("hours", "basis", "lines"),
+    [
+        # Seed 004: 24 h or more → full 24-h days × fee ÷ 31 (March).
+        (23 + 59 / 60, CAL, []),
+        (24, CAL, [CreditLine("2027-03", 1, 0, 1_000)]),
+        (47.99, CAL, [CreditLine("2027-03", 1, 0, 1_000)]),
+        (48, CAL, [CreditLine("2027-03", 2, 0, 2_000)]),
+        (24 * 5 + 23, CAL, [CreditLine("2027-03", 5, 0, 5_000)]),
+        # Seed 000: over 24 h → 12 × 31,000 ÷ 365 = 1,019.17… a day; exactly 24 h earns nothing.
+        (24, Y365, []),
+        (24 + 1 / 60, Y365, [CreditLine("2027-03", 1, 0, 1_019)]),
+        (48, Y365, [CreditLine("2027-03", 2, 0, 2_038)]),  # 744,000 ÷ 365 = 2,038.35
+        (23 + 59 / 60, Y365, []),
+    ],
+)
+def test_threshold_and_full_days(hours: float, basis: CreditBasis, lines: list[CreditLine]) -> None:
+    assert credit_lines(outage(MAR_1, hours), FEE, basis) == lines
+
+
+def test_counts_from_when_the_provider_learned() -> None:
+    # Down since Mar 1 10:00, learned Mar 1 12:00, back Mar 2 11:59: 23 h 59 m counted → nothing.
+    late = outage(MAR_1, 25 + 59 / 60, learned=MAR_1 + timedelta(hours=2))
+    assert credit_lines(late, FEE, CAL) == []
+    # Learned before it started (an announced cut): counted from the start.
+    early = outage(MAR_1, 24, learned=MAR_1 - timedelta(hours=5))
+    assert credit_lines(early, FEE, CAL) == [CreditLine("2027-03", 1, 0, 1_000)]
+
+
+def test_learned_after_the_end_counts_nothing() -> None:
+    o = outage(MAR_1, 30, learned=MAR_1 + timedelta(hours=40))
+    assert qualifies(o, CAL) is False
+    assert credit_lines(o, FEE, CAL) == []
+    assert (
+        credit_lines(
+            Outage(MAR_1, MAR_1 + timedelta(hours=30), MAR_1 + timedelta(hours=40), N), FEE, CAL
+        )
+        == []
+    )
+
+
+def test_month_end_each_day_in_the_month_it_starts() -> None:
+    # Jan 30 12:00 → Feb 2 13:00 JST (73 h): days start Jan 30, Jan 31, Feb 1.
+    # January (31 days): 2 × 62,000 ÷ 31 = 4,000; February 2027 (28): 62,000 ÷ 28 = 2,214.28…
+    o = outage(datetime(2027, 1, 30, 12, 0, tzinfo=JST), 73)
+    assert credit_lines(o, 62_000, CAL) == [
+        CreditLine("2027-01", 2, 0, 4_000),
+        CreditLine("2027-02", 1, 0, 2_214),
+    ]
+    assert credit_in_month(o, 62_000, CAL, "2027-02") == CreditLine("2027-02", 1, 0, 2_214)
+    assert credit_in_month(o, 62_000, CAL, "2027-03") is None
+
+
+def test_leap_february() -> None:
+    # February 2028 has 29 days: 58,000 ÷ 29 = 2,000 a day; February 2027 has 28: 2,071.42…
+    assert credit_lines(outage(datetime(2028, 2, 10, tzinfo=JST), 24), 58_000, CAL) == [
+        CreditLine("2028-02", 1, 0, 2_000)
+    ]
+    assert credit_lines(outage(datetime(2027, 2, 10, tzinfo=JST), 24), 58_000, CAL) == [
+        CreditLine("2027-02", 1, 0, 2_071)
+    ]
+    # Seed 000 is 365 days even in a leap year: 12 × 58,000 ÷ 365 = 1,906.8…
+    assert credit_lines(outage(datetime(2028, 2, 10, tzinfo=JST), 25), 58_000, Y365) == [
+        CreditLine("2028-02", 1, 0, 1_906)
+    ]
+
+
+def test_month_is_the_tokyo_month() -> None:
+    # Mar 31 15:30 UTC is Apr 1 00:30 JST: the day belongs to April (30 days): 30,000 ÷ 30.
+    start = datetime(2027, 3, 31, 15, 30, tzinfo=UTC)
+    assert credit_lines(outage(start, 24), 30_000, CAL) == [CreditLine("2027-04", 1, 0, 1_000)]
+
+
+def test_negligence_every_second_no_threshold() -> None:
+    # 1 h in March: 31,000 × 3,600 ÷ (31 × 86,400) = 41.66… → 41.
+    assert credit_lines(outage(MAR_1, 1, N), FEE, CAL) == [CreditLine("2027-03", 0, 3_600, 41)]
+    # 30 h: 31,000 × 108,000 ÷ 2,678,400 = 1,250.
+    assert credit_lines(outage(MAR_1, 30, N), FEE, CAL) == [
+        CreditLine("2027-03", 0, 108_000, 1_250)
+    ]
+    # 365-day basis: 12 × 31,000 × 3,600 ÷ (365 × 86,400) = 42.46… → 42.
+    assert credit_lines(outage(MAR_1, 1, N), FEE, Y365) == [CreditLine("2027-03", 0, 3_600, 42)]
+
+
+def test_negligence_across_month_end() -> None:
+    # Apr 30 22:00 → May 1 02:00 JST: 2 h of April (30 d), 2 h of May (31 d), fee 72,000.
+    # April: 72,000 × 7,200 ÷ 2,592,000 = 200; May: 72,000 × 7,200 ÷ 2,678,400 = 193.5… → 193.
+    o = outage(datetime(2027, 4, 30, 22, 0, tzinfo=JST), 4, N)
+    assert credit_lines(o, 72_000, CAL) == [
+        CreditLine("2027-04", 0, 7_200, 200),
+        CreditLine("2027-05", 0, 7_200, 193),
+    ]
+
+
+def test_customer_cause_earns_nothing() -> None:
+    assert credit_lines(outage(MAR_1, 100, CUST), FEE, CAL) == []
+    assert credit_lines(outage(MAR_1, 100, CUST), FEE, Y365) == []
+
+
+def test_zero_fee_and_negative_fee() -> None:
+    assert credit_lines(outage(MAR_1, 48), 0, CAL) == [CreditLine("2027-03", 2, 0, 0)]
+    with pytest.raises(ValueError, match="-1"):
+        credit_lines(outage(MAR_1, 48), -1, CAL)
+
+
+@pytest.mark.parametrize(
+    ("year", "month", "days"),
+    [(2027, 2, 28), (2028, 2, 29), (2027, 4, 30), (2027, 12, 31), (2027, 1, 31)],
+)
+def test_days_in_month(year: int, month: int, days: int) -> None:
+    assert days_in_month(year, month) == days
+
+
+@pytest.mark.parametrize(("net", "tax"), [(0, 0), (9, 0), (10, 1), (2_214, 221), (1_019, 101)])
+def test_tax_truncated(net: int, tax: int) -> None:
+    assert tax_of(net) == tax
