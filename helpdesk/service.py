@@ -414,3 +414,8 @@ def monthly_counts(*, session: Session, month: str) -> list[MonthlyCount]:
         )
         for number, total, faults, overs, yen in session.execute(stmt).all()
     ]
+
+
+def contract_number_of(*, session: Session, incident: Incident) -> str:
+    contract = session.get(Contract, incident.contract_id)
+    return contract.number if contract is not None else ""
