@@ -155,3 +155,44 @@ def test_days_in_month(year: int, month: int, days: int) -> None:
 @pytest.mark.parametrize(("net", "tax"), [(0, 0), (9, 0), (10, 1), (2_214, 221), (1_019, 101)])
 def test_tax_truncated(net: int, tax: int) -> None:
     assert tax_of(net) == tax
+
+
+def test_negligence_in_months_ten_to_twelve_and_a_leap_february() -> None:
+    # November has 30 days: 1 h of a 30,000 fee = 30,000 × 3,600 ÷ 2,592,000 = 41.66… → 41
+    # (priced as January's 31 days it would be 40).
+    nov = outage(datetime(2027, 11, 10, 9, 0, tzinfo=JST), 1, N)
+    assert credit_lines(nov, 30_000, CAL) == [CreditLine("2027-11", 0, 3_600, 41)]
+    # A full 24-h day in November: 30,000 ÷ 30 = 1,000 (not 967 as in a 31-day month).
+    assert credit_lines(outage(datetime(2027, 11, 10, tzinfo=JST), 24), 30_000, CAL) == [
+        CreditLine("2027-11", 1, 0, 1_000)
+    ]
+    # February 2028 has 29 days: 24 h of negligence on 29,000 = 1,000 exactly (28 days: 1,035).
+    leap = outage(datetime(2028, 2, 10, tzinfo=JST), 24, N)
+    assert credit_lines(leap, 29_000, CAL) == [CreditLine("2028-02", 0, 86_400, 1_000)]
+
+
+def test_negligence_across_the_year_end() -> None:
+    # Dec 31 22:00 → Jan 1 02:00 JST: 2 h in December 2027, 2 h in January 2028 (31 days each).
+    o = outage(datetime(2027, 12, 31, 22, 0, tzinfo=JST), 4, N)
+    assert credit_lines(o, 31_000, CAL) == [
+        CreditLine("2027-12", 0, 7_200, 83),  # 31,000 × 7,200 ÷ 2,678,400 = 83.33…
+        CreditLine("2028-01", 0, 7_200, 83),
+    ]
+
+
+def test_a_whole_month_of_negligence_less_one_second() -> None:
+    # April 2027: 2,591,999 s of 2,592,000; 1,000,000 × 2,591,999 ÷ 2,592,000 = 999,999.61 → 999,999.
+    o = outage(datetime(2027, 4, 1, tzinfo=JST), 30 * 24 - 1 / 3600, N)
+    assert credit_lines(o, 1_000_000, CAL) == [CreditLine("2027-04", 0, 2_591_999, 999_999)]
+    # 365-day basis: 12,000,000 × 2,591,999 ÷ 31,536,000 = 986,300.98… → 986,300.
+    assert credit_lines(o, 1_000_000, Y365) == [CreditLine("2027-04", 0, 2_591_999, 986_300)]
+
+
+def test_counted_is_never_negative_and_zero_never_qualifies() -> None:
+    learned_late = Outage(MAR_1, MAR_1 + timedelta(hours=1), MAR_1 + timedelta(hours=3), N)
+    assert learned_late.counted == timedelta(0)
+    assert qualifies(learned_late, CAL) is False
+    assert qualifies(learned_late, Y365) is False
+    instant = Outage(MAR_1, MAR_1, MAR_1, N)
+    assert qualifies(instant, CAL) is False
+    assert qualifies(Outage(MAR_1, MAR_1 + timedelta(seconds=1), MAR_1, N), CAL) is True
