@@ -181,7 +181,7 @@ def test_negligence_across_the_year_end() -> None:
 
 
 def test_a_whole_month_of_negligence_less_one_second() -> None:
-    # April 2027: 2,591,999 s of 2,592,000; 1,000,000 × 2,591,999 ÷ 2,592,000 = 999,999.61 → 999,999.
+    # April 2027, 2,591,999 s of 2,592,000: 1,000,000 × 2,591,999 ÷ 2,592,000 = 999,999.6 → 999,999
     o = outage(datetime(2027, 4, 1, tzinfo=JST), 30 * 24 - 1 / 3600, N)
     assert credit_lines(o, 1_000_000, CAL) == [CreditLine("2027-04", 0, 2_591_999, 999_999)]
     # 365-day basis: 12,000,000 × 2,591,999 ÷ 31,536,000 = 986,300.98… → 986,300.
