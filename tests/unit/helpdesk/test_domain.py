@@ -24,7 +24,7 @@ from helpdesk.domain import (
 JST = ZoneInfo("Asia/Tokyo")
 OP, A, C = IncidentStatus.OPEN, IncidentStatus.ANSWERED, IncidentStatus.CLOSED
 
-# Written out from seed 003 spec 6 and DOMAIN.md: open → answered → closed; a reply stops the
+# Written out from seed 003 spec 6 and docs/domain.md: open → answered → closed; a reply stops the
 # clock (answered → open); solved or withdrawn before an answer closes directly; closed is final.
 ALLOWED = {(OP, A), (OP, C), (A, OP), (A, C)}
 ALL = [OP, A, C]
@@ -51,7 +51,7 @@ def test_status_values_are_the_stored_words() -> None:
 @pytest.mark.parametrize(
     ("answered", "closes"),
     [
-        # DOMAIN.md's own example: answered Apr 30 15:00 → open all of May 5, closed May 6 00:00.
+        # docs/domain.md example (Art. 140/141): answered Apr 30 15:00 → open all of May 5, closed May 6 00:00.
         (datetime(2027, 4, 30, 15, 0, tzinfo=JST), datetime(2027, 5, 6, 0, 0, tzinfo=JST)),
         # Answered one minute before midnight still counts from the next day.
         (datetime(2027, 4, 30, 23, 59, tzinfo=JST), datetime(2027, 5, 6, 0, 0, tzinfo=JST)),

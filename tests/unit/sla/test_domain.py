@@ -1,4 +1,4 @@
-"""SLA credit maths, each figure worked out by hand from seeds 004 and 000 (DOMAIN.md)."""
+"""SLA credit maths, each figure worked out by hand from seeds 004 and 000."""
 
 from __future__ import annotations
 
