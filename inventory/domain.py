@@ -17,6 +17,7 @@ MAC_PATTERN = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 class DeviceStatus(StrEnum):
     IN_STOCK = "in_stock"
     RESERVED = "reserved"
+    IN_TRANSIT = "in_transit"  # shipped from the warehouse (an RMA replacement), not yet installed
     DEPLOYED = "deployed"
     FAILED = "failed"
     IN_RMA = "in_rma"
@@ -29,7 +30,9 @@ class DeviceStatus(StrEnum):
 S = DeviceStatus
 TRANSITIONS: dict[DeviceStatus, frozenset[DeviceStatus]] = {
     S.IN_STOCK: frozenset({S.RESERVED, S.DEPLOYED, S.DISPOSED}),
-    S.RESERVED: frozenset({S.IN_STOCK, S.DEPLOYED}),
+    S.RESERVED: frozenset({S.IN_STOCK, S.DEPLOYED, S.IN_TRANSIT}),
+    # Installed at the site, sent back undelivered, or lost by the courier.
+    S.IN_TRANSIT: frozenset({S.DEPLOYED, S.RETURNED, S.LOST}),
     S.DEPLOYED: frozenset({S.FAILED, S.RETURNED}),
     S.FAILED: frozenset({S.DEPLOYED, S.IN_RMA}),
     S.IN_RMA: frozenset({S.RETURNED, S.LOST}),
@@ -119,6 +122,18 @@ class Owner:
 PROVIDER_NAME = "provider"
 
 
+def hand_move_refusal(serial: str, held_by: str | None) -> str | None:
+    """Why a person may not move this unit by hand (an RMA holds it), or None if they may."""
+    if not held_by:
+        return None
+    number = held_by.removeprefix("RMA-").lstrip("0") or "0"
+    ref = number if number.isdigit() else held_by
+    return (
+        f"{serial} is held by {held_by}; change it through the RMA: netkeep rma show {ref} "
+        f"(a reserved replacement is freed by: netkeep rma release {ref})"
+    )
+
+
 def normalise_serial(raw: str) -> str:
     """A serial in Meraki form XXXX-XXXX-XXXX, upper case; ValueError otherwise."""
     serial = raw.strip().upper()
@@ -183,6 +198,7 @@ class SiteTarget:
 
 NOT_PROVISIONABLE: dict[DeviceStatus, str] = {
     S.RESERVED: "reserved",
+    S.IN_TRANSIT: "shipped (on its way to a customer)",
     S.FAILED: "failed",
     S.IN_RMA: "in RMA (on its way back to the provider)",
     S.LOST: "lost",

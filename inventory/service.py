@@ -23,6 +23,7 @@ from inventory.domain import (
     ProductType,
     UnitRecord,
     advance,
+    hand_move_refusal,
     normalise_serial,
 )
 from inventory.models import CatalogueModel, Contract, Device, OwnershipEvent
@@ -45,8 +46,17 @@ DEVICE_AUDIT_FIELDS = (
 
 
 def device_snapshot(device: Device) -> dict[str, Any]:
-    """The audited view of a device."""
-    return {name: getattr(device, name) for name in DEVICE_AUDIT_FIELDS}
+    """The audited view of a device (with the RMA that holds it, if any)."""
+    return {name: getattr(device, name) for name in DEVICE_AUDIT_FIELDS} | {
+        "held_by": device.held_by
+    }
+
+
+def refuse_if_held(device: Device) -> None:
+    """Conflict naming the RMA and its command when an RMA holds the unit (no hand moves)."""
+    refusal = hand_move_refusal(device.serial, device.held_by)
+    if refusal is not None:
+        raise Conflict(refusal, serial=device.serial, held_by=device.held_by)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,8 +273,9 @@ def change_status(
     now: datetime,
     note: str | None = None,
 ) -> Device:
-    """Move a device to `target` if the transition table allows it."""
+    """Move a device by hand to `target` if the transition table allows it and no RMA holds it."""
     device = get_device_for_update(session=session, serial=serial)
+    refuse_if_held(device)
     return set_status(
         session=session, actor=actor, device=device, target=target, now=now, note=note
     )
@@ -290,6 +301,38 @@ def set_status(
         session,
         actor=actor,
         action="device.status",
+        entity_type="device",
+        entity_id=device.serial,
+        before=before,
+        after=after,
+        at=now,
+    )
+    return device
+
+
+def set_hold(
+    *,
+    session: Session,
+    actor: Actor,
+    device: Device,
+    holder: str | None,
+    now: datetime,
+    note: str | None = None,
+) -> Device:
+    """Record that an RMA (`holder`, e.g. RMA-000004) holds the unit, or none does; audited."""
+    if device.held_by == holder:
+        return device
+    before = device_snapshot(device)
+    device.held_by = holder
+    device.updated_at = now
+    session.add(device)
+    after = device_snapshot(device)
+    if note:
+        after["note"] = note
+    audit.record(
+        session,
+        actor=actor,
+        action="device.hold",
         entity_type="device",
         entity_id=device.serial,
         before=before,
@@ -489,6 +532,8 @@ def update_device(
             [Problem(f"field {name!r} cannot be edited here", location=name) for name in unknown]
         )
     device = get_device_for_update(session=session, serial=serial)
+    if set(changes) & {"customer", "site", "network_id"}:
+        refuse_if_held(device)  # where a held unit is, only its RMA says
     before = device_snapshot(device)
     for name, value in changes.items():
         setattr(device, name, value)

@@ -49,6 +49,9 @@ def test_accepted(record: UnitRecord) -> None:
         (unit(D.RESERVED, held_by="RMA-000007"),
          "serial Q2FY-AAAA-0001 is reserved as the replacement of RMA-000007; only a unit in "
          "stock or already deployed at this site can be provisioned"),
+        (unit(D.IN_TRANSIT, held_by="RMA-000007"),
+         "serial Q2FY-AAAA-0001 is shipped (on its way to a customer) as the replacement of "
+         "RMA-000007; only a unit in stock or already deployed at this site can be provisioned"),
         (unit(D.RETURNED), "serial Q2FY-AAAA-0001 is returned and not yet back in stock; only a "
                            "unit in stock or already deployed at this site can be provisioned"),
         (unit(D.REFURBISHED), "serial Q2FY-AAAA-0001 is refurbished and not yet back in stock; "
