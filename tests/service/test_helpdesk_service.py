@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from core.audit import history
 from core.calendar import BusinessCalendar
 from core.errors import InvalidTransition, ValidationFailed
 from core.models import AuditEntry
+from core.settings import Settings
 from helpdesk import service
 from helpdesk.domain import Cause, Channel, CloseReason, IncidentKind
 from helpdesk.models import Incident
 from helpdesk.service import Question
 from inventory.contracts import create_contract
 from inventory.domain import Plan
+from jobs.catalogue import BY_NAME, JobContext
 from tests.service.helpers import ACTOR
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -385,3 +389,30 @@ def test_every_change_is_audited(session: Session, contract: str) -> None:
         "closed",
     ]
     assert len(session.exec(select(AuditEntry)).all()) == before + 4
+
+
+def test_the_periodic_job_closes_at_its_tick_once(
+    session: Session, contract: str, settings: Settings
+) -> None:
+    incident = open_one(session, contract)
+    assert incident.id is not None
+    service.answer(
+        session=session,
+        actor=ACTOR,
+        incident_id=incident.id,
+        text="a",
+        answered_at=ANSWERED,
+        now=ANSWERED,
+    )
+    bind = session.get_bind()
+    ctx = JobContext(
+        settings=settings,
+        engine=bind if isinstance(bind, Engine) else bind.engine,
+        session_factory=lambda: nullcontext(session),
+    )
+    job = BY_NAME["helpdesk.auto_close"]
+    assert job.run(ctx, datetime(2026, 5, 5, 23, 20, tzinfo=JST)) == {"closed": []}
+    assert job.run(ctx, datetime(2026, 5, 6, 0, 20, tzinfo=JST)) == {"closed": [incident.number]}
+    assert job.run(ctx, datetime(2026, 5, 6, 1, 20, tzinfo=JST)) == {"closed": []}
+    entries = history(session=session, entity_type="incident", entity_id=incident.number)
+    assert (entries[-1].action, entries[-1].actor) == ("incident.auto_close", "system")

@@ -51,7 +51,7 @@ def test_status_values_are_the_stored_words() -> None:
 @pytest.mark.parametrize(
     ("answered", "closes"),
     [
-        # docs/domain.md example (Art. 140/141): answered Apr 30 15:00 → open all of May 5, closed May 6 00:00.
+        # docs/domain.md example: answered Apr 30 15:00 → open all of May 5, closed May 6 00:00.
         (datetime(2027, 4, 30, 15, 0, tzinfo=JST), datetime(2027, 5, 6, 0, 0, tzinfo=JST)),
         # Answered one minute before midnight still counts from the next day.
         (datetime(2027, 4, 30, 23, 59, tzinfo=JST), datetime(2027, 5, 6, 0, 0, tzinfo=JST)),
