@@ -141,7 +141,8 @@ def _negligence_lines(
     cursor = start
     while cursor < end:
         boundary = min(_month_start_after(cursor), end)
-        seconds = int((boundary - cursor).total_seconds())
+        # Whole seconds counted from the start, so the months' parts add up to the whole.
+        seconds = int((boundary - start).total_seconds()) - int((cursor - start).total_seconds())
         key = month_key(cursor)
         lines.append(
             CreditLine(

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sla.domain import (
     CreditBasis,
@@ -196,3 +198,49 @@ def test_counted_is_never_negative_and_zero_never_qualifies() -> None:
     instant = Outage(MAR_1, MAR_1, MAR_1, N)
     assert qualifies(instant, CAL) is False
     assert qualifies(Outage(MAR_1, MAR_1 + timedelta(seconds=1), MAR_1, N), CAL) is True
+
+
+@given(
+    start=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31)),
+    minutes=st.integers(min_value=0, max_value=120 * 24 * 60),
+    late=st.integers(min_value=0, max_value=72 * 60),
+    fee=st.integers(min_value=0, max_value=10_000_000),
+    cause=st.sampled_from(list(OutageCause)),
+    basis=st.sampled_from(list(CreditBasis)),
+)
+def test_credit_properties(
+    start: datetime, minutes: int, late: int, fee: int, cause: OutageCause, basis: CreditBasis
+) -> None:
+    """A month's credit never exceeds its fee (calendar basis); nothing for a customer's cause."""
+    began = start.replace(tzinfo=JST)
+    o = Outage(
+        started_at=began,
+        ended_at=began + timedelta(minutes=minutes),
+        learned_at=began + timedelta(minutes=late),
+        cause=cause,
+    )
+    lines = credit_lines(o, fee, basis)
+    if cause is OutageCause.CUSTOMER:
+        assert lines == []
+    months = [line.month for line in lines]
+    assert months == sorted(set(months))
+    for line in lines:
+        assert line.yen >= 0
+        if basis is CreditBasis.CALENDAR_DAYS:
+            assert line.yen <= fee
+    if cause is OutageCause.PROVIDER:
+        assert sum(line.full_days for line in lines) == o.counted // timedelta(hours=24) or (
+            basis is CreditBasis.YEAR_365 and o.counted == timedelta(hours=24)
+        )
+    if cause is OutageCause.NEGLIGENCE:
+        assert sum(line.seconds for line in lines) == int(o.counted.total_seconds())
+
+
+def test_negligence_parts_add_up_with_fractions_of_a_second() -> None:
+    # Started 0.5 s before April ends: 0.5 s + 3,600 s; the parts must sum to the 3,600 s whole.
+    start = datetime(2027, 4, 30, 23, 59, 59, 500_000, tzinfo=JST)
+    o = Outage(start, start + timedelta(hours=1), start, N)
+    assert [(line.month, line.seconds) for line in credit_lines(o, 72_000, CAL)] == [
+        ("2027-04", 0),
+        ("2027-05", 3_600),
+    ]
