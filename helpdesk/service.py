@@ -123,6 +123,8 @@ def open_contact(
             problems.append(Problem("question text is required", f"questions[{i}]"))
     if not reporter.strip():
         problems.append(Problem("reporter is required", "reporter"))
+    if as_utc(received_at) > as_utc(now):
+        problems.append(Problem(f"{show(received_at)} is in the future", "received_at"))
     if problems:
         raise ValidationFailed(problems)
     contract = _contract_for_update(session, contract_number)
@@ -218,6 +220,8 @@ def answer(
     """The desk's answer; the 5-day auto-close clock starts (again) from it."""
     if not text.strip():
         raise ValidationFailed([Problem("answer text is required", "answer")])
+    if as_utc(answered_at) > as_utc(now):
+        raise ValidationFailed([Problem(f"{show(answered_at)} is in the future", "answered_at")])
     incident = get_incident(session=session, incident_id=incident_id, for_update=True)
     if as_utc(answered_at) < as_utc(incident.received_at):
         raise ValidationFailed(

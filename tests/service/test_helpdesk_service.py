@@ -46,7 +46,8 @@ def open_one(
     session: Session, contract: str, kind: IncidentKind = IncidentKind.QUESTION, **kw: object
 ) -> Incident:
     at = kw.pop("received_at", RECEIVED)
-    assert isinstance(at, datetime)
+    now = kw.pop("now", at)
+    assert isinstance(at, datetime) and isinstance(now, datetime)
     return service.open_contact(
         session=session,
         actor=ACTOR,
@@ -55,7 +56,7 @@ def open_one(
         channel=Channel.PHONE,
         reporter="山田",
         received_at=at,
-        now=at,
+        now=now,
         **kw,  # type: ignore[arg-type]
     )[0]
 
@@ -101,6 +102,9 @@ def test_an_invalid_contact_changes_nothing_and_locates_each_problem(
             now=RECEIVED,
         )
     assert {p.location for p in info.value.problems} == {"questions[1]", "reporter"}
+    with pytest.raises(ValidationFailed) as future:
+        open_one(session, contract, received_at=RECEIVED, now=RECEIVED - timedelta(minutes=1))
+    assert [p.location for p in future.value.problems] == ["received_at"]
     assert session.exec(select(Incident)).all() == []
 
 
