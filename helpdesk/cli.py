@@ -195,12 +195,9 @@ def list_cmd(
 ) -> None:
     """Incidents, newest first."""
     with cli_session() as session:
-        try:
-            found = service.list_incidents(
-                session=session, contract_number=contract, status=status, month=month, limit=limit
-            )
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--month") from None
+        found = service.list_incidents(
+            session=session, contract_number=contract, status=status, month=month, limit=limit
+        )
         outs = [IncidentOut.of(i, n) for i, n in found]
     if json_out:
         emit_json(outs)
@@ -226,10 +223,7 @@ def counts_cmd(
 ) -> None:
     """Per contract: incidents, fault responses (limit 3), those past it, after-hours charges."""
     with cli_session() as session:
-        try:
-            counts = service.monthly_counts(session=session, month=month)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--month") from None
+        counts = service.monthly_counts(session=session, month=month)
     outs = [
         MonthlyCountOut(
             contract=c.contract,

@@ -31,7 +31,13 @@ from helpdesk.schemas import (
 router = APIRouter(prefix="/incidents", tags=["helpdesk"])
 
 Desk = Annotated[Actor, Depends(guard(Operation.INCIDENT_HANDLE))]
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (JST)")]
+Month = Annotated[
+    str,
+    Query(
+        pattern=r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$",
+        description="YYYY-MM, a Tokyo month from 1900-01 to 2199-12",
+    ),
+]
 
 
 def _out(session: Session, incident: Incident) -> IncidentOut:

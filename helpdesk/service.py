@@ -85,9 +85,16 @@ def get_incident(*, session: Session, incident_id: int, for_update: bool = False
     return incident
 
 
+def _month(month: str) -> tuple[datetime, datetime]:
+    try:
+        return month_bounds(month)
+    except ValueError as exc:
+        raise ValidationFailed([Problem(str(exc), "month")]) from None
+
+
 def fault_responses_in_month(*, session: Session, contract_id: int, month: str) -> int:
     """How many fault responses the desk accepted for the contract in the Tokyo month."""
-    start, end = month_bounds(month)
+    start, end = _month(month)
     stmt = select(func.count()).where(
         Incident.contract_id == contract_id,
         Incident.kind == IncidentKind.FAULT.value,
@@ -369,7 +376,7 @@ def list_incidents(
     if status is not None:
         stmt = stmt.where(Incident.status == status.value)
     if month is not None:
-        start, end = month_bounds(month)
+        start, end = _month(month)
         stmt = stmt.where(
             col(Incident.received_at) >= as_utc(start), col(Incident.received_at) < as_utc(end)
         )
@@ -391,7 +398,7 @@ class MonthlyCount:
 
 def monthly_counts(*, session: Session, month: str) -> list[MonthlyCount]:
     """Per contract: incidents, fault responses, those past the limit, after-hours charges."""
-    start, end = month_bounds(month)
+    start, end = _month(month)
     is_fault = func.sum(case((col(Incident.kind) == IncidentKind.FAULT.value, 1), else_=0))
     over = func.sum(case((col(Incident.over_limit).is_(True), 1), else_=0))
     stmt = (

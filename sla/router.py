@@ -24,7 +24,13 @@ router = APIRouter(prefix="/sla", tags=["sla"])
 
 Admin = Annotated[Actor, Depends(guard(Operation.SLA_POLICY))]
 Noc = Annotated[Actor, Depends(guard(Operation.SLA_OUTAGE))]
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (JST)")]
+Month = Annotated[
+    str,
+    Query(
+        pattern=r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$",
+        description="YYYY-MM, a Tokyo month from 1900-01 to 2199-12",
+    ),
+]
 
 
 def _outage_out(outage: SlaOutage, contract: str) -> OutageOut:

@@ -100,10 +100,10 @@ def test_incident_flow_limit_and_sweep(
             "after_hours_total_yen": 0,
         }
     ]
-    assert (
-        app_client.get(f"{INC}/counts", params={"month": "2026-13"}, headers=viewer).status_code
-        == 422
-    )
+    for bad in ("2026-13", "0000-01", "9999-12", "1899-12"):
+        for path in (f"{INC}/counts", INC, f"{SLA}/credits"):
+            got = app_client.get(path, params={"month": bad}, headers=viewer)
+            assert got.status_code == 422, (path, bad, got.text)
     assert app_client.get(f"{INC}/999999", headers=viewer).status_code == 404
     assert [
         e.action

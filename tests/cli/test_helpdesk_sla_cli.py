@@ -109,6 +109,8 @@ def test_incident_commands(cli: CliRunner) -> None:
     )
     assert "¥9,000 + tax ¥900 = ¥9,900" in billed
     run(cli, "incident", "list", "--month", "2026-5", code=2)
+    run(cli, "incident", "counts", "--month", "0000-01", code=2)
+    run(cli, "sla", "report", "--month", "9999-12", code=2)
 
 
 def test_fourth_fault_response_needs_confirmation(cli: CliRunner) -> None:

@@ -420,3 +420,12 @@ def test_the_periodic_job_closes_at_its_tick_once(
     assert job.run(ctx, datetime(2026, 5, 6, 1, 20, tzinfo=JST)) == {"closed": []}
     entries = history(session=session, entity_type="incident", entity_id=incident.number)
     assert (entries[-1].action, entries[-1].actor) == ("incident.auto_close", "system")
+
+
+@pytest.mark.parametrize("month", ["2026-13", "0000-01", "9999-12", "2026/05"])
+def test_a_bad_month_is_a_located_problem(session: Session, month: str) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        service.monthly_counts(session=session, month=month)
+    assert [p.location for p in info.value.problems] == ["month"]
+    with pytest.raises(ValidationFailed):
+        service.list_incidents(session=session, month=month)
