@@ -11,7 +11,7 @@ from core.cli_support import cli_actor, cli_session, console, emit_json, handle_
 from core.settings import business_calendar
 from core.timeutil import parse_instant, show, utcnow
 from helpdesk import service
-from helpdesk.domain import Cause, Channel, CloseReason, IncidentKind, IncidentStatus
+from helpdesk.domain import Cause, Channel, CloseReason, IncidentKind, IncidentStatus, tokyo_month
 from helpdesk.schemas import IncidentOut, MonthlyCountOut
 
 incident_app = typer.Typer(
@@ -198,7 +198,7 @@ def list_cmd(
         found = service.list_incidents(
             session=session, contract_number=contract, status=status, month=month, limit=limit
         )
-        outs = [IncidentOut.of(i, n) for i, n in found]
+        outs = [IncidentOut.of(i, n) for i, n in found.items]
     if json_out:
         emit_json(outs)
         return
@@ -219,9 +219,11 @@ def list_cmd(
 @incident_app.command("counts")
 @handle_errors
 def counts_cmd(
-    month: Annotated[str, typer.Option(help="YYYY-MM (JST)")], json_out: JsonOpt = False
+    month: Annotated[str | None, typer.Option(help="YYYY-MM (JST); this month if omitted")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Per contract: incidents, fault responses (limit 3), those past it, after-hours charges."""
+    month = month or tokyo_month(utcnow())
     with cli_session() as session:
         counts = service.monthly_counts(session=session, month=month)
     outs = [

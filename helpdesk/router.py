@@ -8,20 +8,20 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from api.deps import Reader, SessionDep, SettingsDep, guard
-from api.params import Id, Offset
+from api.pages import PageOut, list_page
+from api.params import Limit, Offset, numbered
 from core.audit import Actor
 from core.policy import Operation
 from core.settings import business_calendar
 from core.timeutil import as_utc, utcnow
 from helpdesk import service
-from helpdesk.domain import IncidentStatus
+from helpdesk.domain import IncidentStatus, tokyo_month
 from helpdesk.models import Incident
 from helpdesk.schemas import (
     AfterHoursIn,
     AnswerIn,
     CloseIn,
     IncidentOut,
-    IncidentPageOut,
     MonthlyCountOut,
     OpenIn,
     ReplyIn,
@@ -31,6 +31,7 @@ from helpdesk.schemas import (
 router = APIRouter(prefix="/incidents", tags=["helpdesk"])
 
 Desk = Annotated[Actor, Depends(guard(Operation.INCIDENT_HANDLE))]
+IncidentRef = Annotated[int, Depends(numbered("INC", "incident_id", "incident"))]
 Month = Annotated[
     str,
     Query(
@@ -62,16 +63,17 @@ def open_contact(body: OpenIn, session: SessionDep, actor: Desk) -> list[Inciden
     return [_out(session, i) for i in incidents]
 
 
-@router.get("", response_model=IncidentPageOut)
+@router.get("", response_model=PageOut[IncidentOut])
 def list_incidents(
     session: SessionDep,
     actor: Reader,
     contract: str | None = None,
     status: IncidentStatus | None = None,
     month: Month | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
     offset: Offset = 0,
-) -> IncidentPageOut:
+) -> PageOut[IncidentOut]:
+    """Incidents, newest first."""
     found = service.list_incidents(
         session=session,
         contract_number=contract,
@@ -80,13 +82,26 @@ def list_incidents(
         limit=limit,
         offset=offset,
     )
-    return IncidentPageOut(items=[IncidentOut.of(i, n) for i, n in found])
+    return PageOut[IncidentOut](
+        total=found.total,
+        limit=limit,
+        offset=offset,
+        items=[IncidentOut.of(i, n) for i, n in found.items],
+    )
 
 
-@router.get("/counts", response_model=list[MonthlyCountOut])
-def monthly_counts(month: Month, session: SessionDep, actor: Reader) -> list[MonthlyCountOut]:
-    """Per contract: incidents, fault responses, those past the limit, after-hours charges."""
-    return [
+@router.get("/counts", response_model=PageOut[MonthlyCountOut])
+def monthly_counts(
+    session: SessionDep,
+    actor: Reader,
+    month: Month | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[MonthlyCountOut]:
+    """Per contract in a Tokyo month (this one if omitted): incidents, fault responses, those
+    past the limit, after-hours charges."""
+    month = month or tokyo_month(utcnow())
+    counts = (
         MonthlyCountOut(
             contract=c.contract,
             month=c.month,
@@ -96,7 +111,8 @@ def monthly_counts(month: Month, session: SessionDep, actor: Reader) -> list[Mon
             after_hours_total_yen=c.after_hours_total_yen,
         )
         for c in service.monthly_counts(session=session, month=month)
-    ]
+    )
+    return list_page(counts, limit=limit, offset=offset)
 
 
 @router.post("/sweep", response_model=SweepOut)
@@ -107,12 +123,14 @@ def sweep(session: SessionDep, actor: Desk) -> SweepOut:
 
 
 @router.get("/{incident_id}", response_model=IncidentOut)
-def get_incident(incident_id: Id, session: SessionDep, actor: Reader) -> IncidentOut:
+def get_incident(incident_id: IncidentRef, session: SessionDep, actor: Reader) -> IncidentOut:
     return _out(session, service.get_incident(session=session, incident_id=incident_id))
 
 
 @router.post("/{incident_id}/answer", response_model=IncidentOut)
-def answer(incident_id: Id, body: AnswerIn, session: SessionDep, actor: Desk) -> IncidentOut:
+def answer(
+    incident_id: IncidentRef, body: AnswerIn, session: SessionDep, actor: Desk
+) -> IncidentOut:
     now = utcnow()
     incident = service.answer(
         session=session,
@@ -126,7 +144,9 @@ def answer(incident_id: Id, body: AnswerIn, session: SessionDep, actor: Desk) ->
 
 
 @router.post("/{incident_id}/reply", response_model=IncidentOut)
-def reply(incident_id: Id, body: ReplyIn, session: SessionDep, actor: Desk) -> IncidentOut:
+def reply(
+    incident_id: IncidentRef, session: SessionDep, actor: Desk, body: ReplyIn = ReplyIn()
+) -> IncidentOut:
     """The customer replied: the auto-close clock stops."""
     now = utcnow()
     incident = service.customer_reply(
@@ -140,7 +160,7 @@ def reply(incident_id: Id, body: ReplyIn, session: SessionDep, actor: Desk) -> I
 
 
 @router.post("/{incident_id}/close", response_model=IncidentOut)
-def close(incident_id: Id, body: CloseIn, session: SessionDep, actor: Desk) -> IncidentOut:
+def close(incident_id: IncidentRef, body: CloseIn, session: SessionDep, actor: Desk) -> IncidentOut:
     incident = service.close(
         session=session,
         actor=actor,
@@ -154,7 +174,11 @@ def close(incident_id: Id, body: CloseIn, session: SessionDep, actor: Desk) -> I
 
 @router.post("/{incident_id}/after-hours", response_model=IncidentOut)
 def after_hours(
-    incident_id: Id, body: AfterHoursIn, session: SessionDep, settings: SettingsDep, actor: Desk
+    incident_id: IncidentRef,
+    body: AfterHoursIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: Desk,
 ) -> IncidentOut:
     """Record after-hours work: ¥3,000 per started half hour when the cause is billable."""
     incident = service.bill_after_hours(

@@ -108,10 +108,6 @@ class IncidentOut(BaseModel):
         )
 
 
-class IncidentPageOut(BaseModel):
-    items: list[IncidentOut]
-
-
 class SweepOut(BaseModel):
     closed: list[str]
 

@@ -16,6 +16,7 @@ from core import audit
 from core.audit import Actor
 from core.calendar import BusinessCalendar, Service
 from core.errors import NotFound, Problem, ValidationFailed
+from core.paging import Page
 from core.timeutil import as_utc, show
 from helpdesk.domain import (
     FAULT_RESPONSES_PER_MONTH,
@@ -366,8 +367,8 @@ def list_incidents(
     month: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[tuple[Incident, str]]:
-    """Incidents with their contract numbers, newest first."""
+) -> Page[tuple[Incident, str]]:
+    """A page of incidents with their contract numbers, newest first, and how many match."""
     stmt = select(Incident, Contract.number).join(
         Contract, col(Contract.id) == Incident.contract_id
     )
@@ -380,8 +381,10 @@ def list_incidents(
         stmt = stmt.where(
             col(Incident.received_at) >= as_utc(start), col(Incident.received_at) < as_utc(end)
         )
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
     stmt = stmt.order_by(col(Incident.received_at).desc(), col(Incident.id).desc())
-    return [(i, n) for i, n in session.exec(stmt.offset(offset).limit(limit))]
+    rows = [(i, n) for i, n in session.exec(stmt.offset(offset).limit(limit))]
+    return Page(items=rows, total=int(total))
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,8 +89,8 @@ def test_incident_flow_limit_and_sweep(
         INC, params={"contract": contract, "month": month}, headers=viewer
     ).json()
     assert len(listed["items"]) == 5
-    counts = app_client.get(f"{INC}/counts", params={"month": month}, headers=viewer).json()
-    assert counts == [
+    counts_page = app_client.get(f"{INC}/counts", params={"month": month}, headers=viewer).json()
+    assert counts_page["items"] == [
         {
             "contract": contract,
             "month": month,
@@ -105,6 +105,11 @@ def test_incident_flow_limit_and_sweep(
             got = app_client.get(path, params={"month": bad}, headers=viewer)
             assert got.status_code == 422, (path, bad, got.text)
     assert app_client.get(f"{INC}/999999", headers=viewer).status_code == 404
+    by_number = app_client.get(f"{INC}/INC-{first:06d}", headers=viewer).json()
+    assert (by_number["id"], by_number["status"]) == (first, "closed")
+    assert app_client.get(f"{INC}/RMA-{first:06d}", headers=viewer).status_code == 422
+    assert listed["total"] == 5 and (listed["limit"], listed["offset"]) == (100, 0)
+    assert counts_page["total"] == 1
     assert [
         e.action
         for e in history(session=session, entity_type="incident", entity_id=f"INC-{first:06d}")
