@@ -1,7 +1,7 @@
 """helpdesk incidents, SLA policies and the outages SLA credits are computed from
 
 Revision ID: 0010_helpdesk_sla
-Revises: 0010_jobs
+Revises: 0010_claims
 Create Date: 2026-12-06 06:50:00
 
 Chained on main's head so this branch has one head; the lead re-chains when merging.
@@ -18,7 +18,7 @@ from alembic import op
 import core.timeutil
 
 revision: str = "0010_helpdesk_sla"
-down_revision: str | None = "0010_jobs"
+down_revision: str | None = "0010_claims"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
