@@ -37,6 +37,23 @@ DIRECT_KINDS = frozenset(
 
 ``vpn/siteToSiteVpn`` is batchable (``updateNetworkApplianceVpnSiteToSiteVpn`` is there).
 """
+VLAN_CREATE_FIELDS = frozenset(
+    {
+        "id",
+        "name",
+        "subnet",
+        "applianceIp",
+        "groupPolicyId",
+        "templateVlanType",
+        "cidr",
+        "mask",
+        "ipv6",
+        "mandatoryDhcp",
+    }
+)
+"""What ``createNetworkApplianceVlan`` accepts; DHCP settings (``dnsNameservers``,
+``reservedIpRanges``, ``fixedIpAssignments`` ...) only the update does, so a new VLAN with them
+is a create followed by an update of the same VLAN, in the same batch."""
 SYNC_BATCH_MAX = 20
 ASYNC_BATCH_MAX = 100
 
@@ -161,7 +178,13 @@ def operations(
         elif kind == "vlan":
             base = f"{NET}/appliance/vlans"
             if ch.action is ChangeAction.CREATE:
-                ops.append(Operation(key, "create", base, "create", _clean(want), True, 3))
+                body = _clean(want)
+                made = {k: v for k, v in body.items() if k in VLAN_CREATE_FIELDS}
+                ops.append(Operation(key, "create", base, "create", made, True, 3))
+                rest = {k: v for k, v in body.items() if k not in VLAN_CREATE_FIELDS}
+                if rest:
+                    path = f"{base}/{ident}"
+                    ops.append(Operation(key, "update", path, "update", rest, True, 3))
             elif ch.action is ChangeAction.UPDATE:
                 body = _clean(want, ("id",))
                 ops.append(Operation(key, "update", f"{base}/{ident}", "update", body, True, 4))
@@ -215,7 +238,9 @@ def operations(
         raise ValidationFailed(unknown, "an access point names an unknown RF profile")
     if claims:
         ops.append(
-            Operation("devices", "claim", f"{NET}/devices", "claim", {"serials": claims}, True, 1)
+            Operation(
+                "devices", "claim", f"{NET}/devices/claim", "claim", {"serials": claims}, True, 1
+            )
         )
     if enable_vlans:
         path = f"{NET}/appliance/vlans/settings"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,23 +22,55 @@ TOO_MANY_RUNNING = (
 )
 RUN_AT = "_runAt"
 
-OPERATION_METHODS = {"create": "POST", "update": "PUT", "destroy": "DELETE", "delete": "DELETE"}
+BATCHABLE: dict[tuple[str, str], str] = {
+    ("/organizations/{organizationId}/networks", "create"): "POST",
+    ("/networks/{networkId}", "update"): "PUT",
+    ("/networks/{networkId}", "destroy"): "DELETE",
+    ("/networks/{networkId}/devices/claim", "claim"): "POST",
+    ("/networks/{networkId}/devices/remove", "remove"): "POST",
+    ("/devices/{serial}", "update"): "PUT",
+    ("/devices/{serial}/managementInterface", "update"): "PUT",
+    ("/devices/{serial}/wireless/radio/settings", "update"): "PUT",
+    ("/networks/{networkId}/appliance/vlans", "create"): "POST",
+    ("/networks/{networkId}/appliance/vlans/settings", "update"): "PUT",
+    ("/networks/{networkId}/appliance/vlans/{vlanId}", "update"): "PUT",
+    ("/networks/{networkId}/appliance/vlans/{vlanId}", "destroy"): "DELETE",
+    ("/networks/{networkId}/appliance/firewall/l7FirewallRules", "update"): "PUT",
+    ("/networks/{networkId}/appliance/vpn/siteToSiteVpn", "update"): "PUT",
+    ("/networks/{networkId}/wireless/ssids/{number}", "update"): "PUT",
+    ("/networks/{networkId}/wireless/rfProfiles", "create"): "POST",
+    ("/networks/{networkId}/wireless/rfProfiles/{rfProfileId}", "update"): "PUT",
+    ("/networks/{networkId}/wireless/rfProfiles/{rfProfileId}", "destroy"): "DELETE",
+    ("/networks/{networkId}/merakiAuthUsers", "create"): "POST",
+    ("/networks/{networkId}/merakiAuthUsers/{merakiAuthUserId}", "update"): "PUT",
+    ("/networks/{networkId}/merakiAuthUsers/{merakiAuthUserId}", "destroy"): "DELETE",
+}
+"""The (resource, operation) pairs the dashboard accepts in a batch, of the operations the
+sandbox serves, with the HTTP method each runs as: the `meraki` SDK's batch helpers
+(`meraki/api/batch/`) build exactly these. Anything else (``l3FirewallRules``, content
+filtering, ``security/*``, firewall NAT rules) is refused as the dashboard refuses it."""
+_BATCHABLE = [
+    (re.compile("^" + re.sub(r"\{\w+\}", "[^/]+", resource) + "$"), operation, method)
+    for (resource, operation), method in BATCHABLE.items()
+]
 
 
 def action_request(action: Any) -> tuple[str, str]:
-    """Method and path of one batch action (create → POST, claim → POST resource/claim ...)."""
+    """Method and path of one batch action, or 400 when the pair is not batchable."""
     if (
         not isinstance(action, dict)
         or not isinstance(action.get("resource"), str)
         or not isinstance(action.get("operation"), str)
     ):
         raise bad_request("each action needs a string 'resource' and 'operation'")
-    resource = action["resource"].removeprefix("/api/v1").rstrip("/")
+    resource = action["resource"].split("?", 1)[0].rstrip("/")
     operation = action["operation"]
-    method = OPERATION_METHODS.get(operation)
-    if method is None:
-        return "POST", f"{resource}/{operation}"
-    return method, resource
+    for pattern, name, method in _BATCHABLE:
+        if name == operation and pattern.match(resource):
+            return method, resource
+    raise bad_request(
+        f"Invalid action: operation '{operation}' is not batchable on resource '{resource}'"
+    )
 
 
 def _unfinished(batch: Record) -> bool:
@@ -80,9 +113,7 @@ def execute(st: SandboxState, batch_id: str, now: datetime, run: RunAction) -> N
             }
             return
         if method == "POST" and isinstance(reply.body, dict) and "id" in reply.body:
-            created.append(
-                {"id": str(reply.body["id"]), "uri": f"/api/v1{path}/{reply.body['id']}"}
-            )
+            created.append({"id": str(reply.body["id"]), "uri": f"{path}/{reply.body['id']}"})
     batch["status"] = {
         "completed": True,
         "failed": False,

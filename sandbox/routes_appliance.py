@@ -48,6 +48,30 @@ VLAN_KEYS = frozenset(
 )
 
 
+VLAN_CREATE_KEYS = frozenset(
+    {
+        "id",
+        "name",
+        "subnet",
+        "applianceIp",
+        "groupPolicyId",
+        "templateVlanType",
+        "cidr",
+        "mask",
+        "ipv6",
+        "mandatoryDhcp",
+    }
+)
+"""The body of createNetworkApplianceVlan: DHCP settings are only for the update."""
+
+
+def refuse_unknown(body: dict[str, Any], allowed: frozenset[str], operation: str) -> None:
+    """400 naming every field the operation does not take."""
+    unknown = sorted(k for k in body if k not in allowed)
+    if unknown:
+        raise bad_request(*(f"'{k}' is not a parameter of {operation}" for k in unknown))
+
+
 def appliance_settings(st: SandboxState, call: Call) -> Record:
     """The network's appliance settings, refused unless the network has an appliance."""
     return require_product(st, call.params["networkId"], APPLIANCE)
@@ -137,6 +161,7 @@ def create_vlan(st: SandboxState, call: Call) -> Reply:
     """Add a VLAN."""
     cfg = _vlan_cfg(st, call)
     body = call.obj()
+    refuse_unknown(body, VLAN_CREATE_KEYS, "createNetworkApplianceVlan")
     require_fields(body, "id", "name", "subnet", "applianceIp")
     try:
         vlan_id = int(body["id"])
@@ -172,7 +197,9 @@ def update_vlan(st: SandboxState, call: Call) -> Reply:
     """Change a VLAN's addressing or DHCP settings."""
     cfg = _vlan_cfg(st, call)
     vlan = copy.deepcopy(_vlan_or_404(cfg, call.params["vlanId"]))
-    merge(vlan, call.obj(), VLAN_KEYS)
+    body = call.obj()
+    refuse_unknown(body, VLAN_KEYS, "updateNetworkApplianceVlan")
+    merge(vlan, body, VLAN_KEYS)
     vlan["cidr"] = vlan["subnet"]
     vlan["mask"] = int(str(vlan["subnet"]).split("/")[-1]) if "/" in str(vlan["subnet"]) else 0
     others = [v for k, v in cfg["vlans"].items() if k != vlan["id"]]

@@ -183,6 +183,7 @@ class SandboxServer:
             "suppress_logging": True,
             "output_log": False,
             "smart_flow_cache_path": "",
+            "smart_flow_enabled": False,
         }
         options.update(kwargs)
         return meraki.DashboardAPI(options.pop("api_key", self.api_key), **options)

@@ -31,19 +31,9 @@ def test_synchronous_batch_applies_actions_in_order(sandbox):
                 "body": {"dhcpLeaseTime": "1 hour"},
             },
             {
-                "resource": "/networks/N_demo_osaka/appliance/firewall/l3FirewallRules",
+                "resource": "/networks/N_demo_osaka/appliance/firewall/l7FirewallRules",
                 "operation": "update",
-                "body": {
-                    "rules": [
-                        {
-                            "policy": "deny",
-                            "protocol": "any",
-                            "destCidr": "10.10.0.0/24",
-                            "srcCidr": "Any",
-                            "comment": "isolate",
-                        }
-                    ]
-                },
+                "body": {"rules": [{"policy": "deny", "type": "host", "value": "example.com"}]},
             },
         ],
         confirmed=True,
@@ -53,8 +43,8 @@ def test_synchronous_batch_applies_actions_in_order(sandbox):
     assert batch["status"]["createdResources"][0]["id"] == "10"
     vlan = dash.appliance.getNetworkApplianceVlan("N_demo_osaka", "10")
     assert vlan["dhcpLeaseTime"] == "1 hour"
-    rules = dash.appliance.getNetworkApplianceFirewallL3FirewallRules("N_demo_osaka")["rules"]
-    assert [r["comment"] for r in rules] == ["isolate", "Default rule"]
+    rules = dash.appliance.getNetworkApplianceFirewallL7FirewallRules("N_demo_osaka")["rules"]
+    assert [r["value"] for r in rules] == ["example.com"]
 
 
 def test_failing_action_rolls_back_the_whole_batch(sandbox):
@@ -176,8 +166,16 @@ def test_bulk_swap_moves_network_and_device_settings(sandbox):
             }
         ],
     )
-    status = dash.organizations.getOrganizationInventoryDevicesSwapsBulk(ORG, swap["id"])
-    assert status["status"] == "complete"
+    # the specification's 207 answer: a job id and each swap, still pending
+    (submitted,) = swap["swaps"]
+    assert set(swap) == {"jobId", "swaps"}
+    assert submitted["status"] == "pending"
+    assert submitted["devices"]["old"]["serial"] == "Q2FY-AAAA-0001"
+    assert submitted["devices"]["new"]["serial"] == "Q2FY-AAAA-0002"
+    assert submitted["afterAction"] == "remove from network"
+    status = dash.organizations.getOrganizationInventoryDevicesSwapsBulk(ORG, swap["jobId"])
+    assert status["swaps"][0]["status"] == "complete"
+    assert status["swaps"][0]["id"] == submitted["id"]
     new = dash.devices.getDevice("Q2FY-AAAA-0002")
     assert (new["networkId"], new["name"], new["tags"], new["address"], new["notes"]) == (
         "N_demo_tokyo",
@@ -195,9 +193,17 @@ def test_bulk_swap_moves_network_and_device_settings(sandbox):
 def test_swap_to_a_different_product_type_fails(sandbox):
     dash = sandbox.dashboard_api()
     swap = dash.organizations.createOrganizationInventoryDevicesSwapsBulk(
-        ORG, [{"devices": {"old": "Q2FY-AAAA-0001", "new": "Q3AJ-DDDD-0002"}}]
+        ORG,
+        [
+            {
+                "devices": {"old": "Q2FY-AAAA-0001", "new": "Q3AJ-DDDD-0002"},
+                "afterAction": "remove from network",
+            }
+        ],
     )
-    assert swap["swaps"][0]["status"] == "failed"
+    status = dash.organizations.getOrganizationInventoryDevicesSwapsBulk(ORG, swap["jobId"])
+    assert status["swaps"][0]["status"] == "failed"
+    assert "different product types" in status["swaps"][0]["errors"][0]
     assert dash.devices.getDevice("Q2FY-AAAA-0001")["networkId"] == "N_demo_tokyo"
 
 

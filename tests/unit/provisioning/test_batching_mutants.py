@@ -67,7 +67,7 @@ def test_every_kind_of_write_has_its_path_operation_and_place_in_the_order() -> 
     }
     ops = operations(changes, desired, current, organization_id="o1", enable_vlans=True)
     assert _rows(ops) == [
-        ("devices", "claim", f"{N}/devices", "claim", True, 1),
+        ("devices", "claim", f"{N}/devices/claim", "claim", True, 1),
         ("vlansSettings", "enable", f"{N}/appliance/vlans/settings", "update", True, 2),
         ("vlan/30", "create", f"{N}/appliance/vlans", "create", True, 3),
         ("vlan/20", "update", f"{N}/appliance/vlans/20", "update", True, 4),
