@@ -97,6 +97,7 @@ class MerakiDashboard:
     use_bulk_swap: bool = True  # off where the organization lacks the bulk swap operation
     swap_poll_seconds: float = 0.5
     swap_poll_attempts: int = 40
+    claim_settle_seconds: float = 300.0
 
     @translated_errors
     def swap_device(
@@ -202,6 +203,7 @@ class MerakiDashboard:
             radio = wireless.getDeviceWirelessRadioSettings(old_serial)
         if claim:
             self._api.networks.claimNetworkDevices(network_id, serials=[new_serial])
+            self._until_answered(new_serial)
         fields = {k: old[k] for k in self._SWAP_DEVICE_FIELDS if old.get(k) is not None}
         if fields:
             devices.updateDevice(new_serial, **fields)
@@ -223,6 +225,21 @@ class MerakiDashboard:
             if body:
                 wireless.updateDeviceWirelessRadioSettings(new_serial, **body)
         self._api.networks.removeNetworkDevices(network_id, serial=old_serial)
+
+    def _until_answered(self, serial: str) -> None:
+        """Wait while a device claimed moments ago still answers 404 (the specification: "it
+        may take a few minutes for API requests against that device to succeed")."""
+        deadline = time.monotonic() + self.claim_settle_seconds
+        delay = self.swap_poll_seconds
+        while True:
+            try:
+                self._api.devices.getDevice(serial)
+                return
+            except meraki.APIError as exc:
+                if exc.status != 404 or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 1.5, 5.0)
 
     def _verified_status(self, organization_id: str, network_id: str, serial: str) -> str:
         """The replacement's status, after checking the dashboard lists it in the network."""

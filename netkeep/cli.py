@@ -99,6 +99,11 @@ SUB_COMMANDS: tuple[Lazy, ...] = (
     ),
     Lazy("job", "provisioning.cli:register", "Provisioning jobs and their journals."),
     Lazy(
+        "rehearse",
+        "provisioning.cli_rehearse:rehearse_cmd",
+        "Apply a throw-away network to a real organization, verify, roll back and delete it.",
+    ),
+    Lazy(
         "doctor",
         "doctor.cli:doctor_cmd",
         "Check the invariants between inventory, RMA, contracts, ownership, jobs and dashboard.",

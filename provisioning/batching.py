@@ -275,12 +275,30 @@ def pack(
         if op.batchable:
             if created_refs(op.body) & {o.key for o in run if o.action == "create"}:
                 flush()  # its id is known once the creating batch has run
+            elif claimed_serial(op.resource) in claimed_in(run):
+                flush()  # a device claimed moments ago may not answer yet: a later batch
             run.append(op)
         else:
             flush()
             steps.append(StepPlan((op,), batch=False))
     flush()
     return steps
+
+
+def claimed_in(ops: Iterable[Operation]) -> set[str]:
+    """Serials the claim actions among `ops` claim."""
+    return {
+        str(serial)
+        for op in ops
+        if op.operation == "claim"
+        for serial in op.body.get("serials") or []
+    }
+
+
+def claimed_serial(resource: str) -> str | None:
+    """The serial a ``/devices/{serial}...`` resource addresses (None for other resources)."""
+    parts = resource.split("/")
+    return parts[2] if len(parts) > 2 and parts[1] == "devices" else None
 
 
 def created_refs(body: Any) -> set[str]:

@@ -4,11 +4,14 @@ Each rule is stated from the specification (v1.42 spec3.json) or the SDK's gener
 helpers (`meraki/api/batch/`), not from the sandbox's own tables.
 """
 
+import time
+
 import httpx
 import meraki
 import pytest
 
 from dashboard.meraki import MerakiDashboard
+from sandbox.testing import CLAIM_SETTLE
 
 ORG = "537758"
 NET = "N_demo_osaka"
@@ -27,7 +30,55 @@ def test_claim_in_a_batch_is_the_sdk_helpers_documented_form(sandbox):
     assert (action["resource"], action["operation"]) == (f"/networks/{NET}/devices/claim", "claim")
     done = _batch(dash, [action])
     assert done["status"]["completed"] is True
+    time.sleep(CLAIM_SETTLE)
     assert dash.devices.getDevice(FREE_MX)["networkId"] == NET
+
+
+def test_a_newly_claimed_device_answers_404_for_a_moment(sandbox):
+    sandbox.admin.set_claims(0.5)
+    dash = sandbox.dashboard_api(maximum_retries=1)
+    dash.networks.claimNetworkDevices(NET, serials=[FREE_MX])
+    for call in (
+        lambda: dash.devices.getDevice(FREE_MX),
+        lambda: dash.devices.updateDevice(FREE_MX, name="new MX"),
+        lambda: dash.devices.getDeviceManagementInterface(FREE_MX),
+    ):
+        with pytest.raises(meraki.APIError) as early:
+            call()
+        assert early.value.status == 404
+    # claim and update in one batch: the update meets the same 404 and nothing is applied
+    other = "Q2KY-BBBB-0001"
+    both = [
+        dash.batch.networks.claimNetworkDevices(NET, serials=[other]),
+        dash.batch.devices.updateDevice(other, name="x"),
+    ]
+    failed = _batch(dash, both)["status"]
+    assert failed["failed"] is True and other in " ".join(failed["errors"])
+    assert dash.organizations.getOrganizationInventoryDevice(ORG, other)["networkId"] is None
+    time.sleep(0.5)
+    assert dash.devices.getDevice(FREE_MX)["networkId"] == NET
+
+
+def test_claims_are_limited_to_ten_in_five_minutes_when_asked(sandbox):
+    sandbox.admin.set_claims(0.0, limit=10)
+    sandbox.admin.generate_inventory(ORG, 11)
+    dash = sandbox.dashboard_api(maximum_retries=1)
+    free = [
+        d["serial"]
+        for d in dash.organizations.getOrganizationInventoryDevices(
+            ORG, total_pages="all", usedState="unused", productTypes=["wireless"]
+        )
+    ]
+    net = dash.organizations.createOrganizationNetwork(ORG, "claims", ["wireless"])["id"]
+    for serial in free[:10]:
+        dash.networks.claimNetworkDevices(net, serials=[serial])
+    answer = httpx.post(
+        f"{sandbox.base_url}/networks/{net}/devices/claim",
+        headers={"Authorization": f"Bearer {sandbox.api_key}"},
+        json={"serials": [free[10]]},
+    )
+    assert answer.status_code == 429
+    assert 290 <= int(answer.headers["Retry-After"]) <= 300
 
 
 def test_the_old_claim_form_is_refused_and_claims_nothing(sandbox):
