@@ -170,11 +170,11 @@ def operations(
             if ch.action is ChangeAction.CREATE:
                 claims.append(ident)
             ops.append(
-                Operation(key, "update", f"/devices/{ident}", "update", _clean(want), True, 5)
+                Operation(key, "update", f"/devices/{ident}", "update", _clean(want), True, 7)
             )
         elif kind == "managementInterface":
             path = f"/devices/{ident}/managementInterface"
-            ops.append(Operation(key, "update", path, "update", _clean(want), True, 5))
+            ops.append(Operation(key, "update", path, "update", _clean(want), True, 7))
         elif kind == "vlan":
             base = f"{NET}/appliance/vlans"
             if ch.action is ChangeAction.CREATE:
