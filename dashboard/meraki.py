@@ -208,7 +208,7 @@ class MerakiDashboard:
         if fields:
             devices.updateDevice(new_serial, **fields)
         wans = {
-            name: {k: v for k, v in wan.items() if k in self._SWAP_WAN_FIELDS}
+            name: wan_body(wan)
             for name, wan in (management or {}).items()
             if name in ("wan1", "wan2") and isinstance(wan, dict)
         }
@@ -254,6 +254,18 @@ class MerakiDashboard:
             operation="getOrganizationDevicesStatuses",
             serial=serial,
         )
+
+
+STATIC_WAN_FIELDS = ("staticIp", "staticSubnetMask", "staticGatewayIp", "staticDns")
+
+
+def wan_body(wan: dict[str, Any]) -> dict[str, Any]:
+    """A WAN as updateDeviceManagementInterface takes it: no nulls, the static fields only when
+    the uplink is static (the specification types them strings and an array, never null)."""
+    body = {k: v for k, v in wan.items() if k in MerakiDashboard._SWAP_WAN_FIELDS}
+    if not body.get("usingStaticIp"):
+        body = {k: v for k, v in body.items() if k not in STATIC_WAN_FIELDS}
+    return {k: v for k, v in body.items() if v is not None}
 
 
 SWAP_DONE = frozenset({"complete", "completed", "success", "succeeded"})

@@ -1,4 +1,4 @@
-"""The RMA bulk swap reads the answer the specification documents, through the real SDK.
+"""The RMA swap reads the answers the specification documents and sends the bodies it types.
 
 `createOrganizationInventoryDevicesSwapsBulk` answers 207 with ``{jobId, swaps: [{id, status,
 devices: {old: {serial, ...}, new: {...}}, afterAction, createdAt, completedAt, errors}]}`` and
@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import pytest
 
 from core.errors import DashboardError
-from dashboard.meraki import MerakiDashboard
+from dashboard.meraki import MerakiDashboard, wan_body
 
 ORG = "777"
 NET = "N_1"
@@ -132,3 +132,26 @@ def test_an_answer_in_another_shape_is_a_dashboard_error_not_a_key_error(dashboa
     with pytest.raises(DashboardError) as refused:
         _swap_device(adapter)
     assert OLD in str(refused.value) or "J-44" in str(refused.value)
+
+
+def test_a_copied_dhcp_uplink_carries_no_static_fields_and_no_nulls() -> None:
+    answered = {
+        "wanEnabled": "enabled",
+        "usingStaticIp": False,
+        "staticIp": "203.0.113.5",
+        "staticSubnetMask": None,
+        "staticGatewayIp": None,
+        "staticDns": [],
+        "vlan": None,
+        "ipv6": {"usingStaticIp": False},
+    }
+    assert wan_body(answered) == {"wanEnabled": "enabled", "usingStaticIp": False}
+    static = {**answered, "usingStaticIp": True, "staticSubnetMask": "255.255.255.0", "vlan": 7}
+    assert wan_body(static) == {
+        "wanEnabled": "enabled",
+        "usingStaticIp": True,
+        "staticIp": "203.0.113.5",
+        "staticSubnetMask": "255.255.255.0",
+        "staticDns": [],
+        "vlan": 7,
+    }
