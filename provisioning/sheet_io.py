@@ -254,8 +254,14 @@ def _site_to_site(vpn: SiteToSiteVpn) -> dict[str, Any]:
 
 
 def _rf(profile: RfProfile) -> dict[str, Any]:
+    """An RF profile; whole-number bitrates as integers (the specification types the 5 GHz
+    ``minBitrate`` an integer: 6, 9, 12 … 54; 2.4 GHz a number for its 5.5)."""
     body = profile.model_dump(mode="json", by_alias=True)
     body["minBitrateType"] = "band"
+    for band in ("twoFourGhzSettings", "fiveGhzSettings"):
+        rate = body[band]["minBitrate"]
+        if isinstance(rate, float) and rate.is_integer():
+            body[band]["minBitrate"] = int(rate)
     return body
 
 

@@ -123,3 +123,13 @@ def test_l7_application_objects_read_back_as_their_id_strings() -> None:
         {"policy": "deny", "type": "applicationCategory", "value": "meraki:layer7/category/9"},
         {"policy": "deny", "type": "host", "value": "games.example.com"},
     ]
+
+
+def test_rf_profile_bitrates_are_whole_numbers_where_the_specification_types_integers() -> None:
+    wireless = load(EXAMPLES / "wireless.yaml", environ=EXAMPLE_ENV)
+    profiles = dashboard_view(wireless, secret_key=b"k")["wireless"]["rfProfiles"].values()
+    for profile in profiles:
+        five = profile["fiveGhzSettings"]["minBitrate"]
+        assert isinstance(five, int) and not isinstance(five, bool)
+        assert five in (6, 9, 12, 18, 24, 36, 48, 54)
+        assert isinstance(profile["twoFourGhzSettings"]["minBitrate"], int | float)
