@@ -31,8 +31,11 @@ FACTORY_VLAN_1: dict[str, Any] = {
     "name": "Default",
     "subnet": "192.168.128.0/24",
     "applianceIp": "192.168.128.1",
+    "fixedIpAssignments": {},
+    "reservedIpRanges": [],
 }
-"""The VLAN the dashboard creates when VLANs are first enabled on a network."""
+"""The VLAN the dashboard creates when VLANs are first enabled on a network (no fixed IPs and
+no reserved ranges: putting it back clears a job's, which lie outside its subnet)."""
 
 SINGLETONS = (
     "l3FirewallRules",
