@@ -37,6 +37,7 @@ class DeviceOut(BaseModel):
     license_expiry: date | None
     verified_at: datetime | None
     notes: str
+    held_by: str | None = None  # the RMA that holds the unit: moved only through it
     owner: OwnerOut | None = None
     updated_at: datetime
 

@@ -58,7 +58,7 @@ SUB_COMMANDS: tuple[Lazy, ...] = (
     Lazy(
         "rma",
         "rma.cli:rma_app",
-        "Advance-replacement (send-back) maintenance: open, decide, reserve, ship, swap, "
+        "Advance-replacement (send-back) maintenance: open, decide, reserve, release, ship, swap, "
         "pick up, receive, sweep, remind, extend, waive.",
     ),
     Lazy(

@@ -62,10 +62,11 @@ def runner_for(
     sleep: Callable[[float], None] = time.sleep,
     full_verify: bool = False,
     timings: BatchTimings | None = None,
+    actor: Actor | None = None,
 ) -> StepRunner:
     """The runner of one journalled job (used alone by `run_job`, together by a rollout)."""
     return StepRunner(
-        journal=Journal(session, clock, hooks),
+        journal=Journal(session, clock, hooks, actor),
         dashboard=dashboard,
         job=get_job(session=session, job_id=job_id),
         steps=steps_of(session=session, job_id=job_id),
@@ -105,6 +106,7 @@ def run_job(
         sleep=sleep,
         full_verify=full_verify,
         timings=timings,
+        actor=actor,
     )
     runner.start()
     runner.run_pending(progress)

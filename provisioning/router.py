@@ -29,6 +29,7 @@ from provisioning import service
 from provisioning.schemas import JobOut, PlanOut, RollbackIn, RolloutOut, ValidationOut
 from provisioning.sheet_io import EXCEL_SUFFIXES, YAML_SUFFIXES, load_all, load_sheet
 from provisioning.sheet_model import Sheet
+from provisioning.units import check_units
 
 router = APIRouter(tags=["provisioning"])
 Applier = Annotated[Actor, Depends(guard(Operation.PROVISIONING_APPLY))]
@@ -118,9 +119,21 @@ def validate_sheet(file: SheetFile, actor: Checker, uploads: Uploads) -> Validat
 def create_plan(
     file: SheetFile, actor: Planner, dash: ProvisioningDep, cfg: SettingsDep, uploads: Uploads
 ) -> PlanOut:
-    """The field-level plan of a sheet against the dashboard, with its call estimate."""
+    """The field-level plan of a sheet against the dashboard, with its call estimate.
+
+    Its serials are checked against the inventory first (422 with every refused unit).
+    """
     options = service.ProvisioningOptions.from_settings(cfg)
-    return PlanOut.of(service.plan_sheet(dashboard=dash, sheet=uploads.read(file), options=options))
+    sheet = uploads.read(file)
+    with uploads.factory() as session:  # a short read: no transaction held during the plan
+        placement = check_units(session=session, sheet=sheet, source=_name(file))
+    plan = service.plan_sheet(dashboard=dash, sheet=sheet, options=options)
+    plan.units = placement
+    return PlanOut.of(plan)
+
+
+def _name(upload: UploadFile) -> str:
+    return Path(upload.filename or "sheet").name
 
 
 @router.post("/jobs", response_model=JobOut, status_code=201)
@@ -135,7 +148,9 @@ def apply_sheet(
     """Plan and apply a sheet now (synchronously); the job and its journal are returned."""
     options = service.ProvisioningOptions.from_settings(cfg)
     sheet = uploads.read(file)
-    plan = service.plan_sheet(dashboard=dash, sheet=sheet, options=options)
+    plan = service.plan_sheet(
+        dashboard=dash, sheet=sheet, options=options, session=session, source=_name(file)
+    )
     job = service.apply_plan(
         session=session,
         dashboard=dash,
@@ -222,8 +237,11 @@ def apply_rollout(
 ) -> RolloutOut:
     """Plan and apply several sheets as one rollout (shared reads and action batches)."""
     options = service.ProvisioningOptions.from_settings(cfg)
-    sites = [rollouts.RolloutSite(dash, sheet) for sheet in _sheets(uploads, files)]
-    plans = rollouts.plan_rollout(sites, options)
+    sites = [
+        rollouts.RolloutSite(dash, sheet, source=_name(upload))
+        for sheet, upload in zip(_sheets(uploads, files), files, strict=True)
+    ]
+    plans = rollouts.plan_rollout(sites, options, session=session)
     if all(p.empty for p in plans):
         return RolloutOut.of(None, [])
     estimate, alone = rollouts.rollout_cost(plans, options)

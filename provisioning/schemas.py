@@ -42,9 +42,13 @@ class PlanOut(BaseModel):
     estimate: EstimateOut
     secrets: dict[str, str] = {}
     """Each secret of the sheet (``ssid/0:psk``): "set" or "unchanged since netkeep set it"."""
+    units: dict[str, str] = {}
+    """Each serial: what the apply does to it in the inventory (docs/sheets.md)."""
 
     @classmethod
     def of(cls, plan: SitePlan) -> PlanOut:
+        claimed = {c.key[7:] for c in plan.changes if c.kind == "device" and c.action == "create"}
+        units = plan.units
         return cls(
             organization_id=plan.organization_id,
             network_name=plan.network_name,
@@ -62,6 +66,9 @@ class PlanOut(BaseModel):
             ],
             estimate=EstimateOut.of(plan.estimate),
             secrets=dict(plan.secrets),
+            units={}
+            if units is None
+            else {s: units.outcome(s, s in claimed) for s in sorted(units.before)},
         )
 
 

@@ -27,7 +27,7 @@ from rma.schemas import ChargeOut, ChargeRowOut, RmaOut
 from rma.sweep import sweep
 
 rma_app = typer.Typer(
-    help="Advance-replacement (send-back) maintenance: open, decide, reserve, ship, swap, "
+    help="Advance-replacement (send-back) maintenance: open, decide, reserve, release, ship, swap, "
     "pick up, receive, sweep, remind, extend, waive.",
     no_args_is_help=True,
 )
@@ -42,6 +42,7 @@ def _out(session: Session, rma_id: int) -> RmaOut:
         rma,
         service.charge_of(session=session, rma=rma),
         service.reminders_of(session=session, rma=rma),
+        service.mismatches_of(session=session, rma=rma),
     )
 
 
@@ -125,7 +126,7 @@ def reserve_cmd(
         str | None, typer.Option(help="this unit rather than the automatic pick")
     ] = None,
 ) -> None:
-    """Reserve a verified in-stock unit of the same model, else of a successor model."""
+    """Reserve a verified in-stock unit of the same model, else a successor (re-reserves too)."""
     with cli_session() as session:
         replacement.reserve_replacement(
             session=session, actor=cli_actor(), rma_id=rma_id, now=utcnow(), serial=serial
@@ -134,6 +135,21 @@ def reserve_cmd(
     _done(out)
     if out.substitution:
         console.print(f"substitution: {out.failed_model} → {out.replacement_model}")
+
+
+@rma_app.command("release")
+@handle_errors
+def release_cmd(
+    rma_id: RmaId,
+    reason: Annotated[str, typer.Option(help="why the reserved unit goes back to stock")],
+) -> None:
+    """Give the reserved replacement back to stock; `rma reserve` then sets another aside."""
+    with cli_session() as session:
+        replacement.release_replacement(
+            session=session, actor=cli_actor(), rma_id=rma_id, reason=reason, now=utcnow()
+        )
+        out = _out(session, rma_id)
+    _done(out)
 
 
 @rma_app.command("ship")
@@ -268,14 +284,20 @@ def sweep_cmd(json_out: JsonOpt = False) -> None:
 @rma_app.command("remind")
 @handle_errors
 def remind_cmd(json_out: JsonOpt = False) -> None:
-    """Send the reminders due today (stored as notices) and list them."""
+    """Send the reminders due today (a passed one late, once; stored as notices) and list them.
+
+    Passed reminders of a period that is over are marked missed, those of an RMA that no longer
+    waits for its unit cancelled (`rma show` lists each reminder's outcome)."""
     with cli_session() as session:
         sent = returns.send_due_reminders(session=session, actor=cli_actor(), now=utcnow())
     if json_out:
         emit_json([_sent(s) for s in sent])
         return
     for s in sent:
-        console.print(f"{s.number} {s.customer or ''}: reminder of {s.remind_on}, due {s.due_date}")
+        late = " (sent late)" if s.late else ""
+        console.print(
+            f"{s.number} {s.customer or ''}: reminder of {s.remind_on}{late}, due {s.due_date}"
+        )
     console.print(f"{len(sent)} reminder(s) sent")
 
 
@@ -287,6 +309,7 @@ def _sent(s: returns.SentReminder) -> dict[str, object]:
         "due_date": s.due_date.isoformat() if s.due_date else None,
         "customer": s.customer,
         "notice_id": s.notice_id,
+        "late": s.late,
     }
 
 
@@ -347,8 +370,14 @@ def show_cmd(rma_id: RmaId, json_out: JsonOpt = False) -> None:
             f"tax {format_yen(c.tax_yen)}), issued {show(c.issued_at)}{credited}"
         )
     for r in out.reminders:
-        state = f"sent {show(r.sent_at)}" if r.sent_at else "planned"
+        state = f"{r.outcome} {show(r.outcome_at)}" if r.outcome else "planned"
         console.print(f"reminder {r.remind_on}: {state}")
+    for m in out.mismatches:
+        console.print(
+            f"serial mismatch: expected {m.expected_serial}, received {m.received_serial} "
+            f"by {m.received_by} at {show(m.received_at)}",
+            highlight=False,
+        )
 
 
 @rma_app.command("list")

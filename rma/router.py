@@ -28,6 +28,7 @@ from rma.schemas import (
     OpenIn,
     PickupIn,
     ReceiveIn,
+    ReleaseIn,
     ReminderSentOut,
     ReserveIn,
     RmaOut,
@@ -52,6 +53,7 @@ def _out(session: Session, rma_id: int) -> RmaOut:
         rma,
         service.charge_of(session=session, rma=rma),
         service.reminders_of(session=session, rma=rma),
+        service.mismatches_of(session=session, rma=rma),
     )
 
 
@@ -171,6 +173,15 @@ def decide(rma_id: Id, body: DecideIn, session: SessionDep, actor: Noc) -> RmaOu
 def reserve(rma_id: Id, body: ReserveIn, session: SessionDep, actor: Logistics) -> RmaOut:
     replacement.reserve_replacement(
         session=session, actor=actor, rma_id=rma_id, now=utcnow(), serial=body.serial
+    )
+    return _out(session, rma_id)
+
+
+@router.post("/{rma_id}/release", response_model=RmaOut)
+def release(rma_id: Id, body: ReleaseIn, session: SessionDep, actor: Logistics) -> RmaOut:
+    """Give the reserved replacement back to stock; `reserve` then sets another aside."""
+    replacement.release_replacement(
+        session=session, actor=actor, rma_id=rma_id, reason=body.reason, now=utcnow()
     )
     return _out(session, rma_id)
 

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sandbox.access import org_or_404
 from sandbox.defaults import iso
 from sandbox.router import ApiError, Call, Reply, Router, bad_request, not_found
 from sandbox.state import Record, SandboxState
 
-RunAction = Callable[[str, str, Any, datetime], Reply]
+
+class Actions(Protocol):
+    """What the engine offers the batch engine: resolve, check and apply one action."""
+
+    def resolve(self, action: Any) -> tuple[str, str]:
+        """Method and path of a batchable action, or ApiError(400)."""
+        ...
+
+    def refusals(self, method: str, path: str, body: Any) -> list[str]:
+        """Schema problems of the action's body that the dashboard refuses."""
+        ...
+
+    def run(self, method: str, path: str, body: Any, now: datetime) -> Reply:
+        """Apply the action through the direct-call handler."""
+        ...
+
 
 MAX_SYNC_ACTIONS = 20
 MAX_ASYNC_ACTIONS = 100
@@ -21,56 +36,9 @@ TOO_MANY_RUNNING = (
     "Too many concurrently executing batches. Maximum is 5 confirmed but not yet executed batches."
 )
 RUN_AT = "_runAt"
+INTERNAL_ERROR = "Internal server error"
 
-BATCHABLE: dict[tuple[str, str], str] = {
-    ("/organizations/{organizationId}/networks", "create"): "POST",
-    ("/networks/{networkId}", "update"): "PUT",
-    ("/networks/{networkId}", "destroy"): "DELETE",
-    ("/networks/{networkId}/devices/claim", "claim"): "POST",
-    ("/networks/{networkId}/devices/remove", "remove"): "POST",
-    ("/devices/{serial}", "update"): "PUT",
-    ("/devices/{serial}/managementInterface", "update"): "PUT",
-    ("/devices/{serial}/wireless/radio/settings", "update"): "PUT",
-    ("/networks/{networkId}/appliance/vlans", "create"): "POST",
-    ("/networks/{networkId}/appliance/vlans/settings", "update"): "PUT",
-    ("/networks/{networkId}/appliance/vlans/{vlanId}", "update"): "PUT",
-    ("/networks/{networkId}/appliance/vlans/{vlanId}", "destroy"): "DELETE",
-    ("/networks/{networkId}/appliance/firewall/l7FirewallRules", "update"): "PUT",
-    ("/networks/{networkId}/appliance/vpn/siteToSiteVpn", "update"): "PUT",
-    ("/networks/{networkId}/wireless/ssids/{number}", "update"): "PUT",
-    ("/networks/{networkId}/wireless/rfProfiles", "create"): "POST",
-    ("/networks/{networkId}/wireless/rfProfiles/{rfProfileId}", "update"): "PUT",
-    ("/networks/{networkId}/wireless/rfProfiles/{rfProfileId}", "destroy"): "DELETE",
-    ("/networks/{networkId}/merakiAuthUsers", "create"): "POST",
-    ("/networks/{networkId}/merakiAuthUsers/{merakiAuthUserId}", "update"): "PUT",
-    ("/networks/{networkId}/merakiAuthUsers/{merakiAuthUserId}", "destroy"): "DELETE",
-}
-"""The (resource, operation) pairs the dashboard accepts in a batch, of the operations the
-sandbox serves, with the HTTP method each runs as: the `meraki` SDK's batch helpers
-(`meraki/api/batch/`) build exactly these. Anything else (``l3FirewallRules``, content
-filtering, ``security/*``, firewall NAT rules) is refused as the dashboard refuses it."""
-_BATCHABLE = [
-    (re.compile("^" + re.sub(r"\{\w+\}", "[^/]+", resource) + "$"), operation, method)
-    for (resource, operation), method in BATCHABLE.items()
-]
-
-
-def action_request(action: Any) -> tuple[str, str]:
-    """Method and path of one batch action, or 400 when the pair is not batchable."""
-    if (
-        not isinstance(action, dict)
-        or not isinstance(action.get("resource"), str)
-        or not isinstance(action.get("operation"), str)
-    ):
-        raise bad_request("each action needs a string 'resource' and 'operation'")
-    resource = action["resource"].split("?", 1)[0].rstrip("/")
-    operation = action["operation"]
-    for pattern, name, method in _BATCHABLE:
-        if name == operation and pattern.match(resource):
-            return method, resource
-    raise bad_request(
-        f"Invalid action: operation '{operation}' is not batchable on resource '{resource}'"
-    )
+log = logging.getLogger(__name__)
 
 
 def _unfinished(batch: Record) -> bool:
@@ -87,30 +55,60 @@ def _view(batch: Record) -> Record:
     }
 
 
-def execute(st: SandboxState, batch_id: str, now: datetime, run: RunAction) -> None:
-    """Run every action in order; on the first failure restore the state as it was before."""
-    batch = st.action_batches[batch_id]
-    batch[RUN_AT] = None
-    before = st.to_dict()
-    created: list[Record] = []
+def _fail(st: SandboxState, batch_id: str, messages: list[str]) -> None:
+    failed = st.action_batches[batch_id]
+    failed[RUN_AT] = None
+    failed["status"] = {
+        "completed": False,
+        "failed": True,
+        "errors": messages,
+        "createdResources": [],
+    }
+
+
+def _checked(
+    st: SandboxState, batch: Record, actions: Actions
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Every action resolved and its body checked before anything is applied."""
+    requests: list[tuple[str, str]] = []
+    messages: list[str] = []
     for index, action in enumerate(batch["actions"]):
         try:
-            method, path = action_request(action)
+            method, path = actions.resolve(action)
             if st.org_of_path(path) not in (None, batch["organizationId"]):
                 raise bad_request(
                     f"{action['resource']} is not in organization {batch['organizationId']}"
                 )
-            reply = run(method, path, action.get("body") or {}, now)
         except ApiError as err:
+            messages.extend(f"Action at index {index}: {m}" for m in err.messages)
+            continue
+        requests.append((method, path))
+        refused = actions.refusals(method, path, action.get("body") or {})
+        messages.extend(f"Action at index {index}: {m}" for m in refused)
+    return requests, messages
+
+
+def execute(st: SandboxState, batch_id: str, now: datetime, actions: Actions) -> None:
+    """Validate every action, then apply them in order; any failure leaves nothing applied."""
+    batch = st.action_batches[batch_id]
+    batch[RUN_AT] = None
+    requests, messages = _checked(st, batch, actions)
+    if messages:
+        _fail(st, batch_id, messages)
+        return
+    before = st.to_dict()
+    created: list[Record] = []
+    for index, (action, (method, path)) in enumerate(zip(batch["actions"], requests, strict=True)):
+        try:
+            reply = actions.run(method, path, action.get("body") or {}, now)
+        except ApiError as err:
+            messages = [f"Action at index {index}: {m}" for m in err.messages]
+        except Exception:  # a sandbox bug: still nothing of the batch stays applied
+            log.exception("sandbox batch action %d failed: %s %s", index, method, path)
+            messages = [f"Action at index {index}: {INTERNAL_ERROR}"]
+        if messages:
             st.replace_with(before)
-            failed = st.action_batches[batch_id]
-            failed[RUN_AT] = None
-            failed["status"] = {
-                "completed": False,
-                "failed": True,
-                "errors": [f"Action {index}: {m}" for m in err.messages],
-                "createdResources": [],
-            }
+            _fail(st, batch_id, messages)
             return
         if method == "POST" and isinstance(reply.body, dict) and "id" in reply.body:
             created.append({"id": str(reply.body["id"]), "uri": f"{path}/{reply.body['id']}"})
@@ -122,7 +120,7 @@ def execute(st: SandboxState, batch_id: str, now: datetime, run: RunAction) -> N
     }
 
 
-def run_due_batches(st: SandboxState, now: datetime, run: RunAction) -> None:
+def run_due_batches(st: SandboxState, now: datetime, run: Actions) -> None:
     """Complete asynchronous batches whose delay has passed (called before each request)."""
     stamp = now.timestamp()
     due = [
@@ -134,7 +132,7 @@ def run_due_batches(st: SandboxState, now: datetime, run: RunAction) -> None:
         execute(st, batch_id, now, run)
 
 
-def _start(st: SandboxState, batch: Record, now: datetime, delay: float, run: RunAction) -> None:
+def _start(st: SandboxState, batch: Record, now: datetime, delay: float, run: Actions) -> None:
     limit = MAX_SYNC_ACTIONS if batch["synchronous"] else MAX_ASYNC_ACTIONS
     if len(batch["actions"]) > limit:
         kind = "synchronous" if batch["synchronous"] else "asynchronous"
@@ -155,7 +153,7 @@ def _start(st: SandboxState, batch: Record, now: datetime, delay: float, run: Ru
         batch[RUN_AT] = (now + timedelta(seconds=delay)).timestamp()
 
 
-def make_router(run: RunAction, delay: Callable[[], float]) -> Router:
+def make_router(run: Actions, delay: Callable[[], float]) -> Router:
     """Action batch routes bound to the engine's action runner."""
     router = Router()
     base = "/organizations/{organizationId}/actionBatches"
@@ -168,8 +166,14 @@ def make_router(run: RunAction, delay: Callable[[], float]) -> Router:
         actions = body.get("actions")
         if not isinstance(actions, list) or not actions:
             raise bad_request("'actions' must be a non-empty array")
-        for action in actions:
-            action_request(action)
+        refused: list[str] = []
+        for index, action in enumerate(actions):
+            try:
+                run.resolve(action)
+            except ApiError as err:
+                refused.extend(f"Action at index {index}: {m}" for m in err.messages)
+        if refused:
+            raise bad_request(*refused)
         batch: Record = {
             "id": str(st.new_id()),
             "organizationId": org_id,

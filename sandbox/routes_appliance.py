@@ -48,30 +48,6 @@ VLAN_KEYS = frozenset(
 )
 
 
-VLAN_CREATE_KEYS = frozenset(
-    {
-        "id",
-        "name",
-        "subnet",
-        "applianceIp",
-        "groupPolicyId",
-        "templateVlanType",
-        "cidr",
-        "mask",
-        "ipv6",
-        "mandatoryDhcp",
-    }
-)
-"""The body of createNetworkApplianceVlan: DHCP settings are only for the update."""
-
-
-def refuse_unknown(body: dict[str, Any], allowed: frozenset[str], operation: str) -> None:
-    """400 naming every field the operation does not take."""
-    unknown = sorted(k for k in body if k not in allowed)
-    if unknown:
-        raise bad_request(*(f"'{k}' is not a parameter of {operation}" for k in unknown))
-
-
 def appliance_settings(st: SandboxState, call: Call) -> Record:
     """The network's appliance settings, refused unless the network has an appliance."""
     return require_product(st, call.params["networkId"], APPLIANCE)
@@ -110,11 +86,15 @@ def _ip(value: Any, field: str) -> ipaddress.IPv4Address:
         raise bad_request(f"'{field}' must be an IPv4 address, got {value!r}") from exc
 
 
-def _validate_vlan(vlan: Record, others: list[Record]) -> None:
+def _subnet(value: Any) -> ipaddress.IPv4Network:
     try:
-        subnet = ipaddress.IPv4Network(str(vlan["subnet"]), strict=True)
+        return ipaddress.IPv4Network(str(value), strict=True)
     except ValueError as exc:
-        raise bad_request(f"'subnet' {vlan['subnet']!r} is not a valid IPv4 subnet") from exc
+        raise bad_request(f"'subnet' {value!r} is not a valid IPv4 subnet") from exc
+
+
+def _validate_vlan(vlan: Record, others: list[Record]) -> None:
+    subnet = _subnet(vlan["subnet"])
     if _ip(vlan["applianceIp"], "applianceIp") not in subnet:
         raise bad_request(f"'applianceIp' {vlan['applianceIp']} is not in subnet {subnet}")
     for other in others:
@@ -161,7 +141,6 @@ def create_vlan(st: SandboxState, call: Call) -> Reply:
     """Add a VLAN."""
     cfg = _vlan_cfg(st, call)
     body = call.obj()
-    refuse_unknown(body, VLAN_CREATE_KEYS, "createNetworkApplianceVlan")
     require_fields(body, "id", "name", "subnet", "applianceIp")
     try:
         vlan_id = int(body["id"])
@@ -171,6 +150,7 @@ def create_vlan(st: SandboxState, call: Call) -> Reply:
         raise bad_request("'id' must be an integer between 1 and 4094")
     if str(vlan_id) in cfg["vlans"]:
         raise bad_request(f"VLAN {vlan_id} already exists")
+    _subnet(body["subnet"])  # before the defaults derive the mask from it
     vlan = defaults.vlan({**body, "id": vlan_id})
     merge(vlan, body, VLAN_KEYS)
     vlan["cidr"] = vlan["subnet"]
@@ -197,9 +177,7 @@ def update_vlan(st: SandboxState, call: Call) -> Reply:
     """Change a VLAN's addressing or DHCP settings."""
     cfg = _vlan_cfg(st, call)
     vlan = copy.deepcopy(_vlan_or_404(cfg, call.params["vlanId"]))
-    body = call.obj()
-    refuse_unknown(body, VLAN_KEYS, "updateNetworkApplianceVlan")
-    merge(vlan, body, VLAN_KEYS)
+    merge(vlan, call.obj(), VLAN_KEYS)
     vlan["cidr"] = vlan["subnet"]
     vlan["mask"] = int(str(vlan["subnet"]).split("/")[-1]) if "/" in str(vlan["subnet"]) else 0
     others = [v for k, v in cfg["vlans"].items() if k != vlan["id"]]

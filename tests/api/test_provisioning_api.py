@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -11,10 +12,17 @@ from dashboard.provisioning import MerakiProvisioning
 from dashboard.session import build_sdk
 from sandbox.server import SandboxServer
 from tests.conftest import bearer
+from tests.service.helpers import seed_demo_inventory
 from tests.service.test_provisioning_apply import approved_survey
 from tests.unit.provisioning.sheets import EXAMPLE_ENV, EXAMPLES
 
 API = "/api/v1"
+
+
+@pytest.fixture(autouse=True)
+def _stock(session: Session) -> None:
+    """The example sheets' units are the demo's stock (the inventory is checked at plan time)."""
+    seed_demo_inventory(session)
 
 
 def _files(name: str, text: str | None = None) -> dict[str, tuple[str, bytes, str]]:
@@ -135,3 +143,34 @@ def test_rollout_in_the_background(
     # the test client runs background tasks before it returns: the rollout has finished
     shown = app_client.get(accepted.headers["location"], headers=viewer).json()
     assert shown["status"] == "done", shown
+
+
+def test_a_unit_the_inventory_refuses_is_422_with_its_place_and_nothing_is_sent(
+    app_client: TestClient, tokens: dict[str, str], sandbox: SandboxServer
+) -> None:
+    sdk = build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    app_client.app.state.provisioning_dashboard = MerakiProvisioning(  # type: ignore[attr-defined]
+        sdk, organization_id="537758"
+    )
+    router = (EXAMPLES / "router.yaml").read_text(encoding="utf-8")
+    elsewhere = router.replace("Q2KY-BBBB-0001", "Q2KY-BBBB-0003")  # deployed at 大阪支店
+    field = bearer(tokens["field"])
+    sandbox.admin.reset_counters()
+    for route in ("plans", "jobs"):
+        refused = app_client.post(
+            f"{API}/{route}", files=_files("router", elsewhere), headers=field
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["problems"] == [
+            {
+                "location": "router.yaml: devices[0].serial",
+                "message": "serial Q2KY-BBBB-0003 is deployed at 大阪支店 (なにわ物産株式会社, "
+                "network N_demo_osaka), not at みどり設計 事務所; a unit is provisioned only from "
+                "stock or at the site it is deployed at",
+            }
+        ]
+    files = [("files", ("router.yaml", elsewhere.encode("utf-8"), "application/x-yaml"))]
+    refused = app_client.post(f"{API}/rollouts", files=files, headers=field)
+    assert refused.status_code == 422
+    assert [p["location"] for p in refused.json()["problems"]] == ["router.yaml: devices[0].serial"]
+    assert sandbox.admin.counters()["operations"] == {}  # no dashboard call at all

@@ -184,3 +184,40 @@ def test_the_shipped_vpn_example_builds_site_to_site_and_client_vpn_on_the_demo(
     assert [u["email"] for u in sdk.networks.getNetworkMerakiAuthUsers("N_demo_tokyo")] == [
         "tanaka@sakura.example.jp"
     ]
+
+
+def test_the_tours_apply_deploys_its_units_and_doctor_stays_clean(demo_cli: CliRunner) -> None:
+    examples = Path(__file__).resolve().parents[2] / "provisioning" / "examples"
+    planned = json.loads(run(demo_cli, "plan", str(examples / "utm.yaml"), "--json"))
+    assert planned["units"] == {
+        "Q2FY-AAAA-0002": "in_stock → deployed at さくら商事 本社 for 株式会社さくら商事, on "
+        "contract C-2026-0005 once claimed"
+    }
+    out = run(demo_cli, "apply", str(examples / "utm.yaml"), str(examples / "router.yaml"), "--yes")
+    assert "rollout" in out and "done" in out
+    assert "no violations" in run(demo_cli, "doctor")
+    shown = json.loads(run(demo_cli, "inventory", "show", "Q2FY-AAAA-0002", "--json"))
+    device = shown.get("device", shown)
+    assert (device["status"], device["site"], device["customer"]) == (
+        "deployed",
+        "さくら商事 本社",
+        "株式会社さくら商事",
+    )
+    assert device["network_id"] and device["network_id"].startswith("N_")
+
+
+def test_apply_refuses_a_unit_deployed_elsewhere_with_exit_2_before_any_call(
+    demo_cli: CliRunner, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    examples = Path(__file__).resolve().parents[2] / "provisioning" / "examples"
+    text = (examples / "utm.yaml").read_text(encoding="utf-8")
+    sheet = tmp_path / "moved.yaml"
+    sheet.write_text(text.replace("Q2FY-AAAA-0002", "Q2FY-AAAA-0001"), encoding="utf-8")
+    sandbox.admin.reset_counters()
+    out = run(demo_cli, "apply", str(sheet), "--yes", code=2)
+    assert (
+        "moved.yaml: devices[0].serial: serial Q2FY-AAAA-0001 is deployed at 東京本社 "
+        "(株式会社さくら商事, network N_demo_tokyo), not at さくら商事 本社"
+        in " ".join(out.split())
+    )
+    assert sandbox.admin.counters()["operations"] == {}

@@ -1,56 +1,40 @@
-"""The sandbox's table of batchable operations is the SDK's, not one of our own.
+"""What netkeep sends direct has no batch operation; what it batches has one (issue 13 #6).
 
-The `meraki` SDK generates one helper per batchable operation in `meraki/api/batch/`, each
-building ``{"resource": f"/...", "operation": "..."}``. Every (resource, operation) the sandbox
-accepts in an action batch must be one of them; the ones netkeep sends direct must not be.
+The SDK's batch module (`sandbox.spec.sdk.catalog`, read from `meraki/api/batch/`) is the
+reference: the six appliance settings netkeep writes one call each (L3 rules, port forwarding,
+1:1 NAT, content filtering, IPS, anti-malware) have no batch helper, and the site-to-site VPN,
+which netkeep batches, has one.
 """
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
-import meraki.api.batch
-
-from provisioning.batching import DIRECT_KINDS
-from sandbox.batches import BATCHABLE
-
-_HELPER = re.compile(
-    r'resource = f"(?P<resource>[^"?]+)".*?"operation": "(?P<operation>\w+)"', re.DOTALL
-)
+from provisioning.batching import DIRECT_KINDS, NET
+from sandbox.spec.sdk import catalog
 
 
-def sdk_batchable() -> set[tuple[str, str]]:
-    """(resource template with `{}` placeholders, operation) of every SDK batch helper."""
-    found: set[tuple[str, str]] = set()
-    for source in Path(meraki.api.batch.__file__).parent.glob("*.py"):
-        for helper in source.read_text(encoding="utf-8").split("    def ")[1:]:
-            match = _HELPER.search(helper)
-            if match:
-                resource = re.sub(r"\{\w+\}", "{}", match["resource"])
-                found.add((resource, match["operation"]))
-    return found
+def _resource(kind: str) -> str:
+    if kind.startswith("security") or kind == "contentFiltering":
+        return f"{NET}/appliance/{kind}"
+    return f"{NET}/appliance/firewall/{kind}"
 
 
-def test_the_sdk_still_has_batch_helpers_to_compare_with() -> None:
-    helpers = sdk_batchable()
-    assert len(helpers) > 200
-    assert ("/networks/{}/devices/claim", "claim") in helpers
-
-
-def test_every_pair_the_sandbox_batches_is_an_sdk_batch_helper() -> None:
-    helpers = sdk_batchable()
-    ours = {(re.sub(r"\{\w+\}", "{}", r), op) for r, op in BATCHABLE}
-    assert ours - helpers == set()
-
-
-def test_what_netkeep_sends_direct_has_no_batch_helper() -> None:
-    helpers = sdk_batchable()
+def test_what_netkeep_sends_direct_has_no_batch_operation() -> None:
+    found = catalog()
+    assert {
+        "l3FirewallRules",
+        "portForwardingRules",
+        "oneToOneNatRules",
+        "contentFiltering",
+        "security/intrusion",
+        "security/malware",
+    } == DIRECT_KINDS
     for kind in DIRECT_KINDS:
-        head = "/networks/{}/appliance/" + (
-            kind
-            if kind.startswith("security") or kind == "contentFiltering"
-            else f"firewall/{kind}"
-        )
-        assert (head, "update") not in helpers, kind
-    assert ("/networks/{}/appliance/vpn/siteToSiteVpn", "update") in helpers
+        assert found.find_batch(_resource(kind), "update") is None, kind
+
+
+def test_the_batch_claim_and_the_vpn_update_are_batch_operations() -> None:
+    found = catalog()
+    assert found.find_batch(f"{NET}/devices/claim", "claim") is not None
+    assert found.find_batch(f"{NET}/devices/remove", "remove") is not None
+    assert found.find_batch(f"{NET}/appliance/vpn/siteToSiteVpn", "update") is not None
+    assert found.find_batch(f"{NET}/devices", "claim") is None  # netkeep's old form
