@@ -35,6 +35,7 @@ from core.db_errors import translate
 from core.errors import AuthenticationFailed, Busy, DomainError, Problem, ValidationFailed
 from core.render_gate import RenderGate
 from core.settings import Settings, get_settings
+from jobs.engines import queue_for
 
 log = logging.getLogger("netkeep.api")
 
@@ -154,10 +155,21 @@ ERROR_HANDLERS = {
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Once the app is built, move its long-lived objects out of the garbage collector's way."""
+    """Once the app is built, move its long-lived objects out of the garbage collector's way.
+
+    With `jobs_in_process` (netkeep serve on SQLite) the periodic jobs run on a thread until the
+    app stops; on PostgreSQL `netkeep worker` runs them.
+    """
     gc.collect()
     gc.freeze()
-    yield
+    jobs = app.state.background_jobs
+    scheduler = getattr(jobs, "start", None) if app.state.settings.jobs_in_process else None
+    if scheduler is not None:
+        scheduler()
+    try:
+        yield
+    finally:
+        jobs.close()
 
 
 TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
@@ -242,6 +254,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.refusals = RefusalLedger()
     app.state.read_path = ReadPath(app.state.engine)
+    app.state.background_jobs = queue_for(
+        settings, app.state.engine, lambda: app.state.session_factory()
+    )
     app.state.render_gate = RenderGate(
         slots=settings.render_concurrency, wait_seconds=settings.render_wait_seconds
     )

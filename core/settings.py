@@ -87,6 +87,23 @@ class Settings(BaseSettings):
         default="request",
         description="where a completion notice goes: 'request' = the address given on submission",
     )
+    job_schedule: dict[str, str] = Field(
+        default_factory=dict,
+        description='cron lines (UTC) per job, e.g. {"doctor.check": "0 3 * * *"} (README "Jobs")',
+    )
+    job_heartbeat_seconds: float = Field(
+        default=10.0, description="how often a worker (netkeep worker) records that it is alive"
+    )
+    job_stalled_after_seconds: float = Field(
+        default=60.0, description="a worker silent this long is dead; its jobs run again elsewhere"
+    )
+    job_keep_finished_days: float = Field(
+        default=7.0, description="succeeded jobs are removed from the job queue after this long"
+    )
+    jobs_in_process: bool = Field(
+        default=False,
+        description="run the periodic jobs on a thread of this API process (SQLite serve)",
+    )
     token_cache_seconds: float = 30.0
     opentelemetry: bool = Field(
         default=False, description="FastAPI's native OpenTelemetry (global providers)"

@@ -109,6 +109,11 @@ SUB_COMMANDS: tuple[Lazy, ...] = (
         "Check the invariants between inventory, RMA, contracts, ownership, jobs and dashboard.",
     ),
     Lazy(
+        "worker",
+        "jobs.cli:worker_cmd",
+        "Run the recurring and background jobs on PostgreSQL (procrastinate) until stopped.",
+    ),
+    Lazy(
         "sandbox",
         "sandbox.cli:serve_sandbox",
         "Serve the Meraki Dashboard API v1 sandbox until interrupted.",
@@ -185,19 +190,28 @@ def serve(
     import uvicorn
 
     from core import migrate
-    from core.cli_support import settings
+    from core.cli_support import console, settings
     from core.keys import installation_key
 
     cfg = settings()
     migrate.upgrade(cfg.database_url)
     installation_key(cfg)  # generated at first start (var/secret.key, 0600)
-    uvicorn.run(
-        "api.main:app",
-        host=host or cfg.api_host,
-        port=port or cfg.api_port,
-        workers=workers,
-        log_level="info",
-    )
+    bind_host, bind_port = host or cfg.api_host, port or cfg.api_port
+    if workers == 1:  # on SQLite this process also runs the periodic jobs (README "Jobs")
+        import logging
+
+        from api.app import create_app
+
+        jobs_log = logging.getLogger("netkeep.jobs")  # each run's outcome beside uvicorn's lines
+        jobs_log.setLevel(logging.INFO)
+        jobs_log.addHandler(logging.StreamHandler())
+
+        app = create_app(cfg.model_copy(update={"jobs_in_process": cfg.is_sqlite}))
+        uvicorn.run(app, host=bind_host, port=bind_port, log_level="info")
+        return
+    if cfg.is_sqlite:
+        console.print("several API workers on SQLite: the periodic jobs are not run; use one")
+    uvicorn.run("api.main:app", host=bind_host, port=bind_port, workers=workers, log_level="info")
 
 
 @app.command("demo")
@@ -245,7 +259,8 @@ def demo(
             markup=False,
             highlight=False,
         )
-        if serve_api:
+        if serve_api:  # on SQLite the periodic jobs run in this process too
+            cfg = cfg.model_copy(update={"jobs_in_process": cfg.is_sqlite})
             uvicorn.run(create_app(cfg), host=cfg.api_host, port=api_port, log_level="info")
 
 

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, Response, UploadFile
-from sqlmodel import Session
 
 from api.deps import Reader, SessionDep, SessionFactory, SettingsDep, guard, session_factory
 from api.params import Id
 from api.uploads import checked_upload
 from core import secret_store
 from core.audit import Actor
-from core.db import begin_write
-from core.errors import NotFound, Problem, ValidationFailed
+from core.errors import NotFound
 from core.keys import installation_key
 from core.policy import Operation
 from core.settings import Settings
@@ -26,8 +21,14 @@ from dashboard.provisioning import MerakiProvisioning
 from provisioning import apply as jobs
 from provisioning import rollout as rollouts
 from provisioning import service
+from provisioning.jobs import (
+    RolloutQueue,
+    SheetUpload,
+    read_all_uploaded,
+    read_uploaded,
+    rollout_payload,
+)
 from provisioning.schemas import JobOut, PlanOut, RollbackIn, RolloutOut, ValidationOut
-from provisioning.sheet_io import EXCEL_SUFFIXES, YAML_SUFFIXES, load_all, load_sheet
 from provisioning.sheet_model import Sheet
 from provisioning.units import check_units
 
@@ -88,14 +89,12 @@ class UploadedSheets:
             )
 
     def read(self, upload: UploadFile) -> Sheet:
-        name = Path(upload.filename or "sheet.yaml").name
-        suffix = Path(name).suffix.lower()
-        if suffix not in YAML_SUFFIXES | EXCEL_SUFFIXES:
-            raise ValidationFailed([Problem(f"{suffix or 'no suffix'} is not a sheet", name)])
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / name
-            path.write_bytes(upload.file.read())
-            return load_sheet(path, allow_env=False, secrets=self.secrets)
+        return read_uploaded(as_file(upload), self.secrets)
+
+
+def as_file(upload: UploadFile) -> SheetUpload:
+    upload.file.seek(0)
+    return SheetUpload(name=Path(upload.filename or "sheet.yaml").name, content=upload.file.read())
 
 
 def uploaded_sheets(request: Request, settings: SettingsDep) -> UploadedSheets:
@@ -211,9 +210,10 @@ def resume_rollback(
     return JobOut.of(job, jobs.journal(session=session, job_id=job_id))
 
 
-def _sheets(reader: UploadedSheets, files: list[UploadFile]) -> list[Sheet]:
-    """Every uploaded sheet, or every problem of every sheet at once (each with its file)."""
-    return load_all((Path(u.filename or "sheet").name, partial(reader.read, u)) for u in files)
+def background_queue(request: Request) -> RolloutQueue:
+    """This app's queue of background rollouts (`jobs.queue_for`: a worker's, or in-process)."""
+    queue: RolloutQueue = request.app.state.background_jobs
+    return queue
 
 
 @router.post("/rollouts", response_model=RolloutOut, status_code=201)
@@ -227,19 +227,21 @@ def apply_rollout(
     request: Request,
     response: Response,
     background: BackgroundTasks,
+    queue: Annotated[RolloutQueue, Depends(background_queue)],
     wait: Annotated[
         bool,
         Query(
-            description="false: answer 202 once the jobs are journalled and run them in the "
-            "background; follow GET /rollouts/{id}"
+            description="false: answer 202 once the jobs are journalled and queued; a worker "
+            "runs them (on SQLite, this process); follow GET /rollouts/{id}"
         ),
     ] = True,
 ) -> RolloutOut:
     """Plan and apply several sheets as one rollout (shared reads and action batches)."""
     options = service.ProvisioningOptions.from_settings(cfg)
+    sent = [as_file(u) for u in files]
     sites = [
-        rollouts.RolloutSite(dash, sheet, source=_name(upload))
-        for sheet, upload in zip(_sheets(uploads, files), files, strict=True)
+        rollouts.RolloutSite(dash, sheet, source=upload.name)
+        for sheet, upload in zip(read_all_uploaded(sent, uploads.secrets), sent, strict=True)
     ]
     plans = rollouts.plan_rollout(sites, options, session=session)
     if all(p.empty for p in plans):
@@ -249,30 +251,22 @@ def apply_rollout(
         session=session, sites=sites, actor=actor, clock=utcnow, options=options
     )
     if not wait:
-        factory: Callable[[], Session] = request.app.state.session_factory
-        background.add_task(_run_later, factory, prepared, actor, options)
+        jobs = rollouts.rollout_jobs(session=session, rollout=prepared.rollout)
+        out = RolloutOut.of(prepared.rollout, jobs, estimate=estimate, one_sheet_at_a_time=alone)
+        payload = rollout_payload(
+            rollout=prepared.rollout,
+            files=sent,
+            actor=actor,
+            cipher=installation_key(cfg).job_fernet(),
+        )
+        queue.defer_rollout(payload, after_response=background.add_task, dashboard=dash)
         response.status_code = 202
         response.headers["Location"] = f"{request.url.path}/{prepared.rollout}"
-        jobs = rollouts.rollout_jobs(session=session, rollout=prepared.rollout)
-        return RolloutOut.of(prepared.rollout, jobs, estimate=estimate, one_sheet_at_a_time=alone)
+        return out
     outcome = rollouts.run_rollout(
         session=session, prepared=prepared, actor=actor, clock=utcnow, options=options
     )
     return RolloutOut.of_outcome(outcome, estimate, alone)
-
-
-def _run_later(
-    factory: Callable[[], Session],
-    prepared: rollouts.PreparedRollout,
-    actor: Actor,
-    options: service.ProvisioningOptions,
-) -> None:
-    """A rollout run after the response, in its own session (its jobs say how it went)."""
-    with factory() as session:
-        begin_write(session)  # SQLite: never a read snapshot to upgrade between its steps
-        rollouts.run_rollout(
-            session=session, prepared=prepared, actor=actor, clock=utcnow, options=options
-        )
 
 
 @router.get("/rollouts/{rollout}", response_model=RolloutOut)

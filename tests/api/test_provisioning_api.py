@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from dashboard.provisioning import MerakiProvisioning
 from dashboard.session import build_sdk
+from jobs.catalogue import JobContext, run_rollout
 from sandbox.server import SandboxServer
 from tests.conftest import bearer
 from tests.service.helpers import seed_demo_inventory
@@ -124,12 +129,11 @@ def test_rollout_over_http(
 
 
 def test_rollout_in_the_background(
-    app_client: TestClient, tokens: dict[str, str], sandbox: SandboxServer
+    app_client: TestClient, tokens: dict[str, str], sandbox: SandboxServer, session: Session
 ) -> None:
     sdk = build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url)
-    app_client.app.state.provisioning_dashboard = MerakiProvisioning(  # type: ignore[attr-defined]
-        sdk, organization_id="537758"
-    )
+    dash = MerakiProvisioning(sdk, organization_id="537758")
+    app_client.app.state.provisioning_dashboard = dash  # type: ignore[attr-defined]
     files = [
         ("files", (f"{n}.yaml", (EXAMPLES / f"{n}.yaml").read_bytes(), "application/x-yaml"))
         for n in ("utm", "router")
@@ -140,9 +144,41 @@ def test_rollout_in_the_background(
     out = accepted.json()
     assert out["status"] == "pending" and len(out["jobs"]) == 2
     assert accepted.headers["location"] == f"{API}/rollouts/{out['rollout']}"
-    # the test client runs background tasks before it returns: the rollout has finished
+    app = app_client.app
+    if app.state.engine.dialect.name == "postgresql":  # type: ignore[attr-defined]
+        # queued for `netkeep worker`: run the job as a worker would (tests/service/test_workers)
+        payload = _queued_rollout(app.state.engine, out["rollout"])  # type: ignore[attr-defined]
+        ctx = JobContext(
+            settings=app.state.settings,  # type: ignore[attr-defined]
+            engine=app.state.engine,  # type: ignore[attr-defined]
+            session_factory=lambda: nullcontext(session),
+        )
+        assert run_rollout(ctx, payload, dashboard=dash) == {
+            "rollout": out["rollout"],
+            "done": True,
+        }
+    # on SQLite the test client runs the in-process job before it returns: the rollout has finished
     shown = app_client.get(accepted.headers["location"], headers=viewer).json()
     assert shown["status"] == "done", shown
+
+
+def _queued_rollout(engine: Engine, rollout: str) -> dict[str, Any]:
+    """The one procrastinate job of the rollout (taken out of the queue), sheets sealed in it."""
+    with engine.begin() as connection:
+        rows = connection.execute(
+            text(
+                "DELETE FROM procrastinate_jobs WHERE lock = :lock "
+                "RETURNING task_name, status, queueing_lock, args"
+            ),
+            {"lock": f"rollout:{rollout}"},
+        ).all()
+    assert [(r.task_name, r.status, r.queueing_lock) for r in rows] == [
+        ("provisioning.rollout", "todo", f"rollout:{rollout}")
+    ]
+    payload: dict[str, Any] = rows[0].args["payload"]
+    assert payload["rollout"] == rollout and len(payload["sheets"]) == 2
+    assert "さくら商事" not in json.dumps(payload, ensure_ascii=False)  # the sheets are sealed
+    return payload
 
 
 def test_a_unit_the_inventory_refuses_is_422_with_its_place_and_nothing_is_sent(
