@@ -110,6 +110,11 @@ SUB_COMMANDS: tuple[Lazy, ...] = (
         "SLA credits (seeds 004, 000): contract policies, outages, the monthly credit report.",
     ),
     Lazy(
+        "rehearse",
+        "provisioning.cli_rehearse:rehearse_cmd",
+        "Apply a throw-away network to a real organization, verify, roll back and delete it.",
+    ),
+    Lazy(
         "doctor",
         "doctor.cli:doctor_cmd",
         "Check the invariants between inventory, RMA, contracts, ownership, jobs and dashboard.",

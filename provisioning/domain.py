@@ -31,8 +31,11 @@ FACTORY_VLAN_1: dict[str, Any] = {
     "name": "Default",
     "subnet": "192.168.128.0/24",
     "applianceIp": "192.168.128.1",
+    "fixedIpAssignments": {},
+    "reservedIpRanges": [],
 }
-"""The VLAN the dashboard creates when VLANs are first enabled on a network."""
+"""The VLAN the dashboard creates when VLANs are first enabled on a network (no fixed IPs and
+no reserved ranges: putting it back clears a job's, which lie outside its subnet)."""
 
 SINGLETONS = (
     "l3FirewallRules",
@@ -205,13 +208,21 @@ def fingerprint_secrets(value: Any, fingerprint: Callable[[str], str]) -> Any:
 
 
 def normalise_current(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
-    """Dashboard quirks removed: the implicit L3 "Default rule", category objects as ids."""
+    """Dashboard quirks removed: the implicit L3 "Default rule", category and L7 application
+    objects (``{id, name}``) as their ids."""
     out = dict(body)
     if kind == "l3FirewallRules":
         rules = list(out.get("rules") or [])
         if rules and rules[-1].get("comment") == DEFAULT_RULE_COMMENT:
             rules = rules[:-1]
         out["rules"] = rules
+    if kind == "l7FirewallRules":
+        out["rules"] = [
+            {**r, "value": r["value"].get("id")}
+            if isinstance(r, Mapping) and isinstance(r.get("value"), Mapping)
+            else r
+            for r in out.get("rules") or []
+        ]
     if kind == "contentFiltering":
         out["blockedUrlCategories"] = [
             c.get("id") if isinstance(c, Mapping) else c

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from starlette.types import Receive, Scope, Send
 
-from sandbox.engine import Dashboard
+from sandbox.engine import Claims, Dashboard
 from sandbox.faults import FAULT_HEADER, FaultConfig, FaultInjector, FaultKind
 from sandbox.ratelimit import RateLimiter, retry_after_header
 from sandbox.seeds import build_seed
@@ -43,6 +43,10 @@ class SandboxConfig:
     state_file: Path | None = None
     batch_delay: float = 0.2
     """Seconds an asynchronous action batch stays pending before it runs."""
+    claim_settle: float = 0.2
+    """Seconds a newly claimed device answers 404 (the dashboard: "may take a few minutes")."""
+    claim_limit: int | None = None
+    """Claims per organization within five minutes (the dashboard's is 10; None: no limit)."""
 
 
 class ConnectionDropped(Exception):
@@ -98,7 +102,9 @@ class SandboxRuntime:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         state = self._initial_state(config)
-        self.dashboard = Dashboard(state, config.batch_delay)
+        self.dashboard = Dashboard(
+            state, config.batch_delay, Claims(config.claim_settle, config.claim_limit)
+        )
         self.limiter = RateLimiter(config.rate_limit or None, config.ip_rate_limit or None)
         self.faults = FaultInjector(config.faults)
         self.counters = Counters()
@@ -112,6 +118,7 @@ class SandboxRuntime:
     def reset(self, seed: str) -> None:
         """Replace the state with a named seed."""
         self.dashboard.state.replace_with(build_seed(seed).to_dict())
+        self.dashboard.claims.reset()
 
     def save(self) -> None:
         """Persist to the configured state file, if any."""

@@ -149,6 +149,10 @@ class SandboxAdmin:
         """How long asynchronous action batches stay pending."""
         self("PUT", "/batch-delay", {"seconds": seconds})
 
+    def set_claims(self, settle: float, limit: int | None = None) -> None:
+        """Seconds newly claimed devices answer 404, and claims allowed per 5 minutes."""
+        self("PUT", "/claims", {"settle": settle, "limit": limit})
+
     def set_device_status(self, serial: str, status: str) -> None:
         """Force a device status."""
         self("PUT", f"/devices/{serial}/status", {"status": status})
@@ -186,6 +190,7 @@ class SandboxServer:
             "suppress_logging": True,
             "output_log": False,
             "smart_flow_cache_path": "",
+            "smart_flow_enabled": False,
         }
         options.update(kwargs)
         return meraki.DashboardAPI(options.pop("api_key", self.api_key), **options)
