@@ -1,0 +1,89 @@
+"""Several real processes calling one organization under the configured shared budget.
+
+Used by `tests/service/test_shared_budget.py` and `bench/shared_budget.py`: each process builds
+its own SDK session and budget from settings (as `netkeep` does), waits for the common start,
+then makes `calls` requests of the organization (GET its networks) through the RequestMeter.
+What the dashboard saw per second is read from the sandbox's counters by the caller.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import time
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """Wall time from the common start to the last process's end, and the processes' counts."""
+
+    wall_s: float
+    calls: int
+    rate_limited: int
+
+
+def _one_process(
+    settings_fields: dict[str, Any],
+    organization_id: str,
+    calls: int,
+    start_at: float,
+    results: Any,
+) -> None:
+    from core.settings import Settings
+    from dashboard.provisioning import MerakiProvisioning
+
+    settings = Settings(**settings_fields, _env_file=None)
+    dash = MerakiProvisioning.from_settings(settings, organization_id=organization_id)
+    dash.list_networks()  # connections and imports warm before the common start
+    delay = start_at - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    baseline = dash.stats.calls
+    for _ in range(calls):
+        dash.list_networks()
+    results.put((dash.stats.calls - baseline, dash.stats.rate_limited, time.time()))
+
+
+def run_processes(
+    *,
+    settings_fields: dict[str, Any],
+    organization_id: str,
+    processes: int,
+    calls: int,
+    warmup_s: float = 4.0,
+) -> ProbeResult:
+    """Start `processes` spawned processes making `calls` requests each from one instant."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start_at = time.time() + warmup_s
+    workers = [
+        context.Process(
+            target=_one_process,
+            args=(settings_fields, organization_id, calls, start_at, results),
+        )
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes: list[tuple[int, int, float]] = []
+    deadline = time.time() + warmup_s + 120
+    while len(outcomes) < len(workers):
+        try:
+            outcomes.append(results.get(timeout=0.5))
+        except queue.Empty:
+            failed = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if failed or time.time() > deadline:
+                for worker in workers:
+                    worker.terminate()
+                raise RuntimeError(f"budget probe processes failed or hung: {failed}") from None
+    for worker in workers:
+        worker.join(timeout=30)
+        if worker.exitcode != 0:
+            raise RuntimeError(f"a budget probe process ended with {worker.exitcode}")
+    return ProbeResult(
+        wall_s=max(end for _, _, end in outcomes) - start_at,
+        calls=sum(n for n, _, _ in outcomes),
+        rate_limited=sum(limited for _, limited, _ in outcomes),
+    )
