@@ -201,12 +201,30 @@ def load_sqlite(path: Path, rows: int, overdue_share: float) -> int:
     return overdue_n
 
 
+def trace_slow_statements(engine: Any, threshold_s: float = 0.05) -> None:
+    """Print each statement that takes longer than `threshold_s` (its first words)."""
+    from sqlalchemy import event
+
+    starts: list[float] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(*_: Any) -> None:
+        starts.append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(_conn: Any, _cursor: Any, statement: str, *__: Any) -> None:
+        took = time.perf_counter() - starts.pop()
+        if took > threshold_s:
+            print(f"      {took:7.3f} s  {' '.join(statement.split())[:90]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--overdue", type=float, default=0.01, help="share overdue (0.01 = 1%%)")
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--trace", action="store_true", help="print statements over 50 ms")
     args = parser.parse_args()
     schema = f"bench_rma_{args.rows}"
     scratch = Path(tempfile.mkdtemp(prefix="netkeep-bench-"))
@@ -223,6 +241,8 @@ def main() -> None:
     try:
         timed("migrate", lambda: migrate.upgrade(url))
         engine = make_engine(url)
+        if args.trace:
+            trace_slow_statements(engine)
         with Session(engine) as session:
             seed_catalogue(session=session, actor=BENCH)
             session.commit()

@@ -30,8 +30,9 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import bindparam, text
+from sqlalchemy import select as select_columns
 from sqlalchemy.engine import CursorResult
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from core.audit import Actor
 from core.calendar import tokyo_date
@@ -63,6 +64,7 @@ class _Claimed:
 
     id: int
     number: str
+    device_id: int
     waiting: bool  # in a waiting state: becomes overdue
     price: int | None  # None: the model has no list price, it stays overdue for a person
     charged_before: bool  # a charge record exists already (a receipt settled it)
@@ -84,11 +86,12 @@ def sweep(
     last_id = 0
     while True:
         stmt = (
-            select(
-                Rma.id,
-                Rma.status,
-                CatalogueModel.list_price_yen,
-                DamageChargeRecord.id,
+            select_columns(
+                col(Rma.id),
+                col(Rma.status),
+                col(Rma.failed_device_id),
+                col(CatalogueModel.list_price_yen),
+                col(DamageChargeRecord.id),
             )
             .outerjoin(CatalogueModel, col(CatalogueModel.model) == col(Rma.failed_model))
             .outerjoin(DamageChargeRecord, col(DamageChargeRecord.rma_id) == col(Rma.id))
@@ -105,11 +108,12 @@ def sweep(
             _Claimed(
                 id=rma_id or 0,
                 number=f"RMA-{rma_id:06d}",
+                device_id=device_id,
                 waiting=RmaStatus(status) in AWAITING_RETURN,
                 price=price,
                 charged_before=charge_id is not None,
             )
-            for rma_id, status, price, charge_id in session.exec(stmt)
+            for rma_id, status, device_id, price, charge_id in session.execute(stmt)
         ]
         if not claimed:
             return report
@@ -130,13 +134,17 @@ def _settle_batch(
     sql = _Sql(session.get_bind().dialect.name)
     to_overdue = [c.id for c in claimed if c.waiting]
     to_charge = [c.id for c in claimed if c.price is not None and not c.charged_before]
-    moving = sorted(set(to_overdue) | set(to_charge))
+    charging = set(to_charge)
+    moving = sorted(set(to_overdue) | charging)
     if not moving:
         return
     params: dict[str, Any] = {
         "overdue_ids": sql.ids(to_overdue),
         "charge_ids": sql.ids(to_charge),
         "moving_ids": sql.ids(moving),
+        # Usually few: waiting units without a list price or already charged by a receipt.
+        "overdue_only_ids": sql.ids([i for i in moving if i not in charging]),
+        "device_ids": sql.ids(sorted({c.device_id for c in claimed if c.id in charging})),
         "now": now,
         "tax": tax,
         "actor": actor.name,
@@ -326,8 +334,8 @@ class _Sql:
         waiting = ", ".join(f"'{s.value}'" for s in sorted(AWAITING_RETURN))
         chargeable = ", ".join(f"'{s.value}'" for s in sorted(CHARGEABLE))
         return (
-            f"UPDATE rma SET status = CASE WHEN {self.member('id', 'charge_ids')} "
-            f"THEN '{S.CHARGED.value}' ELSE '{S.OVERDUE.value}' END, "
+            f"UPDATE rma SET status = CASE WHEN {self.member('id', 'overdue_only_ids')} "
+            f"THEN '{S.OVERDUE.value}' ELSE '{S.CHARGED.value}' END, "
             f"waiting_status = CASE WHEN status IN ({waiting}) THEN status "
             "ELSE waiting_status END, updated_at = :now "
             f"WHERE {self.member('id', 'moving_ids')} AND status IN ({chargeable})"
@@ -335,16 +343,12 @@ class _Sql:
 
     def device_lock(self) -> str:
         return (
-            "SELECT id FROM device WHERE id IN (SELECT r.failed_device_id FROM rma r WHERE "
-            + self.member("r.id", "charge_ids")
-            + ") ORDER BY id FOR UPDATE"
+            f"SELECT id FROM device WHERE {self.member('id', 'device_ids')} ORDER BY id FOR UPDATE"
         )
 
     def device_update(self) -> str:
         return (
             f"UPDATE device SET status = '{DeviceStatus.LOST.value}', updated_at = :now "
             f"WHERE status IN ('{DeviceStatus.FAILED.value}', '{DeviceStatus.IN_RMA.value}') "
-            "AND id IN (SELECT r.failed_device_id FROM rma r WHERE "
-            + self.member("r.id", "charge_ids")
-            + ")"
+            f"AND {self.member('id', 'device_ids')}"
         )
