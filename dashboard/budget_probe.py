@@ -1,9 +1,10 @@
 """Several real processes calling one organization under the configured shared budget.
 
 Used by `tests/service/test_shared_budget.py` and `bench/shared_budget.py`: each process builds
-its own SDK session and budget from settings (as `netkeep` does), waits for the common start,
-then makes `calls` requests of the organization (GET its networks) through the RequestMeter.
-What the dashboard saw per second is read from the sandbox's counters by the caller.
+its own SDK session and budget from settings (as `netkeep` does), makes one warm-up call, waits
+until every process is warm, then makes `calls` requests of the organization (GET its networks)
+through the RequestMeter. What the dashboard saw per second is read from the sandbox's counters
+by the caller.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def _one_process(
     settings_fields: dict[str, Any],
     organization_id: str,
     calls: int,
-    start_at: float,
+    ready: Any,
+    start: Any,
     results: Any,
 ) -> None:
     from core.settings import Settings
@@ -37,9 +39,8 @@ def _one_process(
     settings = Settings(**settings_fields, _env_file=None)
     dash = MerakiProvisioning.from_settings(settings, organization_id=organization_id)
     dash.list_networks()  # connections and imports warm before the common start
-    delay = start_at - time.time()
-    if delay > 0:
-        time.sleep(delay)
+    ready.put(1)
+    start.wait(timeout=120)
     baseline = dash.stats.calls
     for _ in range(calls):
         dash.list_networks()
@@ -52,32 +53,24 @@ def run_processes(
     organization_id: str,
     processes: int,
     calls: int,
-    warmup_s: float = 4.0,
 ) -> ProbeResult:
-    """Start `processes` spawned processes making `calls` requests each from one instant."""
+    """Start `processes` spawned processes; once all are warm, each makes `calls` requests."""
     context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    start_at = time.time() + warmup_s
+    ready, results, start = context.Queue(), context.Queue(), context.Event()
     workers = [
         context.Process(
             target=_one_process,
-            args=(settings_fields, organization_id, calls, start_at, results),
+            args=(settings_fields, organization_id, calls, ready, start, results),
         )
         for _ in range(processes)
     ]
     for worker in workers:
         worker.start()
-    outcomes: list[tuple[int, int, float]] = []
-    deadline = time.time() + warmup_s + 120
-    while len(outcomes) < len(workers):
-        try:
-            outcomes.append(results.get(timeout=0.5))
-        except queue.Empty:
-            failed = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
-            if failed or time.time() > deadline:
-                for worker in workers:
-                    worker.terminate()
-                raise RuntimeError(f"budget probe processes failed or hung: {failed}") from None
+    deadline = time.time() + 240
+    _collect(ready, len(workers), workers, deadline)
+    start_at = time.time()
+    start.set()
+    outcomes: list[tuple[int, int, float]] = _collect(results, len(workers), workers, deadline)
     for worker in workers:
         worker.join(timeout=30)
         if worker.exitcode != 0:
@@ -87,3 +80,18 @@ def run_processes(
         calls=sum(n for n, _, _ in outcomes),
         rate_limited=sum(limited for _, limited, _ in outcomes),
     )
+
+
+def _collect(channel: Any, count: int, workers: list[Any], deadline: float) -> list[Any]:
+    """`count` messages from `channel`; RuntimeError when a process died or time ran out."""
+    got: list[Any] = []
+    while len(got) < count:
+        try:
+            got.append(channel.get(timeout=0.5))
+        except queue.Empty:
+            failed = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if failed or time.time() > deadline:
+                for worker in workers:
+                    worker.terminate()
+                raise RuntimeError(f"budget probe processes failed or hung: {failed}") from None
+    return got
