@@ -1,7 +1,7 @@
 """the dashboard request budget per organization shared by every process (PostgreSQL)
 
 Revision ID: 0010_dashboard_budget
-Revises: 0010_jobs
+Revises: 0010_claims
 Create Date: 2026-12-06 07:00:00
 
 `dashboard_budget` holds one row per organization: the next free request slot and the end of a
@@ -19,7 +19,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0010_dashboard_budget"
-down_revision: str | None = "0010_jobs"
+down_revision: str | None = "0010_claims"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
