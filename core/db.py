@@ -36,6 +36,7 @@ def import_models() -> None:
     """Import every models module so their tables are registered on the metadata."""
     import changes.models  # noqa: F401
     import core.models  # noqa: F401
+    import dashboard.models  # noqa: F401
     import helpdesk.models  # noqa: F401
     import inventory.models  # noqa: F401
     import provisioning.models  # noqa: F401

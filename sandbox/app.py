@@ -73,6 +73,13 @@ class Counters:
 
     def __init__(self) -> None:
         self.data: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        # Requests arriving per organization per wall-clock second (any answer, 429s too).
+        self.per_second: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+
+    def arrived(self, org_id: str | None, at: float) -> None:
+        """Count one authorized request of `org_id` in the second it arrived."""
+        if org_id is not None:
+            self.per_second[org_id][int(at)] += 1
 
     def add(self, method: str, template: str, status: int) -> None:
         """Count one answered request."""
@@ -89,11 +96,16 @@ class Counters:
         return {
             "operations": {k: dict(v) for k, v in sorted(self.data.items())},
             "totals": dict(totals),
+            "per_second": {
+                org: {str(second): n for second, n in sorted(seconds.items())}
+                for org, seconds in sorted(self.per_second.items())
+            },
         }
 
     def reset(self) -> None:
         """Zero every counter."""
         self.data.clear()
+        self.per_second.clear()
 
 
 class SandboxRuntime:
@@ -154,6 +166,7 @@ async def handle_api(runtime: SandboxRuntime, request: Request, path: str) -> Re
     if not runtime.authorized(request):
         runtime.counters.add(method, engine.template_of(method, path), 401)
         return errors(401, "Invalid API key")
+    runtime.counters.arrived(engine.state.org_of_path(path), time.time())
     fault = runtime.faults.decide(request.headers.get(FAULT_HEADER))
     if fault.delay_s:
         await asyncio.sleep(fault.delay_s)

@@ -102,6 +102,11 @@ class SandboxAdmin:
         entry = self.counters()["operations"].get(f"{method} {template}", {})
         return int(entry.get("count" if status is None else str(status), 0))
 
+    def per_second(self, organization_id: str) -> dict[int, int]:
+        """Requests of the organization that arrived in each wall-clock second (429s too)."""
+        seconds: dict[str, int] = self.counters()["per_second"].get(organization_id, {})
+        return {int(second): n for second, n in seconds.items()}
+
     def reset_counters(self) -> None:
         """Zero the counters."""
         self("DELETE", "/counters")
