@@ -1,6 +1,7 @@
 """The journal: a job, its numbered steps and every move of a step, persisted in one place.
 
-A step moves only as `domain.STEP_TRANSITIONS` allows (`advance_step`); each move sets its
+A step moves only as `domain.STEP_TRANSITIONS` allows (`advance_step`), a job only as
+`domain.JOB_TRANSITIONS` does (`advance_job`); each step move sets its
 timestamps, is committed before the next request goes out, and calls the hooks. A job alone
 and a rollout's shared batches journal through the same `Journal`, so an interrupted job reads
 the same way whichever path ran it.
@@ -17,7 +18,14 @@ from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
-from provisioning.domain import JobKind, JobStatus, StepStatus, advance_step
+from provisioning.domain import (
+    JobKind,
+    JobStatus,
+    StepStatus,
+    advance_job,
+    advance_step,
+    job_outcome,
+)
 from provisioning.models import JobStep, ProvisioningJob, ResourceSnapshot
 from provisioning.plan import SitePlan, change_rows
 from provisioning.snapshot import snapshot_rows
@@ -168,7 +176,7 @@ class Journal:
         self.session.commit()
 
     def start_job(self, job: ProvisioningJob) -> None:
-        job.status, job.error = str(JobStatus.RUNNING), None
+        job.status, job.error = str(advance_job(job.status, JobStatus.RUNNING)), None
         self.commit(job)
 
     def begin(self, steps: Sequence[JobStep]) -> None:
@@ -214,7 +222,8 @@ class Journal:
             failed.status = str(advance_step(failed.status, StepStatus.FAILED))
             failed.error, failed.finished_at = message[:2000], self.clock()
             self.session.add(failed)
-        job.status, job.error = str(JobStatus.FAILED), message[:2000]
+        job.status = str(advance_job(job.status, JobStatus.FAILED))
+        job.error = message[:2000]
         self.commit(job)
 
     def finish_job(
@@ -232,12 +241,11 @@ class Journal:
         A resumed job adds this run's calls and seconds to what the earlier runs recorded.
         """
         if job.status != JobStatus.FAILED:
-            if job.verify_diff:
-                job.status = str(JobStatus.VERIFY_FAILED)
-            elif any(s.status != StepStatus.DONE for s in steps):
-                job.status = str(JobStatus.FAILED)
-            else:
-                job.status = str(JobStatus.DONE)
+            outcome = job_outcome(
+                verify_differs=bool(job.verify_diff),
+                all_steps_done=all(s.status == StepStatus.DONE for s in steps),
+            )
+            job.status = str(advance_job(job.status, outcome))
         previous = dict(job.result or {})
         job.result = {
             **{k: v + int(previous.get(k, 0)) for k, v in calls.items()},
