@@ -65,6 +65,8 @@ class Outcome:
     timeouts: int = 0
     survivors: list[tuple[int, str]] = field(default_factory=list)
     seconds: float = 0.0
+    cpu: float = 0.0
+    """CPU seconds (user + system) of the run's processes: a fair figure on a busy machine."""
 
     @property
     def score(self) -> float:
@@ -250,6 +252,12 @@ def _plugins(coverage: _LineCoverage | None, only: Sequence[str] | None) -> list
     return ([Track()] if coverage is not None else []) + ([Only()] if only else [])
 
 
+def _children_cpu() -> float:
+    """CPU seconds of every finished child and its waited-for descendants so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)  # a forked child starts from zero
     return usage.ru_utime + usage.ru_stime
@@ -399,7 +407,7 @@ def run_target(
     `select`: each mutant runs only the tests that reached its line in the baseline (every
     test for a line run at import or never seen) — the same verdicts for deterministic tests.
     """
-    started = time.monotonic()
+    started, cpu = time.monotonic(), _children_cpu()
     _, base = _in_child(lambda: _baseline(target, select=select))
     if not isinstance(base, dict) or base["code"] != 0:
         raise SystemExit(f"{target.path}: its tests fail without any mutant ({target.tests})")
@@ -422,6 +430,7 @@ def run_target(
         timeouts=result["timeouts"],
         survivors=[(line, text) for line, text in result["survivors"]],
         seconds=time.monotonic() - started,
+        cpu=_children_cpu() - cpu,
     )
 
 
@@ -430,7 +439,7 @@ def report(outcome: Outcome, *, show_survivors: bool) -> str:
     flag = "ok" if outcome.passed else f"BELOW {t.threshold:.0f}%"
     lines = [
         f"{t.path:28} {outcome.killed:4}/{outcome.total:<4} killed {outcome.score:5.1f}%  "
-        f"({outcome.timeouts} by timeout, {outcome.seconds:4.0f}s)  {flag}"
+        f"({outcome.timeouts} by timeout, {outcome.seconds:4.0f}s, CPU {outcome.cpu:.0f}s)  {flag}"
     ]
     if show_survivors or not outcome.passed:
         lines += [f"    survived  {t.path}:{line}  {text}" for line, text in outcome.survivors]
