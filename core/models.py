@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from core.timeutil import UtcDateTime, utcnow
@@ -49,6 +49,11 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(
         default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )
+
+
+# Names are unique ignoring case (core/auth.py compares them case-folded); the database holds the
+# rule too, so two processes racing to issue "Ops" and "ops" cannot both succeed on PostgreSQL.
+Index("uq_api_token_name_lower", func.lower(ApiToken.__table__.c.name), unique=True)  # type: ignore[attr-defined]
 
 
 class NamedSecret(SQLModel, table=True):

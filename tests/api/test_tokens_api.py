@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core import auth
@@ -139,3 +140,16 @@ def test_over_the_api_even_force_keeps_the_last_admin_token(
     refused = app_client.delete("/api/v1/tokens/t-admin?force=true", headers=h)
     assert refused.status_code == 409 and refused.json()["details"]["reason"] == "last_admin"
     assert app_client.get("/api/v1/tokens", headers=h).status_code == 200
+
+
+def test_the_database_refuses_a_case_twin_even_past_the_code(session: Session) -> None:
+    """Two processes racing past the code's check still cannot hold "Ops" and "ops" at once."""
+    session.add(
+        ApiToken(name="Ops-Team", role="noc", prefix="nk_x", token_hash="a" * 64, created_by="t")
+    )
+    session.flush()
+    session.add(
+        ApiToken(name="ops-team", role="noc", prefix="nk_y", token_hash="b" * 64, created_by="t")
+    )
+    with pytest.raises(IntegrityError):
+        session.flush()

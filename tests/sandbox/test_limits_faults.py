@@ -1,5 +1,6 @@
 """Rate limits, fault injection, persistence and keep-alive latency over real HTTP."""
 
+import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -116,11 +117,15 @@ def test_keep_alive_requests_have_no_delayed_ack_stall(sandbox):
     headers = {"Authorization": f"Bearer {sandbox.api_key}"}
     with httpx.Client(base_url=sandbox.base_url, headers=headers) as client:
         client.get("/organizations")
-        started = time.perf_counter()
+        durations = []
         for _ in range(100):
+            started = time.perf_counter()
             client.put("/networks/N_demo_osaka", json={"notes": "x"})
-        per_request = (time.perf_counter() - started) / 100
-    assert per_request < 0.02, f"{per_request * 1000:.1f} ms per keep-alive request"
+            durations.append(time.perf_counter() - started)
+    # A delayed-ACK stall costs ~40 ms on every request, so it moves the median; a busy machine
+    # (other suites on the same cores) only slows some requests, which the median ignores.
+    median = statistics.median(durations)
+    assert median < 0.02, f"{median * 1000:.1f} ms median per keep-alive request"
 
 
 def test_public_ip_and_peer_reachability_follow_the_devices(sandbox):
