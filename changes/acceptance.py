@@ -209,6 +209,7 @@ def sweep_acceptance(*, session: Session, now: datetime) -> list[ChangeRequest]:
             col(ChangeRequest.acceptance_due_at) <= now,
         )
         .order_by(col(ChangeRequest.id))
+        .with_for_update(skip_locked=True)  # PostgreSQL: two sweeps never accept one request twice
     )
     accepted = []
     for req in session.exec(stmt):

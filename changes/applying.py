@@ -66,7 +66,9 @@ def _apply_dashboard(
     # The customer's existing network, by the id the inventory links to the site: never a
     # network looked up (or created) by the sheet's site name.
     network_id = target_network_id(session, sheet, req.customer)
-    plan = plan_sheet(dashboard=dashboard, sheet=sheet, options=options, network_id=network_id)
+    plan = plan_sheet(
+        dashboard=dashboard, sheet=sheet, options=options, network_id=network_id, session=session
+    )
     req.plan_rows = change_rows(plan.changes)
     if plan.empty:
         return True, {"job_id": None, "note": "nothing to change"}

@@ -19,7 +19,8 @@ from core.errors import Busy, Conflict, DomainError, Problem, ValidationFailed
 SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
 PG_BUSY = {"55P03": "lock not available", "40001": "serialization failure", "40P01": "deadlock"}
 SQLITE_CONSTRAINT = re.compile(
-    r"(?P<kind>UNIQUE|NOT NULL|CHECK|FOREIGN KEY) constraint failed(?::\s*(?P<what>[\w.,\s]+))?"
+    r"(?P<kind>UNIQUE|NOT NULL|CHECK|FOREIGN KEY) constraint failed"
+    r"(?::\s*(?:index '(?P<index>\w+)'|(?P<what>[\w.,\s]+)))?"
 )
 
 
@@ -56,7 +57,8 @@ def translate(exc: DBAPIError | PoolTimeout) -> DomainError | None:
     match = SQLITE_CONSTRAINT.search(str(orig))
     if match is None:
         return Conflict("the change conflicts with data already stored; nothing was changed")
-    return _integrity(match["kind"], (match["what"] or "").strip())
+    # An expression index (e.g. lower(name)) is named by SQLite as "index 'NAME'".
+    return _integrity(match["kind"], (match["index"] or match["what"] or "").strip())
 
 
 def _column(orig: Any) -> str:

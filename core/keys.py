@@ -128,6 +128,12 @@ class InstallationKey:
 
         return Fernet(base64.urlsafe_b64encode(self._derive(b"netkeep/named-secrets/v1")))
 
+    def job_fernet(self) -> Fernet:
+        """The cipher of what a background job carries (uploaded sheets) in the job queue."""
+        from cryptography.fernet import Fernet
+
+        return Fernet(base64.urlsafe_b64encode(self._derive(b"netkeep/job-payload/v1")))
+
     @classmethod
     def from_text(cls, text: str, where: str = "the installation key") -> InstallationKey:
         return cls(_decode(text, where))

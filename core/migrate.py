@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -19,6 +20,15 @@ if TYPE_CHECKING:
 # Alembic is imported only where it runs (it costs half a second of every CLI command otherwise).
 ROOT = Path(migrations.__file__).resolve().parent
 _REVISION = re.compile(r"^(down_revision|revision)\b[^=]*=\s*['\"]?([\w-]+|None)['\"]?", re.M)
+
+
+JOB_ENGINE_PREFIX = "procrastinate_"
+"""The worker engine's own tables on PostgreSQL (revision 0010_jobs); not netkeep's models."""
+
+
+def netkeep_owns(name: str | None, type_: str, parent_names: Mapping[Any, str | None]) -> bool:
+    """Alembic's `include_name`: compare netkeep's tables, leave the job engine's alone."""
+    return not (type_ == "table" and (name or "").startswith(JOB_ENGINE_PREFIX))
 
 
 def alembic_config(database_url: str) -> Config:

@@ -81,7 +81,7 @@ POLICY: Final[Mapping[Operation, Rule]] = {
     Operation.CHANGE_ACCEPT: _rule("record the customer's acceptance (four-eyes)", A, N),
     Operation.SITE_CHECK: _rule("log in to a site's router to check it", A, N, F),
     Operation.RMA_OPEN: _rule("open an RMA, decide on a replacement", A, N),
-    Operation.RMA_LOGISTICS: _rule("reserve, ship, swap, pick up, receive; sweep", A, L),
+    Operation.RMA_LOGISTICS: _rule("reserve or release, ship, swap, pick up, receive; sweep", A, L),
     Operation.RMA_CHARGE: _rule("extend a return period, waive a charge", A),
     Operation.VPN_CHECK: _rule("check a site's VPN readiness", A, N, F),
     Operation.VPN_OPERATE: _rule("build and revert VPNs, users, reports", A, N),

@@ -87,6 +87,23 @@ class Settings(BaseSettings):
         default="request",
         description="where a completion notice goes: 'request' = the address given on submission",
     )
+    job_schedule: dict[str, str] = Field(
+        default_factory=dict,
+        description='cron lines (UTC) per job, e.g. {"doctor.check": "0 3 * * *"} (README "Jobs")',
+    )
+    job_heartbeat_seconds: float = Field(
+        default=10.0, description="how often a worker (netkeep worker) records that it is alive"
+    )
+    job_stalled_after_seconds: float = Field(
+        default=60.0, description="a worker silent this long is dead; its jobs run again elsewhere"
+    )
+    job_keep_finished_days: float = Field(
+        default=7.0, description="succeeded jobs are removed from the job queue after this long"
+    )
+    jobs_in_process: bool = Field(
+        default=False,
+        description="run the periodic jobs on a thread of this API process (SQLite serve)",
+    )
     token_cache_seconds: float = 30.0
     opentelemetry: bool = Field(
         default=False, description="FastAPI's native OpenTelemetry (global providers)"
@@ -153,6 +170,25 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
         year_end_days=parse_year_end_days(settings.year_end_days),
         extra_closed_days=frozenset(date.fromisoformat(d) for d in settings.extra_closed_days),
     )
+
+
+def following_demo(settings: Settings) -> Settings:
+    """The settings with a running demo's sandbox and mail sink where nothing explicit says else.
+
+    Only for the demo's own database; a value from the environment or `.env` always wins.
+    """
+    from core.demo_state import live_state
+
+    state = live_state(settings.var_dir)
+    if state is None or state.database_url != settings.database_url:
+        return settings
+    explicit = settings.model_fields_set
+    update: dict[str, object] = {}
+    if state.sandbox_url and "meraki_base_url" not in explicit:
+        update["meraki_base_url"] = state.sandbox_url
+    if state.smtp_host and state.smtp_port and not {"smtp_host", "smtp_port"} & explicit:
+        update.update(smtp_host=state.smtp_host, smtp_port=state.smtp_port)
+    return settings.model_copy(update=update) if update else settings
 
 
 @lru_cache

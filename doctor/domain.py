@@ -26,6 +26,7 @@ from doctor.facts import (
 )
 from doctor.stuck import stuck_violations
 from inventory.domain import DeviceStatus, OwnerKind
+from rma.domain import RmaStatus
 
 D = DeviceStatus
 
@@ -110,17 +111,24 @@ def rma_hold_violations(
         if rma.status in HOLDING and not rma.swapped and rma.replacement_serial:
             holders.setdefault(rma.replacement_serial, []).append(rma)
             unit = units.get(rma.replacement_serial)
-            if unit is None or unit.status is not D.RESERVED:
+            # Reserved in the warehouse until shipped; on the road (in_transit) until swapped.
+            want = D.RESERVED if rma.status is RmaStatus.REPLACEMENT_RESERVED else D.IN_TRANSIT
+            if unit is None or unit.status is not want:
                 state = "unknown to the inventory" if unit is None else str(unit.status)
+                repair = (
+                    f"netkeep rma reserve {rma.id}  (re-reserves: another unit, or the same "
+                    "one if it is in stock)"
+                    if want is D.RESERVED
+                    else f"netkeep rma show {rma.id}  (the shipped unit: find it with the "
+                    f"courier {rma.number} names)"
+                )
                 found.append(
                     _v(
                         Invariant.RMA_HOLDS,
                         rma.number,
                         f"{rma.number} holds {rma.replacement_serial} as its replacement, but the "
-                        f"unit is {state}, not reserved for it",
-                        f"netkeep inventory status {rma.replacement_serial} reserved  "
-                        f"(or release it from {rma.number} and reserve another: "
-                        f"netkeep rma reserve {rma.id})",
+                        f"unit is {state}, not {want}",
+                        repair,
                     )
                 )
         if rma.status not in ENDED_RMA and not rma.swapped:

@@ -128,9 +128,10 @@ ENDED_RMA: frozenset[RmaStatus] = frozenset({R.CLOSED, R.RESOLVED_REMOTELY})
 UNDER_RMA: frozenset[DeviceStatus] = frozenset({D.FAILED, D.IN_RMA})
 # Statuses in which a unit is in a network at a customer's site.
 IN_A_NETWORK: frozenset[DeviceStatus] = frozenset({D.DEPLOYED, D.FAILED})
-# Statuses in which a unit is with the provider: in no network, on no contract, provider-owned.
+# Statuses in which a unit is with the provider: in no network, on no contract, provider-owned
+# (a shipped replacement too, until the swap makes it the customer's).
 WITH_PROVIDER: frozenset[DeviceStatus] = frozenset(
-    {D.IN_STOCK, D.RESERVED, D.RETURNED, D.REFURBISHED, D.DISPOSED}
+    {D.IN_STOCK, D.RESERVED, D.IN_TRANSIT, D.RETURNED, D.REFURBISHED, D.DISPOSED}
 )
 
 

@@ -17,6 +17,7 @@ MAC_PATTERN = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 class DeviceStatus(StrEnum):
     IN_STOCK = "in_stock"
     RESERVED = "reserved"
+    IN_TRANSIT = "in_transit"  # shipped from the warehouse (an RMA replacement), not yet installed
     DEPLOYED = "deployed"
     FAILED = "failed"
     IN_RMA = "in_rma"
@@ -29,7 +30,9 @@ class DeviceStatus(StrEnum):
 S = DeviceStatus
 TRANSITIONS: dict[DeviceStatus, frozenset[DeviceStatus]] = {
     S.IN_STOCK: frozenset({S.RESERVED, S.DEPLOYED, S.DISPOSED}),
-    S.RESERVED: frozenset({S.IN_STOCK, S.DEPLOYED}),
+    S.RESERVED: frozenset({S.IN_STOCK, S.DEPLOYED, S.IN_TRANSIT}),
+    # Installed at the site, sent back undelivered, or lost by the courier.
+    S.IN_TRANSIT: frozenset({S.DEPLOYED, S.RETURNED, S.LOST}),
     S.DEPLOYED: frozenset({S.FAILED, S.RETURNED}),
     S.FAILED: frozenset({S.DEPLOYED, S.IN_RMA}),
     S.IN_RMA: frozenset({S.RETURNED, S.LOST}),
@@ -119,6 +122,18 @@ class Owner:
 PROVIDER_NAME = "provider"
 
 
+def hand_move_refusal(serial: str, held_by: str | None) -> str | None:
+    """Why a person may not move this unit by hand (an RMA holds it), or None if they may."""
+    if not held_by:
+        return None
+    number = held_by.removeprefix("RMA-").lstrip("0") or "0"
+    ref = number if number.isdigit() else held_by
+    return (
+        f"{serial} is held by {held_by}; change it through the RMA: netkeep rma show {ref} "
+        f"(a reserved replacement is freed by: netkeep rma release {ref})"
+    )
+
+
 def normalise_serial(raw: str) -> str:
     """A serial in Meraki form XXXX-XXXX-XXXX, upper case; ValueError otherwise."""
     serial = raw.strip().upper()
@@ -152,3 +167,98 @@ def contract_end_date(notice: date) -> date:
     """The last day of the month in which notice was given (Art. 3: 契約終了日)."""
     last = calendar.monthrange(notice.year, notice.month)[1]
     return notice.replace(day=last)
+
+
+# --- provisioning a unit to a site ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRecord:
+    """What the inventory holds of a unit a sheet lists (`held_by`: the RMA reserving it)."""
+
+    serial: str
+    model: str
+    status: DeviceStatus
+    customer: str | None = None
+    site: str | None = None
+    network_id: str | None = None
+    contract: str | None = None  # contract number
+    contract_customer: str | None = None
+    held_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteTarget:
+    """Where a sheet puts its units: the site, whose it is, the networks netkeep knows for it."""
+
+    site: str
+    customer: str | None = None
+    network_ids: frozenset[str] = frozenset()
+
+
+NOT_PROVISIONABLE: dict[DeviceStatus, str] = {
+    S.RESERVED: "reserved",
+    S.IN_TRANSIT: "shipped (on its way to a customer)",
+    S.FAILED: "failed",
+    S.IN_RMA: "in RMA (on its way back to the provider)",
+    S.LOST: "lost",
+    S.RETURNED: "returned and not yet back in stock",
+    S.REFURBISHED: "refurbished and not yet back in stock",
+    S.DISPOSED: "disposed",
+}
+
+
+def deployed_here(unit: UnitRecord, target: SiteTarget) -> bool:
+    """A deployed unit is at the target site: of the sheet's customer (when it names one), and
+    in the network netkeep knows for the site — or, when netkeep knows none or the unit is
+    linked to none, at the sheet's site.name."""
+    if target.customer is not None and unit.customer != target.customer:
+        return False
+    if unit.network_id is not None and target.network_ids:
+        return unit.network_id in target.network_ids
+    return unit.site == target.site
+
+
+def placement_problem(
+    serial: str, model: str, unit: UnitRecord | None, target: SiteTarget
+) -> str | None:
+    """Why the unit with `serial` cannot be provisioned at `target` as a `model`; None: it can.
+
+    Only a unit in stock (to be claimed) or one already deployed at this very site (a re-apply)
+    can; its model must be the sheet's; a stock unit on a contract must be on the sheet's
+    customer's contract.
+    """
+    if unit is None:
+        return (
+            f"serial {serial} is not in the inventory; add it first "
+            "(netkeep inventory import FILE --commit)"
+        )
+    if unit.model != model:
+        return f"serial {serial} is a {unit.model} in the inventory, not a {model}"
+    if unit.status is S.DEPLOYED:
+        if deployed_here(unit, target):
+            return None
+        where = unit.site or "no site"
+        net = f", network {unit.network_id}" if unit.network_id else ""
+        whose = unit.customer or "no customer"
+        return (
+            f"serial {serial} is deployed at {where} ({whose}{net}), not at {target.site}; "
+            "a unit is provisioned only from stock or at the site it is deployed at"
+        )
+    if unit.status in NOT_PROVISIONABLE:
+        state = NOT_PROVISIONABLE[unit.status]
+        held = f" as the replacement of {unit.held_by}" if unit.held_by else ""
+        return (
+            f"serial {serial} is {state}{held}; only a unit in stock or already deployed at "
+            "this site can be provisioned"
+        )
+    if (
+        unit.contract is not None
+        and target.customer is not None
+        and unit.contract_customer != target.customer
+    ):
+        return (
+            f"serial {serial} is on contract {unit.contract} of {unit.contract_customer}, "
+            f"not of {target.customer}"
+        )
+    return None

@@ -24,6 +24,7 @@ from inventory.domain import (
     DeviceStatus,
     OwnerKind,
     OwnershipReason,
+    hand_move_refusal,
     normalise_mac,
     normalise_serial,
 )
@@ -283,7 +284,10 @@ def _changes(
     target = DeviceStatus(item.values["status"])
     current = DeviceStatus(device.status)
     if "status" in item.row.values and target != current:
-        if target not in TRANSITIONS[current]:
+        held = hand_move_refusal(device.serial, device.held_by)
+        if held is not None:
+            problems.append(Problem(held, _where(source, item.row, "status")))
+        elif target not in TRANSITIONS[current]:
             allowed = ", ".join(sorted(TRANSITIONS[current])) or "none"
             problems.append(
                 Problem(

@@ -48,6 +48,8 @@ class Device(SQLModel, table=True):
         default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )
     notes: str = Field(default="", max_length=2000)
+    # The RMA (e.g. RMA-000004) that holds this unit: no hand move while it is set.
+    held_by: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False)
     )

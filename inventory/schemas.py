@@ -37,6 +37,7 @@ class DeviceOut(BaseModel):
     license_expiry: date | None
     verified_at: datetime | None
     notes: str
+    held_by: str | None = None  # the RMA that holds the unit: moved only through it
     owner: OwnerOut | None = None
     updated_at: datetime
 
@@ -85,10 +86,12 @@ class OwnershipEventOut(BaseModel):
 
 
 class OwnershipOut(BaseModel):
+    """The owner at `at` (the request's instant when not asked) and the device's whole ledger."""
+
     serial: str
-    at: datetime | None = None
-    owner: OwnershipEventOut | None = None
-    history: list[OwnershipEventOut] = Field(default_factory=list)
+    at: datetime
+    owner: OwnershipEventOut | None
+    history: list[OwnershipEventOut]
 
 
 class AuditOut(BaseModel):

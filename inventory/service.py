@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,18 +12,22 @@ from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
+from core.csv_export import export_cell
 from core.db import PreparedQuery
 from core.errors import Conflict, NotFound, Problem, ValidationFailed
 from inventory.domain import (
+    Acquisition,
     DeviceStatus,
     Owner,
     OwnerKind,
     OwnershipReason,
     ProductType,
+    UnitRecord,
     advance,
+    hand_move_refusal,
     normalise_serial,
 )
-from inventory.models import CatalogueModel, Device, OwnershipEvent
+from inventory.models import CatalogueModel, Contract, Device, OwnershipEvent
 
 DEVICE_AUDIT_FIELDS = (
     "serial",
@@ -43,8 +47,17 @@ DEVICE_AUDIT_FIELDS = (
 
 
 def device_snapshot(device: Device) -> dict[str, Any]:
-    """The audited view of a device."""
-    return {name: getattr(device, name) for name in DEVICE_AUDIT_FIELDS}
+    """The audited view of a device (with the RMA that holds it, if any)."""
+    return {name: getattr(device, name) for name in DEVICE_AUDIT_FIELDS} | {
+        "held_by": device.held_by
+    }
+
+
+def refuse_if_held(device: Device) -> None:
+    """Conflict naming the RMA and its command when an RMA holds the unit (no hand moves)."""
+    refusal = hand_move_refusal(device.serial, device.held_by)
+    if refusal is not None:
+        raise Conflict(refusal, serial=device.serial, held_by=device.held_by)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,8 +274,9 @@ def change_status(
     now: datetime,
     note: str | None = None,
 ) -> Device:
-    """Move a device to `target` if the transition table allows it."""
+    """Move a device by hand to `target` if the transition table allows it and no RMA holds it."""
     device = get_device_for_update(session=session, serial=serial)
+    refuse_if_held(device)
     return set_status(
         session=session, actor=actor, device=device, target=target, now=now, note=note
     )
@@ -297,6 +311,215 @@ def set_status(
     return device
 
 
+def set_hold(
+    *,
+    session: Session,
+    actor: Actor,
+    device: Device,
+    holder: str | None,
+    now: datetime,
+    note: str | None = None,
+) -> Device:
+    """Record that an RMA (`holder`, e.g. RMA-000004) holds the unit, or none does; audited."""
+    if device.held_by == holder:
+        return device
+    before = device_snapshot(device)
+    device.held_by = holder
+    device.updated_at = now
+    session.add(device)
+    after = device_snapshot(device)
+    if note:
+        after["note"] = note
+    audit.record(
+        session,
+        actor=actor,
+        action="device.hold",
+        entity_type="device",
+        entity_id=device.serial,
+        before=before,
+        after=after,
+        at=now,
+    )
+    return device
+
+
+def unit_records(*, session: Session, serials: Sequence[str]) -> dict[str, UnitRecord]:
+    """What the inventory holds of each known serial, with its contract (one query each)."""
+    if not serials:
+        return {}
+    devices = list(session.exec(select(Device).where(col(Device.serial).in_(list(serials)))))
+    ids = {d.contract_id for d in devices if d.contract_id is not None}
+    contracts = (
+        {c.id: c for c in session.exec(select(Contract).where(col(Contract.id).in_(ids)))}
+        if ids
+        else {}
+    )
+    found = {}
+    for d in devices:
+        contract = contracts.get(d.contract_id) if d.contract_id is not None else None
+        found[d.serial] = UnitRecord(
+            serial=d.serial,
+            model=d.model,
+            status=DeviceStatus(d.status),
+            customer=d.customer,
+            site=d.site,
+            network_id=d.network_id,
+            contract=None if contract is None else contract.number,
+            contract_customer=None if contract is None else contract.customer,
+        )
+    return found
+
+
+PLACEMENT_FIELDS = (
+    "status",
+    "customer",
+    "site",
+    "network_id",
+    "contract_id",
+    "acquisition",
+    "leasing_company",
+)
+"""What a deployment changes on a unit, and so what undoing it puts back."""
+
+
+def placement_of(device: Device) -> dict[str, Any]:
+    return {name: getattr(device, name) for name in PLACEMENT_FIELDS}
+
+
+def deploy_unit(
+    *,
+    session: Session,
+    actor: Actor,
+    serial: str,
+    network_id: str,
+    site: str,
+    customer: str | None,
+    contract_id: int | None,
+    now: datetime,
+    reference: str | None = None,
+) -> Device:
+    """A unit claimed into a network is deployed there: network, site, customer and contract.
+
+    In stock → deployed (the transition table); already deployed (a re-claim of a unit
+    deployed at this site) → linked to the network; deployed in this network already →
+    unchanged (a resumed job moves nothing twice). A unit put on a contract here
+    is sold on it (Art. 18): it becomes the customer's if the contract's initial fee is paid.
+    Audited (device.deploy, before and after) in the caller's transaction.
+    """
+    device = get_device_for_update(session=session, serial=serial)
+    status = DeviceStatus(device.status)
+    if status is DeviceStatus.DEPLOYED and device.network_id == network_id:
+        return device
+    if status not in (DeviceStatus.IN_STOCK, DeviceStatus.DEPLOYED):
+        raise Conflict(
+            f"{device.serial} is {status}, not in stock: it cannot be deployed in {network_id} "
+            f"(netkeep inventory show {device.serial})",
+            serial=device.serial,
+        )
+    if status is DeviceStatus.DEPLOYED and device.network_id not in (None, network_id):
+        raise Conflict(
+            f"{device.serial} is deployed in network {device.network_id}, not {network_id}",
+            serial=device.serial,
+        )
+    contract = session.get(Contract, contract_id) if contract_id is not None else None
+    if contract_id is not None and contract is None:
+        raise NotFound(f"no contract with id {contract_id}", contract_id=contract_id)
+    before = device_snapshot(device)
+    if status is not DeviceStatus.DEPLOYED:
+        device.status = advance(device.serial, status, DeviceStatus.DEPLOYED).value
+    device.network_id, device.site = network_id, site
+    if customer is not None:
+        device.customer = customer
+    attached = contract is not None and device.contract_id is None
+    if contract is not None and attached:
+        device.contract_id = contract.id
+        device.customer = contract.customer
+        device.acquisition = Acquisition.SOLD.value
+    device.updated_at = now
+    session.add(device)
+    after = device_snapshot(device)
+    if reference:
+        after["reference"] = reference
+    audit.record(
+        session,
+        actor=actor,
+        action="device.deploy",
+        entity_type="device",
+        entity_id=device.serial,
+        before=before,
+        after=after,
+        at=now,
+    )
+    if contract is not None and attached and contract.initial_fee_paid_at is not None:
+        owner = Owner(OwnerKind.CUSTOMER, contract.customer)
+        if current_owner(session=session, device=device) != owner:
+            transfer_ownership(
+                session=session,
+                actor=actor,
+                device=device,
+                owner=owner,
+                reason=OwnershipReason.INITIAL_FEE_PAID,
+                effective_at=now,
+                contract_id=contract.id,
+                reference=reference,
+            )
+    return device
+
+
+def undeploy_unit(
+    *,
+    session: Session,
+    actor: Actor,
+    serial: str,
+    network_id: str,
+    before: Mapping[str, Any],
+    owner_before: Owner | None,
+    now: datetime,
+    reference: str | None = None,
+) -> Device | None:
+    """Undo `deploy_unit`: the unit goes back to the place `before` recorded (a rollback).
+
+    Only a unit still deployed in `network_id` moves (one that left the network since, by an
+    RMA or a return, is not touched: None). This is the undo of one recorded move, not a
+    business transition, so it bypasses the transition table; audited as device.undeploy.
+    """
+    device = get_device_for_update(session=session, serial=serial)
+    if device.status != DeviceStatus.DEPLOYED.value or device.network_id != network_id:
+        return None
+    snapshot = device_snapshot(device)
+    for name in PLACEMENT_FIELDS:
+        if name in before:
+            setattr(device, name, before[name])
+    DeviceStatus(device.status)  # a recorded status, or ValueError
+    device.updated_at = now
+    session.add(device)
+    after = device_snapshot(device)
+    if reference:
+        after["reference"] = reference
+    audit.record(
+        session,
+        actor=actor,
+        action="device.undeploy",
+        entity_type="device",
+        entity_id=device.serial,
+        before=snapshot,
+        after=after,
+        at=now,
+    )
+    if owner_before is not None and current_owner(session=session, device=device) != owner_before:
+        transfer_ownership(
+            session=session,
+            actor=actor,
+            device=device,
+            owner=owner_before,
+            reason=OwnershipReason.CORRECTION,
+            effective_at=now,
+            contract_id=before.get("contract_id"),
+            reference=reference,
+        )
+    return device
+
+
 EDITABLE_FIELDS = frozenset({"mac", "customer", "site", "network_id", "license_expiry", "notes"})
 
 
@@ -310,6 +533,8 @@ def update_device(
             [Problem(f"field {name!r} cannot be edited here", location=name) for name in unknown]
         )
     device = get_device_for_update(session=session, serial=serial)
+    if set(changes) & {"customer", "site", "network_id"}:
+        refuse_if_held(device)  # where a held unit is, only its RMA says
     before = device_snapshot(device)
     for name, value in changes.items():
         setattr(device, name, value)
@@ -413,7 +638,7 @@ def upsert_catalogue_model(
     return row
 
 
-EXPORT_COLUMNS = (*DEVICE_AUDIT_FIELDS[:-2], "owner_kind", "owner_name", "notes")
+EXPORT_COLUMNS = (*DEVICE_AUDIT_FIELDS[:-1], "owner_kind", "owner_name", "notes")
 
 
 def export_rows(
@@ -433,7 +658,7 @@ def export_rows(
                 "owner_kind": owner.kind.value if owner else "",
                 "owner_name": owner.name if owner else "",
             }
-            yield ["" if values[c] is None else str(values[c]) for c in EXPORT_COLUMNS]
+            yield [export_cell(values[c]) for c in EXPORT_COLUMNS]
         if len(page.items) < chunk:
             return
         offset += chunk

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from core.db import make_engine, metadata
+from core.migrate import netkeep_owns
 from core.settings import get_settings
 
 target_metadata = metadata()
@@ -23,6 +24,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         compare_type=True,
         render_as_batch=True,
+        include_name=netkeep_owns,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -45,6 +47,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         render_as_batch=True,
+        include_name=netkeep_owns,
     )
     with context.begin_transaction():
         context.run_migrations()

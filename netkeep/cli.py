@@ -58,7 +58,7 @@ SUB_COMMANDS: tuple[Lazy, ...] = (
     Lazy(
         "rma",
         "rma.cli:rma_app",
-        "Advance-replacement (send-back) maintenance: open, decide, reserve, ship, swap, "
+        "Advance-replacement (send-back) maintenance: open, decide, reserve, release, ship, swap, "
         "pick up, receive, sweep, remind, extend, waive.",
     ),
     Lazy(
@@ -102,6 +102,11 @@ SUB_COMMANDS: tuple[Lazy, ...] = (
         "doctor",
         "doctor.cli:doctor_cmd",
         "Check the invariants between inventory, RMA, contracts, ownership, jobs and dashboard.",
+    ),
+    Lazy(
+        "worker",
+        "jobs.cli:worker_cmd",
+        "Run the recurring and background jobs on PostgreSQL (procrastinate) until stopped.",
     ),
     Lazy(
         "sandbox",
@@ -180,46 +185,66 @@ def serve(
     import uvicorn
 
     from core import migrate
-    from core.cli_support import settings
+    from core.cli_support import console, settings
     from core.keys import installation_key
 
     cfg = settings()
     migrate.upgrade(cfg.database_url)
     installation_key(cfg)  # generated at first start (var/secret.key, 0600)
-    uvicorn.run(
-        "api.main:app",
-        host=host or cfg.api_host,
-        port=port or cfg.api_port,
-        workers=workers,
-        log_level="info",
-    )
+    bind_host, bind_port = host or cfg.api_host, port or cfg.api_port
+    if workers == 1:  # on SQLite this process also runs the periodic jobs (README "Jobs")
+        import logging
+
+        from api.app import create_app
+
+        jobs_log = logging.getLogger("netkeep.jobs")  # each run's outcome beside uvicorn's lines
+        jobs_log.setLevel(logging.INFO)
+        jobs_log.addHandler(logging.StreamHandler())
+
+        app = create_app(cfg.model_copy(update={"jobs_in_process": cfg.is_sqlite}))
+        uvicorn.run(app, host=bind_host, port=bind_port, log_level="info")
+        return
+    if cfg.is_sqlite:
+        console.print("several API workers on SQLite: the periodic jobs are not run; use one")
+    uvicorn.run("api.main:app", host=bind_host, port=bind_port, workers=workers, log_level="info")
 
 
 @app.command("demo")
 def demo(
-    port: Annotated[int | None, typer.Option(help="API port (default NETKEEP_API_PORT)")] = None,
-    sandbox_port: int = 8787,
+    port: Annotated[
+        int | None, typer.Option(help="API port (default NETKEEP_API_PORT; 0: a free one)")
+    ] = None,
+    sandbox_port: Annotated[
+        int, typer.Option(help="the Meraki sandbox's port (0: a free one)")
+    ] = 8787,
     smtp_port: Annotated[int, typer.Option(help="the mail sink's port (0: a free one)")] = 0,
     serve_api: Annotated[
         bool, typer.Option("--serve/--no-serve", help="serve the API after")
     ] = True,
 ) -> None:
-    """Create the SQLite database, load sample data, start the sandbox, print a tour, serve."""
+    """Create the SQLite database, load sample data, start the sandbox, print a tour, serve.
+
+    While it runs, `var/demo.json` says where (the CLI follows it); it is removed on exit.
+    """
+    import os
+
     import uvicorn
 
     from api.app import create_app
-    from core.cli_support import console, settings
+    from core.cli_support import console
+    from core.demo_state import DemoState, remove_state, write_state
     from core.keys import installation_key
-    from core.settings import DEFAULT_SANDBOX_URL
+    from core.settings import DEFAULT_SANDBOX_URL, get_settings
     from netkeep.demo import load_demo, tour
-    from netkeep.mailsink import running_mail_sink
+    from netkeep.mailsink import free_port, running_mail_sink
     from sandbox.app import SandboxConfig
     from sandbox.server import running_sandbox
 
-    cfg = settings()
+    cfg = get_settings()  # not another running demo's ports
     data = load_demo(cfg.database_url)
     installation_key(cfg)  # generated at first start (var/secret.key, 0600)
-    api_port = port or cfg.api_port
+    api_port = cfg.api_port if port is None else port or free_port(cfg.api_host)
+    api_url = f"http://{cfg.api_host}:{api_port}"
     with contextlib.ExitStack() as stack:
         sandbox_url = sandbox_admin = None
         if cfg.meraki_base_url == DEFAULT_SANDBOX_URL:
@@ -229,10 +254,20 @@ def demo(
             cfg = cfg.model_copy(update={"meraki_base_url": sandbox_url})
         sink = stack.enter_context(running_mail_sink(cfg.var_dir / "mail", port=smtp_port))
         cfg = cfg.model_copy(update={"smtp_host": sink.host, "smtp_port": sink.port})
+        state = DemoState(
+            pid=os.getpid(),
+            database_url=cfg.database_url,
+            api_url=api_url if serve_api else "",
+            sandbox_url=sandbox_url,
+            smtp_host=sink.host,
+            smtp_port=sink.port,
+        )
+        write_state(cfg.var_dir, state)
+        stack.callback(remove_state, cfg.var_dir, state.pid)
         console.print(
             tour(
                 token=data.admin_token,
-                api_url=f"http://{cfg.api_host}:{api_port}",
+                api_url=api_url,
                 sandbox_url=sandbox_url,
                 sandbox_admin_token=sandbox_admin,
                 mail=sink,
@@ -240,7 +275,8 @@ def demo(
             markup=False,
             highlight=False,
         )
-        if serve_api:
+        if serve_api:  # on SQLite the periodic jobs run in this process too
+            cfg = cfg.model_copy(update={"jobs_in_process": cfg.is_sqlite})
             uvicorn.run(create_app(cfg), host=cfg.api_host, port=api_port, log_level="info")
 
 

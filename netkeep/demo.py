@@ -24,11 +24,15 @@ from netkeep.mailsink import MailSink
 SAMPLE_DEVICES = Path(__file__).resolve().parent.parent / "inventory" / "sample" / "devices.csv"
 DEMO_ACTOR = Actor(name="demo-loader", role="admin")
 
-SAMPLE_CONTRACTS = (
+SAMPLE_CONTRACTS: tuple[tuple[str, str, Plan, list[ContractOption], date], ...] = (
     ("C-2026-0001", "株式会社さくら商事", Plan.UTM, [ContractOption.VPN], date(2026, 3, 2)),
     ("C-2026-0002", "株式会社さくら商事", Plan.WIRELESS, [ContractOption.SURVEY], date(2026, 3, 2)),
     ("C-2026-0003", "なにわ物産株式会社", Plan.ROUTER, [ContractOption.ONSITE], date(2026, 7, 15)),
     ("C-2026-0004", "株式会社さくら商事", Plan.UTM, [ContractOption.VPN], date(2026, 3, 2)),
+    # The tour's two new sites (provisioning/examples/utm.yaml, router.yaml): applied, not yet
+    # accepted; `netkeep apply` deploys their units onto them.
+    ("C-2026-0005", "株式会社さくら商事", Plan.UTM, [], date(2026, 11, 2)),
+    ("C-2026-0006", "有限会社みどり設計", Plan.ROUTER, [], date(2026, 11, 2)),
 )
 # Accepted, and paid where given: the sold units of a paid contract are the customer's (Art. 18).
 ACCEPTED = (
@@ -102,18 +106,22 @@ def load_demo(database_url: str) -> DemoData:
     """Migrate, then load the catalogue, contracts, sample devices and a fresh admin token."""
     migrate.upgrade(database_url)
     with session_scope(get_engine(database_url)) as session:
-        seed_catalogue(session=session, actor=DEMO_ACTOR)
-        session.flush()
-        created = _ensure_contracts(session)
-        report = importer.import_devices(
-            session=session, actor=DEMO_ACTOR, path=SAMPLE_DEVICES, now=utcnow(), commit=True
-        )
-        _advance_contracts(session)
-        _verify_stock(session)
+        created, imported = seed_demo_data(session)
         token = _admin_token(session)
-    return DemoData(
-        admin_token=token, created_contracts=created, imported_devices=len(report.created)
+    return DemoData(admin_token=token, created_contracts=created, imported_devices=imported)
+
+
+def seed_demo_data(session: Session) -> tuple[int, int]:
+    """The catalogue, contracts and sample units (contracts and units created, in that order)."""
+    seed_catalogue(session=session, actor=DEMO_ACTOR)
+    session.flush()
+    created = _ensure_contracts(session)
+    report = importer.import_devices(
+        session=session, actor=DEMO_ACTOR, path=SAMPLE_DEVICES, now=utcnow(), commit=True
     )
+    _advance_contracts(session)
+    _verify_stock(session)
+    return created, len(report.created)
 
 
 def tour(
@@ -133,15 +141,15 @@ def tour(
     if sandbox_url and sandbox_admin_token:
         sandbox_line += f"  sandbox admin token (shown once): {sandbox_admin_token}\n"
     exports = [f"export NK={token}"]
-    if sandbox_url and sandbox_url != DEFAULT_SANDBOX_URL:
-        exports.append(f"export NETKEEP_MERAKI_BASE_URL={sandbox_url}")
     mail_lines = ""
     if mail is not None:
-        exports.append(f"export NETKEEP_SMTP_HOST={mail.host} NETKEEP_SMTP_PORT={mail.port}")
         mail_lines = (
             f"Mail sink (SMTP {mail.host}:{mail.port}): every notice netkeep sends is kept in\n"
             f"  {mail.folder}/NNNN.eml (as sent) and NNNN.txt (decoded):  cat {mail.folder}/*.txt\n"
         )
+    elsewhere = (
+        f" (sandbox on {sandbox_url})" if sandbox_url and sandbox_url != DEFAULT_SANDBOX_URL else ""
+    )
     export_lines = "\n".join(f"  {line}" for line in exports)
     return f"""
 netkeep demo — ready / デモ環境の準備ができました
@@ -151,7 +159,8 @@ Admin API token (shown once / 一度だけ表示):
 
 {sandbox_line}{mail_lines}HTTP API: {api_url}   docs: {api_url}/docs
 
-In another terminal, from this directory (the CLI reads these; .venv/bin/netkeep ...):
+In another terminal, from this directory (.venv/bin/netkeep ...): the CLI finds this demo's
+sandbox and mail sink through var/demo.json while it runs{elsewhere}.
 {export_lines}
   curl -H "Authorization: Bearer $NK" {api_url}/api/v1/devices
   curl -H "Authorization: Bearer $NK" \\
@@ -182,4 +191,6 @@ CLI:
   netkeep apply provisioning/examples/utm.yaml provisioning/examples/router.yaml --yes
                                                              # two sites as one rollout
   netkeep job list                                           # their journalled jobs
+  netkeep inventory show Q2FY-AAAA-0002                      # now deployed there, on C-2026-0005
+  netkeep doctor                                             # still nothing to repair
 """

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from core.audit import Actor
 from core.errors import NotFound
+from core.paging import Page, page_of_query
 from provisioning.actions import created_here, own_created
 from provisioning.batch_wait import BatchTimings, Waiter
 from provisioning.journal import (
@@ -44,6 +45,12 @@ def list_jobs(*, session: Session, limit: int = 50) -> list[ProvisioningJob]:
     return list(session.exec(stmt))
 
 
+def page_jobs(*, session: Session, limit: int, offset: int) -> Page[ProvisioningJob]:
+    """Jobs newest first, a page at a time."""
+    stmt = select(ProvisioningJob).order_by(col(ProvisioningJob.id).desc())
+    return page_of_query(session, stmt, limit=limit, offset=offset)
+
+
 def journal(*, session: Session, job_id: int) -> list[JobStep]:
     """A job's steps in order."""
     return steps_of(session=session, job_id=job_id)
@@ -62,10 +69,11 @@ def runner_for(
     sleep: Callable[[float], None] = time.sleep,
     full_verify: bool = False,
     timings: BatchTimings | None = None,
+    actor: Actor | None = None,
 ) -> StepRunner:
     """The runner of one journalled job (used alone by `run_job`, together by a rollout)."""
     return StepRunner(
-        journal=Journal(session, clock, hooks),
+        journal=Journal(session, clock, hooks, actor),
         dashboard=dashboard,
         job=get_job(session=session, job_id=job_id),
         steps=steps_of(session=session, job_id=job_id),
@@ -105,6 +113,7 @@ def run_job(
         sleep=sleep,
         full_verify=full_verify,
         timings=timings,
+        actor=actor,
     )
     runner.start()
     runner.run_pending(progress)

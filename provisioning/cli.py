@@ -13,6 +13,7 @@ from rich.table import Table
 
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.errors import Problem, ValidationFailed
+from core.exit_codes import ExitCode
 from core.secret_cli import local_lookup
 from core.timeutil import show, utcnow
 from provisioning import apply as jobs
@@ -51,7 +52,7 @@ def _options() -> service.ProvisioningOptions:
 @handle_errors
 def template(
     plan: Annotated[Plan, typer.Option("--plan", help="utm | router | wireless")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="the .xlsx to write")],
+    output: Annotated[Path, typer.Option("-o", "--out", "--output", help="the .xlsx to write")],
     kind: Annotated[SheetKind, typer.Option("--kind")] = SheetKind.SETTINGS,
     example: Annotated[bool, typer.Option(help="one example row per tab")] = False,
 ) -> None:
@@ -98,6 +99,8 @@ def _plan_table(out: PlanOut) -> Table:
 def _show_plan(out: PlanOut) -> None:
     for ref, status in out.secrets.items():
         console.print(f"{out.network_name}: secret {ref}: {status}", markup=False)
+    for serial, outcome in out.units.items():
+        console.print(f"{out.network_name}: unit {serial}: {outcome}", markup=False)
     if not out.changes:
         console.print(f"{out.network_name}: no changes", markup=False)
         return
@@ -118,17 +121,27 @@ def plan_cmd(sheets: SheetsArg, json_out: JsonOpt = False) -> None:
     loaded = load_sheets(sheets)
     options = _options()
     if len(loaded) == 1:
-        out = PlanOut.of(
-            service.plan_sheet(dashboard=_dashboard(), sheet=loaded[0], options=options)
-        )
+        with cli_session() as session:
+            plan = service.plan_sheet(
+                dashboard=_dashboard(),
+                sheet=loaded[0],
+                options=options,
+                session=session,
+                source=sheets[0].name,
+            )
+        out = PlanOut.of(plan)
         if json_out:
             emit_json(out)
         else:
             _show_plan(out)
         return
     dash = _dashboard()
-    sites = [rollouts.RolloutSite(dash, sheet) for sheet in loaded]
-    plans = rollouts.plan_rollout(sites, options)
+    sites = [
+        rollouts.RolloutSite(dash, sheet, source=path.name)
+        for sheet, path in zip(loaded, sheets, strict=True)
+    ]
+    with cli_session() as session:
+        plans = rollouts.plan_rollout(sites, options, session=session)
     estimate, alone = rollouts.rollout_cost(plans, options)
     if json_out:
         emit_json(
@@ -227,13 +240,17 @@ def _rollout_summary(out: RolloutOut) -> None:
 
 def _apply_rollout(
     loaded: list[Sheet],
+    names: list[str],
     rollout: str | None,
     yes: bool,
     options: service.ProvisioningOptions,
     json_out: bool,
 ) -> RolloutOut:
     dash, actor = _dashboard(), cli_actor()
-    sites = [rollouts.RolloutSite(dash, sheet) for sheet in loaded]
+    sites = [
+        rollouts.RolloutSite(dash, sheet, source=name)
+        for sheet, name in zip(loaded, names, strict=True)
+    ]
     with cli_session() as session:
         if rollout is not None:
             outcome = _run_with_progress(
@@ -244,14 +261,14 @@ def _apply_rollout(
                 quiet=json_out,
             )  # fmt: skip
             return RolloutOut.of_outcome(outcome)
-        plans = rollouts.plan_rollout(sites, options)
+        plans = rollouts.plan_rollout(sites, options, session=session)
         estimate, alone = rollouts.rollout_cost(plans, options)
         if not json_out:
             _show_rollout_cost(sites, estimate, alone)
         if all(p.empty for p in plans):
             return RolloutOut.of(None, [])
         if not yes and not typer.confirm(f"apply {sum(1 for p in plans if p.changes)} sheets?"):
-            raise typer.Exit(1)
+            raise typer.Exit(ExitCode.FOUND)
         outcome = _run_with_progress(
             lambda progress: rollouts.apply_rollout(
                 session=session, sites=sites, actor=actor, clock=utcnow, options=options,
@@ -285,7 +302,8 @@ def apply_cmd(
     if full_verify:
         options = replace(options, full_verify=True)
     if rollout is not None or (len(loaded) > 1 and resume is None):
-        out = _apply_rollout(loaded, rollout, yes, options, json_out)
+        names = [path.name for path in sheets]
+        out = _apply_rollout(loaded, names, rollout, yes, options, json_out)
         if json_out:
             emit_json(out)
         elif out.rollout is None:
@@ -294,15 +312,16 @@ def apply_cmd(
             _rollout_summary(out)
         if out.status not in ("done", "nothing to do"):
             failed = any(j.status == "failed" for j in out.jobs)
-            raise typer.Exit(6 if failed else 8)
+            raise typer.Exit(ExitCode.DASHBOARD if failed else ExitCode.VERIFY_FAILED)
         return
     if len(loaded) > 1:
         raise ValidationFailed([Problem("--resume continues one job: give its one sheet", "")])
-    _apply_one(loaded[0], yes, resume, options, json_out)
+    _apply_one(loaded[0], sheets[0].name, yes, resume, options, json_out)
 
 
 def _apply_one(
     loaded: Sheet,
+    name: str,
     yes: bool,
     resume: int | None,
     options: service.ProvisioningOptions,
@@ -325,7 +344,9 @@ def _apply_one(
                 quiet=json_out,
             )
         else:
-            plan = service.plan_sheet(dashboard=dash, sheet=loaded, options=options)
+            plan = service.plan_sheet(
+                dashboard=dash, sheet=loaded, options=options, session=session, source=name
+            )
             if not json_out:
                 _show_plan(PlanOut.of(plan))
             if plan.empty:
@@ -333,7 +354,7 @@ def _apply_one(
                     emit_json({"status": "nothing to do", "changes": []})
                 return
             if not yes and not typer.confirm("apply these changes?"):
-                raise typer.Exit(1)
+                raise typer.Exit(ExitCode.FOUND)
             job = _run_with_progress(
                 lambda progress: service.apply_plan(
                     session=session,
@@ -353,7 +374,7 @@ def _apply_one(
     else:
         _summary(out)
     if out.status != "done":
-        raise typer.Exit(6 if out.status == "failed" else 8)
+        raise typer.Exit(ExitCode.DASHBOARD if out.status == "failed" else ExitCode.VERIFY_FAILED)
 
 
 @job_app.command("show")

@@ -181,6 +181,8 @@ def write_template(
                 row = {k: v for k, v in row.items() if not k.startswith("request.")}
         if tab.section == "site":
             row["plan"] = plan.value
+            if example:  # the demo customer's contract of this plan (none for a router)
+                row["contract"] = EXAMPLE_CONTRACTS.get(plan)
         if example and tab.section == "devices":
             row.update(_example_device(plan))
         ws = sheets[tab.title]
@@ -191,6 +193,9 @@ def write_template(
     file = Path(path)
     workbook.save(file)
     return file
+
+
+EXAMPLE_CONTRACTS = {Plan.UTM: "C-2026-0005", Plan.WIRELESS: "C-2026-0002"}
 
 
 def _example_device(plan: Plan) -> dict[str, object]:

@@ -18,6 +18,8 @@ from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
+from core.errors import DomainError
+from provisioning import units
 from provisioning.domain import (
     JobKind,
     JobStatus,
@@ -167,8 +169,15 @@ def snapshot_of(*, session: Session, job_id: int) -> list[ResourceSnapshot]:
 class Journal:
     """Moves steps through the transition table and commits each move (one session, one clock)."""
 
-    def __init__(self, session: Session, clock: Clock, hooks: ApplyHooks | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        clock: Clock,
+        hooks: ApplyHooks | None = None,
+        actor: Actor | None = None,
+    ) -> None:
         self.session, self.clock, self.hooks = session, clock, hooks or ApplyHooks()
+        self.actor = actor
 
     def commit(self, *rows: Any) -> None:
         for row in rows:
@@ -198,8 +207,18 @@ class Journal:
                 self.hooks.after_submit(step)
 
     def done(self, steps: Sequence[JobStep], *rows: Any) -> None:
-        """The steps finished (with any other rows their outcome changed), then the hooks run."""
+        """The steps finished (with any other rows their outcome changed), then the hooks run.
+
+        Units a step claimed are deployed, and units a rollback step removed are put back, in
+        the same transaction (`provisioning.units`); if the inventory refuses, nothing of it is
+        committed and the step stays as it was.
+        """
         now = self.clock()
+        try:
+            self.move_units(steps, now)
+        except DomainError:
+            self.session.rollback()
+            raise
         for step in steps:
             step.status = str(advance_step(step.status, StepStatus.DONE))
             step.finished_at = now
@@ -207,6 +226,23 @@ class Journal:
         for step in steps:
             if self.hooks.after_step:
                 self.hooks.after_step(step)
+
+    def move_units(self, steps: Sequence[JobStep], now: datetime) -> None:
+        """The inventory side of finished steps: claims deploy, a rollback's removals undo."""
+        by_job: dict[int, list[JobStep]] = {}
+        for step in steps:
+            by_job.setdefault(step.job_id, []).append(step)
+        for job_id, own in by_job.items():
+            job = self.session.get(ProvisioningJob, job_id)
+            if job is None:
+                continue
+            actor = self.actor or Actor(name=job.created_by, role="provisioning")
+            if job.kind == JobKind.ROLLBACK:
+                units.undeploy_removed(
+                    session=self.session, actor=actor, job=job, steps=own, now=now
+                )
+            else:
+                units.deploy_claimed(session=self.session, actor=actor, job=job, steps=own, now=now)
 
     def again(self, steps: Sequence[JobStep]) -> None:
         """A shared batch failed as a whole: its steps are to be sent again, one site at a time."""

@@ -136,11 +136,24 @@ class OrgRollout:
                 runner.fail(exc)
 
     def finish(self, members: list[Member], batch: Mapping[str, Any] | None = None) -> None:
+        """The members' steps done together; if the inventory refuses a unit one of them
+        claimed (nothing was committed), each is settled alone and only that job fails."""
         status = (batch or {}).get("status") or {}
-        if batch is not None:
-            for runner, step in members:
-                step.answer = own_created(status, runner.job.network_id)
-        self.journal.done([s for _, s in members])
+
+        def settle(group: list[Member]) -> None:
+            if batch is not None:
+                for runner, step in group:
+                    step.answer = own_created(status, runner.job.network_id)
+            self.journal.done([s for _, s in group])
+
+        try:
+            settle(members)
+        except DomainError:
+            for member in members:
+                try:
+                    settle([member])
+                except DomainError as exc:
+                    member[0].fail(exc)
 
     def run_waves(self, groups: list[list[Member]]) -> list[bool]:
         """Shared batches, at most five running at once; for each, whether it completed."""

@@ -39,6 +39,7 @@ from provisioning.secret_diff import secret_values, with_recorded_secrets
 from provisioning.secret_record import SecretRecord, scope_of
 from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Sheet, SheetKind, secret_fingerprint
+from provisioning.units import UnitPlacement
 
 Fingerprint = Callable[[str], str]
 SITE_TO_SITE = "vpn/siteToSiteVpn"
@@ -68,6 +69,8 @@ class SitePlan:
     notes: list[str] = field(default_factory=list)
     secrets: dict[str, str] = field(default_factory=dict)
     """Each secret of the sheet by its ref: "set" or "unchanged since netkeep set it"."""
+    units: UnitPlacement | None = None
+    """What the inventory check decided (`provisioning.units.check_units`); None: not checked."""
 
     @property
     def empty(self) -> bool:

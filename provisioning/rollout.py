@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -34,9 +34,10 @@ from provisioning.plan import SitePlan, desired_digest, make_plan, sheet_secrets
 from provisioning.ports import ProvisioningDashboard
 from provisioning.rollout_cost import alone_calls, rollout_cost, rollout_estimate
 from provisioning.runner import Progress
-from provisioning.service import ProvisioningOptions, survey_gate
+from provisioning.service import ProvisioningOptions, recheck_units, survey_gate
 from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Sheet
+from provisioning.units import UnitPlacement, check_units
 
 SessionFactory = Callable[[], Session]
 
@@ -48,6 +49,8 @@ class RolloutSite:
     dashboard: ProvisioningDashboard
     sheet: Sheet
     plan: SitePlan | None = None
+    source: str = ""
+    """The sheet's file name, for the places problems are reported at."""
 
 
 @dataclass
@@ -71,8 +74,48 @@ def new_rollout_id(now: datetime) -> str:
 # --- planning and the estimate --------------------------------------------------------------
 
 
-def plan_rollout(sites: Sequence[RolloutSite], options: ProvisioningOptions) -> list[SitePlan]:
-    """Plan every sheet, one network list per organization; two sheets for one network refused."""
+def check_rollout_units(*, session: Session, sites: Sequence[RolloutSite]) -> list[UnitPlacement]:
+    """Every sheet's serials against the inventory; every refusal of every sheet at once."""
+    placements: list[UnitPlacement] = []
+    problems: list[Problem] = []
+    for index, site in enumerate(sites):
+        try:
+            placements.append(
+                check_units(
+                    session=session, sheet=site.sheet, source=site.source or f"sheet {index + 1}"
+                )
+            )
+        except ValidationFailed as refused:
+            problems += refused.problems
+    listed: dict[str, int] = {}
+    for index, site in enumerate(sites):
+        for number, device in enumerate(site.sheet.devices or []):
+            if device.serial in listed and listed[device.serial] != index:
+                problems.append(
+                    Problem(
+                        f"serial {device.serial} is also listed by sheet "
+                        f"{listed[device.serial] + 1}; a unit goes to one site",
+                        f"{site.source or f'sheet {index + 1}'}: devices[{number}].serial",
+                    )
+                )
+            listed.setdefault(device.serial, index)
+    if problems:
+        raise ValidationFailed(
+            problems,
+            f"{len(problems)} unit(s) cannot be provisioned as the inventory holds them; "
+            "nothing was sent",
+        )
+    return placements
+
+
+def plan_rollout(
+    sites: Sequence[RolloutSite], options: ProvisioningOptions, session: Session | None = None
+) -> list[SitePlan]:
+    """Plan every sheet, one network list per organization; two sheets for one network refused.
+
+    With `session`, every sheet's serials are checked against the inventory first (before
+    any dashboard call), and each plan carries what the check decided.
+    """
     seen: dict[tuple[str, str], int] = {}
     problems: list[Problem] = []
     for index, site in enumerate(sites):
@@ -88,9 +131,12 @@ def plan_rollout(sites: Sequence[RolloutSite], options: ProvisioningOptions) -> 
         seen.setdefault(key, index)
     if problems:
         raise ValidationFailed(problems, "the rollout names a network twice; nothing was sent")
+    placements: list[UnitPlacement | None] = [None] * len(sites)
+    if session is not None:
+        placements = list(check_rollout_units(session=session, sites=sites))
     networks: dict[str, list[dict[str, Any]]] = {}
     plans = []
-    for site in sites:
+    for site, placement in zip(sites, placements, strict=True):
         org = site.dashboard.organization_id
         if org not in networks:
             networks[org] = site.dashboard.list_networks()
@@ -103,6 +149,7 @@ def plan_rollout(sites: Sequence[RolloutSite], options: ProvisioningOptions) -> 
             networks=networks[org],
             secret_record=options.secret_record,
         )
+        site.plan.units = placement
         plans.append(site.plan)
     return plans
 
@@ -165,6 +212,7 @@ def run_organization(
             sleep=context.sleep,
             full_verify=options.full_verify,
             timings=options.batch_timings,
+            actor=context.actor,
         )
         for job_id, secrets in jobs
     ]
@@ -250,7 +298,29 @@ def prepare_rollout(
     """
     for site in sites:
         survey_gate(session=session, sheet=site.sheet, options=options)
+    problems: list[Problem] = []
+    for index, site in enumerate(sites):
+        if site.plan is None:
+            continue
+        try:
+            recheck_units(
+                session=session,
+                sheet=site.sheet,
+                plan=site.plan,
+                source=site.source or f"sheet {index + 1}",
+            )
+        except ValidationFailed as refused:
+            problems += refused.problems
+    if problems:
+        raise ValidationFailed(
+            problems,
+            f"{len(problems)} unit(s) cannot be provisioned as the inventory holds them; "
+            "nothing was sent",
+        )
     rollout = new_rollout_id(clock())
+    planned = [site.plan for site in sites if site.plan is not None]
+    estimate, alone = rollout_cost(planned, options)
+    whole = {**asdict(estimate), "calls": estimate.calls, "one_sheet_at_a_time": alone}
     groups: dict[str, tuple[ProvisioningDashboard, list[tuple[int, Mapping[str, str]]]]] = {}
     for site in sites:
         if site.plan is None:
@@ -260,6 +330,7 @@ def prepare_rollout(
         job = create_job(
             session=session, plan=site.plan, actor=actor, now=clock(), rollout=rollout, commit=False
         )
+        job.estimate = {**job.estimate, "rollout": whole}  # what GET /rollouts/{id} shows
         assert job.id is not None
         org = site.dashboard.organization_id
         groups.setdefault(org, (site.dashboard, []))[1].append((job.id, sheet_secrets(site.sheet)))

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, Response, UploadFile
-from sqlmodel import Session
 
 from api.deps import Reader, SessionDep, SessionFactory, SettingsDep, guard, session_factory
-from api.params import Id
+from api.pages import PageOut, page_out
+from api.params import Id, Limit, Offset
 from api.uploads import checked_upload
 from core import secret_store
 from core.audit import Actor
-from core.db import begin_write
-from core.errors import NotFound, Problem, ValidationFailed
+from core.errors import NotFound
 from core.keys import installation_key
 from core.policy import Operation
 from core.settings import Settings
@@ -26,9 +22,16 @@ from dashboard.provisioning import MerakiProvisioning
 from provisioning import apply as jobs
 from provisioning import rollout as rollouts
 from provisioning import service
+from provisioning.jobs import (
+    RolloutQueue,
+    SheetUpload,
+    read_all_uploaded,
+    read_uploaded,
+    rollout_payload,
+)
 from provisioning.schemas import JobOut, PlanOut, RollbackIn, RolloutOut, ValidationOut
-from provisioning.sheet_io import EXCEL_SUFFIXES, YAML_SUFFIXES, load_all, load_sheet
 from provisioning.sheet_model import Sheet
+from provisioning.units import check_units
 
 router = APIRouter(tags=["provisioning"])
 Applier = Annotated[Actor, Depends(guard(Operation.PROVISIONING_APPLY))]
@@ -87,14 +90,12 @@ class UploadedSheets:
             )
 
     def read(self, upload: UploadFile) -> Sheet:
-        name = Path(upload.filename or "sheet.yaml").name
-        suffix = Path(name).suffix.lower()
-        if suffix not in YAML_SUFFIXES | EXCEL_SUFFIXES:
-            raise ValidationFailed([Problem(f"{suffix or 'no suffix'} is not a sheet", name)])
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / name
-            path.write_bytes(upload.file.read())
-            return load_sheet(path, allow_env=False, secrets=self.secrets)
+        return read_uploaded(as_file(upload), self.secrets)
+
+
+def as_file(upload: UploadFile) -> SheetUpload:
+    upload.file.seek(0)
+    return SheetUpload(name=Path(upload.filename or "sheet.yaml").name, content=upload.file.read())
 
 
 def uploaded_sheets(request: Request, settings: SettingsDep) -> UploadedSheets:
@@ -118,9 +119,21 @@ def validate_sheet(file: SheetFile, actor: Checker, uploads: Uploads) -> Validat
 def create_plan(
     file: SheetFile, actor: Planner, dash: ProvisioningDep, cfg: SettingsDep, uploads: Uploads
 ) -> PlanOut:
-    """The field-level plan of a sheet against the dashboard, with its call estimate."""
+    """The field-level plan of a sheet against the dashboard, with its call estimate.
+
+    Its serials are checked against the inventory first (422 with every refused unit).
+    """
     options = service.ProvisioningOptions.from_settings(cfg)
-    return PlanOut.of(service.plan_sheet(dashboard=dash, sheet=uploads.read(file), options=options))
+    sheet = uploads.read(file)
+    with uploads.factory() as session:  # a short read: no transaction held during the plan
+        placement = check_units(session=session, sheet=sheet, source=_name(file))
+    plan = service.plan_sheet(dashboard=dash, sheet=sheet, options=options)
+    plan.units = placement
+    return PlanOut.of(plan)
+
+
+def _name(upload: UploadFile) -> str:
+    return Path(upload.filename or "sheet").name
 
 
 @router.post("/jobs", response_model=JobOut, status_code=201)
@@ -135,7 +148,9 @@ def apply_sheet(
     """Plan and apply a sheet now (synchronously); the job and its journal are returned."""
     options = service.ProvisioningOptions.from_settings(cfg)
     sheet = uploads.read(file)
-    plan = service.plan_sheet(dashboard=dash, sheet=sheet, options=options)
+    plan = service.plan_sheet(
+        dashboard=dash, sheet=sheet, options=options, session=session, source=_name(file)
+    )
     job = service.apply_plan(
         session=session,
         dashboard=dash,
@@ -149,9 +164,13 @@ def apply_sheet(
     return JobOut.of(job, jobs.journal(session=session, job_id=job.id))
 
 
-@router.get("/jobs", response_model=list[JobOut])
-def list_jobs(session: SessionDep, actor: Reader) -> list[JobOut]:
-    return [JobOut.of(j) for j in jobs.list_jobs(session=session)]
+@router.get("/jobs", response_model=PageOut[JobOut])
+def list_jobs(
+    session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[JobOut]:
+    """Jobs newest first."""
+    page = jobs.page_jobs(session=session, limit=limit, offset=offset)
+    return page_out(page, JobOut.of, limit=limit, offset=offset)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
@@ -196,12 +215,26 @@ def resume_rollback(
     return JobOut.of(job, jobs.journal(session=session, job_id=job_id))
 
 
-def _sheets(reader: UploadedSheets, files: list[UploadFile]) -> list[Sheet]:
-    """Every uploaded sheet, or every problem of every sheet at once (each with its file)."""
-    return load_all((Path(u.filename or "sheet").name, partial(reader.read, u)) for u in files)
+def background_queue(request: Request) -> RolloutQueue:
+    """This app's queue of background rollouts (`jobs.queue_for`: a worker's, or in-process)."""
+    queue: RolloutQueue = request.app.state.background_jobs
+    return queue
 
 
-@router.post("/rollouts", response_model=RolloutOut, status_code=201)
+@router.post(
+    "/rollouts",
+    response_model=RolloutOut,
+    status_code=201,
+    responses={
+        200: {"model": RolloutOut, "description": "No sheet changes anything: no rollout"},
+        201: {"description": "Applied (wait=true): the rollout ran; `Location` names it"},
+        202: {
+            "model": RolloutOut,
+            "description": "Accepted (wait=false): its jobs are journalled and run in the "
+            "background; follow `Location` (GET /rollouts/{id})",
+        },
+    },
+)
 def apply_rollout(
     files: SheetFiles,
     uploads: Uploads,
@@ -212,49 +245,52 @@ def apply_rollout(
     request: Request,
     response: Response,
     background: BackgroundTasks,
+    queue: Annotated[RolloutQueue, Depends(background_queue)],
     wait: Annotated[
         bool,
         Query(
-            description="false: answer 202 once the jobs are journalled and run them in the "
-            "background; follow GET /rollouts/{id}"
+            description="false: answer 202 once the jobs are journalled and queued; a worker "
+            "runs them (on SQLite, this process); follow GET /rollouts/{id}"
         ),
     ] = True,
 ) -> RolloutOut:
-    """Plan and apply several sheets as one rollout (shared reads and action batches)."""
+    """Plan and apply several sheets as one rollout (shared reads and action batches).
+
+    201 when it has run (wait=true), 202 when it runs in the background (wait=false); both name
+    the rollout in `Location`. Sheets without changes: 200 and no rollout.
+    """
     options = service.ProvisioningOptions.from_settings(cfg)
-    sites = [rollouts.RolloutSite(dash, sheet) for sheet in _sheets(uploads, files)]
-    plans = rollouts.plan_rollout(sites, options)
+    sent = [as_file(u) for u in files]
+    sites = [
+        rollouts.RolloutSite(dash, sheet, source=upload.name)
+        for sheet, upload in zip(read_all_uploaded(sent, uploads.secrets), sent, strict=True)
+    ]
+    plans = rollouts.plan_rollout(sites, options, session=session)
     if all(p.empty for p in plans):
+        response.status_code = 200  # nothing was created
         return RolloutOut.of(None, [])
     estimate, alone = rollouts.rollout_cost(plans, options)
     prepared = rollouts.prepare_rollout(
         session=session, sites=sites, actor=actor, clock=utcnow, options=options
     )
     if not wait:
-        factory: Callable[[], Session] = request.app.state.session_factory
-        background.add_task(_run_later, factory, prepared, actor, options)
+        jobs = rollouts.rollout_jobs(session=session, rollout=prepared.rollout)
+        out = RolloutOut.of(prepared.rollout, jobs, estimate=estimate, one_sheet_at_a_time=alone)
+        payload = rollout_payload(
+            rollout=prepared.rollout,
+            files=sent,
+            actor=actor,
+            cipher=installation_key(cfg).job_fernet(),
+        )
+        queue.defer_rollout(payload, after_response=background.add_task, dashboard=dash)
         response.status_code = 202
         response.headers["Location"] = f"{request.url.path}/{prepared.rollout}"
-        jobs = rollouts.rollout_jobs(session=session, rollout=prepared.rollout)
-        return RolloutOut.of(prepared.rollout, jobs, estimate=estimate, one_sheet_at_a_time=alone)
+        return out
     outcome = rollouts.run_rollout(
         session=session, prepared=prepared, actor=actor, clock=utcnow, options=options
     )
+    response.headers["Location"] = f"{request.url.path}/{prepared.rollout}"
     return RolloutOut.of_outcome(outcome, estimate, alone)
-
-
-def _run_later(
-    factory: Callable[[], Session],
-    prepared: rollouts.PreparedRollout,
-    actor: Actor,
-    options: service.ProvisioningOptions,
-) -> None:
-    """A rollout run after the response, in its own session (its jobs say how it went)."""
-    with factory() as session:
-        begin_write(session)  # SQLite: never a read snapshot to upgrade between its steps
-        rollouts.run_rollout(
-            session=session, prepared=prepared, actor=actor, clock=utcnow, options=options
-        )
 
 
 @router.get("/rollouts/{rollout}", response_model=RolloutOut)

@@ -43,9 +43,13 @@ class PlanOut(BaseModel):
     estimate: EstimateOut
     secrets: dict[str, str] = {}
     """Each secret of the sheet (``ssid/0:psk``): "set" or "unchanged since netkeep set it"."""
+    units: dict[str, str] = {}
+    """Each serial: what the apply does to it in the inventory (docs/sheets.md)."""
 
     @classmethod
     def of(cls, plan: SitePlan) -> PlanOut:
+        claimed = {c.key[7:] for c in plan.changes if c.kind == "device" and c.action == "create"}
+        units = plan.units
         return cls(
             organization_id=plan.organization_id,
             network_name=plan.network_name,
@@ -63,6 +67,9 @@ class PlanOut(BaseModel):
             ],
             estimate=EstimateOut.of(plan.estimate),
             secrets=dict(plan.secrets),
+            units={}
+            if units is None
+            else {s: units.outcome(s, s in claimed) for s in sorted(units.before)},
         )
 
 
@@ -159,6 +166,38 @@ class JobOut(BaseModel):
         )
 
 
+def _recorded_estimate(jobs: list[ProvisioningJob]) -> tuple[CallEstimate | None, int | None]:
+    """The rollout's estimate as journalled with its jobs (`prepare_rollout`)."""
+    for job in jobs:
+        whole = (job.estimate or {}).get("rollout")
+        if isinstance(whole, dict):
+            fields = {f: int(whole.get(f, 0)) for f in ("reads", "direct", "batches", "polls")}
+            estimate = CallEstimate(
+                **fields,
+                verify_reads=int(whole.get("verify_reads", 0)),
+                seconds=float(whole.get("seconds", 0.0)),
+            )
+            alone = whole.get("one_sheet_at_a_time")
+            return estimate, None if alone is None else int(alone)
+    return None, None
+
+
+def _recorded_calls(jobs: list[ProvisioningJob]) -> dict[str, int]:
+    """The calls the rollout's jobs recorded: each job's own, plus each organization's shared."""
+    totals: dict[str, int] = {}
+    shared: dict[str, int] = {}
+    for job in jobs:
+        result = job.result or {}
+        for key in ("calls", "rate_limited", "server_errors"):
+            if isinstance(result.get(key), int):
+                totals[key] = totals.get(key, 0) + int(result[key])
+        if isinstance(result.get("shared"), dict):
+            shared[job.organization_id] = int(result["shared"].get("calls", 0))
+    if totals:
+        totals["calls"] = totals.get("calls", 0) + sum(shared.values())
+    return totals
+
+
 class RolloutOut(BaseModel):
     """A rollout: its jobs (one per sheet with changes) and what the whole of it cost."""
 
@@ -181,6 +220,10 @@ class RolloutOut(BaseModel):
         estimate: CallEstimate | None = None,
         one_sheet_at_a_time: int | None = None,
     ) -> RolloutOut:
+        if estimate is None and one_sheet_at_a_time is None:
+            estimate, one_sheet_at_a_time = _recorded_estimate(jobs)
+        if calls is None and jobs:
+            calls = _recorded_calls(jobs)
         return cls(
             rollout=rollout,
             status=rollout_status(j.status for j in jobs),

@@ -29,6 +29,7 @@ from provisioning.rollback import rollback_plan
 from provisioning.secret_record import FileRecord, MemoryRecord, SecretRecord, remember_job_secrets
 from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Plan, Sheet, SheetKind
+from provisioning.units import check_units
 from survey.versions import require_approved_survey
 
 if TYPE_CHECKING:
@@ -97,9 +98,19 @@ def plan_sheet(
     sheet: Sheet,
     options: ProvisioningOptions,
     network_id: str | None = None,
+    session: Session | None = None,
+    source: str = "",
 ) -> SitePlan:
-    """The field-level plan of a validated sheet against the dashboard (`network_id`: that one)."""
-    return make_plan(
+    """The field-level plan of a validated sheet against the dashboard (`network_id`: that one).
+
+    With `session`, the sheet's serials are first checked against the inventory
+    (`units.check_units`): a refused unit is a ValidationFailed before any dashboard call, and
+    the plan carries what the check decided so that the apply keeps the inventory.
+    """
+    placement = None
+    if session is not None:
+        placement = check_units(session=session, sheet=sheet, network_id=network_id, source=source)
+    plan = make_plan(
         dashboard=dashboard,
         sheet=sheet,
         secret_key=options.secret_key,
@@ -108,6 +119,17 @@ def plan_sheet(
         secret_record=options.secret_record,
         network_id=network_id,
     )
+    plan.units = placement
+    return plan
+
+
+def recheck_units(*, session: Session, sheet: Sheet, plan: SitePlan, source: str = "") -> None:
+    """A plan that was checked against the inventory is checked again before its first write
+    (the inventory may have moved since), now knowing the plan's network."""
+    if plan.units is not None:
+        plan.units = check_units(
+            session=session, sheet=sheet, network_id=plan.network_id, source=source
+        )
 
 
 def survey_gate(*, session: Session, sheet: Sheet, options: ProvisioningOptions) -> None:
@@ -149,6 +171,7 @@ def apply_plan(
     unless the site's survey is approved (`survey_gate`).
     """
     survey_gate(session=session, sheet=sheet, options=options)
+    recheck_units(session=session, sheet=sheet, plan=plan)
     job = create_job(session=session, plan=plan, actor=actor, now=clock())
     assert job.id is not None
     done = run_job(

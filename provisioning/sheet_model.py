@@ -114,6 +114,8 @@ class Site(SheetModel):
     time_zone: str = "Asia/Tokyo"
     address: Text | None = None
     customer: Text | None = None
+    contract: Text | None = None
+    """The contract number the site's newly deployed units go on (docs/sheets.md)."""
 
     @field_validator("time_zone")
     @classmethod

@@ -11,6 +11,7 @@ from core.audit import redact
 from provisioning.domain import FACTORY_VLAN_1, VLANS_SETTINGS, ChangeAction, kind_of
 from provisioning.models import ResourceSnapshot
 from provisioning.plan import SitePlan
+from provisioning.units import placement_extra
 
 VLAN_FIELDS = (
     "id",
@@ -36,7 +37,8 @@ def snapshot_rows(plan: SitePlan) -> list[ResourceSnapshot]:
         if have is None and key == "vlan/1" and enables_vlans:
             have = dict(FACTORY_VLAN_1)  # what enabling VLANs creates, before the job's writes
         if have is None:
-            rows.append(ResourceSnapshot(job_id=0, resource=key, existed=False))
+            extra = placement_extra(plan.units, key[7:]) if kind_of(key) == "device" else None
+            rows.append(ResourceSnapshot(job_id=0, resource=key, existed=False, extra=extra))
             continue
         if change.action is ChangeAction.DELETE:
             fields: list[str] = [f for f in VLAN_FIELDS if f in have]

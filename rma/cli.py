@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
+from core.bounds import record_number
 from core.cli_support import (
     cli_actor,
     cli_session,
@@ -20,6 +21,7 @@ from core.cli_support import (
     note,
     settings,
 )
+from core.exit_codes import ExitCode
 from core.timeutil import parse_instant, show, utcnow
 from rma import replacement, returns, service, views
 from rma.domain import Disposition, RmaStatus, SwapParty, format_yen
@@ -27,13 +29,20 @@ from rma.schemas import ChargeOut, ChargeRowOut, RmaOut
 from rma.sweep import sweep
 
 rma_app = typer.Typer(
-    help="Advance-replacement (send-back) maintenance: open, decide, reserve, ship, swap, "
+    help="Advance-replacement (send-back) maintenance: open, decide, reserve, release, ship, swap, "
     "pick up, receive, sweep, remind, extend, waive.",
     no_args_is_help=True,
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-RmaId = Annotated[int, typer.Argument(help="RMA id (the number in RMA-000123)")]
+RmaId = Annotated[
+    int,
+    typer.Argument(
+        help="the RMA: RMA-000123 or its id 123",
+        parser=lambda value: record_number(value, "RMA"),
+        metavar="RMA",
+    ),
+]
 
 
 def _out(session: Session, rma_id: int) -> RmaOut:
@@ -42,6 +51,7 @@ def _out(session: Session, rma_id: int) -> RmaOut:
         rma,
         service.charge_of(session=session, rma=rma),
         service.reminders_of(session=session, rma=rma),
+        service.mismatches_of(session=session, rma=rma),
     )
 
 
@@ -125,7 +135,7 @@ def reserve_cmd(
         str | None, typer.Option(help="this unit rather than the automatic pick")
     ] = None,
 ) -> None:
-    """Reserve a verified in-stock unit of the same model, else of a successor model."""
+    """Reserve a verified in-stock unit of the same model, else a successor (re-reserves too)."""
     with cli_session() as session:
         replacement.reserve_replacement(
             session=session, actor=cli_actor(), rma_id=rma_id, now=utcnow(), serial=serial
@@ -134,6 +144,21 @@ def reserve_cmd(
     _done(out)
     if out.substitution:
         console.print(f"substitution: {out.failed_model} → {out.replacement_model}")
+
+
+@rma_app.command("release")
+@handle_errors
+def release_cmd(
+    rma_id: RmaId,
+    reason: Annotated[str, typer.Option(help="why the reserved unit goes back to stock")],
+) -> None:
+    """Give the reserved replacement back to stock; `rma reserve` then sets another aside."""
+    with cli_session() as session:
+        replacement.release_replacement(
+            session=session, actor=cli_actor(), rma_id=rma_id, reason=reason, now=utcnow()
+        )
+        out = _out(session, rma_id)
+    _done(out)
 
 
 @rma_app.command("ship")
@@ -240,7 +265,7 @@ def receive_cmd(
     _done(out)
     if out.status == RmaStatus.EXCEPTION:
         console.print(f"serial mismatch: expected {out.failed_serial}, got {out.mismatch_serial}")
-        raise typer.Exit(4)
+        raise typer.Exit(ExitCode.CONFLICT)
 
 
 @rma_app.command("sweep")
@@ -268,14 +293,20 @@ def sweep_cmd(json_out: JsonOpt = False) -> None:
 @rma_app.command("remind")
 @handle_errors
 def remind_cmd(json_out: JsonOpt = False) -> None:
-    """Send the reminders due today (stored as notices) and list them."""
+    """Send the reminders due today (a passed one late, once; stored as notices) and list them.
+
+    Passed reminders of a period that is over are marked missed, those of an RMA that no longer
+    waits for its unit cancelled (`rma show` lists each reminder's outcome)."""
     with cli_session() as session:
         sent = returns.send_due_reminders(session=session, actor=cli_actor(), now=utcnow())
     if json_out:
         emit_json([_sent(s) for s in sent])
         return
     for s in sent:
-        console.print(f"{s.number} {s.customer or ''}: reminder of {s.remind_on}, due {s.due_date}")
+        late = " (sent late)" if s.late else ""
+        console.print(
+            f"{s.number} {s.customer or ''}: reminder of {s.remind_on}{late}, due {s.due_date}"
+        )
     console.print(f"{len(sent)} reminder(s) sent")
 
 
@@ -287,6 +318,7 @@ def _sent(s: returns.SentReminder) -> dict[str, object]:
         "due_date": s.due_date.isoformat() if s.due_date else None,
         "customer": s.customer,
         "notice_id": s.notice_id,
+        "late": s.late,
     }
 
 
@@ -347,8 +379,14 @@ def show_cmd(rma_id: RmaId, json_out: JsonOpt = False) -> None:
             f"tax {format_yen(c.tax_yen)}), issued {show(c.issued_at)}{credited}"
         )
     for r in out.reminders:
-        state = f"sent {show(r.sent_at)}" if r.sent_at else "planned"
+        state = f"{r.outcome} {show(r.outcome_at)}" if r.outcome else "planned"
         console.print(f"reminder {r.remind_on}: {state}")
+    for m in out.mismatches:
+        console.print(
+            f"serial mismatch: expected {m.expected_serial}, received {m.received_serial} "
+            f"by {m.received_by} at {show(m.received_at)}",
+            highlight=False,
+        )
 
 
 @rma_app.command("list")
@@ -361,7 +399,9 @@ def list_cmd(
     ] = None,
     limit: int = 100,
     offset: int = 0,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="write every match as CSV")] = None,
+    csv_out: Annotated[
+        Path | None, typer.Option("-o", "--out", "--csv", help="write every match as CSV")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List RMAs, or one of the logistics views."""
@@ -404,7 +444,7 @@ def list_cmd(
             items, total = [RmaOut.of(r) for r in page.items], page.total
         else:
             console.print(f"unknown view {view!r}", style="red")
-            raise typer.Exit(2)
+            raise typer.Exit(ExitCode.INVALID)
     if json_out:
         emit_json({"total": total, "items": items})
         return
@@ -416,7 +456,9 @@ def list_cmd(
 @handle_errors
 def notice_cmd(
     rma_id: RmaId,
-    out: Annotated[Path | None, typer.Option("--out", help="PDF file; default stdout")] = None,
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="PDF file; default stdout")
+    ] = None,
 ) -> None:
     """Write the damage-charge notice (機器損害金のご請求) PDF."""
     with cli_session() as session:

@@ -64,6 +64,13 @@ TRANSITIONS: dict[RmaStatus, frozenset[RmaStatus]] = {
 
 TERMINAL: frozenset[RmaStatus] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 
+# The replacement is out and the failed unit not back: the swap may still be recorded. Only from
+# `shipped` does the status itself move to `swapped`; in the others the swap is recorded beside
+# the status (a unit can be swapped in after a pickup request, a wrong parcel or the charge).
+SWAPPABLE: frozenset[RmaStatus] = frozenset(
+    {_S.SHIPPED, _S.PICKUP_REQUESTED, _S.OVERDUE, _S.EXCEPTION, _S.CHARGED, _S.WAIVED}
+)
+
 
 def advance(current: RmaStatus, target: RmaStatus) -> RmaStatus:
     """`target` if the table allows the move from `current`, else InvalidTransition."""
@@ -71,6 +78,13 @@ def advance(current: RmaStatus, target: RmaStatus) -> RmaStatus:
     if target not in allowed:
         raise InvalidTransition("rma", current.value, target.value, (s.value for s in allowed))
     return target
+
+
+def status_after_swap(current: RmaStatus) -> RmaStatus:
+    """The RMA's status once the swap is recorded: `swapped` from `shipped`, else unchanged."""
+    if current not in SWAPPABLE:
+        raise InvalidTransition("rma", current.value, _S.SWAPPED.value, (_S.SHIPPED.value,))
+    return _S.SWAPPED if current is _S.SHIPPED else current
 
 
 def return_due_date(
@@ -99,6 +113,42 @@ def reminder_dates(
         raise ValueError(f"reminder offsets are days before the due date, got {offsets_days}")
     dates = {due - timedelta(days=offset) for offset in offsets_days}
     return sorted(d for d in dates if today is None or d >= today)
+
+
+class ReminderOutcome(StrEnum):
+    """What became of a planned reminder."""
+
+    SENT = "sent"  # on its day
+    SENT_LATE = "sent_late"  # after its day, while the return period still ran
+    MISSED = "missed"  # its day passed and sending it would no longer say anything true
+    CANCELLED = "cancelled"  # the RMA no longer waits for the unit
+
+
+# The RMA no longer waits for the failed unit: its planned reminders are cancelled.
+NO_REMINDERS: frozenset[RmaStatus] = frozenset(
+    {_S.RECEIVED, _S.CLOSED, _S.RESOLVED_REMOTELY, _S.WAIVED, _S.CHARGED}
+)
+
+
+def reminder_outcome(
+    *, remind_on: date, due: date | None, today: date, status: RmaStatus, superseded: bool
+) -> ReminderOutcome | None:
+    """What to do with a planned reminder on `today` (Tokyo); None: keep it planned.
+
+    A reminder whose day passed is sent late once while the return period runs (it still asks
+    for the unit in time), but only the newest of those passed (`superseded` is True for the
+    others: one late notice, not three at once). Once the period is over it is missed: the
+    charge notice speaks from then on.
+    """
+    if status in NO_REMINDERS:
+        return ReminderOutcome.CANCELLED
+    if due is not None and today > due:
+        return ReminderOutcome.MISSED
+    if remind_on > today:
+        return None
+    if remind_on == today:
+        return ReminderOutcome.SENT
+    return ReminderOutcome.MISSED if superseded else ReminderOutcome.SENT_LATE
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,8 @@ class Rma(SQLModel, table=True):
     swapped_by_kind: str | None = Field(default=None, max_length=20)
     swapped_by_name: str | None = Field(default=None, max_length=120)
     dashboard_swap: str | None = Field(default=None, max_length=200)
+    # Set (and committed) by the one request that does the dashboard swap, before the call.
+    swap_claimed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     pickup_date: date | None = None
     pickup_courier: str | None = Field(default=None, max_length=60)
     pickup_tracking: str | None = Field(default=None, max_length=60)
@@ -93,6 +95,9 @@ class RmaReminder(SQLModel, table=True):
     rma_id: int = Field(foreign_key="rma.id")
     remind_on: date
     sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    # None while planned; then sent, sent_late, missed or cancelled (ReminderOutcome), at when.
+    outcome: str | None = Field(default=None, max_length=12)
+    outcome_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
 
 
 class RmaNotice(SQLModel, table=True):
@@ -129,3 +134,17 @@ class DamageChargeRecord(SQLModel, table=True):
     late_arrival_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     credited_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     credit_reason: str | None = Field(default=None, max_length=200)
+
+
+class RmaSerialMismatch(SQLModel, table=True):
+    """A unit received for an RMA whose serial was not the failed unit's: kept for good."""
+
+    __tablename__ = "rma_serial_mismatch"
+    __table_args__ = (Index("ix_rma_serial_mismatch_rma_id", "rma_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rma_id: int = Field(foreign_key="rma.id")
+    expected_serial: str = Field(max_length=14)
+    received_serial: str = Field(max_length=40)
+    received_by: str = Field(max_length=120)
+    received_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from core import audit
@@ -13,20 +14,24 @@ from core.calendar import tokyo_date
 from core.db import begin_write
 from core.errors import Conflict, Problem
 from inventory.domain import DeviceStatus, normalise_serial
-from inventory.service import get_device_for_update, set_status
+from inventory.service import get_device_for_update, set_hold, set_status
 from rma.charging import settle_overdue
 from rma.domain import (
     AWAITING_RETURN,
     CONSUMPTION_TAX_PERCENT,
+    NO_REMINDERS,
     Disposition,
     LateArrivalPolicy,
+    ReminderOutcome,
     RmaPolicy,
     RmaStatus,
     advance,
     is_overdue,
+    reminder_outcome,
 )
-from rma.models import DamageChargeRecord, Rma, RmaNotice, RmaReminder
+from rma.models import DamageChargeRecord, Rma, RmaNotice, RmaReminder, RmaSerialMismatch
 from rma.service import (
+    cancel_reminders,
     charge_of,
     get_rma_for_update,
     move,
@@ -71,6 +76,15 @@ def receive_unit(
         advance(RmaStatus(rma.status), S.EXCEPTION)
         rma.received_serial = rma.mismatch_serial = received
         rma.received_at = now
+        session.add(
+            RmaSerialMismatch(
+                rma_id=rma.id or 0,
+                expected_serial=rma.failed_serial,
+                received_serial=received[:40],
+                received_by=actor.name,
+                received_at=now,
+            )
+        )
         return move(
             session=session,
             actor=actor,
@@ -81,19 +95,18 @@ def receive_unit(
             note=f"expected {rma.failed_serial}, received {received}",
         )
     advance(RmaStatus(rma.status), S.RECEIVED)
+    if rma.swapped_at is None:
+        raise Conflict(
+            f"{rma.number}: {received} is back but no swap is recorded, so the contract and the "
+            f"dashboard still have it in service and the replacement {rma.replacement_serial} "
+            f"on the road. Record the swap first: netkeep rma swap {rma.id} (--no-dashboard if "
+            "the dashboard already runs the replacement), then receive again",
+            rma=rma.number,
+            command=f"netkeep rma swap {rma.id}",
+        )
     rma.received_serial, rma.received_at = received, now
-    rma.mismatch_serial = None
     rma.late_arrival = rma.late_arrival or late
     device = get_device_for_update(session=session, serial=normalise_serial(received))
-    if device.status == DeviceStatus.FAILED:  # never swapped: the customer sent it back anyway
-        set_status(
-            session=session,
-            actor=actor,
-            device=device,
-            target=DeviceStatus.IN_RMA,
-            now=now,
-            note=f"{rma.number} returned without a swap",
-        )
     set_status(
         session=session,
         actor=actor,
@@ -118,8 +131,10 @@ def receive_unit(
         now=now,
         note=f"{rma.number}: {disposition.value}",
     )
+    set_hold(session=session, actor=actor, device=device, holder=None, now=now)
     rma.disposition = disposition.value
     rma.closed_at = now
+    cancel_reminders(session=session, actor=actor, rma=rma, now=now)
     return move(session=session, actor=actor, rma=rma, target=S.CLOSED, now=now)
 
 
@@ -258,13 +273,18 @@ def waive_charge(
         session=session, actor=actor, rma=rma, now=now, tax_rate_percent=tax_rate_percent
     )
     before = rma_snapshot(rma)
-    advance(RmaStatus(rma.status), S.WAIVED)
     require((not reason.strip(), Problem("a reason is required", "reason")))
     charge = charge_of(session=session, rma=rma)
+    if RmaStatus(rma.status) in (S.RECEIVED, S.CLOSED):
+        return _credit_after_receipt(
+            session=session, actor=actor, rma=rma, charge=charge, reason=reason.strip(), now=now
+        )
+    advance(RmaStatus(rma.status), S.WAIVED)
     if charge is not None and charge.credited_at is None:
         charge.credited_at = now
         charge.credit_reason = f"waived: {reason.strip()}"[:200]
         session.add(charge)
+    cancel_reminders(session=session, actor=actor, rma=rma, now=now)
     return move(
         session=session,
         actor=actor,
@@ -276,6 +296,40 @@ def waive_charge(
     )
 
 
+def _credit_after_receipt(
+    *,
+    session: Session,
+    actor: Actor,
+    rma: Rma,
+    charge: DamageChargeRecord | None,
+    reason: str,
+    now: datetime,
+) -> Rma:
+    """The unit is back and the RMA done, but its charge stands: credit it, status unchanged."""
+    if charge is None or charge.credited_at is not None:
+        state = "no damage charge" if charge is None else "its charge already credited"
+        raise Conflict(
+            f"{rma.number} is {rma.status} with {state}; nothing to waive",
+            rma=rma.number,
+            status=rma.status,
+        )
+    before = charge.model_dump()
+    charge.credited_at = now
+    charge.credit_reason = f"waived after receipt: {reason}"[:200]
+    session.add(charge)
+    audit.record(
+        session,
+        actor=actor,
+        action="rma.charge_waived",
+        entity_type="rma",
+        entity_id=rma.number,
+        before=before,
+        after=charge.model_dump() | {"status": rma.status},
+        at=now,
+    )
+    return rma
+
+
 @dataclass(frozen=True, slots=True)
 class SentReminder:
     rma_id: int
@@ -284,13 +338,14 @@ class SentReminder:
     due_date: date | None
     customer: str | None
     notice_id: int
+    late: bool = False
 
 
 def send_due_reminders(*, session: Session, actor: Actor, now: datetime) -> list[SentReminder]:
-    """Reminders due today (or missed) for units still out: store the notice, mark them sent.
+    """Settle every reminder whose day has come: sent (late at most once), missed or cancelled.
 
-    Concurrent runs send each reminder once: rows are taken with SKIP LOCKED on PostgreSQL, and
-    on SQLite the write lock is taken before the unsent reminders are read.
+    `reminder_outcome` decides each. Concurrent runs settle each reminder once: rows are taken
+    with SKIP LOCKED on PostgreSQL, and on SQLite the write lock is taken before they are read.
     """
     begin_write(session)
     today = tokyo_date(now)
@@ -298,49 +353,87 @@ def send_due_reminders(*, session: Session, actor: Actor, now: datetime) -> list
         select(RmaReminder, Rma)
         .join(Rma, col(Rma.id) == col(RmaReminder.rma_id))
         .where(
-            col(RmaReminder.remind_on) <= today,
-            col(RmaReminder.sent_at).is_(None),
-            col(Rma.status).in_([s.value for s in AWAITING_RETURN]),
+            col(RmaReminder.outcome).is_(None),
+            or_(
+                col(RmaReminder.remind_on) <= today,
+                col(Rma.due_date) < today,
+                col(Rma.status).in_([s.value for s in NO_REMINDERS]),
+            ),
         )
-        .order_by(col(RmaReminder.remind_on), col(RmaReminder.id))
+        .order_by(col(RmaReminder.rma_id), col(RmaReminder.remind_on), col(RmaReminder.id))
         .with_for_update(of=RmaReminder, skip_locked=True)
     )
+    rows = session.exec(stmt).all()
+    newest_passed: dict[int, date] = {}
+    for reminder, _ in rows:
+        if reminder.remind_on <= today:
+            newest_passed[reminder.rma_id] = reminder.remind_on  # rows come oldest first
     sent: list[SentReminder] = []
-    for reminder, rma in session.exec(stmt).all():
-        notice = RmaNotice(
-            rma_id=rma.id or 0,
-            kind="reminder",
-            recipient=rma.customer or "",
-            subject=f"【ご返却のお願い】故障機 {rma.failed_serial} の返却期限 {rma.due_date}",
-            body=(
-                f"{rma.customer or ''} 御中\n"
-                f"先出しセンドバック保守（{rma.number}）で交換した故障機 "
-                f"{rma.failed_serial}（{rma.failed_model}）の返却期限は {rma.due_date} です。\n"
-                "期限までにご返却いただけない場合、機器損害金をご請求させていただきます。"
-            ),
-            created_at=now,
+    for reminder, rma in rows:
+        outcome = reminder_outcome(
+            remind_on=reminder.remind_on,
+            due=rma.due_date,
+            today=today,
+            status=RmaStatus(rma.status),
+            superseded=reminder.remind_on < newest_passed.get(rma.id or 0, reminder.remind_on),
         )
-        session.add(notice)
-        reminder.sent_at = now
+        if outcome is None:
+            continue
+        reminder.outcome, reminder.outcome_at = outcome.value, now
         session.add(reminder)
-        session.flush()
-        audit.record(
-            session,
-            actor=actor,
-            action="rma.reminder_sent",
-            entity_type="rma",
-            entity_id=rma.number,
-            after={"remind_on": reminder.remind_on, "notice_id": notice.id},
-            at=now,
-        )
-        sent.append(
-            SentReminder(
-                rma.id or 0,
-                rma.number,
-                reminder.remind_on,
-                rma.due_date,
-                rma.customer,
-                notice.id or 0,
+        if outcome not in (ReminderOutcome.SENT, ReminderOutcome.SENT_LATE):
+            audit.record(
+                session,
+                actor=actor,
+                action=f"rma.reminder_{outcome.value}",
+                entity_type="rma",
+                entity_id=rma.number,
+                after={"remind_on": reminder.remind_on, "status": rma.status},
+                at=now,
             )
+            continue
+        sent.append(
+            _send_reminder(session=session, actor=actor, reminder=reminder, rma=rma, now=now)
         )
     return sent
+
+
+def _send_reminder(
+    *, session: Session, actor: Actor, reminder: RmaReminder, rma: Rma, now: datetime
+) -> SentReminder:
+    late = reminder.outcome == ReminderOutcome.SENT_LATE
+    notice = RmaNotice(
+        rma_id=rma.id or 0,
+        kind="reminder",
+        recipient=rma.customer or "",
+        subject=f"【ご返却のお願い】故障機 {rma.failed_serial} の返却期限 {rma.due_date}",
+        body=(
+            f"{rma.customer or ''} 御中\n"
+            f"先出しセンドバック保守（{rma.number}）で交換した故障機 "
+            f"{rma.failed_serial}（{rma.failed_model}）の返却期限は {rma.due_date} です。\n"
+            "期限までにご返却いただけない場合、機器損害金をご請求させていただきます。"
+        ),
+        created_at=now,
+    )
+    session.add(notice)
+    reminder.sent_at = now
+    session.add(reminder)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="rma.reminder_sent",
+        entity_type="rma",
+        entity_id=rma.number,
+        after={"remind_on": reminder.remind_on, "notice_id": notice.id, "late": late},
+        at=now,
+    )
+    return SentReminder(
+        rma.id or 0,
+        rma.number,
+        reminder.remind_on,
+        rma.due_date,
+        rma.customer,
+        notice.id or 0,
+        late,
+    )

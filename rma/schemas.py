@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from core.fields import Code, Name, Note, OptionalLine, ShortNote
 from rma.domain import Disposition, SwapParty
-from rma.models import DamageChargeRecord, Rma, RmaReminder
+from rma.models import DamageChargeRecord, Rma, RmaReminder, RmaSerialMismatch
 
 
 class OpenIn(BaseModel):
@@ -56,6 +56,10 @@ class ExtendIn(BaseModel):
     reason: Annotated[ShortNote, Field(min_length=1)]
 
 
+class ReleaseIn(BaseModel):
+    reason: Annotated[ShortNote, Field(min_length=1)]
+
+
 class WaiveIn(BaseModel):
     reason: Annotated[ShortNote, Field(min_length=1)]
 
@@ -79,10 +83,25 @@ class ChargeOut(BaseModel):
 class ReminderOut(BaseModel):
     remind_on: date
     sent_at: datetime | None
+    outcome: str | None = None  # None while planned; sent, sent_late, missed, cancelled
+    outcome_at: datetime | None = None
 
     @classmethod
     def of(cls, reminder: RmaReminder) -> ReminderOut:
         return cls.model_validate(reminder, from_attributes=True)
+
+
+class MismatchOut(BaseModel):
+    """A unit received for the RMA whose serial was not the failed unit's."""
+
+    expected_serial: str
+    received_serial: str
+    received_by: str
+    received_at: datetime
+
+    @classmethod
+    def of(cls, mismatch: RmaSerialMismatch) -> MismatchOut:
+        return cls.model_validate(mismatch, from_attributes=True)
 
 
 class RmaOut(BaseModel):
@@ -118,6 +137,7 @@ class RmaOut(BaseModel):
     closed_at: datetime | None
     charge: ChargeOut | None = None
     reminders: list[ReminderOut] = []
+    mismatches: list[MismatchOut] = []
 
     @classmethod
     def of(
@@ -125,10 +145,12 @@ class RmaOut(BaseModel):
         rma: Rma,
         charge: DamageChargeRecord | None = None,
         reminders: list[RmaReminder] | None = None,
+        mismatches: list[RmaSerialMismatch] | None = None,
     ) -> RmaOut:
         data = rma.model_dump() | {"number": rma.number}
         data["charge"] = ChargeOut.of(charge) if charge else None
         data["reminders"] = [ReminderOut.of(r) for r in reminders or []]
+        data["mismatches"] = [MismatchOut.of(m) for m in mismatches or []]
         return cls.model_validate(data)
 
 
@@ -152,6 +174,7 @@ class ReminderSentOut(BaseModel):
     due_date: date | None
     customer: str | None
     notice_id: int
+    late: bool = False
 
 
 class ChargeRowOut(BaseModel):

@@ -17,15 +17,16 @@ from core.auth import Role
 from core.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from core.settings import Settings, business_calendar
 from inventory.domain import DeviceStatus
-from inventory.service import get_device_for_update, set_status
+from inventory.service import get_device_for_update, set_hold, set_status
 from rma.domain import (
     LateArrivalPolicy,
+    ReminderOutcome,
     RmaPolicy,
     RmaStatus,
     advance,
     reminder_dates,
 )
-from rma.models import DamageChargeRecord, Rma, RmaReminder
+from rma.models import DamageChargeRecord, Rma, RmaReminder, RmaSerialMismatch
 
 S = RmaStatus
 
@@ -44,6 +45,7 @@ RMA_AUDIT_FIELDS = (
     "swapped_by_kind",
     "swapped_by_name",
     "dashboard_swap",
+    "swap_claimed_at",
     "pickup_date",
     "pickup_courier",
     "pickup_tracking",
@@ -89,6 +91,16 @@ def get_rma_for_update(*, session: Session, rma_id: int) -> Rma:
 def charge_of(*, session: Session, rma: Rma) -> DamageChargeRecord | None:
     stmt = select(DamageChargeRecord).where(DamageChargeRecord.rma_id == rma.id)
     return session.exec(stmt).first()
+
+
+def mismatches_of(*, session: Session, rma: Rma) -> list[RmaSerialMismatch]:
+    """Every wrong-serial receipt of the RMA, oldest first (kept after the right unit came)."""
+    stmt = (
+        select(RmaSerialMismatch)
+        .where(RmaSerialMismatch.rma_id == rma.id)
+        .order_by(col(RmaSerialMismatch.received_at), col(RmaSerialMismatch.id))
+    )
+    return list(session.exec(stmt))
 
 
 def reminders_of(*, session: Session, rma: Rma) -> list[RmaReminder]:
@@ -181,6 +193,7 @@ def open_rma(
     )
     session.add(rma)
     session.flush()
+    set_hold(session=session, actor=actor, device=device, holder=rma.number, now=now)
     audit.record(
         session,
         actor=actor,
@@ -213,6 +226,7 @@ def decide(
             now=now,
             note=f"{rma.number} resolved remotely",
         )
+        set_hold(session=session, actor=actor, device=device, holder=None, now=now)
         rma.closed_at = now
     return move(
         session=session, actor=actor, rma=rma, target=target, now=now, before=before, note=note
@@ -222,12 +236,12 @@ def decide(
 def plan_reminders(
     *, session: Session, rma: Rma, due: date, policy: RmaPolicy, today: date
 ) -> list[RmaReminder]:
-    """Replace the unsent reminders with ones for `due`."""
+    """Replace the still planned reminders with ones for `due`."""
     assert rma.id is not None
     rma_id = rma.id
     session.exec(
         delete(RmaReminder).where(
-            col(RmaReminder.rma_id) == rma.id, col(RmaReminder.sent_at).is_(None)
+            col(RmaReminder.rma_id) == rma.id, col(RmaReminder.outcome).is_(None)
         )
     )
     sent = {r.remind_on for r in reminders_of(session=session, rma=rma)}
@@ -238,6 +252,25 @@ def plan_reminders(
     ]
     session.add_all(rows)
     return rows
+
+
+def cancel_reminders(*, session: Session, actor: Actor, rma: Rma, now: datetime) -> int:
+    """The RMA no longer waits for the unit: its planned reminders become cancelled; audited."""
+    planned = [r for r in reminders_of(session=session, rma=rma) if r.outcome is None]
+    for reminder in planned:
+        reminder.outcome, reminder.outcome_at = ReminderOutcome.CANCELLED.value, now
+        session.add(reminder)
+    if planned:
+        audit.record(
+            session,
+            actor=actor,
+            action="rma.reminders_cancelled",
+            entity_type="rma",
+            entity_id=rma.number,
+            after={"remind_on": [r.remind_on for r in planned], "status": rma.status},
+            at=now,
+        )
+    return len(planned)
 
 
 def request_pickup(

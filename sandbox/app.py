@@ -183,7 +183,15 @@ async def handle_api(runtime: SandboxRuntime, request: Request, path: str) -> Re
     for key, value in request.query_params.multi_items():
         query.setdefault(key, []).append(value)
     link_base = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
-    outcome = engine.dispatch(method, path, query, body, datetime.now(UTC), link_base + API_PREFIX)
+    outcome = engine.dispatch(
+        method,
+        path,
+        query,
+        body,
+        datetime.now(UTC),
+        link_base + API_PREFIX,
+        agent=request.headers.get("user-agent", ""),
+    )
     reply = outcome.reply
     runtime.counters.add(method, outcome.template, reply.status)
     return json_response(reply.body, reply.status, reply.headers)
@@ -205,6 +213,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/_sandbox/docs",
         openapi_url="/_sandbox/openapi.json",
+        swagger_ui_oauth2_redirect_url="/_sandbox/docs/oauth2-redirect",
         redoc_url=None,
     )
     app.state.runtime = runtime

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sandbox.access import org_or_404
 from sandbox.defaults import iso
 from sandbox.router import ApiError, Call, Reply, Router, bad_request, not_found
 from sandbox.state import Record, SandboxState
 
-RunAction = Callable[[str, str, Any, datetime], Reply]
+
+class Actions(Protocol):
+    """What the engine offers the batch engine: resolve, check and apply one action."""
+
+    def resolve(self, action: Any) -> tuple[str, str]:
+        """Method and path of a batchable action, or ApiError(400)."""
+        ...
+
+    def refusals(self, method: str, path: str, body: Any) -> list[str]:
+        """Schema problems of the action's body that the dashboard refuses."""
+        ...
+
+    def run(self, method: str, path: str, body: Any, now: datetime) -> Reply:
+        """Apply the action through the direct-call handler."""
+        ...
+
 
 MAX_SYNC_ACTIONS = 20
 MAX_ASYNC_ACTIONS = 100
@@ -20,24 +36,9 @@ TOO_MANY_RUNNING = (
     "Too many concurrently executing batches. Maximum is 5 confirmed but not yet executed batches."
 )
 RUN_AT = "_runAt"
+INTERNAL_ERROR = "Internal server error"
 
-OPERATION_METHODS = {"create": "POST", "update": "PUT", "destroy": "DELETE", "delete": "DELETE"}
-
-
-def action_request(action: Any) -> tuple[str, str]:
-    """Method and path of one batch action (create → POST, claim → POST resource/claim ...)."""
-    if (
-        not isinstance(action, dict)
-        or not isinstance(action.get("resource"), str)
-        or not isinstance(action.get("operation"), str)
-    ):
-        raise bad_request("each action needs a string 'resource' and 'operation'")
-    resource = action["resource"].removeprefix("/api/v1").rstrip("/")
-    operation = action["operation"]
-    method = OPERATION_METHODS.get(operation)
-    if method is None:
-        return "POST", f"{resource}/{operation}"
-    return method, resource
+log = logging.getLogger(__name__)
 
 
 def _unfinished(batch: Record) -> bool:
@@ -54,30 +55,60 @@ def _view(batch: Record) -> Record:
     }
 
 
-def execute(st: SandboxState, batch_id: str, now: datetime, run: RunAction) -> None:
-    """Run every action in order; on the first failure restore the state as it was before."""
-    batch = st.action_batches[batch_id]
-    batch[RUN_AT] = None
-    before = st.to_dict()
-    created: list[Record] = []
+def _fail(st: SandboxState, batch_id: str, messages: list[str]) -> None:
+    failed = st.action_batches[batch_id]
+    failed[RUN_AT] = None
+    failed["status"] = {
+        "completed": False,
+        "failed": True,
+        "errors": messages,
+        "createdResources": [],
+    }
+
+
+def _checked(
+    st: SandboxState, batch: Record, actions: Actions
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Every action resolved and its body checked before anything is applied."""
+    requests: list[tuple[str, str]] = []
+    messages: list[str] = []
     for index, action in enumerate(batch["actions"]):
         try:
-            method, path = action_request(action)
+            method, path = actions.resolve(action)
             if st.org_of_path(path) not in (None, batch["organizationId"]):
                 raise bad_request(
                     f"{action['resource']} is not in organization {batch['organizationId']}"
                 )
-            reply = run(method, path, action.get("body") or {}, now)
         except ApiError as err:
+            messages.extend(f"Action at index {index}: {m}" for m in err.messages)
+            continue
+        requests.append((method, path))
+        refused = actions.refusals(method, path, action.get("body") or {})
+        messages.extend(f"Action at index {index}: {m}" for m in refused)
+    return requests, messages
+
+
+def execute(st: SandboxState, batch_id: str, now: datetime, actions: Actions) -> None:
+    """Validate every action, then apply them in order; any failure leaves nothing applied."""
+    batch = st.action_batches[batch_id]
+    batch[RUN_AT] = None
+    requests, messages = _checked(st, batch, actions)
+    if messages:
+        _fail(st, batch_id, messages)
+        return
+    before = st.to_dict()
+    created: list[Record] = []
+    for index, (action, (method, path)) in enumerate(zip(batch["actions"], requests, strict=True)):
+        try:
+            reply = actions.run(method, path, action.get("body") or {}, now)
+        except ApiError as err:
+            messages = [f"Action at index {index}: {m}" for m in err.messages]
+        except Exception:  # a sandbox bug: still nothing of the batch stays applied
+            log.exception("sandbox batch action %d failed: %s %s", index, method, path)
+            messages = [f"Action at index {index}: {INTERNAL_ERROR}"]
+        if messages:
             st.replace_with(before)
-            failed = st.action_batches[batch_id]
-            failed[RUN_AT] = None
-            failed["status"] = {
-                "completed": False,
-                "failed": True,
-                "errors": [f"Action {index}: {m}" for m in err.messages],
-                "createdResources": [],
-            }
+            _fail(st, batch_id, messages)
             return
         if method == "POST" and isinstance(reply.body, dict) and "id" in reply.body:
             created.append(
@@ -91,7 +122,7 @@ def execute(st: SandboxState, batch_id: str, now: datetime, run: RunAction) -> N
     }
 
 
-def run_due_batches(st: SandboxState, now: datetime, run: RunAction) -> None:
+def run_due_batches(st: SandboxState, now: datetime, run: Actions) -> None:
     """Complete asynchronous batches whose delay has passed (called before each request)."""
     stamp = now.timestamp()
     due = [
@@ -103,7 +134,7 @@ def run_due_batches(st: SandboxState, now: datetime, run: RunAction) -> None:
         execute(st, batch_id, now, run)
 
 
-def _start(st: SandboxState, batch: Record, now: datetime, delay: float, run: RunAction) -> None:
+def _start(st: SandboxState, batch: Record, now: datetime, delay: float, run: Actions) -> None:
     limit = MAX_SYNC_ACTIONS if batch["synchronous"] else MAX_ASYNC_ACTIONS
     if len(batch["actions"]) > limit:
         kind = "synchronous" if batch["synchronous"] else "asynchronous"
@@ -124,7 +155,7 @@ def _start(st: SandboxState, batch: Record, now: datetime, delay: float, run: Ru
         batch[RUN_AT] = (now + timedelta(seconds=delay)).timestamp()
 
 
-def make_router(run: RunAction, delay: Callable[[], float]) -> Router:
+def make_router(run: Actions, delay: Callable[[], float]) -> Router:
     """Action batch routes bound to the engine's action runner."""
     router = Router()
     base = "/organizations/{organizationId}/actionBatches"
@@ -137,8 +168,14 @@ def make_router(run: RunAction, delay: Callable[[], float]) -> Router:
         actions = body.get("actions")
         if not isinstance(actions, list) or not actions:
             raise bad_request("'actions' must be a non-empty array")
-        for action in actions:
-            action_request(action)
+        refused: list[str] = []
+        for index, action in enumerate(actions):
+            try:
+                run.resolve(action)
+            except ApiError as err:
+                refused.extend(f"Action at index {index}: {m}" for m in err.messages)
+        if refused:
+            raise bad_request(*refused)
         batch: Record = {
             "id": str(st.new_id()),
             "organizationId": org_id,

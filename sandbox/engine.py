@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import logging
+import re
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,8 +18,18 @@ from sandbox import (
     routes_security,
     routes_wireless,
 )
-from sandbox.router import ApiError, Call, Reply, Router
+from sandbox.router import ApiError, Call, Reply, Route, Router
+from sandbox.spec.known import NETKEEP_KNOWN_BATCH_MISMATCHES, NETKEEP_KNOWN_BODY_MISMATCHES
+from sandbox.spec.sdk import Operation, catalog
+from sandbox.spec.validate import body_problems
 from sandbox.state import SandboxState
+
+log = logging.getLogger(__name__)
+INTERNAL_ERROR = "Internal server error (a sandbox bug, not a client mistake)"
+REQUEST_LOG_SIZE = 10_000
+LOGGED_ITEMS = 50
+"""A logged list answer keeps its first items only (pages of a large inventory stay small)."""
+LEGACY_VERBS = {"create": "POST", "update": "PUT", "destroy": "DELETE"}
 
 
 def base_router() -> Router:
@@ -48,7 +62,64 @@ class Dashboard:
         self.operations = base_router()
         self.router = Router()
         self.router.include(self.operations)
-        self.router.include(batches.make_router(self._run_action, lambda: self.batch_delay))
+        self.router.include(batches.make_router(self, lambda: self.batch_delay))
+        self.catalog = catalog()
+        self.spec: dict[tuple[str, str], Operation | None] = {
+            (r.method, r.template): self.catalog.find(r.method, r.template)
+            for r in self.router.routes
+        }
+        self.tolerated = set(NETKEEP_KNOWN_BODY_MISMATCHES)
+        self.batch_agent = ""
+        """User-Agent of the latest batch request (batch actions are logged under it)."""
+        self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
+        """Every answered operation (direct or batch action): body, answer, spec problems."""
+
+    def operation_of(self, route: Route) -> Operation | None:
+        """The published operation a sandbox route serves (None: not in the specification)."""
+        return self.spec.get((route.method, route.template))
+
+    def body_refusals(self, route: Route, body: Any, entry: dict[str, Any]) -> list[str]:
+        """Messages for a body that breaks the route's published schema (tolerated ones logged)."""
+        op = self.operation_of(route)
+        if op is None or route.method not in ("POST", "PUT"):
+            return []
+        problems = body_problems(op.operation_id, op.body, body)
+        entry["problems"] = [m for _, m in problems]
+        return [m for f, m in problems if (op.operation_id, f) not in self.tolerated]
+
+    def query_refusals(self, route: Route, query: dict[str, list[str]]) -> list[str]:
+        """``perPage`` outside the operation's documented range (e.g. 3 - 1000) is refused."""
+        op = self.operation_of(route)
+        raw = query.get("perPage")
+        if op is None or not op.paged or op.per_page is None or not raw:
+            return []
+        low, high = op.per_page
+        try:
+            value = int(raw[0])
+        except ValueError:
+            return [f"'perPage' must be an integer between {low} and {high}"]
+        if not low <= value <= high:
+            return [f"'perPage' must be between {low} and {high}, got {value}"]
+        return []
+
+    def _entry(
+        self, method: str, path: str, route: Route | None, body: Any, agent: str
+    ) -> dict[str, Any]:
+        op = self.operation_of(route) if route else None
+        entry: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "template": route.template if route else None,
+            "operationId": op.operation_id if op else None,
+            "body": copy.deepcopy(body),
+            "problems": [],
+            "status": None,
+            "reply": None,
+            "batch": False,
+            "agent": agent,
+        }
+        self.request_log.append(entry)
+        return entry
 
     def dispatch(
         self,
@@ -58,9 +129,10 @@ class Dashboard:
         body: Any,
         now: datetime,
         link_base: str = "",
+        agent: str = "",
     ) -> Outcome:
         """Answer one API operation; ApiError becomes an error reply."""
-        batches.run_due_batches(self.state, now, self._run_action)
+        batches.run_due_batches(self.state, now, self)
         route, params, path_known = self.router.match(method, path)
         if route is None:
             if path_known:
@@ -69,11 +141,23 @@ class Dashboard:
                     "<method not allowed>",
                 )
             return Outcome(error_reply(ApiError(404, f"No such path: {path}")), "<unmatched>")
+        entry = self._entry(method, path, route, body, agent)
+        if route.template.endswith("/actionBatches") or "/actionBatches/" in route.template:
+            self.batch_agent = agent
         call = Call(params, query, body, now, path=path.rstrip("/") or "/", link_base=link_base)
+        refused = self.body_refusals(route, body, entry) + self.query_refusals(route, query)
         try:
+            if refused:
+                raise ApiError(400, *refused)
             reply = route.handler(self.state, call)
         except ApiError as err:
             reply = error_reply(err)
+        except Exception:  # a sandbox bug: client mistakes are ApiErrors above
+            log.exception("sandbox handler failed: %s %s", method, path)
+            reply = Reply({"errors": [INTERNAL_ERROR]}, 500)
+        entry["status"] = reply.status
+        answer = reply.body[:LOGGED_ITEMS] if isinstance(reply.body, list) else reply.body
+        entry["reply"] = copy.deepcopy(answer)  # handlers answer live state records
         return Outcome(reply, route.template)
 
     def template_of(self, method: str, path: str) -> str:
@@ -81,7 +165,55 @@ class Dashboard:
         route, _, _ = self.router.match(method, path)
         return route.template if route else "<unmatched>"
 
-    def _run_action(self, method: str, path: str, body: Any, now: datetime) -> Reply:
+    # --- action batches (sandbox.batches.Actions) ----------------------------------------
+
+    def resolve(self, action: Any) -> tuple[str, str]:
+        """Method and path of a batch action, which must be a published batchable operation."""
+        if (
+            not isinstance(action, dict)
+            or not isinstance(action.get("resource"), str)
+            or not isinstance(action.get("operation"), str)
+        ):
+            raise ApiError(400, "each action needs a string 'resource' and 'operation'")
+        resource = action["resource"].removeprefix("/api/v1").split("?", 1)[0].rstrip("/")
+        verb = action["operation"]
+        for method in ("POST", "PUT", "DELETE"):
+            route, _, _ = self.operations.match(method, resource)
+            if route is None:
+                continue
+            batch = self.catalog.find_batch(route.template, verb)
+            op = self.operation_of(route)
+            if batch is not None and op is not None and batch.operation_id == op.operation_id:
+                return method, resource
+        legacy = self._legacy(resource, verb)
+        if legacy is not None:
+            return legacy
+        raise ApiError(400, f"'{verb}' on '{action['resource']}' is not a batchable operation")
+
+    def _legacy(self, resource: str, verb: str) -> tuple[str, str] | None:
+        """The pre-spec mapping, kept only for netkeep's known batch mismatches."""
+        method = LEGACY_VERBS.get(verb, "POST")
+        path = resource if verb in LEGACY_VERBS else f"{resource}/{verb}"
+        route, _, _ = self.operations.match(method, path)
+        if route is None:
+            return None
+        for template, known_verb in NETKEEP_KNOWN_BATCH_MISMATCHES:
+            pattern = re.sub(r"\{\w+\}", "[^/]+", template)
+            if known_verb == verb and re.fullmatch(pattern, resource):
+                return method, path
+        return None
+
+    def refusals(self, method: str, path: str, body: Any) -> list[str]:
+        """Schema problems of one action's body (logged as a batch entry)."""
+        route, _, _ = self.operations.match(method, path)
+        if route is None:
+            return [f"No such operation: {method} {path}"]
+        entry = self._entry(method, path, route, body, self.batch_agent)
+        entry["batch"] = True
+        return self.body_refusals(route, body, entry)
+
+    def run(self, method: str, path: str, body: Any, now: datetime) -> Reply:
+        """Apply one action through the same handler a direct call uses."""
         route, params, _ = self.operations.match(method, path)
         if route is None:
             raise ApiError(400, f"Invalid action resource or operation: {method} {path}")

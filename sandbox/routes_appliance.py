@@ -86,11 +86,15 @@ def _ip(value: Any, field: str) -> ipaddress.IPv4Address:
         raise bad_request(f"'{field}' must be an IPv4 address, got {value!r}") from exc
 
 
-def _validate_vlan(vlan: Record, others: list[Record]) -> None:
+def _subnet(value: Any) -> ipaddress.IPv4Network:
     try:
-        subnet = ipaddress.IPv4Network(str(vlan["subnet"]), strict=True)
+        return ipaddress.IPv4Network(str(value), strict=True)
     except ValueError as exc:
-        raise bad_request(f"'subnet' {vlan['subnet']!r} is not a valid IPv4 subnet") from exc
+        raise bad_request(f"'subnet' {value!r} is not a valid IPv4 subnet") from exc
+
+
+def _validate_vlan(vlan: Record, others: list[Record]) -> None:
+    subnet = _subnet(vlan["subnet"])
     if _ip(vlan["applianceIp"], "applianceIp") not in subnet:
         raise bad_request(f"'applianceIp' {vlan['applianceIp']} is not in subnet {subnet}")
     for other in others:
@@ -146,6 +150,7 @@ def create_vlan(st: SandboxState, call: Call) -> Reply:
         raise bad_request("'id' must be an integer between 1 and 4094")
     if str(vlan_id) in cfg["vlans"]:
         raise bad_request(f"VLAN {vlan_id} already exists")
+    _subnet(body["subnet"])  # before the defaults derive the mask from it
     vlan = defaults.vlan({**body, "id": vlan_id})
     merge(vlan, body, VLAN_KEYS)
     vlan["cidr"] = vlan["subnet"]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -213,7 +216,25 @@ def running_sandbox(
     try:
         yield SandboxServer(root, config, app, admin)
     finally:
+        dump_request_log(app)
         admin.client.close()
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+REQUEST_LOG_ENV = "SANDBOX_REQUEST_LOG"
+
+
+def dump_request_log(app: FastAPI) -> None:
+    """Append the sandbox's request log as JSON lines to $SANDBOX_REQUEST_LOG, if set.
+
+    ``python -m tools.spec_report FILE`` checks every logged request against the published
+    operations (what ``tests/contract/spec`` does for its own scenarios).
+    """
+    target = os.environ.get(REQUEST_LOG_ENV)
+    if not target:
+        return
+    with Path(target).open("a", encoding="utf-8") as out:
+        for entry in app.state.runtime.dashboard.request_log:
+            out.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")

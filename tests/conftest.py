@@ -25,7 +25,7 @@ from core.db import make_engine
 from core.settings import Settings
 from inventory.catalogue_defaults import seed_catalogue
 
-pytest_plugins = ["sandbox.testing", "netdevices.testing"]
+pytest_plugins = ["sandbox.testing", "netdevices.testing", "tests.contract.spec.coverage_plugin"]
 
 PG_URL = os.environ.get("NETKEEP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T = TypeVar("T")

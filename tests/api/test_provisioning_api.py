@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import json
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from dashboard.provisioning import MerakiProvisioning
 from dashboard.session import build_sdk
+from jobs.catalogue import JobContext, run_rollout
 from sandbox.server import SandboxServer
 from tests.conftest import bearer
+from tests.service.helpers import seed_demo_inventory
 from tests.service.test_provisioning_apply import approved_survey
 from tests.unit.provisioning.sheets import EXAMPLE_ENV, EXAMPLES
 
 API = "/api/v1"
+
+
+@pytest.fixture(autouse=True)
+def _stock(session: Session) -> None:
+    """The example sheets' units are the demo's stock (the inventory is checked at plan time)."""
+    seed_demo_inventory(session)
 
 
 def _files(name: str, text: str | None = None) -> dict[str, tuple[str, bytes, str]]:
@@ -108,20 +121,26 @@ def test_rollout_over_http(
     out = done.json()
     assert out["status"] == "done" and len(out["jobs"]) == 2
     assert out["estimate"]["calls"] < out["one_sheet_at_a_time"]
+    assert done.headers["location"] == f"{API}/rollouts/{out['rollout']}"
     shown = app_client.get(f"{API}/rollouts/{out['rollout']}", headers=viewer)
     assert [j["id"] for j in shown.json()["jobs"]] == [j["id"] for j in out["jobs"]]
+    # read back later, the rollout shows what it was estimated at and what it spent
+    assert shown.json()["estimate"] == out["estimate"]
+    assert shown.json()["one_sheet_at_a_time"] == out["one_sheet_at_a_time"]
+    assert shown.json()["calls"]["calls"] == out["calls"]["calls"] > 0
     assert app_client.get(f"{API}/rollouts/R-none", headers=viewer).status_code == 404
     again = app_client.post(f"{API}/rollouts", files=files, headers=field)
-    assert again.json()["status"] == "nothing to do"
+    assert again.status_code == 200 and again.json()["status"] == "nothing to do"
+    statuses = app_client.get("/openapi.json").json()["paths"][f"{API}/rollouts"]["post"]
+    assert {"200", "201", "202"} <= set(statuses["responses"])
 
 
 def test_rollout_in_the_background(
-    app_client: TestClient, tokens: dict[str, str], sandbox: SandboxServer
+    app_client: TestClient, tokens: dict[str, str], sandbox: SandboxServer, session: Session
 ) -> None:
     sdk = build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url)
-    app_client.app.state.provisioning_dashboard = MerakiProvisioning(  # type: ignore[attr-defined]
-        sdk, organization_id="537758"
-    )
+    dash = MerakiProvisioning(sdk, organization_id="537758")
+    app_client.app.state.provisioning_dashboard = dash  # type: ignore[attr-defined]
     files = [
         ("files", (f"{n}.yaml", (EXAMPLES / f"{n}.yaml").read_bytes(), "application/x-yaml"))
         for n in ("utm", "router")
@@ -132,6 +151,71 @@ def test_rollout_in_the_background(
     out = accepted.json()
     assert out["status"] == "pending" and len(out["jobs"]) == 2
     assert accepted.headers["location"] == f"{API}/rollouts/{out['rollout']}"
-    # the test client runs background tasks before it returns: the rollout has finished
+    app = app_client.app
+    if app.state.engine.dialect.name == "postgresql":  # type: ignore[attr-defined]
+        # queued for `netkeep worker`: run the job as a worker would (tests/service/test_workers)
+        payload = _queued_rollout(app.state.engine, out["rollout"])  # type: ignore[attr-defined]
+        ctx = JobContext(
+            settings=app.state.settings,  # type: ignore[attr-defined]
+            engine=app.state.engine,  # type: ignore[attr-defined]
+            session_factory=lambda: nullcontext(session),
+        )
+        assert run_rollout(ctx, payload, dashboard=dash) == {
+            "rollout": out["rollout"],
+            "done": True,
+        }
+    # on SQLite the test client runs the in-process job before it returns: the rollout has finished
     shown = app_client.get(accepted.headers["location"], headers=viewer).json()
     assert shown["status"] == "done", shown
+    assert shown["estimate"] == out["estimate"] and shown["estimate"]["calls"] > 0
+    assert shown["calls"]["calls"] > 0
+
+
+def _queued_rollout(engine: Engine, rollout: str) -> dict[str, Any]:
+    """The one procrastinate job of the rollout (taken out of the queue), sheets sealed in it."""
+    with engine.begin() as connection:
+        rows = connection.execute(
+            text(
+                "DELETE FROM procrastinate_jobs WHERE lock = :lock "
+                "RETURNING task_name, status, queueing_lock, args"
+            ),
+            {"lock": f"rollout:{rollout}"},
+        ).all()
+    assert [(r.task_name, r.status, r.queueing_lock) for r in rows] == [
+        ("provisioning.rollout", "todo", f"rollout:{rollout}")
+    ]
+    payload: dict[str, Any] = rows[0].args["payload"]
+    assert payload["rollout"] == rollout and len(payload["sheets"]) == 2
+    assert "さくら商事" not in json.dumps(payload, ensure_ascii=False)  # the sheets are sealed
+    return payload
+
+
+def test_a_unit_the_inventory_refuses_is_422_with_its_place_and_nothing_is_sent(
+    app_client: TestClient, tokens: dict[str, str], sandbox: SandboxServer
+) -> None:
+    sdk = build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    app_client.app.state.provisioning_dashboard = MerakiProvisioning(  # type: ignore[attr-defined]
+        sdk, organization_id="537758"
+    )
+    router = (EXAMPLES / "router.yaml").read_text(encoding="utf-8")
+    elsewhere = router.replace("Q2KY-BBBB-0001", "Q2KY-BBBB-0003")  # deployed at 大阪支店
+    field = bearer(tokens["field"])
+    sandbox.admin.reset_counters()
+    for route in ("plans", "jobs"):
+        refused = app_client.post(
+            f"{API}/{route}", files=_files("router", elsewhere), headers=field
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["problems"] == [
+            {
+                "location": "router.yaml: devices[0].serial",
+                "message": "serial Q2KY-BBBB-0003 is deployed at 大阪支店 (なにわ物産株式会社, "
+                "network N_demo_osaka), not at みどり設計 事務所; a unit is provisioned only from "
+                "stock or at the site it is deployed at",
+            }
+        ]
+    files = [("files", ("router.yaml", elsewhere.encode("utf-8"), "application/x-yaml"))]
+    refused = app_client.post(f"{API}/rollouts", files=files, headers=field)
+    assert refused.status_code == 422
+    assert [p["location"] for p in refused.json()["problems"]] == ["router.yaml: devices[0].serial"]
+    assert sandbox.admin.counters()["operations"] == {}  # no dashboard call at all

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from dashboard.provisioning import MerakiProvisioning
 from dashboard.session import build_sdk
 from sandbox.server import SandboxServer
 from tests.conftest import bearer
+from tests.service.helpers import seed_demo_inventory
 from tests.unit.provisioning.sheets import EXAMPLES
 
 API = "/api/v1"
+
+
+@pytest.fixture(autouse=True)
+def _stock(session: Session) -> None:
+    """The example sheets' units are the demo's stock (the inventory is checked at plan time)."""
+    seed_demo_inventory(session)
+
+
 SITE = "さくら商事 本社"
 
 

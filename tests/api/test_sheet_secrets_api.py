@@ -22,11 +22,20 @@ from dashboard.provisioning import MerakiProvisioning
 from dashboard.session import build_sdk
 from sandbox.server import SandboxServer
 from tests.conftest import bearer
+from tests.service.helpers import seed_demo_inventory
 from tests.service.test_provisioning_apply import approved_survey
 from tests.unit.changes.builders import as_bytes, build_contracts, change_raw
 from tests.unit.provisioning.sheets import EXAMPLES
 
 API = "/api/v1"
+
+
+@pytest.fixture
+def stock(session: Session) -> None:
+    """The example sheets' units are the demo's stock (the inventory is checked at plan time)."""
+    seed_demo_inventory(session)
+
+
 API_KEY = "server-meraki-api-key-0123456789"
 CUSTOMER = "医療法人あおば会"
 STORED = {
@@ -136,6 +145,7 @@ def _put_secrets(client: TestClient, token: str) -> None:
 
 
 def test_named_secrets_are_set_by_noc_used_by_sheets_and_never_shown(
+    stock: None,
     over_sandbox: TestClient,
     tokens: dict[str, str],
     sandbox: SandboxServer,
@@ -149,7 +159,7 @@ def test_named_secrets_are_set_by_noc_used_by_sheets_and_never_shown(
     assert over_sandbox.get(f"{API}/secrets", headers=bearer(tokens["viewer"])).status_code == 403
     _put_secrets(over_sandbox, tokens["noc"])
     listed = over_sandbox.get(f"{API}/secrets", headers=bearer(tokens["noc"]))
-    assert sorted(s["name"] for s in listed.json()) == sorted(STORED)
+    assert sorted(s["name"] for s in listed.json()["items"]) == sorted(STORED)
     rows = session.exec(select(NamedSecret)).all()
     audit = session.exec(select(AuditEntry).where(AuditEntry.entity_type == "named_secret")).all()
     for value in STORED.values():
@@ -176,6 +186,7 @@ def test_named_secrets_are_set_by_noc_used_by_sheets_and_never_shown(
 
 
 def test_a_plan_is_no_psk_oracle(
+    stock: None,
     over_sandbox: TestClient,
     tokens: dict[str, str],
     sandbox: SandboxServer,

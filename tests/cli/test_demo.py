@@ -38,7 +38,7 @@ def test_demo_command_loads_data_starts_sandbox_and_prints_tour(demo_db: str) ->
     assert token is not None
     assert re.search(r"Meraki dashboard sandbox: http://127\.0\.0\.1:\d+/api/v1", result.output)
     assert re.search(r"Mail sink \(SMTP 127\.0\.0\.1:\d+\)", result.output)
-    assert re.search(r"export NETKEEP_SMTP_HOST=127\.0\.0\.1 NETKEEP_SMTP_PORT=\d+", result.output)
+    assert "var/demo.json" in result.output  # the CLI follows the demo, no exports needed
     client = TestClient(create_app(Settings(database_url=demo_db, _env_file=None)))  # type: ignore[call-arg]
     devices = client.get("/api/v1/devices", headers={"Authorization": f"Bearer {token.group(1)}"})
     assert devices.json()["total"] == 13
@@ -132,7 +132,7 @@ def test_demo_stock_is_checked_so_the_first_reserve_works(demo_cli: CliRunner) -
     run(demo_cli, "rma", "open", "Q2FY-AAAA-0001", "--symptom", "電源断", "--reporter", "総務")
     run(demo_cli, "rma", "decide", "1", "--replace")
     run(demo_cli, "rma", "reserve", "1")
-    reserved = json.loads(run(demo_cli, "rma", "show", "1", "--json"))
+    reserved = json.loads(run(demo_cli, "rma", "show", "RMA-000001", "--json"))  # as shown
     assert reserved["status"] == "replacement_reserved"
     assert reserved["replacement_serial"] in {"Q2FY-AAAA-0002", "Q2FY-AAAA-0003"}
     assert "no violations" in run(demo_cli, "doctor")
@@ -184,3 +184,40 @@ def test_the_shipped_vpn_example_builds_site_to_site_and_client_vpn_on_the_demo(
     assert [u["email"] for u in sdk.networks.getNetworkMerakiAuthUsers("N_demo_tokyo")] == [
         "tanaka@sakura.example.jp"
     ]
+
+
+def test_the_tours_apply_deploys_its_units_and_doctor_stays_clean(demo_cli: CliRunner) -> None:
+    examples = Path(__file__).resolve().parents[2] / "provisioning" / "examples"
+    planned = json.loads(run(demo_cli, "plan", str(examples / "utm.yaml"), "--json"))
+    assert planned["units"] == {
+        "Q2FY-AAAA-0002": "in_stock → deployed at さくら商事 本社 for 株式会社さくら商事, on "
+        "contract C-2026-0005 once claimed"
+    }
+    out = run(demo_cli, "apply", str(examples / "utm.yaml"), str(examples / "router.yaml"), "--yes")
+    assert "rollout" in out and "done" in out
+    assert "no violations" in run(demo_cli, "doctor")
+    shown = json.loads(run(demo_cli, "inventory", "show", "Q2FY-AAAA-0002", "--json"))
+    device = shown.get("device", shown)
+    assert (device["status"], device["site"], device["customer"]) == (
+        "deployed",
+        "さくら商事 本社",
+        "株式会社さくら商事",
+    )
+    assert device["network_id"] and device["network_id"].startswith("N_")
+
+
+def test_apply_refuses_a_unit_deployed_elsewhere_with_exit_2_before_any_call(
+    demo_cli: CliRunner, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    examples = Path(__file__).resolve().parents[2] / "provisioning" / "examples"
+    text = (examples / "utm.yaml").read_text(encoding="utf-8")
+    sheet = tmp_path / "moved.yaml"
+    sheet.write_text(text.replace("Q2FY-AAAA-0002", "Q2FY-AAAA-0001"), encoding="utf-8")
+    sandbox.admin.reset_counters()
+    out = run(demo_cli, "apply", str(sheet), "--yes", code=2)
+    assert (
+        "moved.yaml: devices[0].serial: serial Q2FY-AAAA-0001 is deployed at 東京本社 "
+        "(株式会社さくら商事, network N_demo_tokyo), not at さくら商事 本社"
+        in " ".join(out.split())
+    )
+    assert sandbox.admin.counters()["operations"] == {}

@@ -13,19 +13,22 @@ from core.settings import get_settings
 from netkeep.cli import app
 from sandbox.seeds import DEMO_DEVICES, DEMO_NETWORKS
 from sandbox.server import SandboxServer
+from tests.service.helpers import seed_demo_inventory_at
 
 
 @pytest.fixture
 def cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer
 ) -> Iterator[CliRunner]:
-    monkeypatch.setenv("NETKEEP_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("NETKEEP_DATABASE_URL", url)
     monkeypatch.setenv("NETKEEP_MERAKI_BASE_URL", sandbox.base_url)
     monkeypatch.setenv("NETKEEP_PROVISIONING_RATE_PER_ORG", "500")
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
     runner = CliRunner()
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    seed_demo_inventory_at(url)  # the example rows' units are the demo's stock
     yield runner
     get_settings.cache_clear()
 

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from core.settings import get_settings
 from netkeep.cli import app
 from sandbox.server import SandboxServer
+from tests.service.helpers import HEADER, seed_demo_inventory_at
 from tests.unit.provisioning.sheets import EXAMPLES
 
 
@@ -20,7 +21,8 @@ from tests.unit.provisioning.sheets import EXAMPLES
 def cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer
 ) -> Iterator[CliRunner]:
-    monkeypatch.setenv("NETKEEP_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("NETKEEP_DATABASE_URL", url)
     monkeypatch.setenv("NETKEEP_MERAKI_BASE_URL", sandbox.base_url)
     monkeypatch.setenv("NETKEEP_PROVISIONING_RATE_PER_ORG", "500")
     monkeypatch.setenv("NETKEEP_ACTOR", "cli-test")
@@ -28,6 +30,7 @@ def cli(
     get_settings.cache_clear()
     runner = CliRunner()
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    seed_demo_inventory_at(url)  # the example sheets' units are in stock
     yield runner
     get_settings.cache_clear()
 
@@ -84,7 +87,16 @@ def _shop(folder: Path, i: int, *, vlan: int = 10) -> str:
     return str(path)
 
 
+def _stock_shops(cli: CliRunner, folder: Path, *shops: int) -> None:
+    """The shops' units arrive in the warehouse: imported into the inventory, in stock."""
+    rows = "".join(f"Q2FY-C{i:03d}-0001,MX67,,in_stock,,倉庫,,,,,,\n" for i in shops)
+    csv = folder / "shops.csv"
+    csv.write_text(HEADER + rows, encoding="utf-8")
+    run(cli, "inventory", "import", str(csv), "--commit")
+
+
 def test_several_sheets_are_one_rollout(cli: CliRunner, tmp_path: Path) -> None:
+    _stock_shops(cli, tmp_path, 1, 2, 9)
     bad = _shop(tmp_path, 9, vlan=5000)
     worse = tmp_path / "worse.yaml"
     worse.write_text("format: netkeep-sheet/1\nkind: settings\nsite: {plan: utm}\n", "utf-8")

@@ -96,3 +96,28 @@ def test_receive_with_the_wrong_serial_exits_with_conflict(cli: CliRunner) -> No
     shown = json.loads(run(cli, "show", rma_id, "--json"))
     assert (shown["status"], shown["disposition"]) == ("closed", "refurbish")
     run(cli, "extend", rma_id, "--due", "2030-01-01", "--reason", "x", code=4)
+
+
+def test_release_re_reserve_hand_move_refused_and_the_mismatch_shown(cli: CliRunner) -> None:
+    opened = json.loads(
+        run(cli, "open", FAILED, "--symptom", "電源断", "--reporter", "山田", "--json")
+    )
+    rma_id = str(opened["id"])
+    run(cli, "decide", rma_id, "--replace")
+    run(cli, "reserve", rma_id)
+    moved = cli.invoke(app, ["inventory", "status", SPARE, "in_stock"])
+    assert moved.exit_code == 4, moved.output
+    assert f"netkeep rma release {rma_id}" in " ".join(moved.output.split())
+    assert "replacement_needed" in run(cli, "release", rma_id, "--reason", "外箱破損")
+    assert SPARE in run(cli, "reserve", rma_id, "--serial", SPARE)
+    run(cli, "ship", rma_id, "--courier", "ヤマト", "--tracking", "1")
+    received = cli.invoke(app, ["rma", "receive", rma_id, FAILED])
+    assert received.exit_code == 4 and f"netkeep rma swap {rma_id}" in " ".join(
+        received.output.split()
+    )
+    run(cli, "receive", rma_id, "Q2FY-ZZZZ-0099", code=4)  # an exception, exit 4
+    run(cli, "swap", rma_id, "--no-dashboard")
+    run(cli, "receive", rma_id, FAILED)
+    shown = " ".join(run(cli, "show", rma_id).split())
+    assert f"serial mismatch: expected {FAILED}, received Q2FY-ZZZZ-0099 by cli-test" in shown
+    assert "reminder" in shown and "cancelled" in shown

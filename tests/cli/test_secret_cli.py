@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from core.settings import get_settings
 from netkeep.cli import app
 from sandbox.server import SandboxServer
+from tests.service.helpers import seed_demo_inventory_at
 from tests.unit.provisioning.sheets import EXAMPLES
 
 CUSTOMER = "医療法人あおば会"
@@ -26,7 +27,8 @@ HELD = {
 def cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer
 ) -> Iterator[CliRunner]:
-    monkeypatch.setenv("NETKEEP_DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'cli.db'}")
+    url = f"sqlite:///{tmp_path / 'var' / 'cli.db'}"
+    monkeypatch.setenv("NETKEEP_DATABASE_URL", url)
     monkeypatch.setenv("NETKEEP_MERAKI_BASE_URL", sandbox.base_url)
     monkeypatch.setenv("NETKEEP_PROVISIONING_RATE_PER_ORG", "500")
     monkeypatch.setenv("NETKEEP_PROVISIONING_REQUIRE_SURVEY", "false")
@@ -35,6 +37,7 @@ def cli(
     get_settings.cache_clear()
     runner = CliRunner()
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    seed_demo_inventory_at(url)  # the wireless example's access points are in stock
     yield runner
     get_settings.cache_clear()
 

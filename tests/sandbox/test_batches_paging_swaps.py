@@ -15,7 +15,7 @@ def _vlan_action(net, vlan_id, subnet, ip):
     return {
         "resource": f"/networks/{net}/appliance/vlans",
         "operation": "create",
-        "body": {"id": vlan_id, "name": f"v{vlan_id}", "subnet": subnet, "applianceIp": ip},
+        "body": {"id": str(vlan_id), "name": f"v{vlan_id}", "subnet": subnet, "applianceIp": ip},
     }
 
 
@@ -30,21 +30,7 @@ def test_synchronous_batch_applies_actions_in_order(sandbox):
                 "operation": "update",
                 "body": {"dhcpLeaseTime": "1 hour"},
             },
-            {
-                "resource": "/networks/N_demo_osaka/appliance/firewall/l3FirewallRules",
-                "operation": "update",
-                "body": {
-                    "rules": [
-                        {
-                            "policy": "deny",
-                            "protocol": "any",
-                            "destCidr": "10.10.0.0/24",
-                            "srcCidr": "Any",
-                            "comment": "isolate",
-                        }
-                    ]
-                },
-            },
+            {"resource": "/devices/Q2FY-AAAA-0001", "operation": "update", "body": {"name": "MX"}},
         ],
         confirmed=True,
         synchronous=True,
@@ -53,8 +39,7 @@ def test_synchronous_batch_applies_actions_in_order(sandbox):
     assert batch["status"]["createdResources"][0]["id"] == "10"
     vlan = dash.appliance.getNetworkApplianceVlan("N_demo_osaka", "10")
     assert vlan["dhcpLeaseTime"] == "1 hour"
-    rules = dash.appliance.getNetworkApplianceFirewallL3FirewallRules("N_demo_osaka")["rules"]
-    assert [r["comment"] for r in rules] == ["isolate", "Default rule"]
+    assert dash.devices.getDevice("Q2FY-AAAA-0001")["name"] == "MX"
 
 
 def test_failing_action_rolls_back_the_whole_batch(sandbox):

@@ -34,3 +34,20 @@ def import_csv(
     )
     session.flush()
     return report
+
+
+def seed_demo_inventory(session: Session) -> None:
+    """The demo's catalogue, contracts and units: the serials the example sheets list are known
+    to the inventory, in stock, and each example's customer has its contract."""
+    from netkeep.demo import seed_demo_data
+
+    seed_demo_data(session)
+    session.flush()
+
+
+def seed_demo_inventory_at(database_url: str) -> None:
+    """`seed_demo_inventory` in a database of its own (a CLI test's), committed."""
+    from core.db import get_engine, session_scope
+
+    with session_scope(get_engine(database_url)) as session:
+        seed_demo_inventory(session)

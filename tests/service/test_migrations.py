@@ -8,11 +8,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from core.db import metadata
+from core.migrate import netkeep_owns
 
 
 def test_migrations_match_models(engine: Engine) -> None:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": netkeep_owns}
+        )
         diff = compare_metadata(context, metadata())
     assert diff == []
 

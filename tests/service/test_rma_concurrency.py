@@ -83,6 +83,7 @@ def _filled(engine: Engine, url: str) -> Iterator[Engine]:
                         reporter="test",
                         reported_at=datetime(2026, 5, 1, tzinfo=UTC),
                         shipped_at=datetime(2026, 5, 2, tzinfo=UTC),
+                        swapped_at=datetime(2026, 5, 3, tzinfo=UTC),  # the unit is in_rma
                         due_date=date(2026, 6, 2) if overdue else date(2026, 7, 10),
                     )
                 )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from core.audit import history
 from core.errors import DashboardError
 from dashboard.meraki import MerakiDashboard
 from inventory import service as inventory
@@ -176,7 +177,26 @@ def test_a_dashboard_failure_leaves_the_database_as_it_was(
     assert rma_service.get_rma(session=session, rma_id=rma.id or 0).status == RmaStatus.SHIPPED
     devices = {d.serial: d for d in session.exec(select(Device))}
     assert devices[FAILED].status == "failed" and devices[FAILED].contract_id is not None
-    assert devices[SPARE].status == "reserved" and devices[SPARE].contract_id is None
+    assert devices[SPARE].status == "in_transit" and devices[SPARE].contract_id is None
     assert len(session.exec(select(OwnershipEvent)).all()) == events_before
     sdk = dash_sandbox.dashboard_api()
     assert FAILED in network_serials(sdk) and SPARE not in network_serials(sdk)
+    # the claim taken before the call is given back, audited, so the swap can be retried
+    after = rma_service.get_rma(session=session, rma_id=rma.id or 0)
+    assert after.swap_claimed_at is None
+    actions = [e.action for e in history(session=session, entity_type="rma", entity_id=rma.number)]
+    assert actions[-2:] == ["rma.swap_claimed", "rma.swap_failed"]
+    failed = inventory.get_device(session=session, serial=FAILED)
+    failed.network_id = NET  # corrected: the retry goes through
+    session.add(failed)
+    session.flush()
+    replacement.swap_replacement(
+        session=session,
+        actor=LOGI,
+        rma_id=rma.id or 0,
+        now=SWAPPED,
+        dashboard=adapter(dash_sandbox),
+        organization_id=ORG,
+    )
+    assert rma_service.get_rma(session=session, rma_id=rma.id or 0).status == RmaStatus.SWAPPED
+    assert SPARE in network_serials(sdk) and FAILED not in network_serials(sdk)

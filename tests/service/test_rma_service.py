@@ -115,6 +115,7 @@ def test_happy_path_from_report_to_close(session: Session, tmp_path: Path) -> No
         "rma.swapped",
         "rma.pickup_requested",
         "rma.received",
+        "rma.reminders_cancelled",
         "rma.closed",
     ]
     with pytest.raises(InvalidTransition) as excinfo:
@@ -225,13 +226,21 @@ def test_due_date_and_reminders_are_stored(session: Session, tmp_path: Path) -> 
     ]
     assert all(r.sent_at is None for r in reminders)
 
-    # `rma remind` on June 9 (JST): the June 5 one (missed) and the June 9 one go out, once.
+    # `rma remind` first run on June 9 (JST): the June 9 one goes out on its day, once; the
+    # June 5 one is missed (one notice, not two at once); June 11 stays planned.
     june9 = datetime(2026, 6, 9, 0, 30, tzinfo=UTC)
     sent = returns.send_due_reminders(session=session, actor=LOGI, now=june9)
-    assert [s.remind_on for s in sent] == [date(2026, 6, 5), date(2026, 6, 9)]
+    assert [(s.remind_on, s.late) for s in sent] == [(date(2026, 6, 9), False)]
     assert returns.send_due_reminders(session=session, actor=LOGI, now=june9) == []
     notices = session.exec(select(RmaNotice).where(RmaNotice.rma_id == rma.id)).all()
-    assert len(notices) == 2 and "返却期限 2026-06-12" in notices[0].subject
+    assert len(notices) == 1 and "返却期限 2026-06-12" in notices[0].subject
+    session.expire_all()
+    outcomes = {r.remind_on: r.outcome for r in rma_service.reminders_of(session=session, rma=rma)}
+    assert outcomes == {
+        date(2026, 6, 5): "missed",
+        date(2026, 6, 9): "sent",
+        date(2026, 6, 11): None,
+    }
 
 
 def test_due_date_moves_past_a_sunday(session: Session, tmp_path: Path) -> None:

@@ -172,7 +172,7 @@ def test_two_rmas_cannot_hold_the_same_replacement() -> None:
     a = deployed("AAAA-AAAA-0001", status=DeviceStatus.FAILED)
     b = deployed("AAAA-AAAA-0003", status=DeviceStatus.FAILED)
     spare = stock("AAAA-AAAA-0002", status=DeviceStatus.RESERVED)
-    first = rma(RmaStatus.SHIPPED, replacement_serial="AAAA-AAAA-0002")
+    first = rma(RmaStatus.REPLACEMENT_RESERVED, replacement_serial="AAAA-AAAA-0002")
     second = RmaFacts(
         id=5,
         number="RMA-000005",

@@ -20,8 +20,11 @@ SERIAL = "Q2FY-AAAA-0001"
 BUSINESS: dict[DeviceStatus, frozenset[DeviceStatus]] = {
     # stock is set aside, installed directly, or scrapped
     D.IN_STOCK: frozenset({D.RESERVED, D.DEPLOYED, D.DISPOSED}),
-    # a reservation is released or the unit is installed (shipped as a replacement)
-    D.RESERVED: frozenset({D.IN_STOCK, D.DEPLOYED}),
+    # a reservation is released, the unit is installed (a site's), or shipped as a replacement
+    D.RESERVED: frozenset({D.IN_STOCK, D.DEPLOYED, D.IN_TRANSIT}),
+    # a shipped replacement is not in the warehouse: swapped in at the site, sent back
+    # undelivered, or lost by the courier
+    D.IN_TRANSIT: frozenset({D.DEPLOYED, D.RETURNED, D.LOST}),
     # an installed unit fails, or comes back at contract end (Art. 23)
     D.DEPLOYED: frozenset({D.FAILED, D.RETURNED}),
     # a failure fixed remotely puts it back; a replacement puts it in the RMA
@@ -52,8 +55,10 @@ def test_every_move_is_allowed_exactly_when_the_business_has_it(current, target,
     [
         # a unit's life through an RMA: failed, replaced, back, refurbished, stock again
         (D.IN_STOCK, D.DEPLOYED, D.FAILED, D.IN_RMA, D.RETURNED, D.REFURBISHED, D.IN_STOCK),
-        # the replacement: reserved for the RMA, shipped and installed
-        (D.IN_STOCK, D.RESERVED, D.DEPLOYED),
+        # the replacement: reserved for the RMA, on the road, swapped in at the site
+        (D.IN_STOCK, D.RESERVED, D.IN_TRANSIT, D.DEPLOYED),
+        # a replacement the courier could not deliver comes back to stock
+        (D.RESERVED, D.IN_TRANSIT, D.RETURNED, D.REFURBISHED, D.IN_STOCK),
         # never back, billed as lost, then arrives late and is disposed of
         (D.DEPLOYED, D.FAILED, D.IN_RMA, D.LOST, D.RETURNED, D.DISPOSED),
         # contract end: a provider-owned unit comes back

@@ -1,0 +1,178 @@
+"""Every job netkeep runs by itself: its name, its schedule, and the one function that runs it.
+
+Both engines call these functions, so a job is the same code on PostgreSQL (procrastinate) and
+on SQLite (the in-process scheduler). A periodic job's `now` is the moment it was scheduled for,
+so one tick has one `now` whichever worker runs it. Schedules are cron lines (UTC, minutes;
+a sixth field is seconds) and can be changed per job with NETKEEP_JOB_SCHEDULE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core.errors import Problem, ValidationFailed
+from core.keys import installation_key
+from core.settings import Settings
+
+
+@dataclass
+class JobContext:
+    """What a job needs: settings, the database and the dashboard adapters (built on first use)."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: Callable[[], AbstractContextManager[Session]] | None = None
+    adapters: dict[str, Any] = field(default_factory=dict)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        factory = self.session_factory or (lambda: Session(self.engine, expire_on_commit=False))
+        with factory() as session:
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+
+    @cached_property
+    def dashboard(self) -> Any:
+        from dashboard.meraki import MerakiDashboard
+
+        return self.adapters.get("dashboard") or MerakiDashboard.from_settings(self.settings)
+
+    @cached_property
+    def provisioning(self) -> Any:
+        from dashboard.provisioning import MerakiProvisioning
+
+        found = self.adapters.get("provisioning")
+        return found or MerakiProvisioning.from_settings(self.settings)
+
+
+def rma_sweep(ctx: JobContext, now: datetime) -> object:
+    from rma.jobs import sweep_overdue
+
+    with ctx.session() as session:
+        report = sweep_overdue(
+            session=session, now=now, tax_rate_percent=ctx.settings.tax_rate_percent
+        )
+    return {"overdue": report.overdue, "charged": report.charged, "total_yen": report.total_yen}
+
+
+def rma_reminders(ctx: JobContext, now: datetime) -> object:
+    from rma.jobs import send_reminders
+
+    with ctx.session() as session:
+        sent = send_reminders(session=session, now=now)
+    return {"sent": [s.number for s in sent]}
+
+
+def change_auto_acceptance(ctx: JobContext, now: datetime) -> object:
+    from changes.jobs import auto_accept
+
+    with ctx.session() as session:
+        return {"accepted": auto_accept(session=session, now=now)}
+
+
+def doctor_check(ctx: JobContext, now: datetime) -> object:
+    from doctor.jobs import record_check
+
+    with ctx.session() as session:
+        findings = record_check(
+            session=session,
+            dashboard=ctx.dashboard,
+            organization_id=ctx.settings.meraki_org_id,
+            now=now,
+        )
+    if findings is None:
+        return {"skipped": "this tick's result is already recorded"}
+    return {"violations": len(findings.violations), "error": findings.dashboard_error}
+
+
+@dataclass(frozen=True, slots=True)
+class Periodic:
+    """A recurring job: its name (also its lock: never two runs at once), cron line, function."""
+
+    name: str
+    cron: str
+    run: Callable[[JobContext, datetime], object]
+    why: str
+
+
+PERIODIC: tuple[Periodic, ...] = (
+    Periodic("rma.sweep", "7 * * * *", rma_sweep, "overdue RMAs marked and charged once"),
+    Periodic("rma.reminders", "12 * * * *", rma_reminders, "return reminders due today"),
+    Periodic(
+        "changes.auto_accept",
+        "*/5 * * * *",
+        change_auto_acceptance,
+        "change requests accepted when the defect window ends",
+    ),
+    Periodic("doctor.check", "30 * * * *", doctor_check, "the invariants checked and recorded"),
+)
+BY_NAME = {p.name: p for p in PERIODIC}
+RETRY_STALLED = "jobs.retry_stalled"
+"""The engine's own periodic job (PostgreSQL): jobs of a dead worker are run again."""
+RETRY_STALLED_CRON = "* * * * *"
+PRUNE_FINISHED = "jobs.prune_finished"
+"""The engine's own daily job (PostgreSQL): succeeded jobs older than the kept days removed."""
+PRUNE_FINISHED_CRON = "17 4 * * *"
+ROLLOUT = "provisioning.rollout"
+
+
+def schedule(settings: Settings) -> dict[str, str]:
+    """Each periodic job's cron line, NETKEEP_JOB_SCHEDULE overriding the defaults."""
+    from croniter import croniter
+
+    lines = {p.name: p.cron for p in PERIODIC} | {
+        RETRY_STALLED: RETRY_STALLED_CRON,
+        PRUNE_FINISHED: PRUNE_FINISHED_CRON,
+    }
+    problems = []
+    for name, line in sorted(settings.job_schedule.items()):
+        where = f"NETKEEP_JOB_SCHEDULE.{name}"
+        if name not in lines:
+            problems.append(Problem(f"no job is called {name!r}: {', '.join(lines)}", where))
+        elif not croniter.is_valid(line):
+            problems.append(Problem(f"{line!r} is not a cron line", where))
+    if problems:
+        raise ValidationFailed(problems, "the job schedule is invalid; no job was started")
+    return lines | dict(settings.job_schedule)
+
+
+def run_rollout(ctx: JobContext, payload: Mapping[str, Any], dashboard: Any = None) -> object:
+    """A background rollout: read the sealed sheets again and run the rollout from its journal."""
+    from core import secret_store
+    from provisioning.jobs import (
+        payload_actor,
+        payload_sheets,
+        read_all_uploaded,
+        run_background_rollout,
+    )
+    from provisioning.service import ProvisioningOptions
+
+    key = installation_key(ctx.settings)
+    cipher = key.fernet()
+
+    def secrets(customer: str, name: str) -> str | None:
+        with ctx.session() as session:
+            return secret_store.reveal(session=session, cipher=cipher, customer=customer, name=name)
+
+    sheets = read_all_uploaded(payload_sheets(payload, key.job_fernet()), secrets)
+    with ctx.session() as session:
+        outcome = run_background_rollout(
+            session=session,
+            rollout=str(payload["rollout"]),
+            sheets=sheets,
+            dashboard=dashboard or ctx.provisioning,
+            actor=payload_actor(payload),
+            options=ProvisioningOptions.from_settings(ctx.settings),
+        )
+        return {"rollout": outcome.rollout, "done": outcome.done}
