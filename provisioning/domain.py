@@ -100,6 +100,59 @@ def advance_step(current: StepStatus | str, target: StepStatus) -> StepStatus:
     return target
 
 
+JOB_TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.PENDING: frozenset({JobStatus.RUNNING}),
+    # running → running: a resume takes up a job a crash left running;
+    # running → failed: a step failed (or the job's outcome found one unfinished);
+    # running → verify_failed: every step done, the read-back still differs.
+    JobStatus.RUNNING: frozenset(
+        {JobStatus.RUNNING, JobStatus.DONE, JobStatus.FAILED, JobStatus.VERIFY_FAILED}
+    ),
+    JobStatus.FAILED: frozenset({JobStatus.RUNNING}),  # a resume continues it
+    # a resume takes it up too (a rollout's resume runs every job not done); its steps all
+    # done, it ends verify_failed again
+    JobStatus.VERIFY_FAILED: frozenset({JobStatus.RUNNING}),
+    JobStatus.DONE: frozenset(),  # never run again
+}
+
+
+def advance_job(current: JobStatus | str, target: JobStatus) -> JobStatus:
+    """`target` if a provisioning job may move there from `current`, else InvalidTransition."""
+    now = JobStatus(current)
+    allowed = JOB_TRANSITIONS[now]
+    if target not in allowed:
+        raise InvalidTransition(
+            "provisioning job", now.value, target.value, (s.value for s in allowed)
+        )
+    return target
+
+
+def job_outcome(*, verify_differs: bool, all_steps_done: bool) -> JobStatus:
+    """How a job that ran without failing ended: a difference left, a step left, or done."""
+    if verify_differs:
+        return JobStatus.VERIFY_FAILED
+    if not all_steps_done:
+        return JobStatus.FAILED
+    return JobStatus.DONE
+
+
+ROLLOUT_NOTHING = "nothing to do"
+ROLLOUT_MIXED = "partly done"
+
+
+def rollout_status(job_statuses: Iterable[JobStatus | str]) -> str:
+    """A rollout's status, read from its jobs: theirs when they agree, else ``partly done``.
+
+    A rollout stores no status of its own; it moves only as its jobs do (`JOB_TRANSITIONS`).
+    """
+    states = {JobStatus(s) for s in job_statuses}
+    if not states:
+        return ROLLOUT_NOTHING
+    if len(states) == 1:
+        return str(states.pop())
+    return ROLLOUT_MIXED
+
+
 class JobKind(StrEnum):
     APPLY = "apply"
     ROLLBACK = "rollback"
