@@ -37,9 +37,10 @@ test: lint
 mutation: $(STAMP)
 	$(VENV)/bin/python -m tools.mutate --show-survivors
 
-# The CI-sized run inside `make test`: fails when a module's kill rate drops below its threshold.
+# The CI-sized run inside `make test`: fails when a module's kill rate drops below its threshold;
+# --select runs each mutant against only the tests that reach its line (same verdicts, less CPU).
 mutation-ci: $(STAMP)
-	$(VENV)/bin/python -m tools.mutate --ci
+	$(VENV)/bin/python -m tools.mutate --ci --select
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -231,10 +231,12 @@ def api_routers() -> tuple[APIRouter, ...]:
     from changes.router import router as changes_router
     from changes.router import site_check_router
     from doctor.router import router as doctor_router
+    from helpdesk.router import router as helpdesk_router
     from inventory.router import contracts_router
     from inventory.router import router as inventory_router
     from provisioning.router import router as provisioning_router
     from rma.router import router as rma_router
+    from sla.router import router as sla_router
     from survey.router import router as survey_router
     from vpn.router import router as vpn_router
 
@@ -249,6 +251,8 @@ def api_routers() -> tuple[APIRouter, ...]:
         vpn_router,
         changes_router,
         site_check_router,
+        helpdesk_router,
+        sla_router,
         doctor_router,
     )
 

@@ -1,17 +1,22 @@
-"""Benchmark the RMA sweep and the logistics views on PostgreSQL (run by hand; prints figures).
+"""Benchmark the RMA sweep and the logistics views (run by hand; prints figures).
 
-    .venv/bin/python bench/rma_sweep.py                # 1,000,000 RMAs, 1% overdue
+    .venv/bin/python bench/rma_sweep.py                # PostgreSQL, 1,000,000 RMAs, 1% overdue
     .venv/bin/python bench/rma_sweep.py --rows 100000  # smaller
+    .venv/bin/python bench/rma_sweep.py --db sqlite    # the same rows in a SQLite file
 
-Rows are bulk-loaded with COPY into a dedicated schema of database `test` (127.0.0.1:5432, user
-postgres), which is dropped afterwards unless --keep is given.
+On PostgreSQL rows are bulk-loaded with COPY into a dedicated schema of database `test`
+(127.0.0.1:5432, user postgres); on SQLite into a file in a temporary directory. Either is
+dropped afterwards unless --keep is given.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import shutil
+import sqlite3
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -57,8 +62,11 @@ def timed(label: str, func: Callable[[], Any]) -> Any:
     return result
 
 
-def load(url: str, schema: str, rows: int, overdue_share: float) -> int:
-    """COPY `rows` devices and RMAs (and charges for the already charged); returns overdue count."""
+Rows = list[tuple[Any, ...]]
+
+
+def generate(rows: int, overdue_share: float) -> tuple[Rows, Rows, Rows, int]:
+    """Device, RMA and charge rows (`rows` of each but charges) and the overdue count."""
     rng = random.Random(6)
     today = NOW.date()
     overdue_n = int(rows * overdue_share)
@@ -67,99 +75,147 @@ def load(url: str, schema: str, rows: int, overdue_share: float) -> int:
         states += [name] * int(rows * share)
     states += ["closed"] * (rows - len(states))
     rng.shuffle(states)
-    stamp = "2026-01-01 00:00:00+00"
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    devices: Rows = []
+    for i in range(rows):
+        state = states[i]
+        status = (
+            "in_rma"
+            if state in ("overdue", "waiting")
+            else "lost"
+            if state == "charged"
+            else "failed"
+            if state in ("open", "replacement_needed", "replacement_reserved")
+            else "disposed"
+        )
+        serial = f"QBEN-{i // 10000:04d}-{i % 10000:04d}"
+        devices.append((i + 1, serial, MODELS[i % len(MODELS)], status, "", stamp, stamp))
+    rmas: Rows = []
+    charges: Rows = []
+    for i in range(rows):
+        state = states[i]
+        age = rng.randint(0, 900)
+        shipped = NOW - timedelta(days=age + 31)
+        due: date | None = shipped.date() + timedelta(days=31)
+        status = state
+        if state == "overdue":
+            status = WAITING[i % 3]
+            due = today - timedelta(days=rng.randint(1, 60))
+        elif state == "waiting":
+            status = WAITING[i % 3]
+            due = today + timedelta(days=rng.randint(0, 30))
+        elif state in ("open", "replacement_needed", "replacement_reserved", "resolved_remotely"):
+            due = None
+        if state == "charged":
+            assert due is not None
+            issued = datetime.combine(due + timedelta(days=1), datetime.min.time(), UTC)
+            charges.append((i + 1, MODELS[i % len(MODELS)], 128_000, 12_800, 140_800, issued))
+        closed = shipped + timedelta(days=10) if state == "closed" else None
+        rmas.append(
+            (
+                i + 1,
+                status,
+                None,
+                i + 1,
+                f"QBEN-{i // 10000:04d}-{i % 10000:04d}",
+                MODELS[i % len(MODELS)],
+                "no power",
+                "bench",
+                shipped - timedelta(days=1),
+                "",
+                False,
+                shipped if due else None,
+                due,
+                False,
+                closed,
+                stamp,
+                stamp,
+            )
+        )
+    return devices, rmas, charges, overdue_n
+
+
+DEVICE_COLUMNS = "id, serial, model, status, notes, created_at, updated_at"
+RMA_COLUMNS = (
+    "id, status, waiting_status, failed_device_id, failed_serial, failed_model, symptom, "
+    "reporter, reported_at, decision_note, substitution, shipped_at, due_date, late_arrival, "
+    "closed_at, created_at, updated_at"
+)
+CHARGE_COLUMNS = "rma_id, model, net_yen, tax_yen, total_yen, issued_at"
+
+
+def load_postgres(schema: str, rows: int, overdue_share: float) -> int:
+    """COPY `rows` devices and RMAs (and charges for the already charged); returns overdue count."""
+    devices, rmas, charges, overdue_n = generate(rows, overdue_share)
     with psycopg.connect(DSN, options=f"-csearch_path={schema}") as conn:
         with conn.cursor() as cur:
-            with cur.copy(
-                "COPY device (id, serial, model, status, notes, created_at, updated_at) FROM STDIN"
-            ) as copy:
-                for i in range(rows):
-                    state = states[i]
-                    status = (
-                        "in_rma"
-                        if state in ("overdue", "waiting")
-                        else "lost"
-                        if state == "charged"
-                        else "failed"
-                        if state in ("open", "replacement_needed", "replacement_reserved")
-                        else "disposed"
-                    )
-                    copy.write_row(
-                        (
-                            i + 1,
-                            f"QBEN-{i // 10000:04d}-{i % 10000:04d}",
-                            MODELS[i % len(MODELS)],
-                            status,
-                            "",
-                            stamp,
-                            stamp,
-                        )
-                    )
+            for table, columns, data in (
+                ("device", DEVICE_COLUMNS, devices),
+                ("rma", RMA_COLUMNS, rmas),
+                ("rma_damage_charge", CHARGE_COLUMNS, charges),
+            ):
+                with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in data:
+                        copy.write_row(row)
             cur.execute(f"SELECT setval('device_id_seq', {rows})")
-            charges = []
-            with cur.copy(
-                "COPY rma (id, status, waiting_status, failed_device_id, failed_serial, "
-                "failed_model, symptom, reporter, reported_at, decision_note, substitution, "
-                "shipped_at, due_date, late_arrival, closed_at, created_at, updated_at) FROM STDIN"
-            ) as copy:
-                for i in range(rows):
-                    state = states[i]
-                    age = rng.randint(0, 900)
-                    shipped = NOW - timedelta(days=age + 31)
-                    due: date | None = shipped.date() + timedelta(days=31)
-                    status = state
-                    if state == "overdue":
-                        status = WAITING[i % 3]
-                        due = today - timedelta(days=rng.randint(1, 60))
-                    elif state == "waiting":
-                        status = WAITING[i % 3]
-                        due = today + timedelta(days=rng.randint(0, 30))
-                    elif state in (
-                        "open",
-                        "replacement_needed",
-                        "replacement_reserved",
-                        "resolved_remotely",
-                    ):
-                        due = None
-                    if state == "charged":
-                        assert due is not None
-                        charges.append((i + 1, MODELS[i % len(MODELS)], due))
-                    closed = shipped + timedelta(days=10) if state == "closed" else None
-                    copy.write_row(
-                        (
-                            i + 1,
-                            status,
-                            None,
-                            i + 1,
-                            f"QBEN-{i // 10000:04d}-{i % 10000:04d}",
-                            MODELS[i % len(MODELS)],
-                            "no power",
-                            "bench",
-                            shipped - timedelta(days=1),
-                            "",
-                            False,
-                            shipped if due else None,
-                            due,
-                            False,
-                            closed,
-                            stamp,
-                            stamp,
-                        )
-                    )
             cur.execute(f"SELECT setval('rma_id_seq', {rows})")
-            with cur.copy(
-                "COPY rma_damage_charge (rma_id, model, net_yen, tax_yen, total_yen, issued_at) "
-                "FROM STDIN"
-            ) as copy:
-                for rma_id, model, due in charges:
-                    issued = datetime.combine(due + timedelta(days=1), datetime.min.time(), UTC)
-                    copy.write_row((rma_id, model, 128_000, 12_800, 140_800, issued))
         conn.commit()
         conn.autocommit = True
-        conn.execute("ANALYZE device")
-        conn.execute("ANALYZE rma")
-        conn.execute("ANALYZE rma_damage_charge")
+        for table in ("device", "rma", "rma_damage_charge"):
+            conn.execute(f"ANALYZE {table}")
     return overdue_n
+
+
+def _sqlite_value(value: Any) -> Any:
+    """A value as SQLAlchemy stores it in SQLite (naive UTC text with microseconds, 0/1)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def load_sqlite(path: Path, rows: int, overdue_share: float) -> int:
+    """Insert the same rows into the SQLite file; returns the overdue count."""
+    devices, rmas, charges, overdue_n = generate(rows, overdue_share)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA synchronous = OFF")  # a scratch file: loading speed only
+    try:
+        for table, columns, data in (
+            ("device", DEVICE_COLUMNS, devices),
+            ("rma", RMA_COLUMNS, rmas),
+            ("rma_damage_charge", CHARGE_COLUMNS, charges),
+        ):
+            marks = ", ".join("?" for _ in columns.split(","))
+            conn.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+                ([_sqlite_value(v) for v in row] for row in data),
+            )
+        conn.commit()
+        conn.execute("ANALYZE")
+        conn.commit()
+    finally:
+        conn.close()
+    return overdue_n
+
+
+def trace_slow_statements(engine: Any, threshold_s: float = 0.05) -> None:
+    """Print each statement that takes longer than `threshold_s` (its first words)."""
+    from sqlalchemy import event
+
+    starts: list[float] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(*_: Any) -> None:
+        starts.append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(_conn: Any, _cursor: Any, statement: str, *__: Any) -> None:
+        took = time.perf_counter() - starts.pop()
+        if took > threshold_s:
+            print(f"      {took:7.3f} s  {' '.join(statement.split())[:90]}")
 
 
 def main() -> None:
@@ -167,23 +223,39 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--overdue", type=float, default=0.01, help="share overdue (0.01 = 1%%)")
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--trace", action="store_true", help="print statements over 50 ms")
     args = parser.parse_args()
     schema = f"bench_rma_{args.rows}"
-    with psycopg.connect(DSN, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    try:
+    scratch = Path(tempfile.mkdtemp(prefix="netkeep-bench-"))
+    if args.db == "sqlite":
+        db_file = scratch / "bench.db"
+        url = f"sqlite:///{db_file}"
+        print(f"SQLite {db_file}: {args.rows:,} RMAs, {args.overdue:.1%} overdue")
+    else:
+        with psycopg.connect(DSN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
         print(f"PostgreSQL schema {schema}: {args.rows:,} RMAs, {args.overdue:.1%} overdue")
+    try:
         timed("migrate", lambda: migrate.upgrade(url))
         engine = make_engine(url)
+        if args.trace:
+            trace_slow_statements(engine)
         with Session(engine) as session:
             seed_catalogue(session=session, actor=BENCH)
             session.commit()
-        overdue_n = timed(
-            "COPY devices, RMAs, charges + ANALYZE",
-            lambda: load(url, schema, args.rows, args.overdue),
-        )
+        if args.db == "sqlite":
+            overdue_n = timed(
+                "INSERT devices, RMAs, charges + ANALYZE",
+                lambda: load_sqlite(db_file, args.rows, args.overdue),
+            )
+        else:
+            overdue_n = timed(
+                "COPY devices, RMAs, charges + ANALYZE",
+                lambda: load_postgres(schema, args.rows, args.overdue),
+            )
 
         def run_sweep() -> Any:
             with Session(engine, expire_on_commit=False) as session:
@@ -232,7 +304,11 @@ def main() -> None:
             print(f"    {exported - 1:,} rows")
         engine.dispose()
     finally:
-        if not args.keep:
+        if args.keep:
+            print(f"kept: {url}")
+        elif args.db == "sqlite":
+            shutil.rmtree(scratch)
+        else:
             with psycopg.connect(DSN, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 

@@ -81,7 +81,6 @@ def main() -> None:
             MerakiDashboard(
                 api_key=sandbox.api_key,
                 base_url=sandbox.base_url,
-                smart_flow_cache_path=f"{tmp}/cache.json",
             ),
             per_page=args.per_page,
         )

@@ -36,9 +36,12 @@ def import_models() -> None:
     """Import every models module so their tables are registered on the metadata."""
     import changes.models  # noqa: F401
     import core.models  # noqa: F401
+    import dashboard.models  # noqa: F401
+    import helpdesk.models  # noqa: F401
     import inventory.models  # noqa: F401
     import provisioning.models  # noqa: F401
     import rma.models  # noqa: F401
+    import sla.models  # noqa: F401
     import survey.models  # noqa: F401
     import vpn.models  # noqa: F401
 

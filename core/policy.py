@@ -45,6 +45,9 @@ class Operation(StrEnum):
     SURVEY_ISSUE = "survey.issue"
     SURVEY_APPROVE = "survey.approve"
     TOKEN_MANAGE = "token.manage"
+    INCIDENT_HANDLE = "incident.handle"
+    SLA_OUTAGE = "sla.outage"
+    SLA_POLICY = "sla.policy"
     DOCTOR = "doctor"
 
 
@@ -89,6 +92,11 @@ POLICY: Final[Mapping[Operation, Rule]] = {
     Operation.SURVEY_ISSUE: _rule("issue a preparation-sheet version", A, N, F),
     Operation.SURVEY_APPROVE: _rule("record the customer's approval (four-eyes)", A, N),
     Operation.TOKEN_MANAGE: _rule("issue, list and revoke API tokens", A),
+    Operation.INCIDENT_HANDLE: _rule(
+        "open, answer, close helpdesk incidents; bill after-hours work; sweep", A, N
+    ),
+    Operation.SLA_OUTAGE: _rule("record outages that SLA credits are computed from", A, N),
+    Operation.SLA_POLICY: _rule("set a contract's SLA monthly fee and credit basis", A),
     Operation.DOCTOR: _rule("check the invariants between the domains (netkeep doctor)", A, N),
 }
 

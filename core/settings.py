@@ -42,7 +42,14 @@ class Settings(BaseSettings):
         default="keep", description="a failed unit arriving after its damage charge: keep|credit"
     )
     provisioning_rate_per_org: float = Field(
-        default=9.0, description="requests/s per organization netkeep allows itself (limit 10)"
+        default=8.0,
+        description="requests/s per organization all netkeep processes together allow "
+        "themselves (the dashboard's limit is 10; the rest is left to other tools)",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0: the dashboard budget lives there (else in "
+        "PostgreSQL, or in-process on SQLite)",
     )
     provisioning_max_retries: int = Field(
         default=10,

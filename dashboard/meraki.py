@@ -14,9 +14,10 @@ import meraki
 from core.errors import DashboardError
 from core.settings import Settings
 from dashboard.errors import translated_errors
+from dashboard.pacing import shared_limiter
 from dashboard.patience import DEFAULT_PATIENCE_SECONDS
 from dashboard.session import build_sdk
-from dashboard.transport import ANY_ORGANIZATION, RequestMeter
+from dashboard.transport import ANY_ORGANIZATION, Budget, RequestMeter
 from inventory.ports import InventoryItem
 from rma.ports import DashboardSwap
 
@@ -32,7 +33,7 @@ class MerakiDashboard:
         maximum_retries: int = 4,
         wait_on_rate_limit: bool = True,
         retry_wait: int = 1,
-        smart_flow_cache_path: str | None = None,
+        limiter: Budget | None = None,
         patience_seconds: float = DEFAULT_PATIENCE_SECONDS,
     ) -> None:
         self.base_url = base_url
@@ -44,10 +45,10 @@ class MerakiDashboard:
             wait_on_rate_limit=wait_on_rate_limit,
             nginx_429_retry_wait_time=retry_wait,
             action_batch_retry_wait_time=retry_wait,
-            smart_flow_enabled=True,
-            **({"smart_flow_cache_path": smart_flow_cache_path} if smart_flow_cache_path else {}),
         )
-        self.meter = RequestMeter(ANY_ORGANIZATION)  # accounting only: the SDK's smart flow paces
+        # Smart flow stays off (build_sdk): its hidden look-ups use a route the specification
+        # lacks; the meter paces every request under one budget for all organizations.
+        self.meter = RequestMeter(ANY_ORGANIZATION, limiter)
         self.meter.attach(self._api)
 
     @classmethod
@@ -57,7 +58,7 @@ class MerakiDashboard:
             base_url=settings.meraki_base_url,
             maximum_retries=settings.meraki_max_retries,
             patience_seconds=settings.dashboard_patience_seconds,
-            smart_flow_cache_path=str(settings.var_dir / "meraki-smart-flow-cache.json"),
+            limiter=shared_limiter(settings.provisioning_rate_per_org),
         )
 
     @property
@@ -100,6 +101,7 @@ class MerakiDashboard:
     use_bulk_swap: bool = True  # off where the organization lacks the bulk swap operation
     swap_poll_seconds: float = 0.5
     swap_poll_attempts: int = 40
+    claim_settle_seconds: float = 300.0
 
     @translated_errors
     def swap_device(
@@ -154,8 +156,14 @@ class MerakiDashboard:
         return item
 
     def _bulk_swap(self, organization_id: str, old_serial: str, new_serial: str) -> str:
+        """Submit the swap, then follow its status through the job's GET until it ends.
+
+        The dashboard answers 207 ``{jobId, swaps: [{id, status, devices: {old, new},
+        afterAction, createdAt, completedAt, errors}]}``; an answer in another shape is a
+        DashboardError naming what was missing (the swap may have been submitted).
+        """
         orgs = self._api.organizations
-        request = orgs.createOrganizationInventoryDevicesSwapsBulk(
+        answer = orgs.createOrganizationInventoryDevicesSwapsBulk(
             organization_id,
             swaps=[
                 {
@@ -164,21 +172,25 @@ class MerakiDashboard:
                 }
             ],
         )
-        swap_id = str(request["id"])
+        job_id, swap = swap_of(answer, old_serial)
         for _ in range(self.swap_poll_attempts):
-            if request.get("status") in ("complete", "failed"):
+            if swap["status"] in SWAP_DONE | SWAP_FAILED:
                 break
             time.sleep(self.swap_poll_seconds)
-            request = orgs.getOrganizationInventoryDevicesSwapsBulk(organization_id, swap_id)
-        if request.get("status") != "complete":
-            errors = [e for s in request.get("swaps") or [] for e in s.get("errors") or []]
+            _, swap = swap_of(
+                orgs.getOrganizationInventoryDevicesSwapsBulk(organization_id, job_id),
+                old_serial,
+                job_id,
+            )
+        if swap["status"] not in SWAP_DONE:
+            errors = [str(e) for e in swap.get("errors") or []]
             raise DashboardError(
-                f"dashboard swap {swap_id} of {old_serial} → {new_serial} "
-                f"ended {request.get('status')}: {'; '.join(errors) or 'no detail'}",
+                f"dashboard swap {job_id} of {old_serial} → {new_serial} "
+                f"ended {swap['status']}: {'; '.join(errors) or 'no detail'}",
                 operation="createOrganizationInventoryDevicesSwapsBulk",
                 errors=errors,
             )
-        return swap_id
+        return job_id
 
     @translated_errors
     def swap_by_claim(
@@ -195,11 +207,12 @@ class MerakiDashboard:
             radio = wireless.getDeviceWirelessRadioSettings(old_serial)
         if claim:
             self._api.networks.claimNetworkDevices(network_id, serials=[new_serial])
+            self._until_answered(new_serial)
         fields = {k: old[k] for k in self._SWAP_DEVICE_FIELDS if old.get(k) is not None}
         if fields:
             devices.updateDevice(new_serial, **fields)
         wans = {
-            name: {k: v for k, v in wan.items() if k in self._SWAP_WAN_FIELDS}
+            name: wan_body(wan)
             for name, wan in (management or {}).items()
             if name in ("wan1", "wan2") and isinstance(wan, dict)
         }
@@ -217,6 +230,21 @@ class MerakiDashboard:
                 wireless.updateDeviceWirelessRadioSettings(new_serial, **body)
         self._api.networks.removeNetworkDevices(network_id, serial=old_serial)
 
+    def _until_answered(self, serial: str) -> None:
+        """Wait while a device claimed moments ago still answers 404 (the specification: "it
+        may take a few minutes for API requests against that device to succeed")."""
+        deadline = time.monotonic() + self.claim_settle_seconds
+        delay = self.swap_poll_seconds
+        while True:
+            try:
+                self._api.devices.getDevice(serial)
+                return
+            except meraki.APIError as exc:
+                if exc.status != 404 or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 1.5, 5.0)
+
     def _verified_status(self, organization_id: str, network_id: str, serial: str) -> str:
         """The replacement's status, after checking the dashboard lists it in the network."""
         rows = self._api.organizations.getOrganizationDevicesStatuses(
@@ -230,3 +258,43 @@ class MerakiDashboard:
             operation="getOrganizationDevicesStatuses",
             serial=serial,
         )
+
+
+STATIC_WAN_FIELDS = ("staticIp", "staticSubnetMask", "staticGatewayIp", "staticDns")
+
+
+def wan_body(wan: dict[str, Any]) -> dict[str, Any]:
+    """A WAN as updateDeviceManagementInterface takes it: no nulls, the static fields only when
+    the uplink is static (the specification types them strings and an array, never null)."""
+    body = {k: v for k, v in wan.items() if k in MerakiDashboard._SWAP_WAN_FIELDS}
+    if not body.get("usingStaticIp"):
+        body = {k: v for k, v in body.items() if k not in STATIC_WAN_FIELDS}
+    return {k: v for k, v in body.items() if v is not None}
+
+
+SWAP_DONE = frozenset({"complete", "completed", "success", "succeeded"})
+SWAP_FAILED = frozenset({"failed", "error", "canceled", "cancelled"})
+
+
+def swap_of(answer: Any, old_serial: str, job_id: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The job id and the swap of `old_serial` in a bulk swap answer, or DashboardError."""
+    operation = "createOrganizationInventoryDevicesSwapsBulk"
+    swaps = answer.get("swaps") if isinstance(answer, dict) else None
+    job = answer.get("jobId", job_id) if isinstance(answer, dict) else None
+    if not isinstance(job, str | int) or not isinstance(swaps, list):
+        raise DashboardError(
+            f"dashboard answered the swap of {old_serial} without 'jobId' and 'swaps' "
+            f"(got {type(answer).__name__} {sorted(answer) if isinstance(answer, dict) else ''})",
+            operation=operation,
+            serial=old_serial,
+        )
+    for swap in swaps:
+        old = (swap.get("devices") or {}).get("old") if isinstance(swap, dict) else None
+        serial = old.get("serial") if isinstance(old, dict) else old
+        if serial == old_serial and isinstance(swap.get("status"), str):
+            return str(job), swap
+    raise DashboardError(
+        f"dashboard swap job {job} does not list a swap of {old_serial} with a status",
+        operation=operation,
+        serial=old_serial,
+    )

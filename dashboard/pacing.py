@@ -1,4 +1,10 @@
-"""Process-wide pacing under the dashboard's per-organization rate limit, shared by all workers."""
+"""Process-wide pacing under the dashboard's rate limits, shared by all workers.
+
+The dashboard allows 10 requests/s per organization and 100 requests/s per source IP. Each
+organization has its token bucket (`OrgRateLimiter`); every organization's requests of the
+process also pass one `IpCap`, so a rollout over many organizations at once stays under the
+per-IP limit (12 organizations at 9 req/s would otherwise send 108 req/s).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,35 @@ class _Bucket:
     paused_until: float = 0.0
 
 
+IP_RATE = 90.0
+"""Requests/s the whole process allows itself from its one source IP (the limit is 100)."""
+IP_BURST = 5.0
+"""Requests the process may send at once above the steady IP rate."""
+
+
+@dataclass
+class IpCap:
+    """One schedule for every request of the process, whatever its organization.
+
+    Virtual scheduling (GCRA): each request is given the earliest time at or after the one its
+    organization allows such that at most `burst` go at once and then `rate` per second; so any
+    one second holds at most ``burst + rate`` requests. Thread-safe; the caller sleeps.
+    """
+
+    rate: float = IP_RATE
+    burst: float = IP_BURST
+    _next: float = float("-inf")
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reserve(self, ready: float) -> float:
+        """The time a request ready at `ready` may go (at or after `ready`)."""
+        interval = 1.0 / self.rate
+        with self._lock:
+            at = max(ready, self._next - (self.burst - 1.0) * interval)
+            self._next = max(self._next, at) + interval
+        return at
+
+
 @dataclass
 class OrgRateLimiter:
     """A thread-safe token bucket per organization: `rate` tokens/s, at most `burst` at once.
@@ -26,6 +61,8 @@ class OrgRateLimiter:
 
     rate: float = 9.0
     burst: float | None = None
+    ip_cap: IpCap | None = None
+    """The process's cap over all organizations (None: only the per-organization buckets)."""
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
@@ -45,6 +82,8 @@ class OrgRateLimiter:
             bucket.updated = start
             bucket.tokens -= 1.0
             wait = (start - now) + (-bucket.tokens / self.rate if bucket.tokens < 0 else 0.0)
+            if self.ip_cap is not None:
+                wait = self.ip_cap.reserve(now + wait) - now
             self.waited += wait
         if wait > 0:
             self.sleep(wait)
@@ -60,11 +99,14 @@ class OrgRateLimiter:
 
 _shared: dict[float, OrgRateLimiter] = {}
 _shared_lock = threading.Lock()
+PROCESS_IP_CAP = IpCap()
+"""The one per-IP schedule of this process: every shared limiter passes it."""
 
 
 def shared_limiter(rate: float) -> OrgRateLimiter:
-    """The one limiter of this process for `rate` requests/s per organization."""
+    """The one limiter of this process for `rate` requests/s per organization, under the
+    process's per-IP cap."""
     with _shared_lock:
         if rate not in _shared:
-            _shared[rate] = OrgRateLimiter(rate=rate)
+            _shared[rate] = OrgRateLimiter(rate=rate, ip_cap=PROCESS_IP_CAP)
         return _shared[rate]

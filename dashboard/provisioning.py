@@ -11,8 +11,8 @@ from typing import Any
 import meraki
 
 from core.settings import Settings
+from dashboard.budgets import budget_from_settings
 from dashboard.errors import translated_errors
-from dashboard.pacing import shared_limiter
 from dashboard.session import build_sdk
 from dashboard.transport import Budget, CallStats, RequestMeter
 
@@ -63,7 +63,7 @@ class MerakiProvisioning:
     def from_settings(
         cls, settings: Settings, *, organization_id: str | None = None
     ) -> MerakiProvisioning:
-        """The adapter for the configured dashboard, paced by this process's shared limiter."""
+        """The adapter for the configured dashboard, paced by the organization's shared budget."""
         sdk = build_sdk(
             api_key=settings.meraki_api_key.get_secret_value(),
             base_url=settings.meraki_base_url,
@@ -73,7 +73,7 @@ class MerakiProvisioning:
         return cls(
             sdk,
             organization_id=organization_id or settings.meraki_org_id,
-            limiter=shared_limiter(settings.provisioning_rate_per_org),
+            limiter=budget_from_settings(settings),
         )
 
     @translated_errors

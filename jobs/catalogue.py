@@ -81,6 +81,13 @@ def change_auto_acceptance(ctx: JobContext, now: datetime) -> object:
         return {"accepted": auto_accept(session=session, now=now)}
 
 
+def incident_auto_close(ctx: JobContext, now: datetime) -> object:
+    from helpdesk.jobs import close_unanswered
+
+    with ctx.session() as session:
+        return {"closed": close_unanswered(session=session, now=now)}
+
+
 def doctor_check(ctx: JobContext, now: datetime) -> object:
     from doctor.jobs import record_check
 
@@ -116,6 +123,12 @@ PERIODIC: tuple[Periodic, ...] = (
         "change requests accepted when the defect window ends",
     ),
     Periodic("doctor.check", "30 * * * *", doctor_check, "the invariants checked and recorded"),
+    Periodic(
+        "helpdesk.auto_close",
+        "20 * * * *",
+        incident_auto_close,
+        "answered incidents closed 5 days after the answer with no reply",
+    ),
 )
 BY_NAME = {p.name: p for p in PERIODIC}
 RETRY_STALLED = "jobs.retry_stalled"

@@ -99,6 +99,22 @@ SUB_COMMANDS: tuple[Lazy, ...] = (
     ),
     Lazy("job", "provisioning.cli:register", "Provisioning jobs and their journals."),
     Lazy(
+        "incident",
+        "helpdesk.cli:incident_app",
+        "Helpdesk incidents (seed 003): open, answer, reply, close, after-hours, list, counts, "
+        "sweep.",
+    ),
+    Lazy(
+        "sla",
+        "sla.cli:sla_app",
+        "SLA credits (seeds 004, 000): contract policies, outages, the monthly credit report.",
+    ),
+    Lazy(
+        "rehearse",
+        "provisioning.cli_rehearse:rehearse_cmd",
+        "Apply a throw-away network to a real organization, verify, roll back and delete it.",
+    ),
+    Lazy(
         "doctor",
         "doctor.cli:doctor_cmd",
         "Check the invariants between inventory, RMA, contracts, ownership, jobs and dashboard.",

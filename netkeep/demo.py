@@ -193,4 +193,10 @@ CLI:
   netkeep job list                                           # their journalled jobs
   netkeep inventory show Q2FY-AAAA-0002                      # now deployed there, on C-2026-0005
   netkeep doctor                                             # still nothing to repair
+  netkeep incident open C-2026-0003 -q "VPN がつながらない" -q "SSID の追加方法" --fault 1 \
+       --reporter "総務 田中" --channel mail                # two questions: two incidents
+  netkeep incident answer 1 --text "再起動で復旧しました"    # closes by itself 5 days later
+  netkeep sla policy C-2026-0003 --monthly-fee 30000         # admin: fee before tax
+  netkeep sla outage C-2026-0003 --started 2026-11-02T09:00 --ended 2026-11-04T10:00
+  netkeep sla report --month 2026-11 --pdf sla-2026-11.pdf   # two full days: ¥2,000
 """

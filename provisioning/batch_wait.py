@@ -33,6 +33,9 @@ class BatchTimings:
     backoff: float = 1.5
     max_delay: float = 5.0
     deadline: float = 600.0
+    claim_settle: float = 300.0
+    """How long newly claimed devices may answer 404 before a batch addressing them gives up
+    (the specification: "it may take a few minutes for API requests against that device")."""
 
 
 @dataclass

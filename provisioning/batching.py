@@ -37,6 +37,23 @@ DIRECT_KINDS = frozenset(
 
 ``vpn/siteToSiteVpn`` is batchable (``updateNetworkApplianceVpnSiteToSiteVpn`` is there).
 """
+VLAN_CREATE_FIELDS = frozenset(
+    {
+        "id",
+        "name",
+        "subnet",
+        "applianceIp",
+        "groupPolicyId",
+        "templateVlanType",
+        "cidr",
+        "mask",
+        "ipv6",
+        "mandatoryDhcp",
+    }
+)
+"""What ``createNetworkApplianceVlan`` accepts; DHCP settings (``dnsNameservers``,
+``reservedIpRanges``, ``fixedIpAssignments`` ...) only the update does, so a new VLAN with them
+is a create followed by an update of the same VLAN, in the same batch."""
 SYNC_BATCH_MAX = 20
 ASYNC_BATCH_MAX = 100
 
@@ -153,15 +170,21 @@ def operations(
             if ch.action is ChangeAction.CREATE:
                 claims.append(ident)
             ops.append(
-                Operation(key, "update", f"/devices/{ident}", "update", _clean(want), True, 5)
+                Operation(key, "update", f"/devices/{ident}", "update", _clean(want), True, 7)
             )
         elif kind == "managementInterface":
             path = f"/devices/{ident}/managementInterface"
-            ops.append(Operation(key, "update", path, "update", _clean(want), True, 5))
+            ops.append(Operation(key, "update", path, "update", _clean(want), True, 7))
         elif kind == "vlan":
             base = f"{NET}/appliance/vlans"
             if ch.action is ChangeAction.CREATE:
-                ops.append(Operation(key, "create", base, "create", _clean(want), True, 3))
+                body = _clean(want)
+                made = {k: v for k, v in body.items() if k in VLAN_CREATE_FIELDS}
+                ops.append(Operation(key, "create", base, "create", made, True, 3))
+                rest = {k: v for k, v in body.items() if k not in VLAN_CREATE_FIELDS}
+                if rest:
+                    path = f"{base}/{ident}"
+                    ops.append(Operation(key, "update", path, "update", rest, True, 3))
             elif ch.action is ChangeAction.UPDATE:
                 body = _clean(want, ("id",))
                 ops.append(Operation(key, "update", f"{base}/{ident}", "update", body, True, 4))
@@ -215,7 +238,9 @@ def operations(
         raise ValidationFailed(unknown, "an access point names an unknown RF profile")
     if claims:
         ops.append(
-            Operation("devices", "claim", f"{NET}/devices", "claim", {"serials": claims}, True, 1)
+            Operation(
+                "devices", "claim", f"{NET}/devices/claim", "claim", {"serials": claims}, True, 1
+            )
         )
     if enable_vlans:
         path = f"{NET}/appliance/vlans/settings"
@@ -250,12 +275,30 @@ def pack(
         if op.batchable:
             if created_refs(op.body) & {o.key for o in run if o.action == "create"}:
                 flush()  # its id is known once the creating batch has run
+            elif claimed_serial(op.resource) in claimed_in(run):
+                flush()  # a device claimed moments ago may not answer yet: a later batch
             run.append(op)
         else:
             flush()
             steps.append(StepPlan((op,), batch=False))
     flush()
     return steps
+
+
+def claimed_in(ops: Iterable[Operation]) -> set[str]:
+    """Serials the claim actions among `ops` claim."""
+    return {
+        str(serial)
+        for op in ops
+        if op.operation == "claim"
+        for serial in op.body.get("serials") or []
+    }
+
+
+def claimed_serial(resource: str) -> str | None:
+    """The serial a ``/devices/{serial}...`` resource addresses (None for other resources)."""
+    parts = resource.split("/")
+    return parts[2] if len(parts) > 2 and parts[1] == "devices" else None
 
 
 def created_refs(body: Any) -> set[str]:

@@ -31,8 +31,11 @@ FACTORY_VLAN_1: dict[str, Any] = {
     "name": "Default",
     "subnet": "192.168.128.0/24",
     "applianceIp": "192.168.128.1",
+    "fixedIpAssignments": {},
+    "reservedIpRanges": [],
 }
-"""The VLAN the dashboard creates when VLANs are first enabled on a network."""
+"""The VLAN the dashboard creates when VLANs are first enabled on a network (no fixed IPs and
+no reserved ranges: putting it back clears a job's, which lie outside its subnet)."""
 
 SINGLETONS = (
     "l3FirewallRules",
@@ -95,6 +98,59 @@ def advance_step(current: StepStatus | str, target: StepStatus) -> StepStatus:
     if target not in allowed:
         raise InvalidTransition("journal step", now.value, target.value, (s.value for s in allowed))
     return target
+
+
+JOB_TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.PENDING: frozenset({JobStatus.RUNNING}),
+    # running → running: a resume takes up a job a crash left running;
+    # running → failed: a step failed (or the job's outcome found one unfinished);
+    # running → verify_failed: every step done, the read-back still differs.
+    JobStatus.RUNNING: frozenset(
+        {JobStatus.RUNNING, JobStatus.DONE, JobStatus.FAILED, JobStatus.VERIFY_FAILED}
+    ),
+    JobStatus.FAILED: frozenset({JobStatus.RUNNING}),  # a resume continues it
+    # a resume takes it up too (a rollout's resume runs every job not done); its steps all
+    # done, it ends verify_failed again
+    JobStatus.VERIFY_FAILED: frozenset({JobStatus.RUNNING}),
+    JobStatus.DONE: frozenset(),  # never run again
+}
+
+
+def advance_job(current: JobStatus | str, target: JobStatus) -> JobStatus:
+    """`target` if a provisioning job may move there from `current`, else InvalidTransition."""
+    now = JobStatus(current)
+    allowed = JOB_TRANSITIONS[now]
+    if target not in allowed:
+        raise InvalidTransition(
+            "provisioning job", now.value, target.value, (s.value for s in allowed)
+        )
+    return target
+
+
+def job_outcome(*, verify_differs: bool, all_steps_done: bool) -> JobStatus:
+    """How a job that ran without failing ended: a difference left, a step left, or done."""
+    if verify_differs:
+        return JobStatus.VERIFY_FAILED
+    if not all_steps_done:
+        return JobStatus.FAILED
+    return JobStatus.DONE
+
+
+ROLLOUT_NOTHING = "nothing to do"
+ROLLOUT_MIXED = "partly done"
+
+
+def rollout_status(job_statuses: Iterable[JobStatus | str]) -> str:
+    """A rollout's status, read from its jobs: theirs when they agree, else ``partly done``.
+
+    A rollout stores no status of its own; it moves only as its jobs do (`JOB_TRANSITIONS`).
+    """
+    states = {JobStatus(s) for s in job_statuses}
+    if not states:
+        return ROLLOUT_NOTHING
+    if len(states) == 1:
+        return str(states.pop())
+    return ROLLOUT_MIXED
 
 
 class JobKind(StrEnum):
@@ -205,13 +261,21 @@ def fingerprint_secrets(value: Any, fingerprint: Callable[[str], str]) -> Any:
 
 
 def normalise_current(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
-    """Dashboard quirks removed: the implicit L3 "Default rule", category objects as ids."""
+    """Dashboard quirks removed: the implicit L3 "Default rule", category and L7 application
+    objects (``{id, name}``) as their ids."""
     out = dict(body)
     if kind == "l3FirewallRules":
         rules = list(out.get("rules") or [])
         if rules and rules[-1].get("comment") == DEFAULT_RULE_COMMENT:
             rules = rules[:-1]
         out["rules"] = rules
+    if kind == "l7FirewallRules":
+        out["rules"] = [
+            {**r, "value": r["value"].get("id")}
+            if isinstance(r, Mapping) and isinstance(r.get("value"), Mapping)
+            else r
+            for r in out.get("rules") or []
+        ]
     if kind == "contentFiltering":
         out["blockedUrlCategories"] = [
             c.get("id") if isinstance(c, Mapping) else c

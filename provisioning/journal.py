@@ -1,6 +1,7 @@
 """The journal: a job, its numbered steps and every move of a step, persisted in one place.
 
-A step moves only as `domain.STEP_TRANSITIONS` allows (`advance_step`); each move sets its
+A step moves only as `domain.STEP_TRANSITIONS` allows (`advance_step`), a job only as
+`domain.JOB_TRANSITIONS` does (`advance_job`); each step move sets its
 timestamps, is committed before the next request goes out, and calls the hooks. A job alone
 and a rollout's shared batches journal through the same `Journal`, so an interrupted job reads
 the same way whichever path ran it.
@@ -20,7 +21,14 @@ from core.audit import Actor
 from core.errors import DomainError
 from inventory import holds
 from provisioning import units
-from provisioning.domain import JobKind, JobStatus, StepStatus, advance_step
+from provisioning.domain import (
+    JobKind,
+    JobStatus,
+    StepStatus,
+    advance_job,
+    advance_step,
+    job_outcome,
+)
 from provisioning.models import JobStep, ProvisioningJob, ResourceSnapshot
 from provisioning.plan import SitePlan, change_rows
 from provisioning.snapshot import snapshot_rows
@@ -202,7 +210,7 @@ class Journal:
             except DomainError:
                 self.session.rollback()
                 raise
-        job.status, job.error = str(JobStatus.RUNNING), None
+        job.status, job.error = str(advance_job(job.status, JobStatus.RUNNING)), None
         self.commit(job)
 
     def _actor(self, job: ProvisioningJob) -> Actor:
@@ -286,7 +294,8 @@ class Journal:
             failed.status = str(advance_step(failed.status, StepStatus.FAILED))
             failed.error, failed.finished_at = message[:2000], self.clock()
             self.session.add(failed)
-        job.status, job.error = str(JobStatus.FAILED), message[:2000]
+        job.status = str(advance_job(job.status, JobStatus.FAILED))
+        job.error = message[:2000]
         self.release(job, f"job {job.id} failed")
         self.commit(job)
 
@@ -305,12 +314,11 @@ class Journal:
         A resumed job adds this run's calls and seconds to what the earlier runs recorded.
         """
         if job.status != JobStatus.FAILED:
-            if job.verify_diff:
-                job.status = str(JobStatus.VERIFY_FAILED)
-            elif any(s.status != StepStatus.DONE for s in steps):
-                job.status = str(JobStatus.FAILED)
-            else:
-                job.status = str(JobStatus.DONE)
+            outcome = job_outcome(
+                verify_differs=bool(job.verify_diff),
+                all_steps_done=all(s.status == StepStatus.DONE for s in steps),
+            )
+            job.status = str(advance_job(job.status, outcome))
         previous = dict(job.result or {})
         job.result = {
             **{k: v + int(previous.get(k, 0)) for k, v in calls.items()},

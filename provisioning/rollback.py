@@ -182,7 +182,9 @@ def keep_a_vlan(
 def removals(absent: list[str], current: Mapping[str, Any]) -> list[Operation]:
     """Devices the job claimed, removed from the network (before their RF profiles go)."""
     return [
-        Operation(key, "remove", f"{NET}/devices", "remove", {"serial": ident_of(key)}, True, 7)
+        Operation(
+            key, "remove", f"{NET}/devices/remove", "remove", {"serial": ident_of(key)}, True, 7
+        )
         for key in absent
         if kind_of(key) == "device" and key in current
     ]

@@ -29,6 +29,7 @@ from provisioning.actions import (
     own_created,
 )
 from provisioning.batch_wait import BATCH_SLOTS, Waiter, wait_for_batch
+from provisioning.batching import claimed_serial
 from provisioning.domain import JobStatus, StepStatus, fingerprint_secrets, kind_of
 from provisioning.journal import VERIFY, Journal
 from provisioning.models import JobStep, ProvisioningJob
@@ -178,6 +179,7 @@ class StepRunner:
             else:
                 self.journal.sent([step])
             batch = wait_for_batch(self.dashboard, batch, self.waiter)
+            batch = self.after_claim(step, actions, batch)
         status = batch.get("status") or {}
         if status.get("failed"):
             errors = "; ".join(str(e) for e in status.get("errors") or []) or "no detail"
@@ -186,6 +188,61 @@ class StepRunner:
                 operation="createOrganizationActionBatch",
             )
         step.answer = own_created(status, self.job.network_id)
+
+    def claimed_earlier(self, step: JobStep) -> set[str]:
+        """Serials this job claimed in the steps before `step`."""
+        return {
+            str(serial)
+            for done in self.steps
+            if done.number < step.number
+            for op in done.operations
+            if op["operation"] == "claim"
+            for serial in (op["body"] or {}).get("serials") or []
+        }
+
+    def after_claim(
+        self, step: JobStep, actions: list[Any], batch: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A failed batch addressing devices this job just claimed: sent once more when they
+        answer, after waiting while any of them still answers 404.
+
+        The specification: for newly claimed devices "it may take a few minutes for API requests
+        against that device to succeed". A failed batch changed nothing, so sending it again is
+        safe; a failure for another reason fails again and is reported as such. Waiting ends
+        after `claim_settle` seconds.
+        """
+        if not (batch.get("status") or {}).get("failed"):
+            return batch
+        claimed = self.claimed_earlier(step)
+        touched = {claimed_serial(str(a.get("resource"))) for a in actions}
+        addressed = sorted(s for s in claimed if s in touched)
+        if not addressed:
+            return batch
+        timings = self.waiter.timings
+        deadline = self.waiter.clock() + timings.claim_settle
+        delay = timings.poll_seconds
+        while settling := [s for s in addressed if not self.device_answers(s)]:
+            if self.waiter.clock() >= deadline:
+                raise DashboardError(
+                    f"{', '.join(settling)} still not found {timings.claim_settle:g} "
+                    "seconds after being claimed; the batch addressing them changed nothing",
+                    operation="createOrganizationActionBatch",
+                )
+            self.waiter.sleep(delay)
+            delay = min(delay * timings.backoff, timings.max_delay)
+        batch = self.dashboard.submit_batch(actions, synchronous=step.synchronous)
+        self.journal.sent([step], request_id=str(batch["id"]))
+        return wait_for_batch(self.dashboard, batch, self.waiter)
+
+    def device_answers(self, serial: str) -> bool:
+        """Whether the dashboard answers requests about a device (False: 404, still settling)."""
+        try:
+            self.dashboard.read_management_interface(serial)
+        except DashboardError as exc:
+            if exc.details.get("status") == 404:
+                return False
+            raise
+        return True
 
     def verify(self) -> None:
         """Read back what the job touched; any remaining difference is verify_failed."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from provisioning.batching import CallEstimate
+from provisioning.domain import rollout_status
 from provisioning.models import JobStep, ProvisioningJob
 from provisioning.plan import SitePlan, change_rows
 
@@ -223,16 +224,9 @@ class RolloutOut(BaseModel):
             estimate, one_sheet_at_a_time = _recorded_estimate(jobs)
         if calls is None and jobs:
             calls = _recorded_calls(jobs)
-        states = {j.status for j in jobs}
-        if not states:
-            status = "nothing to do"
-        elif len(states) == 1:
-            status = states.pop()
-        else:
-            status = "partly done"
         return cls(
             rollout=rollout,
-            status=status,
+            status=rollout_status(j.status for j in jobs),
             calls=calls or {},
             seconds=seconds,
             estimate=None if estimate is None else EstimateOut.of(estimate),

@@ -53,6 +53,8 @@ class ProvisioningOptions:
     poll_backoff: float = 1.5
     poll_max_seconds: float = 5.0
     batch_deadline_seconds: float = 600.0
+    claim_settle_seconds: float = 300.0
+    """How long newly claimed devices may answer 404 before the step addressing them fails."""
     secret_record: SecretRecord = field(default_factory=MemoryRecord)
     cipher: Fernet | None = None
 
@@ -64,6 +66,7 @@ class ProvisioningOptions:
             backoff=self.poll_backoff,
             max_delay=self.poll_max_seconds,
             deadline=self.batch_deadline_seconds,
+            claim_settle=self.claim_settle_seconds,
         )
 
     @classmethod

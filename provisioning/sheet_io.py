@@ -157,16 +157,15 @@ def _device(device: Device) -> dict[str, Any]:
     body: dict[str, Any] = {"name": device.name, "tags": device.tags, "address": device.address}
     if device.management_interface:
         wan = device.management_interface.wan1
-        body["managementInterface"] = {
-            "wan1": {
-                "usingStaticIp": wan.using_static_ip,
+        fields: dict[str, Any] = {"usingStaticIp": wan.using_static_ip, "vlan": wan.vlan}
+        if wan.using_static_ip:  # the static fields only when static, never as nulls
+            fields |= {
                 "staticIp": wan.static_ip,
                 "staticSubnetMask": wan.static_subnet_mask,
                 "staticGatewayIp": wan.static_gateway_ip,
                 "staticDns": wan.static_dns,
-                "vlan": wan.vlan,
             }
-        }
+        body["managementInterface"] = {"wan1": {k: v for k, v in fields.items() if v is not None}}
     if device.rf_profile:
         body["radio"] = {"rfProfile": device.rf_profile}
     return body
@@ -255,8 +254,14 @@ def _site_to_site(vpn: SiteToSiteVpn) -> dict[str, Any]:
 
 
 def _rf(profile: RfProfile) -> dict[str, Any]:
+    """An RF profile; whole-number bitrates as integers (the specification types the 5 GHz
+    ``minBitrate`` an integer: 6, 9, 12 … 54; 2.4 GHz a number for its 5.5)."""
     body = profile.model_dump(mode="json", by_alias=True)
     body["minBitrateType"] = "band"
+    for band in ("twoFourGhzSettings", "fiveGhzSettings"):
+        rate = body[band]["minBitrate"]
+        if isinstance(rate, float) and rate.is_integer():
+            body[band]["minBitrate"] = int(rate)
     return body
 
 
@@ -315,8 +320,8 @@ def dashboard_view(sheet: Sheet, *, secret_key: bytes) -> dict[str, Any]:
 
 
 def _l7(policy: str, kind: str, value: str) -> dict[str, Any]:
-    if kind in ("application", "applicationCategory"):
-        return {"policy": str(policy), "type": str(kind), "value": {"id": value}}
+    """An L7 rule; ``value`` is a string for every type, as the update operation takes it (the
+    dashboard answers application rules with ``{id, name}``: `domain.normalise_current`)."""
     return {"policy": str(policy), "type": str(kind), "value": value}
 
 

@@ -1,32 +1,52 @@
 """The overdue sweep: unreturned units past their deadline become overdue and are charged once.
 
-The charge itself is `rma.charging`'s, the same code a late receipt runs, so the money does not
-depend on whether the sweep ran before the unit came back.
+Set-based: a batch of RMAs is claimed with one locking SELECT, then a handful of statements do
+for the whole batch what `rma.charging.charge_overdue` does for one RMA (the code a late receipt
+runs, so the money does not depend on whether the sweep ran first): one `INSERT ... SELECT` of
+the audit rows (before/after JSON built in SQL, the same entries in the same order as the
+row-by-row moves would write), one `INSERT ... SELECT` of the charges, one conditional status
+UPDATE of the RMAs and one of their devices. The sweep never touches reminders: a reminder
+whose day passed is settled (`missed`, or `cancelled` once charged) by `send_due_reminders`
+by the rules of `rma.domain.reminder_outcome`.
 
 Safe to run concurrently. On SQLite the sweep takes the write lock before it reads, so sweeps
-run one after another and each sees what the one before committed. On PostgreSQL candidate
-rows are taken with `SELECT ... FOR UPDATE SKIP LOCKED`, so two sweeps never work on the same
-RMA, and the status filter is re-checked on the locked row version (PostgreSQL re-evaluates it
-under READ COMMITTED), so a row another sweep already charged no longer qualifies. Each charge is
-then claimed by a conditional UPDATE, and the UNIQUE constraint on `rma_damage_charge.rma_id` is
-the last guard: a second charge for one RMA cannot be stored at all. The sweep only writes rows:
-it sends no mail and calls no dashboard, so there is no side effect to repeat.
+run one after another and each sees what the one before committed. On PostgreSQL the batch is
+claimed with `SELECT ... FOR UPDATE SKIP LOCKED`, so two sweeps never work on the same RMA, and
+the status filter is re-checked on the locked row version (PostgreSQL re-evaluates it under READ
+COMMITTED), so a row another sweep or a receipt already charged no longer qualifies. Every later
+statement names the claimed ids, never the filter again; the status UPDATE moves a row only from
+a state the sweep may charge in and must move every claimed one (else Conflict, and the
+transaction rolls back), and the UNIQUE `rma_damage_charge.rma_id` is the last guard: a second
+charge for one RMA cannot be stored at all. The sweep only writes rows: it sends no mail and
+calls no dashboard, so there is no side effect to repeat.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, ClassVar
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, text
+from sqlalchemy import select as select_columns
+from sqlalchemy.engine import CursorResult
+from sqlmodel import Session, col
 
 from core.audit import Actor
 from core.calendar import tokyo_date
 from core.db import begin_write
-from inventory.models import CatalogueModel, Device
-from rma.charging import charge_overdue, claim_charges
-from rma.domain import AWAITING_RETURN, CHARGEABLE, RmaStatus
+from core.errors import Conflict
+from core.timeutil import UtcDateTime
+from inventory.domain import DeviceStatus
+from inventory.models import CatalogueModel
+from inventory.service import DEVICE_AUDIT_FIELDS
+from rma.domain import AWAITING_RETURN, CHARGEABLE, RmaStatus, damage_charge
 from rma.models import DamageChargeRecord, Rma
+from rma.service import RMA_AUDIT_FIELDS
+
+S = RmaStatus
 
 
 @dataclass(slots=True)
@@ -38,23 +58,43 @@ class SweepReport:
     total_yen: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """One locked candidate as the batch found it."""
+
+    id: int
+    number: str
+    device_id: int
+    waiting: bool  # in a waiting state: becomes overdue
+    price: int | None  # None: the model has no list price, it stays overdue for a person
+    charged_before: bool  # a charge record exists already (a receipt settled it)
+
+
 def sweep(
     *,
     session: Session,
     actor: Actor,
     now: datetime,
     tax_rate_percent: int = 10,
-    batch_size: int = 500,
+    batch_size: int = 20_000,
 ) -> SweepReport:
     """Mark every waiting RMA past its deadline overdue and issue its one damage charge."""
+    damage_charge(0, tax_rate_percent)  # refuses a negative rate before anything is written
     begin_write(session)
     today = tokyo_date(now)  # overdue once 24:00 JST of the due date has passed: due < today
-    prices = {m.model: m.list_price_yen for m in session.exec(select(CatalogueModel))}
     report = SweepReport()
     last_id = 0
     while True:
         stmt = (
-            select(Rma)
+            select_columns(
+                col(Rma.id),
+                col(Rma.status),
+                col(Rma.failed_device_id),
+                col(CatalogueModel.list_price_yen),
+                col(DamageChargeRecord.id),
+            )
+            .outerjoin(CatalogueModel, col(CatalogueModel.model) == col(Rma.failed_model))
+            .outerjoin(DamageChargeRecord, col(DamageChargeRecord.rma_id) == col(Rma.id))
             .where(
                 col(Rma.status).in_([s.value for s in CHARGEABLE]),
                 col(Rma.due_date) < today,
@@ -62,51 +102,253 @@ def sweep(
             )
             .order_by(col(Rma.id))
             .limit(batch_size)
-            .with_for_update(skip_locked=True)
+            .with_for_update(of=Rma, skip_locked=True)
         )
-        rmas = list(session.exec(stmt))
-        if not rmas:
+        claimed = [
+            _Claimed(
+                id=rma_id or 0,
+                number=f"RMA-{rma_id:06d}",
+                device_id=device_id,
+                waiting=RmaStatus(status) in AWAITING_RETURN,
+                price=price,
+                charged_before=charge_id is not None,
+            )
+            for rma_id, status, device_id, price, charge_id in session.execute(stmt)
+        ]
+        if not claimed:
             return report
-        last_id = rmas[-1].id or last_id
-        device_ids = [r.failed_device_id for r in rmas]
-        devices = {
-            d.id: d
-            for d in session.exec(
-                select(Device)
-                .where(col(Device.id).in_(device_ids))
-                .order_by(col(Device.id))
-                .with_for_update()
+        last_id = claimed[-1].id
+        _settle_batch(session=session, actor=actor, now=now, tax=tax_rate_percent, claimed=claimed)
+        for c in claimed:
+            if c.waiting:
+                report.overdue.append(c.number)
+            if c.price is not None and not c.charged_before:
+                report.charged.append(c.number)
+                report.total_yen += damage_charge(c.price, tax_rate_percent).total_yen
+
+
+def _settle_batch(
+    *, session: Session, actor: Actor, now: datetime, tax: int, claimed: Sequence[_Claimed]
+) -> None:
+    """Overdue, charge, device lost and their audit rows for the locked batch, set-based."""
+    sql = _Sql(session.get_bind().dialect.name)
+    to_overdue = [c.id for c in claimed if c.waiting]
+    to_charge = [c.id for c in claimed if c.price is not None and not c.charged_before]
+    charging = set(to_charge)
+    moving = sorted(set(to_overdue) | charging)
+    if not moving:
+        return
+    params: dict[str, Any] = {
+        "overdue_ids": sql.ids(to_overdue),
+        "charge_ids": sql.ids(to_charge),
+        "moving_ids": sql.ids(moving),
+        # Usually few: waiting units without a list price or already charged by a receipt.
+        "overdue_only_ids": sql.ids([i for i in moving if i not in charging]),
+        "device_ids": sql.ids(sorted({c.device_id for c in claimed if c.id in charging})),
+        "now": now,
+        "tax": tax,
+        "actor": actor.name,
+        "role": actor.role,
+        "request_id": actor.request_id,
+    }
+    typed = [bindparam("now", type_=UtcDateTime())]
+    if sql.pg:  # the charged units' devices, locked in id order before they are read
+        session.execute(text(sql.device_lock()), params)
+    session.execute(text(sql.audit_insert()).bindparams(*typed), params)
+    session.execute(text(sql.charge_insert()).bindparams(*typed), params)
+    moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        text(sql.rma_update()).bindparams(*typed), params
+    )
+    if moved.rowcount != len(moving):
+        numbers = ", ".join(f"RMA-{i:06d}" for i in moving)
+        raise Conflict(f"another transaction charged one of {numbers} first", rmas=numbers)
+    session.execute(text(sql.device_update()).bindparams(*typed), params)
+
+
+class _Sql:
+    """The batch's statements in the database's dialect (JSON and text functions differ)."""
+
+    def __init__(self, dialect: str) -> None:
+        self.pg = dialect == "postgresql"
+
+    # -- ids -----------------------------------------------------------------------------------
+
+    def ids(self, ids: Sequence[int]) -> Any:
+        """One parameter holding a list of ids: an array on PostgreSQL, JSON text on SQLite."""
+        return list(ids) if self.pg else json.dumps(list(ids))
+
+    def member(self, column: str, param: str) -> str:
+        if self.pg:
+            return f"{column} = ANY(CAST(:{param} AS BIGINT[]))"
+        return f"{column} IN (SELECT value FROM json_each(:{param}))"
+
+    # -- values as `core.audit.redact` writes them into JSON -----------------------------------
+
+    def text_of(self, expr: str) -> str:
+        return f"CAST({expr} AS TEXT)"
+
+    def number(self, id_expr: str) -> str:
+        """RMA-000042 (six digits at least), as `Rma.number`."""
+        if self.pg:
+            return f"('RMA-' || CASE WHEN {id_expr} < 1000000 THEN lpad(CAST({id_expr} AS TEXT), 6, '0') ELSE CAST({id_expr} AS TEXT) END)"  # noqa: E501
+        return f"printf('RMA-%06d', {id_expr})"
+
+    def instant(self, expr: str) -> str:
+        """datetime.isoformat() of the UTC instant: microseconds only when there are some."""
+        if self.pg:
+            utc = f"({expr} AT TIME ZONE 'UTC')"
+            return (
+                f"(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+                f"date_trunc('second', {utc}) = {utc} THEN '' ELSE to_char({utc}, '.US') END"
+                " || '+00:00')"
             )
-        }
-        already = set(
-            session.exec(
-                select(DamageChargeRecord.rma_id).where(
-                    col(DamageChargeRecord.rma_id).in_([r.id for r in rmas])
-                )
-            )
+        # SQLAlchemy keeps naive UTC text on SQLite: 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
+        return (
+            f"(substr({expr}, 1, 10) || 'T' || substr({expr}, 12, 8) || CASE WHEN "
+            f"length({expr}) <= 19 OR substr({expr}, 21) = '000000' THEN '' "
+            f"ELSE '.' || substr(substr({expr}, 21) || '000000', 1, 6) END || '+00:00')"
         )
-        claim_charges(
-            session=session,
-            rmas=[
-                r for r in rmas if prices.get(r.failed_model) is not None and r.id not in already
-            ],
-            now=now,
+
+    def day(self, expr: str) -> str:
+        return f"to_char({expr}, 'YYYY-MM-DD')" if self.pg else expr
+
+    def flag(self, expr: str) -> str:
+        return expr if self.pg else f"json(CASE WHEN {expr} THEN 'true' ELSE 'false' END)"
+
+    def obj(self, pairs: Sequence[tuple[str, str]]) -> str:
+        args = ", ".join(f"'{key}', {value}" for key, value in pairs)
+        return f"json_build_object({args})" if self.pg else f"json_object({args})"
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    _RMA_KINDS: ClassVar[dict[str, str]] = {
+        "substitution": "flag",
+        "late_arrival": "flag",
+        "shipped_at": "instant",
+        "swapped_at": "instant",
+        "swap_claimed_at": "instant",
+        "closed_at": "instant",
+        "due_date": "day",
+        "pickup_date": "day",
+    }
+    _DEVICE_KINDS: ClassVar[dict[str, str]] = {"verified_at": "instant", "license_expiry": "day"}
+
+    def _value(self, kinds: dict[str, str], alias: str, name: str) -> str:
+        kind = kinds.get(name)
+        expr = f"{alias}.{name}"
+        if kind == "flag":
+            return self.flag(expr)
+        if kind == "instant":
+            return self.instant(expr)
+        if kind == "day":
+            return self.day(expr)
+        return expr
+
+    def rma_snapshot(self, overrides: dict[str, str], note: str | None = None) -> str:
+        """`rma.service.rma_snapshot` of row `r`, some fields replaced, a note appended."""
+        pairs = [
+            (name, overrides.get(name) or self._value(self._RMA_KINDS, "r", name))
+            for name in RMA_AUDIT_FIELDS
+        ]
+        return self.obj(pairs + ([("note", note)] if note else []))
+
+    def device_snapshot(self, status: str, note: str | None = None) -> str:
+        """`inventory.service.device_snapshot` of row `d` with `status`, a note appended."""
+        pairs = [
+            (name, status if name == "status" else self._value(self._DEVICE_KINDS, "d", name))
+            for name in DEVICE_AUDIT_FIELDS
+        ]
+        pairs.append(("held_by", "d.held_by"))
+        return self.obj(pairs + ([("note", note)] if note else []))
+
+    # -- statements ----------------------------------------------------------------------------
+
+    def audit_insert(self) -> str:
+        """Every audit row of the batch, in the order the row-by-row moves write them.
+
+        Per RMA: rma.overdue (if it was waiting), rma.charged, and for its device
+        failed → in_rma (never swapped) and in_rma → lost, each only where it applies.
+        """
+        waiting = ", ".join(f"'{s.value}'" for s in sorted(AWAITING_RETURN))
+        overdue = f"'{S.OVERDUE.value}'"
+        # The state the charge moves from: overdue, with the waiting state it came from.
+        ws = f"CASE WHEN r.status IN ({waiting}) THEN r.status ELSE r.waiting_status END"
+        net = "cm.list_price_yen"
+        tax = "(cm.list_price_yen * :tax / 100)"
+        charge_note = (
+            f"'damage charge ' || {self.text_of(f'{net} + {tax}')} || ' yen (net ' || "
+            f"{self.text_of(net)} || ', tax ' || {self.text_of(tax)} || ')'"
         )
-        for rma in rmas:
-            was_waiting = RmaStatus(rma.status) in AWAITING_RETURN
-            amounts = charge_overdue(
-                session=session,
-                actor=actor,
-                rma=rma,
-                device=devices[rma.failed_device_id],
-                price=prices.get(rma.failed_model),
-                tax_rate_percent=tax_rate_percent,
-                already_charged=rma.id in already,
-                now=now,
+        number = self.number("r.id")
+        failed, in_rma, lost = (
+            f"'{DeviceStatus.FAILED.value}'",
+            f"'{DeviceStatus.IN_RMA.value}'",
+            f"'{DeviceStatus.LOST.value}'",
+        )
+        head = "SELECT r.id AS rma_id, {step} AS step, {action} AS action, {etype} AS entity_type, "
+        rows = [
+            head.format(step=1, action="'rma.overdue'", etype="'rma'")
+            + f'{number} AS entity_id, {self.rma_snapshot({})} AS "before", '
+            + self.rma_snapshot(
+                {"status": overdue, "waiting_status": "r.status"},
+                f"'return period ended ' || {self.day('r.due_date')}",
             )
-            if was_waiting:
-                report.overdue.append(rma.number)
-            if amounts is not None:
-                report.charged.append(rma.number)
-                report.total_yen += amounts.total_yen
-        session.flush()
+            + ' AS "after" FROM rma r WHERE '
+            + self.member("r.id", "overdue_ids"),
+            head.format(step=2, action="'rma.charged'", etype="'rma'")
+            + f"{number}, {self.rma_snapshot({'status': overdue, 'waiting_status': ws})}, "
+            + self.rma_snapshot({"status": "'charged'", "waiting_status": ws}, charge_note)
+            + " FROM rma r JOIN catalogue_model cm ON cm.model = r.failed_model WHERE "
+            + self.member("r.id", "charge_ids"),
+            head.format(step=3, action="'device.status'", etype="'device'")
+            + f"d.serial, {self.device_snapshot('d.status')}, "
+            + self.device_snapshot(in_rma, f"{number} || ' never swapped'")
+            + " FROM rma r JOIN device d ON d.id = r.failed_device_id WHERE "
+            + f"{self.member('r.id', 'charge_ids')} AND d.status = {failed}",
+            head.format(step=4, action="'device.status'", etype="'device'")
+            + f"d.serial, {self.device_snapshot(in_rma)}, "
+            + self.device_snapshot(lost, f"{number} || ' not returned; damage charge issued'")
+            + " FROM rma r JOIN device d ON d.id = r.failed_device_id WHERE "
+            + f"{self.member('r.id', 'charge_ids')} AND d.status IN ({failed}, {in_rma})",
+        ]
+        return (
+            'INSERT INTO audit_log (at, actor, role, action, entity_type, entity_id, "before", '
+            '"after", request_id, outcome) SELECT :now, :actor, :role, action, entity_type, '
+            'entity_id, "before", "after", :request_id, \'ok\' FROM ('
+            + " UNION ALL ".join(rows)
+            + ") AS moves ORDER BY rma_id, step"
+        )
+
+    def charge_insert(self) -> str:
+        return (
+            "INSERT INTO rma_damage_charge (rma_id, model, net_yen, tax_yen, total_yen, "
+            "issued_at) SELECT r.id, r.failed_model, cm.list_price_yen, "
+            "cm.list_price_yen * :tax / 100, cm.list_price_yen + cm.list_price_yen * :tax / 100, "
+            ":now FROM rma r JOIN catalogue_model cm ON cm.model = r.failed_model WHERE "
+            + self.member("r.id", "charge_ids")
+            + " ORDER BY r.id"
+        )
+
+    def rma_update(self) -> str:
+        """The claimed RMAs move, each only from a state the sweep may charge in."""
+        waiting = ", ".join(f"'{s.value}'" for s in sorted(AWAITING_RETURN))
+        chargeable = ", ".join(f"'{s.value}'" for s in sorted(CHARGEABLE))
+        return (
+            f"UPDATE rma SET status = CASE WHEN {self.member('id', 'overdue_only_ids')} "
+            f"THEN '{S.OVERDUE.value}' ELSE '{S.CHARGED.value}' END, "
+            f"waiting_status = CASE WHEN status IN ({waiting}) THEN status "
+            "ELSE waiting_status END, updated_at = :now "
+            f"WHERE {self.member('id', 'moving_ids')} AND status IN ({chargeable})"
+        )
+
+    def device_lock(self) -> str:
+        return (
+            f"SELECT id FROM device WHERE {self.member('id', 'device_ids')} ORDER BY id FOR UPDATE"
+        )
+
+    def device_update(self) -> str:
+        return (
+            f"UPDATE device SET status = '{DeviceStatus.LOST.value}', updated_at = :now "
+            f"WHERE status IN ('{DeviceStatus.FAILED.value}', '{DeviceStatus.IN_RMA.value}') "
+            f"AND {self.member('id', 'device_ids')}"
+        )

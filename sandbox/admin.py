@@ -136,6 +136,19 @@ def admin_router(runtime: "SandboxRuntime") -> APIRouter:
         runtime.dashboard.batch_delay = float((body or {}).get("seconds", 0.2))
         return json_response({"seconds": runtime.dashboard.batch_delay})
 
+    @router.put("/claims")
+    async def set_claims(denied: Guard, body: JsonBody = None) -> Response:
+        """Claim timing: {"settle": 0.2, "limit": 10} (limit null: no limit)."""
+        if denied:
+            return denied
+        claims = runtime.dashboard.claims
+        data = body or {}
+        claims.settle = float(data.get("settle", claims.settle))
+        if "limit" in data:
+            claims.limit = None if data["limit"] is None else int(data["limit"])
+        claims.reset()
+        return json_response({"settle": claims.settle, "limit": claims.limit})
+
     @router.post("/organizations/{org_id}/inventory/generate")
     async def generate_inventory(org_id: str, denied: Guard, body: JsonBody = None) -> Response:
         """Bulk-claim N unassigned devices: {"count": 1200, "model": "MR36", "prefix": "Q3GN"}."""

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from starlette.types import Receive, Scope, Send
 
-from sandbox.engine import Dashboard
+from sandbox.engine import Claims, Dashboard
 from sandbox.faults import FAULT_HEADER, FaultConfig, FaultInjector, FaultKind
 from sandbox.ratelimit import RateLimiter, retry_after_header
 from sandbox.seeds import build_seed
@@ -43,6 +43,10 @@ class SandboxConfig:
     state_file: Path | None = None
     batch_delay: float = 0.2
     """Seconds an asynchronous action batch stays pending before it runs."""
+    claim_settle: float = 0.2
+    """Seconds a newly claimed device answers 404 (the dashboard: "may take a few minutes")."""
+    claim_limit: int | None = None
+    """Claims per organization within five minutes (the dashboard's is 10; None: no limit)."""
 
 
 class ConnectionDropped(Exception):
@@ -69,6 +73,13 @@ class Counters:
 
     def __init__(self) -> None:
         self.data: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        # Requests arriving per organization per wall-clock second (any answer, 429s too).
+        self.per_second: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+
+    def arrived(self, org_id: str | None, at: float) -> None:
+        """Count one authorized request of `org_id` in the second it arrived."""
+        if org_id is not None:
+            self.per_second[org_id][int(at)] += 1
 
     def add(self, method: str, template: str, status: int) -> None:
         """Count one answered request."""
@@ -85,11 +96,16 @@ class Counters:
         return {
             "operations": {k: dict(v) for k, v in sorted(self.data.items())},
             "totals": dict(totals),
+            "per_second": {
+                org: {str(second): n for second, n in sorted(seconds.items())}
+                for org, seconds in sorted(self.per_second.items())
+            },
         }
 
     def reset(self) -> None:
         """Zero every counter."""
         self.data.clear()
+        self.per_second.clear()
 
 
 class SandboxRuntime:
@@ -98,7 +114,9 @@ class SandboxRuntime:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         state = self._initial_state(config)
-        self.dashboard = Dashboard(state, config.batch_delay)
+        self.dashboard = Dashboard(
+            state, config.batch_delay, Claims(config.claim_settle, config.claim_limit)
+        )
         self.limiter = RateLimiter(config.rate_limit or None, config.ip_rate_limit or None)
         self.faults = FaultInjector(config.faults)
         self.counters = Counters()
@@ -112,6 +130,7 @@ class SandboxRuntime:
     def reset(self, seed: str) -> None:
         """Replace the state with a named seed."""
         self.dashboard.state.replace_with(build_seed(seed).to_dict())
+        self.dashboard.claims.reset()
 
     def save(self) -> None:
         """Persist to the configured state file, if any."""
@@ -147,6 +166,7 @@ async def handle_api(runtime: SandboxRuntime, request: Request, path: str) -> Re
     if not runtime.authorized(request):
         runtime.counters.add(method, engine.template_of(method, path), 401)
         return errors(401, "Invalid API key")
+    runtime.counters.arrived(engine.state.org_of_path(path), time.time())
     fault = runtime.faults.decide(request.headers.get(FAULT_HEADER))
     if fault.delay_s:
         await asyncio.sleep(fault.delay_s)

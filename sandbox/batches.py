@@ -111,9 +111,7 @@ def execute(st: SandboxState, batch_id: str, now: datetime, actions: Actions) ->
             _fail(st, batch_id, messages)
             return
         if method == "POST" and isinstance(reply.body, dict) and "id" in reply.body:
-            created.append(
-                {"id": str(reply.body["id"]), "uri": f"/api/v1{path}/{reply.body['id']}"}
-            )
+            created.append({"id": str(reply.body["id"]), "uri": f"{path}/{reply.body['id']}"})
     batch["status"] = {
         "completed": True,
         "failed": False,

@@ -36,6 +36,13 @@ def serve_sandbox(
             help="JSON file: loaded at start if present, saved on shutdown and on snapshot."
         ),
     ] = None,
+    claim_settle: Annotated[
+        float, typer.Option(help="Seconds a newly claimed device answers 404.")
+    ] = 0.2,
+    claim_limit: Annotated[
+        int,
+        typer.Option(help="Claims per organization within 5 minutes (the dashboard: 10); 0: none."),
+    ] = 0,
 ) -> None:
     """Serve the Meraki Dashboard API v1 sandbox until interrupted."""
     try:
@@ -43,7 +50,12 @@ def serve_sandbox(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--faults") from exc
     config = SandboxConfig(
-        seed=seed, rate_limit=rate_limit or None, faults=fault_config, state_file=state_file
+        seed=seed,
+        rate_limit=rate_limit or None,
+        faults=fault_config,
+        state_file=state_file,
+        claim_settle=claim_settle,
+        claim_limit=claim_limit or None,
     )
     if api_key:
         config.api_key = api_key

@@ -6,7 +6,7 @@ import copy
 import logging
 import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from sandbox import (
     routes_security,
     routes_wireless,
 )
+from sandbox.ratelimit import retry_after_header
 from sandbox.router import ApiError, Call, Reply, Route, Router
 from sandbox.spec.known import NETKEEP_KNOWN_BATCH_MISMATCHES, NETKEEP_KNOWN_BODY_MISMATCHES
 from sandbox.spec.sdk import Operation, catalog
@@ -53,12 +54,68 @@ class Outcome:
     template: str
 
 
+CLAIM_PATH = re.compile(r"^/networks/([^/]+)/devices/claim$")
+DEVICE_PATH = re.compile(r"^/devices/([^/]+)(?:/.*)?$")
+CLAIM_WINDOW = 300.0
+"""The specification: claimNetworkDevices "can be used up to ten times within a single five
+minute window" (counted per organization here)."""
+
+
+@dataclass
+class Claims:
+    """Claim timing as the dashboard has it: newly claimed devices answer 404 for `settle`
+    seconds, and at most `limit` claims per organization within five minutes (None: no limit)."""
+
+    settle: float = 0.2
+    limit: int | None = None
+    settling: dict[str, float] = field(default_factory=dict)
+    recent: dict[str, list[float]] = field(default_factory=dict)
+
+    def refuse_unsettled(self, path: str, now: float) -> None:
+        """404 for a request about a device claimed less than `settle` seconds ago."""
+        found = DEVICE_PATH.match(path)
+        if found and self.settling.get(found.group(1), 0.0) > now:
+            raise ApiError(404, f"Device {found.group(1)} not found")
+
+    def admit(self, org_id: str, now: float) -> None:
+        """429 when the organization used its claims of the last five minutes."""
+        if self.limit is None:
+            return
+        kept = [t for t in self.recent.get(org_id, []) if t > now - CLAIM_WINDOW]
+        self.recent[org_id] = kept
+        if len(kept) >= self.limit:
+            raise ClaimLimited(kept[0] + CLAIM_WINDOW - now)
+        kept.append(now)
+
+    def claimed(self, serials: Any, now: float) -> None:
+        """Serials just claimed: they answer 404 until `settle` seconds have passed."""
+        for serial in serials if isinstance(serials, list) else []:
+            self.settling[str(serial)] = now + self.settle
+
+    def reset(self) -> None:
+        self.settling.clear()
+        self.recent.clear()
+
+
+class ClaimLimited(ApiError):
+    """429: claimNetworkDevices used ten times within five minutes; Retry-After in seconds."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(
+            429, "Claims are limited to 10 within 5 minutes; retry after the time given"
+        )
+        self.wait = wait
+
+
 class Dashboard:
     """Holds the state and answers operations by method and path, with batch execution."""
 
-    def __init__(self, state: SandboxState, batch_delay: float = 0.2) -> None:
+    def __init__(
+        self, state: SandboxState, batch_delay: float = 0.2, claims: Claims | None = None
+    ) -> None:
         self.state = state
         self.batch_delay = batch_delay
+        self.claims = claims or Claims()
         self.operations = base_router()
         self.router = Router()
         self.router.include(self.operations)
@@ -149,7 +206,10 @@ class Dashboard:
         try:
             if refused:
                 raise ApiError(400, *refused)
-            reply = route.handler(self.state, call)
+            reply = self._answer(route, method, path, call)
+        except ClaimLimited as err:
+            reply = error_reply(err)
+            reply.headers["Retry-After"] = retry_after_header(err.wait)
         except ApiError as err:
             reply = error_reply(err)
         except Exception:  # a sandbox bug: client mistakes are ApiErrors above
@@ -159,6 +219,18 @@ class Dashboard:
         answer = reply.body[:LOGGED_ITEMS] if isinstance(reply.body, list) else reply.body
         entry["reply"] = copy.deepcopy(answer)  # handlers answer live state records
         return Outcome(reply, route.template)
+
+    def _answer(self, route: Route, method: str, path: str, call: Call) -> Reply:
+        """One operation, with the dashboard's claim timing around it."""
+        stamp = call.now.timestamp()
+        self.claims.refuse_unsettled(path, stamp)
+        claim = CLAIM_PATH.match(path) if method == "POST" else None
+        if claim:
+            self.claims.admit(self.state.org_of_path(path) or "", stamp)
+        reply: Reply = route.handler(self.state, call)
+        if claim:
+            self.claims.claimed((call.body or {}).get("serials"), stamp)
+        return reply
 
     def template_of(self, method: str, path: str) -> str:
         """The path template a request would match, for counting early refusals."""
@@ -217,4 +289,4 @@ class Dashboard:
         route, params, _ = self.operations.match(method, path)
         if route is None:
             raise ApiError(400, f"Invalid action resource or operation: {method} {path}")
-        return route.handler(self.state, Call(params, {}, body, now, path=path))
+        return self._answer(route, method, path, Call(params, {}, body, now, path=path))

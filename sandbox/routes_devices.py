@@ -226,9 +226,20 @@ def _swap_one(st: SandboxState, org_id: str, swap: dict[str, Any]) -> list[str]:
     return []
 
 
+def _swap_device(st: SandboxState, serial: Any) -> Record:
+    dev = st.devices.get(str(serial)) or st.warehouse.get(str(serial)) or {}
+    return {
+        "serial": str(serial),
+        "mac": dev.get("mac"),
+        "name": dev.get("name"),
+        "model": dev.get("model"),
+    }
+
+
 @router.add("POST", "/organizations/{organizationId}/inventory/devices/swaps/bulk")
 def create_swaps(st: SandboxState, call: Call) -> Reply:
-    """Swap old → new serials: the new one takes the network and device-level settings."""
+    """Swap old → new serials: 207 with the job's swaps still pending, as the dashboard answers;
+    their outcome (complete or failed, with errors) is read back with the GET of the job."""
     org_id = org_or_404(st, call.params["organizationId"])["id"]
     swaps = call.obj().get("swaps")
     if not isinstance(swaps, list) or not swaps:
@@ -236,30 +247,28 @@ def create_swaps(st: SandboxState, call: Call) -> Reply:
     for swap in swaps:
         if not isinstance(swap, dict) or not isinstance(swap.get("devices"), dict):
             raise bad_request("each swap needs 'devices': {'old': ..., 'new': ...}")
-        if swap.get("afterAction", AFTER_ACTIONS[1]) not in AFTER_ACTIONS:
+        if swap.get("afterAction") not in AFTER_ACTIONS:
             raise bad_request(f"'afterAction' must be one of: {', '.join(AFTER_ACTIONS)}")
+    now = defaults.iso(call.now)
     results = []
     for swap in swaps:
+        devices = {k: _swap_device(st, swap["devices"].get(k)) for k in ("old", "new")}
         errors = _swap_one(st, org_id, swap)
         results.append(
             {
-                "devices": swap["devices"],
-                "afterAction": swap.get("afterAction", AFTER_ACTIONS[1]),
+                "id": str(st.new_id()),
                 "status": "failed" if errors else "complete",
+                "devices": devices,
+                "afterAction": swap["afterAction"],
+                "createdAt": now,
+                "completedAt": now,
                 "errors": errors,
             }
         )
-    swap_id = str(st.new_id())
-    record = {
-        "id": swap_id,
-        "organizationId": org_id,
-        "status": "failed" if any(r["errors"] for r in results) else "complete",
-        "swaps": results,
-        "createdAt": defaults.iso(call.now),
-        "completedAt": defaults.iso(call.now),
-    }
-    st.swaps[swap_id] = record
-    return Reply(_swap_view(record), 202)
+    job_id = str(st.new_id())
+    st.swaps[job_id] = {"jobId": job_id, "organizationId": org_id, "swaps": results}
+    pending = [{**r, "status": "pending", "completedAt": None, "errors": []} for r in results]
+    return Reply({"jobId": job_id, "swaps": pending}, 207)
 
 
 def _swap_view(record: Record) -> Record:
@@ -268,7 +277,7 @@ def _swap_view(record: Record) -> Record:
 
 @router.add("GET", "/organizations/{organizationId}/inventory/devices/swaps/bulk/{id}")
 def get_swaps(st: SandboxState, call: Call) -> Reply:
-    """Status of a bulk swap request."""
+    """The swaps of a bulk swap job with their status."""
     record = st.swaps.get(call.params["id"])
     if record is None or record["organizationId"] != call.params["organizationId"]:
         raise not_found(f"Swap request {call.params['id']}")

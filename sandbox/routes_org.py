@@ -175,7 +175,6 @@ def _filter_devices(devs: list[Record], call: Call) -> list[Record]:
 
 
 @router.add("GET", ORG + "/inventory/devices")
-@router.add("GET", ORG + "/inventoryDevices")
 def list_inventory(st: SandboxState, call: Call) -> Reply:
     """Inventory, paged by serial, filterable by usedState, search, serials, networkIds ..."""
     devs = _filter_devices(

@@ -81,10 +81,21 @@ L7_TYPES = (
 )
 
 
+NAMED_L7_TYPES = ("application", "applicationCategory")
+
+
+def _l7_view(rule: Record) -> Record:
+    """A stored rule as the dashboard shows it: application values as ``{id, name}``."""
+    if rule.get("type") in NAMED_L7_TYPES and isinstance(rule.get("value"), str):
+        value = rule["value"]
+        return {**rule, "value": {"id": value, "name": value.rsplit("/", 1)[-1]}}
+    return rule
+
+
 @router.add("GET", NET + "/firewall/l7FirewallRules")
 def get_l7_rules(st: SandboxState, call: Call) -> Reply:
-    """L7 rules."""
-    return Reply({"rules": appliance_settings(st, call)["l7Rules"]})
+    """L7 rules (application and category values answered as objects, as the dashboard does)."""
+    return Reply({"rules": [_l7_view(r) for r in appliance_settings(st, call)["l7Rules"]]})
 
 
 @router.add("PUT", NET + "/firewall/l7FirewallRules")
@@ -97,9 +108,11 @@ def update_l7_rules(st: SandboxState, call: Call) -> Reply:
             raise bad_request(
                 f"each L7 rule needs 'type' (one of {', '.join(L7_TYPES)}) and 'value'"
             )
+        if not isinstance(rule["value"], str):
+            raise bad_request("'value' of an L7 rule must be a string")
         rule["policy"] = rule.get("policy", "deny")
     cfg["l7Rules"] = rules
-    return Reply({"rules": rules})
+    return Reply({"rules": [_l7_view(r) for r in rules]})
 
 
 def _rules_endpoint(path: str, key: str, required: tuple[str, ...], filler: dict[str, Any]) -> None:
@@ -140,11 +153,31 @@ _rules_endpoint(
 )
 
 
+CATEGORY_NAMES = {
+    "C1": "Real Estate",
+    "C3": "Adult and Pornography",
+    "C7": "Shopping",
+    "C29": "Gambling",
+}
+"""Names of a few content-filtering categories (the dashboard answers ids with names)."""
+
+
+def _named_categories(settings: Record) -> Record:
+    """Content filtering as the dashboard answers it: categories as ``{id, name}``."""
+    if "blockedUrlCategories" not in settings:
+        return settings
+    named = []
+    for cat in settings["blockedUrlCategories"]:
+        code = str(cat).rsplit("/", 1)[-1]
+        named.append({"id": cat, "name": CATEGORY_NAMES.get(code, f"Category {code}")})
+    return {**settings, "blockedUrlCategories": named}
+
+
 def _settings_endpoint(
     path: str, key: str, allowed: frozenset[str], choices: dict[str, tuple[str, ...]]
 ) -> None:
     def get_settings(st: SandboxState, call: Call) -> Reply:
-        return Reply(appliance_settings(st, call)[key])
+        return Reply(_named_categories(appliance_settings(st, call)[key]))
 
     def put_settings(st: SandboxState, call: Call) -> Reply:
         cfg = appliance_settings(st, call)
@@ -153,9 +186,14 @@ def _settings_endpoint(
             if name in body and body[name] not in options:
                 raise bad_request(f"'{name}' must be one of: {', '.join(options)}")
         updated = copy.deepcopy(cfg[key])
+        categories = body.get("blockedUrlCategories")
+        if categories is not None and not (
+            isinstance(categories, list) and all(isinstance(c, str) for c in categories)
+        ):
+            raise bad_request("'blockedUrlCategories' must be an array of category ids")
         merge(updated, body, allowed)
         cfg[key] = updated
-        return Reply(updated)
+        return Reply(_named_categories(updated))
 
     get_settings.__doc__ = f"GET {path}."
     put_settings.__doc__ = f"PUT {path}."

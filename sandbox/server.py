@@ -102,6 +102,11 @@ class SandboxAdmin:
         entry = self.counters()["operations"].get(f"{method} {template}", {})
         return int(entry.get("count" if status is None else str(status), 0))
 
+    def per_second(self, organization_id: str) -> dict[int, int]:
+        """Requests of the organization that arrived in each wall-clock second (429s too)."""
+        seconds: dict[str, int] = self.counters()["per_second"].get(organization_id, {})
+        return {int(second): n for second, n in seconds.items()}
+
     def reset_counters(self) -> None:
         """Zero the counters."""
         self("DELETE", "/counters")
@@ -149,6 +154,10 @@ class SandboxAdmin:
         """How long asynchronous action batches stay pending."""
         self("PUT", "/batch-delay", {"seconds": seconds})
 
+    def set_claims(self, settle: float, limit: int | None = None) -> None:
+        """Seconds newly claimed devices answer 404, and claims allowed per 5 minutes."""
+        self("PUT", "/claims", {"settle": settle, "limit": limit})
+
     def set_device_status(self, serial: str, status: str) -> None:
         """Force a device status."""
         self("PUT", f"/devices/{serial}/status", {"status": status})
@@ -186,6 +195,7 @@ class SandboxServer:
             "suppress_logging": True,
             "output_log": False,
             "smart_flow_cache_path": "",
+            "smart_flow_enabled": False,
         }
         options.update(kwargs)
         return meraki.DashboardAPI(options.pop("api_key", self.api_key), **options)

@@ -9,6 +9,9 @@ import pytest
 from sandbox.app import SandboxConfig
 from sandbox.server import SandboxServer, running_sandbox
 
+CLAIM_SETTLE = 0.05
+"""Seconds a newly claimed device answers 404 in tests (small, but never zero)."""
+
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
@@ -26,6 +29,7 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
     sandbox_server.admin.clear_faults()
     sandbox_server.admin.set_rate_limit(None, None)
     sandbox_server.admin.set_batch_delay(0.05)
+    sandbox_server.admin.set_claims(CLAIM_SETTLE)
     sandbox_server.admin.reset_counters()
     return sandbox_server
 

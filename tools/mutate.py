@@ -10,6 +10,7 @@ Configuration: ``[tool.netkeep.mutation]`` in pyproject.toml; docs/mutation.md.
 
     python -m tools.mutate                 # every configured module
     python -m tools.mutate --ci            # the CI-sized set (`ci = true`)
+    python -m tools.mutate --ci --select   # each mutant against only the tests reaching its line
     python -m tools.mutate changes/domain.py --show-survivors
 """
 
@@ -26,15 +27,18 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any
 
 from tools.mutants import Mutant, mutants
+
+TraceFunction = Callable[[FrameType, str, object], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,8 @@ class Outcome:
     timeouts: int = 0
     survivors: list[tuple[int, str]] = field(default_factory=list)
     seconds: float = 0.0
+    cpu: float = 0.0
+    """CPU seconds (user + system) of the run's processes: a fair figure on a busy machine."""
 
     @property
     def score(self) -> float:
@@ -177,10 +183,79 @@ class _MutantFinder(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_loader(fullname, self.loader, origin=self.loader.path)
 
 
-def pytest_args(target: Target) -> list[str]:
+def pytest_args(target: Target, only: Sequence[str] | None = None) -> list[str]:
+    """pytest's arguments; with `only` (test ids), just the files those tests are in."""
     conftest = [] if target.conftest else ["--noconftest"]
     plugins = ["-p", "no:cacheprovider", "-p", "_hypothesis_pytestplugin"]
-    return ["-x", "-q", *conftest, *plugins, "-o", "addopts=", *target.args, *target.tests]
+    tests = list(dict.fromkeys(t.split("::")[0] for t in only)) if only else list(target.tests)
+    return ["-x", "-q", *conftest, *plugins, "-o", "addopts=", *target.args, *tests]
+
+
+# --- which tests reach which line (--select) ----------------------------------------------------
+
+OUTSIDE = ""
+"""The test id of lines run outside any test (import, collection): every test depends on them."""
+
+
+class _LineCoverage:
+    """Records, for each line of one file, the ids of the tests that ran it (baseline only)."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.current = path, OUTSIDE
+        self.lines: dict[int, set[str]] = {}
+
+    def __call__(self, frame: FrameType, event: str, arg: object) -> TraceFunction | None:
+        return self._line if frame.f_code.co_filename == self.path else None
+
+    def _line(self, frame: FrameType, event: str, arg: object) -> TraceFunction:
+        if event == "line":
+            self.lines.setdefault(frame.f_lineno, set()).add(self.current)
+        return self._line
+
+
+def reaching_tests(line: int, lines: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """The tests a mutant of `line` must run: those that reached it; None means every test.
+
+    Every test when the line ran outside a test (module level, collection) or never showed in
+    the baseline at all (a constant the compiler folded into another line, say): a line no
+    test reaches cannot change a test's outcome, but one the tracer never saw may.
+    """
+    reached = lines.get(str(line))
+    if not reached or OUTSIDE in reached:
+        return None
+    return sorted(reached)
+
+
+def _plugins(coverage: _LineCoverage | None, only: Sequence[str] | None) -> list[object]:
+    """pytest plugins: track the running test for `coverage`; deselect all but `only`."""
+    import pytest
+
+    class Track:
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
+            assert coverage is not None
+            coverage.current = item.nodeid
+            yield
+            coverage.current = OUTSIDE
+
+    class Only:
+        def pytest_collection_modifyitems(
+            self, config: pytest.Config, items: list[pytest.Item]
+        ) -> None:
+            wanted = set(only or ())
+            keep = [i for i in items if i.nodeid in wanted]
+            if not keep:  # ids that no longer match: run everything rather than nothing
+                return
+            config.hook.pytest_deselected(items=[i for i in items if i.nodeid not in wanted])
+            items[:] = keep
+
+    return ([Track()] if coverage is not None else []) + ([Only()] if only else [])
+
+
+def _children_cpu() -> float:
+    """CPU seconds of every finished child and its waited-for descendants so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _cpu_seconds() -> float:
@@ -188,8 +263,18 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run_tests(target: Target, source: str | None, limits: tuple[int, int]) -> int:
+def _run_tests(
+    target: Target,
+    source: str | None,
+    limits: tuple[int, int],
+    *,
+    only: Sequence[str] | None = None,
+    coverage: _LineCoverage | None = None,
+) -> int:
     """In a forked child: install the mutant, run the tests quietly, return pytest's code.
+
+    `only`: the ids of the tests to run (default: all of the target's); `coverage`: record
+    which test reaches which line of the target (the baseline of `--select`).
 
     A mutant that loops is ended by its CPU-time limit (fair however busy the machine is) or,
     failing that, by the wall-clock alarm; either way it counts as killed.
@@ -212,7 +297,16 @@ def _run_tests(target: Target, source: str | None, limits: tuple[int, int]) -> i
         "mutation", derandomize=True, database=None, deadline=None, max_examples=25
     )
     settings.load_profile("mutation")
-    return int(pytest.main(pytest_args(target)))
+    plugins = _plugins(coverage, only)
+    if coverage is None:
+        return int(pytest.main(pytest_args(target, only), plugins=plugins))
+    sys.settrace(coverage)
+    threading.settrace(coverage)
+    try:
+        return int(pytest.main(pytest_args(target, only), plugins=plugins))
+    finally:
+        sys.settrace(None)
+        threading.settrace(None)  # type: ignore[arg-type,unused-ignore]
 
 
 def _in_child(work: Callable[[], object]) -> tuple[int, object]:
@@ -236,34 +330,45 @@ def _in_child(work: Callable[[], object]) -> tuple[int, object]:
     return status, json.loads(text) if text else None
 
 
-def _spawn(target: Target, source: str, limits: tuple[int, int]) -> int:
+def _spawn(target: Target, source: str, limits: tuple[int, int], only: Sequence[str] | None) -> int:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         code = 3
         try:
-            code = _run_tests(target, source, limits)
+            code = _run_tests(target, source, limits, only=only)
         finally:
             os._exit(code)
     return pid
 
 
-def _baseline(target: Target) -> dict[str, Any]:
-    """The unmutated run: whether it passes, how long it takes, what it imports."""
+def _baseline(target: Target, *, select: bool = False) -> dict[str, Any]:
+    """The unmutated run: whether it passes, how long it takes, what it imports.
+
+    With `select`, also which tests reach each line of the target (a line tracer on that
+    one file; the run is slower, and so the mutants' CPU limit more generous).
+    """
     recorder = _ImportRecorder(Path.cwd())
     builtins.__import__ = recorder  # type: ignore[assignment]  # same call, extra bookkeeping
+    coverage = _LineCoverage(str(Path(target.path).resolve())) if select else None
     started = time.monotonic()
-    code = _run_tests(target, None, (900, 1800))
+    code = _run_tests(target, None, (900, 1800), coverage=coverage)
     return {
         "code": code,
         "seconds": time.monotonic() - started,
         "cpu": _cpu_seconds(),
         "loaded": recorder.project_modules(),
         "edges": sorted(recorder.edges),
+        "lines": {str(n): sorted(ids) for n, ids in (coverage.lines if coverage else {}).items()},
     }
 
 
 def _mutate_all(
-    target: Target, preload: Sequence[str], *, jobs: int, limits: tuple[int, int]
+    target: Target,
+    preload: Sequence[str],
+    *,
+    jobs: int,
+    limits: tuple[int, int],
+    lines: Mapping[str, Sequence[str]] | None = None,
 ) -> object:
     for name in preload:
         try:
@@ -279,7 +384,8 @@ def _mutate_all(
     while pending or running:
         while pending and len(running) < jobs:
             index, mutant = pending.pop(0)
-            running[_spawn(target, mutant.source, limits)] = (index, mutant)
+            only = reaching_tests(mutant.line, lines) if lines is not None else None
+            running[_spawn(target, mutant.source, limits, only)] = (index, mutant)
         pid, status = os.wait()
         index, mutant = running.pop(pid)
         if os.WIFSIGNALED(status):
@@ -292,20 +398,29 @@ def _mutate_all(
     return {"total": total, "killed": killed, "timeouts": timeouts, "survivors": survivors}
 
 
-def run_target(target: Target, *, jobs: int, limits: tuple[int, int] | None = None) -> Outcome:
+def run_target(
+    target: Target, *, jobs: int, limits: tuple[int, int] | None = None, select: bool = False
+) -> Outcome:
     """Baseline first (the tests must pass unmutated), then every mutant, `jobs` at a time.
 
     `limits`: CPU and wall-clock seconds a mutant may take (default: from the baseline).
+    `select`: each mutant runs only the tests that reached its line in the baseline (every
+    test for a line run at import or never seen) — the same verdicts for deterministic tests.
     """
-    started = time.monotonic()
-    _, base = _in_child(lambda: _baseline(target))
+    started, cpu = time.monotonic(), _children_cpu()
+    _, base = _in_child(lambda: _baseline(target, select=select))
     if not isinstance(base, dict) or base["code"] != 0:
         raise SystemExit(f"{target.path}: its tests fail without any mutant ({target.tests})")
     limits = limits or (int(base["cpu"] * 2) + 2, max(60, int(base["seconds"] * 20)))
     preload = independent(target.module, base["loaded"], [tuple(e) for e in base["edges"]])
-    _, result = _in_child(lambda: _mutate_all(target, preload, jobs=jobs, limits=limits))
+    lines = base["lines"] if select else None
+    _, result = _in_child(
+        lambda: _mutate_all(target, preload, jobs=jobs, limits=limits, lines=lines)
+    )
     if isinstance(result, dict) and result.get("retry"):  # a preload pulled the target in
-        _, result = _in_child(lambda: _mutate_all(target, [], jobs=jobs, limits=limits))
+        _, result = _in_child(
+            lambda: _mutate_all(target, [], jobs=jobs, limits=limits, lines=lines)
+        )
     if not isinstance(result, dict):
         raise SystemExit(f"{target.path}: the mutation run ended without a result")
     return Outcome(
@@ -315,6 +430,7 @@ def run_target(target: Target, *, jobs: int, limits: tuple[int, int] | None = No
         timeouts=result["timeouts"],
         survivors=[(line, text) for line, text in result["survivors"]],
         seconds=time.monotonic() - started,
+        cpu=_children_cpu() - cpu,
     )
 
 
@@ -323,7 +439,7 @@ def report(outcome: Outcome, *, show_survivors: bool) -> str:
     flag = "ok" if outcome.passed else f"BELOW {t.threshold:.0f}%"
     lines = [
         f"{t.path:28} {outcome.killed:4}/{outcome.total:<4} killed {outcome.score:5.1f}%  "
-        f"({outcome.timeouts} by timeout, {outcome.seconds:4.0f}s)  {flag}"
+        f"({outcome.timeouts} by timeout, {outcome.seconds:4.0f}s, CPU {outcome.cpu:.0f}s)  {flag}"
     ]
     if show_survivors or not outcome.passed:
         lines += [f"    survived  {t.path}:{line}  {text}" for line, text in outcome.survivors]
@@ -336,6 +452,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ci", action="store_true", help="only the modules marked ci = true")
     parser.add_argument("--jobs", "-j", type=int, default=2)
     parser.add_argument("--show-survivors", action="store_true")
+    parser.add_argument(
+        "--select",
+        action="store_true",
+        help="run each mutant against only the tests that reach its line (faster, same verdicts)",
+    )
     parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
     args = parser.parse_args(argv)
     targets, preload = load_config(args.config)
@@ -352,7 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"(preload: {name} is not importable; the tests import what they need)")
     failed = []
     for target in chosen:
-        outcome = run_target(target, jobs=args.jobs)
+        outcome = run_target(target, jobs=args.jobs, select=args.select)
         print(report(outcome, show_survivors=args.show_survivors), flush=True)
         if not outcome.passed:
             failed.append(target.path)

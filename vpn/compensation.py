@@ -23,12 +23,11 @@ from core.errors import DashboardError, DomainError
 from provisioning.domain import JobStatus
 from provisioning.ports import ProvisioningDashboard
 from provisioning.service import ProvisioningOptions, rollback_job
+from vpn.domain import undo_outcome
 from vpn.models import VpnBuild
 
 log = logging.getLogger(__name__)
 
-FAILED = "failed"
-PARTIALLY_REVERTED = "partially_reverted"
 Clock = Callable[[], datetime]
 
 
@@ -154,7 +153,7 @@ def fail_build(
         session=session, provisioning=provisioning, options=options, actor=actor, clock=clock,
         changes=changes,
     )  # fmt: skip
-    status = PARTIALLY_REVERTED if left else FAILED
+    status = str(undo_outcome(left_on_dashboard=bool(left), build_failed=True))
     error = exc.message if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
     build = VpnBuild(
         status=status, organization_id=organization_id, created_at=now, actor=actor.name,

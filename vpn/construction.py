@@ -36,18 +36,19 @@ from vpn.build_request import parse_request as parse_request
 from vpn.client_users import UserOutcome
 from vpn.domain import (
     DASHBOARD_LIMITS,
+    BuildStatus,
     ClientUser,
     SiteFacts,
+    advance_build,
     apply_order,
     desired_site_to_site,
     needs_change,
     request_problems,
+    undo_outcome,
 )
 from vpn.models import VpnBuild
 from vpn.ports import VpnDashboard
 
-APPLIED = "applied"
-REVERTED = "reverted"
 SITE_TO_SITE = "vpn/siteToSiteVpn"
 Clock = Callable[[], datetime]
 
@@ -232,7 +233,7 @@ def build_vpn(
         )  # fmt: skip
         raise
     build = VpnBuild(
-        status=APPLIED,
+        status=str(BuildStatus.APPLIED),
         organization_id=organization_id,
         created_at=now,
         actor=actor.name,
@@ -312,10 +313,10 @@ def revert_build(
     DashboardError naming what stayed) and reverting it again takes up only what is left.
     """
     build = get_build(session=session, build_id=build_id)
-    if build.status not in (APPLIED, compensation.PARTIALLY_REVERTED):
-        raise Conflict(f"VPN build {build_id} is {build.status}, not applied", build=build_id)
+    # refused (409, naming the allowed moves) unless the table lets a revert move it
+    advance_build(build.status, BuildStatus.REVERTED, entity=f"VPN build {build_id}")
     session.commit()  # it only read: no transaction held across the dashboard calls below
-    if build.status == APPLIED:
+    if build.status == BuildStatus.APPLIED:
         _check_drift(provisioning, build)
     changes = [dict(c) for c in build.changes]
     users = [dict(u) for u in build.users]
@@ -326,8 +327,9 @@ def revert_build(
     left += _remove_users(session=session, dashboard=dashboard, users=users)
     before = {"status": build.status}
     build.changes, build.users = changes, users
+    outcome = undo_outcome(left_on_dashboard=bool(left), build_failed=False)
+    build.status = str(advance_build(build.status, outcome, entity=f"VPN build {build_id}"))
     if left:
-        build.status = compensation.PARTIALLY_REVERTED
         kept = [n for n in build.notes if not n.startswith(("left on the", "continue with"))]
         build.notes = kept + compensation.how_to_continue(build.id, left)
         session.add(build)
@@ -342,7 +344,7 @@ def revert_build(
             status=build.status,
             left_on_dashboard=left,
         )
-    build.status, build.reverted_at, build.reverted_by = REVERTED, now, actor.name
+    build.reverted_at, build.reverted_by = now, actor.name
     session.add(build)
     audit.record(
         session,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from core.errors import Problem
+from core.errors import InvalidTransition, Problem
 
 # The status-report rules live in vpn.status_rules; re-exported for existing importers.
 from vpn.status_rules import EventKind as EventKind
@@ -48,6 +48,51 @@ NOTE_RECONNECT = (
     "機器のグローバルIPアドレスが変わった場合、"
     "クライアントVPNの再接続に30分以上かかることがあります。"
 )
+
+
+class BuildStatus(StrEnum):
+    """A VPN build as stored: applied, or failed and undone (fully or not), or reverted."""
+
+    APPLIED = "applied"
+    FAILED = "failed"
+    PARTIALLY_REVERTED = "partially_reverted"
+    REVERTED = "reverted"
+
+
+BUILD_STARTS = frozenset({BuildStatus.APPLIED, BuildStatus.FAILED, BuildStatus.PARTIALLY_REVERTED})
+"""How a build is first stored: applied, or failed with its undo complete or not."""
+BUILD_TRANSITIONS: Mapping[BuildStatus, frozenset[BuildStatus]] = {
+    # a revert that undid everything, or that left something on the dashboard
+    BuildStatus.APPLIED: frozenset({BuildStatus.REVERTED, BuildStatus.PARTIALLY_REVERTED}),
+    # reverting again takes up only what is left, and may still leave some of it
+    BuildStatus.PARTIALLY_REVERTED: frozenset(
+        {BuildStatus.REVERTED, BuildStatus.PARTIALLY_REVERTED}
+    ),
+    BuildStatus.FAILED: frozenset(),  # its undo went through: nothing is left to revert
+    BuildStatus.REVERTED: frozenset(),
+}
+
+
+def advance_build(
+    current: BuildStatus | str, target: BuildStatus, *, entity: str = "VPN build"
+) -> BuildStatus:
+    """`target` if a VPN build may move there from `current`, else InvalidTransition."""
+    now = BuildStatus(current)
+    allowed = BUILD_TRANSITIONS[now]
+    if target not in allowed:
+        raise InvalidTransition(entity, now.value, target.value, (s.value for s in allowed))
+    return target
+
+
+def undo_outcome(*, left_on_dashboard: bool, build_failed: bool) -> BuildStatus:
+    """A build's status after an undo: partly reverted while something stayed, else done.
+
+    A failed build whose undo went through is stored as failed; a revert that went through
+    leaves the build reverted.
+    """
+    if left_on_dashboard:
+        return BuildStatus.PARTIALLY_REVERTED
+    return BuildStatus.FAILED if build_failed else BuildStatus.REVERTED
 
 
 class ReasonCode(StrEnum):

@@ -221,3 +221,23 @@ def test_apply_refuses_a_unit_deployed_elsewhere_with_exit_2_before_any_call(
         in " ".join(out.split())
     )
     assert sandbox.admin.counters()["operations"] == {}
+
+
+def test_the_tours_incident_and_sla_lines_work_on_the_demo(
+    demo_cli: CliRunner, tmp_path: Path
+) -> None:
+    opened = run(
+        demo_cli, "incident", "open", "C-2026-0003", "-q", "VPN がつながらない",
+        "-q", "SSID の追加方法", "--fault", "1", "--reporter", "総務 田中", "--channel", "mail",
+    )  # fmt: skip
+    assert "INC-000001 C-2026-0003 fault: open" in opened
+    assert "INC-000002 C-2026-0003 question: open" in opened
+    assert "auto-closes" in run(demo_cli, "incident", "answer", "1", "--text", "再起動で復旧")
+    run(demo_cli, "sla", "policy", "C-2026-0003", "--monthly-fee", "30000")
+    run(
+        demo_cli, "sla", "outage", "C-2026-0003",
+        "--started", "2026-11-02T09:00", "--ended", "2026-11-04T10:00",
+    )  # fmt: skip
+    out = run(demo_cli, "sla", "report", "--month", "2026-11", "--pdf", "sla-2026-11.pdf")
+    assert "total credit 2026-11: ¥2,000" in out  # 30,000 × 2 ÷ 30
+    assert (tmp_path / "sla-2026-11.pdf").read_bytes().startswith(b"%PDF")

@@ -21,6 +21,9 @@ from tests.unit.provisioning.sheets import EXAMPLES
 def cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer
 ) -> Iterator[CliRunner]:
+    # calls are compared with estimates: claimed devices answer at once (the waiting for them
+    # is tested in tests/service/test_provisioning_claim_settle.py)
+    sandbox.admin.set_claims(0.0)
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("NETKEEP_DATABASE_URL", url)
     monkeypatch.setenv("NETKEEP_MERAKI_BASE_URL", sandbox.base_url)
@@ -53,7 +56,7 @@ def test_sheet_template_and_validate(cli: CliRunner, tmp_path: Path) -> None:
 def test_plan_apply_job_rollback(cli: CliRunner, sandbox: SandboxServer) -> None:
     sheet = str(EXAMPLES / "utm.yaml")
     planned = json.loads(run(cli, "plan", sheet, "--json"))
-    assert planned["estimate"]["calls"] == 14 and planned["network_id"] is None
+    assert planned["estimate"]["calls"] == 15 and planned["network_id"] is None
     applied = json.loads(run(cli, "apply", sheet, "--yes", "--json"))
     assert applied["status"] == "done"
     assert "no changes" in run(cli, "plan", sheet)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from typer.testing import CliRunner
 
 from core.settings import get_settings
 from sandbox.server import SandboxServer
+from sandbox.testing import CLAIM_SETTLE
 from tests.cli.test_provisioning_cli import cli, run  # noqa: F401  (the fixture)
 from tests.unit.provisioning.sheets import EXAMPLE_ENV, EXAMPLES
 
@@ -28,6 +30,7 @@ def test_a_failed_rollback_exits_6_and_resumes_without_a_sheet(
     net_id = applied["network_id"]
     sdk = sandbox.dashboard_api()
     sdk.networks.claimNetworkDevices(net_id, serials=[EXTRA_AP])
+    time.sleep(CLAIM_SETTLE)  # a newly claimed device answers 404 for a moment
     profile = sdk.wireless.getNetworkWirelessRfProfiles(net_id)[0]["id"]
     sdk.wireless.updateDeviceWirelessRadioSettings(EXTRA_AP, rfProfileId=profile)
 

@@ -35,7 +35,8 @@ def test_field_engineer_over_the_cli(journey: Journey) -> None:
     assert "valid settings sheet" in j.cli("sheet", "validate", str(UTM))
     planned = j.cli_json("plan", str(UTM))
     assert planned["network_id"] is None  # a new site: the network is created
-    assert planned["estimate"]["calls"] == 14
+    # README: a fresh UTM site costs 15 calls (two batches: the claim, then the claimed device)
+    assert planned["estimate"]["calls"] == 15
 
     applied = j.cli_json("apply", str(UTM), "--yes")
     assert applied["status"] == "done", applied
@@ -70,7 +71,7 @@ def test_field_engineer_over_the_api(journey: Journey) -> None:
 
     assert j.http("POST", "/sheets/validate", token=token, files=sheet)["kind"] == "settings"
     planned = j.http("POST", "/plans", token=token, files=sheet)
-    assert planned["network_id"] is None and planned["estimate"]["calls"] == 14
+    assert planned["network_id"] is None and planned["estimate"]["calls"] == 15
     job = j.http("POST", "/jobs", token=token, files=sheet, status=201)
     assert job["status"] == "done" and job["journal"][-1]["action"] == "verify"
     network = _network_of(j, UNIT)

@@ -1,7 +1,7 @@
 """NOC: a change request from submission through the operations window to acceptance or defect.
 
 The request is the shipped `provisioning/examples/change_request.yaml` for さくら商事's 東京本社
-(N_demo_tokyo, "東京本社 Tokyo HQ" on the dashboard). Rules (docs/domain.md, DOMAIN.md): the
+(N_demo_tokyo, "東京本社 Tokyo HQ" on the dashboard). Rules (docs/domain.md): the
 operations window is Mon-Sat 9:00-17:00 JST; approval and acceptance are four-eyes; the
 completion notice is mailed; the customer has one week to report a defect, else the request is
 accepted by itself. A change request changes the existing network and never creates one.

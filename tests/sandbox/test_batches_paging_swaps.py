@@ -161,8 +161,16 @@ def test_bulk_swap_moves_network_and_device_settings(sandbox):
             }
         ],
     )
-    status = dash.organizations.getOrganizationInventoryDevicesSwapsBulk(ORG, swap["id"])
-    assert status["status"] == "complete"
+    # the specification's 207 answer: a job id and each swap, still pending
+    (submitted,) = swap["swaps"]
+    assert set(swap) == {"jobId", "swaps"}
+    assert submitted["status"] == "pending"
+    assert submitted["devices"]["old"]["serial"] == "Q2FY-AAAA-0001"
+    assert submitted["devices"]["new"]["serial"] == "Q2FY-AAAA-0002"
+    assert submitted["afterAction"] == "remove from network"
+    status = dash.organizations.getOrganizationInventoryDevicesSwapsBulk(ORG, swap["jobId"])
+    assert status["swaps"][0]["status"] == "complete"
+    assert status["swaps"][0]["id"] == submitted["id"]
     new = dash.devices.getDevice("Q2FY-AAAA-0002")
     assert (new["networkId"], new["name"], new["tags"], new["address"], new["notes"]) == (
         "N_demo_tokyo",
@@ -180,9 +188,17 @@ def test_bulk_swap_moves_network_and_device_settings(sandbox):
 def test_swap_to_a_different_product_type_fails(sandbox):
     dash = sandbox.dashboard_api()
     swap = dash.organizations.createOrganizationInventoryDevicesSwapsBulk(
-        ORG, [{"devices": {"old": "Q2FY-AAAA-0001", "new": "Q3AJ-DDDD-0002"}}]
+        ORG,
+        [
+            {
+                "devices": {"old": "Q2FY-AAAA-0001", "new": "Q3AJ-DDDD-0002"},
+                "afterAction": "remove from network",
+            }
+        ],
     )
-    assert swap["swaps"][0]["status"] == "failed"
+    status = dash.organizations.getOrganizationInventoryDevicesSwapsBulk(ORG, swap["jobId"])
+    assert status["swaps"][0]["status"] == "failed"
+    assert "different product types" in status["swaps"][0]["errors"][0]
     assert dash.devices.getDevice("Q2FY-AAAA-0001")["networkId"] == "N_demo_tokyo"
 
 

@@ -1,10 +1,13 @@
 """The real meraki SDK against the sandbox over HTTP: claims, networks, VLANs, firewall, SSIDs."""
 
+import time
+
 import httpx
 import meraki
 import pytest
 
 from sandbox.seeds import DEMO_NETWORKS
+from sandbox.testing import CLAIM_SETTLE
 
 ORG = "537758"
 
@@ -12,6 +15,7 @@ ORG = "537758"
 def test_claim_devices_into_network_moves_them_out_of_unused_inventory(sandbox):
     dash = sandbox.dashboard_api()
     dash.networks.claimNetworkDevices("N_demo_osaka", serials=["Q2FY-AAAA-0002"])
+    time.sleep(CLAIM_SETTLE)  # a newly claimed device answers 404 for a moment
     unused = dash.organizations.getOrganizationInventoryDevices(
         ORG, total_pages="all", usedState="unused"
     )

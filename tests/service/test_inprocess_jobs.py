@@ -66,15 +66,27 @@ def test_the_scheduler_runs_each_job_at_its_tick_once(
     assert jobs.run_due(start) == {}  # every next tick lies after the start
     assert set(jobs.run_due(start + timedelta(minutes=6))) == {"changes.auto_accept"}  # 00:05
     assert jobs.run_due(start + timedelta(minutes=6, seconds=30)) == {}
-    ran = jobs.run_due(start + timedelta(minutes=31))  # 00:07, 00:12, 00:30 and 00:30
-    assert set(ran) == {"rma.sweep", "rma.reminders", "changes.auto_accept", "doctor.check"}
+    ran = jobs.run_due(start + timedelta(minutes=31))  # 00:07, 00:12, 00:20, 00:30 and 00:30
+    assert set(ran) == {
+        "rma.sweep",
+        "rma.reminders",
+        "changes.auto_accept",
+        "doctor.check",
+        "helpdesk.auto_close",
+    }
     # the MX67's list price ¥128,000 plus 10% tax, charged once
     charged = {"overdue": [rma.number], "charged": [rma.number], "total_yen": 140_800}
     assert ran["rma.sweep"] == charged
     assert doctor_results(session) == [start + timedelta(minutes=30)]  # recorded at its tick
     assert jobs.run_due(start + timedelta(minutes=32)) == {}
     later = jobs.run_due(start + timedelta(hours=1, minutes=31))
-    assert set(later) == {"rma.sweep", "rma.reminders", "changes.auto_accept", "doctor.check"}
+    assert set(later) == {
+        "rma.sweep",
+        "rma.reminders",
+        "changes.auto_accept",
+        "doctor.check",
+        "helpdesk.auto_close",
+    }
     assert later["rma.sweep"] == {"overdue": [], "charged": [], "total_yen": 0}
     charges = session.exec(select(DamageChargeRecord).where(DamageChargeRecord.rma_id == rma.id))
     assert len(charges.all()) == 1

@@ -51,6 +51,7 @@ def _crash_after(number: int, when: str) -> ApplyHooks:
 def test_crash_after_the_batch_then_resume_sends_nothing_twice(
     when: str, sandbox: SandboxServer, session: Session
 ) -> None:
+    sandbox.admin.set_claims(0.0)  # batches counted below: claimed devices answer at once
     dash = dashboard_for(sandbox)
     sheet = example("utm")
     plan = plan_sheet(dashboard=dash, sheet=sheet, options=OPTIONS)
@@ -69,7 +70,8 @@ def test_crash_after_the_batch_then_resume_sends_nothing_twice(
         options=OPTIONS,
     )  # fmt: skip
     assert (job.status, job.verify_diff) == ("done", [])
-    assert sandbox.admin.count("POST", BATCHES) == 1  # never resubmitted
+    # the claim batch never resubmitted; the next batch (the claimed device's settings) once
+    assert sandbox.admin.count("POST", BATCHES) == 2
     assert sandbox.admin.count("POST", "/organizations/{organizationId}/networks") == 1
     assert sandbox.admin.count("PUT", L3) == 1
     if when == "after_submit":  # looked up by its id
@@ -85,13 +87,14 @@ def test_crash_after_the_batch_then_resume_sends_nothing_twice(
 def test_crash_in_a_direct_step_resends_only_that_step(
     sandbox: SandboxServer, session: Session
 ) -> None:
+    sandbox.admin.set_claims(0.0)  # writes counted below: claimed devices answer at once
     dash = dashboard_for(sandbox)
     sheet = example("utm")
     plan = plan_sheet(dashboard=dash, sheet=sheet, options=OPTIONS)
     with pytest.raises(Crash):
         apply_plan(
             session=session, dashboard=dash, sheet=sheet, plan=plan, actor=ACTOR, clock=clock,
-            options=OPTIONS, hooks=_crash_after(4, "after_step"),
+            options=OPTIONS, hooks=_crash_after(5, "after_step"),
         )  # fmt: skip
     job_id = jobs.list_jobs(session=session)[0].id
     before = sandbox.admin.counters()["operations"]
@@ -102,7 +105,9 @@ def test_crash_in_a_direct_step_resends_only_that_step(
     after = sandbox.admin.counters()["operations"]
     resent = {k: after[k]["count"] - before.get(k, {"count": 0})["count"] for k in after}
     writes = {k: n for k, n in resent.items() if n and not k.startswith("GET ")}
-    assert sum(writes.values()) == 4  # steps 5..8: the last four direct writes, once each
+    # 1 network, 2-3 batches (claim, then the claimed device), 4-9 direct writes: steps 6..9,
+    # the last four direct writes, once each
+    assert sum(writes.values()) == 4
     assert "POST " + BATCHES not in writes
 
 

@@ -11,6 +11,7 @@ plan is empty.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from provisioning.schemas import JobOut
 from provisioning.service import plan_sheet, resume_rollback, rollback_job
 from provisioning.sheet_model import Sheet
 from sandbox.server import SandboxServer
+from sandbox.testing import CLAIM_SETTLE
 from tests.service.test_provisioning_apply import (
     ACTOR,
     OPTIONS,
@@ -192,6 +194,7 @@ def test_a_failed_rollback_says_how_to_continue_and_resumes_without_a_sheet(
     net_id = str(job.network_id)
     # meanwhile someone adds a fourth AP on the job's RF profile: it cannot be deleted
     sdk.networks.claimNetworkDevices(net_id, serials=["Q3AC-EEEE-0002"])
+    time.sleep(CLAIM_SETTLE)  # a newly claimed device answers 404 for a moment
     profile = sdk.wireless.getNetworkWirelessRfProfiles(net_id)[0]["id"]
     sdk.wireless.updateDeviceWirelessRadioSettings("Q3AC-EEEE-0002", rfProfileId=profile)
     back = roll_back(session, dash, job)

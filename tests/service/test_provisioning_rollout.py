@@ -125,6 +125,7 @@ def vlan_ids(sb: SandboxServer, name: str) -> list[int]:
 def test_rollout_shares_reads_and_batches_and_costs_what_it_estimated(
     sandbox: SandboxServer, session: Session
 ) -> None:
+    sandbox.admin.set_claims(0.0)  # counted against the estimate: claimed devices answer at once
     dash = dashboard_for(sandbox)
     sheets = [utm(1), utm(2), utm(3), wireless(1), wireless(2), wireless(3)]
     # one at a time: each its own network list, network, batches, PUTs and reads
@@ -176,6 +177,7 @@ def test_a_bad_sheet_fails_alone_when_its_shared_batch_fails(
     sandbox: SandboxServer, session: Session
 ) -> None:
     """Q2FY-AAAA-0001 is already in a demo network: its claim fails the shared batch."""
+    sandbox.admin.set_claims(0.0)  # counted below: claimed devices answer at once
     dash = dashboard_for(sandbox)
     outcome = roll(session, sites_for(dash, [utm(1), utm(2, serial="Q2FY-AAAA-0001"), utm(3)]))
     status = {j.network_name: j.status for j in outcome.jobs}
@@ -185,14 +187,16 @@ def test_a_bad_sheet_fails_alone_when_its_shared_batch_fails(
     failed = [s for s in jobs.journal(session=session, job_id=bad.id) if s.status == "failed"]
     assert len(failed) == 1 and failed[0].batch
     assert vlan_ids(sandbox, "店舗 01") == [10, 20] == vlan_ids(sandbox, "店舗 03")
-    # the shared batch once, then one batch per site
+    # the networks, the shared claim batch once, then one claim batch per site, then the two
+    # good sites' device settings in one shared batch
     batches = sandbox.admin.count("POST", "/organizations/{organizationId}/actionBatches")
-    assert batches == 1 + 1 + 3
+    assert batches == 1 + 1 + 3 + 1  # (the first one: the shared network creation)
 
 
 def test_an_interrupted_rollout_resumes_without_repeating_a_finished_step(
     sandbox: SandboxServer, session: Session
 ) -> None:
+    sandbox.admin.set_claims(0.0)  # counted below: claimed devices answer at once
     dash = dashboard_for(sandbox)
     sheets = [utm(4), utm(5), wireless(4)]
     crashed: list[int] = []
@@ -224,8 +228,10 @@ def test_an_interrupted_rollout_resumes_without_repeating_a_finished_step(
         options=OPTIONS,
     )
     assert again.done, [(j.network_name, j.status, j.error) for j in again.jobs]
-    # only the Wi-Fi site's second batch (its APs' RF profile) was still to send
-    assert sandbox.admin.count("POST", "/organizations/{organizationId}/actionBatches") == sent + 1
+    # the interrupted shared batch is looked up, not sent again; only each site's second batch
+    # (its claimed devices' settings, the Wi-Fi APs' RF profile) was still to send — alone,
+    # as an interrupted job is not shared again
+    assert sandbox.admin.count("POST", "/organizations/{organizationId}/actionBatches") == sent + 3
     assert vlan_ids(sandbox, "店舗 04") == [10, 20] == vlan_ids(sandbox, "店舗 05")
     networks = sandbox.dashboard_api().organizations.getOrganizationNetworks(ORG)
     names = Counter(n["name"] for n in networks)

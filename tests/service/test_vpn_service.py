@@ -9,7 +9,7 @@ import pypdf
 import pytest
 from sqlmodel import Session, col, select
 
-from core.errors import Conflict, ValidationFailed
+from core.errors import Conflict, InvalidTransition, ValidationFailed
 from core.models import AuditEntry
 from provisioning.models import ProvisioningJob
 from sandbox.server import SandboxServer
@@ -179,8 +179,8 @@ def test_build_sets_settings_second_build_sends_nothing_and_revert_restores(
     assert world.admin.count("POST", "/networks/{networkId}/merakiAuthUsers") == 1
 
     revert(session, world, result.build.id or 0)
-    with pytest.raises(Conflict, match="reverted"):
-        revert(session, world, result.build.id or 0)
+    with pytest.raises(InvalidTransition, match=r"VPN build \d+: cannot move from 'reverted'"):
+        revert(session, world, result.build.id or 0)  # nothing is left to revert
     rollbacks = session.exec(
         select(ProvisioningJob)
         .where(ProvisioningJob.kind == "rollback")

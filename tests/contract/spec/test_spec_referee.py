@@ -51,20 +51,12 @@ from tests.service.test_provisioning_apply import (
 )
 from tests.service.test_provisioning_site_to_site import HUB, vpn_sheet
 
-SANDBOX_ROUTES_NOT_IN_SPEC: dict[tuple[str, str], str] = {
-    ("GET", "/organizations/{organizationId}/inventoryDevices"): (
-        "issue 13 #6 (h7): no specification has it; the SDK's smart flow asks for it only"
-        " because MerakiDashboard leaves smart flow on"
-    ),
-}
-"""Sandbox routes the published specification lacks, each with the reason it is still served."""
+SANDBOX_ROUTES_NOT_IN_SPEC: dict[tuple[str, str], str] = {}
+"""Sandbox routes the published specification lacks, each with the reason it is still served.
+(`GET /organizations/{id}/inventoryDevices`, the SDK smart flow's, is gone: netkeep turns smart
+flow off.)"""
 
-SANDBOX_KNOWN_ANSWER_MISMATCHES: dict[str, str] = {
-    "createOrganizationInventoryDevicesSwapsBulk": (
-        "issue 13 #2 (h7): the specification answers 207 {jobId, swaps: [{id, status, devices:"
-        " {old, new}, afterAction, createdAt, completedAt, errors}]}; the sandbox an invented 202"
-    ),
-}
+SANDBOX_KNOWN_ANSWER_MISMATCHES: dict[str, str] = {}
 """Operations whose sandbox answer is off the documented shape, each with the reason."""
 
 

@@ -67,20 +67,10 @@ def test_every_kind_of_write_has_its_path_operation_and_place_in_the_order() -> 
     }
     ops = operations(changes, desired, current, organization_id="o1", enable_vlans=True)
     assert _rows(ops) == [
-        ("devices", "claim", f"{N}/devices", "claim", True, 1),
+        ("devices", "claim", f"{N}/devices/claim", "claim", True, 1),
         ("vlansSettings", "enable", f"{N}/appliance/vlans/settings", "update", True, 2),
         ("vlan/30", "create", f"{N}/appliance/vlans", "create", True, 3),
         ("vlan/20", "update", f"{N}/appliance/vlans/20", "update", True, 4),
-        (
-            f"device/{SERIAL}/managementInterface",
-            "update",
-            f"/devices/{SERIAL}/managementInterface",
-            "update",
-            True,
-            5,
-        ),
-        (f"device/{SERIAL}", "update", f"/devices/{SERIAL}", "update", True, 5),
-        ("device/Q2XX-AAAA-0002", "update", "/devices/Q2XX-AAAA-0002", "update", True, 5),
         ("network", "update", N, "update", True, 5),
         ("rfProfile/tuned", "update", f"{N}/wireless/rfProfiles/56", "update", True, 6),
         ("rfProfile/new", "create", f"{N}/wireless/rfProfiles", "create", True, 6),
@@ -88,6 +78,17 @@ def test_every_kind_of_write_has_its_path_operation_and_place_in_the_order() -> 
         ("ssid/0", "update", f"{N}/wireless/ssids/0", "update", True, 6),
         ("l7FirewallRules", "update", f"{N}/appliance/firewall/l7FirewallRules", "update", True, 7),
         ("vpn/siteToSiteVpn", "update", f"{N}/appliance/vpn/siteToSiteVpn", "update", True, 7),
+        # devices last among the batchable writes: a device claimed moments ago may answer 404
+        (
+            f"device/{SERIAL}/managementInterface",
+            "update",
+            f"/devices/{SERIAL}/managementInterface",
+            "update",
+            True,
+            7,
+        ),
+        (f"device/{SERIAL}", "update", f"/devices/{SERIAL}", "update", True, 7),
+        ("device/Q2XX-AAAA-0002", "update", "/devices/Q2XX-AAAA-0002", "update", True, 7),
         ("vlan/1", "delete", f"{N}/appliance/vlans/1", "destroy", True, 8),
         ("rfProfile/old", "delete", f"{N}/wireless/rfProfiles/55", "destroy", True, 8),
         (

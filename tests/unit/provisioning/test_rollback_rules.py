@@ -5,7 +5,7 @@ secrets; what the job created (VLANs, RF profiles, claimed devices) must be abse
 claimed device's parts go with it; in a network the job created, an appliance setting goes back
 to a new network's value (L3 rules: none; IPS: disabled) and an SSID to "Unconfigured SSID n",
 disabled and open. When every VLAN on the network would go, VLAN 1 "Default" 192.168.128.0/24
-is restored instead of deleted.
+(no fixed IPs, no reserved ranges) is restored instead of deleted.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ DEFAULT_VLAN = {
     "name": "Default",
     "subnet": "192.168.128.0/24",
     "applianceIp": "192.168.128.1",
+    "fixedIpAssignments": {},
+    "reservedIpRanges": [],
 }
 
 

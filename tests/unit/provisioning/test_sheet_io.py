@@ -58,9 +58,8 @@ def test_dashboard_view_uses_api_names_and_values():
     assert vlan30["dhcpHandling"] == "Do not respond to DHCP requests"
     assert view["appliance"]["vlans"][10]["dnsNameservers"] == "upstream_dns"
     assert view["appliance"]["l3FirewallRules"]["rules"][1]["srcCidr"] == "Any"
-    assert view["appliance"]["l7FirewallRules"]["rules"][0]["value"] == {
-        "id": "meraki:layer7/category/9"
-    }
+    # the specification types an L7 rule's value as a string, categories included
+    assert view["appliance"]["l7FirewallRules"]["rules"][0]["value"] == "meraki:layer7/category/9"
     assert view["appliance"]["security/intrusion"] == {
         "mode": "prevention",
         "idsRulesets": "balanced",

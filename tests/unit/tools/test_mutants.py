@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 
 from tools.mutants import mutants
-from tools.mutate import Target, dependents, independent, load_config, main, run_target
+from tools.mutate import (
+    Target,
+    _baseline,
+    _in_child,
+    dependents,
+    independent,
+    load_config,
+    main,
+    reaching_tests,
+    run_target,
+)
 
 
 def _mutants(source: str) -> list[tuple[int, str]]:
@@ -217,6 +227,24 @@ def test_a_run_counts_killed_survived_and_looping_mutants(project):
         (14, "statement deleted: return n"),
     ]
     assert (weak.killed, weak.passed) == (1, False)
+
+
+def test_select_runs_a_mutant_against_only_the_tests_reaching_its_line(project):
+    target = Target("agex/rules.py", ("checks/test_strong.py",))
+    _, base = _in_child(lambda: _baseline(target, select=True))
+    lines = base["lines"]
+    spin, edges = "checks/test_strong.py::test_spin", "checks/test_strong.py::test_edges"
+    assert reaching_tests(8, lines) == [edges]  # inside is_adult
+    assert reaching_tests(13, lines) == [spin]  # `n -= 1`, inside spin
+    assert reaching_tests(4, lines) is None  # ADULT = 18: run at import, every test depends on it
+    assert reaching_tests(99, lines) is None  # never seen: every test, to be safe
+    # the same verdicts as running every test against every mutant
+    strong = run_target(target, jobs=2, limits=(1, 30), select=True)
+    assert (strong.total, strong.killed, strong.timeouts, strong.survivors) == (12, 12, 3, [])
+    weak = run_target(
+        Target("agex/rules.py", ("checks/test_weak.py",), 50.0), jobs=2, limits=(1, 30), select=True
+    )
+    assert (weak.killed, len(weak.survivors)) == (1, 11)
 
 
 def test_the_command_fails_below_the_threshold(project, capsys):

@@ -1,0 +1,1 @@
+"""Helpdesk incidents (seed 003): one question, one incident; auto-close; after-hours charges."""

@@ -1,0 +1,435 @@
+"""Helpdesk use cases: open a contact's incidents, answer, reply, close, sweep, bill, count."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
+
+from core import audit
+from core.audit import Actor
+from core.calendar import BusinessCalendar, Service
+from core.errors import NotFound, Problem, ValidationFailed
+from core.paging import Page
+from core.timeutil import as_utc, show
+from helpdesk.domain import (
+    FAULT_RESPONSES_PER_MONTH,
+    Cause,
+    Channel,
+    CloseReason,
+    IncidentKind,
+    IncidentStatus,
+    advance,
+    after_hours_charge,
+    auto_close_at,
+    fault_limit_reached,
+    is_due_for_auto_close,
+    month_bounds,
+    tokyo_month,
+)
+from helpdesk.models import Incident
+from inventory.models import Contract
+
+S = IncidentStatus
+
+AUDIT_FIELDS = (
+    "status",
+    "kind",
+    "contact_ref",
+    "answered_at",
+    "answered_by",
+    "replied_at",
+    "closed_at",
+    "close_reason",
+    "cause",
+    "over_limit",
+    "after_hours_minutes",
+    "after_hours_net_yen",
+    "after_hours_tax_yen",
+    "after_hours_total_yen",
+)
+
+
+def snapshot(incident: Incident) -> dict[str, Any]:
+    """The audited view of an incident."""
+    return {name: getattr(incident, name) for name in AUDIT_FIELDS}
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One question of a contact: what is asked and whether it is a fault response."""
+
+    text: str
+    kind: IncidentKind = IncidentKind.QUESTION
+
+
+def _contract_for_update(session: Session, number: str) -> Contract:
+    """The contract row locked, so two desks cannot both accept the 3rd fault response."""
+    stmt = select(Contract).where(Contract.number == number).with_for_update()
+    contract = session.exec(stmt).first()
+    if contract is None:
+        raise NotFound(f"no contract {number!r}", contract=number)
+    return contract
+
+
+def get_incident(*, session: Session, incident_id: int, for_update: bool = False) -> Incident:
+    stmt = select(Incident).where(Incident.id == incident_id)
+    incident = session.exec(stmt.with_for_update() if for_update else stmt).first()
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}", incident=incident_id)
+    return incident
+
+
+def _month(month: str) -> tuple[datetime, datetime]:
+    try:
+        return month_bounds(month)
+    except ValueError as exc:
+        raise ValidationFailed([Problem(str(exc), "month")]) from None
+
+
+def fault_responses_in_month(*, session: Session, contract_id: int, month: str) -> int:
+    """How many fault responses the desk accepted for the contract in the Tokyo month."""
+    start, end = _month(month)
+    stmt = select(func.count()).where(
+        Incident.contract_id == contract_id,
+        Incident.kind == IncidentKind.FAULT.value,
+        col(Incident.received_at) >= as_utc(start),
+        col(Incident.received_at) < as_utc(end),
+    )
+    return int(session.exec(stmt).one())
+
+
+def open_contact(
+    *,
+    session: Session,
+    actor: Actor,
+    contract_number: str,
+    questions: Sequence[Question],
+    channel: Channel,
+    reporter: str,
+    received_at: datetime,
+    now: datetime,
+    confirm_over_limit: bool = False,
+    fault_limit: int = FAULT_RESPONSES_PER_MONTH,
+) -> list[Incident]:
+    """Accept a contact: one incident per question (each consumed now), all or none.
+
+    A fault response past the contract's monthly limit is refused with a located problem
+    unless the desk confirms it; a confirmed one is accepted and flagged `over_limit`.
+    """
+    problems: list[Problem] = []
+    if not questions:
+        problems.append(Problem("a contact needs at least one question", "questions"))
+    for i, q in enumerate(questions):
+        if not q.text.strip():
+            problems.append(Problem("question text is required", f"questions[{i}]"))
+    if not reporter.strip():
+        problems.append(Problem("reporter is required", "reporter"))
+    if as_utc(received_at) > as_utc(now):
+        problems.append(Problem(f"{show(received_at)} is in the future", "received_at"))
+    if problems:
+        raise ValidationFailed(problems)
+    contract = _contract_for_update(session, contract_number)
+    assert contract.id is not None
+    month = tokyo_month(received_at)
+    already = fault_responses_in_month(session=session, contract_id=contract.id, month=month)
+    flags: list[bool] = []
+    for i, q in enumerate(questions):
+        if q.kind is not IncidentKind.FAULT:
+            flags.append(False)
+            continue
+        over = fault_limit_reached(already, fault_limit)
+        if over and not confirm_over_limit:
+            problems.append(
+                Problem(
+                    f"fault response {already + 1} in {month} goes past the contract's "
+                    f"{fault_limit} a month (seed 004); confirm to accept it anyway",
+                    f"contract {contract.number} / {month} / questions[{i}]",
+                )
+            )
+        flags.append(over)
+        already += 1
+    if problems:
+        raise ValidationFailed(problems, "fault-response limit reached; nothing was accepted")
+    contact_ref = f"CT-{uuid.uuid4().hex[:12]}"
+    incidents: list[Incident] = []
+    for q, over in zip(questions, flags, strict=True):
+        incident = Incident(
+            contract_id=contract.id,
+            contact_ref=contact_ref,
+            kind=q.kind.value,
+            channel=channel.value,
+            reporter=reporter.strip(),
+            question=q.text.strip(),
+            status=S.OPEN.value,
+            received_at=received_at,
+            over_limit=over,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(incident)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="incident.open",
+            entity_type="incident",
+            entity_id=incident.number,
+            after=snapshot(incident) | {"contract": contract.number, "received_at": received_at},
+            at=now,
+        )
+        incidents.append(incident)
+    return incidents
+
+
+def _move(
+    session: Session,
+    actor: Actor,
+    incident: Incident,
+    target: IncidentStatus,
+    action: str,
+    now: datetime,
+    change: dict[str, Any],
+) -> Incident:
+    before = snapshot(incident)
+    incident.status = advance(IncidentStatus(incident.status), target).value
+    for name, value in change.items():
+        setattr(incident, name, value)
+    incident.updated_at = now
+    session.add(incident)
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="incident",
+        entity_id=incident.number,
+        before=before,
+        after=snapshot(incident),
+        at=now,
+    )
+    return incident
+
+
+def answer(
+    *,
+    session: Session,
+    actor: Actor,
+    incident_id: int,
+    text: str,
+    answered_at: datetime,
+    now: datetime,
+) -> Incident:
+    """The desk's answer; the 5-day auto-close clock starts (again) from it."""
+    if not text.strip():
+        raise ValidationFailed([Problem("answer text is required", "answer")])
+    if as_utc(answered_at) > as_utc(now):
+        raise ValidationFailed([Problem(f"{show(answered_at)} is in the future", "answered_at")])
+    incident = get_incident(session=session, incident_id=incident_id, for_update=True)
+    if as_utc(answered_at) < as_utc(incident.received_at):
+        raise ValidationFailed(
+            [
+                Problem(
+                    f"answered before it was received ({show(incident.received_at)})", "answered_at"
+                )
+            ]
+        )
+    return _move(
+        session,
+        actor,
+        incident,
+        S.ANSWERED,
+        "incident.answer",
+        now,
+        {"answered_at": answered_at, "answered_by": actor.name, "answer": text.strip()},
+    )
+
+
+def customer_reply(
+    *, session: Session, actor: Actor, incident_id: int, replied_at: datetime, now: datetime
+) -> Incident:
+    """The customer came back: the clock stops and the incident is the desk's again."""
+    incident = get_incident(session=session, incident_id=incident_id, for_update=True)
+    return _move(
+        session, actor, incident, S.OPEN, "incident.reply", now, {"replied_at": replied_at}
+    )
+
+
+def close(
+    *,
+    session: Session,
+    actor: Actor,
+    incident_id: int,
+    reason: CloseReason,
+    now: datetime,
+    cause: Cause | None = None,
+) -> Incident:
+    """Close on the customer's consent or because it is solved (the sweep closes on silence)."""
+    if reason is CloseReason.NO_REPLY:
+        raise ValidationFailed(
+            [Problem("closing for no reply is the sweep's, 5 days after the answer", "reason")]
+        )
+    incident = get_incident(session=session, incident_id=incident_id, for_update=True)
+    change: dict[str, Any] = {"closed_at": now, "close_reason": reason.value}
+    if cause is not None:
+        change["cause"] = cause.value
+    return _move(session, actor, incident, S.CLOSED, "incident.close", now, change)
+
+
+def sweep(*, session: Session, actor: Actor, now: datetime) -> list[Incident]:
+    """Close every answered incident whose 5 days after the answer have run out (idempotent)."""
+    stmt = (
+        select(Incident)
+        .where(Incident.status == S.ANSWERED.value)
+        .order_by(col(Incident.id))
+        .with_for_update(skip_locked=True)
+    )
+    closed: list[Incident] = []
+    for incident in session.exec(stmt):
+        if not is_due_for_auto_close(S.ANSWERED, incident.answered_at, now):
+            continue
+        assert incident.answered_at is not None
+        _move(
+            session,
+            actor,
+            incident,
+            S.CLOSED,
+            "incident.auto_close",
+            now,
+            {
+                "closed_at": auto_close_at(incident.answered_at),
+                "close_reason": CloseReason.NO_REPLY.value,
+            },
+        )
+        closed.append(incident)
+    return closed
+
+
+def bill_after_hours(
+    *,
+    session: Session,
+    actor: Actor,
+    incident_id: int,
+    work_started_at: datetime,
+    minutes: int,
+    cause: Cause,
+    calendar: BusinessCalendar,
+    now: datetime,
+) -> Incident:
+    """Record after-hours work on an incident and its charge (free unless the cause is billable)."""
+    problems: list[Problem] = []
+    if minutes <= 0:
+        problems.append(Problem(f"minutes must be positive, got {minutes}", "minutes"))
+    if calendar.is_service_time(Service.HELPDESK, work_started_at):
+        problems.append(
+            Problem(
+                f"{show(work_started_at)} is inside the helpdesk's hours (Mon–Sat 8:30–18:00); "
+                "only work outside them is after-hours",
+                "work_started_at",
+            )
+        )
+    if problems:
+        raise ValidationFailed(problems)
+    incident = get_incident(session=session, incident_id=incident_id, for_update=True)
+    before = snapshot(incident)
+    total_minutes = incident.after_hours_minutes + minutes
+    charge = after_hours_charge(total_minutes, cause)
+    incident.cause = cause.value
+    incident.after_hours_minutes = total_minutes
+    incident.after_hours_net_yen = charge.net_yen
+    incident.after_hours_tax_yen = charge.tax_yen
+    incident.after_hours_total_yen = charge.total_yen
+    incident.updated_at = now
+    session.add(incident)
+    audit.record(
+        session,
+        actor=actor,
+        action="incident.after_hours",
+        entity_type="incident",
+        entity_id=incident.number,
+        before=before,
+        after=snapshot(incident) | {"work_started_at": work_started_at},
+        at=now,
+    )
+    return incident
+
+
+def list_incidents(
+    *,
+    session: Session,
+    contract_number: str | None = None,
+    status: IncidentStatus | None = None,
+    month: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Page[tuple[Incident, str]]:
+    """A page of incidents with their contract numbers, newest first, and how many match."""
+    stmt = select(Incident, Contract.number).join(
+        Contract, col(Contract.id) == Incident.contract_id
+    )
+    if contract_number is not None:
+        stmt = stmt.where(Contract.number == contract_number)
+    if status is not None:
+        stmt = stmt.where(Incident.status == status.value)
+    if month is not None:
+        start, end = _month(month)
+        stmt = stmt.where(
+            col(Incident.received_at) >= as_utc(start), col(Incident.received_at) < as_utc(end)
+        )
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    stmt = stmt.order_by(col(Incident.received_at).desc(), col(Incident.id).desc())
+    rows = [(i, n) for i, n in session.exec(stmt.offset(offset).limit(limit))]
+    return Page(items=rows, total=int(total))
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyCount:
+    """One contract's incidents accepted in a Tokyo month."""
+
+    contract: str
+    month: str
+    incidents: int
+    fault_responses: int
+    over_limit: int
+    after_hours_total_yen: int
+
+
+def monthly_counts(*, session: Session, month: str) -> list[MonthlyCount]:
+    """Per contract: incidents, fault responses, those past the limit, after-hours charges."""
+    start, end = _month(month)
+    is_fault = func.sum(case((col(Incident.kind) == IncidentKind.FAULT.value, 1), else_=0))
+    over = func.sum(case((col(Incident.over_limit).is_(True), 1), else_=0))
+    stmt = (
+        sa.select(
+            col(Contract.number),
+            func.count(col(Incident.id)),
+            is_fault,
+            over,
+            func.sum(col(Incident.after_hours_total_yen)),
+        )
+        .join(Contract, col(Contract.id) == Incident.contract_id)
+        .where(col(Incident.received_at) >= as_utc(start), col(Incident.received_at) < as_utc(end))
+        .group_by(Contract.number)
+        .order_by(Contract.number)
+    )
+    return [
+        MonthlyCount(
+            contract=number,
+            month=month,
+            incidents=int(total),
+            fault_responses=int(faults or 0),
+            over_limit=int(overs or 0),
+            after_hours_total_yen=int(yen or 0),
+        )
+        for number, total, faults, overs, yen in session.execute(stmt).all()
+    ]
+
+
+def contract_number_of(*, session: Session, incident: Incident) -> str:
+    contract = session.get(Contract, incident.contract_id)
+    return contract.number if contract is not None else ""
