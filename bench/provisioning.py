@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import secrets
 import socket
 import subprocess
@@ -409,9 +410,9 @@ def report(
     breakdown: bool = False,
 ) -> None:
     admin(root, "DELETE", "/counters")
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     result = run()
-    wall = time.monotonic() - started
+    wall, cpu = time.monotonic() - started, time.process_time() - cpu_started
     calls, limited = totals(root)
     ideal = calls / (RATE * orgs)
     floor = f", floor {result['floor_calls'] / n:.2f}/site" if "floor_calls" in result else ""
@@ -420,6 +421,13 @@ def report(
         f"{floor}; "
         f"wall {wall:.1f} s vs calls÷rate {ideal:.1f} s; 429s seen {limited}, "
         f"failures surfaced {result['failures']}",
+        flush=True,
+    )
+    # this process only (the sandbox runs in its own): every thread's CPU; RSS is the peak so far
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"         CPU {cpu:.1f} s = {1000 * cpu / max(calls, 1):.2f} ms per dashboard call "
+        f"({cpu / wall:.0%} of one core); peak RSS {rss_mb:.0f} MB",
         flush=True,
     )
     for message in result.get("messages", []):
