@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provisioning.actions import is_network_creation
-from provisioning.batching import ASYNC_BATCH_MAX, CallEstimate, batch_cost, pack_round
+from provisioning.batching import (
+    ASYNC_BATCH_MAX,
+    CallEstimate,
+    batch_cost,
+    claims_wait_total,
+    pack_round,
+)
 from provisioning.domain import RADIO, kind_of
 from provisioning.plan import SitePlan
 from provisioning.service import ProvisioningOptions
@@ -69,6 +75,7 @@ def rollout_estimate(plans: Sequence[SitePlan], options: ProvisioningOptions) ->
     for plan in plans:
         by_org[plan.organization_id].append(plan)
     reads = direct = batches = polls = verify = 0
+    claim_wait = 0.0  # organizations run side by side: the longest of their claim waits
     for org_plans in by_org.values():
         reads += 1 + sum(p.reads_made for p in org_plans)
         busy = [p for p in org_plans if p.steps]
@@ -79,6 +86,15 @@ def rollout_estimate(plans: Sequence[SitePlan], options: ProvisioningOptions) ->
         for p in busy:
             direct += sum(1 for s in p.steps if not s.batch and not is_network_creation(s))
         verify += _verify_calls(busy)
+        claims = sum(
+            1 for p in busy for s in p.steps for op in s.operations if op.operation == "claim"
+        )
+        wait = claims_wait_total(
+            claims, limit=options.claim_limit, window=options.claim_window_seconds
+        )
+        claim_wait = max(claim_wait, wait)
     total = reads + direct + batches + polls + verify
-    seconds = round(total / options.rate / max(1, len(by_org)) + polls * options.poll_seconds, 2)
-    return CallEstimate(reads, direct, batches, polls, verify, seconds)
+    seconds = total / options.rate / max(1, len(by_org)) + polls * options.poll_seconds
+    return CallEstimate(
+        reads, direct, batches, polls, verify, round(seconds + claim_wait, 2), claim_wait
+    )
