@@ -48,10 +48,13 @@ def test_most_in_any_window_counts_what_it_says() -> None:
 def test_a_rollout_of_13_sites_spaces_its_claims_within_the_limit(
     sandbox: SandboxServer, session: Session
 ) -> None:
-    sandbox.admin.set_claims(0.05, limit=LIMIT, window=WINDOW)
+    # claimed devices answer at once here, so the calls can be counted against the estimate
+    sandbox.admin.set_claims(0.0, limit=LIMIT, window=WINDOW)
     sites = sites_for(dashboard_for(sandbox), [utm(40 + i) for i in range(SITES)])
+    sandbox.admin.reset_counters()
     plans = plan_rollout(sites, BUDGETED)
-    assert rollout_estimate(plans, BUDGETED).claim_wait == WINDOW  # 13 claims: 10, then 3
+    estimate = rollout_estimate(plans, BUDGETED)
+    assert estimate.claim_wait == WINDOW  # 13 claims: 10, then 3 one window later
     outcome = apply_rollout(
         session=session, sites=sites, actor=ACTOR, clock=clock, options=BUDGETED
     )
@@ -66,6 +69,10 @@ def test_a_rollout_of_13_sites_spaces_its_claims_within_the_limit(
     assert most_in_any_window(admitted, WINDOW) <= LIMIT
     assert sorted(admitted)[LIMIT] - sorted(admitted)[0] >= WINDOW  # the 11th waited
     assert sandbox.admin.count("POST", "/networks/{networkId}/devices/claim", 429) == 0
+    # the creation batch; 10 sites' claim batch; their device batch (the 3 left wait); the 3
+    # sites' claim batch; their device batch
+    assert sandbox.admin.count("POST", "/organizations/{organizationId}/actionBatches") == 5
+    assert sandbox.admin.counters()["totals"]["count"] == estimate.calls
     assert vlan_ids(sandbox, "店舗 52") == [10, 20]
 
 
