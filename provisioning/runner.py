@@ -205,7 +205,7 @@ class StepRunner:
             wait = claim_refusal(status.get("errors") or [], timings.claim_window)
             if wait is None or self.waiter.clock() + wait > deadline:
                 return batch
-            self.waiter.sleep(wait)
+            self.waiter.sleep(max(wait, timings.poll_seconds))
             with BATCH_SLOTS.slot(self.job.organization_id):
                 batch = self.dashboard.submit_batch(actions, synchronous=step.synchronous)
                 self.journal.sent([step], request_id=str(batch["id"]))
