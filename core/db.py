@@ -37,6 +37,7 @@ def import_models() -> None:
     import changes.models  # noqa: F401
     import core.models  # noqa: F401
     import inventory.models  # noqa: F401
+    import monitoring.models  # noqa: F401
     import provisioning.models  # noqa: F401
     import rma.models  # noqa: F401
     import survey.models  # noqa: F401
