@@ -36,22 +36,22 @@ def run(statuses: list[str], debounce: Debounce, every: timedelta = 5 * MIN) -> 
     return verdicts
 
 
-U, S, O, C, X = Verdict.UNCHANGED, Verdict.SUSPECT, Verdict.OPEN, Verdict.CLOSE, Verdict.CLEARED
+U, S, OP, C, X = Verdict.UNCHANGED, Verdict.SUSPECT, Verdict.OPEN, Verdict.CLOSE, Verdict.CLEARED
 
 
 @pytest.mark.parametrize(
     ("statuses", "debounce", "expected"),
     [
         (["online", "offline", "online"], Debounce(polls=2), [U, S, X]),
-        (["online", "offline", "offline", "offline"], Debounce(polls=2), [U, S, O, U]),
-        (["offline", "offline", "online"], Debounce(polls=2), [S, O, C]),
-        (["offline"], Debounce(polls=1), [O]),
-        (["online", "alerting", "alerting"], Debounce(polls=2), [U, S, O]),
-        (["dormant", "dormant"], Debounce(polls=2), [S, O]),
+        (["online", "offline", "offline", "offline"], Debounce(polls=2), [U, S, OP, U]),
+        (["offline", "offline", "online"], Debounce(polls=2), [S, OP, C]),
+        (["offline"], Debounce(polls=1), [OP]),
+        (["online", "alerting", "alerting"], Debounce(polls=2), [U, S, OP]),
+        (["dormant", "dormant"], Debounce(polls=2), [S, OP]),
         # 3 polls 5 min apart: down 10 min at the 3rd; 15 minutes asked: not yet
         (["offline", "offline", "offline"], Debounce(polls=1, minutes=15), [S, S, S]),
-        (["offline"] * 4, Debounce(polls=1, minutes=15), [S, S, S, O]),
-        (["offline"] * 4, Debounce(polls=3, minutes=10), [S, S, O, U]),
+        (["offline"] * 4, Debounce(polls=1, minutes=15), [S, S, S, OP]),
+        (["offline"] * 4, Debounce(polls=3, minutes=10), [S, S, OP, U]),
         (["online", "weird-new-status"], Debounce(polls=1), [U, U]),
     ],
 )
