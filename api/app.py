@@ -215,6 +215,7 @@ def api_routers() -> tuple[APIRouter, ...]:
     from doctor.router import router as doctor_router
     from inventory.router import contracts_router
     from inventory.router import router as inventory_router
+    from monitoring.router import router as monitoring_router
     from provisioning.router import router as provisioning_router
     from rma.router import router as rma_router
     from survey.router import router as survey_router
@@ -232,6 +233,7 @@ def api_routers() -> tuple[APIRouter, ...]:
         changes_router,
         site_check_router,
         doctor_router,
+        monitoring_router,
     )
 
 
@@ -273,6 +275,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     for router in api_routers():
         app.include_router(router, prefix="/api/v1")
+    from monitoring.router import webhook_router
+
+    app.include_router(webhook_router)
     from inventory.router import device_fast_route
 
     hot = Starlette(

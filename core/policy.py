@@ -46,6 +46,7 @@ class Operation(StrEnum):
     SURVEY_APPROVE = "survey.approve"
     TOKEN_MANAGE = "token.manage"
     DOCTOR = "doctor"
+    MONITOR = "monitor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ POLICY: Final[Mapping[Operation, Rule]] = {
     Operation.SURVEY_ISSUE: _rule("issue a preparation-sheet version", A, N, F),
     Operation.SURVEY_APPROVE: _rule("record the customer's approval (four-eyes)", A, N),
     Operation.TOKEN_MANAGE: _rule("issue, list and revoke API tokens", A),
+    Operation.MONITOR: _rule("poll liveness, open an RMA from an outage", A, N),
     Operation.DOCTOR: _rule("check the invariants between the domains (netkeep doctor)", A, N),
 }
 

@@ -49,6 +49,13 @@ class JobContext:
         return self.adapters.get("dashboard") or MerakiDashboard.from_settings(self.settings)
 
     @cached_property
+    def monitoring(self) -> Any:
+        from dashboard.monitoring import MerakiMonitoring
+
+        found = self.adapters.get("monitoring")
+        return found or MerakiMonitoring.from_settings(self.settings)
+
+    @cached_property
     def provisioning(self) -> Any:
         from dashboard.provisioning import MerakiProvisioning
 
@@ -96,6 +103,29 @@ def doctor_check(ctx: JobContext, now: datetime) -> object:
     return {"violations": len(findings.violations), "error": findings.dashboard_error}
 
 
+def monitor_poll(ctx: JobContext, now: datetime) -> object:
+    from monitoring.domain import Debounce
+    from monitoring.jobs import poll_liveness
+
+    settings = ctx.settings
+    with ctx.session() as session:
+        report = poll_liveness(
+            session=session,
+            dashboard=ctx.monitoring,
+            organization_id=settings.meraki_org_id,
+            now=now,
+            debounce=Debounce(settings.monitor_debounce_polls, settings.monitor_debounce_minutes),
+            prefer_change_history=settings.monitor_change_history,
+        )
+    return {
+        "method": report.method,
+        "devices": report.devices,
+        "opened": report.opened,
+        "closed": report.closed,
+        "repeated": report.repeated,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Periodic:
     """A recurring job: its name (also its lock: never two runs at once), cron line, function."""
@@ -116,6 +146,9 @@ PERIODIC: tuple[Periodic, ...] = (
         "change requests accepted when the defect window ends",
     ),
     Periodic("doctor.check", "30 * * * *", doctor_check, "the invariants checked and recorded"),
+    Periodic(
+        "monitor.poll", "* * * * *", monitor_poll, "device liveness polled; outages opened/closed"
+    ),
 )
 BY_NAME = {p.name: p for p in PERIODIC}
 RETRY_STALLED = "jobs.retry_stalled"

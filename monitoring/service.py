@@ -21,6 +21,10 @@ FULL_LIST = "availabilities"
 CHANGE_HISTORY = "change_history"
 MAX_HISTORY = timedelta(days=31)
 """The change history looks back 31 days at most; an older baseline polls the full list."""
+HISTORY_OVERLAP = timedelta(minutes=5)
+"""Each change-history read starts this long before the last poll, so a transition the
+dashboard stamped a little late (clock skew, ingestion delay) is never missed; reading one
+twice changes nothing, since only the device's latest status counts."""
 
 
 @dataclass
@@ -120,7 +124,9 @@ def poll(
     method = FULL_LIST
     if prefer_change_history and last is not None and now - last < MAX_HISTORY:
         try:
-            changes = dashboard.availability_changes(organization_id, since=last, until=now)
+            changes = dashboard.availability_changes(
+                organization_id, since=last - HISTORY_OVERLAP, until=now
+            )
             seen, method = _from_history(rows, changes), CHANGE_HISTORY
         except ChangeHistoryUnavailable:
             seen = None
