@@ -56,6 +56,11 @@ SUB_COMMANDS: tuple[Lazy, ...] = (
         "Contracts: devices, acceptance, initial fee, end.",
     ),
     Lazy(
+        "monitor",
+        "monitoring.cli:monitor_app",
+        "Device liveness: poll now, list outages and received alerts, open an RMA from an outage.",
+    ),
+    Lazy(
         "rma",
         "rma.cli:rma_app",
         "Advance-replacement (send-back) maintenance: open, decide, reserve, release, ship, swap, "

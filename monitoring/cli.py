@@ -1,0 +1,140 @@
+"""`netkeep monitor`: thin over the monitoring services (the local CLI acts as admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
+from core.timeutil import show, utcnow
+from monitoring.schemas import AlertOut, OutageOut, PollOut
+
+monitor_app = typer.Typer(
+    help="Device liveness: poll now, list outages and received alerts, open an RMA from an outage.",
+    no_args_is_help=True,
+)
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+@monitor_app.command("poll")
+@handle_errors
+def poll_cmd(
+    full_list: Annotated[
+        bool, typer.Option("--full-list", help="read every availability, not the change history")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Poll the organization's device liveness once; outages open after the debounce."""
+    from dashboard.monitoring import MerakiMonitoring
+    from monitoring.domain import Debounce
+    from monitoring.service import poll
+
+    cfg = settings()
+    with cli_session() as session:
+        report = poll(
+            session=session,
+            dashboard=MerakiMonitoring.from_settings(cfg),
+            organization_id=cfg.meraki_org_id,
+            actor=cli_actor(),
+            now=utcnow(),
+            debounce=Debounce(cfg.monitor_debounce_polls, cfg.monitor_debounce_minutes),
+            prefer_change_history=cfg.monitor_change_history and not full_list,
+        )
+    out = PollOut.of(report)
+    if json_out:
+        emit_json(out)
+        return
+    console.print(
+        f"{out.devices} device(s) by {out.method}: {len(out.opened)} outage(s) opened "
+        f"{out.opened}, {len(out.closed)} closed {out.closed}",
+        highlight=False,
+    )
+
+
+@monitor_app.command("outages")
+@handle_errors
+def outages_cmd(
+    open_only: Annotated[bool, typer.Option("--open", help="only devices still down")] = False,
+    serial: Annotated[str | None, typer.Option(help="one device")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+    json_out: JsonOpt = False,
+) -> None:
+    """Outages, newest first (times in JST)."""
+    from monitoring.service import list_outages
+
+    with cli_session() as session:
+        rows = [
+            OutageOut.of(o)
+            for o in list_outages(session=session, open_only=open_only, serial=serial, limit=limit)
+        ]
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table("id", "serial", "site", "customer", "since", "detected", "ended", "rma")
+    for o in rows:
+        table.add_row(
+            str(o.id),
+            o.serial,
+            o.site or "",
+            o.customer or "",
+            show(o.started_at),
+            show(o.detected_at),
+            show(o.ended_at) or "still down",
+            o.rma_number or "",
+        )
+    console.print(table)
+
+
+@monitor_app.command("alerts")
+@handle_errors
+def alerts_cmd(
+    serial: Annotated[str | None, typer.Option(help="one device")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+    json_out: JsonOpt = False,
+) -> None:
+    """Alerts received from the dashboard's webhooks, newest first."""
+    from monitoring.alerts import list_alerts
+
+    with cli_session() as session:
+        rows = [AlertOut.of(a) for a in list_alerts(session=session, serial=serial, limit=limit)]
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table("alert", "type", "serial", "occurred", "received", "outage")
+    for a in rows:
+        table.add_row(
+            a.alert_id,
+            a.alert_type,
+            a.serial or "",
+            show(a.occurred_at),
+            show(a.received_at),
+            str(a.outage_id or ""),
+        )
+    console.print(table)
+
+
+@monitor_app.command("rma")
+@handle_errors
+def rma_cmd(
+    outage_id: Annotated[int, typer.Argument(help="outage id (netkeep monitor outages)")],
+    reporter: Annotated[str, typer.Option(help="who reports it")] = "monitoring",
+    json_out: JsonOpt = False,
+) -> None:
+    """Open the RMA for an outage's device in one step; the outage names the RMA."""
+    from monitoring.service import open_rma_for_outage
+
+    with cli_session() as session:
+        outage = open_rma_for_outage(
+            session=session,
+            outage_id=outage_id,
+            actor=cli_actor(),
+            reporter=reporter,
+            now=utcnow(),
+        )
+        out = OutageOut.of(outage)
+    if json_out:
+        emit_json(out)
+        return
+    console.print(f"outage {out.id} {out.serial}: {out.rma_number} opened", highlight=False)
