@@ -104,6 +104,7 @@ def doctor_check(ctx: JobContext, now: datetime) -> object:
 
 
 def monitor_poll(ctx: JobContext, now: datetime) -> object:
+    from core.settings import business_calendar
     from monitoring.domain import Debounce
     from monitoring.jobs import poll_liveness
 
@@ -116,6 +117,7 @@ def monitor_poll(ctx: JobContext, now: datetime) -> object:
             now=now,
             debounce=Debounce(settings.monitor_debounce_polls, settings.monitor_debounce_minutes),
             prefer_change_history=settings.monitor_change_history,
+            calendar=business_calendar(settings),
         )
     return {
         "method": report.method,
@@ -124,6 +126,29 @@ def monitor_poll(ctx: JobContext, now: datetime) -> object:
         "closed": report.closed,
         "repeated": report.repeated,
     }
+
+
+def monitor_notices(ctx: JobContext, now: datetime) -> object:
+    from changes.mailer import SmtpMailer
+    from core import secret_store
+    from monitoring.jobs import deliver_failure_notices
+    from monitoring.outbound import HttpNoticePoster
+
+    cipher = installation_key(ctx.settings).fernet()
+
+    def secrets(customer: str, name: str) -> str | None:
+        with ctx.session() as session:
+            return secret_store.reveal(session=session, cipher=cipher, customer=customer, name=name)
+
+    with ctx.session() as session:
+        done = deliver_failure_notices(
+            session=session,
+            mailer=ctx.adapters.get("mailer") or SmtpMailer.from_settings(ctx.settings),
+            poster=ctx.adapters.get("poster") or HttpNoticePoster(),
+            secrets=secrets,
+            now=now,
+        )
+    return {"sent": done.sent, "retrying": done.retrying}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +173,12 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("doctor.check", "30 * * * *", doctor_check, "the invariants checked and recorded"),
     Periodic(
         "monitor.poll", "* * * * *", monitor_poll, "device liveness polled; outages opened/closed"
+    ),
+    Periodic(
+        "monitor.notices",
+        "* * * * *",
+        monitor_notices,
+        "failure notices due in their window sent; failed ones retried with backoff",
     ),
 )
 BY_NAME = {p.name: p for p in PERIODIC}

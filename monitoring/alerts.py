@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from core import audit
 from core.audit import Actor
+from core.calendar import BusinessCalendar
 from core.errors import AuthenticationFailed, Conflict, Problem, ValidationFailed
 from monitoring.models import MonitorAlert, MonitorTrack
 from monitoring.service import close_outage, open_outage
@@ -120,7 +121,13 @@ def check_payload(raw: bytes, *, policy: ReceiverPolicy, now: datetime) -> dict[
 
 
 def receive_alert(
-    *, session: Session, raw: bytes, policy: ReceiverPolicy, actor: Actor, now: datetime
+    *,
+    session: Session,
+    raw: bytes,
+    policy: ReceiverPolicy,
+    actor: Actor,
+    now: datetime,
+    calendar: BusinessCalendar | None = None,
 ) -> MonitorAlert:
     """Check and store one alert; a down/up alert opens/closes the device's outage."""
     body = check_payload(raw, policy=policy, now=now)
@@ -152,7 +159,14 @@ def receive_alert(
             Conflict(f"alert {alert_id} was already received", alertId=alert_id)
         ) from None
     if serial and kind in (DOWN, UP):
-        alert.outage_id = _follow(session=session, alert=alert, serial=serial, actor=actor, now=now)
+        alert.outage_id = _follow(
+            session=session,
+            alert=alert,
+            serial=serial,
+            actor=actor,
+            now=now,
+            calendar=calendar or BusinessCalendar(),
+        )
     audit.record(
         session,
         actor=actor,
@@ -166,8 +180,17 @@ def receive_alert(
     return alert
 
 
+_PRODUCT_OF_ALERT = {"appliance": "appliance", "aps": "wireless", "switch": "switch"}
+
+
 def _follow(
-    *, session: Session, alert: MonitorAlert, serial: str, actor: Actor, now: datetime
+    *,
+    session: Session,
+    alert: MonitorAlert,
+    serial: str,
+    actor: Actor,
+    now: datetime,
+    calendar: BusinessCalendar,
 ) -> int | None:
     """Open or close the device's outage; the dashboard has debounced a went-down already."""
     track = session.exec(select(MonitorTrack).where(MonitorTrack.serial == serial)).first()
@@ -180,12 +203,14 @@ def _follow(
             serial=serial,
             organization_id=alert.organization_id or "",
             network_id=alert.network_id,
-            product_type=track.product_type if track else None,
+            product_type=(track.product_type if track else None)
+            or _PRODUCT_OF_ALERT.get(alert.alert_type.split()[0].lower()),
             status="offline",
             started_at=occurred,
             source="webhook",
             actor=actor,
             now=now,
+            calendar=calendar,
         )
         if track is None:
             track = MonitorTrack(

@@ -27,6 +27,7 @@ def poll_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Poll the organization's device liveness once; outages open after the debounce."""
+    from core.settings import business_calendar
     from dashboard.monitoring import MerakiMonitoring
     from monitoring.domain import Debounce
     from monitoring.service import poll
@@ -41,6 +42,7 @@ def poll_cmd(
             now=utcnow(),
             debounce=Debounce(cfg.monitor_debounce_polls, cfg.monitor_debounce_minutes),
             prefer_change_history=cfg.monitor_change_history and not full_list,
+            calendar=business_calendar(cfg),
         )
     out = PollOut.of(report)
     if json_out:
@@ -138,3 +140,46 @@ def rma_cmd(
         emit_json(out)
         return
     console.print(f"outage {out.id} {out.serial}: {out.rma_number} opened", highlight=False)
+
+
+@monitor_app.command("contact")
+@handle_errors
+def contact_cmd(
+    customer: Annotated[str, typer.Argument(help="the customer, as on its contracts")],
+    mail: Annotated[str | None, typer.Option(help="an e-mail address for failure notices")] = None,
+    webhook: Annotated[str | None, typer.Option(help="a URL receiving signed notices")] = None,
+    secret_name: Annotated[
+        str | None, typer.Option(help="the customer's named secret signing the webhook")
+    ] = None,
+) -> None:
+    """Add where a customer's failure notices go (one --mail or one --webhook)."""
+    from monitoring.notices import MAIL, WEBHOOK, add_contact
+
+    if (mail is None) == (webhook is None):
+        raise typer.BadParameter("give exactly one of --mail and --webhook")
+    with cli_session() as session:
+        contact = add_contact(
+            session=session,
+            actor=cli_actor(),
+            customer=customer,
+            channel=MAIL if mail else WEBHOOK,
+            address=mail or webhook or "",
+            secret_name=secret_name,
+            now=utcnow(),
+        )
+        shown = f"contact {contact.id}: {contact.customer} {contact.channel} {contact.address}"
+    console.print(shown, highlight=False, markup=False)
+
+
+@monitor_app.command("deliver")
+@handle_errors
+def deliver_cmd() -> None:
+    """Send the failure notices that are due now (the worker does it every minute)."""
+    from core.db import get_engine
+    from jobs.catalogue import JobContext, monitor_notices
+
+    cfg = settings()
+    result = monitor_notices(
+        JobContext(settings=cfg, engine=get_engine(cfg.database_url)), utcnow()
+    )
+    console.print(str(result), highlight=False, markup=False)

@@ -135,3 +135,53 @@ def retry_delay(attempts: int, *, base_seconds: int = 60, cap_seconds: int = 360
     if attempts < 1:
         raise ValueError(f"a retry follows at least one failure, got {attempts}")
     return timedelta(seconds=min(cap_seconds, base_seconds * 2 ** (attempts - 1)))
+
+
+# --- failure notices ------------------------------------------------------------------------------
+
+SIGNATURE_HEADER = "X-Netkeep-Signature"
+
+
+def notice_signature(secret: str, timestamp: int, raw: bytes) -> str:
+    """The outbound webhook's signature header value: `t=<unix>,v1=<hex>`, where v1 is
+    HMAC-SHA256 with the customer's secret over `<unix>.` + the raw body (as Stripe signs)."""
+    import hashlib
+    import hmac
+
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + raw, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeFacts:
+    """What a failure notice says."""
+
+    customer: str | None
+    serial: str
+    site: str | None
+    since_tokyo: str
+    """When the device went down, already in Asia/Tokyo ("2026-12-07 10:00 JST")."""
+    outage_id: int
+
+
+def failure_mail(facts: NoticeFacts) -> tuple[str, str]:
+    """The Japanese failure notice: subject and body."""
+    site = facts.site or "(設置場所未登録)"
+    subject = f"【障害通知】{site} {facts.serial} 応答なし"
+    body = "\n".join(
+        [
+            f"{facts.customer or 'お客様'} 御中",
+            "",
+            "いつもお世話になっております。",
+            "監視中の機器からの応答が途絶えましたので、お知らせいたします。",
+            "",
+            f"  機器シリアル: {facts.serial}",
+            f"  設置場所: {site}",
+            f"  発生時刻: {facts.since_tokyo} から",
+            f"  管理番号: 障害 {facts.outage_id}",
+            "",
+            "状況を確認のうえ、あらためてご連絡いたします。",
+            "(Failure notice: the device above stopped responding; we will follow up.)",
+        ]
+    )
+    return subject, body

@@ -94,3 +94,43 @@ class MonitorAlert(SQLModel, table=True):
     )
     outage_id: int | None = Field(default=None, foreign_key="outage.id")
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class NoticeContact(SQLModel, table=True):
+    """Where a customer wants failure notices: a mail address or a webhook URL."""
+
+    __tablename__ = "notice_contact"
+    __table_args__ = (
+        UniqueConstraint("customer", "channel", "address", name="uq_notice_contact_address"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer: str = Field(max_length=120, index=True)
+    channel: str = Field(max_length=10)  # mail | webhook
+    address: str = Field(max_length=500)
+    secret_name: str | None = Field(default=None, max_length=80)
+    """The customer's named secret (core.secret_store) that signs webhook notices."""
+    active: bool = True
+
+
+class FailureNotice(SQLModel, table=True):
+    """One failure notice to one contact: queued for the window, retried until sent."""
+
+    __tablename__ = "failure_notice"
+    __table_args__ = (
+        UniqueConstraint("outage_id", "contact_id", name="uq_failure_notice_outage_contact"),
+        Index("ix_failure_notice_due", "sent_at", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    outage_id: int = Field(foreign_key="outage.id")
+    contact_id: int = Field(foreign_key="notice_contact.id")
+    channel: str = Field(max_length=10)
+    service: str = Field(max_length=40)
+    detected_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    due_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    """The window's start (or `detected_at` itself inside the window)."""
+    next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))

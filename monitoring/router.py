@@ -12,7 +12,7 @@ from api.params import Id, Offset
 from core.audit import SYSTEM, Actor
 from core.errors import PayloadTooLarge
 from core.policy import Operation
-from core.settings import Settings
+from core.settings import Settings, business_calendar
 from core.timeutil import utcnow
 from dashboard.monitoring import MerakiMonitoring
 from monitoring import alerts, service
@@ -72,6 +72,7 @@ async def meraki_webhook(
             policy=receiver_policy(settings),
             actor=SYSTEM,
             now=utcnow(),
+            calendar=business_calendar(settings),
         )
     )
     return ReceivedOut(received=alert.alert_id, kind=alert.kind, outage_id=alert.outage_id)
@@ -132,5 +133,6 @@ def poll(
         now=utcnow(),
         debounce=Debounce(settings.monitor_debounce_polls, settings.monitor_debounce_minutes),
         prefer_change_history=settings.monitor_change_history,
+        calendar=business_calendar(settings),
     )
     return PollOut.of(report)

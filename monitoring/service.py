@@ -11,10 +11,12 @@ from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
+from core.calendar import BusinessCalendar
 from core.errors import Conflict, NotFound
 from inventory.models import Device
 from monitoring.domain import Debounce, Step, Track, Verdict, observe
 from monitoring.models import MonitorPoll, MonitorTrack, Outage
+from monitoring.notices import queue_notices
 from monitoring.ports import AvailabilityChange, ChangeHistoryUnavailable, MonitoringDashboard
 
 FULL_LIST = "availabilities"
@@ -101,6 +103,7 @@ def poll(
     now: datetime,
     debounce: Debounce,
     prefer_change_history: bool = True,
+    calendar: BusinessCalendar | None = None,
 ) -> PollReport:
     """Read the organization's liveness once and record outages opened and closed.
 
@@ -153,7 +156,14 @@ def poll(
         row.network_id = sight.network_id or row.network_id
         row.product_type = sight.product_type or row.product_type
         _apply(
-            session=session, row=row, step=step, method=method, actor=actor, now=now, report=report
+            session=session,
+            row=row,
+            step=step,
+            method=method,
+            actor=actor,
+            now=now,
+            report=report,
+            calendar=calendar or BusinessCalendar(),
         )
     session.add(
         MonitorPoll(
@@ -178,6 +188,7 @@ def _apply(
     actor: Actor,
     now: datetime,
     report: PollReport,
+    calendar: BusinessCalendar,
 ) -> None:
     row.status = step.track.status
     row.down_since = step.track.down_since
@@ -196,6 +207,7 @@ def _apply(
             source=method,
             actor=actor,
             now=now,
+            calendar=calendar,
         )
         row.outage_id = outage.id
         assert outage.id is not None
@@ -222,8 +234,10 @@ def open_outage(
     source: str,
     actor: Actor,
     now: datetime,
+    calendar: BusinessCalendar | None = None,
 ) -> Outage:
-    """Record an outage with the device's site, customer and contract from the inventory."""
+    """Record an outage with the device's site, customer and contract from the inventory, and
+    queue the customer's failure notices for the service's window."""
     device = session.exec(select(Device).where(Device.serial == serial)).first()
     outage = Outage(
         serial=serial,
@@ -249,6 +263,13 @@ def open_outage(
         entity_id=str(outage.id),
         after=outage_snapshot(outage),
         at=now,
+    )
+    queue_notices(
+        session=session,
+        outage=outage,
+        calendar=calendar or BusinessCalendar(),
+        actor=actor,
+        now=now,
     )
     return outage
 

@@ -1,4 +1,4 @@
-"""monitoring: device tracks, polls, outages, received alerts
+"""monitoring: device tracks, polls, outages, received alerts, notice contacts and notices
 
 Revision ID: 0010_monitoring
 Revises: 0010_jobs
@@ -84,9 +84,38 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.UniqueConstraint("alert_id", name="uq_monitor_alert_alert_id"),
     )
+    op.create_table(
+        "notice_contact",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("customer", sa.String(120), nullable=False),
+        sa.Column("channel", sa.String(10), nullable=False),
+        sa.Column("address", sa.String(500), nullable=False),
+        sa.Column("secret_name", sa.String(80), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.UniqueConstraint("customer", "channel", "address", name="uq_notice_contact_address"),
+    )
+    op.create_index("ix_notice_contact_customer", "notice_contact", ["customer"])
+    op.create_table(
+        "failure_notice",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("outage_id", sa.Integer(), sa.ForeignKey("outage.id"), nullable=False),
+        sa.Column("contact_id", sa.Integer(), sa.ForeignKey("notice_contact.id"), nullable=False),
+        sa.Column("channel", sa.String(10), nullable=False),
+        sa.Column("service", sa.String(40), nullable=False),
+        sa.Column("detected_at", UtcDateTime(), nullable=False),
+        sa.Column("due_at", UtcDateTime(), nullable=False),
+        sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(500), nullable=True),
+        sa.Column("sent_at", UtcDateTime(), nullable=True),
+        sa.UniqueConstraint("outage_id", "contact_id", name="uq_failure_notice_outage_contact"),
+    )
+    op.create_index("ix_failure_notice_due", "failure_notice", ["sent_at", "next_attempt_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("failure_notice")
+    op.drop_table("notice_contact")
     op.drop_table("monitor_alert")
     op.drop_table("monitor_poll")
     op.drop_table("monitor_track")

@@ -39,9 +39,12 @@ def context(session: Session, settings: Settings, sandbox: SandboxServer) -> Job
         update={
             "meraki_base_url": sandbox.base_url,
             "meraki_org_id": "537758",
-            # the every-minute liveness poll is tested in tests/service/test_monitoring_poll.py;
+            # the every-minute monitoring jobs are tested in tests/service/test_monitoring_*;
             # moved to New Year's Eve here so these ticks stay the ones the docstring lists
-            "job_schedule": {"monitor.poll": "59 23 31 12 *"},
+            "job_schedule": {
+                "monitor.poll": "59 23 31 12 *",
+                "monitor.notices": "59 23 31 12 *",
+            },
         }
     )
     bind = session.get_bind()

@@ -53,6 +53,7 @@ PERIODIC_JOBS = (
     "changes.auto_accept",
     "doctor.check",
     "monitor.poll",
+    "monitor.notices",
 )
 
 
