@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,7 @@ def test_a_sunday_failure_is_told_on_monday_morning_by_mail_and_signed_webhook(
     [mail] = smtp_inbox.messages()
     assert mail["To"] == "it@sakura.example"
     assert mail["Subject"] == f"【障害通知】本社 {FAILED} 応答なし"
+    assert isinstance(mail, EmailMessage)  # parsed with the default policy
     text = mail.get_content()
     assert FAILED in text and "設置場所: 本社" in text
     assert "発生時刻: 2026-12-13 10:58 JST から" in text
