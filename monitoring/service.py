@@ -107,22 +107,26 @@ def poll(
 ) -> PollReport:
     """Read the organization's liveness once and record outages opened and closed.
 
-    Idempotent: a poll at a moment already polled changes nothing. The dashboard is read in
-    full before anything is written, so a failed read (a 429/5xx storm the SDK gave up on)
-    records nothing, least of all a false outage.
+    Idempotent: a poll at a moment already polled (or before it) changes nothing. The
+    dashboard is read in full before anything is written, so a failed read (a 429/5xx storm
+    the SDK gave up on) records nothing, least of all a false outage.
     """
-    done = select(MonitorPoll).where(
-        MonitorPoll.organization_id == organization_id, MonitorPoll.polled_at == now
+    latest = (
+        select(MonitorPoll)
+        .where(MonitorPoll.organization_id == organization_id)
+        .order_by(col(MonitorPoll.polled_at).desc())
+        .limit(1)
     )
-    if (earlier := session.exec(done).first()) is not None:
-        return PollReport(organization_id, now, earlier.method, earlier.devices, repeated=True)
+    earlier = session.exec(latest).first()
+    if earlier is not None and now <= earlier.polled_at:  # this tick, or an older one, again
+        return PollReport(organization_id, now, earlier.method, 0, repeated=True)
+    last = earlier.polled_at if earlier is not None else None
     rows = {
         r.serial: r
         for r in session.exec(
             select(MonitorTrack).where(MonitorTrack.organization_id == organization_id)
         )
     }
-    last = max((r.last_polled_at for r in rows.values() if r.last_polled_at), default=None)
     seen: dict[str, _Seen] | None = None
     method = FULL_LIST
     if prefer_change_history and last is not None and now - last < MAX_HISTORY:
@@ -153,8 +157,10 @@ def poll(
         if row is None:
             row = MonitorTrack(serial=serial, organization_id=organization_id, status=sight.status)
             session.add(row)
-        row.network_id = sight.network_id or row.network_id
-        row.product_type = sight.product_type or row.product_type
+        if sight.network_id and sight.network_id != row.network_id:
+            row.network_id = sight.network_id
+        if sight.product_type and sight.product_type != row.product_type:
+            row.product_type = sight.product_type
         _apply(
             session=session,
             row=row,
@@ -190,10 +196,16 @@ def _apply(
     report: PollReport,
     calendar: BusinessCalendar,
 ) -> None:
-    row.status = step.track.status
-    row.down_since = step.track.down_since
-    row.down_polls = step.track.down_polls
-    row.last_polled_at = step.track.last_polled_at
+    changed = (row.status, row.down_since, row.down_polls) != (
+        step.track.status,
+        step.track.down_since,
+        step.track.down_polls,
+    )
+    if changed or row.id is None:  # an unchanged device costs no write (the poll row dates it)
+        row.status = step.track.status
+        row.down_since = step.track.down_since
+        row.down_polls = step.track.down_polls
+        row.last_polled_at = step.track.last_polled_at
     if step.verdict == Verdict.OPEN:
         assert step.at is not None
         outage = open_outage(
