@@ -13,16 +13,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make demo SANDBOX_PORT=0 API_PORT=8100 SMTP_PORT=0` (0: a free port); the CLI follows var/demo.json
+SANDBOX_PORT ?= 8787
+API_PORT ?=
+SMTP_PORT ?= 0
 demo: $(STAMP)
-	$(VENV)/bin/netkeep demo
+	$(VENV)/bin/netkeep demo --sandbox-port $(SANDBOX_PORT) $(if $(API_PORT),--port $(API_PORT)) --smtp-port $(SMTP_PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-roles: $(STAMP)  # README's role table, from core/policy.py
+roles: $(STAMP)  # README's role and exit-code tables, from core/policy.py and core/exit_codes.py
 	$(VENV)/bin/python -m api.role_table
+	$(VENV)/bin/python -m core.exit_codes
 
 test: lint
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -q

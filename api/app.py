@@ -32,7 +32,14 @@ from api.identity import RefusalLedger, TokenCache
 from api.openapi import document_error_statuses
 from core.db import get_engine
 from core.db_errors import translate
-from core.errors import AuthenticationFailed, Busy, DomainError, Problem, ValidationFailed
+from core.errors import (
+    AuthenticationFailed,
+    Busy,
+    DomainError,
+    Problem,
+    ValidationFailed,
+    error_body,
+)
 from core.render_gate import RenderGate
 from core.settings import Settings, get_settings
 from jobs.engines import queue_for
@@ -127,18 +134,18 @@ HTTP_CODES = {
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     """Starlette's own errors (no such route, wrong method, an unreadable body) in our JSON."""
     assert isinstance(exc, StarletteHTTPException)
-    body = {"error": HTTP_CODES.get(exc.status_code, "http_error"), "message": str(exc.detail)}
+    body = error_body(HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail))
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     """A bug: the JSON error with the request id to quote, never a trace (logged by uvicorn)."""
     request_id = getattr(request.state, "request_id", None)
-    body = {
-        "error": "internal_error",
-        "message": "an unexpected error; nothing is known to have changed. Quote the request id",
-        "details": {"request_id": request_id},
-    }
+    body = error_body(
+        "internal_error",
+        "an unexpected error; nothing is known to have changed. Quote the request id",
+        details={"request_id": request_id},
+    )
     return JSONResponse(body, status_code=500)
 
 
@@ -171,6 +178,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         jobs.close()
 
+
+API_DESCRIPTION = """Managed Meraki network service: inventory, contracts, provisioning, RMA.
+
+One dialect on every route:
+- every error is the `Error` object `{error, message, problems, details}`, all four keys present;
+- every list is a page `{total, limit, offset, items}` over `limit` (1-1000, default 100) and
+  `offset` (default 0);
+- RMAs and surveys are addressed by the number people see (`RMA-000004`, `SV-000001`) or the id;
+- a body whose fields are all optional may be left out;
+- exports show times in Asia/Tokyo with the offset and money in integer yen.
+"""
 
 TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
@@ -246,7 +264,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         telemetry=None if settings.opentelemetry else TELEMETRY_OFF,
         title="netkeep",
         version="0.1.0",
-        description="Managed Meraki network service: inventory, contracts, provisioning, RMA.",
+        description=API_DESCRIPTION,
         docs_url=None,  # served offline by api.docs, never from a CDN
         redoc_url=None,
     )

@@ -3,8 +3,8 @@
 Outermost first:
 - `SecurityHeaders`: nosniff, a frame policy, a referrer policy and a CSP on every response (a
   strict one on HTML), `Cache-Control: no-store` on every `/api` response.
-- Starlette's `TrustedHostMiddleware`: a `Host` outside the allowed list gets 400, never a
-  redirect or a link built from it.
+- `HostCheck` (Starlette's `TrustedHostMiddleware`, answering in the API's JSON error): a `Host`
+  outside the allowed list gets 400, never a redirect or a link built from it.
 - `BodyLimit`: a body over `max_body_bytes` gets 413 — at once when its Content-Length says so,
   else as soon as the streamed bytes pass the limit, before the route runs.
 - `JsonShape`: a JSON body nested deeper than `max_json_depth`, or holding a lone surrogate
@@ -23,7 +23,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.errors import DomainError, PayloadTooLarge, Problem, ValidationFailed
+from core.errors import DomainError, PayloadTooLarge, Problem, ValidationFailed, error_body
 from core.settings import Settings
 
 DEFAULT_HOSTS = ("localhost", "127.0.0.1", "[::1]", "testserver")
@@ -57,9 +57,7 @@ def armour(app: ASGIApp, settings: Settings) -> ASGIApp:
     """The app wrapped in every layer above, configured from the settings."""
     inner = JsonShape(app, max_depth=settings.max_json_depth)
     limited = BodyLimit(inner, max_bytes=settings.max_body_bytes)
-    hosted = TrustedHostMiddleware(
-        limited, allowed_hosts=allowed_hosts(settings), www_redirect=False
-    )
+    hosted = HostCheck(limited, allowed_hosts(settings))
     return SecurityHeaders(hosted)
 
 
@@ -96,6 +94,32 @@ def _armoured(headers: list[tuple[bytes, bytes]], is_api: bool) -> list[tuple[by
     if is_api:
         kept.append((b"cache-control", b"no-store"))
     return kept
+
+
+class HostCheck:
+    """Starlette's host check, its plain-text refusal replaced by the API's one JSON error."""
+
+    def __init__(self, app: ASGIApp, hosts: list[str]) -> None:
+        self.app = app
+        self.check = TrustedHostMiddleware(self._allowed, allowed_hosts=hosts, www_redirect=False)
+
+    async def _allowed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["netkeep.host_allowed"] = True
+        await self.app(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def refused_or_passed(message: Message) -> None:
+            if scope.get("netkeep.host_allowed"):
+                await send(message)
+            elif message["type"] == "http.response.start":
+                body = error_body("bad_host", "the Host header names no host this API serves")
+                await JSONResponse(body, status_code=400)(scope, receive, send)
+
+        await self.check(scope, receive, refused_or_passed)
 
 
 class _TooLarge(Exception):

@@ -17,21 +17,29 @@ from fastapi.routing import APIRoute
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
+    "description": "Every error the API answers, whatever its status or cause (request "
+    "validation, an unknown route or method, a body over the limit, a bug): all four keys, always.",
     "type": "object",
-    "required": ["error", "message"],
+    "required": ["error", "message", "problems", "details"],
     "properties": {
         "error": {"type": "string", "description": "machine-readable code, e.g. not_found"},
         "message": {"type": "string", "description": "what went wrong, in English"},
-        "details": {"type": "object", "additionalProperties": True},
         "problems": {
             "type": "array",
+            "description": "each invalid value with its location (empty unless validation failed)",
             "items": {
                 "type": "object",
+                "required": ["message", "location"],
                 "properties": {"message": {"type": "string"}, "location": {"type": "string"}},
             },
         },
+        "details": {
+            "type": "object",
+            "additionalProperties": True,
+            "description": "what else the error knows (allowed next states, retry_after ...)",
+        },
     },
-    "additionalProperties": True,
+    "additionalProperties": False,
 }
 
 DESCRIPTIONS = {
@@ -110,6 +118,8 @@ def document_error_statuses(app: FastAPI) -> None:
             for method, operation in operations.items():
                 route = routes.get((path, method))
                 _add_errors(operation, error_statuses(route, method, operation))
+        for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's, replaced by Error
+            schema["components"]["schemas"].pop(unused, None)
         app.openapi_schema = schema
         return schema
 

@@ -31,10 +31,12 @@ class GuardedRoute:
 
 
 def guards_of(dependant: Any) -> list[RoleGuard]:
+    """The distinct guards a route runs: one met twice (a path lookup that authorizes before it
+    reads, as the change-request number does) is one check, run once by FastAPI."""
     found = [dependant.call] if isinstance(dependant.call, RoleGuard) else []
     for child in dependant.dependencies:
         found += guards_of(child)
-    return found
+    return list({id(g): g for g in found}.values())
 
 
 def guarded_routes() -> list[GuardedRoute]:

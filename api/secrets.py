@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field, SecretStr
 
 from api.deps import SessionDep, SettingsDep, guard
+from api.pages import PageOut, list_page
+from api.params import Limit, Offset
 from core import secret_store
 from core.audit import Actor
 from core.keys import installation_key
@@ -59,11 +61,16 @@ def set_secret(
     return SecretOut.of(row)
 
 
-@router.get("", response_model=list[SecretOut])
+@router.get("", response_model=PageOut[SecretOut])
 def list_secrets(
-    session: SessionDep, actor: Keeper, customer: str | None = None
-) -> list[SecretOut]:
-    return [SecretOut.of(r) for r in secret_store.list_secrets(session=session, customer=customer)]
+    session: SessionDep,
+    actor: Keeper,
+    customer: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[SecretOut]:
+    rows = secret_store.list_secrets(session=session, customer=customer)
+    return list_page((SecretOut.of(r) for r in rows), limit=limit, offset=offset)
 
 
 @router.delete("/{customer}/{name}", status_code=204)

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from api.deps import SessionDep, guard
+from api.pages import PageOut, list_page
+from api.params import Limit, Offset
 from core import auth
 from core.audit import Actor
 from core.auth import Role
@@ -49,11 +51,14 @@ def create_token(body: TokenCreate, session: SessionDep, actor: Admin) -> TokenI
     return TokenIssued(name=issued.name, role=issued.role, token=issued.token)
 
 
-@router.get("/tokens", response_model=list[TokenOut])
-def list_tokens(session: SessionDep, actor: Admin) -> list[TokenOut]:
-    return [
-        TokenOut.model_validate(t, from_attributes=True) for t in auth.list_tokens(session=session)
-    ]
+@router.get("/tokens", response_model=PageOut[TokenOut])
+def list_tokens(
+    session: SessionDep, actor: Admin, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[TokenOut]:
+    rows = auth.list_tokens(session=session)
+    return list_page(
+        (TokenOut.model_validate(t, from_attributes=True) for t in rows), limit=limit, offset=offset
+    )
 
 
 @router.delete("/tokens/{name:path}", response_model=TokenOut)

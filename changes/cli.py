@@ -18,6 +18,7 @@ from changes.models import ChangeRequest
 from changes.schemas import ChangeRequestOut, EventOut, NoticeOut, SiteCheckOut
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.errors import Problem, ValidationFailed
+from core.exit_codes import ExitCode
 from core.secret_cli import local_lookup
 from core.settings import business_calendar
 from core.timeutil import parse_instant, show, utcnow
@@ -89,7 +90,7 @@ def submit(
         )
     _done(req, json_out)
     if req.problems:
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.INVALID)
 
 
 @change_app.command("validate")
@@ -112,7 +113,7 @@ def validate(
         )
     _done(req, json_out)
     if req.problems:
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.INVALID)
 
 
 @change_app.command("approve")
@@ -218,7 +219,7 @@ def apply(request_id: RequestId, json_out: JsonOpt = False) -> None:
                 req = service.get_request(session=session, request_id=request_id)
     _done(req, json_out)
     if req.status == ChangeStatus.FAILED:
-        raise typer.Exit(6)
+        raise typer.Exit(ExitCode.DASHBOARD)
 
 
 @change_app.command("notify")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from sqlmodel import Session
 
 from api.deps import Reader, SessionDep, SettingsDep, guard
-from api.params import Id
+from api.pages import PageOut, list_page
+from api.params import Limit, Offset
 from api.uploads import read_upload
 from changes import acceptance, applying, scheduling, service, site_checks
 from changes.domain import ChangeStatus, Target
@@ -32,6 +34,7 @@ from changes.schemas import (
 )
 from core import secret_store
 from core.audit import Actor
+from core.bounds import record_number
 from core.errors import Problem, ValidationFailed
 from core.fields import Code, Email, HostName, Name
 from core.keys import installation_key
@@ -51,6 +54,43 @@ Submitter = Annotated[Actor, Depends(guard(Operation.CHANGE_SUBMIT))]
 Approver = Annotated[Actor, Depends(guard(Operation.CHANGE_APPROVE))]
 Noc = Annotated[Actor, Depends(guard(Operation.CHANGE_OPERATE))]
 Acceptor = Annotated[Actor, Depends(guard(Operation.CHANGE_ACCEPT))]
+
+
+def _request_ref(actor_type: Any) -> Callable[..., int]:
+    """A change request in the path: its id or its sheet's request number, looked up only after
+    the route's own guard (the same dependency, run once) has let the caller in."""
+    role_guard = actor_type.__metadata__[0].dependency
+
+    def request_ref(request_id: str, session: Session, actor: Actor) -> int:
+        if request_id.isascii() and request_id.isdigit():
+            try:
+                return record_number(request_id, "")
+            except ValueError as exc:
+                raise ValidationFailed([Problem(str(exc), "path.request_id")]) from None
+        return service.request_id_of(session=session, ref=request_id)
+
+    request_ref.__annotations__.update(
+        request_id=Annotated[
+            str,
+            Path(
+                pattern=r"^[^/]{1,80}$",
+                description="the change request's id (digits) or the request number on its "
+                "sheet (e.g. CR-2026-0042; 409 if several requests carry it)",
+                examples=["3", "CR-2026-0042"],
+            ),
+        ],
+        session=SessionDep,
+        actor=Annotated[Actor, Depends(role_guard)],
+        **{"return": int},
+    )
+    return request_ref
+
+
+ReadRef = Annotated[int, Depends(_request_ref(Reader))]
+SubmitRef = Annotated[int, Depends(_request_ref(Submitter))]
+ApproveRef = Annotated[int, Depends(_request_ref(Approver))]
+OperateRef = Annotated[int, Depends(_request_ref(Noc))]
+AcceptRef = Annotated[int, Depends(_request_ref(Acceptor))]
 SiteChecker = Annotated[Actor, Depends(guard(Operation.SITE_CHECK))]
 
 
@@ -117,24 +157,26 @@ def submit(
     )
     out = ChangeRequestOut.of(req)
     if req.problems:
-        body = ValidationFailed(
+        failed = ValidationFailed(
             [Problem(**p) for p in req.problems],
             f"change request {req.id} stored with {len(req.problems)} problem(s)",
-        ).to_dict()
-        body["request"] = out.model_dump(mode="json")
-        return JSONResponse(body, status_code=422)
+        )
+        failed.details["request"] = out.model_dump(mode="json")
+        return JSONResponse(failed.to_dict(), status_code=422)
     return out
 
 
-@router.get("", response_model=list[ChangeRequestOut])
+@router.get("", response_model=PageOut[ChangeRequestOut])
 def list_requests(
     session: SessionDep,
     actor: Reader,
     status: ChangeStatus | None = None,
     customer: str | None = None,
-) -> list[ChangeRequestOut]:
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[ChangeRequestOut]:
     rows = service.list_requests(session=session, status=status, customer=customer)
-    return [ChangeRequestOut.of(r) for r in rows]
+    return list_page((ChangeRequestOut.of(r) for r in rows), limit=limit, offset=offset)
 
 
 @router.post("/sweep", response_model=SweepOut)
@@ -147,23 +189,37 @@ def sweep(session: SessionDep, actor: Noc, body: SweepIn | None = None) -> Sweep
 
 
 @router.get("/{request_id}", response_model=ChangeRequestOut)
-def show(request_id: Id, session: SessionDep, actor: Reader) -> ChangeRequestOut:
+def show(request_id: ReadRef, session: SessionDep, actor: Reader) -> ChangeRequestOut:
     return ChangeRequestOut.of(service.get_request(session=session, request_id=request_id))
 
 
-@router.get("/{request_id}/events", response_model=list[EventOut])
-def events(request_id: Id, session: SessionDep, actor: Reader) -> list[EventOut]:
-    return [EventOut.of(e) for e in service.events_of(session=session, request_id=request_id)]
+@router.get("/{request_id}/events", response_model=PageOut[EventOut])
+def events(
+    request_id: ReadRef,
+    session: SessionDep,
+    actor: Reader,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[EventOut]:
+    rows = service.events_of(session=session, request_id=request_id)
+    return list_page((EventOut.of(e) for e in rows), limit=limit, offset=offset)
 
 
-@router.get("/{request_id}/notices", response_model=list[NoticeOut])
-def notices(request_id: Id, session: SessionDep, actor: Reader) -> list[NoticeOut]:
-    return [NoticeOut.of(n) for n in service.notices_of(session=session, request_id=request_id)]
+@router.get("/{request_id}/notices", response_model=PageOut[NoticeOut])
+def notices(
+    request_id: ReadRef,
+    session: SessionDep,
+    actor: Reader,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[NoticeOut]:
+    rows = service.notices_of(session=session, request_id=request_id)
+    return list_page((NoticeOut.of(n) for n in rows), limit=limit, offset=offset)
 
 
 @router.post("/{request_id}/validate", response_model=ChangeRequestOut)
 def validate(
-    request_id: Id,
+    request_id: SubmitRef,
     actor: Submitter,
     session: SessionDep,
     cfg: SettingsDep,
@@ -184,7 +240,9 @@ def validate(
 
 
 @router.post("/{request_id}/approve", response_model=ChangeRequestOut)
-def approve(request_id: Id, body: NoteIn, actor: Approver, session: SessionDep) -> ChangeRequestOut:
+def approve(
+    request_id: ApproveRef, actor: Approver, session: SessionDep, body: NoteIn = NoteIn()
+) -> ChangeRequestOut:
     req = service.approve_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), note=body.note
     )
@@ -193,7 +251,7 @@ def approve(request_id: Id, body: NoteIn, actor: Approver, session: SessionDep) 
 
 @router.post("/{request_id}/reject", response_model=ChangeRequestOut)
 def reject(
-    request_id: Id, body: ReasonIn, actor: Approver, session: SessionDep
+    request_id: ApproveRef, body: ReasonIn, actor: Approver, session: SessionDep
 ) -> ChangeRequestOut:
     req = service.reject_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
@@ -203,7 +261,7 @@ def reject(
 
 @router.post("/{request_id}/cancel", response_model=ChangeRequestOut)
 def cancel(
-    request_id: Id, body: ReasonIn, actor: Submitter, session: SessionDep
+    request_id: SubmitRef, body: ReasonIn, actor: Submitter, session: SessionDep
 ) -> ChangeRequestOut:
     req = service.cancel_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
@@ -213,7 +271,11 @@ def cancel(
 
 @router.post("/{request_id}/schedule", response_model=ChangeRequestOut)
 def schedule(
-    request_id: Id, body: ScheduleIn, actor: Noc, session: SessionDep, cfg: SettingsDep
+    request_id: OperateRef,
+    actor: Noc,
+    session: SessionDep,
+    cfg: SettingsDep,
+    body: ScheduleIn = ScheduleIn(),
 ) -> ChangeRequestOut:
     """Schedule in the operations window (next window start by default), or by override."""
     req = scheduling.schedule_request(
@@ -230,7 +292,7 @@ def schedule(
 
 @router.post("/{request_id}/apply", response_model=ChangeRequestOut)
 def apply(
-    request_id: Id,
+    request_id: OperateRef,
     actor: Noc,
     session: SessionDep,
     cfg: SettingsDep,
@@ -273,7 +335,7 @@ def _notify(request_id: int, actor: Actor, session: Any, cfg: Any, mailer: Maile
 
 @router.post("/{request_id}/notify", response_model=ChangeRequestOut)
 def notify(
-    request_id: Id, actor: Noc, session: SessionDep, cfg: SettingsDep, mailer: MailerDep
+    request_id: OperateRef, actor: Noc, session: SessionDep, cfg: SettingsDep, mailer: MailerDep
 ) -> ChangeRequestOut:
     """Send (again) the completion notice of applied work whose mail failed."""
     return ChangeRequestOut.of(_notify(request_id, actor, session, cfg, mailer))
@@ -281,7 +343,7 @@ def notify(
 
 @router.post("/{request_id}/accept", response_model=ChangeRequestOut)
 def accept(
-    request_id: Id, body: AcceptIn, actor: Acceptor, session: SessionDep
+    request_id: AcceptRef, body: AcceptIn, actor: Acceptor, session: SessionDep
 ) -> ChangeRequestOut:
     req = acceptance.accept_request(
         session=session,
@@ -296,7 +358,7 @@ def accept(
 
 @router.post("/{request_id}/report-defect", response_model=ChangeRequestOut)
 def report_defect(
-    request_id: Id, body: DefectIn, actor: Submitter, session: SessionDep
+    request_id: SubmitRef, body: DefectIn, actor: Submitter, session: SessionDep
 ) -> ChangeRequestOut:
     """A defect inside the one-week window reopens the request."""
     req = acceptance.report_defect(
@@ -350,8 +412,13 @@ def create_site_check(
     return SiteCheckOut.of(row)
 
 
-@site_check_router.get("", response_model=list[SiteCheckOut])
+@site_check_router.get("", response_model=PageOut[SiteCheckOut])
 def list_site_checks(
-    session: SessionDep, actor: Reader, site: str | None = None
-) -> list[SiteCheckOut]:
-    return [SiteCheckOut.of(r) for r in site_checks.list_site_checks(session=session, site=site)]
+    session: SessionDep,
+    actor: Reader,
+    site: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[SiteCheckOut]:
+    rows = site_checks.list_site_checks(session=session, site=site)
+    return list_page((SiteCheckOut.of(r) for r in rows), limit=limit, offset=offset)

@@ -22,7 +22,7 @@ from changes.validation import SecretLookup, read_raw, refuse_literal_secrets, s
 from changes.validation import stored_sheet as stored_sheet
 from core import audit
 from core.audit import Actor
-from core.errors import NotFound, Problem, ValidationFailed
+from core.errors import Conflict, NotFound, Problem, ValidationFailed
 from core.policy import four_eyes
 from netdevices.ports import Platform
 from provisioning.sheet_io import dump_yaml
@@ -38,6 +38,25 @@ def get_request(*, session: Session, request_id: int) -> ChangeRequest:
     if found is None:
         raise NotFound(f"no change request {request_id}", request_id=request_id)
     return found
+
+
+def request_id_of(*, session: Session, ref: str) -> int:
+    """A change request named by its id (digits) or by the request number on its sheet."""
+    if ref.isascii() and ref.isdigit():
+        return int(ref)
+    stmt = (
+        select(ChangeRequest.id).where(ChangeRequest.number == ref).order_by(col(ChangeRequest.id))
+    )
+    ids = [i for i in session.exec(stmt) if i is not None]
+    if not ids:
+        raise NotFound(f"no change request numbered {ref}", number=ref)
+    if len(ids) > 1:
+        raise Conflict(
+            f"the number {ref} names change requests {', '.join(map(str, ids))}: use the id",
+            number=ref,
+            ids=ids,
+        )
+    return ids[0]
 
 
 def list_requests(

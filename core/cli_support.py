@@ -23,7 +23,7 @@ from core.audit import Actor
 from core.db import get_engine, session_scope
 from core.errors import DomainError, ValidationFailed
 from core.migrate import require_current
-from core.settings import Settings, get_settings
+from core.settings import Settings, following_demo, get_settings
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -82,7 +82,8 @@ def cli_actor() -> Actor:
 
 
 def settings() -> Settings:
-    return get_settings()
+    """The process's settings, pointed at a running `netkeep demo` unless they say otherwise."""
+    return following_demo(get_settings())
 
 
 _checked: set[str] = set()

@@ -9,7 +9,8 @@ such as `-3`, `-67` or `-1200.5`, is written as it is — a negative amount or a
 remain a number the clerk can sum, and a plain number cannot run anything. Every other text
 beginning with one of the trigger characters is neutralised, whatever its column.
 
-Files are UTF-8 with a BOM so Excel shows Japanese text correctly.
+Files are UTF-8 with a BOM so Excel shows Japanese text correctly. Times are written in
+Asia/Tokyo with their offset (`2026-05-29T10:00:00+09:00`, `export_cell`), never raw UTC.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import TextIO
+
+from core.timeutil import TOKYO, as_utc
 
 BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -27,6 +31,17 @@ PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
 Cell = object
 Row = Sequence[Cell]
+
+
+def export_cell(value: object) -> str:
+    """A stored value as an export shows it: times in Asia/Tokyo with the offset, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return as_utc(value).astimezone(TOKYO).isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def safe_cell(value: Cell) -> Cell:

@@ -1,5 +1,7 @@
 """The one exception tree of netkeep, mapped once to HTTP statuses and CLI exit codes.
 
+The exit codes are `core.exit_codes.ExitCode` (the README's table is generated from it).
+
     DomainError                      400  exit 1
     ├── NotFound                     404  exit 3
     ├── Conflict                     409  exit 4
@@ -14,6 +16,10 @@
     └── Busy                         503  exit 9   (a lock wait or every render slot: retry later)
 
 Never subclass a third-party exception; adapters translate theirs into these.
+
+Over HTTP every error, whatever raised it (these, request validation, the router's 404/405, the
+body limit's 413, a bug's 500), is one JSON object with four keys, always all present:
+`{"error": code, "message": text, "problems": [{"message", "location"}], "details": {}}`.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
+
+from core.exit_codes import ExitCode
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +45,27 @@ class Problem:
         return asdict(self)
 
 
+def error_body(
+    code: str,
+    message: str,
+    *,
+    problems: Iterable[Problem] = (),
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The API's one error object: every key present, empty when there is nothing to say."""
+    return {
+        "error": code,
+        "message": message,
+        "problems": [p.to_dict() for p in problems],
+        "details": dict(details or {}),
+    }
+
+
 class DomainError(Exception):
     """Root of every error netkeep raises on purpose."""
 
     http_status: ClassVar[int] = 400
-    exit_code: ClassVar[int] = 1
+    exit_code: ClassVar[int] = ExitCode.FOUND
     code: ClassVar[str] = "domain_error"
 
     def __init__(self, message: str, **details: Any) -> None:
@@ -50,21 +74,19 @@ class DomainError(Exception):
         self.details = details
 
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"error": self.code, "message": self.message}
-        if self.details:
-            body["details"] = self.details
-        return body
+        """The one error shape of the API (see the module docstring)."""
+        return error_body(self.code, self.message, details=self.details)
 
 
 class NotFound(DomainError):
     http_status = 404
-    exit_code = 3
+    exit_code = ExitCode.NOT_FOUND
     code = "not_found"
 
 
 class Conflict(DomainError):
     http_status = 409
-    exit_code = 4
+    exit_code = ExitCode.CONFLICT
     code = "conflict"
 
 
@@ -88,7 +110,7 @@ class InvalidTransition(Conflict):
 
 class ValidationFailed(DomainError):
     http_status = 422
-    exit_code = 2
+    exit_code = ExitCode.INVALID
     code = "validation_failed"
 
     def __init__(self, problems: Sequence[Problem], message: str | None = None) -> None:
@@ -97,11 +119,7 @@ class ValidationFailed(DomainError):
         super().__init__(summary)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "error": self.code,
-            "message": self.message,
-            "problems": [p.to_dict() for p in self.problems],
-        }
+        return error_body(self.code, self.message, problems=self.problems, details=self.details)
 
     def __str__(self) -> str:
         return "\n".join([self.message, *(f"  - {p}" for p in self.problems)])
@@ -109,37 +127,37 @@ class ValidationFailed(DomainError):
 
 class AuthenticationFailed(DomainError):
     http_status = 401
-    exit_code = 5
+    exit_code = ExitCode.NOT_ALLOWED
     code = "unauthenticated"
 
 
 class PermissionDenied(DomainError):
     http_status = 403
-    exit_code = 5
+    exit_code = ExitCode.NOT_ALLOWED
     code = "forbidden"
 
 
 class DashboardError(DomainError):
     http_status = 502
-    exit_code = 6
+    exit_code = ExitCode.DASHBOARD
     code = "dashboard_error"
 
 
 class DeviceUnreachable(DomainError):
     http_status = 504
-    exit_code = 7
+    exit_code = ExitCode.DEVICE
     code = "device_unreachable"
 
 
 class SchemaOutdated(DomainError):
     http_status = 503
-    exit_code = 8
+    exit_code = ExitCode.SCHEMA_BEHIND
     code = "schema_outdated"
 
 
 class PayloadTooLarge(DomainError):
     http_status = 413
-    exit_code = 2
+    exit_code = ExitCode.INVALID
     code = "payload_too_large"
 
 
@@ -148,7 +166,7 @@ class Busy(DomainError):
     every render slot stayed taken; the caller should retry after `retry_after` seconds."""
 
     http_status = 503
-    exit_code = 9
+    exit_code = ExitCode.BUSY
     code = "busy"
 
     def __init__(self, message: str, *, retry_after: int = 1, **details: Any) -> None:

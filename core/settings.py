@@ -194,6 +194,25 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
     )
 
 
+def following_demo(settings: Settings) -> Settings:
+    """The settings with a running demo's sandbox and mail sink where nothing explicit says else.
+
+    Only for the demo's own database; a value from the environment or `.env` always wins.
+    """
+    from core.demo_state import live_state
+
+    state = live_state(settings.var_dir)
+    if state is None or state.database_url != settings.database_url:
+        return settings
+    explicit = settings.model_fields_set
+    update: dict[str, object] = {}
+    if state.sandbox_url and "meraki_base_url" not in explicit:
+        update["meraki_base_url"] = state.sandbox_url
+    if state.smtp_host and state.smtp_port and not {"smtp_host", "smtp_port"} & explicit:
+        update.update(smtp_host=state.smtp_host, smtp_port=state.smtp_port)
+    return settings.model_copy(update=update) if update else settings
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The process's settings, read once."""

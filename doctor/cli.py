@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from core.cli_support import console, emit_json, err_console, handle_errors, settings
+from core.exit_codes import ExitCode
 
-EXIT_VIOLATIONS = 1
-EXIT_DASHBOARD = 6
+EXIT_VIOLATIONS = ExitCode.FOUND
+EXIT_DASHBOARD = ExitCode.DASHBOARD
 
 
 @handle_errors

@@ -19,6 +19,7 @@ from core.cli_support import (
     note,
     settings,
 )
+from core.exit_codes import ExitCode
 from core.timeutil import parse_instant, show, utcnow
 from inventory import contracts as contract_service
 from inventory import importer, service
@@ -81,7 +82,7 @@ def import_cmd(
         for problem in report.problems:
             err_console.print(f"  - {problem}", markup=False)
     if report.problems:
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.INVALID)
 
 
 @inventory_app.command("list")

@@ -20,7 +20,8 @@ from api.deps import (
     guard,
     run_read,
 )
-from api.params import Offset
+from api.pages import PageOut, list_page
+from api.params import Limit, Offset
 from api.responses import csv_response
 from api.uploads import read_upload
 from core import audit
@@ -97,7 +98,7 @@ def list_devices(
     session: SessionDep,
     actor: Reader,
     filters: Filters,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
     offset: Offset = 0,
 ) -> DevicePageOut:
     page = service.list_devices(session=session, filters=filters, limit=limit, offset=offset)
@@ -135,7 +136,10 @@ device_fast_route = Route("/api/v1/devices/{serial}", _device_fast, methods=["GE
 
 
 @router.patch("/devices/{serial}", response_model=DeviceOut)
-def update_device(serial: str, body: DeviceUpdate, session: SessionDep, actor: Editor) -> DeviceOut:
+def update_device(
+    serial: str, session: SessionDep, actor: Editor, body: DeviceUpdate = DeviceUpdate()
+) -> DeviceOut:
+    """Change the fields given (none given: nothing changes)."""
     device = service.update_device(
         session=session,
         actor=actor,
@@ -174,28 +178,35 @@ def ownership(
         str | None, Query(description="YYYY-MM-DD or ISO time; without a zone it is Asia/Tokyo")
     ] = None,
 ) -> OwnershipOut:
-    """Who owned the device at `at`, or its whole ledger."""
+    """Who owned the device at `at` (now if omitted), and its whole ledger: one shape always."""
     device = service.get_device(session=session, serial=serial)
+    try:
+        when = utcnow() if at is None else parse_instant(at)
+    except ValueError as exc:
+        raise ValidationFailed([Problem(f"{at!r} is not a date or time", "query.at")]) from exc
     history = [
         OwnershipEventOut.of(e) for e in service.ownership_history(session=session, device=device)
     ]
-    if at is None:
-        return OwnershipOut(serial=device.serial, history=history)
-    try:
-        when = parse_instant(at)
-    except ValueError as exc:
-        raise ValidationFailed([Problem(f"{at!r} is not a date or time", "query.at")]) from exc
     event = service.owner_event_at(session=session, device=device, at=when)
     return OwnershipOut(
-        serial=device.serial, at=when, owner=None if event is None else OwnershipEventOut.of(event)
+        serial=device.serial,
+        at=when,
+        owner=None if event is None else OwnershipEventOut.of(event),
+        history=history,
     )
 
 
-@router.get("/devices/{serial}/history", response_model=list[AuditOut])
-def device_history(serial: str, session: SessionDep, actor: Reader) -> list[AuditOut]:
+@router.get("/devices/{serial}/history", response_model=PageOut[AuditOut])
+def device_history(
+    serial: str, session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[AuditOut]:
     device = service.get_device(session=session, serial=serial)
     entries = audit.history(session=session, entity_type="device", entity_id=device.serial)
-    return [AuditOut.model_validate(e, from_attributes=True) for e in entries]
+    return list_page(
+        (AuditOut.model_validate(e, from_attributes=True) for e in entries),
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.post("/inventory/import", response_model=ImportOut)
@@ -250,9 +261,12 @@ def reconcile_inventory(
     return ReconcileOut.model_validate({**report.__dict__, "in_sync": report.in_sync})
 
 
-@router.get("/catalogue", response_model=list[CatalogueOut])
-def catalogue(session: SessionDep, actor: Reader) -> list[CatalogueOut]:
-    return [CatalogueOut.of(m) for m in service.list_catalogue(session=session)]
+@router.get("/catalogue", response_model=PageOut[CatalogueOut])
+def catalogue(
+    session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[CatalogueOut]:
+    models = service.list_catalogue(session=session)
+    return list_page((CatalogueOut.of(m) for m in models), limit=limit, offset=offset)
 
 
 @router.put("/catalogue/{model}", response_model=CatalogueOut)
@@ -275,15 +289,17 @@ def _contract_out(session: SessionDep, number: str) -> ContractOut:
     return ContractOut.of(contract, [DeviceOut.of(d, owners.get(d.id or 0)) for d in devices])
 
 
-@contracts_router.get("/contracts", response_model=list[ContractOut])
+@contracts_router.get("/contracts", response_model=PageOut[ContractOut])
 def list_contracts(
     session: SessionDep,
     actor: Reader,
     customer: str | None = None,
     status: ContractStatus | None = None,
-) -> list[ContractOut]:
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[ContractOut]:
     rows = contract_service.list_contracts(session=session, customer=customer, status=status)
-    return [ContractOut.of(c) for c in rows]
+    return list_page((ContractOut.of(c) for c in rows), limit=limit, offset=offset)
 
 
 @contracts_router.post("/contracts", response_model=ContractOut, status_code=201)
@@ -319,7 +335,7 @@ def accept_contract(
 
 @contracts_router.post("/contracts/{number}/initial-fee-paid", response_model=ContractOut)
 def initial_fee_paid(
-    number: str, body: InitialFeePaid, session: SessionDep, actor: ContractAdmin
+    number: str, session: SessionDep, actor: ContractAdmin, body: InitialFeePaid = InitialFeePaid()
 ) -> ContractOut:
     """Art. 18: sold devices on the contract become the customer's."""
     paid_at = as_utc(body.paid_at) if body.paid_at else utcnow()

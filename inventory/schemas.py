@@ -86,10 +86,12 @@ class OwnershipEventOut(BaseModel):
 
 
 class OwnershipOut(BaseModel):
+    """The owner at `at` (the request's instant when not asked) and the device's whole ledger."""
+
     serial: str
-    at: datetime | None = None
-    owner: OwnershipEventOut | None = None
-    history: list[OwnershipEventOut] = Field(default_factory=list)
+    at: datetime
+    owner: OwnershipEventOut | None
+    history: list[OwnershipEventOut]
 
 
 class AuditOut(BaseModel):

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
+from core.csv_export import export_cell
 from core.db import PreparedQuery
 from core.errors import Conflict, NotFound, Problem, ValidationFailed
 from inventory.domain import (
@@ -637,7 +638,7 @@ def upsert_catalogue_model(
     return row
 
 
-EXPORT_COLUMNS = (*DEVICE_AUDIT_FIELDS[:-2], "owner_kind", "owner_name", "notes")
+EXPORT_COLUMNS = (*DEVICE_AUDIT_FIELDS[:-1], "owner_kind", "owner_name", "notes")
 
 
 def export_rows(
@@ -657,7 +658,7 @@ def export_rows(
                 "owner_kind": owner.kind.value if owner else "",
                 "owner_name": owner.name if owner else "",
             }
-            yield ["" if values[c] is None else str(values[c]) for c in EXPORT_COLUMNS]
+            yield [export_cell(values[c]) for c in EXPORT_COLUMNS]
         if len(page.items) < chunk:
             return
         offset += chunk

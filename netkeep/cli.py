@@ -216,29 +216,40 @@ def serve(
 
 @app.command("demo")
 def demo(
-    port: Annotated[int | None, typer.Option(help="API port (default NETKEEP_API_PORT)")] = None,
-    sandbox_port: int = 8787,
+    port: Annotated[
+        int | None, typer.Option(help="API port (default NETKEEP_API_PORT; 0: a free one)")
+    ] = None,
+    sandbox_port: Annotated[
+        int, typer.Option(help="the Meraki sandbox's port (0: a free one)")
+    ] = 8787,
     smtp_port: Annotated[int, typer.Option(help="the mail sink's port (0: a free one)")] = 0,
     serve_api: Annotated[
         bool, typer.Option("--serve/--no-serve", help="serve the API after")
     ] = True,
 ) -> None:
-    """Create the SQLite database, load sample data, start the sandbox, print a tour, serve."""
+    """Create the SQLite database, load sample data, start the sandbox, print a tour, serve.
+
+    While it runs, `var/demo.json` says where (the CLI follows it); it is removed on exit.
+    """
+    import os
+
     import uvicorn
 
     from api.app import create_app
-    from core.cli_support import console, settings
+    from core.cli_support import console
+    from core.demo_state import DemoState, remove_state, write_state
     from core.keys import installation_key
-    from core.settings import DEFAULT_SANDBOX_URL
+    from core.settings import DEFAULT_SANDBOX_URL, get_settings
     from netkeep.demo import load_demo, tour
-    from netkeep.mailsink import running_mail_sink
+    from netkeep.mailsink import free_port, running_mail_sink
     from sandbox.app import SandboxConfig
     from sandbox.server import running_sandbox
 
-    cfg = settings()
+    cfg = get_settings()  # not another running demo's ports
     data = load_demo(cfg.database_url)
     installation_key(cfg)  # generated at first start (var/secret.key, 0600)
-    api_port = port or cfg.api_port
+    api_port = cfg.api_port if port is None else port or free_port(cfg.api_host)
+    api_url = f"http://{cfg.api_host}:{api_port}"
     with contextlib.ExitStack() as stack:
         sandbox_url = sandbox_admin = None
         if cfg.meraki_base_url == DEFAULT_SANDBOX_URL:
@@ -248,10 +259,20 @@ def demo(
             cfg = cfg.model_copy(update={"meraki_base_url": sandbox_url})
         sink = stack.enter_context(running_mail_sink(cfg.var_dir / "mail", port=smtp_port))
         cfg = cfg.model_copy(update={"smtp_host": sink.host, "smtp_port": sink.port})
+        state = DemoState(
+            pid=os.getpid(),
+            database_url=cfg.database_url,
+            api_url=api_url if serve_api else "",
+            sandbox_url=sandbox_url,
+            smtp_host=sink.host,
+            smtp_port=sink.port,
+        )
+        write_state(cfg.var_dir, state)
+        stack.callback(remove_state, cfg.var_dir, state.pid)
         console.print(
             tour(
                 token=data.admin_token,
-                api_url=f"http://{cfg.api_host}:{api_port}",
+                api_url=api_url,
                 sandbox_url=sandbox_url,
                 sandbox_admin_token=sandbox_admin,
                 mail=sink,

@@ -141,15 +141,15 @@ def tour(
     if sandbox_url and sandbox_admin_token:
         sandbox_line += f"  sandbox admin token (shown once): {sandbox_admin_token}\n"
     exports = [f"export NK={token}"]
-    if sandbox_url and sandbox_url != DEFAULT_SANDBOX_URL:
-        exports.append(f"export NETKEEP_MERAKI_BASE_URL={sandbox_url}")
     mail_lines = ""
     if mail is not None:
-        exports.append(f"export NETKEEP_SMTP_HOST={mail.host} NETKEEP_SMTP_PORT={mail.port}")
         mail_lines = (
             f"Mail sink (SMTP {mail.host}:{mail.port}): every notice netkeep sends is kept in\n"
             f"  {mail.folder}/NNNN.eml (as sent) and NNNN.txt (decoded):  cat {mail.folder}/*.txt\n"
         )
+    elsewhere = (
+        f" (sandbox on {sandbox_url})" if sandbox_url and sandbox_url != DEFAULT_SANDBOX_URL else ""
+    )
     export_lines = "\n".join(f"  {line}" for line in exports)
     return f"""
 netkeep demo — ready / デモ環境の準備ができました
@@ -159,7 +159,8 @@ Admin API token (shown once / 一度だけ表示):
 
 {sandbox_line}{mail_lines}HTTP API: {api_url}   docs: {api_url}/docs
 
-In another terminal, from this directory (the CLI reads these; .venv/bin/netkeep ...):
+In another terminal, from this directory (.venv/bin/netkeep ...): the CLI finds this demo's
+sandbox and mail sink through var/demo.json while it runs{elsewhere}.
 {export_lines}
   curl -H "Authorization: Bearer $NK" {api_url}/api/v1/devices
   curl -H "Authorization: Bearer $NK" \\

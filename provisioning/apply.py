@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from core.audit import Actor
 from core.errors import NotFound
+from core.paging import Page, page_of_query
 from provisioning.actions import created_here, own_created
 from provisioning.batch_wait import BatchTimings, Waiter
 from provisioning.journal import (
@@ -42,6 +43,12 @@ def get_job(*, session: Session, job_id: int) -> ProvisioningJob:
 def list_jobs(*, session: Session, limit: int = 50) -> list[ProvisioningJob]:
     stmt = select(ProvisioningJob).order_by(col(ProvisioningJob.id).desc()).limit(limit)
     return list(session.exec(stmt))
+
+
+def page_jobs(*, session: Session, limit: int, offset: int) -> Page[ProvisioningJob]:
+    """Jobs newest first, a page at a time."""
+    stmt = select(ProvisioningJob).order_by(col(ProvisioningJob.id).desc())
+    return page_of_query(session, stmt, limit=limit, offset=offset)
 
 
 def journal(*, session: Session, job_id: int) -> list[JobStep]:

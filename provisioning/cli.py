@@ -13,6 +13,7 @@ from rich.table import Table
 
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.errors import Problem, ValidationFailed
+from core.exit_codes import ExitCode
 from core.secret_cli import local_lookup
 from core.timeutil import show, utcnow
 from provisioning import apply as jobs
@@ -51,7 +52,7 @@ def _options() -> service.ProvisioningOptions:
 @handle_errors
 def template(
     plan: Annotated[Plan, typer.Option("--plan", help="utm | router | wireless")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="the .xlsx to write")],
+    output: Annotated[Path, typer.Option("-o", "--out", "--output", help="the .xlsx to write")],
     kind: Annotated[SheetKind, typer.Option("--kind")] = SheetKind.SETTINGS,
     example: Annotated[bool, typer.Option(help="one example row per tab")] = False,
 ) -> None:
@@ -267,7 +268,7 @@ def _apply_rollout(
         if all(p.empty for p in plans):
             return RolloutOut.of(None, [])
         if not yes and not typer.confirm(f"apply {sum(1 for p in plans if p.changes)} sheets?"):
-            raise typer.Exit(1)
+            raise typer.Exit(ExitCode.FOUND)
         outcome = _run_with_progress(
             lambda progress: rollouts.apply_rollout(
                 session=session, sites=sites, actor=actor, clock=utcnow, options=options,
@@ -311,7 +312,7 @@ def apply_cmd(
             _rollout_summary(out)
         if out.status not in ("done", "nothing to do"):
             failed = any(j.status == "failed" for j in out.jobs)
-            raise typer.Exit(6 if failed else 8)
+            raise typer.Exit(ExitCode.DASHBOARD if failed else ExitCode.VERIFY_FAILED)
         return
     if len(loaded) > 1:
         raise ValidationFailed([Problem("--resume continues one job: give its one sheet", "")])
@@ -353,7 +354,7 @@ def _apply_one(
                     emit_json({"status": "nothing to do", "changes": []})
                 return
             if not yes and not typer.confirm("apply these changes?"):
-                raise typer.Exit(1)
+                raise typer.Exit(ExitCode.FOUND)
             job = _run_with_progress(
                 lambda progress: service.apply_plan(
                     session=session,
@@ -373,7 +374,7 @@ def _apply_one(
     else:
         _summary(out)
     if out.status != "done":
-        raise typer.Exit(6 if out.status == "failed" else 8)
+        raise typer.Exit(ExitCode.DASHBOARD if out.status == "failed" else ExitCode.VERIFY_FAILED)
 
 
 @job_app.command("show")

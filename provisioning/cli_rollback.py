@@ -8,13 +8,14 @@ import typer
 
 from core.cli_support import cli_actor, cli_session, emit_json
 from core.errors import Problem, ValidationFailed
+from core.exit_codes import ExitCode
 from core.timeutil import utcnow
 from provisioning import apply as jobs
 from provisioning import service
 from provisioning.cli import JsonOpt, _dashboard, _options, _summary
 from provisioning.schemas import JobOut
 
-FAILED_EXIT = 6
+FAILED_EXIT = ExitCode.DASHBOARD
 """The README's exit code for a dashboard error: a rollback job that did not finish."""
 
 

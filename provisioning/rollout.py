@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -318,6 +318,9 @@ def prepare_rollout(
             "nothing was sent",
         )
     rollout = new_rollout_id(clock())
+    planned = [site.plan for site in sites if site.plan is not None]
+    estimate, alone = rollout_cost(planned, options)
+    whole = {**asdict(estimate), "calls": estimate.calls, "one_sheet_at_a_time": alone}
     groups: dict[str, tuple[ProvisioningDashboard, list[tuple[int, Mapping[str, str]]]]] = {}
     for site in sites:
         if site.plan is None:
@@ -327,6 +330,7 @@ def prepare_rollout(
         job = create_job(
             session=session, plan=site.plan, actor=actor, now=clock(), rollout=rollout, commit=False
         )
+        job.estimate = {**job.estimate, "rollout": whole}  # what GET /rollouts/{id} shows
         assert job.id is not None
         org = site.dashboard.organization_id
         groups.setdefault(org, (site.dashboard, []))[1].append((job.id, sheet_secrets(site.sheet)))

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, Response, UploadFile
 
 from api.deps import Reader, SessionDep, SessionFactory, SettingsDep, guard, session_factory
-from api.params import Id
+from api.pages import PageOut, page_out
+from api.params import Id, Limit, Offset
 from api.uploads import checked_upload
 from core import secret_store
 from core.audit import Actor
@@ -163,9 +164,13 @@ def apply_sheet(
     return JobOut.of(job, jobs.journal(session=session, job_id=job.id))
 
 
-@router.get("/jobs", response_model=list[JobOut])
-def list_jobs(session: SessionDep, actor: Reader) -> list[JobOut]:
-    return [JobOut.of(j) for j in jobs.list_jobs(session=session)]
+@router.get("/jobs", response_model=PageOut[JobOut])
+def list_jobs(
+    session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[JobOut]:
+    """Jobs newest first."""
+    page = jobs.page_jobs(session=session, limit=limit, offset=offset)
+    return page_out(page, JobOut.of, limit=limit, offset=offset)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
@@ -216,7 +221,20 @@ def background_queue(request: Request) -> RolloutQueue:
     return queue
 
 
-@router.post("/rollouts", response_model=RolloutOut, status_code=201)
+@router.post(
+    "/rollouts",
+    response_model=RolloutOut,
+    status_code=201,
+    responses={
+        200: {"model": RolloutOut, "description": "No sheet changes anything: no rollout"},
+        201: {"description": "Applied (wait=true): the rollout ran; `Location` names it"},
+        202: {
+            "model": RolloutOut,
+            "description": "Accepted (wait=false): its jobs are journalled and run in the "
+            "background; follow `Location` (GET /rollouts/{id})",
+        },
+    },
+)
 def apply_rollout(
     files: SheetFiles,
     uploads: Uploads,
@@ -236,7 +254,11 @@ def apply_rollout(
         ),
     ] = True,
 ) -> RolloutOut:
-    """Plan and apply several sheets as one rollout (shared reads and action batches)."""
+    """Plan and apply several sheets as one rollout (shared reads and action batches).
+
+    201 when it has run (wait=true), 202 when it runs in the background (wait=false); both name
+    the rollout in `Location`. Sheets without changes: 200 and no rollout.
+    """
     options = service.ProvisioningOptions.from_settings(cfg)
     sent = [as_file(u) for u in files]
     sites = [
@@ -245,6 +267,7 @@ def apply_rollout(
     ]
     plans = rollouts.plan_rollout(sites, options, session=session)
     if all(p.empty for p in plans):
+        response.status_code = 200  # nothing was created
         return RolloutOut.of(None, [])
     estimate, alone = rollouts.rollout_cost(plans, options)
     prepared = rollouts.prepare_rollout(
@@ -266,6 +289,7 @@ def apply_rollout(
     outcome = rollouts.run_rollout(
         session=session, prepared=prepared, actor=actor, clock=utcnow, options=options
     )
+    response.headers["Location"] = f"{request.url.path}/{prepared.rollout}"
     return RolloutOut.of_outcome(outcome, estimate, alone)
 
 

@@ -165,6 +165,38 @@ class JobOut(BaseModel):
         )
 
 
+def _recorded_estimate(jobs: list[ProvisioningJob]) -> tuple[CallEstimate | None, int | None]:
+    """The rollout's estimate as journalled with its jobs (`prepare_rollout`)."""
+    for job in jobs:
+        whole = (job.estimate or {}).get("rollout")
+        if isinstance(whole, dict):
+            fields = {f: int(whole.get(f, 0)) for f in ("reads", "direct", "batches", "polls")}
+            estimate = CallEstimate(
+                **fields,
+                verify_reads=int(whole.get("verify_reads", 0)),
+                seconds=float(whole.get("seconds", 0.0)),
+            )
+            alone = whole.get("one_sheet_at_a_time")
+            return estimate, None if alone is None else int(alone)
+    return None, None
+
+
+def _recorded_calls(jobs: list[ProvisioningJob]) -> dict[str, int]:
+    """The calls the rollout's jobs recorded: each job's own, plus each organization's shared."""
+    totals: dict[str, int] = {}
+    shared: dict[str, int] = {}
+    for job in jobs:
+        result = job.result or {}
+        for key in ("calls", "rate_limited", "server_errors"):
+            if isinstance(result.get(key), int):
+                totals[key] = totals.get(key, 0) + int(result[key])
+        if isinstance(result.get("shared"), dict):
+            shared[job.organization_id] = int(result["shared"].get("calls", 0))
+    if totals:
+        totals["calls"] = totals.get("calls", 0) + sum(shared.values())
+    return totals
+
+
 class RolloutOut(BaseModel):
     """A rollout: its jobs (one per sheet with changes) and what the whole of it cost."""
 
@@ -187,6 +219,10 @@ class RolloutOut(BaseModel):
         estimate: CallEstimate | None = None,
         one_sheet_at_a_time: int | None = None,
     ) -> RolloutOut:
+        if estimate is None and one_sheet_at_a_time is None:
+            estimate, one_sheet_at_a_time = _recorded_estimate(jobs)
+        if calls is None and jobs:
+            calls = _recorded_calls(jobs)
         states = {j.status for j in jobs}
         if not states:
             status = "nothing to do"

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
+from core.bounds import record_number
 from core.cli_support import (
     cli_actor,
     cli_session,
@@ -20,6 +21,7 @@ from core.cli_support import (
     note,
     settings,
 )
+from core.exit_codes import ExitCode
 from core.timeutil import parse_instant, show, utcnow
 from rma import replacement, returns, service, views
 from rma.domain import Disposition, RmaStatus, SwapParty, format_yen
@@ -33,7 +35,14 @@ rma_app = typer.Typer(
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-RmaId = Annotated[int, typer.Argument(help="RMA id (the number in RMA-000123)")]
+RmaId = Annotated[
+    int,
+    typer.Argument(
+        help="the RMA: RMA-000123 or its id 123",
+        parser=lambda value: record_number(value, "RMA"),
+        metavar="RMA",
+    ),
+]
 
 
 def _out(session: Session, rma_id: int) -> RmaOut:
@@ -256,7 +265,7 @@ def receive_cmd(
     _done(out)
     if out.status == RmaStatus.EXCEPTION:
         console.print(f"serial mismatch: expected {out.failed_serial}, got {out.mismatch_serial}")
-        raise typer.Exit(4)
+        raise typer.Exit(ExitCode.CONFLICT)
 
 
 @rma_app.command("sweep")
@@ -390,7 +399,9 @@ def list_cmd(
     ] = None,
     limit: int = 100,
     offset: int = 0,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="write every match as CSV")] = None,
+    csv_out: Annotated[
+        Path | None, typer.Option("-o", "--out", "--csv", help="write every match as CSV")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List RMAs, or one of the logistics views."""
@@ -433,7 +444,7 @@ def list_cmd(
             items, total = [RmaOut.of(r) for r in page.items], page.total
         else:
             console.print(f"unknown view {view!r}", style="red")
-            raise typer.Exit(2)
+            raise typer.Exit(ExitCode.INVALID)
     if json_out:
         emit_json({"total": total, "items": items})
         return
@@ -445,7 +456,9 @@ def list_cmd(
 @handle_errors
 def notice_cmd(
     rma_id: RmaId,
-    out: Annotated[Path | None, typer.Option("--out", help="PDF file; default stdout")] = None,
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="PDF file; default stdout")
+    ] = None,
 ) -> None:
     """Write the damage-charge notice (機器損害金のご請求) PDF."""
     with cli_session() as session:

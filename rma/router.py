@@ -12,7 +12,8 @@ from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
 from api.deps import DashboardDep, Reader, RenderGateDep, SessionDep, SettingsDep, guard
-from api.params import Id, Offset
+from api.pages import PageOut, list_page
+from api.params import Limit, Offset, RmaRef
 from api.responses import csv_response
 from core.audit import Actor
 from core.policy import Operation
@@ -78,7 +79,7 @@ def list_rmas(
     actor: Reader,
     status: RmaStatus | None = None,
     serial: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
     offset: Offset = 0,
 ) -> RmaPageOut:
     page = views.list_rmas(
@@ -102,14 +103,20 @@ def open_by_state(session: SessionDep, actor: Reader) -> dict[str, int]:
     return views.open_by_state(session=session)
 
 
-@router.get("/views/due-this-week", response_model=list[RmaOut])
-def due_this_week(session: SessionDep, actor: Reader) -> list[RmaOut]:
-    return [RmaOut.of(r) for r in views.due_this_week(session=session, now=utcnow())]
+@router.get("/views/due-this-week", response_model=PageOut[RmaOut])
+def due_this_week(
+    session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[RmaOut]:
+    rows = views.due_this_week(session=session, now=utcnow())
+    return list_page((RmaOut.of(r) for r in rows), limit=limit, offset=offset)
 
 
-@router.get("/views/overdue", response_model=list[RmaOut])
-def overdue(session: SessionDep, actor: Reader) -> list[RmaOut]:
-    return [RmaOut.of(r) for r in views.overdue(session=session, now=utcnow())]
+@router.get("/views/overdue", response_model=PageOut[RmaOut])
+def overdue(
+    session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[RmaOut]:
+    rows = views.overdue(session=session, now=utcnow())
+    return list_page((RmaOut.of(r) for r in rows), limit=limit, offset=offset)
 
 
 MonthQuery = Annotated[
@@ -121,19 +128,24 @@ MonthQuery = Annotated[
 ]
 
 
-@router.get("/views/charges-this-month", response_model=list[ChargeRowOut])
+@router.get("/views/charges-this-month", response_model=PageOut[ChargeRowOut])
 def charges_this_month(
-    session: SessionDep, actor: Reader, month: MonthQuery = None
-) -> list[ChargeRowOut]:
+    session: SessionDep,
+    actor: Reader,
+    month: MonthQuery = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[ChargeRowOut]:
     """Damage charges issued in a Tokyo month (this one unless `month` names another)."""
     when = utcnow()
     if month is not None:
         year, number = (int(part) for part in month.split("-"))
         when = datetime(year, number, 15, tzinfo=TOKYO)
-    return [
+    rows = (
         ChargeRowOut(number=rma.number, customer=rma.customer, charge=ChargeOut.of(charge))
         for charge, rma in views.charges_in_month(session=session, now=when)
-    ]
+    )
+    return list_page(rows, limit=limit, offset=offset)
 
 
 @router.post("/sweep", response_model=SweepOut)
@@ -152,12 +164,12 @@ def send_reminders(session: SessionDep, actor: Logistics) -> list[ReminderSentOu
 
 
 @router.get("/{rma_id}", response_model=RmaOut)
-def get_rma(rma_id: Id, session: SessionDep, actor: Reader) -> RmaOut:
+def get_rma(rma_id: RmaRef, session: SessionDep, actor: Reader) -> RmaOut:
     return _out(session, rma_id)
 
 
 @router.post("/{rma_id}/decide", response_model=RmaOut)
-def decide(rma_id: Id, body: DecideIn, session: SessionDep, actor: Noc) -> RmaOut:
+def decide(rma_id: RmaRef, body: DecideIn, session: SessionDep, actor: Noc) -> RmaOut:
     service.decide(
         session=session,
         actor=actor,
@@ -170,7 +182,9 @@ def decide(rma_id: Id, body: DecideIn, session: SessionDep, actor: Noc) -> RmaOu
 
 
 @router.post("/{rma_id}/reserve", response_model=RmaOut)
-def reserve(rma_id: Id, body: ReserveIn, session: SessionDep, actor: Logistics) -> RmaOut:
+def reserve(
+    rma_id: RmaRef, session: SessionDep, actor: Logistics, body: ReserveIn = ReserveIn()
+) -> RmaOut:
     replacement.reserve_replacement(
         session=session, actor=actor, rma_id=rma_id, now=utcnow(), serial=body.serial
     )
@@ -178,7 +192,7 @@ def reserve(rma_id: Id, body: ReserveIn, session: SessionDep, actor: Logistics) 
 
 
 @router.post("/{rma_id}/release", response_model=RmaOut)
-def release(rma_id: Id, body: ReleaseIn, session: SessionDep, actor: Logistics) -> RmaOut:
+def release(rma_id: RmaRef, body: ReleaseIn, session: SessionDep, actor: Logistics) -> RmaOut:
     """Give the reserved replacement back to stock; `reserve` then sets another aside."""
     replacement.release_replacement(
         session=session, actor=actor, rma_id=rma_id, reason=body.reason, now=utcnow()
@@ -188,7 +202,7 @@ def release(rma_id: Id, body: ReleaseIn, session: SessionDep, actor: Logistics) 
 
 @router.post("/{rma_id}/ship", response_model=RmaOut)
 def ship(
-    rma_id: Id, body: ShipIn, session: SessionDep, settings: SettingsDep, actor: Logistics
+    rma_id: RmaRef, body: ShipIn, session: SessionDep, settings: SettingsDep, actor: Logistics
 ) -> RmaOut:
     now = utcnow()
     replacement.ship_replacement(
@@ -206,12 +220,12 @@ def ship(
 
 @router.post("/{rma_id}/swap", response_model=RmaOut)
 def swap(
-    rma_id: Id,
-    body: SwapIn,
+    rma_id: RmaRef,
     session: SessionDep,
     settings: SettingsDep,
     dashboard: DashboardDep,
     actor: Logistics,
+    body: SwapIn = SwapIn(),
 ) -> RmaOut:
     """Swap on the dashboard first; the database changes only if that succeeded."""
     replacement.swap_replacement(
@@ -228,7 +242,7 @@ def swap(
 
 
 @router.post("/{rma_id}/pickup", response_model=RmaOut)
-def pickup(rma_id: Id, body: PickupIn, session: SessionDep, actor: Logistics) -> RmaOut:
+def pickup(rma_id: RmaRef, body: PickupIn, session: SessionDep, actor: Logistics) -> RmaOut:
     service.request_pickup(
         session=session,
         actor=actor,
@@ -243,7 +257,7 @@ def pickup(rma_id: Id, body: PickupIn, session: SessionDep, actor: Logistics) ->
 
 @router.post("/{rma_id}/receive", response_model=RmaOut)
 def receive(
-    rma_id: Id, body: ReceiveIn, session: SessionDep, settings: SettingsDep, actor: Logistics
+    rma_id: RmaRef, body: ReceiveIn, session: SessionDep, settings: SettingsDep, actor: Logistics
 ) -> RmaOut:
     """A unit is back; a serial other than the failed unit's is an exception, never a close."""
     returns.receive_unit(
@@ -260,7 +274,7 @@ def receive(
 
 @router.post("/{rma_id}/extend", response_model=RmaOut)
 def extend(
-    rma_id: Id, body: ExtendIn, session: SessionDep, settings: SettingsDep, actor: Admin
+    rma_id: RmaRef, body: ExtendIn, session: SessionDep, settings: SettingsDep, actor: Admin
 ) -> RmaOut:
     returns.extend_due_date(
         session=session,
@@ -276,7 +290,7 @@ def extend(
 
 @router.post("/{rma_id}/waive", response_model=RmaOut)
 def waive(
-    rma_id: Id, body: WaiveIn, session: SessionDep, settings: SettingsDep, actor: Admin
+    rma_id: RmaRef, body: WaiveIn, session: SessionDep, settings: SettingsDep, actor: Admin
 ) -> RmaOut:
     returns.waive_charge(
         session=session,
@@ -291,7 +305,7 @@ def waive(
 
 @router.get("/{rma_id}/notice.pdf", response_class=Response)
 def damage_notice_pdf(
-    rma_id: Id, session: SessionDep, gate: RenderGateDep, actor: Reader
+    rma_id: RmaRef, session: SessionDep, gate: RenderGateDep, actor: Reader
 ) -> Response:
     """The damage-charge notice (機器損害金のご請求) as PDF, cached by its content."""
     notice = views.damage_notice(session=session, rma_id=rma_id)

@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from core.calendar import tokyo_date
+from core.csv_export import export_cell
 from core.errors import Conflict
 from inventory.domain import Plan
 from inventory.models import Contract
@@ -122,6 +123,16 @@ def charges_in_month(
     return [(charge, rma) for charge, rma in session.exec(stmt)]
 
 
+CHARGE_COLUMNS = (
+    "charge_net_yen",
+    "charge_tax_yen",
+    "charge_total_yen",
+    "charge_issued_at",
+    "charge_credited_at",
+    "charge_credit_reason",
+)
+"""The damage charge of the RMA (integer yen, tax 10% truncated), empty when none was issued."""
+
 EXPORT_COLUMNS = (
     "number",
     "status",
@@ -147,17 +158,40 @@ EXPORT_COLUMNS = (
 def export_rows(
     *, session: Session, status: RmaStatus | None = None, chunk: int = 1000
 ) -> Iterator[list[str]]:
-    """Every matching RMA as CSV cells, header first, read a chunk at a time."""
-    yield list(EXPORT_COLUMNS)
+    """Every matching RMA as CSV cells, header first, read a chunk at a time.
+
+    Times in Asia/Tokyo with their offset; the damage charge's amounts in integer yen.
+    """
+    yield [*EXPORT_COLUMNS, *CHARGE_COLUMNS]
     last_id = 0
     while True:
         stmt = select(Rma).where(col(Rma.id) > last_id)
         if status is not None:
             stmt = stmt.where(Rma.status == status.value)
         rows = list(session.exec(stmt.order_by(col(Rma.id)).limit(chunk)))
+        ids = [rma.id for rma in rows]
+        charges = {
+            c.rma_id: c
+            for c in session.exec(
+                select(DamageChargeRecord).where(col(DamageChargeRecord.rma_id).in_(ids))
+            )
+        }
         for rma in rows:
-            values: dict[str, Any] = {name: getattr(rma, name) for name in EXPORT_COLUMNS}
-            yield ["" if v is None else str(v) for v in values.values()]
+            charge = charges.get(rma.id or 0)
+            money: list[object] = (
+                [
+                    charge.net_yen,
+                    charge.tax_yen,
+                    charge.total_yen,
+                    charge.issued_at,
+                    charge.credited_at,
+                    charge.credit_reason,
+                ]
+                if charge is not None
+                else [None] * len(CHARGE_COLUMNS)
+            )
+            values: list[Any] = [getattr(rma, name) for name in EXPORT_COLUMNS]
+            yield [export_cell(v) for v in (*values, *money)]
         if len(rows) < chunk:
             return
         last_id = rows[-1].id or last_id

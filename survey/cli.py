@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from core.bounds import record_number
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.timeutil import utcnow
 from survey import floor_plan, service, versions, views
@@ -24,7 +25,14 @@ survey_app = typer.Typer(
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-SurveyId = Annotated[int, typer.Argument(help="survey id (the number in SV-000123)")]
+SurveyId = Annotated[
+    int,
+    typer.Argument(
+        help="the survey: SV-000123 or its id 123",
+        parser=lambda value: record_number(value, "SV"),
+        metavar="SURVEY",
+    ),
+]
 Floor = Annotated[str, typer.Argument(help="floor name, e.g. 1F")]
 Out = Annotated[Path, typer.Option("--out", "-o", help="file to write")]
 VersionOpt = Annotated[int | None, typer.Option("--version", help="a version number")]

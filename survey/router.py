@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
 from api.deps import Reader, RenderGateDep, SessionDep, SettingsDep, guard
-from api.params import ID_MAX, Id, VersionNumber
+from api.pages import PageOut, list_page
+from api.params import ID_MAX, Limit, Offset, SurveyRef, VersionNumber
 from api.uploads import read_upload
 from core.audit import Actor
 from core.policy import Operation
@@ -49,20 +50,28 @@ def create_survey(body: SurveyIn, session: SessionDep, actor: Recorder) -> Surve
     return views.survey_out(session=session, survey_id=survey.id or 0)
 
 
-@router.get("", response_model=list[SurveySummary])
+@router.get("", response_model=PageOut[SurveySummary])
 def list_surveys(
-    session: SessionDep, actor: Reader, customer: str | None = None, site: str | None = None
-) -> list[SurveySummary]:
-    return views.survey_list(session=session, customer=customer, site=site)
+    session: SessionDep,
+    actor: Reader,
+    customer: str | None = None,
+    site: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[SurveySummary]:
+    rows = views.survey_list(session=session, customer=customer, site=site)
+    return list_page(rows, limit=limit, offset=offset)
 
 
 @router.get("/{survey_id}", response_model=SurveyOut)
-def get_survey(survey_id: Id, session: SessionDep, actor: Reader) -> SurveyOut:
+def get_survey(survey_id: SurveyRef, session: SessionDep, actor: Reader) -> SurveyOut:
     return views.survey_out(session=session, survey_id=survey_id)
 
 
 @router.post("/{survey_id}/floors", response_model=FloorOut, status_code=201)
-def add_floor(survey_id: Id, body: FloorIn, session: SessionDep, actor: Recorder) -> FloorOut:
+def add_floor(
+    survey_id: SurveyRef, body: FloorIn, session: SessionDep, actor: Recorder
+) -> FloorOut:
     floor = service.add_floor(
         session=session, actor=actor, survey_id=survey_id, now=utcnow(), **body.model_dump()
     )
@@ -71,7 +80,7 @@ def add_floor(survey_id: Id, body: FloorIn, session: SessionDep, actor: Recorder
 
 @router.put("/{survey_id}/floors/{floor}/layout", response_model=FloorOut)
 def upload_layout(
-    survey_id: Id,
+    survey_id: SurveyRef,
     floor: str,
     file: Annotated[UploadFile, File(description="the customer's floor layout, PNG or JPEG")],
     session: SessionDep,
@@ -99,7 +108,7 @@ def upload_layout(
 
 @router.post("/{survey_id}/floors/{floor}/exclusions", response_model=ExclusionOut, status_code=201)
 def add_exclusion(
-    survey_id: Id, floor: str, body: ExclusionIn, session: SessionDep, actor: Recorder
+    survey_id: SurveyRef, floor: str, body: ExclusionIn, session: SessionDep, actor: Recorder
 ) -> ExclusionOut:
     area = floor_plan.add_exclusion(
         session=session,
@@ -114,7 +123,7 @@ def add_exclusion(
 
 @router.post("/{survey_id}/floors/{floor}/points", response_model=PointsImportOut, status_code=201)
 def add_points(
-    survey_id: Id, floor: str, body: PointsIn, session: SessionDep, actor: Recorder
+    survey_id: SurveyRef, floor: str, body: PointsIn, session: SessionDep, actor: Recorder
 ) -> PointsImportOut:
     count = floor_plan.add_points(
         session=session,
@@ -131,7 +140,7 @@ def add_points(
     "/{survey_id}/floors/{floor}/points.csv", response_model=PointsImportOut, status_code=201
 )
 def import_points(
-    survey_id: Id,
+    survey_id: SurveyRef,
     floor: str,
     file: Annotated[UploadFile, File(description="the survey tool's CSV")],
     session: SessionDep,
@@ -157,7 +166,7 @@ def import_points(
 
 
 @router.post("/{survey_id}/aps", response_model=ApOut, status_code=201)
-def add_ap(survey_id: Id, body: ApIn, session: SessionDep, actor: Recorder) -> ApOut:
+def add_ap(survey_id: SurveyRef, body: ApIn, session: SessionDep, actor: Recorder) -> ApOut:
     ap = floor_plan.add_ap(
         session=session,
         actor=actor,
@@ -177,7 +186,7 @@ def add_ap(survey_id: Id, body: ApIn, session: SessionDep, actor: Recorder) -> A
 
 @router.put("/{survey_id}/aps/serials", response_model=list[ApOut])
 def record_serials(
-    survey_id: Id, body: SerialsIn, session: SessionDep, actor: Recorder
+    survey_id: SurveyRef, body: SerialsIn, session: SessionDep, actor: Recorder
 ) -> list[ApOut]:
     """Record installed APs' serials (no new version opens: a serial is not a setting)."""
     aps = floor_plan.record_serials(
@@ -188,7 +197,9 @@ def record_serials(
 
 
 @router.put("/{survey_id}/ssids", response_model=SurveyOut)
-def set_ssids(survey_id: Id, body: SsidsIn, session: SessionDep, actor: Recorder) -> SurveyOut:
+def set_ssids(
+    survey_id: SurveyRef, body: SsidsIn, session: SessionDep, actor: Recorder
+) -> SurveyOut:
     service.set_ssids(
         session=session,
         actor=actor,
@@ -201,7 +212,11 @@ def set_ssids(survey_id: Id, body: SsidsIn, session: SessionDep, actor: Recorder
 
 @router.post("/{survey_id}/versions", response_model=VersionOut, status_code=201)
 def issue_version(
-    survey_id: Id, session: SessionDep, settings: SettingsDep, gate: RenderGateDep, actor: Issuer
+    survey_id: SurveyRef,
+    session: SessionDep,
+    settings: SettingsDep,
+    gate: RenderGateDep,
+    actor: Issuer,
 ) -> VersionOut:
     """Issue the draft: its data and PDF are frozen and handed to the customer."""
     version = versions.issue_version(
@@ -217,7 +232,11 @@ def issue_version(
 
 @router.post("/{survey_id}/versions/{number}/approve", response_model=VersionOut)
 def approve_version(
-    survey_id: Id, number: VersionNumber, body: ApproveIn, session: SessionDep, actor: Approver
+    survey_id: SurveyRef,
+    number: VersionNumber,
+    body: ApproveIn,
+    session: SessionDep,
+    actor: Approver,
 ) -> VersionOut:
     """Record the customer's signature on the completion-confirmation field."""
     version = versions.approve_version(
@@ -255,7 +274,11 @@ def _pdf(
 
 @router.get("/{survey_id}/pdf", response_class=Response)
 def latest_pdf(
-    survey_id: Id, session: SessionDep, settings: SettingsDep, gate: RenderGateDep, actor: Reader
+    survey_id: SurveyRef,
+    session: SessionDep,
+    settings: SettingsDep,
+    gate: RenderGateDep,
+    actor: Reader,
 ) -> Response:
     """The latest version's PDF (a draft preview if it is not issued yet)."""
     return _pdf(session, settings, gate, survey_id, None)
@@ -263,7 +286,7 @@ def latest_pdf(
 
 @router.get("/{survey_id}/versions/{number}/pdf", response_class=Response)
 def version_pdf(
-    survey_id: Id,
+    survey_id: SurveyRef,
     number: VersionNumber,
     session: SessionDep,
     settings: SettingsDep,
@@ -275,14 +298,16 @@ def version_pdf(
 
 
 @router.get("/{survey_id}/diagram.svg", response_class=Response)
-def diagram(survey_id: Id, session: SessionDep, actor: Reader, version: Version = None) -> Response:
+def diagram(
+    survey_id: SurveyRef, session: SessionDep, actor: Reader, version: Version = None
+) -> Response:
     svg = versions.network_diagram_svg(session=session, survey_id=survey_id, version=version)
     return Response(svg, media_type="image/svg+xml")
 
 
 @router.get("/{survey_id}/floors/{floor}/coverage.png", response_class=Response)
 def coverage(
-    survey_id: Id,
+    survey_id: SurveyRef,
     floor: str,
     session: SessionDep,
     settings: SettingsDep,
@@ -306,7 +331,7 @@ def coverage(
 
 @router.get("/{survey_id}/sheet", response_class=Response)
 def generated_sheet(
-    survey_id: Id, session: SessionDep, actor: Reader, version: Version = None
+    survey_id: SurveyRef, session: SessionDep, actor: Reader, version: Version = None
 ) -> Response:
     """The wireless settings sheet (YAML) generated from the approved version."""
     text = wireless_sheet_yaml(session=session, survey_id=survey_id, version=version)

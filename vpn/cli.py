@@ -12,6 +12,7 @@ from rich.table import Table
 
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.errors import NotFound, Problem, ValidationFailed
+from core.exit_codes import ExitCode
 from core.timeutil import show, utcnow
 from provisioning.service import ProvisioningOptions
 from vpn import client_users, construction, eligibility, status
@@ -87,7 +88,7 @@ def check_cmd(
             for reason in row.reasons:
                 console.print(f"  - [{reason['code']}] {reason['message']}", markup=False)
     if not all(r.eligible for r in out):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FOUND)
 
 
 def _load_request(path: Path) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from core.errors import (
     Problem,
     ValidationFailed,
 )
+from core.paging import Page, page_of_query
 from core.timeutil import TOKYO as TOKYO_TZ
 from provisioning.domain import JobStatus
 from provisioning.ports import ProvisioningDashboard
@@ -363,5 +364,10 @@ def get_build(*, session: Session, build_id: int) -> VpnBuild:
 
 
 def list_builds(*, session: Session, limit: int = 100, offset: int = 0) -> list[VpnBuild]:
-    stmt = select(VpnBuild).order_by(col(VpnBuild.id).desc()).limit(limit).offset(offset)
-    return list(session.exec(stmt))
+    return page_builds(session=session, limit=limit, offset=offset).items
+
+
+def page_builds(*, session: Session, limit: int, offset: int) -> Page[VpnBuild]:
+    """Builds newest first, a page at a time."""
+    stmt = select(VpnBuild).order_by(col(VpnBuild.id).desc())
+    return page_of_query(session, stmt, limit=limit, offset=offset)

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.audit import Actor
 from core.errors import NotFound
+from core.paging import Page, page_of_query
 from inventory.models import CatalogueModel, Contract, Device
 from vpn.domain import ClientUser, SiteFacts, SiteVerdict, evaluate_sites
 from vpn.models import VpnEligibilityCheck
@@ -132,11 +133,18 @@ def check_sites(
 def list_checks(
     *, session: Session, network_id: str | None = None, limit: int = 100, offset: int = 0
 ) -> list[VpnEligibilityCheck]:
+    return page_checks(session=session, network_id=network_id, limit=limit, offset=offset).items
+
+
+def page_checks(
+    *, session: Session, network_id: str | None = None, limit: int, offset: int
+) -> Page[VpnEligibilityCheck]:
+    """Checks newest first, a page at a time."""
     stmt = select(VpnEligibilityCheck)
     if network_id is not None:
         stmt = stmt.where(VpnEligibilityCheck.network_id == network_id)
-    stmt = stmt.order_by(col(VpnEligibilityCheck.id).desc()).limit(limit).offset(offset)
-    return list(session.exec(stmt))
+    stmt = stmt.order_by(col(VpnEligibilityCheck.id).desc())
+    return page_of_query(session, stmt, limit=limit, offset=offset)
 
 
 def get_check(*, session: Session, check_id: int) -> VpnEligibilityCheck:

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from api.deps import DashboardDep, Reader, RenderGateDep, SessionDep, SettingsDep, guard
-from api.params import Id, Offset
+from api.pages import PageOut, list_page, page_out
+from api.params import Id, Limit, Offset
 from core.audit import Actor
 from core.policy import Operation
 from core.timeutil import utcnow
@@ -70,18 +71,18 @@ def run_check(
     return [CheckOut.of(r) for r in rows]
 
 
-@router.get("/checks", response_model=list[CheckOut])
+@router.get("/checks", response_model=PageOut[CheckOut])
 def list_checks(
     session: SessionDep,
     actor: Reader,
     network_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
     offset: Offset = 0,
-) -> list[CheckOut]:
-    rows = eligibility.list_checks(
+) -> PageOut[CheckOut]:
+    page = eligibility.page_checks(
         session=session, network_id=network_id, limit=limit, offset=offset
     )
-    return [CheckOut.of(r) for r in rows]
+    return page_out(page, CheckOut.of, limit=limit, offset=offset)
 
 
 @router.get("/checks/{check_id}", response_model=CheckOut)
@@ -114,17 +115,12 @@ def build(
     return BuildOut.of(result.build, result.users)
 
 
-@router.get("/builds", response_model=list[BuildOut])
+@router.get("/builds", response_model=PageOut[BuildOut])
 def list_builds(
-    session: SessionDep,
-    actor: Reader,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Offset = 0,
-) -> list[BuildOut]:
-    return [
-        BuildOut.of(b)
-        for b in construction.list_builds(session=session, limit=limit, offset=offset)
-    ]
+    session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[BuildOut]:
+    page = construction.page_builds(session=session, limit=limit, offset=offset)
+    return page_out(page, BuildOut.of, limit=limit, offset=offset)
 
 
 @router.get("/builds/{build_id}", response_model=BuildOut)
@@ -170,13 +166,16 @@ def put_users(
     return [UserOutcomeOut.of(o) for o in outcomes]
 
 
-@router.get("/users", response_model=list[ClientUserOut])
+@router.get("/users", response_model=PageOut[ClientUserOut])
 def list_users(
-    session: SessionDep, actor: Reader, network_id: str | None = None
-) -> list[ClientUserOut]:
-    return [
-        ClientUserOut.of(u) for u in client_users.list_users(session=session, network_id=network_id)
-    ]
+    session: SessionDep,
+    actor: Reader,
+    network_id: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[ClientUserOut]:
+    rows = client_users.list_users(session=session, network_id=network_id)
+    return list_page((ClientUserOut.of(u) for u in rows), limit=limit, offset=offset)
 
 
 @router.post("/reports", response_model=ReportSummaryOut, status_code=201)
@@ -194,15 +193,12 @@ def take_report(
     return ReportSummaryOut.of(report)
 
 
-@router.get("/reports", response_model=list[ReportSummaryOut])
+@router.get("/reports", response_model=PageOut[ReportSummaryOut])
 def list_reports(
-    session: SessionDep,
-    actor: Reader,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Offset = 0,
-) -> list[ReportSummaryOut]:
-    reports = status.list_reports(session=session, limit=limit, offset=offset)
-    return [ReportSummaryOut.of(r) for r in reports]
+    session: SessionDep, actor: Reader, limit: Limit = 100, offset: Offset = 0
+) -> PageOut[ReportSummaryOut]:
+    page = status.page_reports(session=session, limit=limit, offset=offset)
+    return page_out(page, ReportSummaryOut.of, limit=limit, offset=offset)
 
 
 @router.get("/reports/{report_id}", response_model=ReportOut)
@@ -250,15 +246,16 @@ def report_csv_download(
     )
 
 
-@router.get("/events", response_model=list[EventOut])
+@router.get("/events", response_model=PageOut[EventOut])
 def list_events(
     session: SessionDep,
     actor: Reader,
     kind: Annotated[list[EventKind] | None, Query()] = None,
     network_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-) -> list[EventOut]:
-    events = status.list_events(
-        session=session, kinds=kind or [], network_id=network_id, limit=limit
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[EventOut]:
+    page = status.page_events(
+        session=session, kinds=kind or [], network_id=network_id, limit=limit, offset=offset
     )
-    return [EventOut.of(e) for e in events]
+    return page_out(page, EventOut.of, limit=limit, offset=offset)

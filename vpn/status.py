@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from core import audit
 from core.audit import Actor
 from core.errors import NotFound
+from core.paging import Page, page_of_query
 from vpn.domain import EventKind, SiteReport, UplinkStatus, VpnSiteStatus, compare_snapshot
 from vpn.eligibility import customers_by_network
 from vpn.models import VpnEvent, VpnReport
@@ -136,11 +138,20 @@ def list_reports(
     limit: int = 100,
     offset: int = 0,
 ) -> list[VpnReport]:
+    return page_reports(
+        session=session, organization_id=organization_id, limit=limit, offset=offset
+    ).items
+
+
+def page_reports(
+    *, session: Session, organization_id: str | None = None, limit: int, offset: int
+) -> Page[VpnReport]:
+    """Reports newest first, a page at a time."""
     stmt = select(VpnReport)
     if organization_id is not None:
         stmt = stmt.where(VpnReport.organization_id == organization_id)
     stmt = stmt.order_by(col(VpnReport.taken_at).desc(), col(VpnReport.id).desc())
-    return list(session.exec(stmt.limit(limit).offset(offset)))
+    return page_of_query(session, stmt, limit=limit, offset=offset)
 
 
 def list_events(
@@ -153,6 +164,30 @@ def list_events(
     limit: int = 500,
 ) -> list[VpnEvent]:
     """Events oldest first; monitoring will read these."""
+    stmt = _events_query(kinds=kinds, network_id=network_id, report_id=report_id, since=since)
+    return list(session.exec(stmt.limit(limit)))
+
+
+def page_events(
+    *,
+    session: Session,
+    kinds: Sequence[EventKind] = (),
+    network_id: str | None = None,
+    limit: int,
+    offset: int,
+) -> Page[VpnEvent]:
+    """Events oldest first, a page at a time."""
+    stmt = _events_query(kinds=kinds, network_id=network_id, report_id=None, since=None)
+    return page_of_query(session, stmt, limit=limit, offset=offset)
+
+
+def _events_query(
+    *,
+    kinds: Sequence[EventKind],
+    network_id: str | None,
+    report_id: int | None,
+    since: datetime | None,
+) -> SelectOfScalar[VpnEvent]:
     stmt = select(VpnEvent)
     if kinds:
         stmt = stmt.where(col(VpnEvent.kind).in_([k.value for k in kinds]))
@@ -162,4 +197,4 @@ def list_events(
         stmt = stmt.where(VpnEvent.report_id == report_id)
     if since is not None:
         stmt = stmt.where(col(VpnEvent.at) >= since)
-    return list(session.exec(stmt.order_by(col(VpnEvent.at), col(VpnEvent.id)).limit(limit)))
+    return stmt.order_by(col(VpnEvent.at), col(VpnEvent.id))

@@ -70,7 +70,7 @@ def test_token_admin_over_http(
     secret = created.json()["token"]
     row = session.exec(select(ApiToken).where(ApiToken.name == "noc-desk")).one()
     assert secret not in (row.token_hash, row.prefix) and row.role == "noc"
-    listed = app_client.get("/api/v1/tokens", headers=bearer(tokens["admin"])).json()
+    listed = app_client.get("/api/v1/tokens", headers=bearer(tokens["admin"])).json()["items"]
     assert "token" not in listed[0] and {t["name"] for t in listed} >= {"noc-desk"}
     assert app_client.get("/api/v1/devices", headers=bearer(secret)).status_code == 200
     assert (

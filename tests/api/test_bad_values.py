@@ -183,7 +183,9 @@ def test_the_openapi_lists_the_error_statuses_of_each_kind_of_route(app_client: 
     busy = spec["paths"]["/api/v1/rmas/sweep"]["post"]["responses"]["503"]
     assert "Retry-After" in busy["headers"]
     assert busy["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
-    assert spec["components"]["schemas"]["Error"]["required"] == ["error", "message"]
+    assert spec["components"]["schemas"]["Error"]["required"] == [
+        "error", "message", "problems", "details"
+    ]  # fmt: skip
 
 
 def test_unknown_routes_and_methods_answer_the_json_error(app_client: TestClient) -> None:

@@ -74,9 +74,11 @@ def test_roles_conflicts_and_problems(
     body = stored.json()
     assert body["problems"][0]["location"] == "devices[0].serial"
     assert "Q2FY-ZZZZ-0009" in body["problems"][0]["message"]
-    kept = app_client.get(f"{API}/{body['request']['id']}", headers=bearer(tokens["viewer"]))
+    kept = app_client.get(
+        f"{API}/{body['details']['request']['id']}", headers=bearer(tokens["viewer"])
+    )
     assert kept.json()["problems"] == body["problems"] and kept.json()["status"] == "submitted"
-    events = app_client.get(f"{API}/{rid}/events", headers=bearer(tokens["viewer"])).json()
+    events = app_client.get(f"{API}/{rid}/events", headers=bearer(tokens["viewer"])).json()["items"]
     assert [e["action"] for e in events] == [
         "submitted",
         "validated",
@@ -121,7 +123,9 @@ def test_flow_over_http_with_emergency_apply_notice_and_sweep(
     assert done.status_code == 200, done.text
     out = done.json()
     assert out["status"] == "notified" and out["journal_url"] == f"/api/v1/jobs/{out['job_id']}"
-    notices = app_client.get(f"{API}/{rid}/notices", headers=bearer(tokens["viewer"])).json()
+    notices = app_client.get(f"{API}/{rid}/notices", headers=bearer(tokens["viewer"])).json()[
+        "items"
+    ]
     assert [n["to"] for n in notices] == ["soumu@sakura.example.jp"]
     assert len(smtp_inbox.messages()) == 1
     swept = app_client.post(f"{API}/sweep", json={"now": out["acceptance_due_at"]}, headers=noc)
@@ -159,3 +163,28 @@ def test_an_excel_change_request_is_accepted_like_yaml(
     keys = ("customer", "requester", "request_date", "site_name", "site_plan", "summary")
     assert {k: made.json()[k] for k in keys} == {k: from_yaml[k] for k in keys}
     assert made.json()["number"] != from_yaml["number"] or made.json()["id"] != from_yaml["id"]
+
+
+def test_a_request_is_addressed_by_its_sheet_number_or_id(
+    app_client: TestClient, tokens: dict[str, str], session: Session, monkeypatch: Any
+) -> None:
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    build_contracts(session)
+    made = submit(app_client, tokens["field"], change_raw()).json()
+    number, rid, viewer = made["number"], made["id"], bearer(tokens["viewer"])
+    assert number and not number.isdigit()
+    by_number = app_client.get(f"{API}/{number}", headers=viewer)
+    assert by_number.status_code == 200 and by_number.json()["id"] == rid
+    events = app_client.get(f"{API}/{number}/events", headers=viewer).json()
+    assert events["total"] >= 1
+    approved = app_client.post(f"{API}/{number}/approve", headers=bearer(tokens["noc"]))
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"  # no body
+    assert app_client.get(f"{API}/CR-NONE-0000", headers=viewer).status_code == 404
+    assert app_client.get(f"{API}/{number}").status_code == 401  # nothing looked up first
+    twin = submit(app_client, tokens["field"], change_raw()).json()
+    assert twin["number"] == number
+    ambiguous = app_client.get(f"{API}/{number}", headers=viewer)
+    assert ambiguous.status_code == 409
+    assert f"{rid}, {twin['id']}" in ambiguous.json()["message"]
+    assert app_client.get(f"{API}/{twin['id']}", headers=viewer).json()["id"] == twin["id"]

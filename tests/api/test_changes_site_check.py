@@ -65,7 +65,7 @@ def test_switch_is_not_routing_and_viewer_may_not_check(
     listed = app_client.get(
         "/api/v1/site-checks", params={"site": "さくら 支店"}, headers=bearer(tokens["viewer"])
     )
-    assert [c["routing"] for c in listed.json()] == [False]
+    assert [c["routing"] for c in listed.json()["items"]] == [False]
 
 
 def test_cli_site_check(

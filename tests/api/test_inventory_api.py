@@ -1,11 +1,12 @@
 import csv
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from inventory import contracts
+from inventory import contracts, service
 from inventory.domain import Acquisition, Plan
 from tests.conftest import bearer
 from tests.service.helpers import ACTOR, T0, import_csv, write_csv
@@ -78,7 +79,7 @@ def test_status_change_roles_and_conflict(
     assert ok.status_code == 200 and ok.json()["status"] == "reserved"
     history = app_client.get(
         "/api/v1/devices/Q2FY-AAAA-8002/history", headers=bearer(tokens["viewer"])
-    ).json()
+    ).json()["items"]
     assert [h["action"] for h in history] == ["device.import", "device.status"]
     assert history[-1]["actor"] == "t-logistics"
 
@@ -115,7 +116,10 @@ def test_ownership_at_a_past_date_after_payment(
         after["owner"]["owner_kind"] == "customer"
         and after["owner"]["reason"] == "initial_fee_paid"
     )
-    ledger = app_client.get(url, headers=h).json()["history"]
+    now = app_client.get(url, headers=h).json()
+    assert set(now) == set(before) == {"serial", "at", "owner", "history"}  # one shape
+    assert now["owner"]["owner_kind"] == "customer" and now["history"] == before["history"]
+    ledger = now["history"]
     assert [e["reason"] for e in ledger] == ["import", "initial_fee_paid"]
     bad = app_client.get(url, params={"at": "yesterday"}, headers=h)
     assert bad.status_code == 422 and bad.json()["problems"][0]["location"] == "query.at"
@@ -125,6 +129,9 @@ def test_csv_export(
     app_client: TestClient, tokens: dict[str, str], session: Session, tmp_path: Path
 ) -> None:
     load(session, tmp_path)
+    checked = datetime(2026, 6, 1, 1, 30, tzinfo=UTC)  # 10:30 in Tokyo
+    service.mark_verified(session=session, actor=ACTOR, serial="Q2FY-AAAA-8001", now=checked)
+    session.flush()
     response = app_client.get(
         "/api/v1/devices.csv", params={"model": "MX67"}, headers=bearer(tokens["viewer"])
     )
@@ -132,6 +139,7 @@ def test_csv_export(
     rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
     assert [r["serial"] for r in rows] == ["Q2FY-AAAA-8001", "Q2FY-AAAA-8002"]
     assert rows[0]["site"] == "本社" and rows[0]["owner_kind"] == "provider"
+    assert rows[0]["verified_at"] == "2026-06-01T10:30:00+09:00"  # Tokyo time, not raw UTC
 
 
 def test_import_over_http_dry_run_then_commit(
@@ -201,7 +209,7 @@ def test_contract_lifecycle_over_http(
     assert ended == {"number": "C-10", "end_date": "2027-02-28", "must_return": []}
     listed = app_client.get(
         "/api/v1/contracts", params={"status": "ended"}, headers=bearer(tokens["viewer"])
-    ).json()
+    ).json()["items"]
     assert [c["number"] for c in listed] == ["C-10"]
 
 
@@ -221,7 +229,9 @@ def test_catalogue_edit(app_client: TestClient, tokens: dict[str, str]) -> None:
     assert ok.json()["list_price_yen"] == 90000
     models = {
         m["model"]: m
-        for m in app_client.get("/api/v1/catalogue", headers=bearer(tokens["viewer"])).json()
+        for m in app_client.get("/api/v1/catalogue", headers=bearer(tokens["viewer"])).json()[
+            "items"
+        ]
     }
     assert models["MX64"]["successor"] == "MX67" and models["MX64"]["list_price_yen"] == 90000
 

@@ -121,11 +121,18 @@ def test_rollout_over_http(
     out = done.json()
     assert out["status"] == "done" and len(out["jobs"]) == 2
     assert out["estimate"]["calls"] < out["one_sheet_at_a_time"]
+    assert done.headers["location"] == f"{API}/rollouts/{out['rollout']}"
     shown = app_client.get(f"{API}/rollouts/{out['rollout']}", headers=viewer)
     assert [j["id"] for j in shown.json()["jobs"]] == [j["id"] for j in out["jobs"]]
+    # read back later, the rollout shows what it was estimated at and what it spent
+    assert shown.json()["estimate"] == out["estimate"]
+    assert shown.json()["one_sheet_at_a_time"] == out["one_sheet_at_a_time"]
+    assert shown.json()["calls"]["calls"] == out["calls"]["calls"] > 0
     assert app_client.get(f"{API}/rollouts/R-none", headers=viewer).status_code == 404
     again = app_client.post(f"{API}/rollouts", files=files, headers=field)
-    assert again.json()["status"] == "nothing to do"
+    assert again.status_code == 200 and again.json()["status"] == "nothing to do"
+    statuses = app_client.get("/openapi.json").json()["paths"][f"{API}/rollouts"]["post"]
+    assert {"200", "201", "202"} <= set(statuses["responses"])
 
 
 def test_rollout_in_the_background(
@@ -160,6 +167,8 @@ def test_rollout_in_the_background(
     # on SQLite the test client runs the in-process job before it returns: the rollout has finished
     shown = app_client.get(accepted.headers["location"], headers=viewer).json()
     assert shown["status"] == "done", shown
+    assert shown["estimate"] == out["estimate"] and shown["estimate"]["calls"] > 0
+    assert shown["calls"]["calls"] > 0
 
 
 def _queued_rollout(engine: Engine, rollout: str) -> dict[str, Any]:

@@ -56,7 +56,7 @@ def test_flow_sweep_notice_and_waive(
     rma_id = _open_to_swapped(app_client, tokens)
     viewer, logi, admin = (bearer(tokens[r]) for r in ("viewer", "logistics", "admin"))
 
-    overdue = app_client.get(f"{API}/views/overdue", headers=viewer).json()
+    overdue = app_client.get(f"{API}/views/overdue", headers=viewer).json()["items"]
     assert [r["id"] for r in overdue] == [rma_id]
 
     swept = app_client.post(f"{API}/sweep", headers=logi).json()
@@ -68,15 +68,29 @@ def test_flow_sweep_notice_and_waive(
     assert rma["status"] == "charged"
     assert (rma["charge"]["net_yen"], rma["charge"]["tax_yen"]) == (128_000, 12_800)
     issued = datetime.fromisoformat(rma["charge"]["issued_at"]).astimezone(TOKYO)
+    # the export shows the money and Tokyo time: shipped 2025-01-15 10:00 JST, as given
+    exported = app_client.get(f"{API}/export.csv", headers=viewer)
+    header, row = list(csv.reader(io.StringIO(exported.text.lstrip("\ufeff"))))
+    line = dict(zip(header, row, strict=True))
+    assert line["number"] == rma["number"] and line["status"] == "charged"
+    assert line["shipped_at"] == "2025-01-15T10:00:00+09:00"
+    assert line["due_date"] == "2025-02-15"
+    assert (line["charge_net_yen"], line["charge_tax_yen"], line["charge_total_yen"]) == (
+        "128000",
+        "12800",
+        "140800",
+    )
+    assert line["charge_issued_at"].endswith("+09:00")
+    assert datetime.fromisoformat(line["charge_issued_at"]) == issued.replace(microsecond=0)
     month = app_client.get(
         f"{API}/views/charges-this-month", params={"month": f"{issued:%Y-%m}"}, headers=viewer
-    ).json()
+    ).json()["items"]
     assert [c["charge"]["total_yen"] for c in month] == [140_800]
     before = (issued.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     earlier = app_client.get(
         f"{API}/views/charges-this-month", params={"month": before}, headers=viewer
     )
-    assert earlier.json() == []
+    assert earlier.json()["items"] == []
     bad = app_client.get(f"{API}/views/charges-this-month?month=2026-13", headers=viewer)
     assert bad.status_code == 422
     states = app_client.get(f"{API}/views/open-by-state", headers=viewer).json()

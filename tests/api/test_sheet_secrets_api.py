@@ -159,7 +159,7 @@ def test_named_secrets_are_set_by_noc_used_by_sheets_and_never_shown(
     assert over_sandbox.get(f"{API}/secrets", headers=bearer(tokens["viewer"])).status_code == 403
     _put_secrets(over_sandbox, tokens["noc"])
     listed = over_sandbox.get(f"{API}/secrets", headers=bearer(tokens["noc"]))
-    assert sorted(s["name"] for s in listed.json()) == sorted(STORED)
+    assert sorted(s["name"] for s in listed.json()["items"]) == sorted(STORED)
     rows = session.exec(select(NamedSecret)).all()
     audit = session.exec(select(AuditEntry).where(AuditEntry.entity_type == "named_secret")).all()
     for value in STORED.values():

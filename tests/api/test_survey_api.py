@@ -226,7 +226,7 @@ def test_record_issue_approve_and_download(
         (1, "approved"),
         (2, "draft"),
     ]
-    listed = app_client.get(API, params={"site": "みなと本社"}, headers=viewer).json()
+    listed = app_client.get(API, params={"site": "みなと本社"}, headers=viewer).json()["items"]
     assert [(s["id"], s["latest_version"], s["status"]) for s in listed] == [(sid, 2, "draft")]
 
 

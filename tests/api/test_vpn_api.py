@@ -102,7 +102,7 @@ def test_check_build_revert_and_report_downloads(
         assert job["status"] == "done" and job["sheet_kind"] == "change_request"
     again = api.get(f"/api/v1/vpn/builds/{body['id']}", headers=noc).json()
     assert again["one_time_passwords"] == [] and secret["password"] not in str(again)
-    users = api.get("/api/v1/vpn/users", headers=noc).json()
+    users = api.get("/api/v1/vpn/users", headers=noc).json()["items"]
     assert [u["email"] for u in users] == ["ken@sakura.example.jp"]
 
     reverted = api.post(f"/api/v1/vpn/builds/{body['id']}/revert", headers=noc)
@@ -136,4 +136,4 @@ def test_user_without_email_is_refused_by_name(api: TestClient, tokens: dict[str
     )
     assert answer.status_code == 422
     assert "伊藤三郎" in str(answer.json()["problems"])
-    assert api.get("/api/v1/vpn/users", headers=bearer(tokens["admin"])).json() == []
+    assert api.get("/api/v1/vpn/users", headers=bearer(tokens["admin"])).json()["items"] == []

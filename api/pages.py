@@ -1,0 +1,34 @@
+"""The one page envelope of every list the API answers: `{total, limit, offset, items}`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
+
+from core.paging import Page, page_of_list
+
+T = TypeVar("T")
+S = TypeVar("S")
+
+
+class PageOut(BaseModel, Generic[T]):
+    """`items` are at most `limit` rows after skipping `offset`; `total` counts them all."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[T]
+
+
+def page_out(page: Page[S], convert: Callable[[S], T], *, limit: int, offset: int) -> PageOut[T]:
+    return PageOut[T](
+        total=page.total, limit=limit, offset=offset, items=[convert(i) for i in page.items]
+    )
+
+
+def list_page(items: Iterable[T], *, limit: int, offset: int) -> PageOut[T]:
+    """A page of items already converted and in memory."""
+    page = page_of_list(list(items), limit=limit, offset=offset)
+    return PageOut[T](total=page.total, limit=limit, offset=offset, items=page.items)
