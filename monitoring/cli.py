@@ -9,7 +9,7 @@ from rich.table import Table
 
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.timeutil import show, utcnow
-from monitoring.schemas import AlertOut, OutageOut, PollOut
+from monitoring.schemas import AlertOut, NoticeOut, OutageOut, PollOut
 
 monitor_app = typer.Typer(
     help="Device liveness: poll now, list outages and received alerts, open an RMA from an outage.",
@@ -182,4 +182,44 @@ def deliver_cmd() -> None:
     result = monitor_notices(
         JobContext(settings=cfg, engine=get_engine(cfg.database_url)), utcnow()
     )
-    console.print(str(result), highlight=False, markup=False)
+    assert isinstance(result, dict)
+    console.print(
+        f"{len(result['sent'])} notice(s) sent {result['sent']}, "
+        f"{len(result['retrying'])} to retry {result['retrying']}",
+        highlight=False,
+        markup=False,
+    )
+
+
+@monitor_app.command("notices")
+@handle_errors
+def notices_cmd(
+    unsent: Annotated[bool, typer.Option("--unsent", help="only those not sent yet")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+    json_out: JsonOpt = False,
+) -> None:
+    """Failure notices: detected, due (the window's start), sent, attempts (times in JST)."""
+    from monitoring.notices import list_notices
+
+    with cli_session() as session:
+        rows = [
+            NoticeOut.of(n, c)
+            for n, c in list_notices(session=session, unsent_only=unsent, limit=limit)
+        ]
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table("id", "outage", "to", "window", "detected", "due", "sent", "tries", "error")
+    for n in rows:
+        table.add_row(
+            str(n.id),
+            str(n.outage_id),
+            n.recipient,
+            n.service,
+            show(n.detected_at),
+            show(n.due_at),
+            show(n.sent_at),
+            str(n.attempts),
+            n.last_error or "",
+        )
+    console.print(table)

@@ -268,3 +268,14 @@ def _post(
     status = poster.post(contact.address, raw, headers)
     if not 200 <= status < 300:
         raise WebhookRefused(f"{contact.address} answered {status}")
+
+
+def list_notices(
+    *, session: Session, unsent_only: bool = False, limit: int = 100, offset: int = 0
+) -> list[tuple[FailureNotice, NoticeContact]]:
+    """Notices with their contact, the latest due first."""
+    query = select(FailureNotice, NoticeContact).where(FailureNotice.contact_id == NoticeContact.id)
+    if unsent_only:
+        query = query.where(col(FailureNotice.sent_at).is_(None))
+    query = query.order_by(col(FailureNotice.due_at).desc(), col(FailureNotice.id).desc())
+    return [(n, c) for n, c in session.exec(query.offset(offset).limit(limit))]

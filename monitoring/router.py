@@ -15,9 +15,16 @@ from core.policy import Operation
 from core.settings import Settings, business_calendar
 from core.timeutil import utcnow
 from dashboard.monitoring import MerakiMonitoring
-from monitoring import alerts, service
+from monitoring import alerts, notices, service
 from monitoring.domain import Debounce
-from monitoring.schemas import AlertOut, OutageOut, PollOut, ReceivedOut, RmaFromOutageIn
+from monitoring.schemas import (
+    AlertOut,
+    NoticeOut,
+    OutageOut,
+    PollOut,
+    ReceivedOut,
+    RmaFromOutageIn,
+)
 
 webhook_router = APIRouter(tags=["monitoring"])
 router = APIRouter(tags=["monitoring"])
@@ -118,6 +125,21 @@ def list_alerts(
 ) -> list[AlertOut]:
     rows = alerts.list_alerts(session=session, serial=serial, limit=limit, offset=offset)
     return [AlertOut.of(a) for a in rows]
+
+
+@router.get("/notices", response_model=list[NoticeOut])
+def list_notices(
+    session: SessionDep,
+    actor: Reader,
+    unsent_only: bool = False,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[NoticeOut]:
+    """Failure notices: when detected, when due (the window's start), when sent, attempts."""
+    rows = notices.list_notices(
+        session=session, unsent_only=unsent_only, limit=limit, offset=offset
+    )
+    return [NoticeOut.of(n, c) for n, c in rows]
 
 
 @router.post("/monitor/poll", response_model=PollOut)

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from core.fields import Name
-from monitoring.models import MonitorAlert, Outage
+from monitoring.models import FailureNotice, MonitorAlert, NoticeContact, Outage
 from monitoring.service import PollReport
 
 
@@ -80,3 +80,34 @@ class PollOut(BaseModel):
 
 class RmaFromOutageIn(BaseModel):
     reporter: Name = "monitoring"
+
+
+class NoticeOut(BaseModel):
+    id: int
+    outage_id: int
+    channel: str
+    recipient: str
+    service: str
+    detected_at: datetime
+    due_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    attempts: int
+    last_error: str | None
+
+    @classmethod
+    def of(cls, notice: FailureNotice, contact: NoticeContact) -> NoticeOut:
+        assert notice.id is not None
+        return cls(
+            id=notice.id,
+            outage_id=notice.outage_id,
+            channel=notice.channel,
+            recipient=contact.address,
+            service=notice.service,
+            detected_at=notice.detected_at,
+            due_at=notice.due_at,
+            next_attempt_at=notice.next_attempt_at,
+            sent_at=notice.sent_at,
+            attempts=notice.attempts,
+            last_error=notice.last_error,
+        )

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from sandbox.routes_monitor import iso_micro
+from sandbox.routes_monitor import iso_micro, server_key
 from sandbox.state import Record, SandboxState
 
 # (productType, went down?) -> (alert settings type, the alertType text Meraki sends)
@@ -57,8 +57,8 @@ def destinations(st: SandboxState, net_id: str, settings_type: str) -> list[Reco
     ids += settings["defaultDestinations"].get("httpServerIds") or []
     seen: dict[str, Record] = {}
     for server_id in ids:
-        server = st.http_servers.get(str(server_id))
-        if server is not None and server["networkId"] == net_id:
+        server = st.http_servers.get(server_key(net_id, str(server_id)))
+        if server is not None:
             seen.setdefault(server["id"], server)
     return list(seen.values())
 

@@ -105,9 +105,14 @@ def _server_view(server: Record) -> Record:
     return {k: v for k, v in server.items() if k != "sharedSecret"}
 
 
+def server_key(net_id: str, server_id: str) -> str:
+    """Servers are per network (the id, the URL's base64, repeats across networks)."""
+    return f"{net_id}/{server_id}"
+
+
 def _server_or_404(st: SandboxState, net_id: str, server_id: str) -> Record:
-    server = st.http_servers.get(server_id)
-    if server is None or server["networkId"] != net_id:
+    server = st.http_servers.get(server_key(net_id, server_id))
+    if server is None:
         raise not_found(f"HTTP server {server_id}")
     return server
 
@@ -135,7 +140,7 @@ def create_http_server(st: SandboxState, call: Call) -> Reply:
         raise bad_request("'name' is required")
     url = _check_url(body.get("url"))
     server_id = base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
-    if server_id in st.http_servers and st.http_servers[server_id]["networkId"] == net_id:
+    if server_key(net_id, server_id) in st.http_servers:
         raise ApiError(400, f"An HTTP server with url {url} already exists in this network")
     server = {
         "id": server_id,
@@ -146,7 +151,7 @@ def create_http_server(st: SandboxState, call: Call) -> Reply:
         "payloadTemplate": body.get("payloadTemplate")
         or {"payloadTemplateId": "wpt_00001", "name": "Meraki (included)"},
     }
-    st.http_servers[server_id] = server
+    st.http_servers[server_key(net_id, server_id)] = server
     return Reply(_server_view(server), status=201)
 
 
@@ -174,7 +179,7 @@ def update_http_server(st: SandboxState, call: Call) -> Reply:
 def delete_http_server(st: SandboxState, call: Call) -> Reply:
     net_id = network_or_404(st, call.params["networkId"])["id"]
     server = _server_or_404(st, net_id, call.params["httpServerId"])
-    del st.http_servers[server["id"]]
+    del st.http_servers[server_key(net_id, server["id"])]
     return Reply(None, status=204)
 
 

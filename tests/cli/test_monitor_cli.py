@@ -46,6 +46,8 @@ def run(cli: CliRunner, *args: str, code: int = 0) -> str:
 
 
 def test_poll_list_and_rma(cli: CliRunner, sandbox: SandboxServer) -> None:
+    assert "contact" in run(cli, "contact", "株式会社さくら商事", "--mail", "it@sakura.example")
+    run(cli, "contact", "株式会社さくら商事", "--mail", "not-an-address", code=2)
     assert json.loads(run(cli, "poll", "--json"))["devices"] == 4
     sandbox.admin.set_device_status(FAILED, "offline")
     assert json.loads(run(cli, "poll", "--json"))["opened"] == []  # first sighting
@@ -57,5 +59,7 @@ def test_poll_list_and_rma(cli: CliRunner, sandbox: SandboxServer) -> None:
     assert "RMA-" in run(cli, "rma", str(outage["id"]))
     run(cli, "rma", str(outage["id"]), code=4)  # one RMA per outage
     run(cli, "rma", "9999", code=3)
-    assert "contact" in run(cli, "contact", "株式会社さくら商事", "--mail", "it@sakura.example")
-    run(cli, "contact", "株式会社さくら商事", "--mail", "not-an-address", code=2)
+    [notice] = json.loads(run(cli, "notices", "--json"))
+    assert (notice["outage_id"], notice["recipient"]) == (outage["id"], "it@sakura.example")
+    assert notice["detected_at"] == outage["detected_at"]
+    assert notice["due_at"] >= notice["detected_at"] and notice["service"] == "utm_monitoring"
