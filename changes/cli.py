@@ -336,7 +336,8 @@ def sweep(
     if json_out:
         emit_json({"accepted": ids})
     else:
-        console.print(f"auto-accepted: {ids or 'none'}", markup=False, highlight=False)
+        listed = ", ".join(str(i) for i in ids) or "none"
+        console.print(f"auto-accepted: {listed}", markup=False, highlight=False)
 
 
 @change_app.command("site-check")
