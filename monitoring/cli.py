@@ -24,6 +24,12 @@ def poll_cmd(
     full_list: Annotated[
         bool, typer.Option("--full-list", help="read every availability, not the change history")
     ] = False,
+    debounce_polls: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="sightings before an outage (default NETKEEP_MONITOR_DEBOUNCE_POLLS)"
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Poll the organization's device liveness once; outages open after the debounce."""
@@ -40,7 +46,9 @@ def poll_cmd(
             organization_id=cfg.meraki_org_id,
             actor=cli_actor(),
             now=utcnow(),
-            debounce=Debounce(cfg.monitor_debounce_polls, cfg.monitor_debounce_minutes),
+            debounce=Debounce(
+                debounce_polls or cfg.monitor_debounce_polls, cfg.monitor_debounce_minutes
+            ),
             prefer_change_history=cfg.monitor_change_history and not full_list,
             calendar=business_calendar(cfg),
         )

@@ -222,12 +222,14 @@ CLI:
   netkeep doctor                                             # still nothing to repair
 
 Monitoring: the sandbox takes the Osaka router down and POSTs the dashboard's alert to this API
-(its webhook receiver is configured on the demo networks); the outage opens at once, the failure
-notice to なにわ物産 waits for the UTM window (Mon–Sat 9–17 JST) and lands in the mail sink.
-  curl -X PUT -H "X-Sandbox-Admin-Token: <sandbox admin token>" -d '{{"status": "offline"}}' \\
+(its webhook receiver is configured on the demo networks), which opens the outage; the failure
+notice to なにわ物産 waits for the UTM window (Mon–Sat 9–17 JST) and then lands in the mail sink.
+  curl -X PUT -H "X-Sandbox-Admin-Token: <sandbox admin token>" \\
+       -H "Content-Type: application/json" -d '{{"status": "offline"}}' \\
        {sandbox_root}/_sandbox/devices/Q2KY-BBBB-0003/status
   netkeep monitor alerts                                     # "Appliance went down"
+  netkeep monitor poll --debounce-polls 1                    # the poll sees it too (no duplicate)
   netkeep monitor outages --open                             # since when, site, contract
-  netkeep monitor deliver                                    # or wait a minute: the job sends it
+  netkeep monitor notices                                    # due at the next window start
   netkeep monitor rma 1                                      # the RMA for that outage, one step
 """
