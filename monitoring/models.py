@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from core.timeutil import UtcDateTime, utcnow
@@ -53,6 +53,14 @@ class Outage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outage_serial_started", "serial", "started_at"),
         Index("ix_outage_open", "ended_at"),
+        # One open outage per device, whoever opens it (a poll and a webhook racing).
+        Index(
+            "uq_outage_open_serial",
+            "serial",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -41,6 +41,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_outage_serial_started", "outage", ["serial", "started_at"])
     op.create_index("ix_outage_open", "outage", ["ended_at"])
+    op.create_index(
+        "uq_outage_open_serial",
+        "outage",
+        ["serial"],
+        unique=True,
+        postgresql_where=sa.text("ended_at IS NULL"),
+        sqlite_where=sa.text("ended_at IS NULL"),
+    )
     op.create_table(
         "monitor_track",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -119,6 +127,7 @@ def downgrade() -> None:
     op.drop_table("monitor_alert")
     op.drop_table("monitor_poll")
     op.drop_table("monitor_track")
+    op.drop_index("uq_outage_open_serial", "outage")
     op.drop_index("ix_outage_open", "outage")
     op.drop_index("ix_outage_serial_started", "outage")
     op.drop_table("outage")

@@ -139,3 +139,34 @@ def test_a_5xx_storm_records_nothing(session: Session, sandbox: SandboxServer) -
     sandbox.admin.clear_faults()
     assert outages(session, MX) == []
     assert session.exec(select(MonitorPoll).where(MonitorPoll.polled_at >= t)).all() == []
+
+
+def test_one_open_outage_per_device_whoever_opens_it(session: Session) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    t = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
+
+    def open_one(at: datetime) -> Outage:
+        return service.open_outage(
+            session=session,
+            serial=MX,
+            organization_id=ORG,
+            network_id=None,
+            product_type="appliance",
+            status="offline",
+            started_at=at,
+            source="webhook",
+            actor=SYSTEM,
+            now=at,
+        )
+
+    first = open_one(t)
+    with pytest.raises(IntegrityError), session.begin_nested():
+        open_one(t + MIN)  # a poll racing the webhook
+    assert first.id is not None
+    service.close_outage(
+        session=session, outage_id=first.id, ended_at=t + 2 * MIN, actor=SYSTEM, now=t + 2 * MIN
+    )
+    session.flush()
+    again = open_one(t + 3 * MIN)  # the next failure is a new outage
+    assert [o.id for o in outages(session, MX)] == [first.id, again.id]
