@@ -48,6 +48,8 @@ def test_a_wrong_schedule_is_refused_with_its_place(
         "rma.reminders": "12 * * * *",
         "changes.auto_accept": "*/5 * * * *",
         "doctor.check": "0 3 * * *",
+        "monitor.poll": "* * * * *",
+        "monitor.notices": "* * * * *",
         "jobs.retry_stalled": "* * * * *",
         "jobs.prune_finished": "17 4 * * *",
     }
