@@ -70,6 +70,10 @@ def _refuse(error: Exception, alert_id: object = None) -> Exception:
 
 def check_payload(raw: bytes, *, policy: ReceiverPolicy, now: datetime) -> dict[str, Any]:
     """The alert's JSON if it is well formed, carries the secret and is fresh; else refused."""
+    if policy.secret is None and not policy.allow_without_secret:
+        raise _refuse(
+            AuthenticationFailed("no webhook secret is configured; every alert is refused")
+        )
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -78,14 +82,8 @@ def check_payload(raw: bytes, *, policy: ReceiverPolicy, now: datetime) -> dict[
         raise _refuse(ValidationFailed([Problem("must be a JSON object", "body")]))
     alert_id = body.get("alertId")
     given = body.get("sharedSecret")
-    if policy.secret is None:
-        if not policy.allow_without_secret:
-            raise _refuse(
-                AuthenticationFailed("no webhook secret is configured; every alert is refused"),
-                alert_id,
-            )
-    elif not isinstance(given, str) or not hmac.compare_digest(
-        given.encode(), policy.secret.encode()
+    if policy.secret is not None and not (
+        isinstance(given, str) and hmac.compare_digest(given.encode(), policy.secret.encode())
     ):
         raise _refuse(AuthenticationFailed("wrong or missing sharedSecret"), alert_id)
     problems = []

@@ -35,6 +35,8 @@ def test_a_good_payload_passes() -> None:
 def test_no_secret_configured_refuses_everything_unless_allowed() -> None:
     with pytest.raises(AuthenticationFailed):
         check_payload(body(), policy=ReceiverPolicy(None), now=NOW)
+    with pytest.raises(AuthenticationFailed):  # refused before the body is even read
+        check_payload(b"not json", policy=ReceiverPolicy(None), now=NOW)
     allowed = ReceiverPolicy(None, allow_without_secret=True)
     assert check_payload(body(sharedSecret=None), policy=allowed, now=NOW)["alertType"]
 
