@@ -228,17 +228,21 @@ def _follow(
     return closed.id
 
 
-def list_alerts(
-    *, session: Session, serial: str | None = None, limit: int = 100, offset: int = 0
-) -> list[MonitorAlert]:
+def alerts_query(*, serial: str | None = None) -> Any:
     """Received alerts, newest first."""
     from sqlmodel import col
 
     query = select(MonitorAlert)
     if serial:
         query = query.where(MonitorAlert.serial == serial.strip().upper())
-    query = query.order_by(col(MonitorAlert.received_at).desc(), col(MonitorAlert.id).desc())
-    return list(session.exec(query.offset(offset).limit(limit)))
+    return query.order_by(col(MonitorAlert.received_at).desc(), col(MonitorAlert.id).desc())
+
+
+def list_alerts(
+    *, session: Session, serial: str | None = None, limit: int = 100, offset: int = 0
+) -> list[MonitorAlert]:
+    """Received alerts, newest first."""
+    return list(session.exec(alerts_query(serial=serial).offset(offset).limit(limit)))
 
 
 def policy_from(

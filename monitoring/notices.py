@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
@@ -268,6 +268,20 @@ def _post(
     status = poster.post(contact.address, raw, headers)
     if not 200 <= status < 300:
         raise WebhookRefused(f"{contact.address} answered {status}")
+
+
+def notices_query(*, unsent_only: bool = False) -> Any:
+    """Notices, the latest due first."""
+    query = select(FailureNotice)
+    if unsent_only:
+        query = query.where(col(FailureNotice.sent_at).is_(None))
+    return query.order_by(col(FailureNotice.due_at).desc(), col(FailureNotice.id).desc())
+
+
+def contact_of(*, session: Session, notice: FailureNotice) -> NoticeContact:
+    contact = session.get(NoticeContact, notice.contact_id)
+    assert contact is not None  # a foreign key
+    return contact
 
 
 def list_notices(

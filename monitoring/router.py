@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Reader, SessionDep, SettingsDep, guard
-from api.params import Id, Offset
+from api.pages import PageOut, page_out
+from api.params import Id, Limit, Offset
 from core.audit import SYSTEM, Actor
 from core.errors import PayloadTooLarge
+from core.paging import page_of_query
 from core.policy import Operation
 from core.settings import Settings, business_calendar
 from core.timeutil import utcnow
@@ -29,7 +31,6 @@ from monitoring.schemas import (
 webhook_router = APIRouter(tags=["monitoring"])
 router = APIRouter(tags=["monitoring"])
 Noc = Annotated[Actor, Depends(guard(Operation.MONITOR))]
-Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 def get_monitoring(request: Request) -> MerakiMonitoring:
@@ -85,7 +86,7 @@ async def meraki_webhook(
     return ReceivedOut(received=alert.alert_id, kind=alert.kind, outage_id=alert.outage_id)
 
 
-@router.get("/outages", response_model=list[OutageOut])
+@router.get("/outages", response_model=PageOut[OutageOut])
 def list_outages(
     session: SessionDep,
     actor: Reader,
@@ -93,12 +94,11 @@ def list_outages(
     serial: str | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> list[OutageOut]:
+) -> PageOut[OutageOut]:
     """Outages, newest first (`open_only`: the devices still down)."""
-    rows = service.list_outages(
-        session=session, open_only=open_only, serial=serial, limit=limit, offset=offset
-    )
-    return [OutageOut.of(o) for o in rows]
+    query = service.outages_query(open_only=open_only, serial=serial)
+    page = page_of_query(session, query, limit=limit, offset=offset)
+    return page_out(page, OutageOut.of, limit=limit, offset=offset)
 
 
 @router.get("/outages/{outage_id}", response_model=OutageOut)
@@ -107,7 +107,9 @@ def get_outage(outage_id: Id, session: SessionDep, actor: Reader) -> OutageOut:
 
 
 @router.post("/outages/{outage_id}/rma", response_model=OutageOut, status_code=201)
-def open_rma(outage_id: Id, body: RmaFromOutageIn, session: SessionDep, actor: Noc) -> OutageOut:
+def open_rma(
+    outage_id: Id, session: SessionDep, actor: Noc, body: RmaFromOutageIn = RmaFromOutageIn()
+) -> OutageOut:
     """Open the RMA for the outage's device; the outage names it (409 if it already has one)."""
     outage = service.open_rma_for_outage(
         session=session, outage_id=outage_id, actor=actor, reporter=body.reporter, now=utcnow()
@@ -115,31 +117,36 @@ def open_rma(outage_id: Id, body: RmaFromOutageIn, session: SessionDep, actor: N
     return OutageOut.of(outage)
 
 
-@router.get("/alerts", response_model=list[AlertOut])
+@router.get("/alerts", response_model=PageOut[AlertOut])
 def list_alerts(
     session: SessionDep,
     actor: Reader,
     serial: str | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> list[AlertOut]:
-    rows = alerts.list_alerts(session=session, serial=serial, limit=limit, offset=offset)
-    return [AlertOut.of(a) for a in rows]
+) -> PageOut[AlertOut]:
+    """Alerts the dashboard's webhooks sent, newest first."""
+    page = page_of_query(session, alerts.alerts_query(serial=serial), limit=limit, offset=offset)
+    return page_out(page, AlertOut.of, limit=limit, offset=offset)
 
 
-@router.get("/notices", response_model=list[NoticeOut])
+@router.get("/notices", response_model=PageOut[NoticeOut])
 def list_notices(
     session: SessionDep,
     actor: Reader,
     unsent_only: bool = False,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> list[NoticeOut]:
+) -> PageOut[NoticeOut]:
     """Failure notices: when detected, when due (the window's start), when sent, attempts."""
-    rows = notices.list_notices(
-        session=session, unsent_only=unsent_only, limit=limit, offset=offset
+    query = notices.notices_query(unsent_only=unsent_only)
+    page = page_of_query(session, query, limit=limit, offset=offset)
+    return page_out(
+        page,
+        lambda n: NoticeOut.of(n, notices.contact_of(session=session, notice=n)),
+        limit=limit,
+        offset=offset,
     )
-    return [NoticeOut.of(n, c) for n, c in rows]
 
 
 @router.post("/monitor/poll", response_model=PollOut)

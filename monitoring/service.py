@@ -315,6 +315,16 @@ def get_outage(*, session: Session, outage_id: int) -> Outage:
     return outage
 
 
+def outages_query(*, open_only: bool = False, serial: str | None = None) -> Any:
+    """Outages, newest first (`open_only`: the devices still down)."""
+    query = select(Outage)
+    if open_only:
+        query = query.where(col(Outage.ended_at).is_(None))
+    if serial:
+        query = query.where(Outage.serial == serial.strip().upper())
+    return query.order_by(col(Outage.started_at).desc(), col(Outage.id).desc())
+
+
 def list_outages(
     *,
     session: Session,
@@ -324,12 +334,7 @@ def list_outages(
     offset: int = 0,
 ) -> list[Outage]:
     """Outages, newest first."""
-    query = select(Outage)
-    if open_only:
-        query = query.where(col(Outage.ended_at).is_(None))
-    if serial:
-        query = query.where(Outage.serial == serial.strip().upper())
-    query = query.order_by(col(Outage.started_at).desc(), col(Outage.id).desc())
+    query = outages_query(open_only=open_only, serial=serial)
     return list(session.exec(query.offset(offset).limit(limit)))
 
 
