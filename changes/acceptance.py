@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from changes import claims
 from changes.domain import (
     SYSTEM_ACCEPTOR,
     ChangeStatus,
@@ -43,6 +44,9 @@ def send_completion_notice(
             f"change request {req.id} is {req.status}; only applied work is notified",
             status=req.status,
         )
+    # claimed and committed before the mail goes out: one notice however many race, and no
+    # write transaction held while the SMTP server answers
+    claims.claim(session, req, "notice", statuses=[ChangeStatus.APPLIED], actor=actor, now=now)
     last_day = defect_window_last_day(now, acceptance_days)
     text = completion_notice(
         number=req.number,
@@ -62,6 +66,7 @@ def send_completion_notice(
         )
     except MailNotSent as exc:
         req.notice_error = exc.message[:500]
+        claims.clear(req)
         record_event(
             session,
             req,
@@ -75,7 +80,11 @@ def send_completion_notice(
         )
         session.commit()
         raise
+    except Exception as exc:
+        claims.release(session, req, actor=actor, now=now, note=str(exc) or type(exc).__name__)
+        raise
     assert req.id is not None
+    claims.clear(req)
     session.add(
         ChangeNotice(
             request_id=req.id,

@@ -9,6 +9,7 @@ from datetime import datetime
 from pydantic import SecretStr
 from sqlmodel import Session
 
+from changes import claims
 from changes.domain import ChangeStatus, Target
 from changes.models import ChangeRequest
 from changes.ports import CliFactory
@@ -140,6 +141,8 @@ def apply_request(
     except DomainError as exc:
         refuse(session, req, exc, action="apply_refused", actor=actor, now=now)
         raise
+    # claimed and committed before any call: one apply however many race, no lock held
+    claims.claim(session, req, "apply", statuses=[ChangeStatus.SCHEDULED], actor=actor, now=now)
     req.apply_error, req.push_journal, req.push_status = None, [], None
     try:
         if Target(req.target) is Target.CLI:
@@ -159,7 +162,11 @@ def apply_request(
     except DomainError as exc:
         ok, data = False, {"error": exc.message}
         req.apply_error = exc.message[:2000]
+    except Exception as exc:
+        claims.release(session, req, actor=actor, now=now, note=str(exc) or type(exc).__name__)
+        raise
     target = ChangeStatus.APPLIED if ok else ChangeStatus.FAILED
+    claims.clear(req)
     move(
         session,
         req,

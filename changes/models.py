@@ -56,6 +56,11 @@ class ChangeRequest(SQLModel, table=True):
         default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )
     notice_error: str | None = Field(default=None, max_length=500)
+    claimed_for: str | None = Field(default=None, max_length=20)
+    """What is under way with an outside call (apply, notice): `changes.claims`."""
+    claimed_at: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
+    )
     acceptance_due_at: datetime | None = Field(
         default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )

@@ -30,6 +30,7 @@ class Device(SQLModel, table=True):
     __table_args__ = (
         Index("ix_device_customer_status", "customer", "status"),
         Index("ix_device_contract", "contract_id"),
+        Index("ix_device_held_by_job", "held_by_job"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -43,6 +44,8 @@ class Device(SQLModel, table=True):
     acquisition: str | None = Field(default=None, max_length=10)
     leasing_company: str | None = Field(default=None, max_length=120)
     network_id: str | None = Field(default=None, max_length=40)
+    held_by_job: int | None = None
+    """The provisioning job whose claim of this unit is under way (`inventory.holds`)."""
     license_expiry: date | None = None
     verified_at: datetime | None = Field(
         default=None, sa_column=Column(UtcDateTime(), nullable=True)

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.audit import Actor
 from core.errors import DomainError
+from inventory import holds
 from provisioning import units
 from provisioning.domain import JobKind, JobStatus, StepStatus, advance_step
 from provisioning.models import JobStep, ProvisioningJob, ResourceSnapshot
@@ -117,12 +118,21 @@ def create_job(
     session.add(job)
     session.flush()
     assert job.id is not None
-    session.add_all(_step_rows(job.id, plan))
+    steps = _step_rows(job.id, plan)
+    session.add_all(steps)
     if kind is JobKind.APPLY:
         for row in snapshot_rows(plan):
             row.job_id = job.id
             session.add(row)
     _audit_created(session, job, plan, actor)
+    if kind is JobKind.APPLY:  # the units it claims are held before anything is sent
+        serials = [s for step in steps for s in units.claimed_serials(step)]
+        holds.hold_units(session=session, actor=actor, serials=serials, job_id=job.id, now=now)
+    elif rollback_of is not None:  # the apply's claims end here, whatever it left
+        holds.release_units(
+            session=session, actor=actor, job_id=rollback_of, now=now,
+            reason=f"rollback job {job.id} created",
+        )  # fmt: skip
     if commit:
         session.commit()
     return job
@@ -176,9 +186,35 @@ class Journal:
             self.session.add(row)
         self.session.commit()
 
-    def start_job(self, job: ProvisioningJob) -> None:
+    def start_job(self, job: ProvisioningJob, steps: Sequence[JobStep] = ()) -> None:
+        """The job runs: committed with its holds of the units its unfinished claims name (a
+        resumed job takes its own back; a unit another job holds is a Conflict, nothing sent)."""
+        if job.kind == JobKind.APPLY and job.id is not None:
+            serials = [
+                s for step in steps if step.status != StepStatus.DONE
+                for s in units.claimed_serials(step)
+            ]  # fmt: skip
+            try:
+                holds.hold_units(
+                    session=self.session, actor=self._actor(job), serials=serials,
+                    job_id=job.id, now=self.clock(),
+                )  # fmt: skip
+            except DomainError:
+                self.session.rollback()
+                raise
         job.status, job.error = str(JobStatus.RUNNING), None
         self.commit(job)
+
+    def _actor(self, job: ProvisioningJob) -> Actor:
+        return self.actor or Actor(name=job.created_by, role="provisioning")
+
+    def release(self, job: ProvisioningJob, reason: str) -> None:
+        """The units the job still holds are free again (in the caller's transaction)."""
+        if job.id is not None:
+            holds.release_units(
+                session=self.session, actor=self._actor(job), job_id=job.id,
+                now=self.clock(), reason=reason,
+            )  # fmt: skip
 
     def begin(self, steps: Sequence[JobStep]) -> None:
         """The steps are about to be sent: running, committed before any request goes out."""
@@ -228,7 +264,7 @@ class Journal:
             job = self.session.get(ProvisioningJob, job_id)
             if job is None:
                 continue
-            actor = self.actor or Actor(name=job.created_by, role="provisioning")
+            actor = self._actor(job)
             if job.kind == JobKind.ROLLBACK:
                 units.undeploy_removed(
                     session=self.session, actor=actor, job=job, steps=own, now=now
@@ -251,6 +287,7 @@ class Journal:
             failed.error, failed.finished_at = message[:2000], self.clock()
             self.session.add(failed)
         job.status, job.error = str(JobStatus.FAILED), message[:2000]
+        self.release(job, f"job {job.id} failed")
         self.commit(job)
 
     def finish_job(
@@ -286,6 +323,7 @@ class Journal:
         if shared is not None:
             job.result["shared"] = dict(shared)
         job.finished_at = self.clock()
+        self.release(job, f"job {job.id} ended {job.status}")
         verb = "rolled_back" if job.kind == JobKind.ROLLBACK else "applied"
         audit.record(
             self.session,

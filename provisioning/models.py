@@ -5,16 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from core.timeutil import UtcDateTime, utcnow
+
+OPEN_ROLLBACK_SQL = "kind = 'rollback' AND status IN ('pending', 'running')"
 
 
 class ProvisioningJob(SQLModel, table=True):
     """One apply (or rollback) of a sheet to one network; its plan and its outcome."""
 
     __tablename__ = "provisioning_job"
+    __table_args__ = (
+        # One unfinished rollback per job: two racing rollbacks cannot both be journalled.
+        Index(
+            "uq_provisioning_job_open_rollback",
+            "rollback_of",
+            unique=True,
+            postgresql_where=text(OPEN_ROLLBACK_SQL),
+            sqlite_where=text(OPEN_ROLLBACK_SQL),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=20)

@@ -83,9 +83,12 @@ class OrgRollout:
 
     def run(self) -> None:
         for runner in self.runners:
-            runner.start()
-        shared = [r for r in self.runners if shareable(r)]
-        for runner in self.runners:
+            try:
+                runner.start()
+            except DomainError as exc:  # a unit another job holds: this job sends nothing
+                runner.fail(exc)
+        shared = [r for r in self.alive() if shareable(r)]
+        for runner in self.alive():
             if runner not in shared:  # an interrupted job: alone, as its resume would
                 runner.run_pending(stop_at_verify=True)
         self.progress("creating networks")

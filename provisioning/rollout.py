@@ -134,6 +134,7 @@ def plan_rollout(
     placements: list[UnitPlacement | None] = [None] * len(sites)
     if session is not None:
         placements = list(check_rollout_units(session=session, sites=sites))
+        session.commit()  # it only read: no transaction held across the dashboard's plan reads
     networks: dict[str, list[dict[str, Any]]] = {}
     plans = []
     for site, placement in zip(sites, placements, strict=True):

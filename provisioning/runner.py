@@ -75,7 +75,7 @@ class StepRunner:
             self.calls[key] = self.calls.get(key, 0) + value - before.get(key, 0)
 
     def start(self) -> None:
-        self.journal.start_job(self.job)
+        self.journal.start_job(self.job, self.steps)
 
     def fail(self, exc: DomainError) -> None:
         self.journal.fail(self.job, self.steps, exc.message)

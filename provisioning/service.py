@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from core.audit import Actor
 from core.errors import Conflict
@@ -110,6 +111,7 @@ def plan_sheet(
     placement = None
     if session is not None:
         placement = check_units(session=session, sheet=sheet, network_id=network_id, source=source)
+        session.commit()  # it only read: no transaction (SQLite: no write lock) across the plan
     plan = make_plan(
         dashboard=dashboard,
         sheet=sheet,
@@ -253,25 +255,34 @@ def rollback_job(
         raise Conflict(f"job {job_id} is a {job.kind} job; only applies can be rolled back")
     if job.network_id is None:
         raise Conflict(f"job {job_id} never reached the dashboard; nothing to roll back")
+    _refuse_open_rollback(session, job_id)
+    snapshots = snapshot_of(session=session, job_id=job_id)
+    session.commit()  # it only read: no transaction held across the dashboard's reads
     plan, not_restorable, absent = rollback_plan(
         job=job,
-        snapshots=snapshot_of(session=session, job_id=job_id),
+        snapshots=snapshots,
         dashboard=dashboard,
         secret_key=options.secret_key,
         rate=options.rate,
         poll_seconds=options.poll_seconds,
         delete_network=delete_network,
     )
-    back = create_job(
-        session=session,
-        plan=plan,
-        actor=actor,
-        now=clock(),
-        kind=JobKind.ROLLBACK,
-        rollback_of=job_id,
-        not_restorable=not_restorable,
-        expect_absent=absent,
-    )
+    _refuse_open_rollback(session, job_id)
+    try:
+        back = create_job(
+            session=session,
+            plan=plan,
+            actor=actor,
+            now=clock(),
+            kind=JobKind.ROLLBACK,
+            rollback_of=job_id,
+            not_restorable=not_restorable,
+            expect_absent=absent,
+        )
+    except IntegrityError:  # another rollback of the job was journalled meanwhile
+        session.rollback()
+        _refuse_open_rollback(session, job_id)
+        raise
     assert back.id is not None
     return run_job(
         session=session,
@@ -285,6 +296,26 @@ def rollback_job(
         full_verify=options.full_verify,
         timings=options.batch_timings,
     )
+
+
+def _refuse_open_rollback(session: Session, job_id: int) -> None:
+    """One unfinished rollback per job (a partial unique index holds the rule when two race):
+    a rollback of it pending or running is a Conflict. One that ended (done or failed) leaves
+    the job free to be rolled back again (e.g. now deleting the network it kept)."""
+    stmt = select(ProvisioningJob).where(
+        ProvisioningJob.rollback_of == job_id,
+        ProvisioningJob.kind == JobKind.ROLLBACK.value,
+        col(ProvisioningJob.status).in_([JobStatus.PENDING.value, JobStatus.RUNNING.value]),
+    )
+    found = session.exec(stmt).first()
+    if found is not None:
+        raise Conflict(
+            f"job {job_id} is being rolled back by job {found.id} ({found.status}); nothing was "
+            f"sent (continue that one: netkeep rollback --resume {found.id}, "
+            f"POST /api/v1/jobs/{found.id}/resume)",
+            job_id=job_id,
+            rollback_job=found.id,
+        )
 
 
 def resume_rollback(

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from core.audit import Actor
 from core.errors import Problem, ValidationFailed
 from inventory import contracts as contract_service
+from inventory import holds
 from inventory import service as inventory
 from inventory.domain import (
     ContractStatus,
@@ -141,6 +142,7 @@ def check_units(
         customer=customer,
         network_ids=known_networks(session=session, site=sheet.site.name, network_id=network_id),
     )
+    claiming = holds.holders(session=session, serials=serials)
     problems: list[Problem] = []
     to_claim = False
     for index, device in enumerate(devices):
@@ -148,6 +150,12 @@ def check_units(
         if unit is not None and device.serial in held:
             unit = replace(unit, held_by=held[device.serial])
         problem = placement_problem(device.serial, device.model, unit, target)
+        if problem is None and device.serial in claiming:
+            job = claiming[device.serial]
+            problem = (
+                f"serial {device.serial} is being claimed by provisioning job {job}; wait for "
+                f"it to finish, or resume it (netkeep job show {job})"
+            )
         if problem is not None:
             problems.append(Problem(problem, f"{where}devices[{index}].serial"))
         elif unit is not None and unit.status is DeviceStatus.IN_STOCK and unit.contract is None:
@@ -250,6 +258,10 @@ def deploy_claimed(
             now=now,
             reference=f"job {job.id}",
         )
+    holds.release_units(
+        session=session, actor=actor, job_id=job.id, now=now, serials=serials,
+        reason=f"claimed by job {job.id}: deployed",
+    )  # fmt: skip
 
 
 def undeploy_removed(

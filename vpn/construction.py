@@ -171,6 +171,7 @@ def build_vpn(
         request=request,
         accept_documentation=accept_documentation,
     )
+    session.commit()  # it only read: no transaction held across the dashboard calls below
     desired = desired_site_to_site(request.sites)
     networks = {str(n["id"]): n for n in provisioning.list_networks()}
     missing = [nid for nid in desired if nid not in networks]
@@ -276,6 +277,7 @@ def _remove_users(
 ) -> list[dict[str, Any]]:
     """Delete the users the build created (each marked `removed`); the ones that stayed."""
     left = []
+    removed = []
     for user in users:
         if user["action"] != "created" or user.get("removed"):
             continue
@@ -287,6 +289,8 @@ def _remove_users(
             )
             continue
         user["removed"] = True
+        removed.append(user)
+    for user in removed:  # recorded after the calls: no write transaction across them
         client_users.forget(session=session, network_id=user["network_id"], email=user["email"])
     return left
 
@@ -310,6 +314,7 @@ def revert_build(
     build = get_build(session=session, build_id=build_id)
     if build.status not in (APPLIED, compensation.PARTIALLY_REVERTED):
         raise Conflict(f"VPN build {build_id} is {build.status}, not applied", build=build_id)
+    session.commit()  # it only read: no transaction held across the dashboard calls below
     if build.status == APPLIED:
         _check_drift(provisioning, build)
     changes = [dict(c) for c in build.changes]

@@ -70,8 +70,9 @@ def evaluate(
 ) -> list[SiteVerdict]:
     """Verdicts for the sites, from the contracts and the dashboard's uplink statuses."""
     ids = list(dict.fromkeys(network_ids))
-    facts = site_facts(session=session, network_ids=ids)
+    # the dashboard first, then the contracts: no transaction is open during the call
     uplinks = {u.network_id: u for u in dashboard.uplink_statuses(organization_id, ids)}
+    facts = site_facts(session=session, network_ids=ids)
     return evaluate_sites(facts, uplinks, users, accept_documentation=accept_documentation)
 
 
