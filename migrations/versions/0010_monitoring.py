@@ -1,7 +1,7 @@
 """monitoring: device tracks, polls, outages, received alerts, notice contacts and notices
 
 Revision ID: 0010_monitoring
-Revises: 0010_jobs
+Revises: 0010_claims
 Create Date: 2026-12-06 07:05:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from core.timeutil import UtcDateTime
 
 revision: str = "0010_monitoring"
-down_revision: str | None = "0010_jobs"
+down_revision: str | None = "0010_claims"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
