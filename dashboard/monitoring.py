@@ -9,6 +9,7 @@ import meraki
 
 from core.settings import Settings
 from dashboard.errors import translated_errors
+from dashboard.patience import DEFAULT_PATIENCE_SECONDS
 from dashboard.session import build_sdk
 from dashboard.transport import ANY_ORGANIZATION, RequestMeter
 from monitoring.ports import Availability, AvailabilityChange, ChangeHistoryUnavailable
@@ -28,9 +29,21 @@ def _iso(moment: datetime) -> str:
 class MerakiMonitoring:
     """Reads device liveness; configures the network's webhook receiver and alerts."""
 
-    def __init__(self, *, api_key: str, base_url: str, maximum_retries: int = 4) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        maximum_retries: int = 4,
+        patience_seconds: float = DEFAULT_PATIENCE_SECONDS,
+    ) -> None:
         self.base_url = base_url
-        self._api = build_sdk(api_key=api_key, base_url=base_url, maximum_retries=maximum_retries)
+        self._api = build_sdk(
+            api_key=api_key,
+            base_url=base_url,
+            maximum_retries=maximum_retries,
+            patience_seconds=patience_seconds,
+        )
         self.meter = RequestMeter(ANY_ORGANIZATION)
         self.meter.attach(self._api)
 
@@ -40,6 +53,7 @@ class MerakiMonitoring:
             api_key=settings.meraki_api_key.get_secret_value(),
             base_url=settings.meraki_base_url,
             maximum_retries=settings.meraki_max_retries,
+            patience_seconds=settings.dashboard_patience_seconds,
         )
 
     @translated_errors

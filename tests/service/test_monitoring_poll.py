@@ -31,8 +31,12 @@ MIN = timedelta(minutes=1)
 
 
 def adapter(sandbox: SandboxServer, retries: int = 2) -> MerakiMonitoring:
+    # A short patience: a 5xx storm must fail these polls in well under a second each.
     return MerakiMonitoring(
-        api_key=sandbox.api_key, base_url=sandbox.base_url, maximum_retries=retries
+        api_key=sandbox.api_key,
+        base_url=sandbox.base_url,
+        maximum_retries=retries,
+        patience_seconds=0.3,
     )
 
 
