@@ -108,6 +108,28 @@ class Settings(BaseSettings):
         default="request",
         description="where a completion notice goes: 'request' = the address given on submission",
     )
+    monitor_debounce_polls: int = Field(
+        default=2, ge=1, description="polls a device must be seen down before it is an outage"
+    )
+    monitor_debounce_minutes: int = Field(
+        default=0, ge=0, description="minutes a device must be down before it is an outage"
+    )
+    monitor_change_history: bool = Field(
+        default=True,
+        description="poll the availabilities change history where the dashboard offers it",
+    )
+    monitor_webhook_secret: SecretStr | None = Field(
+        default=None, description="the sharedSecret Meraki puts in each webhook (unset: refused)"
+    )
+    monitor_webhook_allow_without_secret: bool = Field(
+        default=False, description="accept webhooks while no secret is set (a lab only)"
+    )
+    monitor_webhook_max_age_seconds: int = Field(
+        default=300, ge=1, description="a webhook sent longer ago than this is refused (stale)"
+    )
+    monitor_webhook_max_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="largest webhook body accepted"
+    )
     job_schedule: dict[str, str] = Field(
         default_factory=dict,
         description='cron lines (UTC) per job, e.g. {"doctor.check": "0 3 * * *"} (README "Jobs")',

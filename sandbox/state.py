@@ -25,6 +25,12 @@ class SandboxState:
     licenses: dict[str, Record] = field(default_factory=dict)
     action_batches: dict[str, Record] = field(default_factory=dict)
     swaps: dict[str, Record] = field(default_factory=dict)
+    availability_changes: list[Record] = field(default_factory=list)
+    """Device status transitions, oldest first (the availabilities change history)."""
+    http_servers: dict[str, Record] = field(default_factory=dict)
+    """Webhook receivers by id, each with its networkId and sharedSecret."""
+    alert_settings: dict[str, Record] = field(default_factory=dict)
+    """Per-network alert settings (defaultDestinations, alerts) by network id."""
     next_id: int = 1000
 
     def new_id(self) -> int:
