@@ -431,3 +431,26 @@ def test_a_job_hold_is_live_only_while_the_job_may_still_claim_the_unit(
         [v] = got
         assert (v.invariant, v.subject) == (Invariant.UNIT_HOLDS, "AAAA-AAAA-0002")
         assert "provisioning job 7" in v.message and v.repair == RELEASE_SPARE
+
+
+def test_a_reserved_replacement_another_rma_holds_is_re_reserved_without_a_hand_move() -> None:
+    unit = deployed("AAAA-AAAA-0001", status=DeviceStatus.FAILED)
+    spare = stock("AAAA-AAAA-0002", status=DeviceStatus.RESERVED, held_by="RMA-000007")
+    holding = rma(RmaStatus.REPLACEMENT_RESERVED, replacement_serial="AAAA-AAAA-0002")
+    [v] = [v for v in check([unit, spare], [holding]) if v.invariant is Invariant.RMA_HOLDS]
+    assert "held by RMA-000007, not RMA-000004" in v.message
+    assert v.repair == (
+        'netkeep rma release 4 --reason "..."  then  netkeep rma reserve 4 --serial AAAA-AAAA-0002'
+    )
+
+
+def test_only_a_replacement_not_yet_swapped_in_must_be_held() -> None:
+    failed = stock("AAAA-AAAA-0001", status=DeviceStatus.IN_RMA, held_by="RMA-000004")
+    on_the_road = stock("AAAA-AAAA-0002", status=DeviceStatus.IN_TRANSIT)
+    swapped = rma(RmaStatus.SWAPPED, swapped=True, replacement_serial="AAAA-AAAA-0002")
+    assert ("rma_holds", "RMA-000004") not in found(check([failed, on_the_road], [swapped]))
+    unswapped = rma(RmaStatus.SHIPPED, replacement_serial="AAAA-AAAA-0002")
+    at_site = deployed("AAAA-AAAA-0001", status=DeviceStatus.FAILED, held_by="RMA-000004")
+    assert ("rma_holds", "RMA-000004") in found(check([at_site, on_the_road], [unswapped]))
+    needed = rma(RmaStatus.REPLACEMENT_NEEDED, replacement_serial="AAAA-AAAA-0002")
+    assert ("rma_holds", "RMA-000004") not in found(check([at_site, on_the_road], [needed]))
