@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     provisioning_batch_deadline_seconds: float = Field(
         default=600.0, description="an action batch not finished after this long fails its step"
     )
+    provisioning_claim_limit: int = Field(
+        default=10,
+        description="claim requests a rollout sends per organization within the claim window "
+        "(the dashboard allows 10 in 5 minutes); 0: no limit",
+    )
+    provisioning_claim_window_seconds: float = Field(
+        default=300.0, description="seconds the claim limit counts over (the dashboard: 300)"
+    )
     provisioning_require_survey: bool = Field(
         default=True,
         description="refuse wireless settings sheets until the site's survey version is approved",

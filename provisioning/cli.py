@@ -164,8 +164,13 @@ def _show_rollout_cost(
     console.print(
         f"estimate: {estimate.calls} calls ({estimate.reads} reads, {estimate.batches} "
         f"batches, {estimate.direct} direct, {estimate.polls} polls, "
-        f"{estimate.verify_reads} verify reads), about {estimate.seconds:.1f} s; "
-        f"{alone} one sheet at a time",
+        f"{estimate.verify_reads} verify reads), about {estimate.seconds:.1f} s"
+        + (
+            f" (of which {estimate.claim_wait:.0f} s waiting for the claim limit)"
+            if estimate.claim_wait
+            else ""
+        )
+        + f"; {alone} one sheet at a time",
         highlight=False,
     )
 

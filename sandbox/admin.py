@@ -138,7 +138,7 @@ def admin_router(runtime: "SandboxRuntime") -> APIRouter:
 
     @router.put("/claims")
     async def set_claims(denied: Guard, body: JsonBody = None) -> Response:
-        """Claim timing: {"settle": 0.2, "limit": 10} (limit null: no limit)."""
+        """Claim timing: {"settle": 0.2, "limit": 10, "window": 300} (limit null: no limit)."""
         if denied:
             return denied
         claims = runtime.dashboard.claims
@@ -146,8 +146,26 @@ def admin_router(runtime: "SandboxRuntime") -> APIRouter:
         claims.settle = float(data.get("settle", claims.settle))
         if "limit" in data:
             claims.limit = None if data["limit"] is None else int(data["limit"])
+        claims.window = float(data.get("window", claims.window))
         claims.reset()
-        return json_response({"settle": claims.settle, "limit": claims.limit})
+        return json_response(
+            {"settle": claims.settle, "limit": claims.limit, "window": claims.window}
+        )
+
+    @router.get("/claims")
+    async def get_claims(denied: Guard) -> Response:
+        """Claim requests admitted per organization (sandbox clock, seconds) and those refused."""
+        if denied:
+            return denied
+        claims = runtime.dashboard.claims
+        return json_response(
+            {
+                "limit": claims.limit,
+                "window": claims.window,
+                "admitted": claims.admitted,
+                "refused": claims.refused,
+            }
+        )
 
     @router.post("/organizations/{org_id}/inventory/generate")
     async def generate_inventory(org_id: str, denied: Guard, body: JsonBody = None) -> Response:

@@ -47,6 +47,8 @@ class SandboxConfig:
     """Seconds a newly claimed device answers 404 (the dashboard: "may take a few minutes")."""
     claim_limit: int | None = None
     """Claims per organization within five minutes (the dashboard's is 10; None: no limit)."""
+    claim_window: float = 300.0
+    """Seconds the claim limit counts over (the dashboard: 300)."""
 
 
 class ConnectionDropped(Exception):
@@ -115,7 +117,9 @@ class SandboxRuntime:
         self.config = config
         state = self._initial_state(config)
         self.dashboard = Dashboard(
-            state, config.batch_delay, Claims(config.claim_settle, config.claim_limit)
+            state,
+            config.batch_delay,
+            Claims(config.claim_settle, config.claim_limit, config.claim_window),
         )
         self.limiter = RateLimiter(config.rate_limit or None, config.ip_rate_limit or None)
         self.faults = FaultInjector(config.faults)

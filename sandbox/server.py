@@ -154,9 +154,14 @@ class SandboxAdmin:
         """How long asynchronous action batches stay pending."""
         self("PUT", "/batch-delay", {"seconds": seconds})
 
-    def set_claims(self, settle: float, limit: int | None = None) -> None:
-        """Seconds newly claimed devices answer 404, and claims allowed per 5 minutes."""
-        self("PUT", "/claims", {"settle": settle, "limit": limit})
+    def set_claims(self, settle: float, limit: int | None = None, window: float = 300.0) -> None:
+        """Seconds newly claimed devices answer 404, and claims allowed per `window` seconds."""
+        self("PUT", "/claims", {"settle": settle, "limit": limit, "window": window})
+
+    def claims(self) -> dict[str, Any]:
+        """Claim requests admitted per organization (times in seconds) and how many refused."""
+        answer: dict[str, Any] = self("GET", "/claims")
+        return answer
 
     def set_device_status(self, serial: str, status: str) -> None:
         """Force a device status."""
