@@ -11,7 +11,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
+from core.cli_support import (
+    cli_actor,
+    cli_session,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+    settings,
+)
 from core.errors import Problem, ValidationFailed
 from core.exit_codes import ExitCode
 from core.secret_cli import local_lookup
@@ -41,7 +49,20 @@ SheetsArg = Annotated[
 def _dashboard() -> MerakiProvisioning:
     from dashboard.provisioning import MerakiProvisioning  # the SDK only when it is used
 
-    return MerakiProvisioning.from_settings(settings())
+    dash = MerakiProvisioning.from_settings(settings())
+    dash.meter.observers.append(_show_wait)
+    return dash
+
+
+def _show_wait(organization_id: str, wait: Any) -> None:
+    """A dashboard that said "wait": shown on stderr (above the progress bar), never fatal."""
+    what = f"answered {wait.status}" if wait.status else "dropped the connection"
+    err_console.print(
+        f"dashboard {what} to {wait.method} {wait.path} (organization {organization_id}); "
+        f"waiting {wait.seconds:.1f} s (attempt {wait.attempt})",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _options() -> service.ProvisioningOptions:

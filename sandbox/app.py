@@ -184,7 +184,9 @@ async def handle_api(runtime: SandboxRuntime, request: Request, path: str) -> Re
             return DroppedConnection()
         if fault.status == 429:
             return errors(
-                429, "API rate limit exceeded for organization", headers={"Retry-After": "1"}
+                429,
+                "API rate limit exceeded for organization",
+                headers={"Retry-After": f"{runtime.faults.config.retry_after_429:g}"},
             )
         return errors(fault.status, "Sandbox injected server error")
     client_ip = request.client.host if request.client else "unknown"

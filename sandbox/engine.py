@@ -15,6 +15,7 @@ from sandbox import (
     batches,
     routes_appliance,
     routes_devices,
+    routes_monitor,
     routes_org,
     routes_security,
     routes_wireless,
@@ -37,7 +38,14 @@ LEGACY_VERBS = {"create": "POST", "update": "PUT", "destroy": "DELETE"}
 def base_router() -> Router:
     """Every operation except action batches (which may contain any of these)."""
     combined = Router()
-    for module in (routes_org, routes_devices, routes_appliance, routes_security, routes_wireless):
+    for module in (
+        routes_org,
+        routes_devices,
+        routes_appliance,
+        routes_security,
+        routes_wireless,
+        routes_monitor,
+    ):
         combined.include(module.router)
     return combined
 

@@ -163,9 +163,22 @@ class SandboxAdmin:
         answer: dict[str, Any] = self("GET", "/claims")
         return answer
 
-    def set_device_status(self, serial: str, status: str) -> None:
-        """Force a device status."""
-        self("PUT", f"/devices/{serial}/status", {"status": status})
+    def set_device_status(
+        self, serial: str, status: str, override: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Set a device status (history and alerts follow); the answer lists the deliveries."""
+        body: dict[str, Any] = {"status": status}
+        if override:
+            body["override"] = override
+        answer: dict[str, Any] = self("PUT", f"/devices/{serial}/status", body)
+        return answer
+
+    def send_alert(self, network_id: str, alert_type: str, **fields: Any) -> dict[str, Any]:
+        """Raise an alert on a network; the answer lists the deliveries."""
+        answer: dict[str, Any] = self(
+            "POST", f"/networks/{network_id}/alerts", {"alertType": alert_type, **fields}
+        )
+        return answer
 
     def set_public_ip(self, serial: str, address: str) -> None:
         """Set a device's WAN public address."""
