@@ -30,7 +30,7 @@ from core.errors import Problem, ValidationFailed
 from core.policy import Operation, allowed_roles
 from core.timeutil import as_utc, parse_instant, utcnow
 from inventory import contracts as contract_service
-from inventory import importer, reconcile, service
+from inventory import importer, reconcile, service, stale_holds
 from inventory.domain import ContractStatus, DeviceStatus
 from inventory.schemas import (
     Acceptance,
@@ -51,6 +51,7 @@ from inventory.schemas import (
     OwnershipOut,
     ProblemOut,
     ReconcileOut,
+    ReleaseHoldIn,
     ReturnIn,
     StatusChange,
 )
@@ -65,6 +66,7 @@ Cataloguer = Annotated[Actor, Depends(guard(Operation.CATALOGUE_EDIT))]
 ContractAdmin = Annotated[Actor, Depends(guard(Operation.CONTRACT_MANAGE))]
 Installer = Annotated[Actor, Depends(guard(Operation.CONTRACT_INSTALL))]
 Returns = Annotated[Actor, Depends(guard(Operation.CONTRACT_RETURN))]
+HoldReleaser = Annotated[Actor, Depends(guard(Operation.HOLD_RELEASE))]
 
 
 def _filters(
@@ -159,6 +161,17 @@ def change_status(serial: str, body: StatusChange, session: SessionDep, actor: M
         target=body.status,
         now=utcnow(),
         note=body.note,
+    )
+    return DeviceOut.of(device, service.current_owner(session=session, device=device))
+
+
+@router.post("/devices/{serial}/release-hold", response_model=DeviceOut)
+def release_hold(
+    serial: str, body: ReleaseHoldIn, session: SessionDep, actor: HoldReleaser
+) -> DeviceOut:
+    """Clear a stale RMA or job hold (`netkeep doctor` names them); a live hold is a 409."""
+    device = stale_holds.release_hold(
+        session=session, actor=actor, serial=serial, reason=body.reason, now=utcnow()
     )
     return DeviceOut.of(device, service.current_owner(session=session, device=device))
 
