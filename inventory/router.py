@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Connection
 from starlette.routing import Route
 
 from api.deps import (
@@ -18,7 +17,7 @@ from api.deps import (
     authorize,
     bearer_token,
     guard,
-    run_read,
+    read_first,
 )
 from api.pages import PageOut, list_page
 from api.params import Limit, Offset
@@ -119,11 +118,13 @@ async def get_device(serial: str, request: Request, actor: Reader) -> Response:
 
 
 async def _device_response(request: Request, serial: str) -> Response:
-    def read(connection: Connection) -> bytes:
-        device, owner = service.device_with_owner(connection=connection, serial=serial)
-        return DeviceOut.of(device, owner).model_dump_json().encode()
+    serial = service.checked_serial(serial)
+    values = await read_first(request, service.DEVICE_WITH_OWNER, serial=serial)
+    device, owner = service.device_of_row(serial=serial, values=values)
+    return Response(DeviceOut.of(device, owner).model_dump_json().encode(), media_type=JSON)
 
-    return Response(await run_read(request, read), media_type="application/json")
+
+JSON = "application/json"
 
 
 async def _device_fast(request: Request) -> Response:
