@@ -94,7 +94,7 @@ def test_the_device_read_through_the_app_on_the_loop(pg_engine: Engine, tmp_path
         import_csv(session, write_csv(tmp_path, "Q2FY-ASYN-0002,MX67,,,,倉庫,,,,,,\n"))
         viewer = auth.create_token(session=session, actor=ACTOR, name="v", role=Role.VIEWER)
         session.commit()
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         database_url=pg_engine.url.render_as_string(hide_password=False),
         var_dir=tmp_path / "var",
         _env_file=None,
