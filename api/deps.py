@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from api.identity import Identity, RefusalLedger, TokenCache, revoked_count
+from api.identity import REVOKED_COUNT, Identity, RefusalLedger, TokenCache
 from core import audit
 from core.audit import Actor
 from core.auth import Role, authenticate_digest, token_digest
@@ -206,8 +206,14 @@ async def authorize(request: Request, token: str | None, allowed: frozenset[Role
         raise AuthenticationFailed("an API token is required (Authorization: Bearer <token>)")
     digest = token_digest(token)
     cache: TokenCache = request.app.state.token_cache
-    if cache.needs_check():
-        cache.observe(await run_read(request, revoked_count))
+    if cache.claim_check():
+        try:
+            counted = await read_first(request, REVOKED_COUNT)
+        except BaseException:
+            cache.check_failed()
+            raise
+        assert counted is not None
+        cache.observe(int(counted["revoked"]))
     identity = cache.get(digest)
     if identity is None:
         identity = await run_in_threadpool(_load_identity, request, digest)
