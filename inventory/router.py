@@ -119,8 +119,8 @@ async def get_device(serial: str, request: Request, actor: Reader) -> Response:
 async def _device_response(request: Request, serial: str) -> Response:
     serial = service.checked_serial(serial)
     values = await read_first(request, service.DEVICE_WITH_OWNER, serial=serial)
-    device, owner = service.device_of_row(serial=serial, values=values)
-    return Response(DeviceOut.of(device, owner).model_dump_json().encode(), media_type=JSON)
+    fields = service.device_fields_of_row(serial=serial, values=values)
+    return Response(DeviceOut.model_validate(fields).model_dump_json().encode(), media_type=JSON)
 
 
 JSON = "application/json"

@@ -123,6 +123,16 @@ def device_with_owner(*, connection: Connection, serial: str) -> tuple[Device, O
     return device_of_row(serial=serial, values=DEVICE_WITH_OWNER.first(connection, serial=serial))
 
 
+def device_fields_of_row(*, serial: str, values: dict[str, Any] | None) -> dict[str, Any]:
+    """A DEVICE_WITH_OWNER row as the device's fields with `owner` ({kind, name} or None), for
+    the hot read's response without building the model (None: NotFound for `serial`)."""
+    if values is None:
+        raise NotFound(f"no device with serial {serial}", serial=serial)
+    kind, name = values.pop("owner_kind"), values.pop("owner_name")
+    values["owner"] = None if kind is None else {"kind": OwnerKind(kind).value, "name": name}
+    return values
+
+
 def device_of_row(*, serial: str, values: dict[str, Any] | None) -> tuple[Device, Owner | None]:
     """The device and owner of a DEVICE_WITH_OWNER row (None: NotFound for `serial`)."""
     if values is None:
