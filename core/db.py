@@ -188,7 +188,7 @@ class _Prepared:
     positions: tuple[str, ...] | None
     defaults: dict[str, Any]
     names: list[str]
-    processors: list[Any]
+    converters: list[tuple[str, Any]]
 
 
 class PreparedQuery:
@@ -210,8 +210,10 @@ class PreparedQuery:
             positions=tuple(compiled.positiontup) if compiled.positiontup else None,
             defaults={name: bind.effective_value for name, bind in compiled.binds.items()},
             names=[str(c.key) for c in columns],
-            processors=[
-                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+            converters=[
+                (str(c.key), proc)
+                for c in columns
+                if (proc := c.type.dialect_impl(dialect).result_processor(dialect, None))
             ],
         )
 
@@ -235,10 +237,12 @@ class PreparedQuery:
     def _values(prepared: _Prepared, row: Any) -> dict[str, Any] | None:
         if row is None:
             return None
-        return {
-            name: value if proc is None or value is None else proc(value)
-            for name, proc, value in zip(prepared.names, prepared.processors, row, strict=True)
-        }
+        values = dict(zip(prepared.names, row, strict=True))
+        for name, proc in prepared.converters:  # only the columns whose type converts
+            value = values[name]
+            if value is not None:
+                values[name] = proc(value)
+        return values
 
     def first(self, connection: Connection, **params: Any) -> dict[str, Any] | None:
         """The first row as a dict of column key → value, or None."""
