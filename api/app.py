@@ -270,6 +270,7 @@ def api_routers() -> tuple[APIRouter, ...]:
     from helpdesk.router import router as helpdesk_router
     from inventory.router import contracts_router
     from inventory.router import router as inventory_router
+    from monitoring.router import router as monitoring_router
     from provisioning.router import router as provisioning_router
     from rma.router import router as rma_router
     from sla.router import router as sla_router
@@ -290,6 +291,7 @@ def api_routers() -> tuple[APIRouter, ...]:
         helpdesk_router,
         sla_router,
         doctor_router,
+        monitoring_router,
     )
 
 
@@ -331,6 +333,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     for router in api_routers():
         app.include_router(router, prefix="/api/v1")
+    from monitoring.router import webhook_router
+
+    app.include_router(webhook_router)
     from inventory.router import device_fast
 
     document_error_statuses(app)

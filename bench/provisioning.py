@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import secrets
 import socket
 import subprocess
@@ -125,6 +126,18 @@ def _valid(raw: dict[str, Any]) -> Sheet:
 # --- the sandbox in another process ------------------------------------------------------------
 
 
+SANDBOX_PID = [0]
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -138,6 +151,7 @@ def start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
         stderr=subprocess.DEVNULL,
     )
     root = f"http://127.0.0.1:{port}"
+    SANDBOX_PID[0] = proc.pid
     for _ in range(200):
         try:
             httpx.get(f"{root}/_sandbox/rate-limit", headers={"X-Sandbox-Admin-Token": ADMIN})
@@ -220,8 +234,10 @@ def run_netkeep(
 def run_rollout(sites: list[tuple[str, Sheet]], base_url: str, db_url: str) -> dict[str, Any]:
     """All sheets as one rollout: one thread and one dashboard client per organization."""
     limiter = OrgRateLimiter(rate=9.0)
+    # the bench's sandbox has no claim limit (the dashboard's: 10 per 5 minutes, which would add
+    # 300 s per further 10 sites of one organization; tests/service/test_rollout_claim_limit.py)
     options = ProvisioningOptions(
-        secret_key=b"bench", rate=9.0, poll_seconds=0.5, require_survey=False
+        secret_key=b"bench", rate=9.0, poll_seconds=0.5, require_survey=False, claim_limit=None
     )
     dashboards = {
         org: MerakiProvisioning(
@@ -409,9 +425,11 @@ def report(
     breakdown: bool = False,
 ) -> None:
     admin(root, "DELETE", "/counters")
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
+    sandbox_started = process_cpu(SANDBOX_PID[0])
     result = run()
-    wall = time.monotonic() - started
+    wall, cpu = time.monotonic() - started, time.process_time() - cpu_started
+    sandbox_cpu = process_cpu(SANDBOX_PID[0]) - sandbox_started
     calls, limited = totals(root)
     ideal = calls / (RATE * orgs)
     floor = f", floor {result['floor_calls'] / n:.2f}/site" if "floor_calls" in result else ""
@@ -420,6 +438,15 @@ def report(
         f"{floor}; "
         f"wall {wall:.1f} s vs calls÷rate {ideal:.1f} s; 429s seen {limited}, "
         f"failures surfaced {result['failures']}",
+        flush=True,
+    )
+    # this process only (the sandbox runs in its own): every thread's CPU; RSS is the peak so far
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    per_call = 1000 * sandbox_cpu / max(calls, 1)
+    print(
+        f"         CPU {cpu:.1f} s = {1000 * cpu / max(calls, 1):.2f} ms per dashboard call "
+        f"({cpu / wall:.0%} of one core); peak RSS {rss_mb:.0f} MB; the sandbox "
+        f"{per_call:.2f} ms per call ({sandbox_cpu / wall:.0%} of one core)",
         flush=True,
     )
     for message in result.get("messages", []):

@@ -42,6 +42,7 @@ def import_models() -> None:
     import dashboard.models  # noqa: F401
     import helpdesk.models  # noqa: F401
     import inventory.models  # noqa: F401
+    import monitoring.models  # noqa: F401
     import provisioning.models  # noqa: F401
     import rma.models  # noqa: F401
     import sla.models  # noqa: F401

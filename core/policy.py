@@ -49,6 +49,7 @@ class Operation(StrEnum):
     SLA_OUTAGE = "sla.outage"
     SLA_POLICY = "sla.policy"
     DOCTOR = "doctor"
+    MONITOR = "monitor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ POLICY: Final[Mapping[Operation, Rule]] = {
     ),
     Operation.SLA_OUTAGE: _rule("record outages that SLA credits are computed from", A, N),
     Operation.SLA_POLICY: _rule("set a contract's SLA monthly fee and credit basis", A),
+    Operation.MONITOR: _rule("poll liveness, open an RMA from an outage", A, N),
     Operation.DOCTOR: _rule("check the invariants between the domains (netkeep doctor)", A, N),
 }
 

@@ -52,7 +52,13 @@ class Settings(BaseSettings):
         "PostgreSQL, or in-process on SQLite)",
     )
     provisioning_max_retries: int = Field(
-        default=10, description="SDK retries on 429/5xx before an apply step fails"
+        default=10,
+        description="SDK retries of a 4xx 'busy' answer (batch or network delete running)",
+    )
+    dashboard_patience_seconds: float = Field(
+        default=300.0,
+        description="how long one dashboard call waits out 429s (Retry-After), 5xx and dropped "
+        "connections before it fails; a refused connection fails at once",
     )
     provisioning_batch_poll_seconds: float = Field(
         default=0.5, description="first wait before an action batch's status is read again"
@@ -65,6 +71,14 @@ class Settings(BaseSettings):
     )
     provisioning_batch_deadline_seconds: float = Field(
         default=600.0, description="an action batch not finished after this long fails its step"
+    )
+    provisioning_claim_limit: int = Field(
+        default=10,
+        description="claim requests a rollout sends per organization within the claim window "
+        "(the dashboard allows 10 in 5 minutes); 0: no limit",
+    )
+    provisioning_claim_window_seconds: float = Field(
+        default=300.0, description="seconds the claim limit counts over (the dashboard: 300)"
     )
     provisioning_require_survey: bool = Field(
         default=True,
@@ -93,6 +107,28 @@ class Settings(BaseSettings):
     change_notice_address_source: str = Field(
         default="request",
         description="where a completion notice goes: 'request' = the address given on submission",
+    )
+    monitor_debounce_polls: int = Field(
+        default=2, ge=1, description="polls a device must be seen down before it is an outage"
+    )
+    monitor_debounce_minutes: int = Field(
+        default=0, ge=0, description="minutes a device must be down before it is an outage"
+    )
+    monitor_change_history: bool = Field(
+        default=True,
+        description="poll the availabilities change history where the dashboard offers it",
+    )
+    monitor_webhook_secret: SecretStr | None = Field(
+        default=None, description="the sharedSecret Meraki puts in each webhook (unset: refused)"
+    )
+    monitor_webhook_allow_without_secret: bool = Field(
+        default=False, description="accept webhooks while no secret is set (a lab only)"
+    )
+    monitor_webhook_max_age_seconds: int = Field(
+        default=300, ge=1, description="a webhook sent longer ago than this is refused (stale)"
+    )
+    monitor_webhook_max_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="largest webhook body accepted"
     )
     job_schedule: dict[str, str] = Field(
         default_factory=dict,

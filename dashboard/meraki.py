@@ -15,6 +15,7 @@ from core.errors import DashboardError
 from core.settings import Settings
 from dashboard.errors import translated_errors
 from dashboard.pacing import shared_limiter
+from dashboard.patience import DEFAULT_PATIENCE_SECONDS
 from dashboard.session import build_sdk
 from dashboard.transport import ANY_ORGANIZATION, Budget, RequestMeter
 from inventory.ports import InventoryItem
@@ -33,12 +34,14 @@ class MerakiDashboard:
         wait_on_rate_limit: bool = True,
         retry_wait: int = 1,
         limiter: Budget | None = None,
+        patience_seconds: float = DEFAULT_PATIENCE_SECONDS,
     ) -> None:
         self.base_url = base_url
         self._api = build_sdk(
             api_key=api_key,
             base_url=base_url,
             maximum_retries=maximum_retries,
+            patience_seconds=patience_seconds,
             wait_on_rate_limit=wait_on_rate_limit,
             nginx_429_retry_wait_time=retry_wait,
             action_batch_retry_wait_time=retry_wait,
@@ -54,6 +57,7 @@ class MerakiDashboard:
             api_key=settings.meraki_api_key.get_secret_value(),
             base_url=settings.meraki_base_url,
             maximum_retries=settings.meraki_max_retries,
+            patience_seconds=settings.dashboard_patience_seconds,
             limiter=shared_limiter(settings.provisioning_rate_per_org),
         )
 

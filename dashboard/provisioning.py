@@ -68,6 +68,7 @@ class MerakiProvisioning:
             api_key=settings.meraki_api_key.get_secret_value(),
             base_url=settings.meraki_base_url,
             maximum_retries=settings.provisioning_max_retries,
+            patience_seconds=settings.dashboard_patience_seconds,
         )
         return cls(
             sdk,

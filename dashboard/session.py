@@ -7,12 +7,27 @@ from typing import Any
 
 import meraki
 
+from dashboard.patience import DEFAULT_PATIENCE_SECONDS, Patience
+
 CALLER = "netkeep/0.1 netkeep"
 _BASE_URLS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+_PATIENCE: weakref.WeakKeyDictionary[Any, Patience] = weakref.WeakKeyDictionary()
 
 
-def build_sdk(*, api_key: str, base_url: str, maximum_retries: int = 10, **options: Any) -> Any:
-    """A quiet `meraki.DashboardAPI` without smart flow, retrying 429s (Retry-After) and 5xx.
+def build_sdk(
+    *,
+    api_key: str,
+    base_url: str,
+    maximum_retries: int = 10,
+    patience_seconds: float = DEFAULT_PATIENCE_SECONDS,
+    **options: Any,
+) -> Any:
+    """A quiet `meraki.DashboardAPI` without smart flow whose requests wait out 429s and 5xx.
+
+    Every request the SDK sends goes through `dashboard.patience.Patience`: 429s (Retry-After,
+    jitter) and 5xx are waited out up to `patience_seconds` per call and never reach the SDK,
+    so its `maximum_retries` only counts its 4xx "busy" retries; a refused connection fails
+    at once with the URL instead of the SDK's retries with 1 s sleeps.
 
     The SDK's smart-flow limiter is off unless asked for: it paces per organization too, but
     before it knows a network's organization it makes hidden GETs (the network, then the
@@ -34,7 +49,19 @@ def build_sdk(*, api_key: str, base_url: str, maximum_retries: int = 10, **optio
     kwargs.update(options)
     sdk = meraki.DashboardAPI(api_key, **kwargs)
     _BASE_URLS[sdk] = base_url
+    session = sdk._session  # private, like transport.sdk_http_client; the contract test guards it
+    patience = Patience(base_url, deadline=patience_seconds)
+    session._send_request = patience.wrap(session._send_request)
+    _PATIENCE[sdk] = patience
     return sdk
+
+
+def patience_of(sdk: Any) -> Patience | None:
+    """The retry policy of an SDK client made by `build_sdk` (None for any other)."""
+    try:
+        return _PATIENCE.get(sdk)
+    except TypeError:
+        return None
 
 
 def base_url_of(sdk: Any) -> str | None:

@@ -14,10 +14,15 @@ that moves it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
+
+from dashboard.patience import Wait
+from dashboard.patience import retry_after as retry_after
+from dashboard.session import patience_of
 
 ANY_ORGANIZATION = "*"
 """The budget key of a client that talks to several organizations."""
@@ -30,12 +35,18 @@ class CallStats:
     calls: int = 0
     rate_limited: int = 0
     server_errors: int = 0
+    waits: int = 0
+    """Times a request was held back and sent again (429, 5xx, dropped connection)."""
+    waited_ms: int = 0
+    """Milliseconds spent in those waits (Retry-After with jitter, backoff)."""
 
     def snapshot(self) -> dict[str, int]:
         return {
             "calls": self.calls,
             "rate_limited": self.rate_limited,
             "server_errors": self.server_errors,
+            "waits": self.waits,
+            "waited_ms": self.waited_ms,
         }
 
 
@@ -70,6 +81,8 @@ class RequestMeter:
     organization_id: str
     limiter: Budget | None = None
     stats: CallStats = field(default_factory=CallStats)
+    observers: list[Callable[[str, Wait], None]] = field(default_factory=list)
+    """Told of every wait with the organization (progress output)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def before_request(self, request: httpx.Request) -> None:
@@ -89,6 +102,14 @@ class RequestMeter:
             with self._lock:
                 self.stats.server_errors += 1
 
+    def on_wait(self, wait: Wait) -> None:
+        """Count a wait before a request is sent again (`dashboard.patience`)."""
+        with self._lock:
+            self.stats.waits += 1
+            self.stats.waited_ms += round(wait.seconds * 1000)
+        for observer in list(self.observers):
+            observer(self.organization_id, wait)
+
     def attach(self, sdk: Any) -> None:
         """Put this meter on every request the SDK session sends from now on."""
         client = sdk_http_client(sdk)
@@ -96,11 +117,6 @@ class RequestMeter:
         hooks["request"] = [*hooks.get("request", []), self.before_request]
         hooks["response"] = [*hooks.get("response", []), self.after_response]
         client.event_hooks = hooks
-
-
-def retry_after(response: httpx.Response) -> float:
-    """A 429's Retry-After in seconds (1 when missing or not a number)."""
-    try:
-        return float(response.headers.get("Retry-After", "1"))
-    except ValueError:
-        return 1.0
+        patience = patience_of(sdk)
+        if patience is not None:
+            patience.watch(self.on_wait)

@@ -49,6 +49,13 @@ class JobContext:
         return self.adapters.get("dashboard") or MerakiDashboard.from_settings(self.settings)
 
     @cached_property
+    def monitoring(self) -> Any:
+        from dashboard.monitoring import MerakiMonitoring
+
+        found = self.adapters.get("monitoring")
+        return found or MerakiMonitoring.from_settings(self.settings)
+
+    @cached_property
     def provisioning(self) -> Any:
         from dashboard.provisioning import MerakiProvisioning
 
@@ -103,6 +110,54 @@ def doctor_check(ctx: JobContext, now: datetime) -> object:
     return {"violations": len(findings.violations), "error": findings.dashboard_error}
 
 
+def monitor_poll(ctx: JobContext, now: datetime) -> object:
+    from core.settings import business_calendar
+    from monitoring.domain import Debounce
+    from monitoring.jobs import poll_liveness
+
+    settings = ctx.settings
+    with ctx.session() as session:
+        report = poll_liveness(
+            session=session,
+            dashboard=ctx.monitoring,
+            organization_id=settings.meraki_org_id,
+            now=now,
+            debounce=Debounce(settings.monitor_debounce_polls, settings.monitor_debounce_minutes),
+            prefer_change_history=settings.monitor_change_history,
+            calendar=business_calendar(settings),
+        )
+    return {
+        "method": report.method,
+        "devices": report.devices,
+        "opened": report.opened,
+        "closed": report.closed,
+        "repeated": report.repeated,
+    }
+
+
+def monitor_notices(ctx: JobContext, now: datetime) -> object:
+    from changes.mailer import SmtpMailer
+    from core import secret_store
+    from monitoring.jobs import deliver_failure_notices
+    from monitoring.outbound import HttpNoticePoster
+
+    cipher = installation_key(ctx.settings).fernet()
+
+    def secrets(customer: str, name: str) -> str | None:
+        with ctx.session() as session:
+            return secret_store.reveal(session=session, cipher=cipher, customer=customer, name=name)
+
+    with ctx.session() as session:
+        done = deliver_failure_notices(
+            session=session,
+            mailer=ctx.adapters.get("mailer") or SmtpMailer.from_settings(ctx.settings),
+            poster=ctx.adapters.get("poster") or HttpNoticePoster(),
+            secrets=secrets,
+            now=now,
+        )
+    return {"sent": done.sent, "retrying": done.retrying}
+
+
 @dataclass(frozen=True, slots=True)
 class Periodic:
     """A recurring job: its name (also its lock: never two runs at once), cron line, function."""
@@ -128,6 +183,15 @@ PERIODIC: tuple[Periodic, ...] = (
         "20 * * * *",
         incident_auto_close,
         "answered incidents closed 5 days after the answer with no reply",
+    ),
+    Periodic(
+        "monitor.poll", "* * * * *", monitor_poll, "device liveness polled; outages opened/closed"
+    ),
+    Periodic(
+        "monitor.notices",
+        "* * * * *",
+        monitor_notices,
+        "failure notices due in their window sent; failed ones retried with backoff",
     ),
 )
 BY_NAME = {p.name: p for p in PERIODIC}

@@ -56,6 +56,11 @@ SUB_COMMANDS: tuple[Lazy, ...] = (
         "Contracts: devices, acceptance, initial fee, end.",
     ),
     Lazy(
+        "monitor",
+        "monitoring.cli:monitor_app",
+        "Device liveness: poll now, list outages and received alerts, open an RMA from an outage.",
+    ),
+    Lazy(
         "rma",
         "rma.cli:rma_app",
         "Advance-replacement (send-back) maintenance: open, decide, reserve, release, ship, swap, "
@@ -291,9 +296,38 @@ def demo(
             markup=False,
             highlight=False,
         )
+        if serve_api and sandbox_url:  # the sandbox POSTs its alerts to this API
+            cfg = _demo_webhooks(cfg, sandbox_url, api_url)
         if serve_api:  # on SQLite the periodic jobs run in this process too
             cfg = cfg.model_copy(update={"jobs_in_process": cfg.is_sqlite})
             uvicorn.run(create_app(cfg), host=cfg.api_host, port=api_port, log_level="info")
+
+
+DEMO_NETWORKS = ("N_demo_tokyo", "N_demo_osaka", "N_demo_yokohama")
+DEMO_ALERTS = ["applianceDown", "gatewayDown", "vpnConnectivityChange", "settingsChanged"]
+
+
+def _demo_webhooks(cfg: Any, sandbox_url: str, api_url: str) -> Any:
+    """A fresh webhook secret, and the demo networks' alerts sent to this API's receiver."""
+    import secrets
+
+    from pydantic import SecretStr
+
+    from dashboard.monitoring import MerakiMonitoring
+
+    secret = secrets.token_urlsafe(24)
+    dashboard = MerakiMonitoring(
+        api_key=cfg.meraki_api_key.get_secret_value(), base_url=sandbox_url
+    )
+    for network_id in DEMO_NETWORKS:
+        dashboard.configure_webhook(
+            network_id=network_id,
+            name="netkeep",
+            url=f"{api_url}/webhooks/meraki",
+            shared_secret=secret,
+            alert_types=DEMO_ALERTS,
+        )
+    return cfg.model_copy(update={"monitor_webhook_secret": SecretStr(secret)})
 
 
 def main() -> None:

@@ -121,7 +121,33 @@ def seed_demo_data(session: Session) -> tuple[int, int]:
     )
     _advance_contracts(session)
     _verify_stock(session)
+    _notice_contacts(session)
     return created, len(report.created)
+
+
+DEMO_CONTACTS = (("なにわ物産株式会社", "it@naniwa.example.jp"),)
+
+
+def _notice_contacts(session: Session) -> None:
+    """Where the demo customers' failure notices go (the mail sink keeps them)."""
+    from sqlmodel import select
+
+    from monitoring.models import NoticeContact
+    from monitoring.notices import MAIL, add_contact
+
+    for customer, address in DEMO_CONTACTS:
+        known = select(NoticeContact).where(
+            NoticeContact.customer == customer, NoticeContact.address == address
+        )
+        if session.exec(known).first() is None:
+            add_contact(
+                session=session,
+                actor=DEMO_ACTOR,
+                customer=customer,
+                channel=MAIL,
+                address=address,
+                now=utcnow(),
+            )
 
 
 def tour(
@@ -151,6 +177,7 @@ def tour(
         f" (sandbox on {sandbox_url})" if sandbox_url and sandbox_url != DEFAULT_SANDBOX_URL else ""
     )
     export_lines = "\n".join(f"  {line}" for line in exports)
+    sandbox_root = (sandbox_url or DEFAULT_SANDBOX_URL).removesuffix("/api/v1")
     return f"""
 netkeep demo — ready / デモ環境の準備ができました
 
@@ -199,4 +226,16 @@ CLI:
   netkeep sla policy C-2026-0003 --monthly-fee 30000         # admin: fee before tax
   netkeep sla outage C-2026-0003 --started 2026-11-02T09:00 --ended 2026-11-04T10:00
   netkeep sla report --month 2026-11 --pdf sla-2026-11.pdf   # two full days: ¥2,000
+
+Monitoring: the sandbox takes the Osaka router down and POSTs the dashboard's alert to this API
+(its webhook receiver is configured on the demo networks), which opens the outage; the failure
+notice to なにわ物産 waits for the UTM window (Mon–Sat 9–17 JST) and then lands in the mail sink.
+  curl -X PUT -H "X-Sandbox-Admin-Token: <sandbox admin token>" \\
+       -H "Content-Type: application/json" -d '{{"status": "offline"}}' \\
+       {sandbox_root}/_sandbox/devices/Q2KY-BBBB-0003/status
+  netkeep monitor alerts                                     # "Appliance went down"
+  netkeep monitor poll --debounce-polls 1                    # the poll sees it too (no duplicate)
+  netkeep monitor outages --open                             # since when, site, contract
+  netkeep monitor notices                                    # due at the next window start
+  netkeep monitor rma 1                                      # the RMA for that outage, one step
 """

@@ -36,6 +36,10 @@ class BatchTimings:
     claim_settle: float = 300.0
     """How long newly claimed devices may answer 404 before a batch addressing them gives up
     (the specification: "it may take a few minutes for API requests against that device")."""
+    claim_limit: int | None = 10
+    """Claim requests per organization within `claim_window` (the dashboard: 10; None: none)."""
+    claim_window: float = 300.0
+    """Seconds the claim limit counts over (the dashboard: five minutes)."""
 
 
 @dataclass

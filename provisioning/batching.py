@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,10 @@ VLAN_CREATE_FIELDS = frozenset(
 is a create followed by an update of the same VLAN, in the same batch."""
 SYNC_BATCH_MAX = 20
 ASYNC_BATCH_MAX = 100
+CLAIM_LIMIT = 10
+CLAIM_WINDOW = 300.0
+"""claimNetworkDevices "can be used up to ten times within a single five minute window": counted
+per claim *request* (one per site, whatever its number of serials), per organization."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,9 @@ class CallEstimate:
     polls: int
     verify_reads: int
     seconds: float
+    claim_wait: float = 0.0
+    """Of `seconds`, the wait for the claim limit (ten claim requests per organization in five
+    minutes): a rollout claiming into more than ten sites of one organization."""
 
     @property
     def calls(self) -> int:
@@ -365,3 +373,44 @@ def estimate(
     waits = polls * poll_seconds
     total = reads + direct + batches + polls + verify_reads
     return CallEstimate(reads, direct, batches, polls, verify_reads, round(total / rate + waits, 2))
+
+
+# --- the claim budget ------------------------------------------------------------------------
+
+
+def claims_free(sent: Sequence[float], now: float, *, limit: int, window: float) -> int:
+    """Claim requests that may go at `now`: `limit` less those sent in the `window` before it.
+
+    A claim sent at ``t`` counts while ``t > now - window`` (at ``t + window`` it is free again).
+    """
+    return max(0, limit - sum(1 for t in sent if t > now - window))
+
+
+def claim_wait(sent: Sequence[float], now: float, *, limit: int, window: float) -> float:
+    """Seconds from `now` until one more claim request may go (0.0: at once)."""
+    recent = sorted(t for t in sent if t > now - window)
+    if len(recent) < limit:
+        return 0.0
+    return recent[len(recent) - limit] + window - now
+
+
+def claims_wait_total(claims: int, *, limit: int | None, window: float) -> float:
+    """The least a rollout of `claims` claim requests into one organization waits for them:
+    `limit` go at once, each further `limit` one `window` later."""
+    if limit is None or claims <= limit:
+        return 0.0
+    return (math.ceil(claims / limit) - 1) * window
+
+
+_CLAIM_LIMITED = re.compile(r"claim.*(limit|too many)|(limit|too many).*claim", re.I | re.S)
+_RETRY_AFTER = re.compile(r"retry after (\d+(?:\.\d+)?) ?s", re.I)
+
+
+def claim_refusal(errors: Iterable[str], window: float) -> float | None:
+    """Seconds to wait when a failed batch's errors say the claim limit refused it (None: they
+    do not): the "retry after N seconds" they give, else a whole `window`."""
+    text = " ".join(str(e) for e in errors)
+    if not _CLAIM_LIMITED.search(text):
+        return None
+    found = _RETRY_AFTER.search(text)
+    return float(found.group(1)) if found else window

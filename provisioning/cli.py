@@ -11,7 +11,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
+from core.cli_support import (
+    cli_actor,
+    cli_session,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+    settings,
+)
 from core.errors import Problem, ValidationFailed
 from core.exit_codes import ExitCode
 from core.secret_cli import local_lookup
@@ -41,7 +49,20 @@ SheetsArg = Annotated[
 def _dashboard() -> MerakiProvisioning:
     from dashboard.provisioning import MerakiProvisioning  # the SDK only when it is used
 
-    return MerakiProvisioning.from_settings(settings())
+    dash = MerakiProvisioning.from_settings(settings())
+    dash.meter.observers.append(_show_wait)
+    return dash
+
+
+def _show_wait(organization_id: str, wait: Any) -> None:
+    """A dashboard that said "wait": shown on stderr (above the progress bar), never fatal."""
+    what = f"answered {wait.status}" if wait.status else "dropped the connection"
+    err_console.print(
+        f"dashboard {what} to {wait.method} {wait.path} (organization {organization_id}); "
+        f"waiting {wait.seconds:.1f} s (attempt {wait.attempt})",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _options() -> service.ProvisioningOptions:
@@ -164,8 +185,13 @@ def _show_rollout_cost(
     console.print(
         f"estimate: {estimate.calls} calls ({estimate.reads} reads, {estimate.batches} "
         f"batches, {estimate.direct} direct, {estimate.polls} polls, "
-        f"{estimate.verify_reads} verify reads), about {estimate.seconds:.1f} s; "
-        f"{alone} one sheet at a time",
+        f"{estimate.verify_reads} verify reads), about {estimate.seconds:.1f} s"
+        + (
+            f" (of which {estimate.claim_wait:.0f} s waiting for the claim limit)"
+            if estimate.claim_wait
+            else ""
+        )
+        + f"; {alone} one sheet at a time",
         highlight=False,
     )
 

@@ -8,6 +8,11 @@ once. A shared batch is all-or-nothing on the dashboard: when one fails, its sit
 sent again one site at a time, so one bad sheet fails alone. A job whose journal shows an
 interrupted step runs alone first, exactly as `netkeep apply --resume` would run it; a step the
 journal holds as done is never sent again.
+
+Claims: the dashboard allows ten claim requests per organization in five minutes
+(`BatchTimings.claim_limit`/`claim_window`). Each site's next batch step goes as soon as its
+previous one is done; a step holding a claim waits for the organization's claim budget
+(`batching.claim_wait`), while the sites whose claims went on with their next steps.
 """
 
 from __future__ import annotations
@@ -21,7 +26,13 @@ from typing import Any
 from core.errors import DashboardError, DomainError
 from provisioning.actions import is_network_creation, own_created
 from provisioning.batch_wait import BATCH_SLOTS, wait_for_batches
-from provisioning.batching import ASYNC_BATCH_MAX, SYNC_BATCH_MAX, pack_round
+from provisioning.batching import (
+    ASYNC_BATCH_MAX,
+    SYNC_BATCH_MAX,
+    claim_wait,
+    claims_free,
+    pack_round,
+)
 from provisioning.domain import StepStatus
 from provisioning.journal import VERIFY
 from provisioning.models import JobStep
@@ -56,6 +67,16 @@ def shareable(runner: StepRunner) -> bool:
     )
 
 
+def holds_claim(step: JobStep) -> bool:
+    """Whether the step sends a claim request (one per site, whatever its serials)."""
+    return any(op["operation"] == "claim" for op in step.operations)
+
+
+def next_batch(runner: StepRunner) -> JobStep | None:
+    """The job's first batch step still to be sent."""
+    return next((s for s in runner.steps if s.batch and s.status == StepStatus.PENDING), None)
+
+
 def pending_creation(runner: StepRunner) -> JobStep | None:
     """The job's network creation when it is still to be sent (never one the journal holds done)."""
     first = runner.steps[0] if runner.steps else None
@@ -77,6 +98,8 @@ class OrgRollout:
         self.org = dashboard.organization_id
         self.journal = runners[0].journal
         self.waiter = runners[0].waiter
+        self.claims_at: list[float] = []
+        """When this rollout's claim requests ended (counted conservatively: at the end)."""
 
     def alive(self, runners: Sequence[StepRunner] | None = None) -> list[StepRunner]:
         return [r for r in (self.runners if runners is None else runners) if not r.failed]
@@ -133,10 +156,37 @@ class OrgRollout:
         for runner, step in members:
             if resend:
                 self.journal.again([step])
+            if holds_claim(step):
+                self.wait_for_claim()
             try:
                 runner.run_step(step)
             except DomainError as exc:
                 runner.fail(exc)
+            if holds_claim(step):
+                self.claimed(1)
+
+    # -- the claim budget
+
+    def claims_free(self) -> int:
+        limit = self.waiter.timings.claim_limit
+        if limit is None:
+            return len(self.runners)
+        window = self.waiter.timings.claim_window
+        return claims_free(self.claims_at, self.waiter.clock(), limit=limit, window=window)
+
+    def wait_for_claim(self) -> None:
+        """Sleep until the organization's claim budget allows one more claim request."""
+        limit = self.waiter.timings.claim_limit
+        if limit is None:
+            return
+        window = self.waiter.timings.claim_window
+        wait = claim_wait(self.claims_at, self.waiter.clock(), limit=limit, window=window)
+        if wait > 0:
+            self.progress(f"waiting {wait:.0f} s for the claim limit")
+            self.waiter.sleep(wait)
+
+    def claimed(self, count: int) -> None:
+        self.claims_at.extend([self.waiter.clock()] * count)
 
     def finish(self, members: list[Member], batch: Mapping[str, Any] | None = None) -> None:
         """The members' steps done together; if the inventory refuses a unit one of them
@@ -230,19 +280,32 @@ class OrgRollout:
             self.journal.done([s for _, s in found], *[r.job for r, _ in found])
 
     def batch_rounds(self, runners: list[StepRunner]) -> None:
-        queues = {
-            id(r): [s for s in r.steps if s.batch and s.status == StepStatus.PENDING]
-            for r in runners
-        }
-        depth = max((len(q) for q in queues.values()), default=0)
-        for round_no in range(depth):
-            members = [
-                (r, queues[id(r)][round_no])
+        """Round by round, each site's next batch step; a step holding a claim only within the
+        claim budget (the others wait for it while the rest go on)."""
+        tried: set[int] = set()
+        while True:
+            heads = [
+                (r, s)
                 for r in self.alive(runners)
-                if len(queues[id(r)]) > round_no
+                if (s := next_batch(r)) is not None and id(s) not in tried
             ]
+            if not heads:
+                return
+            free = self.claims_free()
+            members: list[Member] = []
+            for runner, step in heads:
+                if holds_claim(step):
+                    if free <= 0:
+                        continue
+                    free -= 1
+                members.append((runner, step))
+            if not members:
+                self.wait_for_claim()
+                continue
+            tried.update(id(s) for _, s in members)
             sizes = [len(s.operations) for _, s in members]
             self.run_waves([[members[i] for i in g] for g in pack_round(sizes)])
+            self.claimed(sum(1 for _, s in members if holds_claim(s)))
 
     def shared_reads(self, waiting: list[StepRunner]) -> SharedReads:
         """The organization's networks, devices and RF assignments, once for every job."""

@@ -7,7 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provisioning.actions import is_network_creation
-from provisioning.batching import ASYNC_BATCH_MAX, CallEstimate, batch_cost, pack_round
+from provisioning.batching import (
+    ASYNC_BATCH_MAX,
+    CallEstimate,
+    StepPlan,
+    batch_cost,
+    claims_wait_total,
+    pack_round,
+)
 from provisioning.domain import RADIO, kind_of
 from provisioning.plan import SitePlan
 from provisioning.service import ProvisioningOptions
@@ -31,20 +38,43 @@ def rollout_cost(
     return rollout_estimate(busy, options), sum(map(alone_calls, busy))
 
 
-def _batch_calls(org_plans: list[SitePlan]) -> tuple[int, int]:
-    """Shared batches and their polls: the creations, then the rounds of batch steps."""
+def _claims(step: StepPlan) -> bool:
+    return any(op.operation == "claim" for op in step.operations)
+
+
+def batch_ticks(org_plans: Sequence[SitePlan], claim_limit: int | None) -> list[list[int]]:
+    """The action counts of the batch steps sent together, tick by tick, as `OrgRollout` sends
+    them: each site's next batch step, a step holding a claim only while the claim budget has
+    room (`claim_limit` per window; when only waiting claims are left, a window passes and the
+    budget is whole again)."""
+    queues = [[s for s in p.steps if s.batch] for p in org_plans]
+    ticks: list[list[int]] = []
+    free = claim_limit
+    while any(queues):
+        members = []
+        for queue in queues:
+            if not queue:
+                continue
+            if free is not None and _claims(queue[0]):
+                if free <= 0:
+                    continue
+                free -= 1
+            members.append(queue)
+        if not members:
+            free = claim_limit
+            continue
+        ticks.append([len(queue.pop(0).operations) for queue in members])
+    return ticks
+
+
+def _batch_calls(org_plans: list[SitePlan], claim_limit: int | None) -> tuple[int, int]:
+    """Shared batches and their polls: the creations, then the ticks of batch steps."""
     batches = polls = 0
     creates = sum(1 for p in org_plans if is_network_creation(p.steps[0]))
     for start in range(0, creates, ASYNC_BATCH_MAX):
         size = min(ASYNC_BATCH_MAX, creates - start)
         batches, polls = batches + 1, polls + batch_cost(size) - 1
-    rounds: list[list[int]] = []
-    for p in org_plans:
-        for r, s in enumerate([s for s in p.steps if s.batch]):
-            if r == len(rounds):
-                rounds.append([])
-            rounds[r].append(len(s.operations))
-    for sizes in rounds:
+    for sizes in batch_ticks(org_plans, claim_limit):
         for group in pack_round(sizes):
             cost = batch_cost(sum(sizes[i] for i in group))
             batches, polls = batches + 1, polls + cost - 1
@@ -69,16 +99,26 @@ def rollout_estimate(plans: Sequence[SitePlan], options: ProvisioningOptions) ->
     for plan in plans:
         by_org[plan.organization_id].append(plan)
     reads = direct = batches = polls = verify = 0
+    claim_wait = 0.0  # organizations run side by side: the longest of their claim waits
     for org_plans in by_org.values():
         reads += 1 + sum(p.reads_made for p in org_plans)
         busy = [p for p in org_plans if p.steps]
         if any(is_network_creation(p.steps[0]) for p in busy):
             reads += 1  # the network list that gives the new networks' ids
-        org_batches, org_polls = _batch_calls(busy)
+        org_batches, org_polls = _batch_calls(busy, options.claim_limit)
         batches, polls = batches + org_batches, polls + org_polls
         for p in busy:
             direct += sum(1 for s in p.steps if not s.batch and not is_network_creation(s))
         verify += _verify_calls(busy)
+        claims = sum(
+            1 for p in busy for s in p.steps for op in s.operations if op.operation == "claim"
+        )
+        wait = claims_wait_total(
+            claims, limit=options.claim_limit, window=options.claim_window_seconds
+        )
+        claim_wait = max(claim_wait, wait)
     total = reads + direct + batches + polls + verify
-    seconds = round(total / options.rate / max(1, len(by_org)) + polls * options.poll_seconds, 2)
-    return CallEstimate(reads, direct, batches, polls, verify, seconds)
+    seconds = total / options.rate / max(1, len(by_org)) + polls * options.poll_seconds
+    return CallEstimate(
+        reads, direct, batches, polls, verify, round(seconds + claim_wait, 2), claim_wait
+    )

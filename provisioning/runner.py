@@ -29,7 +29,7 @@ from provisioning.actions import (
     own_created,
 )
 from provisioning.batch_wait import BATCH_SLOTS, Waiter, wait_for_batch
-from provisioning.batching import claimed_serial
+from provisioning.batching import claim_refusal, claimed_serial
 from provisioning.domain import JobStatus, StepStatus, fingerprint_secrets, kind_of
 from provisioning.journal import VERIFY, Journal
 from provisioning.models import JobStep, ProvisioningJob
@@ -180,6 +180,7 @@ class StepRunner:
                 self.journal.sent([step])
             batch = wait_for_batch(self.dashboard, batch, self.waiter)
             batch = self.after_claim(step, actions, batch)
+        batch = self.after_claim_limit(step, actions, batch)
         status = batch.get("status") or {}
         if status.get("failed"):
             errors = "; ".join(str(e) for e in status.get("errors") or []) or "no detail"
@@ -188,6 +189,28 @@ class StepRunner:
                 operation="createOrganizationActionBatch",
             )
         step.answer = own_created(status, self.job.network_id)
+
+    def after_claim_limit(
+        self, step: JobStep, actions: list[Any], batch: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A batch holding a claim that the claim limit refused (another tool's claims used the
+        organization's ten in five minutes): it changed nothing, so it is sent again after the
+        wait the dashboard gives (a whole claim window when it gives none), until the batch
+        deadline; any other failure is left to the caller."""
+        if not any(op["operation"] == "claim" for op in step.operations):
+            return batch
+        timings = self.waiter.timings
+        deadline = self.waiter.clock() + max(timings.deadline, 2 * timings.claim_window)
+        while (status := batch.get("status") or {}).get("failed"):
+            wait = claim_refusal(status.get("errors") or [], timings.claim_window)
+            if wait is None or self.waiter.clock() + wait > deadline:
+                return batch
+            self.waiter.sleep(max(wait, timings.poll_seconds))
+            with BATCH_SLOTS.slot(self.job.organization_id):
+                batch = self.dashboard.submit_batch(actions, synchronous=step.synchronous)
+                self.journal.sent([step], request_id=str(batch["id"]))
+                batch = wait_for_batch(self.dashboard, batch, self.waiter)
+        return batch
 
     def claimed_earlier(self, step: JobStep) -> set[str]:
         """Serials this job claimed in the steps before `step`."""

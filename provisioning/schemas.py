@@ -25,6 +25,7 @@ class EstimateOut(BaseModel):
     polls: int
     verify_reads: int
     seconds: float
+    claim_wait: float = 0.0
 
     @classmethod
     def of(cls, e: CallEstimate) -> EstimateOut:

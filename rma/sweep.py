@@ -40,7 +40,7 @@ from core.db import begin_write
 from core.errors import Conflict
 from core.timeutil import UtcDateTime
 from inventory.domain import DeviceStatus
-from inventory.models import CatalogueModel
+from inventory.models import CatalogueModel, Device
 from inventory.service import DEVICE_AUDIT_FIELDS
 from rma.domain import AWAITING_RETURN, CHARGEABLE, RmaStatus, damage_charge
 from rma.models import DamageChargeRecord, Rma
@@ -163,6 +163,17 @@ def _settle_batch(
         numbers = ", ".join(f"RMA-{i:06d}" for i in moving)
         raise Conflict(f"another transaction charged one of {numbers} first", rmas=numbers)
     session.execute(text(sql.device_update()).bindparams(*typed), params)
+    _expire_stale(session, rma_ids=set(moving), device_ids={c.device_id for c in claimed})
+
+
+def _expire_stale(session: Session, *, rma_ids: set[int], device_ids: set[int | None]) -> None:
+    """The SQL above bypassed the ORM: rows this session already holds are reloaded when next
+    read, so a caller sees the RMAs charged and the devices lost, not what they were before."""
+    for obj in list(session.identity_map.values()):
+        if (isinstance(obj, Rma) and obj.id in rma_ids) or (
+            isinstance(obj, Device) and obj.id in device_ids
+        ):
+            session.expire(obj)
 
 
 class _Sql:

@@ -1,12 +1,15 @@
 """Admin API under /_sandbox: seed/reset, snapshot/load, faults, counters, generators."""
 
 import ipaddress
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
 from sandbox import seeds
+from sandbox.alerts import OTHER_ALERTS, STATUS_ALERTS, Delivery, post_alerts
 from sandbox.faults import FaultConfig, parse_faults
+from sandbox.routes_monitor import record_status_change
 from sandbox.state import SandboxState
 
 if TYPE_CHECKING:
@@ -138,7 +141,7 @@ def admin_router(runtime: "SandboxRuntime") -> APIRouter:
 
     @router.put("/claims")
     async def set_claims(denied: Guard, body: JsonBody = None) -> Response:
-        """Claim timing: {"settle": 0.2, "limit": 10} (limit null: no limit)."""
+        """Claim timing: {"settle": 0.2, "limit": 10, "window": 300} (limit null: no limit)."""
         if denied:
             return denied
         claims = runtime.dashboard.claims
@@ -146,8 +149,26 @@ def admin_router(runtime: "SandboxRuntime") -> APIRouter:
         claims.settle = float(data.get("settle", claims.settle))
         if "limit" in data:
             claims.limit = None if data["limit"] is None else int(data["limit"])
+        claims.window = float(data.get("window", claims.window))
         claims.reset()
-        return json_response({"settle": claims.settle, "limit": claims.limit})
+        return json_response(
+            {"settle": claims.settle, "limit": claims.limit, "window": claims.window}
+        )
+
+    @router.get("/claims")
+    async def get_claims(denied: Guard) -> Response:
+        """Claim requests admitted per organization (sandbox clock, seconds) and those refused."""
+        if denied:
+            return denied
+        claims = runtime.dashboard.claims
+        return json_response(
+            {
+                "limit": claims.limit,
+                "window": claims.window,
+                "admitted": claims.admitted,
+                "refused": claims.refused,
+            }
+        )
 
     @router.post("/organizations/{org_id}/inventory/generate")
     async def generate_inventory(org_id: str, denied: Guard, body: JsonBody = None) -> Response:
@@ -180,17 +201,76 @@ def admin_router(runtime: "SandboxRuntime") -> APIRouter:
 
     @router.put("/devices/{serial}/status")
     async def set_device_status(serial: str, denied: Guard, body: JsonBody = None) -> Response:
-        """Force a device status (online, alerting, offline, dormant) for monitoring demos."""
+        """Set a device online/alerting/offline/dormant: its availabilities and change history
+        follow, and a went-down/came-up alert is POSTed to the network's webhook servers."""
         if denied:
             return denied
-        dev = runtime.dashboard.state.devices.get(serial)
+        state = runtime.dashboard.state
+        dev = state.devices.get(serial)
         status = (body or {}).get("status")
         if dev is None:
             return errors(404, f"Device {serial} not found")
         if status not in ("online", "alerting", "offline", "dormant"):
             return errors(400, "'status' must be online, alerting, offline or dormant")
-        dev["status"] = status
-        return json_response({"serial": serial, "status": status})
+        now = datetime.now(UTC)
+        was_down = dev.get("status") in ("offline", "dormant")
+        changed = record_status_change(state, dev, status, now)
+        is_down = status in ("offline", "dormant")
+        deliveries: list[Delivery] = []
+        kind = STATUS_ALERTS.get((str(dev.get("productType")), is_down))
+        if changed and was_down != is_down and kind and dev.get("networkId"):
+            deliveries = await post_alerts(
+                state,
+                net_id=str(dev["networkId"]),
+                alert_type=kind[1],
+                settings_type=kind[0],
+                device=dev,
+                now=now,
+                override=(body or {}).get("override"),
+            )
+        return json_response(
+            {
+                "serial": serial,
+                "status": status,
+                "changed": changed,
+                "deliveries": [d.to_dict() for d in deliveries],
+            }
+        )
+
+    @router.post("/networks/{net_id}/alerts")
+    async def send_alert(net_id: str, denied: Guard, body: JsonBody = None) -> Response:
+        """Raise an alert on a network ("VPN connectivity changed", "Settings changed", or any
+        status alert): {"alertType": ..., "deviceSerial": ..., "alertData": {...},
+        "override": {...}} -- `override` replaces payload fields (a forged secret, a stale
+        sentAt, a replayed alertId) so a receiver's refusals can be tested."""
+        if denied:
+            return denied
+        state = runtime.dashboard.state
+        if net_id not in state.networks:
+            return errors(404, f"Network {net_id} not found")
+        data = body or {}
+        alert_type = str(data.get("alertType") or "")
+        settings_type = OTHER_ALERTS.get(alert_type) or next(
+            (t for t, text in STATUS_ALERTS.values() if text == alert_type), None
+        )
+        if settings_type is None:
+            known = sorted([*OTHER_ALERTS, *(text for _, text in STATUS_ALERTS.values())])
+            return errors(400, f"'alertType' must be one of {known}")
+        serial = data.get("deviceSerial")
+        dev = state.devices.get(str(serial)) if serial else None
+        if serial and dev is None:
+            return errors(404, f"Device {serial} not found")
+        deliveries = await post_alerts(
+            state,
+            net_id=net_id,
+            alert_type=alert_type,
+            settings_type=settings_type,
+            device=dev,
+            now=datetime.now(UTC),
+            alert_data=data.get("alertData"),
+            override=data.get("override"),
+        )
+        return json_response({"deliveries": [d.to_dict() for d in deliveries]})
 
     @router.put("/devices/{serial}/public-ip")
     async def set_public_ip(serial: str, denied: Guard, body: JsonBody = None) -> Response:

@@ -47,6 +47,8 @@ class SandboxConfig:
     """Seconds a newly claimed device answers 404 (the dashboard: "may take a few minutes")."""
     claim_limit: int | None = None
     """Claims per organization within five minutes (the dashboard's is 10; None: no limit)."""
+    claim_window: float = 300.0
+    """Seconds the claim limit counts over (the dashboard: 300)."""
 
 
 class ConnectionDropped(Exception):
@@ -115,7 +117,9 @@ class SandboxRuntime:
         self.config = config
         state = self._initial_state(config)
         self.dashboard = Dashboard(
-            state, config.batch_delay, Claims(config.claim_settle, config.claim_limit)
+            state,
+            config.batch_delay,
+            Claims(config.claim_settle, config.claim_limit, config.claim_window),
         )
         self.limiter = RateLimiter(config.rate_limit or None, config.ip_rate_limit or None)
         self.faults = FaultInjector(config.faults)
@@ -180,7 +184,9 @@ async def handle_api(runtime: SandboxRuntime, request: Request, path: str) -> Re
             return DroppedConnection()
         if fault.status == 429:
             return errors(
-                429, "API rate limit exceeded for organization", headers={"Retry-After": "1"}
+                429,
+                "API rate limit exceeded for organization",
+                headers={"Retry-After": f"{runtime.faults.config.retry_after_429:g}"},
             )
         return errors(fault.status, "Sandbox injected server error")
     client_ip = request.client.host if request.client else "unknown"

@@ -41,8 +41,13 @@ def serve_sandbox(
     ] = 0.2,
     claim_limit: Annotated[
         int,
-        typer.Option(help="Claims per organization within 5 minutes (the dashboard: 10); 0: none."),
+        typer.Option(
+            help="Claims per organization within the window (the dashboard: 10); 0: none."
+        ),
     ] = 0,
+    claim_window: Annotated[
+        float, typer.Option(help="Seconds the claim limit counts over (the dashboard: 300).")
+    ] = 300.0,
 ) -> None:
     """Serve the Meraki Dashboard API v1 sandbox until interrupted."""
     try:
@@ -56,6 +61,7 @@ def serve_sandbox(
         state_file=state_file,
         claim_settle=claim_settle,
         claim_limit=claim_limit or None,
+        claim_window=claim_window,
     )
     if api_key:
         config.api_key = api_key

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from sandbox import (
     batches,
     routes_appliance,
     routes_devices,
+    routes_monitor,
     routes_org,
     routes_security,
     routes_wireless,
@@ -36,7 +38,14 @@ LEGACY_VERBS = {"create": "POST", "update": "PUT", "destroy": "DELETE"}
 def base_router() -> Router:
     """Every operation except action batches (which may contain any of these)."""
     combined = Router()
-    for module in (routes_org, routes_devices, routes_appliance, routes_security, routes_wireless):
+    for module in (
+        routes_org,
+        routes_devices,
+        routes_appliance,
+        routes_security,
+        routes_wireless,
+        routes_monitor,
+    ):
         combined.include(module.router)
     return combined
 
@@ -68,8 +77,14 @@ class Claims:
 
     settle: float = 0.2
     limit: int | None = None
+    window: float = CLAIM_WINDOW
+    """Seconds the limit counts over (the dashboard: five minutes; tests use a short one)."""
     settling: dict[str, float] = field(default_factory=dict)
     recent: dict[str, list[float]] = field(default_factory=dict)
+    admitted: dict[str, list[float]] = field(default_factory=dict)
+    """Every claim request let through, per organization (what tests check the limit with)."""
+    refused: int = 0
+    """Claim requests answered 429."""
 
     def refuse_unsettled(self, path: str, now: float) -> None:
         """404 for a request about a device claimed less than `settle` seconds ago."""
@@ -81,11 +96,13 @@ class Claims:
         """429 when the organization used its claims of the last five minutes."""
         if self.limit is None:
             return
-        kept = [t for t in self.recent.get(org_id, []) if t > now - CLAIM_WINDOW]
+        kept = [t for t in self.recent.get(org_id, []) if t > now - self.window]
         self.recent[org_id] = kept
         if len(kept) >= self.limit:
-            raise ClaimLimited(kept[0] + CLAIM_WINDOW - now)
+            self.refused += 1
+            raise ClaimLimited(kept[0] + self.window - now, self.limit, self.window)
         kept.append(now)
+        self.admitted.setdefault(org_id, []).append(now)
 
     def claimed(self, serials: Any, now: float) -> None:
         """Serials just claimed: they answer 404 until `settle` seconds have passed."""
@@ -95,14 +112,18 @@ class Claims:
     def reset(self) -> None:
         self.settling.clear()
         self.recent.clear()
+        self.admitted.clear()
+        self.refused = 0
 
 
 class ClaimLimited(ApiError):
     """429: claimNetworkDevices used ten times within five minutes; Retry-After in seconds."""
 
-    def __init__(self, wait: float) -> None:
+    def __init__(self, wait: float, limit: int = 10, window: float = CLAIM_WINDOW) -> None:
         super().__init__(
-            429, "Claims are limited to 10 within 5 minutes; retry after the time given"
+            429,
+            f"Claims are limited to {limit} within {window:g} seconds; "
+            f"retry after {math.ceil(wait)} seconds",
         )
         self.wait = wait
 

@@ -33,6 +33,8 @@ class FaultConfig:
     error_statuses: tuple[int, ...] = SERVER_ERRORS
     latency_ms: float = 0.0
     burst_429: int = 0
+    retry_after_429: float = 1.0
+    """The Retry-After (seconds, fractions allowed) an injected 429 carries."""
     burst_5xx: int = 0
     drop_rate: float = 0.0
     seed: int | None = None
@@ -72,7 +74,8 @@ def _rate(text: str, key: str) -> float:
 
 
 def parse_faults(spec: str | None) -> FaultConfig:
-    """Parse "5xx=0.1,latency=50ms,429burst=5,drop=0.01" (also 503=0.2, 5xxburst=2, seed=7)."""
+    """Parse "5xx=0.1,latency=50ms,429burst=5,drop=0.01" (also 503=0.2, 5xxburst=2, seed=7,
+    429after=0.05: the injected 429s' Retry-After in seconds)."""
     config = FaultConfig()
     if not spec:
         return config
@@ -88,6 +91,8 @@ def parse_faults(spec: str | None) -> FaultConfig:
             config.latency_ms = _latency_ms(value)
         elif key == "429burst":
             config.burst_429 = int(value)
+        elif key == "429after":
+            config.retry_after_429 = float(value)
         elif key == "5xxburst":
             config.burst_5xx = int(value)
         elif key == "drop":
@@ -97,7 +102,7 @@ def parse_faults(spec: str | None) -> FaultConfig:
         else:
             raise ValueError(
                 f"unknown fault {key!r}; known: 5xx, 500/502/503/504, latency, "
-                "429burst, 5xxburst, drop, seed"
+                "429burst, 429after, 5xxburst, drop, seed"
             )
     return config
 

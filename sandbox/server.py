@@ -154,13 +154,31 @@ class SandboxAdmin:
         """How long asynchronous action batches stay pending."""
         self("PUT", "/batch-delay", {"seconds": seconds})
 
-    def set_claims(self, settle: float, limit: int | None = None) -> None:
-        """Seconds newly claimed devices answer 404, and claims allowed per 5 minutes."""
-        self("PUT", "/claims", {"settle": settle, "limit": limit})
+    def set_claims(self, settle: float, limit: int | None = None, window: float = 300.0) -> None:
+        """Seconds newly claimed devices answer 404, and claims allowed per `window` seconds."""
+        self("PUT", "/claims", {"settle": settle, "limit": limit, "window": window})
 
-    def set_device_status(self, serial: str, status: str) -> None:
-        """Force a device status."""
-        self("PUT", f"/devices/{serial}/status", {"status": status})
+    def claims(self) -> dict[str, Any]:
+        """Claim requests admitted per organization (times in seconds) and how many refused."""
+        answer: dict[str, Any] = self("GET", "/claims")
+        return answer
+
+    def set_device_status(
+        self, serial: str, status: str, override: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Set a device status (history and alerts follow); the answer lists the deliveries."""
+        body: dict[str, Any] = {"status": status}
+        if override:
+            body["override"] = override
+        answer: dict[str, Any] = self("PUT", f"/devices/{serial}/status", body)
+        return answer
+
+    def send_alert(self, network_id: str, alert_type: str, **fields: Any) -> dict[str, Any]:
+        """Raise an alert on a network; the answer lists the deliveries."""
+        answer: dict[str, Any] = self(
+            "POST", f"/networks/{network_id}/alerts", {"alertType": alert_type, **fields}
+        )
+        return answer
 
     def set_public_ip(self, serial: str, address: str) -> None:
         """Set a device's WAN public address."""

@@ -119,3 +119,15 @@ def test_several_sheets_are_one_rollout(cli: CliRunner, tmp_path: Path) -> None:
     assert "nothing to do" in run(cli, "apply", *sheets, "--yes")
     shown = run(cli, "apply", *sheets, "--rollout", out["rollout"])
     assert "done" in shown
+
+
+def test_apply_waits_out_a_429_storm_at_planning(cli: CliRunner, sandbox: SandboxServer) -> None:
+    """10 × 429 (issue 21: it used to exit 6 while planning): waited out, shown, job done."""
+    sandbox.admin.set_faults("429burst=10,429after=0.01")
+    result = cli.invoke(app, ["apply", str(EXAMPLES / "router.yaml"), "--yes", "--json"])
+    assert result.exit_code == 0, result.output
+    applied = json.loads(result.stdout)
+    assert applied["status"] == "done"
+    assert result.stderr.count("dashboard answered 429") == 10
+    counts = sandbox.admin.counters()["operations"].values()
+    assert sum(int(v.get("429", 0)) for v in counts) == 10

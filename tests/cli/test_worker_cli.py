@@ -49,6 +49,8 @@ def test_a_wrong_schedule_is_refused_with_its_place(
         "changes.auto_accept": "*/5 * * * *",
         "doctor.check": "0 3 * * *",
         "helpdesk.auto_close": "20 * * * *",
+        "monitor.poll": "* * * * *",
+        "monitor.notices": "* * * * *",
         "jobs.retry_stalled": "* * * * *",
         "jobs.prune_finished": "17 4 * * *",
     }

@@ -13,7 +13,7 @@ import respx
 
 from dashboard.pacing import OrgRateLimiter
 from dashboard.provisioning import MerakiProvisioning
-from dashboard.session import build_sdk
+from dashboard.session import build_sdk, patience_of
 from dashboard.transport import RequestMeter, retry_after, sdk_http_client
 
 BASE = "https://api.meraki.com/api/v1"
@@ -64,10 +64,16 @@ def test_retries_are_counted_and_a_429_pauses_the_organizations_budget() -> None
             httpx.Response(200, json=[{"id": "N_1", "name": "a"}]),
         ]
     )
-    dash = MerakiProvisioning(sdk(), organization_id="537758", limiter=limiter)
+    api = sdk()
+    patience = patience_of(api)
+    assert patience is not None
+    patience.sleep, patience.jitter = (lambda s: None), (lambda: 0.0)  # only the bucket waits
+    dash = MerakiProvisioning(api, organization_id="537758", limiter=limiter)
     assert dash.list_networks() == [{"id": "N_1", "name": "a"}]
     assert route.call_count == 3
-    assert dash.stats.snapshot() == {"calls": 3, "rate_limited": 1, "server_errors": 1}
+    assert dash.stats.snapshot() == {
+        "calls": 3, "rate_limited": 1, "server_errors": 1, "waits": 2, "waited_ms": 2500
+    }  # fmt: skip
     # the request after the 429 waited for its Retry-After on the organization's bucket
     assert any(s >= 2.0 for s in clock.slept), clock.slept
 
@@ -102,4 +108,6 @@ def test_a_meter_counts_without_a_limiter() -> None:
     meter.before_request(httpx.Request("GET", NETWORKS))
     meter.after_response(httpx.Response(500))
     meter.after_response(httpx.Response(200))
-    assert meter.stats.snapshot() == {"calls": 1, "rate_limited": 0, "server_errors": 1}
+    assert meter.stats.snapshot() == {
+        "calls": 1, "rate_limited": 0, "server_errors": 1, "waits": 0, "waited_ms": 0
+    }  # fmt: skip

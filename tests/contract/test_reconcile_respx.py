@@ -17,7 +17,10 @@ INVENTORY = f"{BASE}/organizations/777/inventory/devices"
 
 
 def dashboard() -> MerakiDashboard:
-    return MerakiDashboard(api_key="k" * 40, base_url=BASE, maximum_retries=2, retry_wait=0)
+    # patience 1 s: a 503 waits 0.5–0.6 s, the next wait (1–1.2 s) would pass the deadline
+    return MerakiDashboard(
+        api_key="k" * 40, base_url=BASE, maximum_retries=2, retry_wait=0, patience_seconds=1.0
+    )
 
 
 def inventory_pages(router: respx.MockRouter) -> respx.Route:

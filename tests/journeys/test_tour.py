@@ -7,6 +7,7 @@ that variable for the one command; `[...]` optional parts and `# comments` are l
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -50,6 +51,10 @@ def _run(j: Journey, line: str) -> None:
     if words[0] == "curl":
         method = words[words.index("-X") + 1] if "-X" in words else "GET"
         [url] = [w for w in words if w.startswith("http")]
+        if "/_sandbox/" in url:  # the sandbox's admin API, with this sandbox's own token
+            body = json.loads(words[words.index("-d") + 1]) if "-d" in words else None
+            j.sandbox.admin(method, url.split("/_sandbox", 1)[1], json=body)
+            return
         path = url.split("/api/v1", 1)[1]
         j.http(method, path)
         return

@@ -36,7 +36,16 @@ from tests.unit.changes.builders import (
 
 def context(session: Session, settings: Settings, sandbox: SandboxServer) -> JobContext:
     cfg = settings.model_copy(
-        update={"meraki_base_url": sandbox.base_url, "meraki_org_id": "537758"}
+        update={
+            "meraki_base_url": sandbox.base_url,
+            "meraki_org_id": "537758",
+            # the every-minute monitoring jobs are tested in tests/service/test_monitoring_*;
+            # moved to New Year's Eve here so these ticks stay the ones the docstring lists
+            "job_schedule": {
+                "monitor.poll": "59 23 31 12 *",
+                "monitor.notices": "59 23 31 12 *",
+            },
+        }
     )
     bind = session.get_bind()
     assert isinstance(bind, Engine) or hasattr(bind, "engine")

@@ -51,6 +51,8 @@ from tests.unit.changes.builders import (
 )
 from tests.unit.provisioning.sheets import EXAMPLE_ENV, EXAMPLES
 
+REPO = str(Path(__file__).resolve().parents[2]) + "/"  # netkeep's own frames only
+
 
 @dataclass
 class WriteProbe:
@@ -70,7 +72,7 @@ class WriteProbe:
             frames = [
                 f"{Path(f.filename).parent.name}/{Path(f.filename).name}:{f.lineno} {f.name}"
                 for f in traceback.extract_stack()
-                if "/work/" in f.filename and "/.venv/" not in f.filename
+                if f.filename.startswith(REPO) and "/.venv/" not in f.filename
                 and "/tests/" not in f.filename
             ]  # fmt: skip
             self.blocked.append(f"{what} via {' < '.join(reversed(frames[-6:]))}")

@@ -47,7 +47,14 @@ pytestmark = pytest.mark.postgres
 NETKEEP = Path(sys.executable).with_name("netkeep")
 EVERY_2S = "* * * * * */2"  # croniter: the sixth field is seconds
 RUN_LINE = re.compile(r"netkeep\.jobs (?P<job>[\w.]+) at (?P<tick>\d+): ")
-PERIODIC_JOBS = ("rma.sweep", "rma.reminders", "changes.auto_accept", "doctor.check")
+PERIODIC_JOBS = (
+    "rma.sweep",
+    "rma.reminders",
+    "changes.auto_accept",
+    "doctor.check",
+    "monitor.poll",
+    "monitor.notices",
+)
 
 
 @pytest.fixture

@@ -100,13 +100,17 @@ def contracts(session: Session) -> None:
 
 
 def vpn_dashboard(sandbox: SandboxServer, per_page: int = 300) -> MerakiVpnDashboard:
-    dashboard = MerakiDashboard(
-        api_key=sandbox.api_key, base_url=sandbox.base_url, maximum_retries=1, retry_wait=0
-    )
+    dashboard = MerakiDashboard(  # patience 0.3 s: a 503 storm fails the call (first wait 0.5 s)
+        api_key=sandbox.api_key, base_url=sandbox.base_url, maximum_retries=1, retry_wait=0,
+        patience_seconds=0.3,
+    )  # fmt: skip
     return MerakiVpnDashboard(dashboard, per_page=per_page)
 
 
 def provisioning_dashboard(sandbox: SandboxServer) -> MerakiProvisioning:
     """The provisioning adapter VPN construction writes site-to-site settings through."""
-    sdk = build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url, maximum_retries=2)
+    sdk = build_sdk(  # patience 0.3 s: a 503 storm fails the call
+        api_key=sandbox.api_key, base_url=sandbox.base_url, maximum_retries=2,
+        patience_seconds=0.3,
+    )  # fmt: skip
     return MerakiProvisioning(sdk, organization_id=ORG)

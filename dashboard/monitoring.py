@@ -1,0 +1,130 @@
+"""Monitoring's adapter over the real `meraki` SDK: availabilities, their change history and
+the webhook receivers the dashboard POSTs alerts to (implements monitoring.ports)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import meraki
+
+from core.settings import Settings
+from dashboard.errors import translated_errors
+from dashboard.session import build_sdk
+from dashboard.transport import ANY_ORGANIZATION, RequestMeter
+from monitoring.ports import Availability, AvailabilityChange, ChangeHistoryUnavailable
+
+PER_PAGE = 1000
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class MerakiMonitoring:
+    """Reads device liveness; configures the network's webhook receiver and alerts."""
+
+    def __init__(self, *, api_key: str, base_url: str, maximum_retries: int = 4) -> None:
+        self.base_url = base_url
+        self._api = build_sdk(api_key=api_key, base_url=base_url, maximum_retries=maximum_retries)
+        self.meter = RequestMeter(ANY_ORGANIZATION)
+        self.meter.attach(self._api)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MerakiMonitoring:
+        return cls(
+            api_key=settings.meraki_api_key.get_secret_value(),
+            base_url=settings.meraki_base_url,
+            maximum_retries=settings.meraki_max_retries,
+        )
+
+    @translated_errors
+    def availabilities(self, organization_id: str) -> list[Availability]:
+        """Every device's status, all pages (1,000 a page)."""
+        rows = self._api.organizations.getOrganizationDevicesAvailabilities(
+            organization_id, total_pages="all", perPage=PER_PAGE
+        )
+        return [
+            Availability(
+                serial=str(r["serial"]).upper(),
+                status=str(r.get("status") or ""),
+                network_id=(r.get("network") or {}).get("id"),
+                product_type=r.get("productType"),
+            )
+            for r in rows
+        ]
+
+    @translated_errors
+    def availability_changes(
+        self, organization_id: str, *, since: datetime, until: datetime
+    ) -> list[AvailabilityChange]:
+        """Status transitions in [since, until], oldest first, all pages."""
+        try:
+            rows = self._api.organizations.getOrganizationDevicesAvailabilitiesChangeHistory(
+                organization_id,
+                total_pages="all",
+                perPage=PER_PAGE,
+                t0=_iso(since),
+                t1=_iso(until),
+            )
+        except meraki.APIError as exc:
+            if exc.status in (404, 405, 501):
+                raise ChangeHistoryUnavailable(str(exc.reason)) from None
+            raise
+        changes = []
+        for r in rows:
+            old = {d.get("name"): d.get("value") for d in (r.get("details") or {}).get("old", [])}
+            new = {d.get("name"): d.get("value") for d in (r.get("details") or {}).get("new", [])}
+            if "status" not in new:
+                continue
+            device = r.get("device") or {}
+            changes.append(
+                AvailabilityChange(
+                    at=_moment(str(r["ts"])),
+                    serial=str(device.get("serial", "")).upper(),
+                    old_status=str(old.get("status") or ""),
+                    new_status=str(new["status"]),
+                    network_id=(r.get("network") or {}).get("id"),
+                    product_type=device.get("productType"),
+                )
+            )
+        return sorted(changes, key=lambda c: c.at)
+
+    @translated_errors
+    def configure_webhook(
+        self, *, network_id: str, name: str, url: str, shared_secret: str, alert_types: list[str]
+    ) -> str:
+        """Make `url` the network's webhook receiver for these alert types; its server id.
+
+        Idempotent: an existing receiver with the same URL gets the new secret.
+        """
+        networks = self._api.networks
+        existing = next(
+            (s for s in networks.getNetworkWebhooksHttpServers(network_id) if s["url"] == url),
+            None,
+        )
+        if existing is None:
+            server = networks.createNetworkWebhooksHttpServer(
+                network_id, name=name, url=url, sharedSecret=shared_secret
+            )
+        else:
+            server = networks.updateNetworkWebhooksHttpServer(
+                network_id, existing["id"], name=name, sharedSecret=shared_secret
+            )
+        server_id = str(server["id"])
+        networks.updateNetworkAlertsSettings(
+            network_id,
+            alerts=[
+                {
+                    "type": alert_type,
+                    "enabled": True,
+                    "alertDestinations": {"httpServerIds": [server_id]},
+                }
+                for alert_type in alert_types
+            ],
+        )
+        return server_id

@@ -1,0 +1,167 @@
+"""Thin HTTP layer: the Meraki webhook receiver (/webhooks/meraki) and /api/v1/outages, alerts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import Reader, SessionDep, SettingsDep, guard
+from api.pages import PageOut, page_out
+from api.params import Id, Limit, Offset
+from core.audit import SYSTEM, Actor
+from core.errors import PayloadTooLarge
+from core.paging import page_of_query
+from core.policy import Operation
+from core.settings import Settings, business_calendar
+from core.timeutil import utcnow
+from dashboard.monitoring import MerakiMonitoring
+from monitoring import alerts, notices, service
+from monitoring.domain import Debounce
+from monitoring.schemas import (
+    AlertOut,
+    NoticeOut,
+    OutageOut,
+    PollOut,
+    ReceivedOut,
+    RmaFromOutageIn,
+)
+
+webhook_router = APIRouter(tags=["monitoring"])
+router = APIRouter(tags=["monitoring"])
+Noc = Annotated[Actor, Depends(guard(Operation.MONITOR))]
+
+
+def get_monitoring(request: Request) -> MerakiMonitoring:
+    """The process's monitoring adapter, built on first use."""
+    found: MerakiMonitoring | None = getattr(request.app.state, "monitoring_dashboard", None)
+    if found is None:
+        found = MerakiMonitoring.from_settings(request.app.state.settings)
+        request.app.state.monitoring_dashboard = found
+    return found
+
+
+MonitoringDep = Annotated[MerakiMonitoring, Depends(get_monitoring)]
+
+
+def receiver_policy(settings: Settings) -> alerts.ReceiverPolicy:
+    secret = settings.monitor_webhook_secret
+    return alerts.policy_from(
+        secret=secret.get_secret_value() if secret else None,
+        allow_without_secret=settings.monitor_webhook_allow_without_secret,
+        max_age_seconds=settings.monitor_webhook_max_age_seconds,
+    )
+
+
+async def _limited_body(request: Request, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"a webhook body is at most {max_bytes} bytes", limit=max_bytes)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"a webhook body is at most {max_bytes} bytes", limit=max_bytes)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@webhook_router.post("/webhooks/meraki", response_model=ReceivedOut, status_code=202)
+async def meraki_webhook(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> ReceivedOut:
+    """A dashboard alert: 401 wrong secret, 409 replayed alertId, 422 malformed or stale, 413."""
+    raw = await _limited_body(request, settings.monitor_webhook_max_bytes)
+    alert = await run_in_threadpool(
+        lambda: alerts.receive_alert(
+            session=session,
+            raw=raw,
+            policy=receiver_policy(settings),
+            actor=SYSTEM,
+            now=utcnow(),
+            calendar=business_calendar(settings),
+        )
+    )
+    return ReceivedOut(received=alert.alert_id, kind=alert.kind, outage_id=alert.outage_id)
+
+
+@router.get("/outages", response_model=PageOut[OutageOut])
+def list_outages(
+    session: SessionDep,
+    actor: Reader,
+    open_only: bool = False,
+    serial: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[OutageOut]:
+    """Outages, newest first (`open_only`: the devices still down)."""
+    query = service.outages_query(open_only=open_only, serial=serial)
+    page = page_of_query(session, query, limit=limit, offset=offset)
+    return page_out(page, OutageOut.of, limit=limit, offset=offset)
+
+
+@router.get("/outages/{outage_id}", response_model=OutageOut)
+def get_outage(outage_id: Id, session: SessionDep, actor: Reader) -> OutageOut:
+    return OutageOut.of(service.get_outage(session=session, outage_id=outage_id))
+
+
+@router.post("/outages/{outage_id}/rma", response_model=OutageOut, status_code=201)
+def open_rma(
+    outage_id: Id, session: SessionDep, actor: Noc, body: RmaFromOutageIn = RmaFromOutageIn()
+) -> OutageOut:
+    """Open the RMA for the outage's device; the outage names it (409 if it already has one)."""
+    outage = service.open_rma_for_outage(
+        session=session, outage_id=outage_id, actor=actor, reporter=body.reporter, now=utcnow()
+    )
+    return OutageOut.of(outage)
+
+
+@router.get("/alerts", response_model=PageOut[AlertOut])
+def list_alerts(
+    session: SessionDep,
+    actor: Reader,
+    serial: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[AlertOut]:
+    """Alerts the dashboard's webhooks sent, newest first."""
+    page = page_of_query(session, alerts.alerts_query(serial=serial), limit=limit, offset=offset)
+    return page_out(page, AlertOut.of, limit=limit, offset=offset)
+
+
+@router.get("/notices", response_model=PageOut[NoticeOut])
+def list_notices(
+    session: SessionDep,
+    actor: Reader,
+    unsent_only: bool = False,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[NoticeOut]:
+    """Failure notices: when detected, when due (the window's start), when sent, attempts."""
+    query = notices.notices_query(unsent_only=unsent_only)
+    page = page_of_query(session, query, limit=limit, offset=offset)
+    return page_out(
+        page,
+        lambda n: NoticeOut.of(n, notices.contact_of(session=session, notice=n)),
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("/monitor/poll", response_model=PollOut)
+def poll(
+    session: SessionDep, settings: SettingsDep, dashboard: MonitoringDep, actor: Noc
+) -> PollOut:
+    """Poll the organization's liveness now (the worker does it on its schedule)."""
+    report = service.poll(
+        session=session,
+        dashboard=dashboard,
+        organization_id=settings.meraki_org_id,
+        actor=actor,
+        now=utcnow(),
+        debounce=Debounce(settings.monitor_debounce_polls, settings.monitor_debounce_minutes),
+        prefer_change_history=settings.monitor_change_history,
+        calendar=business_calendar(settings),
+    )
+    return PollOut.of(report)
