@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import Annotated, TypeVar
+from functools import partial
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
+import psycopg
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,11 +21,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from api.identity import Identity, RefusalLedger, TokenCache, revoked_count
+from api.identity import REVOKED_COUNT, Identity, RefusalLedger, TokenCache
 from core import audit
 from core.audit import Actor
 from core.auth import Role, authenticate_digest, token_digest
-from core.db import begin_write
+from core.db import PreparedQuery, begin_write
 from core.errors import AuthenticationFailed, PermissionDenied
 from core.policy import Operation, allowed_roles
 from core.render_gate import RenderGate
@@ -78,14 +81,19 @@ class ReadPath:
     """How the hot read endpoints reach the database: long-lived autocommit connections.
 
     A read then costs one statement — no pool checkout, no pre-ping, no BEGIN/ROLLBACK round
-    trips. SQLite is a local file read in microseconds, so its reads run on the event loop;
-    PostgreSQL reads wait on the network, so they run in threads, at most READ_THREADS at once.
+    trips. SQLite is a local file read in microseconds, so its reads run on the event loop.
+    PostgreSQL's prepared reads (`first`) wait on the network on the event loop too, over psycopg
+    async connections (at most READ_CONNECTIONS; no thread hand-off per read); other reads
+    (`run`) run in threads, at most READ_THREADS at once.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.inline = engine.dialect.name == "sqlite"
+        self.on_loop = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
         self._idle: queue.SimpleQueue[Connection] = queue.SimpleQueue()
+        self._idle_async: list[psycopg.AsyncConnection[Any]] = []
+        self._gates: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         self.limiter = anyio.CapacityLimiter(READ_THREADS)
 
     def _take(self) -> Connection:
@@ -113,8 +121,50 @@ class ReadPath:
             return result
         raise AssertionError("unreachable")
 
+    def _gate(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Semaphore(READ_CONNECTIONS)
+        return gate
+
+    async def _take_async(self) -> psycopg.AsyncConnection[Any]:
+        if self._idle_async:
+            return self._idle_async.pop()
+        url = self.engine.url.set(drivername="postgresql")
+        return await psycopg.AsyncConnection.connect(
+            url.render_as_string(hide_password=False), autocommit=True
+        )
+
+    async def first(self, query: PreparedQuery, **params: Any) -> dict[str, Any] | None:
+        """A prepared query's first row; a dropped connection is replaced and tried once more."""
+        if not self.on_loop:
+            run = partial(query.first, **params)
+            if self.inline:
+                return self.run(run)
+            return await anyio.to_thread.run_sync(self.run, run, limiter=self.limiter)
+        async with self._gate():
+            for attempt in (1, 2):
+                connection = await self._take_async()
+                try:
+                    result = await query.first_async(connection, self.engine.dialect, **params)
+                except psycopg.Error as exc:
+                    await connection.close()
+                    if connection.broken and attempt == 1:
+                        continue
+                    raise DBAPIError.instance(
+                        query.sql_for(self.engine.dialect), params, exc, psycopg.Error
+                    ) from exc
+                except BaseException:
+                    await connection.close()  # cancelled mid-read: its state is unknown
+                    raise
+                self._idle_async.append(connection)
+                return result
+        raise AssertionError("unreachable")
+
 
 READ_THREADS = 16
+READ_CONNECTIONS = 8
 
 
 async def run_read(request: Request, func: Callable[[Connection], T]) -> T:
@@ -123,6 +173,16 @@ async def run_read(request: Request, func: Callable[[Connection], T]) -> T:
     if path.inline:
         return path.run(func)
     return await anyio.to_thread.run_sync(path.run, func, limiter=path.limiter)
+
+
+async def read_first(
+    request: Request, query: PreparedQuery, **params: Any
+) -> dict[str, Any] | None:
+    """A prepared query's first row through the app's read path (PostgreSQL: on the loop)."""
+    path: ReadPath = request.app.state.read_path
+    if getattr(path, "on_loop", False):
+        return await path.first(query, **params)
+    return await run_read(request, partial(query.first, **params))
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -146,8 +206,14 @@ async def authorize(request: Request, token: str | None, allowed: frozenset[Role
         raise AuthenticationFailed("an API token is required (Authorization: Bearer <token>)")
     digest = token_digest(token)
     cache: TokenCache = request.app.state.token_cache
-    if cache.needs_check():
-        cache.observe(await run_read(request, revoked_count))
+    if cache.claim_check():
+        try:
+            counted = await read_first(request, REVOKED_COUNT)
+        except BaseException:
+            cache.check_failed()
+            raise
+        assert counted is not None
+        cache.observe(int(counted["revoked"]))
     identity = cache.get(digest)
     if identity is None:
         identity = await run_in_threadpool(_load_identity, request, digest)

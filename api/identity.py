@@ -20,8 +20,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 
+from core.db import PreparedQuery
 from core.models import ApiToken
 
 log = logging.getLogger("netkeep.auth")
@@ -35,10 +36,12 @@ class Identity:
     role: str
 
 
-def revoked_count(connection: Connection) -> int:
-    """How many tokens have ever been revoked: it only grows, so a change means a revocation."""
-    stmt = select(func.count()).select_from(ApiToken).where(ApiToken.revoked_at.isnot(None))  # type: ignore[union-attr]
-    return int(connection.execute(stmt).scalar_one())
+REVOKED_COUNT = PreparedQuery(
+    select(func.count().label("revoked"))
+    .select_from(ApiToken)
+    .where(ApiToken.revoked_at.isnot(None))  # type: ignore[union-attr]
+)
+"""How many tokens have ever been revoked: it only grows, so a change means a revocation."""
 
 
 class TokenCache:
@@ -78,6 +81,18 @@ class TokenCache:
     def needs_check(self) -> bool:
         """True when the revocation counter is due to be read again."""
         return bool(self._entries) and self.clock() - self._checked >= self.check_seconds
+
+    def claim_check(self) -> bool:
+        """`needs_check`, and if so the check is this caller's: concurrent requests keep serving
+        from the cache (still within the bound) instead of all reading the counter at once."""
+        if not self.needs_check():
+            return False
+        self._checked = self.clock()
+        return True
+
+    def check_failed(self) -> None:
+        """The claimed check did not complete: the next request checks again."""
+        self._checked = float("-inf")
 
     def observe(self, revoked: int) -> None:
         """Take a fresh revocation count: a different one (or the first) empties the cache."""

@@ -8,13 +8,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Connection, MetaData, Select, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from core.keys import private_file
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -186,7 +189,7 @@ class _Prepared:
     positions: tuple[str, ...] | None
     defaults: dict[str, Any]
     names: list[str]
-    processors: list[Any]
+    converters: list[tuple[str, Any]]
 
 
 class PreparedQuery:
@@ -208,31 +211,59 @@ class PreparedQuery:
             positions=tuple(compiled.positiontup) if compiled.positiontup else None,
             defaults={name: bind.effective_value for name, bind in compiled.binds.items()},
             names=[str(c.key) for c in columns],
-            processors=[
-                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+            converters=[
+                (str(c.key), proc)
+                for c in columns
+                if (proc := c.type.dialect_impl(dialect).result_processor(dialect, None))
             ],
         )
 
-    def first(self, connection: Connection, **params: Any) -> dict[str, Any] | None:
-        """The first row as a dict of column key → value, or None."""
-        dialect = connection.dialect
+    def _for(self, dialect: Dialect) -> _Prepared:
         prepared = self._prepared.get(dialect.name)
         if prepared is None:
             prepared = self._prepared[dialect.name] = self._prepare(dialect)
+        return prepared
+
+    def sql_for(self, dialect: Dialect) -> str:
+        """The SQL this query runs on `dialect` (for error reports)."""
+        return self._for(dialect).sql
+
+    @staticmethod
+    def _args(prepared: _Prepared, params: dict[str, Any]) -> Any:
         values = prepared.defaults | params
         positions = prepared.positions
-        args: Any = tuple(values[p] for p in positions) if positions is not None else values
+        return tuple(values[p] for p in positions) if positions is not None else values
+
+    @staticmethod
+    def _values(prepared: _Prepared, row: Any) -> dict[str, Any] | None:
+        if row is None:
+            return None
+        values = dict(zip(prepared.names, row, strict=True))
+        for name, proc in prepared.converters:  # only the columns whose type converts
+            value = values[name]
+            if value is not None:
+                values[name] = proc(value)
+        return values
+
+    def first(self, connection: Connection, **params: Any) -> dict[str, Any] | None:
+        """The first row as a dict of column key → value, or None."""
+        prepared = self._for(connection.dialect)
         driver = connection.connection.driver_connection
         assert driver is not None
         cursor = driver.cursor()
         try:
-            cursor.execute(prepared.sql, args)
+            cursor.execute(prepared.sql, self._args(prepared, params))
             row = cursor.fetchone()
         finally:
             cursor.close()
-        if row is None:
-            return None
-        return {
-            name: value if proc is None or value is None else proc(value)
-            for name, proc, value in zip(prepared.names, prepared.processors, row, strict=True)
-        }
+        return self._values(prepared, row)
+
+    async def first_async(
+        self, connection: AsyncConnection[Any], dialect: Dialect, **params: Any
+    ) -> dict[str, Any] | None:
+        """`first` on a psycopg async connection (PostgreSQL, read on the event loop)."""
+        prepared = self._for(dialect)
+        async with connection.cursor() as cursor:
+            await cursor.execute(prepared.sql, self._args(prepared, params))
+            row = await cursor.fetchone()
+        return self._values(prepared, row)

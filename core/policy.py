@@ -49,6 +49,7 @@ class Operation(StrEnum):
     SLA_OUTAGE = "sla.outage"
     SLA_POLICY = "sla.policy"
     DOCTOR = "doctor"
+    HOLD_RELEASE = "hold.release"
     MONITOR = "monitor"
 
 
@@ -100,6 +101,7 @@ POLICY: Final[Mapping[Operation, Rule]] = {
     Operation.SLA_POLICY: _rule("set a contract's SLA monthly fee and credit basis", A),
     Operation.MONITOR: _rule("poll liveness, open an RMA from an outage", A, N),
     Operation.DOCTOR: _rule("check the invariants between the domains (netkeep doctor)", A, N),
+    Operation.HOLD_RELEASE: _rule("release a stale RMA or job hold on a unit (the doctor's)", A),
 }
 
 

@@ -16,6 +16,7 @@ from doctor.facts import (
     IN_A_NETWORK,
     UNDER_RMA,
     WITH_PROVIDER,
+    HoldingJob,
     Invariant,
     Ownership,
     ProvisionedUnit,
@@ -25,7 +26,13 @@ from doctor.facts import (
     Violation,
 )
 from doctor.stuck import stuck_violations
-from inventory.domain import DeviceStatus, OwnerKind
+from inventory.domain import (
+    DeviceStatus,
+    OwnerKind,
+    job_hold_is_live,
+    rma_hold_is_live,
+    rma_ref,
+)
 from rma.domain import RmaStatus
 
 D = DeviceStatus
@@ -155,6 +162,110 @@ def rma_hold_violations(
                     f"netkeep rma reserve {held[-1].id}  (another unit for all but one of them)",
                 )
             )
+    return found
+
+
+def _release_hold(serial: str) -> str:
+    return f'netkeep inventory release-hold {serial} --reason "..."'
+
+
+def held_by_violations(
+    units: Mapping[str, UnitFacts],
+    rmas: Sequence[RmaFacts],
+    ended: Mapping[str, RmaFacts] | None = None,
+) -> list[Violation]:
+    """A unit an RMA holds is that open RMA's failed unit or replacement; an open RMA's set-aside
+    replacement (reserved, or shipped and not yet swapped in) is held by it.
+
+    `rmas`: the RMAs under way; `ended`: closed ones the holds name, by number.
+    """
+    ended = ended or {}
+    under_way = {r.number: r for r in rmas if r.status not in ENDED_RMA}
+    found: list[Violation] = []
+    for u in units.values():
+        if not u.held_by:
+            continue
+        rma = under_way.get(u.held_by)
+        if rma is not None:
+            if rma_hold_is_live(
+                u.serial,
+                rma_open=True,
+                failed_serial=rma.failed_serial,
+                replacement_serial=rma.replacement_serial,
+            ):
+                continue
+            why = (
+                f"{rma.number} concerns {rma.failed_serial}"
+                + (f" and {rma.replacement_serial}" if rma.replacement_serial else "")
+                + ", not this unit"
+            )
+        elif u.held_by in ended:
+            why = f"{u.held_by} is {ended[u.held_by].status}"
+        else:
+            why = f"there is no {u.held_by}"
+        found.append(
+            _v(
+                Invariant.UNIT_HOLDS,
+                u.serial,
+                f"{u.serial} is held by {u.held_by}, but {why}",
+                _release_hold(u.serial),
+            )
+        )
+    for rma in under_way.values():
+        if rma.status not in HOLDING or rma.swapped or not rma.replacement_serial:
+            continue
+        unit = units.get(rma.replacement_serial)
+        want = D.RESERVED if rma.status is RmaStatus.REPLACEMENT_RESERVED else D.IN_TRANSIT
+        if unit is None or unit.status is not want or unit.held_by == rma.number:
+            continue  # a unit in the wrong state is reported by rma_hold_violations
+        ref = rma_ref(rma.number)
+        if want is not D.RESERVED:
+            repair = f"netkeep rma show {ref}  (shipped: swap it in or receive it through the RMA)"
+        else:
+            back = f"netkeep inventory status {unit.serial} in_stock  then  "
+            back = "" if unit.held_by else back
+            repair = (
+                f'netkeep rma release {ref} --reason "..."  then  {back}'
+                f"netkeep rma reserve {ref} --serial {unit.serial}"
+            )
+        found.append(
+            _v(
+                Invariant.RMA_HOLDS,
+                rma.number,
+                f"{rma.number}'s replacement {unit.serial} is {unit.status} but held by "
+                f"{unit.held_by or 'nothing'}, not {rma.number}",
+                repair,
+            )
+        )
+    return found
+
+
+def job_hold_violations(
+    units: Iterable[UnitFacts], jobs: Mapping[int, HoldingJob]
+) -> list[Violation]:
+    """A unit a provisioning job holds is held by a job that may still claim it: pending,
+    running, or failed and resumable; a finished job's hold is stale."""
+    found: list[Violation] = []
+    for u in units:
+        if u.held_by_job is None:
+            continue
+        job = jobs.get(u.held_by_job)
+        if job is not None and job_hold_is_live(job.status, rolled_back=job.rolled_back):
+            continue
+        if job is None:
+            why = "there is no such job"
+        elif job.rolled_back:
+            why = f"the job {job.status} and was rolled back"
+        else:
+            why = f"the job is {job.status}, finished"
+        found.append(
+            _v(
+                Invariant.UNIT_HOLDS,
+                u.serial,
+                f"{u.serial} is held by provisioning job {u.held_by_job}, but {why}",
+                _release_hold(u.serial),
+            )
+        )
     return found
 
 
@@ -374,11 +485,15 @@ def examine(
     on_dashboard: Mapping[str, str | None] | None,
     now: datetime,
     stuck_after: timedelta,
+    ended_rmas: Mapping[str, RmaFacts] | None = None,
+    holding_jobs: Mapping[int, HoldingJob] | None = None,
 ) -> list[Violation]:
     """All the checks; the dashboard ones only when its inventory was read."""
     by_serial = {u.serial: u for u in units}
     found = rma_unit_violations(by_serial, rmas)
     found += rma_hold_violations(by_serial, rmas)
+    found += held_by_violations(by_serial, rmas, ended_rmas)
+    found += job_hold_violations(units, holding_jobs or {})
     found += contract_violations(units)
     found += network_violations(units)
     found += ownership_violations(units)

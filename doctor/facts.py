@@ -25,6 +25,7 @@ class Invariant(StrEnum):
     OWNERSHIP = "ownership"  # the ownership ledger agrees with the contract
     STUCK = "stuck"  # no job or rollout left running
     RMA_HOLDS = "rma_holds"  # an RMA holds only a unit that is reserved for it
+    UNIT_HOLDS = "unit_holds"  # a unit's hold names an open RMA or a live job that needs it
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,8 @@ class UnitFacts:
     acquisition: str | None = None  # "sold" | "leased"
     leasing_company: str | None = None
     owner: Ownership | None = None
+    held_by: str | None = None  # the RMA number holding it
+    held_by_job: int | None = None  # the provisioning job holding it
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,15 @@ class RmaFacts:
     customer: str | None = None
     replacement_serial: str | None = None
     swapped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingJob:
+    """A provisioning job a unit's `held_by_job` names."""
+
+    job_id: int
+    status: str
+    rolled_back: bool = False  # a rollback of it was created: it is not resumed any more
 
 
 @dataclass(frozen=True, slots=True)

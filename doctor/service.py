@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from doctor.domain import examine
 from doctor.facts import (
     ENDED_RMA,
     Findings,
+    HoldingJob,
     Ownership,
     ProvisionedUnit,
     RmaFacts,
@@ -61,6 +63,8 @@ def unit_facts(*, session: Session, now: datetime) -> list[UnitFacts]:
                 acquisition=d.acquisition,
                 leasing_company=d.leasing_company,
                 owner=owners.get(d.id) if d.id is not None else None,
+                held_by=d.held_by,
+                held_by_job=d.held_by_job,
             )
         )
     return units
@@ -82,6 +86,51 @@ def rma_facts(*, session: Session) -> list[RmaFacts]:
         )
         for r in session.exec(stmt)
     ]
+
+
+def ended_rma_facts(*, session: Session, numbers: Iterable[str]) -> dict[str, RmaFacts]:
+    """The ended RMAs among `numbers` (the ones units' holds name), by number."""
+    ids = {int(n[4:]) for n in numbers if n.startswith("RMA-") and n[4:].isdigit()}
+    if not ids:
+        return {}
+    ended = [s.value for s in ENDED_RMA]
+    stmt = select(Rma).where(col(Rma.id).in_(sorted(ids)), col(Rma.status).in_(ended))
+    return {
+        r.number: RmaFacts(
+            id=r.id or 0,
+            number=r.number,
+            status=RmaStatus(r.status),
+            failed_serial=r.failed_serial,
+            customer=r.customer,
+            replacement_serial=r.replacement_serial,
+            swapped=r.swapped_at is not None,
+        )
+        for r in session.exec(stmt)
+    }
+
+
+def holding_jobs(*, session: Session, job_ids: Iterable[int]) -> dict[int, HoldingJob]:
+    """The provisioning jobs among `job_ids` (the ones units' holds name), with whether a
+    rollback of each was created."""
+    ids = sorted(set(job_ids))
+    if not ids:
+        return {}
+    rolled_back = set(
+        session.exec(
+            select(ProvisioningJob.rollback_of).where(
+                ProvisioningJob.kind == JobKind.ROLLBACK.value,
+                col(ProvisioningJob.rollback_of).in_(ids),
+            )
+        )
+    )
+    stmt = select(ProvisioningJob.id, ProvisioningJob.status).where(
+        col(ProvisioningJob.id).in_(ids)
+    )
+    return {
+        job_id: HoldingJob(job_id, status, job_id in rolled_back)
+        for job_id, status in session.exec(stmt)
+        if job_id is not None
+    }
 
 
 def run_facts(*, session: Session) -> list[RunFacts]:
@@ -176,9 +225,16 @@ def check(
             error = exc.message
         else:
             on_dashboard = {i.serial.upper(): i.network_id for i in items}
+    units = unit_facts(session=session, now=now)
     violations = examine(
-        units=unit_facts(session=session, now=now),
+        units=units,
         rmas=rma_facts(session=session),
+        ended_rmas=ended_rma_facts(
+            session=session, numbers={u.held_by for u in units if u.held_by}
+        ),
+        holding_jobs=holding_jobs(
+            session=session, job_ids={u.held_by_job for u in units if u.held_by_job is not None}
+        ),
         runs=run_facts(session=session),
         provisioned=provisioned_units(session=session),
         on_dashboard=on_dashboard,

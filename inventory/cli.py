@@ -22,7 +22,7 @@ from core.cli_support import (
 from core.exit_codes import ExitCode
 from core.timeutil import parse_instant, show, utcnow
 from inventory import contracts as contract_service
-from inventory import importer, service
+from inventory import importer, service, stale_holds
 from inventory.domain import (
     DeviceStatus,
     ProductType,
@@ -177,6 +177,20 @@ def status_cmd(serial: str, target: DeviceStatus, note: str | None = None) -> No
             note=note,
         )
         console.print(f"{device.serial} is now {device.status}")
+
+
+@inventory_app.command("release-hold")
+@handle_errors
+def release_hold_cmd(
+    serial: str,
+    reason: Annotated[str, typer.Option(help="why the hold is stale (audited)")],
+) -> None:
+    """Clear a stale RMA or job hold that `netkeep doctor` reports; a live hold is refused."""
+    with cli_session() as session:
+        device = stale_holds.release_hold(
+            session=session, actor=cli_actor(), serial=serial, reason=reason, now=utcnow()
+        )
+        console.print(f"{device.serial}: hold released", markup=False, highlight=False)
 
 
 @inventory_app.command("verify")

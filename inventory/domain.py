@@ -126,12 +126,39 @@ def hand_move_refusal(serial: str, held_by: str | None) -> str | None:
     """Why a person may not move this unit by hand (an RMA holds it), or None if they may."""
     if not held_by:
         return None
-    number = held_by.removeprefix("RMA-").lstrip("0") or "0"
-    ref = number if number.isdigit() else held_by
+    ref = rma_ref(held_by)
     return (
         f"{serial} is held by {held_by}; change it through the RMA: netkeep rma show {ref} "
         f"(a reserved replacement is freed by: netkeep rma release {ref})"
     )
+
+
+def rma_ref(number: str) -> str:
+    """The id to type after `netkeep rma ...` for an RMA number (RMA-000004 → 4)."""
+    digits = number.removeprefix("RMA-").lstrip("0") or "0"
+    return digits if digits.isdigit() else number
+
+
+# A provisioning job's hold is live while the job may still claim the unit: pending, running
+# (a crashed run too: only its resume takes the hold over), or failed and resumable (no
+# rollback of it created). A done or verify_failed job is finished: its hold is stale.
+LIVE_JOB_STATUSES = frozenset({"pending", "running"})
+RESUMABLE_JOB_STATUS = "failed"
+
+
+def job_hold_is_live(status: str | None, *, rolled_back: bool) -> bool:
+    """Whether a job in `status` (None: no such job) still holds the units it names."""
+    if status in LIVE_JOB_STATUSES:
+        return True
+    return status == RESUMABLE_JOB_STATUS and not rolled_back
+
+
+def rma_hold_is_live(
+    serial: str, *, rma_open: bool, failed_serial: str | None, replacement_serial: str | None
+) -> bool:
+    """Whether an RMA still holds `serial`: it is open and the unit is its failed unit or its
+    replacement."""
+    return rma_open and serial in {failed_serial, replacement_serial}
 
 
 def normalise_serial(raw: str) -> str:

@@ -7,8 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Connection
-from starlette.routing import Route
 
 from api.deps import (
     DashboardDep,
@@ -18,7 +16,7 @@ from api.deps import (
     authorize,
     bearer_token,
     guard,
-    run_read,
+    read_first,
 )
 from api.pages import PageOut, list_page
 from api.params import Limit, Offset
@@ -30,7 +28,7 @@ from core.errors import Problem, ValidationFailed
 from core.policy import Operation, allowed_roles
 from core.timeutil import as_utc, parse_instant, utcnow
 from inventory import contracts as contract_service
-from inventory import importer, reconcile, service
+from inventory import importer, reconcile, service, stale_holds
 from inventory.domain import ContractStatus, DeviceStatus
 from inventory.schemas import (
     Acceptance,
@@ -51,6 +49,7 @@ from inventory.schemas import (
     OwnershipOut,
     ProblemOut,
     ReconcileOut,
+    ReleaseHoldIn,
     ReturnIn,
     StatusChange,
 )
@@ -65,6 +64,7 @@ Cataloguer = Annotated[Actor, Depends(guard(Operation.CATALOGUE_EDIT))]
 ContractAdmin = Annotated[Actor, Depends(guard(Operation.CONTRACT_MANAGE))]
 Installer = Annotated[Actor, Depends(guard(Operation.CONTRACT_INSTALL))]
 Returns = Annotated[Actor, Depends(guard(Operation.CONTRACT_RETURN))]
+HoldReleaser = Annotated[Actor, Depends(guard(Operation.HOLD_RELEASE))]
 
 
 def _filters(
@@ -114,25 +114,27 @@ def export_devices(session: SessionDep, actor: Reader, filters: Filters) -> Stre
 
 @router.get("/devices/{serial}", response_model=DeviceOut)
 async def get_device(serial: str, request: Request, actor: Reader) -> Response:
-    """One device with its present owner (served by `device_fast_route`; this documents it)."""
+    """One device with its present owner (served by `device_fast`; this documents it)."""
     return await _device_response(request, serial)
 
 
 async def _device_response(request: Request, serial: str) -> Response:
-    def read(connection: Connection) -> bytes:
-        device, owner = service.device_with_owner(connection=connection, serial=serial)
-        return DeviceOut.of(device, owner).model_dump_json().encode()
-
-    return Response(await run_read(request, read), media_type="application/json")
-
-
-async def _device_fast(request: Request) -> Response:
-    await authorize(request, bearer_token(request), allowed_roles(Operation.READ))
-    return await _device_response(request, request.path_params["serial"])
+    serial = service.checked_serial(serial)
+    values = await read_first(request, service.DEVICE_WITH_OWNER, serial=serial)
+    fields = service.device_fields_of_row(serial=serial, values=values)
+    return Response(DeviceOut.model_validate(fields).model_dump_json().encode(), media_type=JSON)
 
 
-# The hottest read skips FastAPI's dependency resolution: same auth, same body, same errors.
-device_fast_route = Route("/api/v1/devices/{serial}", _device_fast, methods=["GET"])
+JSON = "application/json"
+
+
+async def device_fast(request: Request, serial: str) -> Response:
+    """The hottest read without FastAPI's dependency resolution: same auth, body and errors."""
+    await authorize(request, bearer_token(request), READ_ROLES)
+    return await _device_response(request, serial)
+
+
+READ_ROLES = allowed_roles(Operation.READ)
 
 
 @router.patch("/devices/{serial}", response_model=DeviceOut)
@@ -159,6 +161,17 @@ def change_status(serial: str, body: StatusChange, session: SessionDep, actor: M
         target=body.status,
         now=utcnow(),
         note=body.note,
+    )
+    return DeviceOut.of(device, service.current_owner(session=session, device=device))
+
+
+@router.post("/devices/{serial}/release-hold", response_model=DeviceOut)
+def release_hold(
+    serial: str, body: ReleaseHoldIn, session: SessionDep, actor: HoldReleaser
+) -> DeviceOut:
+    """Clear a stale RMA or job hold (`netkeep doctor` names them); a live hold is a 409."""
+    device = stale_holds.release_hold(
+        session=session, actor=actor, serial=serial, reason=body.reason, now=utcnow()
     )
     return DeviceOut.of(device, service.current_owner(session=session, device=device))
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from core.bounds import ID_MAX
 from core.errors import Problem
-from core.fields import Code, Name, Note, Number
+from core.fields import Code, Name, Note, Number, ShortNote
 from inventory.domain import Acquisition, ContractOption, DeviceStatus, Owner, Plan, ProductType
 from inventory.models import CatalogueModel, Contract, Device, OwnershipEvent
 
@@ -38,6 +38,7 @@ class DeviceOut(BaseModel):
     verified_at: datetime | None
     notes: str
     held_by: str | None = None  # the RMA that holds the unit: moved only through it
+    held_by_job: int | None = None  # the provisioning job whose claim of it is under way
     owner: OwnerOut | None = None
     updated_at: datetime
 
@@ -62,6 +63,10 @@ class DeviceUpdate(BaseModel):
     network_id: Code | None = None
     license_expiry: date | None = None
     notes: Note = Field(default="", description='free text; "" clears it (null is refused)')
+
+
+class ReleaseHoldIn(BaseModel):
+    reason: Annotated[ShortNote, Field(min_length=1)]
 
 
 class StatusChange(BaseModel):

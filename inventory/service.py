@@ -112,10 +112,29 @@ def _device_with_owner_statement() -> Select[Any]:
 DEVICE_WITH_OWNER = PreparedQuery(_device_with_owner_statement())
 
 
+def checked_serial(serial: str) -> str:
+    """The serial normalised, or ValidationFailed located at `serial`."""
+    return _serial_or_problem(serial)
+
+
 def device_with_owner(*, connection: Connection, serial: str) -> tuple[Device, Owner | None]:
     """A device and its present owner in one prepared Core query (the hot read path)."""
     serial = _serial_or_problem(serial)
-    values = DEVICE_WITH_OWNER.first(connection, serial=serial)
+    return device_of_row(serial=serial, values=DEVICE_WITH_OWNER.first(connection, serial=serial))
+
+
+def device_fields_of_row(*, serial: str, values: dict[str, Any] | None) -> dict[str, Any]:
+    """A DEVICE_WITH_OWNER row as the device's fields with `owner` ({kind, name} or None), for
+    the hot read's response without building the model (None: NotFound for `serial`)."""
+    if values is None:
+        raise NotFound(f"no device with serial {serial}", serial=serial)
+    kind, name = values.pop("owner_kind"), values.pop("owner_name")
+    values["owner"] = None if kind is None else {"kind": OwnerKind(kind).value, "name": name}
+    return values
+
+
+def device_of_row(*, serial: str, values: dict[str, Any] | None) -> tuple[Device, Owner | None]:
+    """The device and owner of a DEVICE_WITH_OWNER row (None: NotFound for `serial`)."""
     if values is None:
         raise NotFound(f"no device with serial {serial}", serial=serial)
     kind, name = values.pop("owner_kind"), values.pop("owner_name")

@@ -11,7 +11,7 @@ from inventory import service as inventory
 from inventory.domain import DeviceStatus
 from tests.conftest import bearer
 from tests.service.helpers import ACTOR, T0
-from tests.service.rma_builders import FAILED, build_world
+from tests.service.rma_builders import FAILED, SPARE, build_world
 
 URL = "/api/v1/doctor?dashboard_checks=false"
 
@@ -49,3 +49,32 @@ def test_doctor_is_for_admin_and_noc_only(app_client: TestClient, tokens: dict[s
     ):
         assert app_client.get(URL, headers=bearer(tokens[role])).status_code == status, role
     assert app_client.get(URL).status_code == 401
+
+
+def test_release_hold_clears_a_stale_job_hold_for_an_admin_only(
+    app_client: TestClient, tokens: dict[str, str], session: Session, tmp_path: Path
+) -> None:
+    build_world(session, tmp_path)
+    spare = inventory.get_device(session=session, serial=SPARE)
+    spare.held_by_job = 424242  # a job that does not exist: a stale hold
+    session.add(spare)
+    session.commit()
+    body = app_client.get(URL, headers=bearer(tokens["noc"])).json()
+    assert [(v["invariant"], v["subject"]) for v in body["violations"]] == [("unit_holds", SPARE)]
+    assert body["violations"][0]["repair"] == (
+        f'netkeep inventory release-hold {SPARE} --reason "..."'
+    )
+    url = f"/api/v1/devices/{SPARE}/release-hold"
+    reason = {"reason": "job 424242 never existed here"}
+    for role in ("noc", "field", "logistics", "viewer"):
+        assert app_client.post(url, json=reason, headers=bearer(tokens[role])).status_code == 403
+    assert (
+        app_client.post(url, json={"reason": ""}, headers=bearer(tokens["admin"])).status_code
+        == 422
+    )
+    done = app_client.post(url, json=reason, headers=bearer(tokens["admin"]))
+    assert done.status_code == 200, done.text
+    assert done.json()["held_by_job"] is None
+    assert app_client.get(URL, headers=bearer(tokens["noc"])).json()["clean"] is True
+    again = app_client.post(url, json=reason, headers=bearer(tokens["admin"]))
+    assert again.status_code == 409 and "held by nothing" in again.text

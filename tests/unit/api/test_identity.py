@@ -78,3 +78,18 @@ def test_cached_identities_expire_after_their_ttl() -> None:
     assert cache.get("d1") is not None
     clock.now += 0.2
     assert cache.get("d1") is None
+
+
+def test_one_caller_claims_a_due_check_and_a_failed_one_is_claimed_again() -> None:
+    clock = Clock()
+    cache = TokenCache(ttl=30, check_seconds=1.0, clock=clock)
+    cache.observe(3)
+    cache.put("d1", Identity(name="desk", role="viewer"))
+    assert not cache.claim_check()  # checked just now
+    clock.now += 1.0
+    assert cache.claim_check()
+    assert not cache.claim_check()  # the first caller is reading the counter
+    cache.check_failed()
+    assert cache.claim_check()  # its read failed: the next request reads it
+    cache.observe(4)
+    assert cache.get("d1") is None

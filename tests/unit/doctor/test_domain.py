@@ -11,7 +11,13 @@ The rules, stated from the contract and the business, not from the code:
   initial fee is paid (Art. 18), to the provider before; a unit with the provider is the provider's;
 - a deployed unit is in its network on the dashboard, and a unit the dashboard shows in a network
   is deployed there in the inventory; what a successful apply put into a network is still there;
-- no job is pending or running without moving for longer than the bound.
+- no job is pending or running without moving for longer than the bound;
+- a unit held by an RMA number is that RMA's failed unit or replacement, and the RMA is under way
+  (not closed nor resolved remotely); an RMA's reserved or shipped replacement, not yet swapped
+  in, is held by that RMA;
+- a unit held by a provisioning job is held by one that may still claim it: pending, running, or
+  failed with no rollback of it created; a done or verify_failed job's hold is stale, and the
+  repair is `netkeep inventory release-hold SERIAL --reason ...`.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import pytest
 
 from doctor.domain import examine, expected_owner
 from doctor.facts import (
+    HoldingJob,
     Invariant,
     Ownership,
     ProvisionedUnit,
@@ -71,6 +78,8 @@ def check(
     runs: list[RunFacts] | None = None,
     provisioned: list[ProvisionedUnit] | None = None,
     dashboard: dict[str, str | None] | None = DASHBOARD,
+    ended: dict[str, RmaFacts] | None = None,
+    jobs: dict[int, HoldingJob] | None = None,
 ) -> list[Violation]:
     return examine(
         units=units,
@@ -80,6 +89,8 @@ def check(
         on_dashboard=dashboard,
         now=NOW,
         stuck_after=HOUR,
+        ended_rmas=ended,
+        holding_jobs=jobs,
     )
 
 
@@ -161,7 +172,7 @@ def test_a_swapped_in_replacement_must_be_deployed() -> None:
 
 def test_an_rma_holds_only_a_unit_reserved_for_it() -> None:
     unit = deployed("AAAA-AAAA-0001", status=DeviceStatus.FAILED)
-    spare = stock("AAAA-AAAA-0002", status=DeviceStatus.RESERVED)
+    spare = stock("AAAA-AAAA-0002", status=DeviceStatus.RESERVED, held_by="RMA-000004")
     holding = rma(RmaStatus.REPLACEMENT_RESERVED, replacement_serial="AAAA-AAAA-0002")
     assert check([unit, spare], [holding]) == []
     released = stock("AAAA-AAAA-0002")  # a clerk put it back in stock by hand
@@ -171,7 +182,7 @@ def test_an_rma_holds_only_a_unit_reserved_for_it() -> None:
 def test_two_rmas_cannot_hold_the_same_replacement() -> None:
     a = deployed("AAAA-AAAA-0001", status=DeviceStatus.FAILED)
     b = deployed("AAAA-AAAA-0003", status=DeviceStatus.FAILED)
-    spare = stock("AAAA-AAAA-0002", status=DeviceStatus.RESERVED)
+    spare = stock("AAAA-AAAA-0002", status=DeviceStatus.RESERVED, held_by="RMA-000004")
     first = rma(RmaStatus.REPLACEMENT_RESERVED, replacement_serial="AAAA-AAAA-0002")
     second = RmaFacts(
         id=5,
@@ -183,7 +194,8 @@ def test_two_rmas_cannot_hold_the_same_replacement() -> None:
     )
     dash = {"AAAA-AAAA-0001": "N_1", "AAAA-AAAA-0003": "N_1", "AAAA-AAAA-0002": None}
     assert found(check([a, b, spare], [first, second], dashboard=dash)) == {
-        ("rma_holds", "AAAA-AAAA-0002")
+        ("rma_holds", "AAAA-AAAA-0002"),
+        ("rma_holds", "RMA-000005"),  # the unit is held by RMA-000004 only
     }
 
 
@@ -318,9 +330,127 @@ def test_a_stuck_rollout_is_one_violation_naming_its_jobs() -> None:
 
 def test_a_unit_an_rma_holds_that_the_dashboard_has_in_a_network_names_the_rma() -> None:
     unit = deployed("AAAA-AAAA-0001", status=DeviceStatus.FAILED)
-    spare = stock("AAAA-AAAA-0002", status=DeviceStatus.RESERVED)
+    spare = stock("AAAA-AAAA-0002", status=DeviceStatus.RESERVED, held_by="RMA-000004")
     holding = rma(RmaStatus.REPLACEMENT_RESERVED, replacement_serial="AAAA-AAAA-0002")
     claimed = {"AAAA-AAAA-0001": "N_1", "AAAA-AAAA-0002": "N_7"}  # a rollout claimed it
     [v] = check([unit, spare], [holding], dashboard=claimed)
     assert (v.invariant, v.subject) == (Invariant.UNIT_NETWORK, "AAAA-AAAA-0002")
     assert "replacement of RMA-000004" in v.message and v.repair.startswith("netkeep rma show 4")
+
+
+# --- holds: held_by (an RMA) and held_by_job (a provisioning job) -----------------------------
+
+RELEASE_SPARE = 'netkeep inventory release-hold AAAA-AAAA-0002 --reason "..."'
+
+
+def test_an_rmas_failed_unit_and_reserved_replacement_may_be_held_by_it() -> None:
+    unit = deployed("AAAA-AAAA-0001", status=DeviceStatus.FAILED, held_by="RMA-000004")
+    spare = stock("AAAA-AAAA-0002", status=DeviceStatus.RESERVED, held_by="RMA-000004")
+    holding = rma(RmaStatus.REPLACEMENT_RESERVED, replacement_serial="AAAA-AAAA-0002")
+    assert check([unit, spare], [holding]) == []
+
+
+def test_a_unit_held_by_a_closed_rma_is_a_stale_hold() -> None:
+    spare = stock("AAAA-AAAA-0002", held_by="RMA-000004")
+    closed = rma(RmaStatus.CLOSED, replacement_serial="AAAA-AAAA-0002", swapped=True)
+    [v] = check([WORLD[0], spare], [], ended={"RMA-000004": closed})
+    assert (v.invariant, v.subject) == (Invariant.UNIT_HOLDS, "AAAA-AAAA-0002")
+    assert "RMA-000004 is closed" in v.message
+    assert v.repair == RELEASE_SPARE
+
+
+def test_a_unit_held_by_an_rma_that_does_not_exist_is_a_stale_hold() -> None:
+    spare = stock("AAAA-AAAA-0002", held_by="RMA-000099")
+    [v] = check([WORLD[0], spare])
+    assert (v.invariant, v.subject) == (Invariant.UNIT_HOLDS, "AAAA-AAAA-0002")
+    assert "no RMA-000099" in v.message and v.repair == RELEASE_SPARE
+
+
+def test_a_unit_held_by_an_open_rma_that_does_not_concern_it_is_a_stale_hold() -> None:
+    unit = deployed("AAAA-AAAA-0001", status=DeviceStatus.FAILED, held_by="RMA-000004")
+    spare = stock("AAAA-AAAA-0002", held_by="RMA-000004")  # in stock, the RMA reserved none
+    [v] = check([unit, spare], [rma(RmaStatus.REPLACEMENT_NEEDED)])
+    assert (v.invariant, v.subject) == (Invariant.UNIT_HOLDS, "AAAA-AAAA-0002")
+    assert v.repair == RELEASE_SPARE
+
+
+def test_a_reserved_replacement_its_rma_does_not_hold_is_found_re_reserving_repairs() -> None:
+    unit = deployed("AAAA-AAAA-0001", status=DeviceStatus.FAILED)
+    spare = stock("AAAA-AAAA-0002", status=DeviceStatus.RESERVED)  # the hold was lost
+    holding = rma(RmaStatus.REPLACEMENT_RESERVED, replacement_serial="AAAA-AAAA-0002")
+    [v] = check([unit, spare], [holding])
+    assert (v.invariant, v.subject) == (Invariant.RMA_HOLDS, "RMA-000004")
+    assert "held by nothing" in v.message
+    assert v.repair == (
+        'netkeep rma release 4 --reason "..."  then  netkeep inventory status AAAA-AAAA-0002 '
+        "in_stock  then  netkeep rma reserve 4 --serial AAAA-AAAA-0002"
+    )
+
+
+def test_a_shipped_replacement_its_rma_does_not_hold_is_found() -> None:
+    unit = deployed("AAAA-AAAA-0001", status=DeviceStatus.FAILED)
+    spare = stock("AAAA-AAAA-0002", status=DeviceStatus.IN_TRANSIT, held_by="RMA-000007")
+    shipped = rma(RmaStatus.SHIPPED, replacement_serial="AAAA-AAAA-0002")
+    got = check([unit, spare], [shipped])
+    assert found(got) == {
+        ("rma_holds", "RMA-000004"),  # its replacement is not held by it
+        ("unit_holds", "AAAA-AAAA-0002"),  # and RMA-000007 does not exist
+    }
+    [v] = [v for v in got if v.invariant is Invariant.RMA_HOLDS]
+    assert "held by RMA-000007, not RMA-000004" in v.message
+    assert v.repair.startswith("netkeep rma show 4")
+
+
+def test_a_replacement_swapped_in_is_not_required_to_be_held() -> None:
+    failed = stock("AAAA-AAAA-0001", status=DeviceStatus.IN_RMA, held_by="RMA-000004")
+    repl = deployed("AAAA-AAAA-0002")
+    swapped = rma(RmaStatus.SWAPPED, swapped=True, replacement_serial="AAAA-AAAA-0002")
+    assert check([failed, repl], [swapped], dashboard=None) == []
+
+
+@pytest.mark.parametrize(
+    ("job", "live"),
+    [
+        (HoldingJob(7, "pending"), True),
+        (HoldingJob(7, "running"), True),
+        (HoldingJob(7, "failed"), True),  # resumable: its resume takes the hold back
+        (HoldingJob(7, "failed", rolled_back=True), False),
+        (HoldingJob(7, "done"), False),
+        (HoldingJob(7, "verify_failed"), False),
+        (None, False),  # no such job
+    ],
+)
+def test_a_job_hold_is_live_only_while_the_job_may_still_claim_the_unit(
+    job: HoldingJob | None, live: bool
+) -> None:
+    spare = stock("AAAA-AAAA-0002", held_by_job=7)
+    got = check([WORLD[0], spare], jobs={7: job} if job else {})
+    if live:
+        assert got == []
+    else:
+        [v] = got
+        assert (v.invariant, v.subject) == (Invariant.UNIT_HOLDS, "AAAA-AAAA-0002")
+        assert "provisioning job 7" in v.message and v.repair == RELEASE_SPARE
+
+
+def test_a_reserved_replacement_another_rma_holds_is_re_reserved_without_a_hand_move() -> None:
+    unit = deployed("AAAA-AAAA-0001", status=DeviceStatus.FAILED)
+    spare = stock("AAAA-AAAA-0002", status=DeviceStatus.RESERVED, held_by="RMA-000007")
+    holding = rma(RmaStatus.REPLACEMENT_RESERVED, replacement_serial="AAAA-AAAA-0002")
+    [v] = [v for v in check([unit, spare], [holding]) if v.invariant is Invariant.RMA_HOLDS]
+    assert "held by RMA-000007, not RMA-000004" in v.message
+    assert v.repair == (
+        'netkeep rma release 4 --reason "..."  then  netkeep rma reserve 4 --serial AAAA-AAAA-0002'
+    )
+
+
+def test_only_a_replacement_not_yet_swapped_in_must_be_held() -> None:
+    failed = stock("AAAA-AAAA-0001", status=DeviceStatus.IN_RMA, held_by="RMA-000004")
+    on_the_road = stock("AAAA-AAAA-0002", status=DeviceStatus.IN_TRANSIT)
+    swapped = rma(RmaStatus.SWAPPED, swapped=True, replacement_serial="AAAA-AAAA-0002")
+    assert ("rma_holds", "RMA-000004") not in found(check([failed, on_the_road], [swapped]))
+    unswapped = rma(RmaStatus.SHIPPED, replacement_serial="AAAA-AAAA-0002")
+    at_site = deployed("AAAA-AAAA-0001", status=DeviceStatus.FAILED, held_by="RMA-000004")
+    assert ("rma_holds", "RMA-000004") in found(check([at_site, on_the_road], [unswapped]))
+    needed = rma(RmaStatus.REPLACEMENT_NEEDED, replacement_serial="AAAA-AAAA-0002")
+    assert ("rma_holds", "RMA-000004") not in found(check([at_site, on_the_road], [needed]))
