@@ -93,3 +93,4 @@ def test_without_netkeeps_wait_the_site_fails(sandbox: SandboxServer, session: S
     options = replace(single.OPTIONS, network_settle_seconds=0.0)
     job = single.apply(session, single.dashboard_for(sandbox), single.example("utm"), options)
     assert job.status == "failed"
+    assert "still not found" in str(job.error) and "changed nothing" in str(job.error)
