@@ -63,7 +63,9 @@ class StepRunner:
         self.calls: dict[str, int] = dict.fromkeys(dashboard.stats.snapshot(), 0)
         self.started = time.monotonic()
         self.network_settles_until: float | None = None
-        """Until when the network this runner created may still answer 404 (None: not new)."""
+        """Until when the network this job created may still answer 404 (None: not new)."""
+        if job.network_id and any(is_network_creation(s) for s in steps):
+            self.adopt_network(str(job.network_id))  # resumed: created maybe moments ago
 
     @property
     def session(self) -> Session:
