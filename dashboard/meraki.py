@@ -15,7 +15,6 @@ from core.errors import DashboardError
 from core.settings import Settings
 from dashboard.errors import translated_errors
 from dashboard.pacing import shared_limiter
-from dashboard.patience import DEFAULT_PATIENCE_SECONDS
 from dashboard.session import build_sdk
 from dashboard.transport import ANY_ORGANIZATION, Budget, RequestMeter
 from inventory.ports import InventoryItem
@@ -34,7 +33,7 @@ class MerakiDashboard:
         wait_on_rate_limit: bool = True,
         retry_wait: int = 1,
         limiter: Budget | None = None,
-        patience_seconds: float = DEFAULT_PATIENCE_SECONDS,
+        patience_seconds: float | None = None,
     ) -> None:
         self.base_url = base_url
         self._api = build_sdk(

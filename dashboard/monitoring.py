@@ -9,7 +9,6 @@ import meraki
 
 from core.settings import Settings
 from dashboard.errors import translated_errors
-from dashboard.patience import DEFAULT_PATIENCE_SECONDS
 from dashboard.session import build_sdk
 from dashboard.transport import ANY_ORGANIZATION, RequestMeter
 from monitoring.ports import Availability, AvailabilityChange, ChangeHistoryUnavailable
@@ -35,7 +34,7 @@ class MerakiMonitoring:
         api_key: str,
         base_url: str,
         maximum_retries: int = 4,
-        patience_seconds: float = DEFAULT_PATIENCE_SECONDS,
+        patience_seconds: float | None = None,
     ) -> None:
         self.base_url = base_url
         self._api = build_sdk(

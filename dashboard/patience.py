@@ -12,6 +12,7 @@ dashboard's URL, instead of the SDK's retries with 1 s sleeps.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -25,6 +26,17 @@ from core.errors import DashboardError
 
 DEFAULT_PATIENCE_SECONDS = 300.0
 """How long one dashboard call may keep waiting out 429s and 5xx before it fails."""
+PATIENCE_ENV = "NETKEEP_DASHBOARD_PATIENCE_SECONDS"
+"""The setting's variable (core.settings `dashboard_patience_seconds`), read for adapters built
+without settings too, so one variable sets the patience of every SDK client."""
+
+
+def configured_patience() -> float:
+    """The patience when none is passed: the setting's variable, else the default."""
+    raw = os.environ.get(PATIENCE_ENV, "").strip()
+    return float(raw) if raw else DEFAULT_PATIENCE_SECONDS
+
+
 MAX_BACKOFF_SECONDS = 10.0
 """The longest wait between two attempts after a 5xx or a dropped connection."""
 

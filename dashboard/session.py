@@ -7,7 +7,7 @@ from typing import Any
 
 import meraki
 
-from dashboard.patience import DEFAULT_PATIENCE_SECONDS, Patience
+from dashboard.patience import Patience, configured_patience
 
 CALLER = "netkeep/0.1 netkeep"
 _BASE_URLS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
@@ -19,7 +19,7 @@ def build_sdk(
     api_key: str,
     base_url: str,
     maximum_retries: int = 10,
-    patience_seconds: float = DEFAULT_PATIENCE_SECONDS,
+    patience_seconds: float | None = None,
     **options: Any,
 ) -> Any:
     """A quiet `meraki.DashboardAPI` without smart flow whose requests wait out 429s and 5xx.
@@ -50,7 +50,8 @@ def build_sdk(
     sdk = meraki.DashboardAPI(api_key, **kwargs)
     _BASE_URLS[sdk] = base_url
     session = sdk._session  # private, like transport.sdk_http_client; the contract test guards it
-    patience = Patience(base_url, deadline=patience_seconds)
+    deadline = configured_patience() if patience_seconds is None else patience_seconds
+    patience = Patience(base_url, deadline=deadline)
     session._send_request = patience.wrap(session._send_request)
     _PATIENCE[sdk] = patience
     return sdk

@@ -27,6 +27,11 @@ from inventory.catalogue_defaults import seed_catalogue
 
 pytest_plugins = ["sandbox.testing", "netdevices.testing", "tests.contract.spec.coverage_plugin"]
 
+# A test's dashboard outage (a 5xx storm it injects) must fail its call in seconds, not after the
+# product's 5-minute patience; storms that must converge use Retry-After 0.01 s and fit in this.
+# The variable reaches adapters built without settings and the `netkeep` processes tests start.
+os.environ.setdefault("NETKEEP_DASHBOARD_PATIENCE_SECONDS", "10")
+
 PG_URL = os.environ.get("NETKEEP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T = TypeVar("T")
 ADMIN = Actor(name="test-admin", role="admin", request_id="test")

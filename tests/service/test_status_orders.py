@@ -95,7 +95,9 @@ def test_a_job_killed_mid_run_is_still_running_and_a_resume_ends_it_done(
 def test_a_job_the_dashboard_stopped_is_failed_and_a_resume_ends_it_done(
     sandbox: SandboxServer, session: Session
 ) -> None:
-    sdk = build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url, maximum_retries=1)
+    sdk = build_sdk(
+        api_key=sandbox.api_key, base_url=sandbox.base_url, maximum_retries=1, patience_seconds=1.0
+    )
     dash = MerakiProvisioning(sdk, organization_id=rollouts.ORG)
     sheet = example("utm")
     plan = plan_sheet(dashboard=dash, sheet=sheet, options=OPTIONS)
