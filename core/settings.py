@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     provisioning_batch_deadline_seconds: float = Field(
         default=600.0, description="an action batch not finished after this long fails its step"
     )
+    provisioning_network_settle_seconds: float = Field(
+        default=300.0,
+        description="how long a newly created network may answer 404 (the dashboard's eventual "
+        "consistency); requests and batches about it are waited and sent again until then",
+    )
     provisioning_claim_limit: int = Field(
         default=10,
         description="claim requests a rollout sends per organization within the claim window "

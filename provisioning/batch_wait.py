@@ -36,6 +36,9 @@ class BatchTimings:
     claim_settle: float = 300.0
     """How long newly claimed devices may answer 404 before a batch addressing them gives up
     (the specification: "it may take a few minutes for API requests against that device")."""
+    network_settle: float = 300.0
+    """How long a newly created network may answer 404 before a request or batch about it
+    gives up (the dashboard is eventually consistent after a network creation too)."""
     claim_limit: int | None = 10
     """Claim requests per organization within `claim_window` (the dashboard: 10; None: none)."""
     claim_window: float = 300.0

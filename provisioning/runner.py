@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session
 
@@ -38,6 +38,7 @@ from provisioning.ports import ProvisioningDashboard
 from provisioning.verification import SharedReads, read_back, remaining_differences
 
 Progress = Callable[[int, int, str], None]
+T = TypeVar("T")
 
 
 class StepRunner:
@@ -61,6 +62,10 @@ class StepRunner:
         self.shared: SharedReads | None = None
         self.calls: dict[str, int] = dict.fromkeys(dashboard.stats.snapshot(), 0)
         self.started = time.monotonic()
+        self.network_settles_until: float | None = None
+        """Until when the network this job created may still answer 404 (None: not new)."""
+        if job.network_id and any(is_network_creation(s) for s in steps):
+            self.adopt_network(str(job.network_id))  # resumed: created maybe moments ago
 
     @property
     def session(self) -> Session:
@@ -82,8 +87,10 @@ class StepRunner:
         self.journal.fail(self.job, self.steps, exc.message)
 
     def adopt_network(self, network_id: str) -> None:
-        """The job's network is this one (created for it); later steps address it."""
+        """The job's network is this one (created for it); later steps address it. The
+        dashboard may answer 404 about it for a while (`network_settle`)."""
         self.job.network_id = network_id
+        self.network_settles_until = self.waiter.clock() + self.waiter.timings.network_settle
 
     def use_shared_reads(self, shared: SharedReads) -> None:
         self.shared = shared
@@ -156,7 +163,9 @@ class StepRunner:
     def run_direct(self, step: JobStep) -> None:
         op = step.operations[0]
         body = resolve_secrets(op["body"], self.secrets)
-        answer = self.dashboard.send_direct(kind_of(op["key"]), str(self.job.network_id), body)
+        network_id = str(self.job.network_id)
+        kind = kind_of(op["key"])
+        answer = self.while_settling(lambda: self.dashboard.send_direct(kind, network_id, body))
         step.answer = (
             fingerprint_secrets(dict(answer), fingerprinter(self.secret_key))
             if isinstance(answer, Mapping)
@@ -180,6 +189,7 @@ class StepRunner:
                 self.journal.sent([step])
             batch = wait_for_batch(self.dashboard, batch, self.waiter)
             batch = self.after_claim(step, actions, batch)
+            batch = self.after_network_settle(step, actions, batch)
         batch = self.after_claim_limit(step, actions, batch)
         status = batch.get("status") or {}
         if status.get("failed"):
@@ -257,6 +267,60 @@ class StepRunner:
         self.journal.sent([step], request_id=str(batch["id"]))
         return wait_for_batch(self.dashboard, batch, self.waiter)
 
+    def network_settling(self) -> bool:
+        """Whether the job's network was created so recently that a 404 about it may pass."""
+        until = self.network_settles_until
+        return until is not None and self.waiter.clock() < until
+
+    def while_settling(self, send: Callable[[], T]) -> T:
+        """`send` (an idempotent request or read about the job's network), sent again after a
+        wait while it answers 404 and the network is within its settle time."""
+        timings = self.waiter.timings
+        delay = timings.poll_seconds
+        while True:
+            try:
+                return send()
+            except DashboardError as exc:
+                if exc.details.get("status") != 404 or not self.network_settling():
+                    raise
+            self.waiter.sleep(delay)
+            delay = min(delay * timings.backoff, timings.max_delay)
+
+    def after_network_settle(
+        self, step: JobStep, actions: list[Any], batch: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A failed batch about the network this job just created, which still answers 404:
+        sent once more when the network answers (a failed batch changed nothing). A failure for
+        another reason is left to the caller; waiting ends with the network's settle time."""
+        if not (batch.get("status") or {}).get("failed") or self.network_settles_until is None:
+            return batch
+        if self.network_answers():
+            return batch
+        timings = self.waiter.timings
+        delay = timings.poll_seconds
+        while not self.network_answers():
+            if not self.network_settling():
+                raise DashboardError(
+                    f"network {self.job.network_id} still not found {timings.network_settle:g} "
+                    "seconds after being created; the batch addressing it changed nothing",
+                    operation="createOrganizationActionBatch",
+                )
+            self.waiter.sleep(delay)
+            delay = min(delay * timings.backoff, timings.max_delay)
+        batch = self.dashboard.submit_batch(actions, synchronous=step.synchronous)
+        self.journal.sent([step], request_id=str(batch["id"]))
+        return wait_for_batch(self.dashboard, batch, self.waiter)
+
+    def network_answers(self) -> bool:
+        """Whether the dashboard answers requests about the job's network (False: 404)."""
+        try:
+            self.dashboard.get_network(str(self.job.network_id))
+        except DashboardError as exc:
+            if exc.details.get("status") == 404:
+                return False
+            raise
+        return True
+
     def device_answers(self, serial: str) -> bool:
         """Whether the dashboard answers requests about a device (False: 404, still settling)."""
         try:
@@ -270,13 +334,15 @@ class StepRunner:
     def verify(self) -> None:
         """Read back what the job touched; any remaining difference is verify_failed."""
         job = self.job
-        current = read_back(
-            dashboard=self.dashboard,
-            job=job,
-            steps=self.steps,
-            secret_key=self.secret_key,
-            shared=self.shared,
-            full_verify=self.full_verify,
+        current = self.while_settling(
+            lambda: read_back(
+                dashboard=self.dashboard,
+                job=job,
+                steps=self.steps,
+                secret_key=self.secret_key,
+                shared=self.shared,
+                full_verify=self.full_verify,
+            )
         )
         job.verify_diff = remaining_differences(
             desired=job.desired, current=current, sections=job.sections, prune=job.prune

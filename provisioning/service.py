@@ -55,6 +55,8 @@ class ProvisioningOptions:
     batch_deadline_seconds: float = 600.0
     claim_settle_seconds: float = 300.0
     """How long newly claimed devices may answer 404 before the step addressing them fails."""
+    network_settle_seconds: float = 300.0
+    """How long a newly created network may answer 404 before the step addressing it fails."""
     claim_limit: int | None = 10
     """Claim requests a rollout sends per organization within `claim_window_seconds`."""
     claim_window_seconds: float = 300.0
@@ -70,6 +72,7 @@ class ProvisioningOptions:
             max_delay=self.poll_max_seconds,
             deadline=self.batch_deadline_seconds,
             claim_settle=self.claim_settle_seconds,
+            network_settle=self.network_settle_seconds,
             claim_limit=self.claim_limit,
             claim_window=self.claim_window_seconds,
         )
@@ -86,6 +89,7 @@ class ProvisioningOptions:
             poll_backoff=settings.provisioning_batch_poll_backoff,
             poll_max_seconds=settings.provisioning_batch_poll_max_seconds,
             batch_deadline_seconds=settings.provisioning_batch_deadline_seconds,
+            network_settle_seconds=settings.provisioning_network_settle_seconds,
             claim_limit=settings.provisioning_claim_limit or None,
             claim_window_seconds=settings.provisioning_claim_window_seconds,
             secret_record=FileRecord(settings.secret_record_path),

@@ -141,7 +141,8 @@ def admin_router(runtime: "SandboxRuntime") -> APIRouter:
 
     @router.put("/claims")
     async def set_claims(denied: Guard, body: JsonBody = None) -> Response:
-        """Claim timing: {"settle": 0.2, "limit": 10, "window": 300} (limit null: no limit)."""
+        """Claim timing: {"settle": 0.2, "limit": 10, "window": 300, "network_settle": 0.2}
+        (limit null: no limit; network_settle: seconds a new network answers 404)."""
         if denied:
             return denied
         claims = runtime.dashboard.claims
@@ -150,9 +151,15 @@ def admin_router(runtime: "SandboxRuntime") -> APIRouter:
         if "limit" in data:
             claims.limit = None if data["limit"] is None else int(data["limit"])
         claims.window = float(data.get("window", claims.window))
+        claims.network_settle = float(data.get("network_settle", claims.network_settle))
         claims.reset()
         return json_response(
-            {"settle": claims.settle, "limit": claims.limit, "window": claims.window}
+            {
+                "settle": claims.settle,
+                "limit": claims.limit,
+                "window": claims.window,
+                "network_settle": claims.network_settle,
+            }
         )
 
     @router.get("/claims")

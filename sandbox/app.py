@@ -49,6 +49,8 @@ class SandboxConfig:
     """Claims per organization within five minutes (the dashboard's is 10; None: no limit)."""
     claim_window: float = 300.0
     """Seconds the claim limit counts over (the dashboard: 300)."""
+    network_settle: float = 0.2
+    """Seconds a newly created network answers 404 (the dashboard's eventual consistency)."""
 
 
 class ConnectionDropped(Exception):
@@ -119,7 +121,12 @@ class SandboxRuntime:
         self.dashboard = Dashboard(
             state,
             config.batch_delay,
-            Claims(config.claim_settle, config.claim_limit, config.claim_window),
+            Claims(
+                config.claim_settle,
+                config.claim_limit,
+                config.claim_window,
+                network_settle=config.network_settle,
+            ),
         )
         self.limiter = RateLimiter(config.rate_limit or None, config.ip_rate_limit or None)
         self.faults = FaultInjector(config.faults)

@@ -48,6 +48,9 @@ def serve_sandbox(
     claim_window: Annotated[
         float, typer.Option(help="Seconds the claim limit counts over (the dashboard: 300).")
     ] = 300.0,
+    network_settle: Annotated[
+        float, typer.Option(help="Seconds a newly created network answers 404.")
+    ] = 0.2,
 ) -> None:
     """Serve the Meraki Dashboard API v1 sandbox until interrupted."""
     try:
@@ -62,6 +65,7 @@ def serve_sandbox(
         claim_settle=claim_settle,
         claim_limit=claim_limit or None,
         claim_window=claim_window,
+        network_settle=network_settle,
     )
     if api_key:
         config.api_key = api_key

@@ -65,6 +65,8 @@ class Outcome:
 
 CLAIM_PATH = re.compile(r"^/networks/([^/]+)/devices/claim$")
 DEVICE_PATH = re.compile(r"^/devices/([^/]+)(?:/.*)?$")
+NETWORK_PATH = re.compile(r"^/networks/([^/]+)(?:/.*)?$")
+CREATE_NETWORK_PATH = re.compile(r"^/organizations/[^/]+/networks$")
 CLAIM_WINDOW = 300.0
 """The specification: claimNetworkDevices "can be used up to ten times within a single five
 minute window" (counted per organization here)."""
@@ -73,13 +75,17 @@ minute window" (counted per organization here)."""
 @dataclass
 class Claims:
     """Claim timing as the dashboard has it: newly claimed devices answer 404 for `settle`
-    seconds, and at most `limit` claims per organization within five minutes (None: no limit)."""
+    seconds, and at most `limit` claims per organization within five minutes (None: no limit).
+    Newly created networks likewise answer 404 for `network_settle` seconds."""
 
     settle: float = 0.2
     limit: int | None = None
     window: float = CLAIM_WINDOW
     """Seconds the limit counts over (the dashboard: five minutes; tests use a short one)."""
+    network_settle: float = 0.0
+    """Seconds every `/networks/{id}...` request about a just created network answers 404."""
     settling: dict[str, float] = field(default_factory=dict)
+    networks_settling: dict[str, float] = field(default_factory=dict)
     recent: dict[str, list[float]] = field(default_factory=dict)
     admitted: dict[str, list[float]] = field(default_factory=dict)
     """Every claim request let through, per organization (what tests check the limit with)."""
@@ -91,6 +97,9 @@ class Claims:
         found = DEVICE_PATH.match(path)
         if found and self.settling.get(found.group(1), 0.0) > now:
             raise ApiError(404, f"Device {found.group(1)} not found")
+        network = NETWORK_PATH.match(path)
+        if network and self.networks_settling.get(network.group(1), 0.0) > now:
+            raise ApiError(404, f"Network {network.group(1)} not found")
 
     def admit(self, org_id: str, now: float) -> None:
         """429 when the organization used its claims of the last five minutes."""
@@ -109,8 +118,14 @@ class Claims:
         for serial in serials if isinstance(serials, list) else []:
             self.settling[str(serial)] = now + self.settle
 
+    def network_created(self, reply: Any, now: float) -> None:
+        """A network just created: requests about it answer 404 for `network_settle` seconds."""
+        if self.network_settle > 0 and isinstance(reply, dict) and reply.get("id"):
+            self.networks_settling[str(reply["id"])] = now + self.network_settle
+
     def reset(self) -> None:
         self.settling.clear()
+        self.networks_settling.clear()
         self.recent.clear()
         self.admitted.clear()
         self.refused = 0
@@ -251,6 +266,8 @@ class Dashboard:
         reply: Reply = route.handler(self.state, call)
         if claim:
             self.claims.claimed((call.body or {}).get("serials"), stamp)
+        if method == "POST" and CREATE_NETWORK_PATH.match(path) and reply.status < 300:
+            self.claims.network_created(reply.body, stamp)
         return reply
 
     def template_of(self, method: str, path: str) -> str:

@@ -154,9 +154,17 @@ class SandboxAdmin:
         """How long asynchronous action batches stay pending."""
         self("PUT", "/batch-delay", {"seconds": seconds})
 
-    def set_claims(self, settle: float, limit: int | None = None, window: float = 300.0) -> None:
-        """Seconds newly claimed devices answer 404, and claims allowed per `window` seconds."""
-        self("PUT", "/claims", {"settle": settle, "limit": limit, "window": window})
+    def set_claims(
+        self,
+        settle: float,
+        limit: int | None = None,
+        window: float = 300.0,
+        network_settle: float = 0.0,
+    ) -> None:
+        """Seconds newly claimed devices answer 404, claims allowed per `window` seconds, and
+        seconds newly created networks answer 404."""
+        body = {"settle": settle, "limit": limit, "window": window}
+        self("PUT", "/claims", {**body, "network_settle": network_settle})
 
     def claims(self) -> dict[str, Any]:
         """Claim requests admitted per organization (times in seconds) and how many refused."""

@@ -10,14 +10,15 @@ from sandbox.app import SandboxConfig
 from sandbox.server import SandboxServer, running_sandbox
 
 CLAIM_SETTLE = 0.05
-"""Seconds a newly claimed device answers 404 in tests (small, but never zero)."""
+"""Seconds a newly claimed device answers 404 in tests (small, but never zero). New networks
+answer at once in tests (network settle 0) unless a test turns it on with `set_claims`."""
 
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
     """One sandbox for the whole session with rate limits lifted."""
     with running_sandbox(
-        SandboxConfig(rate_limit=None, ip_rate_limit=None, batch_delay=0.05)
+        SandboxConfig(rate_limit=None, ip_rate_limit=None, batch_delay=0.05, network_settle=0.0)
     ) as server:
         yield server
 
@@ -37,7 +38,9 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
 @pytest.fixture(scope="session")
 def rate_limited_sandbox_server() -> Iterator[SandboxServer]:
     """A separate sandbox enforcing the real 10 req/s per organization."""
-    with running_sandbox(SandboxConfig(rate_limit=10.0, ip_rate_limit=100.0)) as server:
+    with running_sandbox(
+        SandboxConfig(rate_limit=10.0, ip_rate_limit=100.0, network_settle=0.0)
+    ) as server:
         yield server
 
 
