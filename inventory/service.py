@@ -312,22 +312,8 @@ def set_status(
 ) -> Device:
     before = device_snapshot(device)
     device.status = advance(device.serial, DeviceStatus(device.status), target).value
-    device.updated_at = now
-    session.add(device)
-    after = device_snapshot(device)
-    if note:
-        after["note"] = note
-    audit.record(
-        session,
-        actor=actor,
-        action="device.status",
-        entity_type="device",
-        entity_id=device.serial,
-        before=before,
-        after=after,
-        at=now,
-    )
-    return device
+    return _audited(session, actor=actor, device=device, action="device.status", before=before,
+                    now=now, note=note)  # fmt: skip
 
 
 def set_hold(
@@ -344,6 +330,21 @@ def set_hold(
         return device
     before = device_snapshot(device)
     device.held_by = holder
+    return _audited(session, actor=actor, device=device, action="device.hold", before=before,
+                    now=now, note=note)  # fmt: skip
+
+
+def _audited(
+    session: Session,
+    *,
+    actor: Actor,
+    device: Device,
+    action: str,
+    before: dict[str, Any],
+    now: datetime,
+    note: str | None,
+) -> Device:
+    """The change made to `device` stored and audited (before, after and the note) at `now`."""
     device.updated_at = now
     session.add(device)
     after = device_snapshot(device)
@@ -352,7 +353,7 @@ def set_hold(
     audit.record(
         session,
         actor=actor,
-        action="device.hold",
+        action=action,
         entity_type="device",
         entity_id=device.serial,
         before=before,
