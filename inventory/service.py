@@ -313,7 +313,7 @@ def set_status(
     before = device_snapshot(device)
     device.status = advance(device.serial, DeviceStatus(device.status), target).value
     return _audited(session, actor=actor, device=device, action="device.status", before=before,
-                    now=now, note=note)  # fmt: skip
+                    now=now, extra={"note": note})  # fmt: skip
 
 
 def set_hold(
@@ -331,7 +331,7 @@ def set_hold(
     before = device_snapshot(device)
     device.held_by = holder
     return _audited(session, actor=actor, device=device, action="device.hold", before=before,
-                    now=now, note=note)  # fmt: skip
+                    now=now, extra={"note": note})  # fmt: skip
 
 
 def _audited(
@@ -340,16 +340,15 @@ def _audited(
     actor: Actor,
     device: Device,
     action: str,
-    before: dict[str, Any],
+    before: Mapping[str, Any],
     now: datetime,
-    note: str | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Device:
-    """The change made to `device` stored and audited (before, after and the note) at `now`."""
+    """The change made to `device` stored and audited at `now`: before, after (with `extra`,
+    e.g. the note or the job's reference, where given)."""
     device.updated_at = now
     session.add(device)
-    after = device_snapshot(device)
-    if note:
-        after["note"] = note
+    after = device_snapshot(device) | {k: v for k, v in (extra or {}).items() if v}
     audit.record(
         session,
         actor=actor,
@@ -455,21 +454,8 @@ def deploy_unit(
         device.contract_id = contract.id
         device.customer = contract.customer
         device.acquisition = Acquisition.SOLD.value
-    device.updated_at = now
-    session.add(device)
-    after = device_snapshot(device)
-    if reference:
-        after["reference"] = reference
-    audit.record(
-        session,
-        actor=actor,
-        action="device.deploy",
-        entity_type="device",
-        entity_id=device.serial,
-        before=before,
-        after=after,
-        at=now,
-    )
+    _audited(session, actor=actor, device=device, action="device.deploy", before=before, now=now,
+             extra={"reference": reference})  # fmt: skip
     if contract is not None and attached and contract.initial_fee_paid_at is not None:
         owner = Owner(OwnerKind.CUSTOMER, contract.customer)
         if current_owner(session=session, device=device) != owner:
@@ -511,21 +497,8 @@ def undeploy_unit(
         if name in before:
             setattr(device, name, before[name])
     DeviceStatus(device.status)  # a recorded status, or ValueError
-    device.updated_at = now
-    session.add(device)
-    after = device_snapshot(device)
-    if reference:
-        after["reference"] = reference
-    audit.record(
-        session,
-        actor=actor,
-        action="device.undeploy",
-        entity_type="device",
-        entity_id=device.serial,
-        before=snapshot,
-        after=after,
-        at=now,
-    )
+    _audited(session, actor=actor, device=device, action="device.undeploy", before=snapshot,
+             now=now, extra={"reference": reference})  # fmt: skip
     if owner_before is not None and current_owner(session=session, device=device) != owner_before:
         transfer_ownership(
             session=session,
