@@ -14,23 +14,28 @@ from starlette.datastructures import FormData
 
 from api.deps import SessionDep
 from core.errors import AuthenticationFailed
+from core.policy import Operation
 from core.settings import Settings
 from core.timeutil import utcnow
 from web import accounts
 from web.errors import login_required
 from web.forms import CheckedForm, CsrfRefused
 from web.i18n import LANG_COOKIE, LANGS
+from web.progress import events_for, read_job
 from web.render import render
 from web.session import (
     COOKIE,
     CurrentWebUser,
     LoginRequired,
+    WebUser,
     end_session,
     home_of,
     live_session,
     safe_next,
+    staff_user,
     start_session,
 )
+from web.sse import sse_response
 
 STATIC = Path(__file__).parent / "static"
 LOGIN_COOKIE = "netkeep_login"  # the sign-in form's own CSRF token (double submit)
@@ -151,6 +156,18 @@ def switch_language(request: Request, session: SessionDep) -> Response:
         LANG_COOKIE, to, max_age=365 * 86400, samesite="lax", secure=_secure(request), path="/"
     )
     return response
+
+
+@router.get("/jobs/{job_id}/events")
+def job_events(
+    request: Request,
+    job_id: int,
+    session: SessionDep,
+    user: Annotated[WebUser, staff_user(Operation.READ)],
+) -> Response:
+    """A provisioning job's progress as server-sent events (web/progress.py), for staff."""
+    read_job(session=session, job_id=job_id)  # 404 page for an unknown job, before streaming
+    return sse_response(events_for(request, user, job_id))
 
 
 def mount_web(app: FastAPI) -> None:
