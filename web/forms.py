@@ -46,7 +46,8 @@ def claim_submission(*, session: Session, key: str, account: str, scope: str) ->
     """Record a form's idempotency key in the caller's transaction.
 
     Returns None the first time (go on and do the work), else the earlier submission's result URL
-    (redirect there; do nothing). A key another account used is refused.
+    (redirect there; do nothing). A key another account used is refused. Claim once the form's
+    input is valid: a form re-rendered with its problems carries a new key.
     """
     if not 8 <= len(key) <= FORM_KEY_MAX:
         raise ValidationFailed(

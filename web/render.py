@@ -96,8 +96,18 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """The template rendered for `user` in their language (an anonymous visitor: the cookie's)."""
+    full = {**page_context(request, user), **context}
+    html = environment().get_template(template).render(full)
+    return HTMLResponse(
+        html, status_code=status_code, headers={"Cache-Control": "no-store", **(headers or {})}
+    )
+
+
+def page_context(request: Request, user: WebUser | None) -> dict[str, Any]:
+    """What every template may use: user, _, lang, csrf_token, new_form_key, request, tokyo,
+    yen, request_id and here (this page's path and query)."""
     lang = request_lang(request, user)
-    full: dict[str, Any] = {
+    return {
         "user": user,
         "_": translator(lang),
         "lang": lang,
@@ -108,12 +118,7 @@ def render(
         "yen": yen,
         "request_id": getattr(request.state, "request_id", ""),
         "here": _here(request),
-        **context,
     }
-    html = environment().get_template(template).render(full)
-    return HTMLResponse(
-        html, status_code=status_code, headers={"Cache-Control": "no-store", **(headers or {})}
-    )
 
 
 def _here(request: Request) -> str:
