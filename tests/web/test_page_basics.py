@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlmodel import select
+
+from core.models import AuditEntry
 from tests.web import probe
 from tests.web.conftest import WebServer, sign_in
 
@@ -95,6 +98,12 @@ def test_a_scanner_types_and_enter_submits_and_the_camera_needs_barcodedetector(
     page.keyboard.press("Enter")
     page.locator("#scanned").wait_for()
     assert page.locator("#scanned").inner_text() == "Q2FY-AAAA-0001"
+    page.goto("/ui/probe/")  # an HTMX form without the hidden token: app.js sends the header
+    page.get_by_role("button", name="htmx").click()
+    page.locator("#hx-result h1").wait_for()
+    with web_server.db() as session:
+        sent = session.exec(select(AuditEntry).where(AuditEntry.action == "probe.note")).all()
+    assert [e.entity_id for e in sent] == ["by htmx"]
     with_camera = signed_in_page("logistics")
     with_camera.context.add_init_script("window.BarcodeDetector = class { detect() {} };")
     with_camera.goto("/ui/probe/")
