@@ -10,15 +10,17 @@ How an audience module (web/logistics.py, noc.py, field.py, portal.py) writes a 
     @router.post("/things")
     def add(request: Request, session: SessionDep,
             user: Annotated[WebUser, staff_user(Operation.X)], form: CheckedForm) -> Response:
-        try:
-            ... validate / call the service (actor=actor_of(user, request)) ...
-        except ValidationFailed as exc:   # re-render with every problem by its field, 422
-            return render(..., {"by_field": problems_by_field(exc)}, user=user, status_code=422)
-        if (earlier := claim_submission(session=session, key=form_key_of(form),
+        key = form_key_of(form)
+        if (earlier := claim_submission(session=session, key=key,
                                         account=user.account, scope="noc.things")):
             return RedirectResponse(earlier, status_code=303)   # a double submit: nothing done
-        ...
-        finish_submission(session=session, key=..., result_url=url)
+        try:
+            thing = service.add(session=session, actor=actor_of(user, request), ...)
+        except ValidationFailed as exc:   # re-render with every problem by its field, 422
+            release_submission(session=session, key=key)
+            return render(..., {"by_field": problems_by_field(exc)}, user=user, status_code=422)
+        url = f"/ui/noc/things/{thing.id}"
+        finish_submission(session=session, key=key, result_url=url)
         return RedirectResponse(url, status_code=303)
 
 Templates extend "base.html" and `{% import "macros.html" as m with context %}` (csrf, form_key,

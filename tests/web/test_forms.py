@@ -15,7 +15,12 @@ from sqlmodel import Session, col, select
 from core.errors import Conflict, Problem, ValidationFailed
 from core.models import AuditEntry
 from tests.web import probe
-from web.forms import claim_submission, finish_submission, problems_by_field
+from web.forms import (
+    claim_submission,
+    finish_submission,
+    problems_by_field,
+    release_submission,
+)
 from web.models import WebSession
 
 FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
@@ -152,6 +157,8 @@ def test_claiming_a_key_on_the_database(session: Session) -> None:
         claim_submission(session=session, key="k" * 20, account="b", scope="s")
     with pytest.raises(ValidationFailed):
         claim_submission(session=session, key="", account="a", scope="s")
+    release_submission(session=session, key="k" * 20)  # its work refused: may be sent again
+    assert claim_submission(session=session, key="k" * 20, account="b", scope="s") is None
 
 
 def _expire(session: Session, minutes: int) -> None:
