@@ -36,6 +36,9 @@ PAGE = """{% extends "base.html" %}{% import "macros.html" as m with context %}
 <form hx-post="/ui/probe/note" hx-target="#hx-result" hx-select="h1">{{ m.form_key() }}
 <input type="hidden" name="text" value="by htmx"><button type="submit">htmx</button></form>
 <div id="hx-result"></div>
+<form hx-post="/ui/probe/note" hx-target="#hx-422" hx-select="ul.problems">{{ m.form_key() }}
+<input type="hidden" name="text" value=" "><button type="submit">htmx empty</button></form>
+<div id="hx-422"></div>
 {% if job %}{% include "partials/job_progress.html" %}{% endif %}
 {% endblock %}"""
 

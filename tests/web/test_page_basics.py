@@ -99,8 +99,10 @@ def test_a_scanner_types_and_enter_submits_and_the_camera_needs_barcodedetector(
     page.locator("#scanned").wait_for()
     assert page.locator("#scanned").inner_text() == "Q2FY-AAAA-0001"
     page.goto("/ui/probe/")  # an HTMX form without the hidden token: app.js sends the header
-    page.get_by_role("button", name="htmx").click()
+    page.get_by_role("button", name="htmx", exact=True).click()
     page.locator("#hx-result h1").wait_for()
+    page.get_by_role("button", name="htmx empty").click()  # a 422 re-render is swapped in
+    assert page.locator("#hx-422 ul.problems li").inner_text() == "must not be empty"
     with web_server.db() as session:
         sent = session.exec(select(AuditEntry).where(AuditEntry.action == "probe.note")).all()
     assert [e.entity_id for e in sent] == ["by htmx"]
