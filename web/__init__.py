@@ -25,7 +25,7 @@ How an audience module (web/logistics.py, noc.py, field.py, portal.py) writes a 
 
 Templates extend "base.html" and `{% import "macros.html" as m with context %}` (csrf, form_key,
 field, problems, pager, scan_input); a DomainError raised in a handler becomes error.html with the
-API's status. Messages: `_("audience.key")`, kept in web/messages/<audience>.yaml (ja and en).
+API's status. Messages: `_("<audience>.<key>")`, kept in web/messages/<audience>.yaml (ja and en).
 Live job progress: `progress_context(...)` + `{% include "partials/job_progress.html" %}`, the
 stream at /ui/jobs/{id}/events (staff) or `sse_response(job_progress_events(...))`.
 """

@@ -11,12 +11,12 @@ import pytest
 from web.i18n import CatalogueError, catalogue, load_catalogue, translator
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-AUDIENCES = ("common", "logistics", "noc", "field", "portal")
-# _("key") / _('key') in templates and Python, and in Python any literal "<audience>.key" (a key
-# kept in a variable first). A prefix joined in a template (_("common.role_" ~ role)) is not a
-# key; the names built so are checked below.
+# _("key") / _('key') in templates and Python, and in Python any literal "common.key" (the
+# foundation keeps some keys in variables first; other dotted literals may be scopes, not keys).
+# A prefix joined in a template (_("common.role_" ~ role)) is not a key; the names built so are
+# checked below.
 USE = re.compile(r"""\b_\(\s*["']([A-Za-z0-9_.]+)["']\s*(~?)""")
-LITERAL = re.compile(r"""["']((?:""" + "|".join(AUDIENCES) + r""")\.[a-z0-9_.]+)["']""")
+LITERAL = re.compile(r"""["'](common\.[a-z0-9_.]+)["']""")
 
 
 def used_keys() -> dict[str, set[str]]:

@@ -4,9 +4,19 @@ whose client went away stops its events."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from web.sse import _stream, encode
+
+T = TypeVar("T")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on its own thread: Playwright's sync API keeps a loop on this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=30)
 
 
 def test_each_line_of_the_data_is_its_own_field() -> None:
@@ -23,7 +33,7 @@ def test_a_quiet_stream_sends_keep_alives_and_ends_with_its_events() -> None:
     async def collect() -> list[bytes]:
         return [chunk async for chunk in _stream(events(), keepalive_seconds=0.1)]
 
-    chunks = asyncio.run(collect())
+    chunks = run(collect())
     assert chunks[0] == b": connected\n\n"
     assert chunks.count(b": keep-alive\n\n") >= 1
     assert chunks[-1] == b"event: done\ndata: ok\n\n"
@@ -46,5 +56,5 @@ def test_a_stream_closed_early_stops_its_events() -> None:
         assert got[1].startswith(b"event: step")
         await stream.aclose()  # what Starlette does when the client disconnects
 
-    asyncio.run(read_two())
+    run(read_two())
     assert stopped == [True]
