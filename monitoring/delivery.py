@@ -11,8 +11,9 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import CursorResult, or_, update
 from sqlmodel import Session, col
 
 from changes.ports import OutgoingMail
@@ -20,6 +21,7 @@ from core import audit
 from core.audit import Actor
 from core.errors import DomainError, NotFound
 from core.timeutil import show
+from monitoring.contacts import MAIL
 from monitoring.domain import (
     SIGNATURE_HEADER,
     NoticeFacts,
@@ -29,7 +31,7 @@ from monitoring.domain import (
     retry_delay,
 )
 from monitoring.models import FailureNotice, NoticeContact, Outage
-from monitoring.notices import MAIL, RECOVERY, NoticeMailer, NoticePoster, SecretLookup
+from monitoring.notices import RECOVERY, NoticeMailer, NoticePoster, SecretLookup
 
 CLAIM_LEASE = timedelta(minutes=5)
 """How long a sender holds a notice it claimed; past it, a crashed sender's notice is retried."""
@@ -56,7 +58,7 @@ def claim(
     One conditional UPDATE: of two senders racing, exactly one changes the row. The caller
     commits before sending.
     """
-    taken = session.exec(  # type: ignore[call-overload]
+    taken: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(FailureNotice)
         .where(
             col(FailureNotice.id) == notice_id,
@@ -70,7 +72,7 @@ def claim(
         .values(claimed_by=sender, claim_expires_at=now + lease)
         .execution_options(synchronize_session=False)
     )
-    return bool(taken.rowcount == 1)
+    return taken.rowcount == 1
 
 
 class WebhookRefused(DomainError):

@@ -13,7 +13,9 @@ from changes.ports import OutgoingMail
 from core import audit
 from core.audit import Actor
 from core.calendar import BusinessCalendar
-from monitoring.contacts import MAIL, WEBHOOK, add_contact  # noqa: F401  (re-exported)
+from monitoring.contacts import MAIL as MAIL
+from monitoring.contacts import WEBHOOK as WEBHOOK
+from monitoring.contacts import add_contact as add_contact
 from monitoring.domain import monitoring_service, notice_due
 from monitoring.models import FailureNotice, NoticeContact, Outage
 

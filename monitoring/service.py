@@ -12,14 +12,26 @@ from core.audit import Actor
 from core.calendar import BusinessCalendar
 from monitoring.domain import Debounce, Step, Track, Verdict, observe
 from monitoring.models import MonitorPoll, MonitorTrack
-from monitoring.outages import (  # noqa: F401  (re-exported: callers import them from here)
-    close_outage,
-    get_outage,
-    list_outages,
-    open_outage,
-    open_rma_for_outage,
-    outage_snapshot,
-    outages_query,
+from monitoring.outages import (  # re-exported: callers import them from here
+    close_outage as close_outage,
+)
+from monitoring.outages import (
+    get_outage as get_outage,
+)
+from monitoring.outages import (
+    list_outages as list_outages,
+)
+from monitoring.outages import (
+    open_outage as open_outage,
+)
+from monitoring.outages import (
+    open_rma_for_outage as open_rma_for_outage,
+)
+from monitoring.outages import (
+    outage_snapshot as outage_snapshot,
+)
+from monitoring.outages import (
+    outages_query as outages_query,
 )
 from monitoring.ports import (
     Availability,
