@@ -293,4 +293,5 @@ def open_rma_for_outage(
             after={"rma_number": rma.number, "outage": outage.id},
             at=now,
         )
+    session.flush()
     return outage
