@@ -8,7 +8,8 @@ from sqlmodel import Session
 
 from core.audit import SYSTEM
 from core.calendar import BusinessCalendar
-from monitoring.delivery import Delivered, claim, deliver, new_sender
+from core.db import begin_write
+from monitoring.delivery import Delivered, attempt, claim, new_sender, prepare, record
 from monitoring.domain import Debounce
 from monitoring.notices import NoticeMailer, NoticePoster, SecretLookup, due_notices
 from monitoring.ports import MonitoringDashboard
@@ -61,23 +62,22 @@ def deliver_failure_notices(
     outcome committed after (a crash loses none; a parallel sender never sends one twice)."""
     done = Delivered()
     me = sender or new_sender()
+    begin_write(session)  # each transaction below is short and a writer's (SQLite: IMMEDIATE)
     due = due_notices(session=session, now=now)
     session.commit()
     for notice_id in due:
-        taken = claim(session=session, notice_id=notice_id, sender=me, now=now)
-        session.commit()
-        if not taken:
+        outgoing = None
+        if claim(session=session, notice_id=notice_id, sender=me, now=now):
+            outgoing = prepare(
+                session=session, notice_id=notice_id, secrets=secrets, now=now, sender=me
+            )
+        session.commit()  # the claim is visible to every other sender before anything is sent
+        if outgoing is None:
             done.skipped.append(notice_id)
             continue
-        sent = deliver(
-            session=session,
-            notice_id=notice_id,
-            mailer=mailer,
-            poster=poster,
-            secrets=secrets,
-            actor=SYSTEM,
-            now=now,
-            sender=me,
+        error = attempt(outgoing, mailer=mailer, poster=poster)  # no transaction open
+        sent = record(
+            session=session, notice_id=notice_id, error=error, actor=SYSTEM, now=now, sender=me
         )
         session.commit()
         (done.sent if sent else done.retrying).append(notice_id)
