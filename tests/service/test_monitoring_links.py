@@ -207,9 +207,7 @@ def test_incidents_about_an_outage_name_the_rma_opened_from_it(
     assert "incident.rma" in audited
 
 
-def test_an_incident_naming_an_unknown_outage_is_refused(
-    session: Session, tmp_path: Path
-) -> None:
+def test_an_incident_naming_an_unknown_outage_is_refused(session: Session, tmp_path: Path) -> None:
     import pytest
 
     from core.errors import ValidationFailed
@@ -270,9 +268,7 @@ def test_a_closed_outage_queues_a_recovery_notice_in_the_window(
     service.close_outage(  # closed again (a poll and a webhook): nothing more
         session=session, outage_id=outage.id, ended_at=sunday, actor=SYSTEM, now=sunday + MIN
     )
-    notices = session.exec(
-        select(FailureNotice).where(FailureNotice.outage_id == outage.id)
-    ).all()
+    notices = session.exec(select(FailureNotice).where(FailureNotice.outage_id == outage.id)).all()
     monday_9 = datetime(2026, 12, 14, 9, 0, tzinfo=TOKYO)  # UTM window: Mon–Sat 9–17
     assert sorted((n.kind, n.detected_at, n.due_at) for n in notices) == [
         ("failure", saturday_evening, monday_9),
