@@ -82,7 +82,7 @@ def open_transactions(engine: Engine) -> list[str]:
 
 
 def test_a_slow_dashboard_blocks_no_writer(committed: Engine, sandbox: SandboxServer) -> None:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         database_url=str(committed.url.render_as_string(hide_password=False)),
         meraki_base_url=sandbox.base_url,
         meraki_api_key=SecretStr(sandbox.api_key),

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from changes.mailer import SmtpMailer
 from core import migrate
@@ -175,7 +175,7 @@ def test_a_crashed_senders_claim_lapses_and_the_notice_is_sent(
     committed: Engine, sink: Sink
 ) -> None:
     with Session(committed) as session:
-        first = session.exec(select(FailureNotice.id).order_by(FailureNotice.id)).first()
+        first = session.exec(select(FailureNotice.id).order_by(col(FailureNotice.id))).first()
         assert first is not None
         assert claim(session=session, notice_id=first, sender=new_sender(), now=NOW)
         session.commit()  # ... and the sender died before sending
