@@ -48,7 +48,8 @@ def queue_notices(
     """One notice per contact, due at the service window's start (at once inside it).
 
     A failure notice goes to each active contact of the outage's customer, dated from when the
-    outage was detected; a recovery notice to each contact told of that failure, dated `now`.
+    outage was detected; a recovery notice to each contact queued that failure notice (and not
+    removed since), dated `now`.
     """
     if not outage.customer or outage.id is None:
         return []
@@ -65,6 +66,7 @@ def queue_notices(
                 NoticeContact.id == FailureNotice.contact_id,
                 FailureNotice.outage_id == outage.id,
                 FailureNotice.kind == FAILURE,
+                col(NoticeContact.active).is_(True),
             )
         ).all()
         detected = now

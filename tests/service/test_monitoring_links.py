@@ -24,6 +24,7 @@ from dashboard.monitoring import MerakiMonitoring
 from helpdesk import service as helpdesk
 from helpdesk.domain import Channel, IncidentKind
 from monitoring import service
+from monitoring.contacts import remove_contact
 from monitoring.domain import Debounce
 from monitoring.models import FailureNotice, Outage
 from monitoring.notices import MAIL, add_contact
@@ -231,13 +232,16 @@ def test_a_closed_outage_queues_a_recovery_notice_in_the_window(
     session: Session, tmp_path: Path
 ) -> None:
     build_world(session, tmp_path)
-    add_contact(
-        session=session,
-        actor=SYSTEM,
-        customer="株式会社さくら商事",
-        channel=MAIL,
-        address="it@sakura.example",
-        now=T,
+    told, leaving = (
+        add_contact(
+            session=session,
+            actor=SYSTEM,
+            customer="株式会社さくら商事",
+            channel=MAIL,
+            address=address,
+            now=T,
+        )
+        for address in ("it@sakura.example", "leaving@sakura.example")
     )
     saturday_evening = datetime(2026, 12, 12, 18, 0, tzinfo=TOKYO)
     outage = service.open_outage(
@@ -252,8 +256,8 @@ def test_a_closed_outage_queues_a_recovery_notice_in_the_window(
         actor=SYSTEM,
         now=saturday_evening,
     )
-    assert outage.id is not None
-    add_contact(  # added after the failure was told: no recovery notice for it
+    assert outage.id is not None and leaving.id is not None
+    late = add_contact(  # added after the failure was told: no recovery notice for it
         session=session,
         actor=SYSTEM,
         customer="株式会社さくら商事",
@@ -262,6 +266,7 @@ def test_a_closed_outage_queues_a_recovery_notice_in_the_window(
         now=saturday_evening,
     )
     sunday = datetime(2026, 12, 13, 11, 0, tzinfo=TOKYO)
+    remove_contact(session=session, actor=SYSTEM, contact_id=leaving.id, now=sunday)
     service.close_outage(
         session=session, outage_id=outage.id, ended_at=sunday, actor=SYSTEM, now=sunday
     )
@@ -270,7 +275,11 @@ def test_a_closed_outage_queues_a_recovery_notice_in_the_window(
     )
     notices = session.exec(select(FailureNotice).where(FailureNotice.outage_id == outage.id)).all()
     monday_9 = datetime(2026, 12, 14, 9, 0, tzinfo=TOKYO)  # UTM window: Mon–Sat 9–17
-    assert sorted((n.kind, n.detected_at, n.due_at) for n in notices) == [
-        ("failure", saturday_evening, monday_9),
-        ("recovery", sunday, monday_9),
-    ]
+    assert sorted((n.contact_id, n.kind, n.detected_at, n.due_at) for n in notices) == sorted(
+        [
+            (told.id, "failure", saturday_evening, monday_9),
+            (told.id, "recovery", sunday, monday_9),
+            (leaving.id, "failure", saturday_evening, monday_9),  # removed since: no recovery
+        ]
+    )
+    assert late.id not in {n.contact_id for n in notices}
