@@ -1,7 +1,7 @@
 """monitoring links: VPN outages, recovery notices, delivery claims, incidents to outages/RMAs
 
 Revision ID: 0018_monitoring_links
-Revises: 0010_monitoring
+Revises: 0017_web (re-chained after merging main; the brief names 0010_monitoring)
 Create Date: 2026-12-06 09:30:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from core.timeutil import UtcDateTime
 
 revision: str = "0018_monitoring_links"
-down_revision: str | None = "0010_monitoring"
+down_revision: str | None = "0017_web"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
