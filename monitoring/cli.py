@@ -36,11 +36,11 @@ def poll_cmd(
     from core.settings import business_calendar
     from dashboard.monitoring import MerakiMonitoring
     from monitoring.domain import Debounce
-    from monitoring.service import poll
+    from monitoring.jobs import poll_liveness
 
     cfg = settings()
-    with cli_session() as session:
-        report = poll(
+    with cli_session() as session:  # read, dashboard with no transaction open, one short write
+        report = poll_liveness(
             session=session,
             dashboard=MerakiMonitoring.from_settings(cfg),
             organization_id=cfg.meraki_org_id,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from core.audit import SYSTEM
+from core.audit import SYSTEM, Actor
 from core.calendar import BusinessCalendar
 from core.db import begin_write
 from monitoring.delivery import Delivered, attempt, claim, new_sender, prepare, record
@@ -25,6 +25,7 @@ def poll_liveness(
     debounce: Debounce,
     prefer_change_history: bool = True,
     calendar: BusinessCalendar | None = None,
+    actor: Actor = SYSTEM,
 ) -> PollReport:
     """One poll of the organization, committed; the same tick run twice records nothing new.
 
@@ -42,8 +43,9 @@ def poll_liveness(
         now=now,
         prefer_change_history=prefer_change_history,
     )
+    begin_write(session)  # SQLite: the write takes the lock first, never upgrading a read
     report = record_poll(
-        session=session, sighting=sighting, actor=SYSTEM, debounce=debounce, calendar=calendar
+        session=session, sighting=sighting, actor=actor, debounce=debounce, calendar=calendar
     )
     session.commit()
     return report
