@@ -199,8 +199,8 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def authorize(request: Request, token: str | None, allowed: frozenset[Role]) -> Actor:
-    """The Actor behind a bearer token, if its role is allowed (401 vs 403, refusals audited)."""
+async def identify(request: Request, token: str | None) -> Identity:
+    """The live identity behind a bearer token, or 401 (the refusal logged, audited when due)."""
     request_id = getattr(request.state, "request_id", None)
     if token is None:
         raise AuthenticationFailed("an API token is required (Authorization: Bearer <token>)")
@@ -222,6 +222,13 @@ async def authorize(request: Request, token: str | None, allowed: frozenset[Role
             await _refused(request, anonymous, "unauthenticated")
             raise AuthenticationFailed("the API token is unknown or revoked")
         cache.put(digest, identity)
+    return identity
+
+
+async def authorize(request: Request, token: str | None, allowed: frozenset[Role]) -> Actor:
+    """The Actor behind a bearer token, if its role is allowed (401 vs 403, refusals audited)."""
+    identity = await identify(request, token)
+    request_id = getattr(request.state, "request_id", None)
     actor = Actor(name=identity.name, role=identity.role, request_id=request_id)
     if actor.role not in allowed:
         await _refused(request, actor, "denied")
@@ -256,7 +263,7 @@ def _load_identity(request: Request, digest: str) -> Identity | None:
             row = authenticate_digest(session=session, digest=digest)
         except AuthenticationFailed:
             return None
-        return Identity(name=row.name, role=row.role)
+        return Identity(name=row.name, role=row.role, customer=row.customer)
 
 
 async def _refused(request: Request, actor: Actor, outcome: str) -> None:

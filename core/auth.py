@@ -24,10 +24,15 @@ class Role(StrEnum):
     FIELD = "field"
     LOGISTICS = "logistics"
     VIEWER = "viewer"
+    CUSTOMER = "customer"
+    """A customer's own token: bound to one customer (`ApiToken.customer`), it reaches only the
+    portal routes (/api/v1/portal/...); no operation of the staff policy is open to it."""
 
 
+STAFF_ROLES: tuple[Role, ...] = tuple(r for r in Role if r is not Role.CUSTOMER)
+"""The provider's roles, in the order the README's role table shows them."""
 ALL_ROLES: frozenset[Role] = frozenset(Role)
-READ_ROLES: frozenset[Role] = ALL_ROLES
+READ_ROLES: frozenset[Role] = frozenset(STAFF_ROLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,7 @@ class IssuedToken:
     name: str
     role: Role
     token: str
+    customer: str | None = None
 
 
 def token_digest(token: str) -> str:
@@ -72,11 +78,34 @@ def _by_name(session: Session, name: str) -> ApiToken | None:
     return exact[0] if exact else (rows[0] if rows else None)
 
 
-def create_token(*, session: Session, actor: Actor, name: str, role: Role) -> IssuedToken:
-    """Issue a token for `role`; the clear text is returned once and never stored."""
-    problem = token_name_problem(name)
-    if problem is not None:
-        raise ValidationFailed([Problem(problem, location="name")])
+CUSTOMER_MAX = 120
+"""As long as a customer's name may be on a contract, device or RMA."""
+
+
+def token_customer_problem(role: Role, customer: str | None) -> str | None:
+    """Why `customer` cannot go with `role`: a customer token names one, a staff token none."""
+    if role is Role.CUSTOMER:
+        if customer is None or not customer.strip():
+            return "a customer token names the customer it is bound to"
+        if len(customer) > CUSTOMER_MAX or customer != customer.strip():
+            return f"must be 1 to {CUSTOMER_MAX} characters without edge spaces"
+        return None
+    if customer is not None:
+        return "only a customer token is bound to a customer"
+    return None
+
+
+def create_token(
+    *, session: Session, actor: Actor, name: str, role: Role, customer: str | None = None
+) -> IssuedToken:
+    """Issue a token for `role` (a customer token: for `customer`); the clear text is returned
+    once and never stored."""
+    problems = [Problem(p, location="name") for p in [token_name_problem(name)] if p]
+    problems += [
+        Problem(p, location="customer") for p in [token_customer_problem(role, customer)] if p
+    ]
+    if problems:
+        raise ValidationFailed(problems)
     existing = _by_name(session, name)
     if existing is not None:
         raise Conflict(
@@ -90,6 +119,7 @@ def create_token(*, session: Session, actor: Actor, name: str, role: Role) -> Is
         prefix=clear[:10],
         token_hash=token_digest(clear),
         created_by=actor.name,
+        customer=customer,
     )
     session.add(row)
     audit.record(
@@ -98,9 +128,10 @@ def create_token(*, session: Session, actor: Actor, name: str, role: Role) -> Is
         action="token.create",
         entity_type="api_token",
         entity_id=name,
-        after={"name": name, "role": role.value, "prefix": row.prefix},
+        after={"name": name, "role": role.value, "prefix": row.prefix}
+        | ({"customer": customer} if customer is not None else {}),
     )
-    return IssuedToken(name=name, role=role, token=clear)
+    return IssuedToken(name=name, role=role, token=clear, customer=customer)
 
 
 def revoke_token(
