@@ -7,6 +7,7 @@ import logging
 import queue
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
@@ -293,6 +294,35 @@ def _audit_refusal(
             session.commit()
     except DBAPIError:
         log.warning("auth refusal not audited (database busy): %s %s", source, route)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerCaller:
+    """A customer token's caller: its actor (`customer:<token name>`), customer and signer."""
+
+    actor: Actor
+    customer: str
+    signer: str
+
+
+async def customer_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> CustomerCaller:
+    """The portal's guard: only a token bound to a customer passes (staff tokens get 403)."""
+    identity = await identify(request, credentials.credentials if credentials else None)
+    request_id = getattr(request.state, "request_id", None)
+    if identity.role != Role.CUSTOMER.value or not identity.customer:
+        actor = Actor(name=identity.name, role=identity.role, request_id=request_id)
+        await _refused(request, actor, "denied")
+        raise PermissionDenied(
+            "the portal is for customer tokens; staff use the other routes", role=identity.role
+        )
+    actor = Actor(name=f"customer:{identity.name}", role=Role.CUSTOMER.value, request_id=request_id)
+    return CustomerCaller(actor=actor, customer=identity.customer, signer=identity.name)
+
+
+Customer = Annotated[CustomerCaller, Depends(customer_caller)]
 
 
 def guard(operation: Operation) -> RoleGuard:

@@ -12,6 +12,7 @@ Drafts are not shown to the customer: a draft version is answered as absent.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
@@ -22,6 +23,7 @@ from core.timeutil import TOKYO
 from survey import versions
 from survey.domain import VersionStatus
 from survey.models import Survey, SurveyVersion
+from survey.storage import load_blob
 
 CUSTOMER_ROLE = "customer"
 SHOWN = (VersionStatus.ISSUED, VersionStatus.APPROVED, VersionStatus.SUPERSEDED)
@@ -116,3 +118,20 @@ def approve_as_customer(
         note=note,
         now=now,
     )
+
+
+def customer_version_pdf(
+    *,
+    session: Session,
+    customer: str,
+    survey_id: int,
+    number: int,
+    storage_dir: Path,
+) -> tuple[SurveyVersion, bytes]:
+    """A handed-out version's PDF exactly as issued (never a draft preview)."""
+    version = customer_version(
+        session=session, customer=customer, survey_id=survey_id, number=number
+    )
+    if version.pdf_sha256 is None:
+        raise NotFound(f"survey SV-{survey_id:06d} version {number} has no PDF", version=number)
+    return version, load_blob(storage_dir, "sheets", version.pdf_sha256, "pdf")

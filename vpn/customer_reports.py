@@ -3,15 +3,18 @@ through `vpn_report_customer`, and only its own sites and events inside each."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import partial
 
 from sqlmodel import Session, col, select
 
 from core.errors import NotFound
 from core.paging import Page, page_of_query
+from core.render_gate import RenderGate, unbounded
 from vpn.domain import SiteReport
 from vpn.models import VpnEvent, VpnReport, VpnReportCustomer
-from vpn.report_pdf import report_sites
+from vpn.report_pdf import render_report_pdf, report_csv, report_sites
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +57,20 @@ def customer_report(*, session: Session, customer: str, report_id: int) -> Custo
         .order_by(col(VpnEvent.at), col(VpnEvent.id))
     ).all()
     return CustomerReport(report=report, sites=sites, events=list(events))
+
+
+def customer_report_pdf(
+    *, session: Session, customer: str, report_id: int, gate: RenderGate | None = None
+) -> bytes:
+    """The customer's VPN接続状況報告書: only its sites and their events."""
+    seen = customer_report(session=session, customer=customer, report_id=report_id)
+    content = repr((seen.report.model_dump(), [e.model_dump() for e in seen.events], customer))
+    key = "vpn-report:" + hashlib.sha256(content.encode()).hexdigest()
+    draw = partial(render_report_pdf, seen.report, seen.events, customer=customer)
+    return (gate or unbounded()).render(key, draw)
+
+
+def customer_report_csv(*, session: Session, customer: str, report_id: int) -> str:
+    """The customer's sites of the report as CSV (UTF-8 with a BOM)."""
+    seen = customer_report(session=session, customer=customer, report_id=report_id)
+    return report_csv(seen.report, customer=customer)
