@@ -10,15 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
-from web.forms import (
-    CheckedForm,
-    claim_submission,
-    finish_submission,
-    form_key_of,
-    problems_by_field,
-)
-from web.render import render
-from web.session import CustomerWebUser, WebUser, actor_of
 
 from api.deps import RenderGateDep, SessionDep, SettingsDep
 from api.params import Id, RmaRef, SurveyRef, VersionNumber
@@ -29,6 +20,15 @@ from inventory import customer_views as inventory_customer
 from rma import customer_views as rma_customer
 from survey import customer as survey_customer
 from vpn import customer_reports
+from web.forms import (
+    CheckedForm,
+    claim_submission,
+    finish_submission,
+    form_key_of,
+    problems_by_field,
+)
+from web.render import render
+from web.session import CustomerWebUser, WebUser, actor_of
 
 router = APIRouter(prefix="/ui/portal", include_in_schema=False)
 

@@ -8,10 +8,11 @@ sites; one VPN report holds both customers' sites, another only B's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
+from changes.domain import acceptance_due
 from changes.models import ChangeRequest, ChangeRequestEvent
 from core.audit import Actor
 from core.calendar import TOKYO
@@ -53,7 +54,8 @@ class TwoTenants:
     """A report holding both customers' sites (each sees only its own)."""
 
 
-def _tenant(session: Session, customer: str, tag: str, *, charged: bool) -> Tenant:
+def _tenant(session: Session, customer: str, tag: str, *, charged: bool, now: datetime) -> Tenant:
+    notified = now - timedelta(days=2)
     contract = Contract(number=f"C-{tag}-001", customer=customer, plan="utm", status="active")
     session.add(contract)
     session.flush()
@@ -79,8 +81,8 @@ def _tenant(session: Session, customer: str, tag: str, *, charged: bool) -> Tena
         customer=customer,
         symptom="電源が入らない",
         reporter="総務",
-        reported_at=NOW - timedelta(days=40),
-        due_date=date(2026, 12, 1) if charged else date(2026, 12, 20),
+        reported_at=now - timedelta(days=40),
+        due_date=(now - timedelta(days=2)).date() if charged else (now + timedelta(days=17)).date(),
     )
     session.add(rma)
     session.flush()
@@ -93,7 +95,7 @@ def _tenant(session: Session, customer: str, tag: str, *, charged: bool) -> Tena
                 net_yen=60_000,
                 tax_yen=6_000,
                 total_yen=66_000,
-                issued_at=NOW - timedelta(days=1),
+                issued_at=now - timedelta(days=1),
             )
         )
     survey = Survey(
@@ -101,7 +103,7 @@ def _tenant(session: Session, customer: str, tag: str, *, charged: bool) -> Tena
         contract_id=contract.id,
         site=f"{tag}本社",
         surveyor="佐藤",
-        survey_date=date(2026, 11, 20),
+        survey_date=(now - timedelta(days=13)).date(),
     )
     session.add(survey)
     session.flush()
@@ -111,7 +113,7 @@ def _tenant(session: Session, customer: str, tag: str, *, charged: bool) -> Tena
             survey_id=survey.id,
             number=1,
             status="issued",
-            issued_at=NOW - timedelta(days=3),
+            issued_at=now - timedelta(days=3),
             issued_by=ENGINEER,
         )
     )
@@ -126,9 +128,9 @@ def _tenant(session: Session, customer: str, tag: str, *, charged: bool) -> Tena
         sheet_filename="change.xlsx",
         sheet_original=b"",
         submitted_by=NOC,
-        applied_at=NOTIFIED - timedelta(hours=1),
-        notified_at=NOTIFIED,
-        acceptance_due_at=DUE,
+        applied_at=notified - timedelta(hours=1),
+        notified_at=notified,
+        acceptance_due_at=acceptance_due(notified, 7),
     )
     session.add(change)
     session.flush()
@@ -141,7 +143,7 @@ def _tenant(session: Session, customer: str, tag: str, *, charged: bool) -> Tena
             to_status="applied",
             actor="noc-apply",
             role="noc",
-            at=NOTIFIED - timedelta(hours=1),
+            at=notified - timedelta(hours=1),
         )
     )
     session.flush()
@@ -172,14 +174,15 @@ def _report(session: Session, org: str, sites: list[VpnSiteStatus], at: datetime
     return report.id
 
 
-def two_tenants(session: Session) -> TwoTenants:
-    """Build both customers' records and three VPN reports through the report service."""
-    a = _tenant(session, A, "AA", charged=True)
-    b = _tenant(session, B, "BB", charged=False)
+def two_tenants(session: Session, now: datetime = NOW) -> TwoTenants:
+    """Build both customers' records and three VPN reports through the report service, as
+    they stand at `now` (the notice went out two days before it)."""
+    a = _tenant(session, A, "AA", charged=True, now=now)
+    b = _tenant(session, B, "BB", charged=False, now=now)
     site_a, site_b = _site("N_AA", "あさひ本社"), _site("N_BB", "ひかり本社")
-    shared = _report(session, "org-shared", [site_a, site_b], NOW - timedelta(days=1))
-    a_only = _report(session, "org-a", [site_a], NOW - timedelta(hours=2))
-    b_only = _report(session, "org-b", [site_b], NOW - timedelta(hours=1))
+    shared = _report(session, "org-shared", [site_a, site_b], now - timedelta(days=1))
+    a_only = _report(session, "org-a", [site_a], now - timedelta(hours=2))
+    b_only = _report(session, "org-b", [site_b], now - timedelta(hours=1))
     session.flush()
     return TwoTenants(
         a=Tenant(**{**a.__dict__, "report_id": a_only}),

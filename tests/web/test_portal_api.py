@@ -20,6 +20,7 @@ from api import role_table
 from core import auth
 from core.auth import Role
 from core.settings import Settings
+from core.timeutil import utcnow
 from survey.models import SurveyVersion
 from survey.storage import store_blob
 from tests.conftest import ADMIN, bearer
@@ -38,7 +39,7 @@ class Portal:
 
 @pytest.fixture
 def portal(session: Session, settings: Settings) -> Portal:
-    world = two_tenants(session)
+    world = two_tenants(session, utcnow())
     pdf = b"%PDF-1.4 portal test sheet\n"
     digest = hashlib.sha256(pdf).hexdigest()
     store_blob(settings.survey_dir, "sheets", digest, "pdf", pdf)
