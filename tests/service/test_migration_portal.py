@@ -19,7 +19,7 @@ NOW = "'2026-12-01 03:00:00+00:00'"
 
 
 def _report(report_id: int, customers: list[str | None]) -> str:
-    sites = [
+    sites: list[dict[str, object]] = [
         {"network_id": f"N_{report_id}_{i}", "name": "site", "customer": c, "peers": []}
         for i, c in enumerate(customers)
     ]
