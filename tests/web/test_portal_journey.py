@@ -59,6 +59,7 @@ def test_a_customer_approves_its_sheet_and_accepts_a_change(
     page.locator("ul.waiting a", has_text="SV-").click()
     page.wait_for_load_state()
     before = utcnow()
+    shot(page, "sheet-to-approve")
     page.get_by_role("button", name=re.compile("承認する")).click()
     page.wait_for_load_state()
     assert page.get_by_role("status").count() == 1
@@ -77,6 +78,7 @@ def test_a_customer_approves_its_sheet_and_accepts_a_change(
     assert page.get_by_role("button", name=re.compile("承認する")).count() == 0
 
     page.goto(f"/ui/portal/changes/{world.a.change_id}")
+    shot(page, "change-to-answer")
     page.get_by_role("button", name="検収する").click()
     page.wait_for_load_state()
     assert "asahi-taro" in page.locator("dd.acceptance").inner_text()
