@@ -1,7 +1,7 @@
 """portal: customer-bound API tokens, and which customers each VPN report holds
 
 Revision ID: 0019_portal
-Revises: 0017_web
+Revises: 0018_monitoring_links
 Create Date: 2026-12-06 09:30:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019_portal"
-down_revision: str | None = "0017_web"
+down_revision: str | None = "0018_monitoring_links"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

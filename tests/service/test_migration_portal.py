@@ -14,7 +14,7 @@ from core import migrate
 from core.db import make_engine
 from tests.service.test_migration_rma_units import _database
 
-BEFORE = "0017_web"
+BEFORE = "0018_monitoring_links"
 NOW = "'2026-12-01 03:00:00+00:00'"
 
 
