@@ -26,7 +26,7 @@ from core.models import AuditEntry
 from inventory.catalogue_defaults import seed_catalogue
 from survey import customer as survey_customer
 from tests.conftest import ADMIN, PG_URL
-from tests.service.portal_builders import A, NOW, TwoTenants, two_tenants
+from tests.service.portal_builders import NOW, A, TwoTenants, two_tenants
 
 TWINS = 6
 ASAHI = Actor(name="customer:asahi-taro", role="customer")
