@@ -4,14 +4,11 @@ another customer's id answers the same 404 page as an unknown one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from api.deps import RenderGateDep, SessionDep, SettingsDep
+from api.deps import SessionDep, SettingsDep
 from api.params import Id, RmaRef, SurveyRef, VersionNumber
 from changes import customer as changes_customer
 from core.errors import ValidationFailed
@@ -19,64 +16,19 @@ from core.timeutil import utcnow
 from inventory import customer_views as inventory_customer
 from rma import customer_views as rma_customer
 from survey import customer as survey_customer
-from vpn import customer_reports
-from web.forms import (
-    CheckedForm,
-    claim_submission,
-    finish_submission,
-    form_key_of,
-    problems_by_field,
-)
+from web.forms import CheckedForm, problems_by_field
+from web.portal_reports import router as reports_router
+from web.portal_support import Limit, Offset, attachment, customer_of, once
 from web.render import render
 from web.session import CustomerWebUser, WebUser, actor_of
 
 router = APIRouter(prefix="/ui/portal", include_in_schema=False)
 
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
-
-
-def _customer(user: WebUser) -> str:
-    assert user.customer, "a customer account always names its customer"
-    return user.customer
-
-
-def _attachment(body: bytes, media_type: str, name: str) -> Response:
-    return Response(
-        body,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
-def _once(
-    *,
-    session: Session,
-    user: WebUser,
-    form: CheckedForm,
-    scope: str,
-    result_url: str,
-    act: Callable[[], object],
-) -> RedirectResponse:
-    """Do `act` once per rendered form (its idempotency key); a repeat goes to the first result.
-
-    The key and the act share a savepoint: a refused act leaves the key unspent, so the form
-    corrected and sent again is done.
-    """
-    key = form_key_of(form)
-    with session.begin_nested():
-        earlier = claim_submission(session=session, key=key, account=user.account, scope=scope)
-        if earlier is not None:
-            return RedirectResponse(earlier, status_code=303)
-        act()
-        finish_submission(session=session, key=key, result_url=result_url)
-    return RedirectResponse(result_url, status_code=303)
-
 
 @router.get("/")
 def index(request: Request, session: SessionDep, user: CustomerWebUser) -> HTMLResponse:
     """What waits for the customer: sheets to approve, changes to answer within their week."""
-    customer, now = _customer(user), utcnow()
+    customer, now = customer_of(user), utcnow()
     surveys = survey_customer.customer_surveys(session=session, customer=customer, limit=20)
     to_approve = [
         (s, v)
@@ -105,7 +57,7 @@ def contracts(
     offset: Offset = 0,
 ) -> HTMLResponse:
     page = inventory_customer.customer_contracts(
-        session=session, customer=_customer(user), limit=limit, offset=offset
+        session=session, customer=customer_of(user), limit=limit, offset=offset
     )
     return render(request, "portal/contracts.html", {"page": page}, user=user)
 
@@ -114,7 +66,7 @@ def contracts(
 def contract(
     request: Request, number: str, session: SessionDep, user: CustomerWebUser
 ) -> HTMLResponse:
-    customer = _customer(user)
+    customer = customer_of(user)
     found = inventory_customer.customer_contract(session=session, customer=customer, number=number)
     devices = inventory_customer.customer_devices(
         session=session, customer=customer, contract=found.number, limit=200
@@ -133,7 +85,7 @@ def devices(
     offset: Offset = 0,
 ) -> HTMLResponse:
     page = inventory_customer.customer_devices(
-        session=session, customer=_customer(user), limit=limit, offset=offset
+        session=session, customer=customer_of(user), limit=limit, offset=offset
     )
     return render(request, "portal/devices.html", {"page": page}, user=user)
 
@@ -143,7 +95,7 @@ def device(
     request: Request, serial: str, session: SessionDep, user: CustomerWebUser
 ) -> HTMLResponse:
     found = inventory_customer.customer_device(
-        session=session, customer=_customer(user), serial=serial
+        session=session, customer=customer_of(user), serial=serial
     )
     return render(request, "portal/device.html", {"device": found}, user=user)
 
@@ -157,7 +109,7 @@ def rmas(
     offset: Offset = 0,
 ) -> HTMLResponse:
     page = rma_customer.customer_rmas(
-        session=session, customer=_customer(user), limit=limit, offset=offset
+        session=session, customer=customer_of(user), limit=limit, offset=offset
     )
     return render(request, "portal/rmas.html", {"page": page}, user=user)
 
@@ -166,7 +118,7 @@ def rmas(
 def rma(
     request: Request, rma_id: RmaRef, session: SessionDep, user: CustomerWebUser
 ) -> HTMLResponse:
-    seen = rma_customer.customer_rma(session=session, customer=_customer(user), rma_id=rma_id)
+    seen = rma_customer.customer_rma(session=session, customer=customer_of(user), rma_id=rma_id)
     return render(request, "portal/rma.html", {"seen": seen}, user=user)
 
 
@@ -179,7 +131,7 @@ def surveys(
     offset: Offset = 0,
 ) -> HTMLResponse:
     page = survey_customer.customer_surveys(
-        session=session, customer=_customer(user), limit=limit, offset=offset
+        session=session, customer=customer_of(user), limit=limit, offset=offset
     )
     return render(request, "portal/surveys.html", {"page": page}, user=user)
 
@@ -188,7 +140,7 @@ def surveys(
 def survey(
     request: Request, survey_id: SurveyRef, session: SessionDep, user: CustomerWebUser
 ) -> HTMLResponse:
-    customer = _customer(user)
+    customer = customer_of(user)
     found = survey_customer.customer_survey(session=session, customer=customer, survey_id=survey_id)
     kept = survey_customer.customer_versions(
         session=session, customer=customer, survey_id=survey_id
@@ -212,12 +164,12 @@ def survey_pdf(
 ) -> Response:
     version, pdf = survey_customer.customer_version_pdf(
         session=session,
-        customer=_customer(user),
+        customer=customer_of(user),
         survey_id=survey_id,
         number=number,
         storage_dir=settings.survey_dir,
     )
-    return _attachment(pdf, "application/pdf", f"survey-{survey_id}-v{version.number}.pdf")
+    return attachment(pdf, "application/pdf", f"survey-{survey_id}-v{version.number}.pdf")
 
 
 @router.post("/surveys/{survey_id}/versions/{number}/approve")
@@ -230,8 +182,8 @@ def approve_survey(
     form: CheckedForm,
 ) -> Response:
     """The customer signs the sheet's completion-confirmation field (recorded who and when)."""
-    customer = _customer(user)
-    return _once(
+    customer = customer_of(user)
+    return once(
         session=session,
         user=user,
         form=form,
@@ -258,7 +210,7 @@ def changes(
     offset: Offset = 0,
 ) -> HTMLResponse:
     page = changes_customer.customer_changes(
-        session=session, customer=_customer(user), limit=limit, offset=offset
+        session=session, customer=customer_of(user), limit=limit, offset=offset
     )
     now = utcnow()
     answerable = {c.id for c in page.items if changes_customer.answerable(c, now)}
@@ -278,7 +230,7 @@ def _change_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     found = changes_customer.customer_change(
-        session=session, customer=_customer(user), request_id=request_id
+        session=session, customer=customer_of(user), request_id=request_id
     )
     return render(
         request,
@@ -306,8 +258,8 @@ def accept_change(
     request: Request, request_id: Id, session: SessionDep, user: CustomerWebUser, form: CheckedForm
 ) -> Response:
     """Accept the notified work inside its week."""
-    customer = _customer(user)
-    return _once(
+    customer = customer_of(user)
+    return once(
         session=session,
         user=user,
         form=form,
@@ -329,11 +281,11 @@ def report_defect(
     request: Request, request_id: Id, session: SessionDep, user: CustomerWebUser, form: CheckedForm
 ) -> Response:
     """Report a defect inside the week; an empty description re-renders the form (422)."""
-    customer = _customer(user)
+    customer = customer_of(user)
     sent = form.get("description")
     description = sent if isinstance(sent, str) else ""
     try:
-        return _once(
+        return once(
             session=session,
             user=user,
             form=form,
@@ -361,45 +313,4 @@ def report_defect(
         )
 
 
-@router.get("/vpn-reports")
-def vpn_reports(
-    request: Request,
-    session: SessionDep,
-    user: CustomerWebUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> HTMLResponse:
-    page = customer_reports.customer_reports(
-        session=session, customer=_customer(user), limit=limit, offset=offset
-    )
-    return render(request, "portal/vpn_reports.html", {"page": page}, user=user)
-
-
-@router.get("/vpn-reports/{report_id}")
-def vpn_report(
-    request: Request, report_id: Id, session: SessionDep, user: CustomerWebUser
-) -> HTMLResponse:
-    seen = customer_reports.customer_report(
-        session=session, customer=_customer(user), report_id=report_id
-    )
-    return render(request, "portal/vpn_report.html", {"seen": seen}, user=user)
-
-
-@router.get("/vpn-reports/{report_id}/report.pdf")
-def vpn_report_pdf(
-    report_id: Id, session: SessionDep, gate: RenderGateDep, user: CustomerWebUser
-) -> Response:
-    pdf = customer_reports.customer_report_pdf(
-        session=session, customer=_customer(user), report_id=report_id, gate=gate
-    )
-    return _attachment(pdf, "application/pdf", f"vpn-report-{report_id}.pdf")
-
-
-@router.get("/vpn-reports/{report_id}/report.csv")
-def vpn_report_csv(report_id: Id, session: SessionDep, user: CustomerWebUser) -> Response:
-    text = customer_reports.customer_report_csv(
-        session=session, customer=_customer(user), report_id=report_id
-    )
-    return _attachment(
-        text.encode("utf-8"), "text/csv; charset=utf-8", f"vpn-report-{report_id}.csv"
-    )
+router.include_router(reports_router)  # the VPN reports' pages (web/portal_reports.py)
