@@ -97,3 +97,23 @@ def test_a_customer_approves_its_sheet_and_accepts_a_change(
     phone.goto("/ui/portal/rmas")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360 + 1
     shot(phone, "phone-rmas")
+
+
+def test_with_javascript_off_the_portal_reads_and_approves(
+    world: TwoTenants,
+    session: Session,
+    web_account: Callable[..., tuple[str, str]],
+    signed_in_page: Callable[..., Any],
+) -> None:
+    page = signed_in_page(
+        web_account("customer", customer=B, name="hikari-hanako"), java_script_enabled=False
+    )
+    page.goto("/ui/portal/vpn-reports")
+    links = page.locator("main a[href$='report.csv']")
+    assert links.count() == 2  # B's own report and the shared one
+    page.goto(f"/ui/portal/surveys/{world.b.survey_id}")
+    page.get_by_role("button", name=re.compile("承認する")).click()
+    page.wait_for_load_state()
+    assert "hikari-hanako" in page.locator("td.approval").first.inner_text()
+    page.goto("/ui/lang?to=en&next=/ui/portal/rmas")
+    assert "Replacements (RMA)" in page.locator("h1").inner_text()
