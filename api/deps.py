@@ -25,7 +25,7 @@ from sqlmodel import Session
 from api.identity import REVOKED_COUNT, Identity, RefusalLedger, TokenCache
 from core import audit
 from core.audit import Actor
-from core.auth import Role, authenticate_digest, token_digest
+from core.auth import Role, TokenRole, authenticate_digest, token_digest
 from core.db import PreparedQuery, begin_write
 from core.errors import AuthenticationFailed, PermissionDenied
 from core.policy import Operation, allowed_roles
@@ -312,13 +312,15 @@ async def customer_caller(
     """The portal's guard: only a token bound to a customer passes (staff tokens get 403)."""
     identity = await identify(request, credentials.credentials if credentials else None)
     request_id = getattr(request.state, "request_id", None)
-    if identity.role != Role.CUSTOMER.value or not identity.customer:
+    if identity.role != TokenRole.CUSTOMER.value or not identity.customer:
         actor = Actor(name=identity.name, role=identity.role, request_id=request_id)
         await _refused(request, actor, "denied")
         raise PermissionDenied(
             "the portal is for customer tokens; staff use the other routes", role=identity.role
         )
-    actor = Actor(name=f"customer:{identity.name}", role=Role.CUSTOMER.value, request_id=request_id)
+    actor = Actor(
+        name=f"customer:{identity.name}", role=TokenRole.CUSTOMER.value, request_id=request_id
+    )
     return CustomerCaller(actor=actor, customer=identity.customer, signer=identity.name)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi.routing import APIRoute
 
 from api.deps import RoleGuard
-from core.auth import STAFF_ROLES
+from core.auth import Role
 from core.policy import POLICY, Operation
 
 BEGIN = "<!-- role-table:begin: generated from core/policy.py by `make roles`; do not edit -->"
@@ -63,7 +63,7 @@ def _endpoints(operation: Operation, routes: Iterable[GuardedRoute]) -> str:
 
 def role_table(routes: Sequence[GuardedRoute]) -> str:
     """The Markdown table: one row per operation, a ✓ per role allowed, and its endpoints."""
-    roles = list(STAFF_ROLES)  # a customer token has no staff operation: no column for it
+    roles = list(Role)
     head = ["operation", "meaning", *(r.value for r in roles), "endpoints (under /api/v1)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for operation, rule in POLICY.items():

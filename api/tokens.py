@@ -13,7 +13,7 @@ from api.pages import PageOut, list_page
 from api.params import Limit, Offset
 from core import auth
 from core.audit import Actor
-from core.auth import Role
+from core.auth import TokenRole
 from core.policy import Operation
 from core.timeutil import utcnow
 
@@ -27,7 +27,7 @@ class TokenCreate(BaseModel):
         max_length=auth.TOKEN_NAME_MAX,
         description="1-64 printable characters without '/', unique ignoring case",
     )
-    role: Role
+    role: TokenRole
     customer: str | None = Field(
         default=None,
         max_length=auth.CUSTOMER_MAX,
@@ -37,7 +37,7 @@ class TokenCreate(BaseModel):
 
 class TokenIssued(BaseModel):
     name: str
-    role: Role
+    role: TokenRole
     token: str
     customer: str | None = None
 

@@ -24,15 +24,26 @@ class Role(StrEnum):
     FIELD = "field"
     LOGISTICS = "logistics"
     VIEWER = "viewer"
-    CUSTOMER = "customer"
-    """A customer's own token: bound to one customer (`ApiToken.customer`), it reaches only the
-    portal routes (/api/v1/portal/...); no operation of the staff policy is open to it."""
 
 
-STAFF_ROLES: tuple[Role, ...] = tuple(r for r in Role if r is not Role.CUSTOMER)
-"""The provider's roles, in the order the README's role table shows them."""
 ALL_ROLES: frozenset[Role] = frozenset(Role)
-READ_ROLES: frozenset[Role] = frozenset(STAFF_ROLES)
+READ_ROLES: frozenset[Role] = ALL_ROLES
+
+
+class TokenRole(StrEnum):
+    """Who a token may be: one of the provider's roles (`Role`, the policy's), or a customer.
+
+    A customer token is bound to one customer (`ApiToken.customer`) and reaches only the portal
+    routes (/api/v1/portal/...): no operation of the role policy is open to it, as `Role` (the
+    staff roles the policy and the web accounts' staff roles are made of) has no customer.
+    """
+
+    ADMIN = "admin"
+    NOC = "noc"
+    FIELD = "field"
+    LOGISTICS = "logistics"
+    VIEWER = "viewer"
+    CUSTOMER = "customer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +51,7 @@ class IssuedToken:
     """A token as handed out: the clear text exists only here."""
 
     name: str
-    role: Role
+    role: TokenRole
     token: str
     customer: str | None = None
 
@@ -82,9 +93,9 @@ CUSTOMER_MAX = 120
 """As long as a customer's name may be on a contract, device or RMA."""
 
 
-def token_customer_problem(role: Role, customer: str | None) -> str | None:
+def token_customer_problem(role: TokenRole, customer: str | None) -> str | None:
     """Why `customer` cannot go with `role`: a customer token names one, a staff token none."""
-    if role is Role.CUSTOMER:
+    if role is TokenRole.CUSTOMER:
         if customer is None or not customer.strip():
             return "a customer token names the customer it is bound to"
         if len(customer) > CUSTOMER_MAX or customer != customer.strip():
@@ -96,10 +107,16 @@ def token_customer_problem(role: Role, customer: str | None) -> str | None:
 
 
 def create_token(
-    *, session: Session, actor: Actor, name: str, role: Role, customer: str | None = None
+    *,
+    session: Session,
+    actor: Actor,
+    name: str,
+    role: Role | TokenRole,
+    customer: str | None = None,
 ) -> IssuedToken:
     """Issue a token for `role` (a customer token: for `customer`); the clear text is returned
     once and never stored."""
+    role = TokenRole(role.value)
     problems = [Problem(p, location="name") for p in [token_name_problem(name)] if p]
     problems += [
         Problem(p, location="customer") for p in [token_customer_problem(role, customer)] if p

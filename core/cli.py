@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from core import auth, migrate
-from core.auth import Role
+from core.auth import TokenRole
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.timeutil import show, utcnow
 
@@ -34,7 +34,9 @@ def db_current() -> None:
 @token_app.command("create")
 @handle_errors
 def token_create(
-    role: Annotated[Role, typer.Option(help="admin, noc, field, logistics, viewer or customer")],
+    role: Annotated[
+        TokenRole, typer.Option(help="admin, noc, field, logistics, viewer or customer")
+    ],
     name: Annotated[str, typer.Option(help="who or what uses it, e.g. noc-desk")],
     customer: Annotated[
         str | None, typer.Option(help="a customer token's customer (as on its contracts)")

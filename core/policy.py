@@ -6,7 +6,7 @@ viewer reads; it never plans, applies or spends the organization's dashboard bud
 customer's approvals (a survey version, a finished change) are recorded by the NOC or an
 admin, never by the engineer whose work they approve (four-eyes, enforced in the services) —
 or given by the customer itself in the portal, where the recorder is the customer's own actor.
-No operation here is open to `Role.CUSTOMER`: a customer token reaches only /api/v1/portal.
+No operation here is open to a customer token (`TokenRole.CUSTOMER`): it reaches only the portal.
 """
 
 from __future__ import annotations

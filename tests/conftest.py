@@ -20,7 +20,7 @@ from sqlmodel import Session
 from api.app import create_app
 from core import auth, migrate
 from core.audit import Actor
-from core.auth import STAFF_ROLES
+from core.auth import Role
 from core.db import make_engine
 from core.settings import Settings
 from inventory.catalogue_defaults import seed_catalogue
@@ -143,7 +143,7 @@ def tokens(session: Session) -> dict[str, str]:
         role.value: auth.create_token(
             session=session, actor=ADMIN, name=f"t-{role.value}", role=role
         )
-        for role in STAFF_ROLES
+        for role in Role
     }
     session.commit()  # a savepoint: kept if a request later rolls its work back
     return {name: t.token for name, t in issued.items()}

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from core import auth
-from core.auth import Role
+from core.auth import TokenRole
 from core.settings import Settings
 from tests.conftest import ADMIN, bearer
 from tests.service.rma_builders import FAILED, build_world
@@ -162,7 +162,7 @@ def test_every_list_answers_its_page(
     admin = bearer(tokens["admin"])
     customer = bearer(  # the portal's lists answer a customer's token only
         auth.create_token(
-            session=session, actor=ADMIN, name="t-customer", role=Role.CUSTOMER,
+            session=session, actor=ADMIN, name="t-customer", role=TokenRole.CUSTOMER,
             customer="株式会社テスト",
         ).token
     )  # fmt: skip

@@ -21,7 +21,7 @@ import httpx
 
 from core import auth, migrate
 from core.audit import Actor
-from core.auth import STAFF_ROLES
+from core.auth import Role
 from core.db import make_engine, session_scope
 
 
@@ -60,7 +60,7 @@ def netkeep_serve(folder: Path, **env: str) -> Iterator[Served]:
             role.value: auth.create_token(
                 session=session, actor=actor, name=f"rss-{role.value}", role=role
             ).token
-            for role in STAFF_ROLES
+            for role in Role
         }
     engine.dispose()
     port = free_port()

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from api import role_table
 from core import auth
-from core.auth import Role
+from core.auth import Role, TokenRole
 from core.settings import Settings
 from core.timeutil import utcnow
 from survey.models import SurveyVersion
@@ -50,7 +50,7 @@ def portal(session: Session, settings: Settings) -> Portal:
         session.add(version)
     tokens = [
         auth.create_token(
-            session=session, actor=ADMIN, name=name, role=Role.CUSTOMER, customer=customer
+            session=session, actor=ADMIN, name=name, role=TokenRole.CUSTOMER, customer=customer
         ).token
         for name, customer in (("asahi-api", A), ("hikari-api", B))
     ]
@@ -198,7 +198,7 @@ def test_a_customer_token_names_its_customer(session: Session) -> None:
     from core.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed):
-        auth.create_token(session=session, actor=ADMIN, name="c-none", role=Role.CUSTOMER)
+        auth.create_token(session=session, actor=ADMIN, name="c-none", role=TokenRole.CUSTOMER)
     with pytest.raises(ValidationFailed):
         auth.create_token(session=session, actor=ADMIN, name="n-c", role=Role.NOC, customer=A)
 
@@ -215,3 +215,13 @@ def test_approve_over_the_api_records_the_token_and_a_second_call_changes_nothin
     assert body["approval_recorded_by"] == "customer:asahi-api"
     second = app_client.post(path, headers=bearer(portal.a_token))
     assert second.json() == body
+
+
+def test_a_token_is_of_a_staff_role_or_a_customer_and_no_policy_rule_names_a_customer() -> None:
+    from core.policy import POLICY
+
+    assert {r.value for r in TokenRole} == {"admin", "noc", "field", "logistics", "viewer"} | {
+        "customer"
+    }
+    assert {r.value for r in Role} == {r.value for r in TokenRole} - {"customer"}
+    assert all("customer" not in {r.value for r in rule.roles} for rule in POLICY.values())
