@@ -21,7 +21,7 @@ from core.audit import Actor
 from core.calendar import BusinessCalendar
 from core.errors import AuthenticationFailed, Conflict, Problem, ValidationFailed
 from monitoring.models import MonitorAlert, MonitorTrack
-from monitoring.service import close_outage, open_outage
+from monitoring.outages import close_outage, open_outage
 
 log = logging.getLogger(__name__)
 

@@ -1,22 +1,25 @@
-"""Monitoring use cases: poll liveness into outages, list them, open an RMA from one."""
+"""Monitoring use cases: poll liveness into outages (the outages themselves: monitoring.outages,
+re-exported here)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlmodel import Session, col, select
 
-from core import audit
 from core.audit import Actor
 from core.calendar import BusinessCalendar
-from core.errors import Conflict, NotFound
-from inventory.models import Device
 from monitoring.domain import Debounce, Step, Track, Verdict, observe
-from monitoring.models import MonitorPoll, MonitorTrack, Outage
-from monitoring.notices import queue_notices
+from monitoring.models import MonitorPoll, MonitorTrack
+from monitoring.outages import close_outage as close_outage
+from monitoring.outages import get_outage as get_outage
+from monitoring.outages import list_outages as list_outages
+from monitoring.outages import open_outage as open_outage
+from monitoring.outages import open_rma_for_outage as open_rma_for_outage
+from monitoring.outages import outage_snapshot as outage_snapshot
+from monitoring.outages import outages_query as outages_query
 from monitoring.ports import AvailabilityChange, ChangeHistoryUnavailable, MonitoringDashboard
 
 FULL_LIST = "availabilities"
@@ -50,19 +53,6 @@ class _Seen:
     product_type: str | None
 
 
-def outage_snapshot(outage: Outage) -> dict[str, Any]:
-    return {
-        "serial": outage.serial,
-        "site": outage.site,
-        "contract_id": outage.contract_id,
-        "started_at": outage.started_at.isoformat(),
-        "detected_at": outage.detected_at.isoformat(),
-        "ended_at": outage.ended_at.isoformat() if outage.ended_at else None,
-        "source": outage.source,
-        "rma": outage.rma_number,
-    }
-
-
 def _as_track(row: MonitorTrack | None) -> Track | None:
     if row is None:
         return None
@@ -94,6 +84,67 @@ def _from_history(
     return seen
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What one read of an organization's liveness saw, before anything is written."""
+
+    organization_id: str
+    now: datetime
+    method: str
+    listed: dict[str, _Seen] | None = None
+    """Full list: every device's status."""
+    changes: Sequence[AvailabilityChange] | None = None
+    """Change history: the transitions since the last poll (with its overlap)."""
+    repeated: bool = False
+    """This tick, or a later one, was polled already: nothing was read."""
+
+
+def _latest_poll(session: Session, organization_id: str) -> MonitorPoll | None:
+    latest = (
+        select(MonitorPoll)
+        .where(MonitorPoll.organization_id == organization_id)
+        .order_by(col(MonitorPoll.polled_at).desc())
+        .limit(1)
+    )
+    return session.exec(latest).first()
+
+
+def last_poll(*, session: Session, organization_id: str) -> tuple[datetime, str] | None:
+    """When the organization was last polled, and how (None: never)."""
+    earlier = _latest_poll(session, organization_id)
+    return None if earlier is None else (earlier.polled_at, earlier.method)
+
+
+def read_liveness(
+    *,
+    dashboard: MonitoringDashboard,
+    organization_id: str,
+    now: datetime,
+    last: tuple[datetime, str] | None,
+    prefer_change_history: bool = True,
+) -> Reading:
+    """Read the organization's liveness from the dashboard (`last`: `last_poll`'s answer).
+
+    No database here: a caller can end its transaction before this call and hold no lock
+    across it (`monitoring.polling`).
+    """
+    if last is not None and now <= last[0]:  # this tick, or an older one, again
+        return Reading(organization_id, now, last[1], repeated=True)
+    if prefer_change_history and last is not None and now - last[0] < MAX_HISTORY:
+        try:
+            changes = dashboard.availability_changes(
+                organization_id, since=last[0] - HISTORY_OVERLAP, until=now
+            )
+            return Reading(organization_id, now, CHANGE_HISTORY, changes=changes)
+        except ChangeHistoryUnavailable:
+            pass
+    listed = {
+        a.serial: _Seen(a.status, None, a.network_id, a.product_type)
+        for a in dashboard.availabilities(organization_id)
+    }
+    return Reading(organization_id, now, FULL_LIST, listed=listed)
+
+
 def poll(
     *,
     session: Session,
@@ -111,37 +162,47 @@ def poll(
     dashboard is read in full before anything is written, so a failed read (a 429/5xx storm
     the SDK gave up on) records nothing, least of all a false outage.
     """
-    latest = (
-        select(MonitorPoll)
-        .where(MonitorPoll.organization_id == organization_id)
-        .order_by(col(MonitorPoll.polled_at).desc())
-        .limit(1)
+    reading = read_liveness(
+        dashboard=dashboard,
+        organization_id=organization_id,
+        now=now,
+        last=last_poll(session=session, organization_id=organization_id),
+        prefer_change_history=prefer_change_history,
     )
-    earlier = session.exec(latest).first()
-    if earlier is not None and now <= earlier.polled_at:  # this tick, or an older one, again
-        return PollReport(organization_id, now, earlier.method, 0, repeated=True)
-    last = earlier.polled_at if earlier is not None else None
+    return record_liveness(
+        session=session, reading=reading, actor=actor, debounce=debounce, calendar=calendar
+    )
+
+
+def record_liveness(
+    *,
+    session: Session,
+    reading: Reading,
+    actor: Actor,
+    debounce: Debounce,
+    calendar: BusinessCalendar | None = None,
+) -> PollReport:
+    """Record what `read_liveness` saw: tracks, outages opened and closed, the poll's row.
+
+    The last poll is looked up again, so a reading another process recorded first (or a later
+    tick) changes nothing here either.
+    """
+    organization_id, now = reading.organization_id, reading.now
+    earlier = _latest_poll(session, organization_id)
+    if reading.repeated or (earlier is not None and now <= earlier.polled_at):
+        method = earlier.method if earlier is not None else reading.method
+        return PollReport(organization_id, now, method, 0, repeated=True)
     rows = {
         r.serial: r
         for r in session.exec(
             select(MonitorTrack).where(MonitorTrack.organization_id == organization_id)
         )
     }
-    seen: dict[str, _Seen] | None = None
-    method = FULL_LIST
-    if prefer_change_history and last is not None and now - last < MAX_HISTORY:
-        try:
-            changes = dashboard.availability_changes(
-                organization_id, since=last - HISTORY_OVERLAP, until=now
-            )
-            seen, method = _from_history(rows, changes), CHANGE_HISTORY
-        except ChangeHistoryUnavailable:
-            seen = None
-    if seen is None:
-        seen = {
-            a.serial: _Seen(a.status, None, a.network_id, a.product_type)
-            for a in dashboard.availabilities(organization_id)
-        }
+    method = reading.method
+    if reading.changes is not None:
+        seen = _from_history(rows, reading.changes)
+    else:
+        seen = dict(reading.listed or {})
     report = PollReport(organization_id, now, method, devices=len(seen))
     for serial, sight in sorted(seen.items()):
         row = rows.get(serial)
@@ -232,145 +293,3 @@ def _apply(
             )
             report.closed.append(row.outage_id)
         row.outage_id = None
-
-
-def open_outage(
-    *,
-    session: Session,
-    serial: str,
-    organization_id: str,
-    network_id: str | None,
-    product_type: str | None,
-    status: str,
-    started_at: datetime,
-    source: str,
-    actor: Actor,
-    now: datetime,
-    calendar: BusinessCalendar | None = None,
-) -> Outage:
-    """Record an outage with the device's site, customer and contract from the inventory, and
-    queue the customer's failure notices for the service's window."""
-    device = session.exec(select(Device).where(Device.serial == serial)).first()
-    outage = Outage(
-        serial=serial,
-        device_id=device.id if device else None,
-        organization_id=organization_id,
-        network_id=network_id,
-        product_type=product_type,
-        site=device.site if device else None,
-        customer=device.customer if device else None,
-        contract_id=device.contract_id if device else None,
-        status_seen=status,
-        source=source,
-        started_at=started_at,
-        detected_at=now,
-    )
-    session.add(outage)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="outage.open",
-        entity_type="outage",
-        entity_id=str(outage.id),
-        after=outage_snapshot(outage),
-        at=now,
-    )
-    queue_notices(
-        session=session,
-        outage=outage,
-        calendar=calendar or BusinessCalendar(),
-        actor=actor,
-        now=now,
-    )
-    return outage
-
-
-def close_outage(
-    *, session: Session, outage_id: int, ended_at: datetime, actor: Actor, now: datetime
-) -> Outage:
-    """The device is back: the outage ends when it came back (never before it started)."""
-    outage = get_outage(session=session, outage_id=outage_id)
-    if outage.ended_at is not None:
-        return outage
-    before = outage_snapshot(outage)
-    outage.ended_at = max(ended_at, outage.started_at)
-    audit.record(
-        session,
-        actor=actor,
-        action="outage.close",
-        entity_type="outage",
-        entity_id=str(outage.id),
-        before=before,
-        after=outage_snapshot(outage),
-        at=now,
-    )
-    return outage
-
-
-def get_outage(*, session: Session, outage_id: int) -> Outage:
-    outage = session.get(Outage, outage_id)
-    if outage is None:
-        raise NotFound(f"outage {outage_id} not found", outage=outage_id)
-    return outage
-
-
-def outages_query(*, open_only: bool = False, serial: str | None = None) -> Any:
-    """Outages, newest first (`open_only`: the devices still down)."""
-    query = select(Outage)
-    if open_only:
-        query = query.where(col(Outage.ended_at).is_(None))
-    if serial:
-        query = query.where(Outage.serial == serial.strip().upper())
-    return query.order_by(col(Outage.started_at).desc(), col(Outage.id).desc())
-
-
-def list_outages(
-    *,
-    session: Session,
-    open_only: bool = False,
-    serial: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[Outage]:
-    """Outages, newest first."""
-    query = outages_query(open_only=open_only, serial=serial)
-    return list(session.exec(query.offset(offset).limit(limit)))
-
-
-def open_rma_for_outage(
-    *, session: Session, outage_id: int, actor: Actor, reporter: str, now: datetime
-) -> Outage:
-    """One step from an outage to the RMA that fixes it; the two are linked both ways."""
-    from rma.service import open_rma
-
-    outage = get_outage(session=session, outage_id=outage_id)
-    if outage.rma_number is not None:
-        raise Conflict(
-            f"outage {outage_id} already has {outage.rma_number}",
-            outage=outage_id,
-            rma=outage.rma_number,
-        )
-    before = outage_snapshot(outage)
-    rma = open_rma(
-        session=session,
-        actor=actor,
-        serial=outage.serial,
-        symptom=f"monitoring: {outage.status_seen} since {outage.started_at.isoformat()} "
-        f"(outage {outage_id})",
-        reporter=reporter,
-        reported_at=outage.detected_at,
-        now=now,
-    )
-    outage.rma_number = rma.number
-    audit.record(
-        session,
-        actor=actor,
-        action="outage.rma",
-        entity_type="outage",
-        entity_id=str(outage.id),
-        before=before,
-        after=outage_snapshot(outage),
-        at=now,
-    )
-    return outage
