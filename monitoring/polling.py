@@ -2,9 +2,9 @@
 its own dashboard budget (the dashboard limits requests per organization, so ten organizations
 give ten budgets usable at the same time); at most `concurrency` organizations at a time.
 
-Per organization: `service.last_poll`, whose transaction ends before the dashboard call
-(`service.read_liveness`), then `service.record_liveness` takes the write lock after it, so no
-transaction is held across a dashboard call (SQLite serialises the short records, the dashboard
+Per organization `monitoring.jobs.poll_liveness`: the baseline is read and that transaction
+ended before the dashboard call, then the write takes the lock, so no transaction is held
+across a dashboard call (SQLite serialises the short records, the dashboard
 reads overlap). Idempotent as `service.poll`: the same tick again records nothing. A failed read
 of one organization (a 429/5xx storm the SDK gave up on) records nothing for it and does not stop
 the others.
@@ -23,11 +23,11 @@ from sqlmodel import Session
 
 from core.audit import Actor
 from core.calendar import BusinessCalendar
-from core.db import begin_write
 from core.errors import DomainError
 from monitoring.domain import Debounce
+from monitoring.jobs import poll_liveness
 from monitoring.ports import MonitoringDashboard
-from monitoring.service import PollReport, last_poll, read_liveness, record_liveness
+from monitoring.service import PollReport
 
 log = logging.getLogger(__name__)
 
@@ -65,28 +65,19 @@ def poll_organizations(
     def one(organization_id: str) -> PollReport:
         with session_factory() as session:
             try:
-                last = last_poll(session=session, organization_id=organization_id)
-                session.rollback()  # no transaction (nor lock) across the dashboard call
-                reading = read_liveness(
+                return poll_liveness(
+                    session=session,
                     dashboard=dashboard,
                     organization_id=organization_id,
                     now=now,
-                    last=last,
-                    prefer_change_history=prefer_change_history,
-                )
-                begin_write(session)
-                report = record_liveness(
-                    session=session,
-                    reading=reading,
-                    actor=actor,
                     debounce=debounce,
+                    prefer_change_history=prefer_change_history,
                     calendar=calendar,
+                    actor=actor,
                 )
-                session.commit()
             except BaseException:
                 session.rollback()
                 raise
-        return report
 
     done = OrganizationsPolled()
     if not organizations:

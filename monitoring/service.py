@@ -1,5 +1,4 @@
-"""Monitoring use cases: poll liveness into outages (the outages themselves: monitoring.outages,
-re-exported here)."""
+"""Monitoring use cases: poll liveness into outages, list them, open an RMA from one."""
 
 from __future__ import annotations
 
@@ -13,14 +12,33 @@ from core.audit import Actor
 from core.calendar import BusinessCalendar
 from monitoring.domain import Debounce, Step, Track, Verdict, observe
 from monitoring.models import MonitorPoll, MonitorTrack
-from monitoring.outages import close_outage as close_outage
-from monitoring.outages import get_outage as get_outage
-from monitoring.outages import list_outages as list_outages
-from monitoring.outages import open_outage as open_outage
-from monitoring.outages import open_rma_for_outage as open_rma_for_outage
-from monitoring.outages import outage_snapshot as outage_snapshot
-from monitoring.outages import outages_query as outages_query
-from monitoring.ports import AvailabilityChange, ChangeHistoryUnavailable, MonitoringDashboard
+from monitoring.outages import (  # re-exported: callers import them from here
+    close_outage as close_outage,
+)
+from monitoring.outages import (
+    get_outage as get_outage,
+)
+from monitoring.outages import (
+    list_outages as list_outages,
+)
+from monitoring.outages import (
+    open_outage as open_outage,
+)
+from monitoring.outages import (
+    open_rma_for_outage as open_rma_for_outage,
+)
+from monitoring.outages import (
+    outage_snapshot as outage_snapshot,
+)
+from monitoring.outages import (
+    outages_query as outages_query,
+)
+from monitoring.ports import (
+    Availability,
+    AvailabilityChange,
+    ChangeHistoryUnavailable,
+    MonitoringDashboard,
+)
 
 FULL_LIST = "availabilities"
 CHANGE_HISTORY = "change_history"
@@ -85,23 +103,22 @@ def _from_history(
 
 
 @dataclass(frozen=True, slots=True)
-class Reading:
-    """What one read of an organization's liveness saw, before anything is written."""
+class Sighting:
+    """What one read of the dashboard saw, before anything is written: the full list, or the
+    transitions since the baseline poll (read with no database transaction open)."""
 
     organization_id: str
     now: datetime
+    baseline: datetime | None
     method: str
-    listed: dict[str, _Seen] | None = None
-    """Full list: every device's status."""
-    changes: Sequence[AvailabilityChange] | None = None
-    """Change history: the transitions since the last poll (with its overlap)."""
-    repeated: bool = False
-    """This tick, or a later one, was polled already: nothing was read."""
+    availabilities: tuple[Availability, ...] = ()
+    changes: tuple[AvailabilityChange, ...] = ()
 
 
-def _latest_poll(session: Session, organization_id: str) -> MonitorPoll | None:
+def last_poll_at(*, session: Session, organization_id: str) -> datetime | None:
+    """When the organization was last polled (the change history's baseline), if ever."""
     latest = (
-        select(MonitorPoll)
+        select(MonitorPoll.polled_at)
         .where(MonitorPoll.organization_id == organization_id)
         .order_by(col(MonitorPoll.polled_at).desc())
         .limit(1)
@@ -109,40 +126,29 @@ def _latest_poll(session: Session, organization_id: str) -> MonitorPoll | None:
     return session.exec(latest).first()
 
 
-def last_poll(*, session: Session, organization_id: str) -> tuple[datetime, str] | None:
-    """When the organization was last polled, and how (None: never)."""
-    earlier = _latest_poll(session, organization_id)
-    return None if earlier is None else (earlier.polled_at, earlier.method)
-
-
 def read_liveness(
     *,
     dashboard: MonitoringDashboard,
     organization_id: str,
+    baseline: datetime | None,
     now: datetime,
-    last: tuple[datetime, str] | None,
     prefer_change_history: bool = True,
-) -> Reading:
-    """Read the organization's liveness from the dashboard (`last`: `last_poll`'s answer).
+) -> Sighting:
+    """Read the organization's liveness (all pages); touches no database.
 
-    No database here: a caller can end its transaction before this call and hold no lock
-    across it (`monitoring.polling`).
+    The change history is read from a little before the baseline poll; without a baseline (or
+    one older than the history keeps) the full list is read.
     """
-    if last is not None and now <= last[0]:  # this tick, or an older one, again
-        return Reading(organization_id, now, last[1], repeated=True)
-    if prefer_change_history and last is not None and now - last[0] < MAX_HISTORY:
+    if prefer_change_history and baseline is not None and now - baseline < MAX_HISTORY:
         try:
             changes = dashboard.availability_changes(
-                organization_id, since=last[0] - HISTORY_OVERLAP, until=now
+                organization_id, since=baseline - HISTORY_OVERLAP, until=now
             )
-            return Reading(organization_id, now, CHANGE_HISTORY, changes=changes)
+            return Sighting(organization_id, now, baseline, CHANGE_HISTORY, changes=tuple(changes))
         except ChangeHistoryUnavailable:
             pass
-    listed = {
-        a.serial: _Seen(a.status, None, a.network_id, a.product_type)
-        for a in dashboard.availabilities(organization_id)
-    }
-    return Reading(organization_id, now, FULL_LIST, listed=listed)
+    found = dashboard.availabilities(organization_id)
+    return Sighting(organization_id, now, baseline, FULL_LIST, availabilities=tuple(found))
 
 
 def poll(
@@ -160,49 +166,57 @@ def poll(
 
     Idempotent: a poll at a moment already polled (or before it) changes nothing. The
     dashboard is read in full before anything is written, so a failed read (a 429/5xx storm
-    the SDK gave up on) records nothing, least of all a false outage.
+    the SDK gave up on) records nothing, least of all a false outage. Callers that must not
+    hold a transaction across the dashboard calls use `last_poll_at`, `read_liveness` and
+    `record_poll` themselves (the API and the job do).
     """
-    reading = read_liveness(
+    baseline = last_poll_at(session=session, organization_id=organization_id)
+    if baseline is not None and now <= baseline:  # this tick, or an older one, again
+        return PollReport(organization_id, now, FULL_LIST, 0, repeated=True)
+    sighting = read_liveness(
         dashboard=dashboard,
         organization_id=organization_id,
+        baseline=baseline,
         now=now,
-        last=last_poll(session=session, organization_id=organization_id),
         prefer_change_history=prefer_change_history,
     )
-    return record_liveness(
-        session=session, reading=reading, actor=actor, debounce=debounce, calendar=calendar
+    return record_poll(
+        session=session, sighting=sighting, actor=actor, debounce=debounce, calendar=calendar
     )
 
 
-def record_liveness(
+def record_poll(
     *,
     session: Session,
-    reading: Reading,
+    sighting: Sighting,
     actor: Actor,
     debounce: Debounce,
     calendar: BusinessCalendar | None = None,
 ) -> PollReport:
-    """Record what `read_liveness` saw: tracks, outages opened and closed, the poll's row.
+    """Write what a read saw: tracks, outages opened and closed, the poll row.
 
-    The last poll is looked up again, so a reading another process recorded first (or a later
-    tick) changes nothing here either.
+    Checked again here, inside the write: a poll that another one overtook meanwhile (the same
+    tick, or a later one) records nothing. The change history is applied to the tracks as they
+    are now, so a poll recorded in between is never undone.
     """
-    organization_id, now = reading.organization_id, reading.now
-    earlier = _latest_poll(session, organization_id)
-    if reading.repeated or (earlier is not None and now <= earlier.polled_at):
-        method = earlier.method if earlier is not None else reading.method
-        return PollReport(organization_id, now, method, 0, repeated=True)
+    organization_id, now = sighting.organization_id, sighting.now
+    latest = last_poll_at(session=session, organization_id=organization_id)
+    if latest is not None and now <= latest:
+        return PollReport(organization_id, now, sighting.method, 0, repeated=True)
     rows = {
         r.serial: r
         for r in session.exec(
             select(MonitorTrack).where(MonitorTrack.organization_id == organization_id)
         )
     }
-    method = reading.method
-    if reading.changes is not None:
-        seen = _from_history(rows, reading.changes)
+    method = sighting.method
+    if method == CHANGE_HISTORY:
+        seen = _from_history(rows, sighting.changes)
     else:
-        seen = dict(reading.listed or {})
+        seen = {
+            a.serial: _Seen(a.status, None, a.network_id, a.product_type)
+            for a in sighting.availabilities
+        }
     report = PollReport(organization_id, now, method, devices=len(seen))
     for serial, sight in sorted(seen.items()):
         row = rows.get(serial)
@@ -289,7 +303,12 @@ def _apply(
         assert step.at is not None
         if row.outage_id is not None:
             close_outage(
-                session=session, outage_id=row.outage_id, ended_at=step.at, actor=actor, now=now
+                session=session,
+                outage_id=row.outage_id,
+                ended_at=step.at,
+                actor=actor,
+                now=now,
+                calendar=calendar,
             )
             report.closed.append(row.outage_id)
         row.outage_id = None
