@@ -2,17 +2,20 @@
 its own dashboard budget (the dashboard limits requests per organization, so ten organizations
 give ten budgets usable at the same time); at most `concurrency` organizations at a time.
 
-Per organization `monitoring.jobs.poll_liveness`: the baseline is read and that transaction
+Per organization as `monitoring.jobs.poll_liveness`: the baseline is read and that transaction
 ended before the dashboard call, then the write takes the lock, so no transaction is held
-across a dashboard call (SQLite serialises the short records, the dashboard
-reads overlap). Idempotent as `service.poll`: the same tick again records nothing. A failed read
-of one organization (a 429/5xx storm the SDK gave up on) records nothing for it and does not stop
-the others.
+across a dashboard call. The dashboard reads overlap; the records go one at a time (a process
+lock): they are CPU work under one GIL anyway, and on SQLite ten writers queueing in the
+busy timeout could outwait it on a loaded machine (seen: "database is locked" after 10 s).
+Idempotent as `service.poll`: the same tick again records nothing. A failed read of one
+organization (a 429/5xx storm the SDK gave up on) records nothing for it and does not stop the
+others.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -23,11 +26,17 @@ from sqlmodel import Session
 
 from core.audit import Actor
 from core.calendar import BusinessCalendar
+from core.db import begin_write
 from core.errors import DomainError
 from monitoring.domain import Debounce
-from monitoring.jobs import poll_liveness
 from monitoring.ports import MonitoringDashboard
-from monitoring.service import PollReport
+from monitoring.service import (
+    FULL_LIST,
+    PollReport,
+    last_poll_at,
+    read_liveness,
+    record_poll,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +71,33 @@ def poll_organizations(
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     organizations = list(dict.fromkeys(organization_ids))
 
+    writing = threading.Lock()
+
     def one(organization_id: str) -> PollReport:
         with session_factory() as session:
             try:
-                return poll_liveness(
-                    session=session,
+                baseline = last_poll_at(session=session, organization_id=organization_id)
+                session.commit()  # end the read: nothing is held while the dashboard answers
+                if baseline is not None and now <= baseline:
+                    return PollReport(organization_id, now, FULL_LIST, 0, repeated=True)
+                sighting = read_liveness(
                     dashboard=dashboard,
                     organization_id=organization_id,
+                    baseline=baseline,
                     now=now,
-                    debounce=debounce,
                     prefer_change_history=prefer_change_history,
-                    calendar=calendar,
-                    actor=actor,
                 )
+                with writing:  # one record at a time: waits here, not in SQLite's busy timeout
+                    begin_write(session)
+                    report = record_poll(
+                        session=session,
+                        sighting=sighting,
+                        actor=actor,
+                        debounce=debounce,
+                        calendar=calendar,
+                    )
+                    session.commit()
+                return report
             except BaseException:
                 session.rollback()
                 raise
