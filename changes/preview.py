@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from changes.domain import Target
 from changes.service import get_request, stored_sheet
 from changes.validation import target_network_id
 from core import secret_store
 from core.errors import Conflict
+from provisioning.models import ProvisioningJob
 from provisioning.plan import change_rows
 from provisioning.ports import ProvisioningDashboard
 from provisioning.service import ProvisioningOptions, plan_sheet
@@ -44,3 +45,12 @@ def preview_plan(
     session.commit()  # only read: no transaction (SQLite: no write lock) across the reads
     plan = plan_sheet(dashboard=dashboard, sheet=sheet, options=options, network_id=network_id)
     return change_rows(plan.changes)
+
+
+def rollback_jobs(*, session: Session, request_id: int) -> list[ProvisioningJob]:
+    """The rollbacks of the request's job, oldest first (none when it has no job)."""
+    req = get_request(session=session, request_id=request_id)
+    if req.job_id is None:
+        return []
+    stmt = select(ProvisioningJob).where(ProvisioningJob.rollback_of == req.job_id)
+    return list(session.exec(stmt.order_by(col(ProvisioningJob.id))))
