@@ -27,8 +27,13 @@ from core.timeutil import utcnow
 from monitoring import service as monitoring
 from provisioning.router import get_provisioning_dashboard
 from provisioning.service import ProvisioningOptions, rollback_job
-from web.forms import CheckedForm, claim_submission, finish_submission, form_key_of
-from web.forms import problems_by_field
+from web.forms import (
+    CheckedForm,
+    claim_submission,
+    finish_submission,
+    form_key_of,
+    problems_by_field,
+)
 from web.session import WebUser, actor_of, staff_user
 
 router = APIRouter()

@@ -36,8 +36,8 @@ from core.timeutil import utcnow
 from provisioning.router import get_provisioning_dashboard
 from provisioning.service import ProvisioningOptions
 from web.forms import CheckedForm, claim_submission, finish_submission, form_key_of
-from web.noc_actions import Operator
 from web.i18n import translator
+from web.noc_actions import Operator
 from web.progress import job_progress_events
 from web.render import environment
 from web.session import WebUser, actor_of, staff_user
