@@ -1,8 +1,8 @@
 """The NOC pages without a browser: the queue, refusals shown on the change's page (four-eyes,
 CSRF, a missing reason), one effect per form, the liveness page and its one-step RMA.
 
-Rules (issue 12, DOMAIN.md): the NOC and admins approve and operate changes, a viewer reads,
-every staff role reads (as over the API), customers have no NOC pages; the one who submitted a change never approves it.
+Rules (issue 12, DOMAIN.md): the NOC and admins approve and operate changes; every staff role
+reads (as over the API), customers have no NOC pages; who submitted a change never approves it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from tests.service.rma_builders import FAILED, build_world
 from tests.web.conftest import WebClient
 
 FORM_KEY = re.compile(
-    r'<form method="post" action="([^"]+)"[^>]*>\s*<input type="hidden" name="csrf_token" value="[^"]*">\s*<input type="hidden" name="form_key" value="([^"]+)">'
+    r'<form method="post" action="([^"]+)"[^>]*>\s*'
+    r'<input type="hidden" name="csrf_token" value="[^"]*">\s*'
+    r'<input type="hidden" name="form_key" value="([^"]+)">'
 )
 
 
