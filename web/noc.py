@@ -7,6 +7,7 @@ as the CLI and the API, guarded by the API's operations (core.policy).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -15,6 +16,7 @@ from sqlmodel import Session
 
 from api.deps import SessionDep
 from changes import preview, queue, service
+from changes.claims import STALE_AFTER
 from changes.domain import ChangeStatus, QueueStage, Target
 from changes.models import ChangeRequest
 from core.calendar import Service
@@ -119,11 +121,11 @@ def index(
     return render(request, "noc/index.html", context, user=user)
 
 
-def acts_for(req: ChangeRequest, user: WebUser) -> list[str]:
+def acts_for(req: ChangeRequest, user: WebUser, now: datetime) -> list[str]:
     """The forms the change's page shows this user (the services still decide)."""
     acts = [name for name, op in NEXT_ACTS.get(req.status, ()) if may(user.role, op)]
-    if req.claimed_for == "apply":
-        acts = [a for a in acts if a not in ("apply", "schedule")]
+    if req.claimed_for is not None and req.claimed_at and now - req.claimed_at < STALE_AFTER:
+        return []  # an apply or a notice under way: nothing else meanwhile
     if req.status in CANCELLABLE and may(user.role, Operation.CHANGE_SUBMIT):
         acts.append("cancel")
     if (
@@ -162,7 +164,7 @@ def change_page(
         "events": service.events_of(session=session, request_id=request_id),
         "notices": service.notices_of(session=session, request_id=request_id),
         "row": queue.queue_row(req, now=now, window=calendar.is_service_time(OPERATIONS, now)),
-        "acts": acts_for(req, user),
+        "acts": acts_for(req, user, now),
         "progress": progress,
         "starting": req.claimed_for == "apply" and req.job_id is None,
         "events_url": progress_url(request_id),
