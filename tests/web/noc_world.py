@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from sqlmodel import Session
 
@@ -103,3 +105,35 @@ def store_secret(settings: Settings, name: str, value: str) -> None:
 def value_of(page: Any, selector: str) -> str:
     found: str = page.locator(selector).first.get_attribute("value")
     return found
+
+
+@dataclass
+class StreamLog:
+    """What an SSE stream delivered: each event's name and the job's status when it arrived."""
+
+    events: list[tuple[str, str | None]] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+def listen(
+    url: str, cookies: dict[str, str], job_status: Callable[[], str | None]
+) -> tuple[threading.Thread, StreamLog]:
+    """Follow a server-sent event stream in a thread until its `done` event."""
+    log = StreamLog()
+
+    def run() -> None:
+        try:
+            with httpx.stream("GET", url, cookies=cookies, timeout=120) as answer:
+                assert answer.status_code == 200, answer.status_code
+                for line in answer.iter_lines():
+                    if line.startswith("event: "):
+                        name = line.removeprefix("event: ")
+                        log.events.append((name, job_status()))
+                        if name == "done":
+                            return
+        except BaseException as exc:  # reported by the test
+            log.error = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, log

@@ -4,7 +4,7 @@ recorded by a second engineer (four-eyes); and a plan page that never shows a se
 
 The change is the shipped `provisioning/examples/change_request.yaml` for さくら商事's 東京本社
 (N_demo_tokyo) on the demo data; the journey's clock is a Tuesday 10:00 JST, inside the
-operations window (Mon-Sat 9:00-17:00 JST). The sandbox answers each call 150 ms late so that
+operations window (Mon-Sat 9:00-17:00 JST). The sandbox answers each call 250 ms late so that
 the apply lasts long enough to be watched.
 """
 
@@ -25,6 +25,7 @@ from tests.web.noc_world import (
     EXAMPLE,
     NOTICE_TO,
     db,
+    listen,
     serving,
     staff_account,
     store_secret,
@@ -77,11 +78,17 @@ def test_approve_apply_with_live_progress_then_accepted(
             page.wait_for_url(f"**/ui/noc/changes/{rid}?done=scheduled")
             assert page.locator("h1 [data-status]").get_attribute("data-status") == "scheduled"
 
-            journey.sandbox.admin.set_faults("latency=150ms")
+            journey.sandbox.admin.set_faults("latency=250ms")
             key = value_of(page, "form[data-act=apply] input[name=form_key]")
             csrf = value_of(page, "form[data-act=apply] input[name=csrf_token]")
             page.click("form[data-act=apply] button[type=submit]")
             page.wait_for_url(f"**/ui/noc/changes/{rid}?done=apply_started")
+            cookies = {c["name"]: c["value"] for c in context.cookies()}
+            stream, heard = listen(
+                f"{server.url}/ui/noc/changes/{rid}/progress",
+                cookies,
+                lambda: _job_status(journey, rid)[1],
+            )
             # the same form posted again (a double tap): sent to the page, nothing started again
             again = page.request.post(
                 f"/ui/noc/changes/{rid}/apply",
@@ -97,6 +104,11 @@ def test_approve_apply_with_live_progress_then_accepted(
             shot(page, "applying")
             page.locator("[data-request-status]").wait_for(timeout=120_000)
             journey.sandbox.admin.clear_faults()
+            stream.join(60)
+            assert heard.error is None, heard.error
+            steps = [status for name, status in heard.events if name == "step"]
+            assert len(steps) >= 2 and heard.events[-1][0] == "done"
+            assert steps[0] not in FINISHED  # the first step was told while the job ran
             rows = page.locator("[data-progress-steps] li")
             assert rows.count() >= 2
             assert rows.evaluate_all("els => els.every(e => e.dataset.status === 'done')")
