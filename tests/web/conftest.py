@@ -105,6 +105,11 @@ class WebServer:
     url: str
     app: Any
 
+    def db(self) -> Any:
+        """`with web_server.db() as session:` the test's session while no request holds it
+        (needed while the server may be serving, e.g. behind an open event stream)."""
+        return self.app.api.state.session_factory()
+
 
 @pytest.fixture
 def web_server(web_app: Any) -> Iterator[WebServer]:
