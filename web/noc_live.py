@@ -202,8 +202,8 @@ async def change_progress(
 
 
 @router.get("/changes/{request_id}/progress")
-async def progress(request_id: int, request: Request, user: Reader) -> Response:
+def progress(request_id: int, request: Request, user: Reader, session: SessionDep) -> Response:
     """The apply's progress as server-sent events (`step` rows, then `done`)."""
+    service.get_request(session=session, request_id=request_id)  # a 404 page before the stream
     factory = session_factory(request)
-    await anyio.to_thread.run_sync(_state, factory, request_id)  # 404 before the stream starts
     return sse_response(change_progress(request_id, factory=factory, locale=user.locale))

@@ -192,3 +192,64 @@ def test_liveness_lists_outages_and_opens_an_rma_once(
     shown = noc.get(opened.headers["location"])
     assert f"RMA {rma.number} を起票しました" in shown.text
     assert web_client("viewer").post(url, data={"form_key": "x" * 16}).status_code == 403
+
+
+def test_the_customers_acceptance_and_a_defect_as_the_noc_records_them(
+    web_client: Callable[..., WebClient], session: Session
+) -> None:
+    due = datetime.now(UTC) + timedelta(days=5)
+    noc = web_client("noc")
+    accepted = a_request(session, "CR-ACC", "notified", acceptance_due_at=due)
+    url = f"/ui/noc/changes/{accepted.id}/accept"
+    key = forms_of(noc.get(f"/ui/noc/changes/{accepted.id}").text)[url]
+    unsigned = noc.post(url, data={"form_key": key, "accepted_by": "", "evidence": ""})
+    assert unsigned.status_code == 422  # who signed and where it is kept: both told
+    assert 'id="f-accepted_by-problems"' in unsigned.text
+    assert 'id="f-evidence-problems"' in unsigned.text
+    signed = {"form_key": key, "accepted_by": "総務部 田中 花子", "evidence": "受領書 PDF"}
+    assert noc.post(url, data=signed, follow_redirects=False).status_code == 303
+    session.expire_all()
+    row = session.get(ChangeRequest, accepted.id)
+    assert row is not None and (row.status, row.accepted_by) == ("accepted", "総務部 田中 花子")
+
+    defect = a_request(session, "CR-DEF", "notified", acceptance_due_at=due)
+    url = f"/ui/noc/changes/{defect.id}/defect"
+    key = forms_of(noc.get(f"/ui/noc/changes/{defect.id}").text)[url]
+    told = {"form_key": key, "description": "来客用Wi-Fiがつながらない", "reported_by": "田中"}
+    assert noc.post(url, data=told, follow_redirects=False).status_code == 303
+    session.expire_all()
+    row = session.get(ChangeRequest, defect.id)
+    assert row is not None and (row.status, row.round) == ("reopened", 2)
+    assert "来客用Wi-Fiがつながらない" in (row.defect or "")
+
+
+def test_scheduling_outside_the_window_is_told_at_its_field(
+    web_client: Callable[..., WebClient], session: Session
+) -> None:
+    noc = web_client("noc")
+    req = a_request(session, "CR-WIN", "approved")
+    url = f"/ui/noc/changes/{req.id}/schedule"
+    key = forms_of(noc.get(f"/ui/noc/changes/{req.id}").text)[url]
+    sunday = "2099-01-04T10:00"  # a Sunday: the operations window is Mon-Sat
+    refused = noc.post(url, data={"form_key": key, "at": sunday})
+    assert refused.status_code == 422
+    assert 'id="f-at-problems"' in refused.text and "Sunday" in refused.text
+    key = forms_of(refused.text)[url]  # the page shown again carries a fresh form
+    emergency = {"form_key": key, "at": sunday, "emergency_reason": "本社移転当日のため"}
+    assert noc.post(url, data=emergency, follow_redirects=False).status_code == 303
+    session.expire_all()
+    row = session.get(ChangeRequest, req.id)
+    assert row is not None and row.status == "scheduled"
+    assert row.scheduled_for == datetime(2099, 1, 4, 1, 0, tzinfo=UTC)  # 10:00 JST
+    assert row.emergency_by == noc.account
+
+
+def test_the_progress_stream_of_a_change_with_nothing_running_ends_at_once(
+    web_client: Callable[..., WebClient], session: Session
+) -> None:
+    req = a_request(session, "CR-SSE", "validated")
+    answer = web_client("viewer").get(f"/ui/noc/changes/{req.id}/progress")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    assert "event: done" in answer.text and 'data-request-status="validated"' in answer.text
+    assert web_client("noc").get("/ui/noc/changes/999999/progress").status_code == 404
