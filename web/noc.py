@@ -121,7 +121,9 @@ def index(
     return render(request, "noc/index.html", context, user=user)
 
 
-def acts_for(req: ChangeRequest, user: WebUser, now: datetime) -> list[str]:
+def acts_for(
+    req: ChangeRequest, user: WebUser, now: datetime, *, rolled_back: bool = False
+) -> list[str]:
     """The forms the change's page shows this user (the services still decide)."""
     acts = [name for name, op in NEXT_ACTS.get(req.status, ()) if may(user.role, op)]
     if req.claimed_for is not None and req.claimed_at and now - req.claimed_at < STALE_AFTER:
@@ -130,6 +132,7 @@ def acts_for(req: ChangeRequest, user: WebUser, now: datetime) -> list[str]:
         acts.append("cancel")
     if (
         req.job_id is not None
+        and not rolled_back
         and Target(req.target) is Target.DASHBOARD
         and req.status in (ChangeStatus.APPLIED, ChangeStatus.NOTIFIED, ChangeStatus.FAILED)
         and may(user.role, Operation.PROVISIONING_APPLY)
@@ -164,7 +167,7 @@ def change_page(
         "events": service.events_of(session=session, request_id=request_id),
         "notices": service.notices_of(session=session, request_id=request_id),
         "row": queue.queue_row(req, now=now, window=calendar.is_service_time(OPERATIONS, now)),
-        "acts": acts_for(req, user, now),
+        "acts": acts_for(req, user, now, rolled_back=bool(rollbacks)),
         "progress": progress,
         "starting": req.claimed_for == "apply" and req.job_id is None,
         "events_url": progress_url(request_id),

@@ -222,3 +222,41 @@ def test_a_plan_page_never_shows_a_psk_or_radius_secret(
             context.close()
     for html in shown:
         assert PSK not in html and RADIUS not in html
+
+
+def test_a_change_rolled_back_from_its_page(
+    journey: Journey, browser: Any, shot: Callable[[Any, str], Any]
+) -> None:
+    settings = journey.settings
+    sdk = journey.sandbox.dashboard_api()
+    rules_before = sdk.appliance.getNetworkApplianceFirewallPortForwardingRules("N_demo_tokyo")[
+        "rules"
+    ]
+    req = submitted(settings, EXAMPLE.read_bytes(), "change_request.yaml")
+    rid = req.id
+    noc = staff_account(settings, "noc-suzuki")
+    with serving(settings) as server:
+        context = browser.new_context(base_url=server.url)
+        try:
+            page = context.new_page()
+            sign_in(page, *noc)
+            page.goto(f"/ui/noc/changes/{rid}")
+            for act in ("approve", "schedule", "apply"):
+                page.click(f"form[data-act={act}] button[type=submit]")
+                page.wait_for_url(f"**/ui/noc/changes/{rid}?done=*")
+            page.locator("[data-request-status]").wait_for(timeout=120_000)
+            page.goto(f"/ui/noc/changes/{rid}")
+            assert page.locator("h1 [data-status]").get_attribute("data-status") == "notified"
+            changed = sdk.appliance.getNetworkApplianceFirewallPortForwardingRules("N_demo_tokyo")
+            assert len(changed["rules"]) == 2  # the sheet's two forwards
+            page.click("form[data-act=rollback] button[type=submit]")
+            page.wait_for_url(f"**/ui/noc/changes/{rid}?done=rolled_back")
+            back = page.locator("[data-rollback]")
+            assert back.count() == 1 and "done" in back.inner_text()
+            assert page.locator("form[data-act=rollback]").count() == 0  # once is enough
+            shot(page, "rolled-back")
+        finally:
+            context.close()
+    restored = sdk.appliance.getNetworkApplianceFirewallPortForwardingRules("N_demo_tokyo")["rules"]
+    assert restored == rules_before
+    journey.finish()
