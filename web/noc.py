@@ -177,7 +177,9 @@ def change_page(
         "problems": problems or {},
         "form": form or {},
         "done": done if done in DONE_MESSAGES else "",
-        "may_preview": Target(req.target) is Target.DASHBOARD and bool(req.sheet_yaml),
+        "may_preview": Target(req.target) is Target.DASHBOARD
+        and bool(req.sheet_yaml)
+        and may(user.role, Operation.PROVISIONING_PLAN),
     }
     return render(request, "noc/change.html", context, user=user, status_code=status_code)
 

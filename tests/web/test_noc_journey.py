@@ -68,6 +68,7 @@ def test_approve_apply_with_live_progress_then_accepted(
             page = context.new_page()
             sign_in(page, *suzuki)
             page.goto("/ui/noc/?stage=submitted")
+            shot(page, "queue")
             page.click(f"a[href='/ui/noc/changes/{rid}']")
             assert page.locator("h1 [data-status]").get_attribute("data-status") == "validated"
             shot(page, "validated")
