@@ -253,3 +253,16 @@ def test_the_progress_stream_of_a_change_with_nothing_running_ends_at_once(
     assert answer.headers["content-type"].startswith("text/event-stream")
     assert "event: done" in answer.text and 'data-request-status="validated"' in answer.text
     assert web_client("noc").get("/ui/noc/changes/999999/progress").status_code == 404
+
+
+def test_the_queue_in_english_after_the_toggle(
+    web_client: Callable[..., WebClient], session: Session
+) -> None:
+    a_request(session, "CR-EN", "scheduled", scheduled_for=datetime.now(UTC) + timedelta(days=1))
+    noc = web_client("noc")
+    assert "設定変更依頼キュー" in noc.get("/ui/noc/").text
+    noc.get("/ui/lang", params={"to": "en", "next": "/ui/noc/"})
+    page = noc.get("/ui/noc/?stage=scheduled")
+    assert '<html lang="en">' in page.text
+    assert "Change-request queue" in page.text and "Scheduled" in page.text
+    assert "CR-EN" in page.text
