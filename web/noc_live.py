@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, BackgroundTasks, Request
@@ -25,7 +25,7 @@ from api.deps import SessionDep, session_factory
 from changes import acceptance, applying, service
 from changes.domain import ChangeStatus
 from changes.mailer import MailNotSent
-from changes.ports import Mailer
+from changes.ports import CliFactory, Mailer
 from changes.router import get_cli_factory, get_mailer
 from core.audit import Actor
 from core.db import begin_write
@@ -33,8 +33,10 @@ from core.errors import DomainError
 from core.policy import Operation
 from core.settings import Settings, business_calendar
 from core.timeutil import utcnow
+from provisioning.ports import ProvisioningDashboard
 from provisioning.router import get_provisioning_dashboard
 from provisioning.service import ProvisioningOptions
+from provisioning.sheet_model import Sheet
 from web.forms import CheckedForm, claim_submission, finish_submission, form_key_of
 from web.i18n import translator
 from web.noc_actions import Operator
@@ -100,35 +102,40 @@ def apply(
     return RedirectResponse(f"{url}?done=apply_started", status_code=303)
 
 
+@dataclass(frozen=True)
 class ApplyWork:
     """The claimed apply, run after the answer in a session of its own (a writer)."""
 
-    def __init__(self, **parts: Any) -> None:
-        self.factory: SessionFactory = parts["factory"]
-        self.actor: Actor = parts["actor"]
-        self.request_id: int = parts["request_id"]
-        self.parts = parts
+    factory: SessionFactory
+    actor: Actor
+    request_id: int
+    sheet: Sheet
+    dashboard: ProvisioningDashboard
+    options: ProvisioningOptions
+    cli_factory: CliFactory
+    mailer: Mailer
+    settings: Settings
 
     def run(self) -> None:
-        p = self.parts
         with self.factory() as session:
             begin_write(session)  # SQLite: each of its transactions a writer from the start
             try:
                 req = applying.carry_out_apply(
                     session=session, actor=self.actor, request_id=self.request_id,
-                    sheet=p["sheet"], now=utcnow(), dashboard=p["dashboard"],
-                    options=p["options"], cli_factory=p["cli_factory"], clock=utcnow,
+                    sheet=self.sheet, now=utcnow(), dashboard=self.dashboard,
+                    options=self.options, cli_factory=self.cli_factory, clock=utcnow,
                 )  # fmt: skip
                 if req.status == ChangeStatus.APPLIED:
-                    self.notify(session, p["mailer"], p["settings"])
+                    self.notify(session)
             except Exception:  # after the answer: nobody else would see it
                 log.exception("apply of change request %s failed", self.request_id)
                 session.rollback()
 
-    def notify(self, session: Session, mailer: Mailer, cfg: Settings) -> None:
+    def notify(self, session: Session) -> None:
+        cfg = self.settings
         try:
             acceptance.send_completion_notice(
-                session=session, actor=self.actor, mailer=mailer, request_id=self.request_id,
+                session=session, actor=self.actor, mailer=self.mailer, request_id=self.request_id,
                 now=utcnow(), acceptance_days=cfg.change_acceptance_days,
                 sender_name=cfg.smtp_from_name,
             )  # fmt: skip
