@@ -124,3 +124,32 @@ def test_filters_search_and_paging(session: Session) -> None:
         "有限会社みどり設計",
         "株式会社さくら商事",
     ]
+
+
+def test_a_request_is_not_cancelled_while_its_apply_is_under_way(session: Session) -> None:
+    from changes import service
+    from core.audit import Actor
+    from core.errors import Conflict
+
+    noc = Actor(name="noc-suzuki", role="noc")
+    busy = _request(
+        session, "CR-BUSY", "scheduled", claimed_for="apply", claimed_at=TUESDAY_10,
+        scheduled_for=TUESDAY_10,
+    )  # fmt: skip
+    assert busy.id is not None
+    try:
+        service.cancel_request(
+            session=session, actor=noc, request_id=busy.id,
+            now=TUESDAY_10 + timedelta(minutes=2), reason="顧客都合",
+        )  # fmt: skip
+    except Conflict as refused:
+        assert "under way" in refused.message
+    else:
+        raise AssertionError("cancelled while the apply was running")
+    assert busy.status == "scheduled"
+    # a claim left by a process that died (30 minutes) no longer holds the request
+    late = service.cancel_request(
+        session=session, actor=noc, request_id=busy.id,
+        now=TUESDAY_10 + timedelta(minutes=31), reason="顧客都合",
+    )  # fmt: skip
+    assert late.status == "cancelled"
