@@ -190,7 +190,7 @@ def test_liveness_lists_outages_and_opens_an_rma_once(
     session.expire_all()
     assert session.get(Outage, outage_id).rma_number == rma.number  # type: ignore[union-attr]
     shown = noc.get(opened.headers["location"])
-    assert f"RMA {rma.number} を起票しました" in shown.text
+    assert f"{rma.number} を起票しました" in shown.text
     assert web_client("viewer").post(url, data={"form_key": "x" * 16}).status_code == 403
 
 
