@@ -33,6 +33,7 @@ from web.forms import (
     finish_submission,
     form_key_of,
     problems_by_field,
+    release_submission,
 )
 from web.session import WebUser, actor_of, staff_user
 
@@ -77,7 +78,8 @@ def once(
     try:
         work(actor_of(user, request))
     except DomainError as exc:
-        session.rollback()  # the form may be sent again once corrected
+        session.rollback()
+        release_submission(session=session, key=key)  # nothing done: it may be sent again
         fields = problems_by_field(exc) if isinstance(exc, ValidationFailed) else None
         return change_page(
             request, user, session, request_id, refusal=exc, problems=fields,

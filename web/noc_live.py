@@ -37,7 +37,13 @@ from provisioning.ports import ProvisioningDashboard
 from provisioning.router import get_provisioning_dashboard
 from provisioning.service import ProvisioningOptions
 from provisioning.sheet_model import Sheet
-from web.forms import CheckedForm, claim_submission, finish_submission, form_key_of
+from web.forms import (
+    CheckedForm,
+    claim_submission,
+    finish_submission,
+    form_key_of,
+    release_submission,
+)
 from web.i18n import translator
 from web.noc_actions import Operator
 from web.progress import job_progress_events
@@ -84,6 +90,7 @@ def apply(
         )  # fmt: skip
     except DomainError as exc:
         session.rollback()
+        release_submission(session=session, key=key)  # nothing done: it may be sent again
         return change_page(
             request, user, session, request_id, refusal=exc, status_code=exc.http_status
         )
