@@ -183,6 +183,14 @@ def job(request: Request, user: Reader, session: SessionDep, job_id: int) -> HTM
     return render(request, "field/job.html", {"job": job_view(found, steps)}, user=user)
 
 
+@router.get("/jobs/{job_id}/steps")
+def job_steps(request: Request, user: Reader, session: SessionDep, job_id: int) -> HTMLResponse:
+    """The steps fragment the job page swaps in while the job runs."""
+    found = jobs.get_job(session=session, job_id=job_id)
+    steps = jobs.journal(session=session, job_id=job_id)
+    return render(request, "field/_steps.html", {"job": job_view(found, steps)}, user=user)
+
+
 class _AlreadySent(Exception):
     """The form's key was used: the earlier tap's job is the answer."""
 
