@@ -30,15 +30,16 @@ from provisioning.jobs import RolloutQueue, SheetUpload
 from provisioning.models import ProvisioningJob
 from provisioning.router import (
     ProvisioningDep,
-    Uploads,
     UploadedSheets,
+    Uploads,
     background_queue,
 )
 from provisioning.schemas import PlanOut
 from provisioning.service import ProvisioningOptions
-from web.field_view import job_view, plan_view, sheet_summary
-from web.models import FormSubmission
+from web.field_view import job_outcome, plan_view, sheet_summary
 from web.forms import CheckedForm, claim_submission, finish_submission, form_key_of
+from web.models import FormSubmission
+from web.progress import progress_context
 from web.render import render
 from web.session import WebUser, actor_of, staff_user
 
@@ -62,10 +63,10 @@ def site(request: Request, user: Planner, session: SessionDep, serial: str = "")
     try:
         unit = field.scanned_unit(session=session, serial=serial)
     except ValidationFailed as refused:
-        context = {"serial": serial, "by_field": by_field(refused)}
-        return render(request, "field/index.html", context, user=user, status_code=422)
+        asked = {"serial": serial, "by_field": by_field(refused)}
+        return render(request, "field/index.html", asked, user=user, status_code=422)
     stored = field.stored_sheet_for(session=session, serial=unit.serial)
-    context = {"unit": unit, "stored": stored, "by_field": {}}
+    context: dict[str, Any] = {"unit": unit, "stored": stored, "by_field": {}}
     return render(request, "field/site.html", context, user=user)
 
 
@@ -179,16 +180,13 @@ def _claim_and_apply(
 def job(request: Request, user: Reader, session: SessionDep, job_id: int) -> HTMLResponse:
     """The job's steps as they complete, then the verification (live with JS; refresh without)."""
     found = jobs.get_job(session=session, job_id=job_id)
-    steps = jobs.journal(session=session, job_id=job_id)
-    return render(request, "field/job.html", {"job": job_view(found, steps)}, user=user)
-
-
-@router.get("/jobs/{job_id}/steps")
-def job_steps(request: Request, user: Reader, session: SessionDep, job_id: int) -> HTMLResponse:
-    """The steps fragment the job page swaps in while the job runs."""
-    found = jobs.get_job(session=session, job_id=job_id)
-    steps = jobs.journal(session=session, job_id=job_id)
-    return render(request, "field/_steps.html", {"job": job_view(found, steps)}, user=user)
+    context = {
+        "outcome": job_outcome(found),
+        "progress": progress_context(
+            session=session, job_id=job_id, events_url=f"/ui/jobs/{job_id}/events"
+        ),
+    }
+    return render(request, "field/job.html", context, user=user)
 
 
 class _AlreadySent(Exception):
@@ -255,8 +253,8 @@ def _refused_site(
     try:
         unit = field.scanned_unit(session=session, serial=serial)
     except ValidationFailed:
-        context = {"serial": serial, "by_field": problems}
-        return render(request, "field/index.html", context, user=user, status_code=422)
+        asked = {"serial": serial, "by_field": problems}
+        return render(request, "field/index.html", asked, user=user, status_code=422)
     stored = field.stored_sheet_for(session=session, serial=unit.serial)
-    context = {"unit": unit, "stored": stored, "by_field": problems}
+    context: dict[str, Any] = {"unit": unit, "stored": stored, "by_field": problems}
     return render(request, "field/site.html", context, user=user, status_code=422)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from provisioning.domain import JobStatus
-from provisioning.models import JobStep, ProvisioningJob
+from provisioning.models import ProvisioningJob
 from provisioning.schemas import PlanOut
 from provisioning.sheet_model import Sheet
 
@@ -108,16 +108,7 @@ def plan_view(plan: PlanOut) -> PlanView:
 
 
 @dataclass(frozen=True)
-class StepRow:
-    number: int
-    action: str
-    resources: str
-    status: str
-    error: str | None
-
-
-@dataclass
-class JobView:
+class JobOutcome:
     id: int
     site: str
     status: str
@@ -126,27 +117,21 @@ class JobView:
     error: str | None
     created_at: datetime
     finished_at: datetime | None
-    steps: list[StepRow] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
 
 
-def job_view(job: ProvisioningJob, steps: list[JobStep]) -> JobView:
-    """A job's page: verified only when it is done and the read-back left no difference."""
+def job_outcome(job: ProvisioningJob) -> JobOutcome:
+    """A job's result: verified only when it is done and the read-back left no difference."""
     assert job.id is not None
     status = JobStatus(job.status)
-    finished = status in (JobStatus.DONE, JobStatus.FAILED, JobStatus.VERIFY_FAILED)
-    return JobView(
+    return JobOutcome(
         id=job.id,
         site=job.network_name,
         status=status.value,
-        finished=finished,
+        finished=status in (JobStatus.DONE, JobStatus.FAILED, JobStatus.VERIFY_FAILED),
         verified=status == JobStatus.DONE and not job.verify_diff,
         error=job.error,
         created_at=job.created_at,
         finished_at=job.finished_at,
-        steps=[
-            StepRow(s.number, s.action, ", ".join(s.resources[:4]), s.status, s.error)
-            for s in steps
-        ],
         differences=[shown(d) for d in job.verify_diff],
     )

@@ -76,7 +76,7 @@ def test_scan_plan_one_tap_steps_verified_on_a_phone(
     page.wait_for_selector("[data-outcome=verified]", timeout=60_000)
     if worker is not None:
         worker.join(60)
-    steps = page.locator("[data-step]")
+    steps = page.locator("[data-progress-steps] li")
     assert steps.count() >= 3
     assert set(steps.evaluate_all("els => els.map(e => e.dataset.status)")) == {"done"}
     assert "検証済み" in page.locator("[data-outcome]").inner_text()
@@ -139,7 +139,9 @@ def test_a_serial_the_sheet_does_not_list_is_shown_at_the_serial(
     answer = _plan_form(client, ROUTER_UNIT, "utm.yaml", UTM_SHEET.read_bytes())
     assert answer.status_code == 422
     problems = _problems(answer.text, "f-serial-problems")
-    assert problems == [f"serial {ROUTER_UNIT} is not in the sheet of さくら商事 本社 (utm.yaml lists: {UTM_UNIT})"]
+    assert problems == [
+        f"serial {ROUTER_UNIT} is not in the sheet of さくら商事 本社 (utm.yaml lists: {UTM_UNIT})"
+    ]
     assert jobs_of(web_app) == []
 
 
@@ -167,9 +169,7 @@ def test_the_same_form_tapped_twice_makes_one_job(
     client = web_client("field")
     planned = _plan_form(client, UTM_UNIT, "utm.yaml", UTM_SHEET.read_bytes())
     assert planned.status_code == 200, planned.text
-    form = {
-        name: _hidden(planned.text, name) for name in ("serial", "sealed", "form_key")
-    }
+    form = {name: _hidden(planned.text, name) for name in ("serial", "sealed", "form_key")}
     first = client.post("/ui/field/site/apply", data=form, follow_redirects=False)
     second = client.post("/ui/field/site/apply", data=form, follow_redirects=False)
     assert first.status_code == second.status_code == 303, (first.text, second.text)
