@@ -69,7 +69,12 @@ def test_scan_plan_one_tap_steps_verified_on_a_phone(
     assert _fits_the_phone(page)
     shot(page, "2-plan")
 
-    page.locator("[data-apply]").tap()
+    page.locator("[data-apply]").scroll_into_view_if_needed()
+    box = page.locator("[data-apply]").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.touchscreen.tap(x, y)
+    page.touchscreen.tap(x, y)  # a double tap: the form is sent again while the first goes
     page.wait_for_url(re.compile(r".*/ui/field/jobs/\d+$"))
     job_id = int(page.url.rsplit("/", 1)[1])
     worker = _worker_for(web_server, demo, job_id)
@@ -192,6 +197,31 @@ def test_a_plan_sealed_for_another_account_is_refused_at_the_sheet(
     assert _problems(answer.text, "f-sheet-problems") == [
         "the plan has expired or was not made here: upload the sheet again"
     ]
+    assert jobs_of(web_app) == []
+
+
+SECRETS = {
+    "{env: AOBA_RADIUS_SECRET}": "radius-s3cret-value",
+    "env:AOBA_DEVICE_PSK": "device-key-2025-xyz",
+    "{env: AOBA_GUEST_PSK}": "welcome-aoba-2025",
+}
+
+
+def test_the_plan_masks_every_secret_of_the_sheet(
+    demo: Session, web_client: Callable[..., Any], web_app: Any
+) -> None:
+    """A wireless sheet uploaded with its keys in clear: the plan says each changes, never what."""
+    sheet = (EXAMPLES / "wireless.yaml").read_text(encoding="utf-8")
+    for ref, value in SECRETS.items():
+        sheet = sheet.replace(ref, value)
+    client = web_client("field")
+    answer = _plan_form(client, "Q3AJ-DDDD-0002", "aoba.yaml", sheet.encode("utf-8"))
+    assert answer.status_code == 200, answer.text
+    assert answer.text.count("data-secret") == 2  # the two PSKs: changed, value hidden
+    assert "192.168.10.5" in answer.text  # the RADIUS server is shown, its secret is not
+    for value in SECRETS.values():
+        assert value not in answer.text
+    assert "AOBA-GUEST" in answer.text  # the rest of the SSIDs is shown
     assert jobs_of(web_app) == []
 
 
