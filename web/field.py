@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any, cast
+from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi import UploadFile as FastUploadFile
@@ -19,6 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from api.deps import SessionDep, SettingsDep
 from api.uploads import read_upload
+from core import secret_store
 from core.errors import Problem, ValidationFailed
 from core.keys import installation_key
 from core.policy import Operation
@@ -26,12 +28,10 @@ from core.settings import Settings
 from core.timeutil import utcnow
 from provisioning import apply as jobs
 from provisioning import field
-from provisioning.jobs import RolloutQueue, SheetUpload
+from provisioning.jobs import RolloutQueue, SecretLookup, SheetUpload
 from provisioning.models import ProvisioningJob
 from provisioning.router import (
     ProvisioningDep,
-    UploadedSheets,
-    Uploads,
     background_queue,
 )
 from provisioning.schemas import PlanOut
@@ -78,7 +78,6 @@ def plan(
     session: SessionDep,
     dash: ProvisioningDep,
     cfg: SettingsDep,
-    uploads: Uploads,
 ) -> HTMLResponse:
     """What claiming and applying the sheet would change (nothing is written)."""
     serial = _text(form, "serial")
@@ -86,7 +85,7 @@ def plan(
         upload = _sheet_of(session, form, cfg, serial)
         planned = field.plan_site(
             session=session, dashboard=dash, serial=serial, upload=upload,
-            secrets=uploads.secrets, options=ProvisioningOptions.from_settings(cfg),
+            secrets=_named_secrets(session, cfg), options=ProvisioningOptions.from_settings(cfg),
         )  # fmt: skip
     except ValidationFailed as refused:
         return _refused_site(request, user, session, serial, refused)
@@ -115,7 +114,6 @@ def apply(
     session: SessionDep,
     dash: ProvisioningDep,
     cfg: SettingsDep,
-    uploads: Uploads,
     queue: Queue,
     background: BackgroundTasks,
 ) -> Response:
@@ -138,7 +136,7 @@ def apply(
             _text(form, "sealed"), cipher=cipher, account=user.account, serial=serial
         )
         started = _claim_and_apply(
-            session, dash, cfg, uploads, queue, background.add_task, user, request, serial,
+            session, dash, cfg, queue, background.add_task, user, request, serial,
             upload, record,
         )  # fmt: skip
     except _AlreadySent as sent:
@@ -151,7 +149,8 @@ def apply(
             return RedirectResponse(earlier, status_code=303)
         return _refused_site(request, user, session, serial, refused)
     if started.job is None:  # the site already matches its sheet
-        return RedirectResponse(f"/ui/field/site?serial={serial}&unchanged=1", status_code=303)
+        where = f"/ui/field/site?serial={quote(serial)}&unchanged=1"
+        return RedirectResponse(where, status_code=303)
     return RedirectResponse(f"/ui/field/jobs/{started.job.id}", status_code=303)
 
 
@@ -159,7 +158,6 @@ def _claim_and_apply(
     session: Session,
     dash: Any,
     cfg: Settings,
-    uploads: UploadedSheets,
     queue: RolloutQueue,
     after_response: Callable[[Callable[[], None]], None],
     user: WebUser,
@@ -169,7 +167,8 @@ def _claim_and_apply(
     record: Callable[[ProvisioningJob], None],
 ) -> field.SiteApply:
     return field.claim_and_apply_site(
-        session=session, dashboard=dash, serial=serial, upload=upload, secrets=uploads.secrets,
+        session=session, dashboard=dash, serial=serial, upload=upload,
+        secrets=_named_secrets(session, cfg),
         actor=actor_of(user, request), clock=utcnow,
         options=ProvisioningOptions.from_settings(cfg), cipher=installation_key(cfg).job_fernet(),
         queue=queue, after_response=after_response, record=record,
@@ -195,6 +194,12 @@ class _AlreadySent(Exception):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.url = url
+
+
+def _named_secrets(session: Session, cfg: Settings) -> SecretLookup:
+    """A sheet's ``secret:NAME`` read from netkeep's store in the request's session (a read
+    before the plan, which ends the transaction before any dashboard call)."""
+    return secret_store.lookup(session, installation_key(cfg).fernet())
 
 
 def _earlier_result(session: Session, key: str, account: str) -> str | None:

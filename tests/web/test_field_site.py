@@ -13,13 +13,21 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
+from core import secret_store
+from core.keys import installation_key
+from core.timeutil import TOKYO
 from provisioning.models import JobStep, ProvisioningJob
+from survey import versions
+from survey.wireless_sheet import psk_secret
 from tests.service.helpers import seed_demo_inventory
+from tests.service.survey_builders import ACTOR as SURVEY_ACTOR
+from tests.service.survey_builders import APPROVER, SERIAL_1, T0, build_survey
 from tests.unit.provisioning.sheets import EXAMPLES
 from tests.web.conftest import WebServer
 from tests.web.field_helpers import run_queued_rollout
@@ -184,7 +192,12 @@ def test_the_same_form_tapped_twice_makes_one_job(
     assert len(found) == 1 and first.headers["location"] == f"/ui/field/jobs/{found[0].id}"
     if web_app.api.state.engine.dialect.name == "postgresql":
         assert found[0].id is not None
-        run_queued_rollout(web_app.api, demo, found[0].id)  # leave no queued job behind
+        run_queued_rollout(web_app.api, demo, found[0].id)  # as a worker would
+    # (SQLite: the test client ran the in-process job before answering)
+    shown = client.get(first.headers["location"])
+    assert 'data-outcome="verified"' in shown.text
+    again = _plan_form(client, UTM_UNIT, "utm.yaml", UTM_SHEET.read_bytes())
+    assert "data-plan-empty" in again.text and "data-apply" not in again.text
 
 
 def test_a_plan_sealed_for_another_account_is_refused_at_the_sheet(
@@ -223,6 +236,36 @@ def test_the_plan_masks_every_secret_of_the_sheet(
     for value in SECRETS.values():
         assert value not in answer.text
     assert "AOBA-GUEST" in answer.text  # the rest of the SSIDs is shown
+    assert jobs_of(web_app) == []
+
+
+def test_the_sheet_netkeep_keeps_is_offered_and_planned_without_an_upload(
+    session: Session, web_client: Callable[..., Any], web_app: Any, tmp_path: Path
+) -> None:
+    """A wireless site whose approved survey names the scanned AP: its generated sheet."""
+    survey = build_survey(session, tmp_path)
+    assert survey.id is not None
+    versions.issue_version(
+        session=session, actor=SURVEY_ACTOR, survey_id=survey.id, storage_dir=tmp_path, now=T0
+    )
+    versions.approve_version(
+        session=session, actor=APPROVER, survey_id=survey.id, number=1,
+        approver_name="鈴木 院長", approved_on=T0.astimezone(TOKYO).date(),
+        signature_ref="scan/approval.pdf", now=T0,
+    )  # fmt: skip
+    cipher = installation_key(web_app.api.state.settings).fernet()
+    secret_store.set_secret(
+        session=session, actor=SURVEY_ACTOR, cipher=cipher, customer="医療法人あおば会",
+        name=psk_secret(survey.id, 0), value="staff-psk-2026-value", now=T0,
+    )  # fmt: skip
+    session.commit()
+    client = web_client("field")
+    site = client.get(f"/ui/field/site?serial={SERIAL_1}")
+    assert site.status_code == 200 and survey.number in site.text
+    planned = client.post("/ui/field/site/plan", data={"serial": SERIAL_1, "use_stored": "1"})
+    assert planned.status_code == 200, planned.text
+    assert "data-apply" in planned.text and "data-secret" in planned.text
+    assert "staff-psk-2026-value" not in planned.text
     assert jobs_of(web_app) == []
 
 
