@@ -116,6 +116,8 @@ def one_run(page: Any, serial: str, sheet: Path) -> dict[str, float]:
     page.locator("[data-apply]").tap()
     page.wait_for_url("**/ui/field/jobs/*", timeout=60_000)
     job = time.monotonic() - start
+    page.wait_for_selector("[data-progress]")
+    shown_at_open = page.locator("[data-progress-steps] li").count()
     page.wait_for_selector("[data-outcome]:not([data-outcome=running])", timeout=180_000)
     outcome = page.locator("[data-outcome]").get_attribute("data-outcome")
     verified = time.monotonic() - start
@@ -123,7 +125,7 @@ def one_run(page: Any, serial: str, sheet: Path) -> dict[str, float]:
         raise SystemExit(f"run ended {outcome}: {page.locator('[data-outcome]').inner_text()}")
     steps = page.locator("[data-progress-steps] li").count()
     return {"site_s": site, "plan_s": plan, "job_page_s": job, "verified_s": verified,
-            "steps": steps}  # fmt: skip
+            "steps": steps, "steps_at_open": shown_at_open}  # fmt: skip
 
 
 def measure(runs: int = 3) -> dict[str, Any]:
@@ -189,7 +191,7 @@ def main() -> None:
         print(
             f"run {number}: site {run['site_s']:.2f} s, plan {run['plan_s']:.2f} s, "
             f"job page {run['job_page_s']:.2f} s, verified {run['verified_s']:.2f} s "
-            f"({int(run['steps'])} steps)"
+            f"({int(run['steps'])} steps, {int(run['steps_at_open'])} done when the page opened)"
         )
     print(
         f"scan → verified: median {figures['median_verified_s']} s, "
