@@ -31,6 +31,7 @@ from tests.service.survey_builders import APPROVER, SERIAL_1, T0, build_survey
 from tests.unit.provisioning.sheets import EXAMPLES
 from tests.web.conftest import WebServer
 from tests.web.field_helpers import run_queued_rollout
+from tests.web.test_page_basics import UNLABELLED
 
 UTM_UNIT = "Q2FY-AAAA-0002"  # in stock in the demo's warehouse; utm.yaml lists it
 ROUTER_UNIT = "Q2KY-BBBB-0001"  # in stock; router.yaml lists it, utm.yaml does not
@@ -65,6 +66,7 @@ def test_scan_plan_one_tap_steps_verified_on_a_phone(
     scan.press("Enter")  # as a handheld scanner ends its input
     page.wait_for_url("**/ui/field/site?serial=*")
     assert page.locator("[data-unit-serial]").inner_text() == UTM_UNIT
+    assert page.evaluate(UNLABELLED) == [] and _fits_the_phone(page)
     shot(page, "1-site")
 
     page.set_input_files("#f-sheet", str(UTM_SHEET))
