@@ -281,3 +281,18 @@ def _problems(html: str, list_id: str) -> list[str]:
     block = re.search(rf'<ul class="problems" role="alert" id="{list_id}">(.*?)</ul>', html, re.S)
     assert block, html
     return re.findall(r"<li>(.*?)</li>", block.group(1), re.S)
+
+
+@pytest.mark.parametrize("role", ["logistics", "viewer", "customer"])
+def test_who_may_not_plan_gets_403_and_nothing_changes(
+    demo: Session, web_client: Callable[..., Any], web_app: Any, role: str
+) -> None:
+    client = web_client(role)
+    assert client.get(f"/ui/field/site?serial={UTM_UNIT}").status_code == 403
+    answer = client.post(
+        "/ui/field/site/plan",
+        data={"serial": UTM_UNIT},
+        files={"sheet": ("utm.yaml", UTM_SHEET.read_bytes(), "application/x-yaml")},
+    )
+    assert answer.status_code == 403
+    assert jobs_of(web_app) == []
