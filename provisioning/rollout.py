@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from core.audit import Actor
 from core.errors import Conflict, Problem, ValidationFailed
-from provisioning.apply import runner_for
+from provisioning.apply import runners_for
 from provisioning.domain import JobKind, JobStatus, StepStatus, desired_resources
 from provisioning.journal import ApplyHooks, Clock, create_job
 from provisioning.models import ProvisioningJob
@@ -201,22 +201,18 @@ def run_organization(
 ) -> dict[str, int]:
     """One organization's jobs run together and finished; returns the calls they made."""
     options, org = context.options, dashboard.organization_id
-    runners = [
-        runner_for(
-            session=session,
-            dashboard=dashboard,
-            job_id=job_id,
-            secrets=secrets,
-            secret_key=options.secret_key,
-            clock=context.clock,
-            hooks=context.hooks,
-            sleep=context.sleep,
-            full_verify=options.full_verify,
-            timings=options.batch_timings,
-            actor=context.actor,
-        )
-        for job_id, secrets in jobs
-    ]
+    runners = runners_for(
+        session=session,
+        dashboard=dashboard,
+        jobs=jobs,
+        secret_key=options.secret_key,
+        clock=context.clock,
+        hooks=context.hooks,
+        sleep=context.sleep,
+        full_verify=options.full_verify,
+        timings=options.batch_timings,
+        actor=context.actor,
+    )
     before = dashboard.stats.snapshot()
 
     def phase(label: str) -> None:
@@ -231,7 +227,9 @@ def run_organization(
     own_calls = sum(r.calls.get("calls", 0) for r in runners)
     shared = {"rollout": context.rollout, "jobs": len(runners), "calls": spent["calls"] - own_calls}
     for runner in runners:
-        runner.finish(context.actor, shared=shared)
+        runner.finish(context.actor, shared=shared, commit=False)
+    session.commit()  # the organization's outcomes and audit entries together
+    for runner in runners:
         options.remember_secrets(runner.job)
     return spent
 

@@ -349,8 +349,10 @@ class StepRunner:
         )
         self.journal.commit(job)
 
-    def finish(self, actor: Actor, shared: Mapping[str, Any] | None = None) -> ProvisioningJob:
-        """The outcome, what it cost and the audit entry, committed."""
+    def finish(
+        self, actor: Actor, shared: Mapping[str, Any] | None = None, *, commit: bool = True
+    ) -> ProvisioningJob:
+        """The outcome, what it cost and the audit entry, committed (unless `commit` is off)."""
         return self.journal.finish_job(
             self.job,
             self.steps,
@@ -358,4 +360,5 @@ class StepRunner:
             calls=self.calls,
             seconds=time.monotonic() - self.started,
             shared=shared,
+            commit=commit,
         )
