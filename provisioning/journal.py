@@ -144,7 +144,8 @@ def create_job(
     # The journal and the snapshot as plain rows (one INSERT each, no ORM objects): a rollout
     # journals hundreds of jobs before its first request, each with ~10 steps and ~20 rows.
     steps = _step_values(job.id, plan)
-    session.execute(insert(JobStep), steps)
+    if steps:  # an empty list would insert one row of defaults
+        session.execute(insert(JobStep), steps)
     if kind is JobKind.APPLY:
         snapshot = [{**row, "job_id": job.id} for row in snapshot_values(plan)]
         if snapshot:
@@ -285,12 +286,19 @@ class Journal:
             if self.hooks.after_submit:
                 self.hooks.after_submit(step)
 
-    def done(self, steps: Sequence[JobStep], *rows: Any) -> None:
+    def done(self, steps: Sequence[JobStep], *rows: Any, defer: bool = False) -> None:
         """The steps finished (with any other rows their outcome changed), then the hooks run.
 
         Units a step claimed are deployed, and units a rollback step removed are put back, in
         the same transaction (`provisioning.units`); if the inventory refuses, nothing of it is
         committed and the step stays as it was.
+
+        With `defer` (and no `after_step` hook to tell) the move is left to the session's next
+        commit: the next step's `begin`, which must be committed before its request goes out
+        anyway, or the caller's. A crash before it finds the step `running`, exactly as a crash
+        between its request and this commit would: a resume sends a direct write again, looks
+        a batch up by its journalled id, reads a verification again. One commit per step, not
+        two, for a job's run of direct writes.
         """
         now = self.clock()
         try:
@@ -301,6 +309,10 @@ class Journal:
         for step in steps:
             step.status = str(advance_step(step.status, StepStatus.DONE))
             step.finished_at = now
+        if defer and not self.hooks.after_step:
+            for row in (*steps, *rows):
+                self.session.add(row)
+            return
         self.commit(*steps, *rows)
         for step in steps:
             if self.hooks.after_step:
