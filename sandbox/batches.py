@@ -96,7 +96,8 @@ def execute(st: SandboxState, batch_id: str, now: datetime, actions: Actions) ->
     if messages:
         _fail(st, batch_id, messages)
         return
-    before = st.checkpoint(str(batch["organizationId"]))
+    addressed = {path.split("/")[2] for _, path in requests if path.startswith("/networks/")}
+    before = st.checkpoint(str(batch["organizationId"]), addressed)
     created: list[Record] = []
     for index, (action, (method, path)) in enumerate(zip(batch["actions"], requests, strict=True)):
         try:

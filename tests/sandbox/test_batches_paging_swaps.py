@@ -235,6 +235,7 @@ def test_a_failed_batch_undoes_its_creations_and_claims_and_leaves_other_organiz
     [other] = sandbox.admin.generate_organizations(1)
     other_net = dash.organizations.createOrganizationNetwork(other, "other-site", ["appliance"])
     before = {n["id"] for n in dash.organizations.getOrganizationNetworks(ORG)}
+    licenses = dash.organizations.getOrganizationLicenses(ORG, total_pages=-1)
     others = dash.organizations.getOrganizationNetworks(other)
     assert other_net in others
     actions = [
@@ -259,4 +260,5 @@ def test_a_failed_batch_undoes_its_creations_and_claims_and_leaves_other_organiz
     )
     assert dash.devices.getDevice("Q2FY-AAAA-0001")["name"] is None
     assert [v["id"] for v in dash.appliance.getNetworkApplianceVlans("N_demo_osaka")] == ["1"]
+    assert dash.organizations.getOrganizationLicenses(ORG, total_pages=-1) == licenses
     assert dash.organizations.getOrganizationNetworks(other) == others
