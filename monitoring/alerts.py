@@ -21,7 +21,8 @@ from core.audit import Actor
 from core.calendar import BusinessCalendar
 from core.errors import AuthenticationFailed, Conflict, Problem, ValidationFailed
 from monitoring.models import MonitorAlert, MonitorTrack
-from monitoring.service import close_outage, open_outage
+from monitoring.outages import VPN as VPN_OUTAGE
+from monitoring.outages import close_outage, open_outage, open_outage_of
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,15 @@ def receive_alert(
             now=now,
             calendar=calendar or BusinessCalendar(),
         )
+    elif serial and kind == VPN:
+        alert.outage_id = _follow_vpn(
+            session=session,
+            alert=alert,
+            serial=serial,
+            actor=actor,
+            now=now,
+            calendar=calendar or BusinessCalendar(),
+        )
     audit.record(
         session,
         actor=actor,
@@ -222,10 +232,80 @@ def _follow(
     if track is None or track.outage_id is None:
         return None
     closed = close_outage(
-        session=session, outage_id=track.outage_id, ended_at=occurred, actor=actor, now=now
+        session=session,
+        outage_id=track.outage_id,
+        ended_at=occurred,
+        actor=actor,
+        now=now,
+        calendar=calendar,
     )
     track.status, track.outage_id, track.down_since, track.down_polls = "online", None, None, 0
     return closed.id
+
+
+def vpn_change(alert_data: Any) -> tuple[bool, str] | None:
+    """A "VPN connectivity changed" alert's meaning: (connected?, the peer), or None if it does
+    not say. Meraki sends `connectivity` as "true"/"false" and names the peer in `peerIdent`
+    (else `peerIp`)."""
+    if not isinstance(alert_data, dict):
+        return None
+    raw = alert_data.get("connectivity")
+    text = str(raw).strip().lower() if isinstance(raw, str | bool) else ""
+    if text not in ("true", "false"):
+        return None
+    peer = alert_data.get("peerIdent") or alert_data.get("peerIp") or alert_data.get("peerName")
+    if not isinstance(peer, str) or not peer.strip():
+        return None
+    return text == "true", peer.strip()[:120]
+
+
+def _follow_vpn(
+    *,
+    session: Session,
+    alert: MonitorAlert,
+    serial: str,
+    actor: Actor,
+    now: datetime,
+    calendar: BusinessCalendar,
+) -> int | None:
+    """A VPN peer lost opens the device's VPN outage for that peer; the peer back closes it."""
+    change = vpn_change(alert.payload.get("alertData"))
+    if change is None:
+        return None
+    connected, peer = change
+    occurred = alert.occurred_at or now
+    found = open_outage_of(session=session, serial=serial, kind=VPN_OUTAGE, vpn_peer=peer)
+    if not connected:
+        if found is not None:
+            return found.id
+        track = session.exec(select(MonitorTrack).where(MonitorTrack.serial == serial)).first()
+        outage = open_outage(
+            session=session,
+            serial=serial,
+            organization_id=alert.organization_id or "",
+            network_id=alert.network_id,
+            product_type=(track.product_type if track else None) or "appliance",
+            status="vpn_down",
+            started_at=occurred,
+            source="webhook",
+            actor=actor,
+            now=now,
+            calendar=calendar,
+            kind=VPN_OUTAGE,
+            vpn_peer=peer,
+        )
+        return outage.id
+    if found is None or found.id is None:
+        return None
+    close_outage(
+        session=session,
+        outage_id=found.id,
+        ended_at=occurred,
+        actor=actor,
+        now=now,
+        calendar=calendar,
+    )
+    return found.id
 
 
 def alerts_query(*, serial: str | None = None) -> Any:
