@@ -64,7 +64,8 @@ TOKEN_NAME_MAX = 64
 
 
 def token_name_problem(name: str) -> str | None:
-    """Why `name` cannot name a token, or None: 1-64 printable characters, no `/`, no edge spaces.
+    """Why `name` cannot name a token, or None: 1-64 printable characters, no `/`, no edge spaces,
+    and not `customer:…` (the prefix that marks a customer's own acts for the four-eyes rule).
 
     Printable is Python's notion: no control, format (e.g. U+202E), surrogate or unassigned
     characters, and no separator other than the plain space.
@@ -77,6 +78,8 @@ def token_name_problem(name: str) -> str | None:
         return "must not contain '/'"
     if name != name.strip():
         return "must not start or end with a space"
+    if name.casefold().startswith("customer:"):
+        return "must not start with 'customer:' (it marks a customer's own acts)"
     return None
 
 
