@@ -1,0 +1,29 @@
+"""logistics board: RMA indexes for the board's search (replacement serial, customer, failed unit)
+
+Revision ID: 0017_logistics_board
+Revises: 0010_monitoring
+Create Date: 2026-12-06 09:15:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0017_logistics_board"
+down_revision: str | None = "0010_monitoring"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_rma_replacement_serial", "rma", ["replacement_serial"])
+    op.create_index("ix_rma_customer_id", "rma", ["customer", "id"])
+    op.create_index("ix_rma_failed_device_id", "rma", ["failed_device_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_rma_failed_device_id", table_name="rma")
+    op.drop_index("ix_rma_customer_id", table_name="rma")
+    op.drop_index("ix_rma_replacement_serial", table_name="rma")
