@@ -30,7 +30,7 @@ from web.logistics_inventory import router as inventory_router
 from web.logistics_scan import router as scan_router
 
 router = APIRouter(prefix="/ui/logistics", include_in_schema=False)
-PAGE_SIZES = (25, 50, 100)
+DONE = frozenset({"shipped", "received", "exception"})  # what the scan pages just did
 
 
 def _state(value: str) -> RmaStatus | StateFilter:
@@ -93,7 +93,7 @@ def rma_page(
             "history": rma_board.rma_history(session=session, rma=rma),
             "can_ship": status in SHIPPABLE,
             "can_receive": status in RECEIVABLE,
-            "done": done,
+            "done": done if done in DONE else None,
         },
         user=user,
     )

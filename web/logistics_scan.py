@@ -18,7 +18,7 @@ from web.render import render
 from web.session import actor_of
 
 from api.deps import SessionDep
-from core.errors import Problem, ValidationFailed
+from core.errors import NotFound, Problem, ValidationFailed
 from core.timeutil import utcnow
 from rma import scanning, service
 from rma.domain import Disposition
@@ -85,6 +85,8 @@ def scan_page(
             preview = _preview(session, mode, serial, rma.strip())
         except ValidationFailed as exc:
             by_field = problems_by_field(exc)
+        except NotFound as exc:  # the RMA typed or scanned does not exist
+            by_field = {"rma": [exc.message]}
     return _page(
         request,
         user,

@@ -227,3 +227,16 @@ def test_receive_refuses_an_unchecked_unit_and_receives_the_right_one(
     )
     assert done.headers["location"] == f"/ui/logistics/rmas/{rma.id}?done=received"
     assert status_of(session, rma.id or 0) == "closed"
+
+
+def test_an_unknown_or_malformed_rma_number_is_shown_next_to_its_field(
+    session: Session, tmp_path: Path, web_client: Callable[[str], Any]
+) -> None:
+    reserved_rma(session, tmp_path)
+    client = web_client("logistics")
+    for ref in ("RMA-999999", "R-12"):
+        page = client.get(
+            "/ui/logistics/scan", params={"mode": "ship", "serial": SPARE, "rma": ref}
+        )
+        assert page.status_code == 422 and 'id="f-rma-problems"' in page.text, ref
+        assert 'action="/ui/logistics/scan/ship"' not in page.text
