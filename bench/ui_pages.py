@@ -32,13 +32,12 @@ from typing import Any
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fastapi.testclient import TestClient
-from rma_sweep import BENCH, DSN, load_postgres, load_sqlite  # the RMA loader of rma_sweep.py
 from sqlalchemy import text
 from sqlmodel import Session
 
+from bench.rma_sweep import BENCH, DSN, load_postgres, load_sqlite  # rma_sweep.py's loader
 from core import auth, migrate
 from core.auth import Role
 from core.db import make_engine
@@ -134,7 +133,13 @@ def add_customers_and_sites(engine: Any) -> None:
                 f"lpad((id % {CUSTOMERS})::text, 3, '0') || '-' || (id % {SITES_PER_CUSTOMER})"
             )
         )
-        conn.execute(text("ANALYZE"))
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    else:  # the steady state autovacuum keeps: no dead rows, the visibility map set
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE rma"))
+            conn.execute(text("VACUUM ANALYZE device"))
 
 
 def signed_in_clients(app: Any, engine: Any) -> tuple[TestClient, TestClient]:

@@ -162,14 +162,17 @@ def _by_due_date(query: BoardQuery) -> bool:
 def board(*, session: Session, query: BoardQuery, now: datetime) -> BoardPage:
     """One page of the board, its (capped) count and the count of each active state."""
     where = _conditions(query, now)
-    stmt = select(Rma).where(*where)
+    # The page's ids first, ordered and cut from the index alone; then only those rows are read.
+    ids = select(Rma.id).where(*where)
     if _by_due_date(query):
-        stmt = stmt.order_by(col(Rma.due_date).is_(None), col(Rma.due_date), col(Rma.id))
+        ids = ids.order_by(col(Rma.due_date).is_(None), col(Rma.due_date), col(Rma.id))
     else:
-        stmt = stmt.order_by(col(Rma.id).desc())
-    found = list(session.exec(stmt.offset(query.offset).limit(query.limit + 1)))
-    more = len(found) > query.limit
-    items = found[: query.limit]
+        ids = ids.order_by(col(Rma.id).desc())
+    page_ids = [i for i in session.exec(ids.offset(query.offset).limit(query.limit + 1))]
+    more = len(page_ids) > query.limit
+    page_ids = page_ids[: query.limit]
+    by_id = {r.id: r for r in session.exec(select(Rma).where(col(Rma.id).in_(page_ids)))}
+    items = [by_id[i] for i in page_ids if i in by_id]
     if query.offset == 0 and not more:
         total = len(items)
     else:
