@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean roles mutation mutation-ci
+.PHONY: demo test lint install clean roles mutation mutation-ci chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ roles: $(STAMP)  # README's role and exit-code tables, from core/policy.py and c
 	$(VENV)/bin/python -m api.role_table
 	$(VENV)/bin/python -m core.exit_codes
 
-test: lint
+# The /ui browser tests drive Debian's chromium through Playwright (never `playwright install`).
+chromium:
+	@test -x /usr/bin/chromium || apt-get install -y chromium
+
+test: lint chromium
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
 	$(MAKE) mutation-ci
 

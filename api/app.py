@@ -321,8 +321,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         slots=settings.render_concurrency, wait_seconds=settings.render_wait_seconds
     )
     app.add_middleware(RequestIdMiddleware)
+    from web.app import mount_web
+    from web.errors import page_aware
+
     for exc_class, handler in ERROR_HANDLERS.items():
-        app.add_exception_handler(exc_class, handler)
+        app.add_exception_handler(exc_class, page_aware(handler))  # /ui: the error as a page
     add_offline_docs(app)
 
     @app.get("/healthz", tags=["health"])
@@ -336,6 +339,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from monitoring.router import webhook_router
 
     app.include_router(webhook_router)
+    mount_web(app)
     from inventory.router import device_fast
 
     document_error_statuses(app)

@@ -48,6 +48,7 @@ def import_models() -> None:
     import sla.models  # noqa: F401
     import survey.models  # noqa: F401
     import vpn.models  # noqa: F401
+    import web.models  # noqa: F401
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

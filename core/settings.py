@@ -119,6 +119,12 @@ class Settings(BaseSettings):
     monitor_debounce_minutes: int = Field(
         default=0, ge=0, description="minutes a device must be down before it is an outage"
     )
+    web_session_idle_minutes: int = Field(
+        default=480, ge=1, description="a /ui sign-in ends after this many minutes unused"
+    )
+    web_session_absolute_hours: int = Field(
+        default=24, ge=1, description="a /ui sign-in ends this many hours after it began"
+    )
     monitor_change_history: bool = Field(
         default=True,
         description="poll the availabilities change history where the dashboard offers it",

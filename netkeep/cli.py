@@ -38,6 +38,11 @@ SUB_COMMANDS: tuple[Lazy, ...] = (
     Lazy("db", "core.cli:db_app", "Database schema (Alembic migrations)."),
     Lazy("token", "core.cli:token_app", "API tokens and their roles."),
     Lazy(
+        "account",
+        "web.cli:account_app",
+        "Web accounts: people who sign in to the /ui pages (staff by role, or a customer).",
+    ),
+    Lazy(
         "secret",
         "core.secret_cli:secret_app",
         "Named secrets a sheet refers to as secret:NAME (per customer, encrypted).",

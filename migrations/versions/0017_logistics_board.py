@@ -5,7 +5,7 @@ the index alone (the rows of that page only are read); the search gets the repla
 the customer and the failed unit.
 
 Revision ID: 0017_logistics_board
-Revises: 0010_monitoring
+Revises: 0017_web
 Create Date: 2026-12-06 09:15:00
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0017_logistics_board"
-down_revision: str | None = "0010_monitoring"
+down_revision: str | None = "0017_web"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
