@@ -13,7 +13,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from web.render import render
 
 from api.deps import RenderGateDep, SessionDep
 from core.calendar import tokyo_date
@@ -28,6 +27,7 @@ from rma.scan_rules import RECEIVABLE, SHIPPABLE
 from web.logistics_common import STATUS_ORDER, Clerk
 from web.logistics_inventory import router as inventory_router
 from web.logistics_scan import router as scan_router
+from web.render import render
 
 router = APIRouter(prefix="/ui/logistics", include_in_schema=False)
 DONE = frozenset({"shipped", "received", "exception"})  # what the scan pages just did

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import Session, func, select
-from web.i18n import load_catalogue
 
 from inventory.domain import DeviceStatus
 from inventory.models import Device
 from rma.domain import Disposition, DueFlag, RmaStatus
 from rma.scan_rules import ScanAction, ScanWarning
 from tests.service.helpers import HEADER
+from web.i18n import load_catalogue
 
 GOOD = (
     HEADER
