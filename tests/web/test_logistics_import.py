@@ -119,3 +119,37 @@ def test_every_key_the_pages_build_from_a_value_is_in_both_languages() -> None:
     )
     missing = [n for n in names if n not in catalogue]
     assert missing == []
+
+
+def test_an_excel_file_is_checked_like_a_csv(
+    session: Session, web_client: Callable[[str], Any], tmp_path: Any
+) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["シリアル番号", "モデル", "ステータス", "設置場所"])
+    sheet.append(["Q2FY-XLS0-0001", "MX67", "在庫", "倉庫B"])
+    sheet.append(["Q2FY-XLS0-0002", "MX99", "在庫", "倉庫B"])
+    path = tmp_path / "在庫.xlsx"
+    book.save(path)
+    client = web_client("logistics")
+    report = client.post(
+        "/ui/logistics/inventory/import",
+        files={"file": ("在庫.xlsx", path.read_bytes(), "application/octet-stream")},
+        data={"csrf_token": client.csrf_token},
+        csrf=False,
+    )
+    assert report.status_code == 422
+    rows = re.findall(r'<tr data-row="(\d+)"><td>\d+</td><td>([^<]*)</td>', report.text)
+    assert rows == [("3", "model")] and "MX99" in report.text
+
+
+def test_the_pages_in_english(session: Session, web_client: Callable[[str], Any]) -> None:
+    client = web_client("logistics")
+    client.get("/ui/lang", params={"to": "en", "next": "/ui/logistics/"})
+    board = client.get("/ui/logistics/")
+    assert '<html lang="en">' in board.text and "RMA board" in board.text
+    scan = client.get("/ui/logistics/scan", params={"mode": "receive", "serial": "Q2FY-NONE-0001"})
+    assert "No RMA is waiting for Q2FY-NONE-0001" in scan.text

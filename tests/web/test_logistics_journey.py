@@ -67,3 +67,19 @@ def test_scan_ship_then_receive(
     assert status_of(session, rma_id) == "closed"
     assert "rma.received" in page.inner_text("main")
     shot(page, "received")
+
+
+def test_the_scan_bench_fits_a_handheld(
+    session: Session,
+    tmp_path: Path,
+    phone_page: Callable[[str], Any],
+    shot: Callable[[Any, str], Path],
+) -> None:
+    """A warehouse handheld (360 px): the scan, its warnings and the confirm without side scroll."""
+    reserved_rma(session, tmp_path)
+    page = phone_page("logistics")
+    scan(page, "ship", SPARE)
+    page.fill("#f-courier", "ヤマト運輸")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page.locator("button[data-confirm]").is_visible()
+    shot(page, "phone-ship-preview")
