@@ -168,24 +168,38 @@ def board(*, session: Session, query: BoardQuery, now: datetime) -> BoardPage:
         ids = ids.order_by(col(Rma.due_date).is_(None), col(Rma.due_date), col(Rma.id))
     else:
         ids = ids.order_by(col(Rma.id).desc())
-    page_ids = [i for i in session.exec(ids.offset(query.offset).limit(query.limit + 1))]
+    page_ids = list(session.exec(ids.offset(query.offset).limit(query.limit + 1)))
     more = len(page_ids) > query.limit
-    page_ids = page_ids[: query.limit]
-    by_id = {r.id: r for r in session.exec(select(Rma).where(col(Rma.id).in_(page_ids)))}
-    items = [by_id[i] for i in page_ids if i in by_id]
+    rows = _rows(session=session, ids=page_ids[: query.limit], now=now)
+    by_state = counts_by_state(session=session)
     if query.offset == 0 and not more:
-        total = len(items)
+        total = len(rows)
+    elif _counted_by_tabs(query):
+        states = [query.state.value] if isinstance(query.state, RmaStatus) else list(by_state)
+        total = min(sum(by_state.get(s, 0) for s in states), COUNT_CAP + 1)
     else:
-        capped = select(Rma.id).where(*where).limit(COUNT_CAP + 1).subquery()
-        total = int(session.exec(select(func.count()).select_from(capped)).one())
+        total = _count(session, where)
     return BoardPage(
-        rows=_rows(session=session, items=items, now=now),
+        rows=rows,
         total=total,
         more=more,
         limit=query.limit,
         offset=query.offset,
-        by_state=counts_by_state(session=session),
+        by_state=by_state,
     )
+
+
+def _counted_by_tabs(query: BoardQuery) -> bool:
+    """All active RMAs or one active state, unsearched: the tabs' counts are the total."""
+    if query.q.strip() or query.due is not None:
+        return False
+    return query.state is StateFilter.ACTIVE or query.state in ACTIVE
+
+
+def _count(session: Session, where: list[Any]) -> int:
+    """The matching rows, counted up to COUNT_CAP + 1."""
+    capped = select(Rma.id).where(*where).limit(COUNT_CAP + 1).subquery()
+    return int(session.exec(select(func.count()).select_from(capped)).one())
 
 
 def counts_by_state(*, session: Session) -> dict[str, int]:
@@ -198,36 +212,27 @@ def counts_by_state(*, session: Session) -> dict[str, int]:
     return {str(status): int(n) for status, n in session.exec(stmt)}
 
 
-def _rows(*, session: Session, items: list[Rma], now: datetime) -> list[BoardRow]:
-    """The page's RMAs with the failed unit's site and the charge: two queries, not 2 per row."""
+def _rows(*, session: Session, ids: list[int | None], now: datetime) -> list[BoardRow]:
+    """The page's RMAs in `ids` order, each with its failed unit's site and its charge: one
+    query for the page, however many rows."""
+    if not ids:
+        return []
     today = tokyo_date(now)
-    device_ids = sorted({r.failed_device_id for r in items})
-    sites: dict[int, str | None] = {}
-    charges: dict[int, DamageChargeRecord] = {}
-    if items:
-        sites = {
-            device_id: site
-            for device_id, site in session.exec(
-                select(Device.id, Device.site).where(col(Device.id).in_(device_ids))
-            )
-            if device_id is not None
-        }
-        charges = {
-            c.rma_id: c
-            for c in session.exec(
-                select(DamageChargeRecord).where(
-                    col(DamageChargeRecord.rma_id).in_([r.id for r in items])
-                )
-            )
-        }
+    stmt = (
+        select(Rma, Device.site, DamageChargeRecord)
+        .outerjoin(Device, col(Device.id) == col(Rma.failed_device_id))
+        .outerjoin(DamageChargeRecord, col(DamageChargeRecord.rma_id) == col(Rma.id))
+        .where(col(Rma.id).in_(ids))
+    )
+    found = {rma.id: (rma, site, charge) for rma, site, charge in session.exec(stmt)}
     return [
         BoardRow(
-            rma=r,
-            site=sites.get(r.failed_device_id),
-            flag=due_flag(RmaStatus(r.status), r.due_date, today),
-            charge=charges.get(r.id or 0),
+            rma=rma,
+            site=site,
+            flag=due_flag(RmaStatus(rma.status), rma.due_date, today),
+            charge=charge,
         )
-        for r in items
+        for rma, site, charge in (found[i] for i in ids if i in found)
     ]
 
 

@@ -95,6 +95,11 @@ def test_paging_counts_and_the_cap(
     )
     assert not second.more and second.total == 3
     assert sorted(numbers(first) + numbers(second)) == sorted(made)
+    # a page of the active ones: counted from the state tabs, the same number
+    active = board.board(session=session, query=BoardQuery(limit=1, offset=1), now=AFTER_DUE)
+    assert (active.total, len(active.rows), active.more) == (3, 1, True)
+    one = BoardQuery(state=RmaStatus.REPLACEMENT_NEEDED, limit=1)
+    assert board.board(session=session, query=one, now=AFTER_DUE).total == 2
     # newest first when listing every state
     assert numbers(first) == sorted(made, reverse=True)[:2]
     monkeypatch.setattr(board, "COUNT_CAP", 1)
