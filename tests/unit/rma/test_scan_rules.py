@@ -175,3 +175,9 @@ TODAY = date(2026, 6, 10)  # a Wednesday: its Tokyo week is June 8 to June 14
 )
 def test_due_flag(status: RmaStatus, due: date | None, flag: DueFlag | None) -> None:
     assert due_flag(status, due, TODAY) == flag
+
+
+def test_due_on_the_monday_of_this_week_counts_on_that_monday() -> None:
+    monday = date(2026, 6, 8)
+    assert due_flag(RmaStatus.SHIPPED, monday, monday) is DueFlag.DUE_THIS_WEEK
+    assert due_flag(RmaStatus.SHIPPED, monday, date(2026, 6, 7)) is None  # Sunday before
