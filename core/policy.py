@@ -51,6 +51,7 @@ class Operation(StrEnum):
     DOCTOR = "doctor"
     HOLD_RELEASE = "hold.release"
     MONITOR = "monitor"
+    NOTICE_CONTACTS = "notice.contacts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,9 @@ POLICY: Final[Mapping[Operation, Rule]] = {
     Operation.SLA_OUTAGE: _rule("record outages that SLA credits are computed from", A, N),
     Operation.SLA_POLICY: _rule("set a contract's SLA monthly fee and credit basis", A),
     Operation.MONITOR: _rule("poll liveness, open an RMA from an outage", A, N),
+    Operation.NOTICE_CONTACTS: _rule(
+        "list, add and remove where failure notices go (mail, signed webhook)", A, N
+    ),
     Operation.DOCTOR: _rule("check the invariants between the domains (netkeep doctor)", A, N),
     Operation.HOLD_RELEASE: _rule("release a stale RMA or job hold on a unit (the doctor's)", A),
 }

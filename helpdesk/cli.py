@@ -57,6 +57,9 @@ def open_cmd(
         bool,
         typer.Option("--confirm-over-limit", help="accept a fault response past 3 this month"),
     ] = False,
+    outage: Annotated[
+        int | None, typer.Option(help="the monitoring outage it is about (netkeep monitor outages)")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Accept a contact: each --question is one incident (consumed now)."""
@@ -76,6 +79,7 @@ def open_cmd(
             received_at=parse_instant(received_at) if received_at else now,
             now=now,
             confirm_over_limit=confirm_over_limit,
+            outage_id=outage,
         )
         outs = [IncidentOut.of(i, contract) for i in incidents]
     _done(outs, json_out)

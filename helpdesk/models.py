@@ -8,6 +8,7 @@ from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
 import inventory.models  # noqa: F401  (the contract table its foreign key points to)
+import monitoring.models  # noqa: F401  (the outage table its foreign key points to)
 from core.timeutil import UtcDateTime, utcnow
 
 
@@ -46,6 +47,9 @@ class Incident(SQLModel, table=True):
     after_hours_net_yen: int = 0
     after_hours_tax_yen: int = 0
     after_hours_total_yen: int = 0
+    # The monitoring outage the incident is about, and the RMA opened from it (if any).
+    outage_id: int | None = Field(default=None, foreign_key="outage.id", index=True)
+    rma_number: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False)
     )

@@ -59,6 +59,7 @@ def open_contact(body: OpenIn, session: SessionDep, actor: Desk) -> list[Inciden
         received_at=as_utc(body.received_at) if body.received_at else now,
         now=now,
         confirm_over_limit=body.confirm_over_limit,
+        outage_id=body.outage_id,
     )
     return [_out(session, i) for i in incidents]
 

@@ -28,6 +28,9 @@ class OpenIn(BaseModel):
     reporter: Name
     received_at: datetime | None = None
     confirm_over_limit: bool = False
+    outage_id: int | None = Field(
+        default=None, ge=1, description="the monitoring outage the contact is about"
+    )
 
 
 class AnswerIn(BaseModel):
@@ -73,6 +76,8 @@ class IncidentOut(BaseModel):
     after_hours_net_yen: int
     after_hours_tax_yen: int
     after_hours_total_yen: int
+    outage_id: int | None = None
+    rma_number: str | None = None
 
     @classmethod
     def of(cls, incident: Incident, contract: str) -> IncidentOut:
@@ -105,6 +110,8 @@ class IncidentOut(BaseModel):
             after_hours_net_yen=incident.after_hours_net_yen,
             after_hours_tax_yen=incident.after_hours_tax_yen,
             after_hours_total_yen=incident.after_hours_total_yen,
+            outage_id=incident.outage_id,
+            rma_number=incident.rma_number,
         )
 
 

@@ -35,6 +35,7 @@ from helpdesk.domain import (
 )
 from helpdesk.models import Incident
 from inventory.models import Contract
+from monitoring.models import Outage
 
 S = IncidentStatus
 
@@ -53,6 +54,8 @@ AUDIT_FIELDS = (
     "after_hours_net_yen",
     "after_hours_tax_yen",
     "after_hours_total_yen",
+    "outage_id",
+    "rma_number",
 )
 
 
@@ -117,6 +120,7 @@ def open_contact(
     now: datetime,
     confirm_over_limit: bool = False,
     fault_limit: int = FAULT_RESPONSES_PER_MONTH,
+    outage_id: int | None = None,
 ) -> list[Incident]:
     """Accept a contact: one incident per question (each consumed now), all or none.
 
@@ -133,6 +137,9 @@ def open_contact(
         problems.append(Problem("reporter is required", "reporter"))
     if as_utc(received_at) > as_utc(now):
         problems.append(Problem(f"{show(received_at)} is in the future", "received_at"))
+    outage = session.get(Outage, outage_id) if outage_id is not None else None
+    if outage_id is not None and outage is None:
+        problems.append(Problem(f"no outage {outage_id}", "outage_id"))
     if problems:
         raise ValidationFailed(problems)
     contract = _contract_for_update(session, contract_number)
@@ -170,6 +177,8 @@ def open_contact(
             status=S.OPEN.value,
             received_at=received_at,
             over_limit=over,
+            outage_id=outage.id if outage else None,
+            rma_number=outage.rma_number if outage else None,
             created_at=now,
             updated_at=now,
         )

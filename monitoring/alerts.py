@@ -21,7 +21,8 @@ from core.audit import Actor
 from core.calendar import BusinessCalendar
 from core.errors import AuthenticationFailed, Conflict, Problem, ValidationFailed
 from monitoring.models import MonitorAlert, MonitorTrack
-from monitoring.service import close_outage, open_outage
+from monitoring.outages import VPN as VPN_OUTAGE
+from monitoring.outages import close_outage, open_outage, open_outage_of
 
 log = logging.getLogger(__name__)
 
@@ -129,35 +130,76 @@ def receive_alert(
 ) -> MonitorAlert:
     """Check and store one alert; a down/up alert opens/closes the device's outage."""
     body = check_payload(raw, policy=policy, now=now)
-    alert_id = str(body["alertId"])
-    if session.exec(select(MonitorAlert.id).where(MonitorAlert.alert_id == alert_id)).first():
-        raise _refuse(Conflict(f"alert {alert_id} was already received", alertId=alert_id))
-    kind = alert_kind(str(body["alertType"]))
+    return store_alert(session=session, body=body, actor=actor, now=now, calendar=calendar)
+
+
+def replayed(alert_id: str) -> Exception:
+    """The refusal of an alert id already received (logged)."""
+    return _refuse(Conflict(f"alert {alert_id} was already received", alertId=alert_id))
+
+
+def follows_outage(body: dict[str, Any]) -> bool:
+    """Whether the (checked) alert may open or close an outage (a device's, or a VPN peer's)."""
+    return bool(body.get("deviceSerial")) and alert_kind(str(body["alertType"])) in (DOWN, UP, VPN)
+
+
+def alert_values(body: dict[str, Any], *, now: datetime) -> dict[str, Any]:
+    """The stored alert's columns from a checked body (never the shared secret)."""
     serial = str(body["deviceSerial"]).upper() if body.get("deviceSerial") else None
     occurred = _moment(body.get("occurredAt")) or _moment(body["sentAt"])
-    assert occurred is not None
-    alert = MonitorAlert(
-        alert_id=alert_id,
-        alert_type=str(body["alertType"])[:120],
-        alert_type_id=str(body.get("alertTypeId") or "")[:80] or None,
-        kind=kind,
-        organization_id=str(body.get("organizationId") or "")[:40] or None,
-        network_id=str(body.get("networkId") or "")[:40] or None,
-        serial=serial,
-        occurred_at=occurred,
-        sent_at=_moment(body["sentAt"]) or now,
-        received_at=now,
-        payload={k: v for k, v in body.items() if k != "sharedSecret"},
-    )
+    return {
+        "alert_id": str(body["alertId"]),
+        "alert_type": str(body["alertType"])[:120],
+        "alert_type_id": str(body.get("alertTypeId") or "")[:80] or None,
+        "kind": alert_kind(str(body["alertType"])),
+        "organization_id": str(body.get("organizationId") or "")[:40] or None,
+        "network_id": str(body.get("networkId") or "")[:40] or None,
+        "serial": serial,
+        "occurred_at": occurred,
+        "sent_at": _moment(body["sentAt"]) or now,
+        "received_at": now,
+        "payload": {k: v for k, v in body.items() if k != "sharedSecret"},
+    }
+
+
+def audit_after(
+    alert_type: str, kind: str, serial: str | None, outage_id: int | None
+) -> dict[str, Any]:
+    """What an alert's audit entry records after it."""
+    return {"type": alert_type, "kind": kind, "serial": serial, "outage": outage_id}
+
+
+def store_alert(
+    *,
+    session: Session,
+    body: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+    calendar: BusinessCalendar | None = None,
+) -> MonitorAlert:
+    """Store one checked alert (409 if its id was received already), follow it to the
+    device's outage, audit it; in the caller's transaction (`monitoring.ingest` batches)."""
+    alert_id = str(body["alertId"])
+    if session.exec(select(MonitorAlert.id).where(MonitorAlert.alert_id == alert_id)).first():
+        raise replayed(alert_id)
+    alert = MonitorAlert(**alert_values(body, now=now))
     try:
         with session.begin_nested():
             session.add(alert)
     except IntegrityError:
-        raise _refuse(
-            Conflict(f"alert {alert_id} was already received", alertId=alert_id)
-        ) from None
+        raise replayed(alert_id) from None
+    serial, kind = alert.serial, alert.kind
     if serial and kind in (DOWN, UP):
         alert.outage_id = _follow(
+            session=session,
+            alert=alert,
+            serial=serial,
+            actor=actor,
+            now=now,
+            calendar=calendar or BusinessCalendar(),
+        )
+    elif serial and kind == VPN:
+        alert.outage_id = _follow_vpn(
             session=session,
             alert=alert,
             serial=serial,
@@ -171,7 +213,7 @@ def receive_alert(
         action="alert.receive",
         entity_type="alert",
         entity_id=alert_id,
-        after={"type": alert.alert_type, "kind": kind, "serial": serial, "outage": alert.outage_id},
+        after=audit_after(alert.alert_type, kind, serial, alert.outage_id),
         at=now,
     )
     session.flush()
@@ -222,10 +264,80 @@ def _follow(
     if track is None or track.outage_id is None:
         return None
     closed = close_outage(
-        session=session, outage_id=track.outage_id, ended_at=occurred, actor=actor, now=now
+        session=session,
+        outage_id=track.outage_id,
+        ended_at=occurred,
+        actor=actor,
+        now=now,
+        calendar=calendar,
     )
     track.status, track.outage_id, track.down_since, track.down_polls = "online", None, None, 0
     return closed.id
+
+
+def vpn_change(alert_data: Any) -> tuple[bool, str] | None:
+    """A "VPN connectivity changed" alert's meaning: (connected?, the peer), or None if it does
+    not say. Meraki sends `connectivity` as "true"/"false" and names the peer in `peerIdent`
+    (else `peerIp`)."""
+    if not isinstance(alert_data, dict):
+        return None
+    raw = alert_data.get("connectivity")
+    text = str(raw).strip().lower() if isinstance(raw, str | bool) else ""
+    if text not in ("true", "false"):
+        return None
+    peer = alert_data.get("peerIdent") or alert_data.get("peerIp") or alert_data.get("peerName")
+    if not isinstance(peer, str) or not peer.strip():
+        return None
+    return text == "true", peer.strip()[:120]
+
+
+def _follow_vpn(
+    *,
+    session: Session,
+    alert: MonitorAlert,
+    serial: str,
+    actor: Actor,
+    now: datetime,
+    calendar: BusinessCalendar,
+) -> int | None:
+    """A VPN peer lost opens the device's VPN outage for that peer; the peer back closes it."""
+    change = vpn_change(alert.payload.get("alertData"))
+    if change is None:
+        return None
+    connected, peer = change
+    occurred = alert.occurred_at or now
+    found = open_outage_of(session=session, serial=serial, kind=VPN_OUTAGE, vpn_peer=peer)
+    if not connected:
+        if found is not None:
+            return found.id
+        track = session.exec(select(MonitorTrack).where(MonitorTrack.serial == serial)).first()
+        outage = open_outage(
+            session=session,
+            serial=serial,
+            organization_id=alert.organization_id or "",
+            network_id=alert.network_id,
+            product_type=(track.product_type if track else None) or "appliance",
+            status="vpn_down",
+            started_at=occurred,
+            source="webhook",
+            actor=actor,
+            now=now,
+            calendar=calendar,
+            kind=VPN_OUTAGE,
+            vpn_peer=peer,
+        )
+        return outage.id
+    if found is None or found.id is None:
+        return None
+    close_outage(
+        session=session,
+        outage_id=found.id,
+        ended_at=occurred,
+        actor=actor,
+        now=now,
+        calendar=calendar,
+    )
+    return found.id
 
 
 def alerts_query(*, serial: str | None = None) -> Any:

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.timeutil import show, utcnow
-from monitoring.schemas import AlertOut, NoticeOut, OutageOut, PollOut
+from monitoring.schemas import AlertOut, ContactOut, NoticeOut, OutageOut, PollOut
 
 monitor_app = typer.Typer(
     help="Device liveness: poll now, list outages and received alerts, open an RMA from an outage.",
@@ -36,11 +36,11 @@ def poll_cmd(
     from core.settings import business_calendar
     from dashboard.monitoring import MerakiMonitoring
     from monitoring.domain import Debounce
-    from monitoring.service import poll
+    from monitoring.jobs import poll_liveness
 
     cfg = settings()
-    with cli_session() as session:
-        report = poll(
+    with cli_session() as session:  # read, dashboard with no transaction open, one short write
+        report = poll_liveness(
             session=session,
             dashboard=MerakiMonitoring.from_settings(cfg),
             organization_id=cfg.meraki_org_id,
@@ -176,6 +176,42 @@ def contact_cmd(
             now=utcnow(),
         )
         shown = f"contact {contact.id}: {contact.customer} {contact.channel} {contact.address}"
+    console.print(shown, highlight=False, markup=False)
+
+
+@monitor_app.command("contacts")
+@handle_errors
+def contacts_cmd(
+    customer: Annotated[str | None, typer.Option(help="one customer")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Where failure notices go (a webhook's secret by name only, never its value)."""
+    from monitoring.contacts import contacts_query
+
+    with cli_session() as session:
+        rows = [ContactOut.of(c) for c in session.exec(contacts_query(customer=customer))]
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table("id", "customer", "channel", "address", "secret")
+    for c in rows:
+        table.add_row(str(c.id), c.customer, c.channel, c.address, c.secret_name or "")
+    console.print(table)
+
+
+@monitor_app.command("contact-remove")
+@handle_errors
+def contact_remove_cmd(
+    contact_id: Annotated[int, typer.Argument(help="contact id (netkeep monitor contacts)")],
+) -> None:
+    """Stop sending failure notices there (a secret netkeep stored for it is deleted)."""
+    from monitoring.contacts import remove_contact
+
+    with cli_session() as session:
+        contact = remove_contact(
+            session=session, actor=cli_actor(), contact_id=contact_id, now=utcnow()
+        )
+        shown = f"contact {contact.id} removed: {contact.customer} {contact.address}"
     console.print(shown, highlight=False, markup=False)
 
 

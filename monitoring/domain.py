@@ -162,26 +162,70 @@ class NoticeFacts:
     since_tokyo: str
     """When the device went down, already in Asia/Tokyo ("2026-12-07 10:00 JST")."""
     outage_id: int
+    vpn_peer: str | None = None
+    """A VPN outage's peer (the device itself answers; its tunnel to this peer is down)."""
+    until_tokyo: str | None = None
+    """When it came back (a recovery notice), in Asia/Tokyo."""
 
 
 def failure_mail(facts: NoticeFacts) -> tuple[str, str]:
     """The Japanese failure notice: subject and body."""
     site = facts.site or "(設置場所未登録)"
-    subject = f"【障害通知】{site} {facts.serial} 応答なし"
+    if facts.vpn_peer:
+        subject = f"【障害通知】{site} {facts.serial} VPN切断 ({facts.vpn_peer})"
+        what = [
+            "監視中の機器のVPN接続が切断されましたので、お知らせいたします。",
+            "",
+            f"  機器シリアル: {facts.serial}",
+            f"  VPN接続先: {facts.vpn_peer}",
+        ]
+        english = "(Failure notice: the device's VPN tunnel above is down; we will follow up.)"
+    else:
+        subject = f"【障害通知】{site} {facts.serial} 応答なし"
+        what = [
+            "監視中の機器からの応答が途絶えましたので、お知らせいたします。",
+            "",
+            f"  機器シリアル: {facts.serial}",
+        ]
+        english = "(Failure notice: the device above stopped responding; we will follow up.)"
     body = "\n".join(
         [
             f"{facts.customer or 'お客様'} 御中",
             "",
             "いつもお世話になっております。",
-            "監視中の機器からの応答が途絶えましたので、お知らせいたします。",
-            "",
-            f"  機器シリアル: {facts.serial}",
+            *what,
             f"  設置場所: {site}",
             f"  発生時刻: {facts.since_tokyo} から",
             f"  管理番号: 障害 {facts.outage_id}",
             "",
             "状況を確認のうえ、あらためてご連絡いたします。",
-            "(Failure notice: the device above stopped responding; we will follow up.)",
+            english,
+        ]
+    )
+    return subject, body
+
+
+def recovery_mail(facts: NoticeFacts) -> tuple[str, str]:
+    """The Japanese recovery notice: subject and body (the outage's start and end)."""
+    site = facts.site or "(設置場所未登録)"
+    what = f"VPN接続 ({facts.vpn_peer})" if facts.vpn_peer else "機器からの応答"
+    subject = f"【復旧通知】{site} {facts.serial} " + (
+        f"VPN復旧 ({facts.vpn_peer})" if facts.vpn_peer else "応答復旧"
+    )
+    body = "\n".join(
+        [
+            f"{facts.customer or 'お客様'} 御中",
+            "",
+            "いつもお世話になっております。",
+            f"先にお知らせした障害について、{what}が復旧しましたので、お知らせいたします。",
+            "",
+            f"  機器シリアル: {facts.serial}",
+            f"  設置場所: {site}",
+            f"  発生時刻: {facts.since_tokyo}",
+            f"  復旧時刻: {facts.until_tokyo or '-'}",
+            f"  管理番号: 障害 {facts.outage_id}",
+            "",
+            "(Recovery notice: the failure we reported is over.)",
         ]
     )
     return subject, body

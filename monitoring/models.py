@@ -53,10 +53,13 @@ class Outage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outage_serial_started", "serial", "started_at"),
         Index("ix_outage_open", "ended_at"),
-        # One open outage per device, whoever opens it (a poll and a webhook racing).
+        # One open outage per device and kind (a VPN outage per peer), whoever opens it (a poll
+        # and a webhook racing).
         Index(
-            "uq_outage_open_serial",
+            "uq_outage_open_serial_kind",
             "serial",
+            "kind",
+            "vpn_peer",
             unique=True,
             postgresql_where=text("ended_at IS NULL"),
             sqlite_where=text("ended_at IS NULL"),
@@ -65,6 +68,9 @@ class Outage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     serial: str = Field(max_length=14)
+    kind: str = Field(default="device", max_length=10)  # device | vpn
+    vpn_peer: str = Field(default="", max_length=120)
+    """A VPN outage's peer (the alert's peerIdent), else ''."""
     device_id: int | None = Field(default=None, foreign_key="device.id")
     organization_id: str = Field(max_length=40)
     network_id: str | None = Field(default=None, max_length=40)
@@ -126,13 +132,16 @@ class FailureNotice(SQLModel, table=True):
 
     __tablename__ = "failure_notice"
     __table_args__ = (
-        UniqueConstraint("outage_id", "contact_id", name="uq_failure_notice_outage_contact"),
+        UniqueConstraint(
+            "outage_id", "contact_id", "kind", name="uq_failure_notice_outage_contact_kind"
+        ),
         Index("ix_failure_notice_due", "sent_at", "next_attempt_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     outage_id: int = Field(foreign_key="outage.id")
     contact_id: int = Field(foreign_key="notice_contact.id")
+    kind: str = Field(default="failure", max_length=10)  # failure | recovery
     channel: str = Field(max_length=10)
     service: str = Field(max_length=40)
     detected_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
@@ -142,3 +151,6 @@ class FailureNotice(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)
     sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    claimed_by: str | None = Field(default=None, max_length=64)
+    """The sender that claimed it before sending; another sender skips it until the lease ends."""
+    claim_expires_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Request, Response
 
-from api.deps import Reader, SessionDep, SettingsDep, guard
+from api.deps import Reader, SessionDep, SettingsDep, guard, session_factory
 from api.pages import PageOut, page_out
 from api.params import Id, Limit, Offset
 from core.audit import SYSTEM, Actor
+from core.db import begin_write
 from core.errors import PayloadTooLarge
+from core.keys import installation_key
 from core.paging import page_of_query
 from core.policy import Operation
 from core.settings import Settings, business_calendar
 from core.timeutil import utcnow
 from dashboard.monitoring import MerakiMonitoring
-from monitoring import alerts, notices, service
+from monitoring import alerts, contacts, notices, service
 from monitoring.domain import Debounce
+from monitoring.ingest import AlertWriter
 from monitoring.schemas import (
     AlertOut,
+    ContactIn,
+    ContactOut,
     NoticeOut,
     OutageOut,
     PollOut,
@@ -31,6 +36,7 @@ from monitoring.schemas import (
 webhook_router = APIRouter(tags=["monitoring"])
 router = APIRouter(tags=["monitoring"])
 Noc = Annotated[Actor, Depends(guard(Operation.MONITOR))]
+ContactKeeper = Annotated[Actor, Depends(guard(Operation.NOTICE_CONTACTS))]
 
 
 def get_monitoring(request: Request) -> MerakiMonitoring:
@@ -67,23 +73,41 @@ async def _limited_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-@webhook_router.post("/webhooks/meraki", response_model=ReceivedOut, status_code=202)
-async def meraki_webhook(
-    request: Request, session: SessionDep, settings: SettingsDep
-) -> ReceivedOut:
-    """A dashboard alert: 401 wrong secret, 409 replayed alertId, 422 malformed or stale, 413."""
-    raw = await _limited_body(request, settings.monitor_webhook_max_bytes)
-    alert = await run_in_threadpool(
-        lambda: alerts.receive_alert(
-            session=session,
-            raw=raw,
-            policy=receiver_policy(settings),
+def alert_writer(request: Request) -> AlertWriter:
+    """The app's one writer of webhook alerts (monitoring.ingest), made on first use."""
+    state = request.app.state
+    found: AlertWriter | None = getattr(state, "alert_writer", None)
+    if found is None:
+        found = state.alert_writer = AlertWriter(
+            session_factory=lambda: state.session_factory,
             actor=SYSTEM,
-            now=utcnow(),
-            calendar=business_calendar(settings),
+            calendar=business_calendar(state.settings),
         )
-    )
-    return ReceivedOut(received=alert.alert_id, kind=alert.kind, outage_id=alert.outage_id)
+    return found
+
+
+WEBHOOK_PATH = "/webhooks/meraki"
+
+
+@webhook_router.post(WEBHOOK_PATH, response_model=ReceivedOut, status_code=202)
+async def meraki_webhook(request: Request) -> ReceivedOut:
+    """A dashboard alert: 401 wrong secret, 409 replayed alertId, 422 malformed or stale, 413.
+
+    Checked here (no thread, no session), stored by the app's alert writer in a batch with
+    the alerts arriving meanwhile; answered once the batch is committed."""
+    settings: Settings = request.app.state.settings
+    raw = await _limited_body(request, settings.monitor_webhook_max_bytes)
+    now = utcnow()
+    body = alerts.check_payload(raw, policy=receiver_policy(settings), now=now)
+    received = await asyncio.wrap_future(alert_writer(request).submit(body, now))
+    return ReceivedOut(received=received.alert_id, kind=received.kind, outage_id=received.outage_id)
+
+
+async def meraki_webhook_fast(request: Request) -> Response:
+    """The same receiver, served by `api.app.HotReadDispatcher` past FastAPI's routing and
+    middleware (the app's armour, error mapping and request ids still apply)."""
+    out = await meraki_webhook(request)
+    return Response(out.model_dump_json(), status_code=202, media_type="application/json")
 
 
 @router.get("/outages", response_model=PageOut[OutageOut])
@@ -150,18 +174,87 @@ def list_notices(
 
 
 @router.post("/monitor/poll", response_model=PollOut)
-def poll(
-    session: SessionDep, settings: SettingsDep, dashboard: MonitoringDep, actor: Noc
-) -> PollOut:
-    """Poll the organization's liveness now (the worker does it on its schedule)."""
-    report = service.poll(
-        session=session,
+def poll(request: Request, settings: SettingsDep, dashboard: MonitoringDep, actor: Noc) -> PollOut:
+    """Poll the organization's liveness now (the worker does it on its schedule).
+
+    The baseline is read and that read ended, the dashboard is read with no transaction open,
+    then the outcome is written in one short write transaction (so a slow dashboard never holds
+    the database's write lock).
+    """
+    factory = session_factory(request)
+    now = utcnow()
+    org = settings.meraki_org_id
+    with factory() as session:
+        baseline = service.last_poll_at(session=session, organization_id=org)
+        session.commit()
+    if baseline is not None and now <= baseline:
+        return PollOut.of(service.PollReport(org, now, service.FULL_LIST, 0, repeated=True))
+    sighting = service.read_liveness(
         dashboard=dashboard,
-        organization_id=settings.meraki_org_id,
-        actor=actor,
-        now=utcnow(),
-        debounce=Debounce(settings.monitor_debounce_polls, settings.monitor_debounce_minutes),
+        organization_id=org,
+        baseline=baseline,
+        now=now,
         prefer_change_history=settings.monitor_change_history,
-        calendar=business_calendar(settings),
     )
+    with factory() as session:
+        try:
+            begin_write(session)
+            report = service.record_poll(
+                session=session,
+                sighting=sighting,
+                actor=actor,
+                debounce=Debounce(
+                    settings.monitor_debounce_polls, settings.monitor_debounce_minutes
+                ),
+                calendar=business_calendar(settings),
+            )
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
     return PollOut.of(report)
+
+
+@router.get("/contacts", response_model=PageOut[ContactOut])
+def list_contacts(
+    session: SessionDep,
+    actor: ContactKeeper,
+    customer: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PageOut[ContactOut]:
+    """Where failure notices go (active contacts); a webhook's secret is shown masked."""
+    query = contacts.contacts_query(customer=customer)
+    page = page_of_query(session, query, limit=limit, offset=offset)
+    return page_out(page, ContactOut.of, limit=limit, offset=offset)
+
+
+@router.get("/contacts/{contact_id}", response_model=ContactOut)
+def get_contact(contact_id: Id, session: SessionDep, actor: ContactKeeper) -> ContactOut:
+    return ContactOut.of(contacts.get_contact(session=session, contact_id=contact_id))
+
+
+@router.post("/contacts", response_model=ContactOut, status_code=201)
+def add_contact(
+    body: ContactIn, session: SessionDep, settings: SettingsDep, actor: ContactKeeper
+) -> ContactOut:
+    """Add a mail address or a webhook URL with its HMAC secret (stored encrypted, never shown)."""
+    contact = contacts.add_contact(
+        session=session,
+        actor=actor,
+        customer=body.customer,
+        channel=body.channel,
+        address=body.address,
+        secret_name=body.secret_name,
+        secret=body.secret.get_secret_value() if body.secret is not None else None,
+        cipher=installation_key(settings).fernet() if body.secret is not None else None,
+        now=utcnow(),
+    )
+    return ContactOut.of(contact)
+
+
+@router.delete("/contacts/{contact_id}", status_code=204)
+def remove_contact(contact_id: Id, session: SessionDep, actor: ContactKeeper) -> Response:
+    """Stop sending notices there (a secret netkeep stored for it is deleted)."""
+    contacts.remove_contact(session=session, actor=actor, contact_id=contact_id, now=utcnow())
+    return Response(status_code=204)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, SecretStr
 
 from core.fields import Name
+from monitoring.contacts import MASK
 from monitoring.models import FailureNotice, MonitorAlert, NoticeContact, Outage
 from monitoring.service import PollReport
 
@@ -26,6 +28,8 @@ class OutageOut(BaseModel):
     detected_at: datetime
     ended_at: datetime | None
     rma_number: str | None
+    kind: str
+    vpn_peer: str
 
     @classmethod
     def of(cls, outage: Outage) -> OutageOut:
@@ -85,6 +89,7 @@ class RmaFromOutageIn(BaseModel):
 class NoticeOut(BaseModel):
     id: int
     outage_id: int
+    kind: str
     channel: str
     recipient: str
     service: str
@@ -101,6 +106,7 @@ class NoticeOut(BaseModel):
         return cls(
             id=notice.id,
             outage_id=notice.outage_id,
+            kind=notice.kind,
             channel=notice.channel,
             recipient=contact.address,
             service=notice.service,
@@ -110,4 +116,43 @@ class NoticeOut(BaseModel):
             sent_at=notice.sent_at,
             attempts=notice.attempts,
             last_error=notice.last_error,
+        )
+
+
+class ContactIn(BaseModel):
+    customer: Name
+    channel: Literal["mail", "webhook"]
+    address: str = Field(min_length=3, max_length=500)
+    secret: SecretStr | None = Field(
+        default=None,
+        description="a webhook's HMAC-SHA256 signing secret (16+ characters); stored encrypted, "
+        "never shown again",
+    )
+    secret_name: str | None = Field(
+        default=None,
+        max_length=64,
+        description="instead of `secret`: the name of a secret already set for the customer",
+    )
+
+
+class ContactOut(BaseModel):
+    id: int
+    customer: str
+    channel: str
+    address: str
+    secret_name: str | None
+    secret: str | None = Field(description="masked: a webhook's secret is never shown")
+    active: bool
+
+    @classmethod
+    def of(cls, contact: NoticeContact) -> ContactOut:
+        assert contact.id is not None
+        return cls(
+            id=contact.id,
+            customer=contact.customer,
+            channel=contact.channel,
+            address=contact.address,
+            secret_name=contact.secret_name,
+            secret=MASK if contact.secret_name else None,
+            active=contact.active,
         )

@@ -5,19 +5,40 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlmodel import Session, col, select
 
-from core import audit
 from core.audit import Actor
 from core.calendar import BusinessCalendar
-from core.errors import Conflict, NotFound
-from inventory.models import Device
 from monitoring.domain import Debounce, Step, Track, Verdict, observe
-from monitoring.models import MonitorPoll, MonitorTrack, Outage
-from monitoring.notices import queue_notices
-from monitoring.ports import AvailabilityChange, ChangeHistoryUnavailable, MonitoringDashboard
+from monitoring.models import MonitorPoll, MonitorTrack
+from monitoring.outages import (  # re-exported: callers import them from here
+    close_outage as close_outage,
+)
+from monitoring.outages import (
+    get_outage as get_outage,
+)
+from monitoring.outages import (
+    list_outages as list_outages,
+)
+from monitoring.outages import (
+    open_outage as open_outage,
+)
+from monitoring.outages import (
+    open_rma_for_outage as open_rma_for_outage,
+)
+from monitoring.outages import (
+    outage_snapshot as outage_snapshot,
+)
+from monitoring.outages import (
+    outages_query as outages_query,
+)
+from monitoring.ports import (
+    Availability,
+    AvailabilityChange,
+    ChangeHistoryUnavailable,
+    MonitoringDashboard,
+)
 
 FULL_LIST = "availabilities"
 CHANGE_HISTORY = "change_history"
@@ -48,19 +69,6 @@ class _Seen:
     changed_at: datetime | None
     network_id: str | None
     product_type: str | None
-
-
-def outage_snapshot(outage: Outage) -> dict[str, Any]:
-    return {
-        "serial": outage.serial,
-        "site": outage.site,
-        "contract_id": outage.contract_id,
-        "started_at": outage.started_at.isoformat(),
-        "detected_at": outage.detected_at.isoformat(),
-        "ended_at": outage.ended_at.isoformat() if outage.ended_at else None,
-        "source": outage.source,
-        "rma": outage.rma_number,
-    }
 
 
 def _as_track(row: MonitorTrack | None) -> Track | None:
@@ -94,6 +102,55 @@ def _from_history(
     return seen
 
 
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """What one read of the dashboard saw, before anything is written: the full list, or the
+    transitions since the baseline poll (read with no database transaction open)."""
+
+    organization_id: str
+    now: datetime
+    baseline: datetime | None
+    method: str
+    availabilities: tuple[Availability, ...] = ()
+    changes: tuple[AvailabilityChange, ...] = ()
+
+
+def last_poll_at(*, session: Session, organization_id: str) -> datetime | None:
+    """When the organization was last polled (the change history's baseline), if ever."""
+    latest = (
+        select(MonitorPoll.polled_at)
+        .where(MonitorPoll.organization_id == organization_id)
+        .order_by(col(MonitorPoll.polled_at).desc())
+        .limit(1)
+    )
+    return session.exec(latest).first()
+
+
+def read_liveness(
+    *,
+    dashboard: MonitoringDashboard,
+    organization_id: str,
+    baseline: datetime | None,
+    now: datetime,
+    prefer_change_history: bool = True,
+) -> Sighting:
+    """Read the organization's liveness (all pages); touches no database.
+
+    The change history is read from a little before the baseline poll; without a baseline (or
+    one older than the history keeps) the full list is read.
+    """
+    if prefer_change_history and baseline is not None and now - baseline < MAX_HISTORY:
+        try:
+            changes = dashboard.availability_changes(
+                organization_id, since=baseline - HISTORY_OVERLAP, until=now
+            )
+            return Sighting(organization_id, now, baseline, CHANGE_HISTORY, changes=tuple(changes))
+        except ChangeHistoryUnavailable:
+            pass
+    found = dashboard.availabilities(organization_id)
+    return Sighting(organization_id, now, baseline, FULL_LIST, availabilities=tuple(found))
+
+
 def poll(
     *,
     session: Session,
@@ -109,38 +166,56 @@ def poll(
 
     Idempotent: a poll at a moment already polled (or before it) changes nothing. The
     dashboard is read in full before anything is written, so a failed read (a 429/5xx storm
-    the SDK gave up on) records nothing, least of all a false outage.
+    the SDK gave up on) records nothing, least of all a false outage. Callers that must not
+    hold a transaction across the dashboard calls use `last_poll_at`, `read_liveness` and
+    `record_poll` themselves (the API and the job do).
     """
-    latest = (
-        select(MonitorPoll)
-        .where(MonitorPoll.organization_id == organization_id)
-        .order_by(col(MonitorPoll.polled_at).desc())
-        .limit(1)
+    baseline = last_poll_at(session=session, organization_id=organization_id)
+    if baseline is not None and now <= baseline:  # this tick, or an older one, again
+        return PollReport(organization_id, now, FULL_LIST, 0, repeated=True)
+    sighting = read_liveness(
+        dashboard=dashboard,
+        organization_id=organization_id,
+        baseline=baseline,
+        now=now,
+        prefer_change_history=prefer_change_history,
     )
-    earlier = session.exec(latest).first()
-    if earlier is not None and now <= earlier.polled_at:  # this tick, or an older one, again
-        return PollReport(organization_id, now, earlier.method, 0, repeated=True)
-    last = earlier.polled_at if earlier is not None else None
+    return record_poll(
+        session=session, sighting=sighting, actor=actor, debounce=debounce, calendar=calendar
+    )
+
+
+def record_poll(
+    *,
+    session: Session,
+    sighting: Sighting,
+    actor: Actor,
+    debounce: Debounce,
+    calendar: BusinessCalendar | None = None,
+) -> PollReport:
+    """Write what a read saw: tracks, outages opened and closed, the poll row.
+
+    Checked again here, inside the write: a poll that another one overtook meanwhile (the same
+    tick, or a later one) records nothing. The change history is applied to the tracks as they
+    are now, so a poll recorded in between is never undone.
+    """
+    organization_id, now = sighting.organization_id, sighting.now
+    latest = last_poll_at(session=session, organization_id=organization_id)
+    if latest is not None and now <= latest:
+        return PollReport(organization_id, now, sighting.method, 0, repeated=True)
     rows = {
         r.serial: r
         for r in session.exec(
             select(MonitorTrack).where(MonitorTrack.organization_id == organization_id)
         )
     }
-    seen: dict[str, _Seen] | None = None
-    method = FULL_LIST
-    if prefer_change_history and last is not None and now - last < MAX_HISTORY:
-        try:
-            changes = dashboard.availability_changes(
-                organization_id, since=last - HISTORY_OVERLAP, until=now
-            )
-            seen, method = _from_history(rows, changes), CHANGE_HISTORY
-        except ChangeHistoryUnavailable:
-            seen = None
-    if seen is None:
+    method = sighting.method
+    if method == CHANGE_HISTORY:
+        seen = _from_history(rows, sighting.changes)
+    else:
         seen = {
             a.serial: _Seen(a.status, None, a.network_id, a.product_type)
-            for a in dashboard.availabilities(organization_id)
+            for a in sighting.availabilities
         }
     report = PollReport(organization_id, now, method, devices=len(seen))
     for serial, sight in sorted(seen.items()):
@@ -228,149 +303,12 @@ def _apply(
         assert step.at is not None
         if row.outage_id is not None:
             close_outage(
-                session=session, outage_id=row.outage_id, ended_at=step.at, actor=actor, now=now
+                session=session,
+                outage_id=row.outage_id,
+                ended_at=step.at,
+                actor=actor,
+                now=now,
+                calendar=calendar,
             )
             report.closed.append(row.outage_id)
         row.outage_id = None
-
-
-def open_outage(
-    *,
-    session: Session,
-    serial: str,
-    organization_id: str,
-    network_id: str | None,
-    product_type: str | None,
-    status: str,
-    started_at: datetime,
-    source: str,
-    actor: Actor,
-    now: datetime,
-    calendar: BusinessCalendar | None = None,
-) -> Outage:
-    """Record an outage with the device's site, customer and contract from the inventory, and
-    queue the customer's failure notices for the service's window."""
-    device = session.exec(select(Device).where(Device.serial == serial)).first()
-    outage = Outage(
-        serial=serial,
-        device_id=device.id if device else None,
-        organization_id=organization_id,
-        network_id=network_id,
-        product_type=product_type,
-        site=device.site if device else None,
-        customer=device.customer if device else None,
-        contract_id=device.contract_id if device else None,
-        status_seen=status,
-        source=source,
-        started_at=started_at,
-        detected_at=now,
-    )
-    session.add(outage)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="outage.open",
-        entity_type="outage",
-        entity_id=str(outage.id),
-        after=outage_snapshot(outage),
-        at=now,
-    )
-    queue_notices(
-        session=session,
-        outage=outage,
-        calendar=calendar or BusinessCalendar(),
-        actor=actor,
-        now=now,
-    )
-    return outage
-
-
-def close_outage(
-    *, session: Session, outage_id: int, ended_at: datetime, actor: Actor, now: datetime
-) -> Outage:
-    """The device is back: the outage ends when it came back (never before it started)."""
-    outage = get_outage(session=session, outage_id=outage_id)
-    if outage.ended_at is not None:
-        return outage
-    before = outage_snapshot(outage)
-    outage.ended_at = max(ended_at, outage.started_at)
-    audit.record(
-        session,
-        actor=actor,
-        action="outage.close",
-        entity_type="outage",
-        entity_id=str(outage.id),
-        before=before,
-        after=outage_snapshot(outage),
-        at=now,
-    )
-    return outage
-
-
-def get_outage(*, session: Session, outage_id: int) -> Outage:
-    outage = session.get(Outage, outage_id)
-    if outage is None:
-        raise NotFound(f"outage {outage_id} not found", outage=outage_id)
-    return outage
-
-
-def outages_query(*, open_only: bool = False, serial: str | None = None) -> Any:
-    """Outages, newest first (`open_only`: the devices still down)."""
-    query = select(Outage)
-    if open_only:
-        query = query.where(col(Outage.ended_at).is_(None))
-    if serial:
-        query = query.where(Outage.serial == serial.strip().upper())
-    return query.order_by(col(Outage.started_at).desc(), col(Outage.id).desc())
-
-
-def list_outages(
-    *,
-    session: Session,
-    open_only: bool = False,
-    serial: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[Outage]:
-    """Outages, newest first."""
-    query = outages_query(open_only=open_only, serial=serial)
-    return list(session.exec(query.offset(offset).limit(limit)))
-
-
-def open_rma_for_outage(
-    *, session: Session, outage_id: int, actor: Actor, reporter: str, now: datetime
-) -> Outage:
-    """One step from an outage to the RMA that fixes it; the two are linked both ways."""
-    from rma.service import open_rma
-
-    outage = get_outage(session=session, outage_id=outage_id)
-    if outage.rma_number is not None:
-        raise Conflict(
-            f"outage {outage_id} already has {outage.rma_number}",
-            outage=outage_id,
-            rma=outage.rma_number,
-        )
-    before = outage_snapshot(outage)
-    rma = open_rma(
-        session=session,
-        actor=actor,
-        serial=outage.serial,
-        symptom=f"monitoring: {outage.status_seen} since {outage.started_at.isoformat()} "
-        f"(outage {outage_id})",
-        reporter=reporter,
-        reported_at=outage.detected_at,
-        now=now,
-    )
-    outage.rma_number = rma.number
-    audit.record(
-        session,
-        actor=actor,
-        action="outage.rma",
-        entity_type="outage",
-        entity_id=str(outage.id),
-        before=before,
-        after=outage_snapshot(outage),
-        at=now,
-    )
-    return outage

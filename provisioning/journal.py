@@ -44,6 +44,8 @@ class ApplyHooks:
 
     after_submit: Callable[[JobStep], None] | None = None
     after_step: Callable[[JobStep], None] | None = None
+    after_create: Callable[[ProvisioningJob], None] | None = None
+    """The job and its journal are committed, nothing is sent yet (a page follows it from here)."""
 
 
 def describe(ops: list[dict[str, Any]], batch: bool) -> str:

@@ -41,6 +41,11 @@ Progress = Callable[[int, int, str], None]
 T = TypeVar("T")
 
 
+def _not_found(status: Mapping[str, Any]) -> bool:
+    """Whether a failed batch's errors say something was not found (a 404 inside the batch)."""
+    return any("not found" in str(e).lower() for e in status.get("errors") or [])
+
+
 class StepRunner:
     """Runs one job's pending steps against the dashboard, journalling every move."""
 
@@ -292,10 +297,11 @@ class StepRunner:
         """A failed batch about the network this job just created, which still answers 404:
         sent once more when the network answers (a failed batch changed nothing). A failure for
         another reason is left to the caller; waiting ends with the network's settle time."""
-        if not (batch.get("status") or {}).get("failed") or self.network_settles_until is None:
+        status = batch.get("status") or {}
+        if not status.get("failed") or self.network_settles_until is None:
             return batch
-        if self.network_answers():
-            return batch
+        if self.network_answers() and not (self.network_settling() and _not_found(status)):
+            return batch  # it failed for another reason (or it settled long before it ran)
         timings = self.waiter.timings
         delay = timings.poll_seconds
         while not self.network_answers():

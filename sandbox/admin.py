@@ -279,6 +279,70 @@ def admin_router(runtime: "SandboxRuntime") -> APIRouter:
         )
         return json_response({"deliveries": [d.to_dict() for d in deliveries]})
 
+    @router.put("/networks/{net_id}/vpn-peers/{peer_id}")
+    async def set_vpn_peer(
+        net_id: str, peer_id: str, denied: Guard, body: JsonBody = None
+    ) -> Response:
+        """Take the network's Auto VPN tunnel to a peer network down ({"reachable": false}) or
+        back up: the VPN statuses report it, and the network's appliance sends a "VPN
+        connectivity changed" alert (alertData: vpnType, peerIdent, peerIp, connectivity)."""
+        if denied:
+            return denied
+        state = runtime.dashboard.state
+        for wanted in (net_id, peer_id):
+            if wanted not in state.networks:
+                return errors(404, f"Network {wanted} not found")
+        reachable = (body or {}).get("reachable")
+        if not isinstance(reachable, bool):
+            return errors(400, "'reachable' must be true or false")
+        key = f"{net_id} {peer_id}"
+        was_down = key in state.vpn_peers_down
+        if reachable and was_down:
+            state.vpn_peers_down.remove(key)
+        elif not reachable and not was_down:
+            state.vpn_peers_down.append(key)
+        deliveries: list[Delivery] = []
+        if was_down == reachable:  # a change
+            mx = next(
+                (
+                    d
+                    for d in state.devices.values()
+                    if d.get("networkId") == net_id and d.get("productType") == "appliance"
+                ),
+                None,
+            )
+            peer_mx = next(
+                (
+                    d
+                    for d in state.devices.values()
+                    if d.get("networkId") == peer_id and d.get("productType") == "appliance"
+                ),
+                None,
+            )
+            deliveries = await post_alerts(
+                state,
+                net_id=net_id,
+                alert_type="VPN connectivity changed",
+                settings_type=OTHER_ALERTS["VPN connectivity changed"],
+                device=mx,
+                now=datetime.now(UTC),
+                alert_data={
+                    "vpnType": "site-to-site",
+                    "peerIdent": peer_id,
+                    "peerIp": str(peer_mx.get("publicIp") or "") if peer_mx else "",
+                    "connectivity": "true" if reachable else "false",
+                },
+            )
+        return json_response(
+            {
+                "networkId": net_id,
+                "peerNetworkId": peer_id,
+                "reachable": reachable,
+                "changed": was_down == reachable,
+                "deliveries": [d.to_dict() for d in deliveries],
+            }
+        )
+
     @router.put("/devices/{serial}/public-ip")
     async def set_public_ip(serial: str, denied: Guard, body: JsonBody = None) -> Response:
         """Set a device's WAN public address (statuses report it), e.g. to simulate a change."""

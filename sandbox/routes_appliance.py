@@ -300,7 +300,9 @@ def list_vpn_statuses(st: SandboxState, call: Call) -> Reply:
                         "networkId": p,
                         "networkName": st.networks[p]["name"],
                         "reachability": "reachable"
-                        if online and _online(_appliance_in(st, p))
+                        if online
+                        and _online(_appliance_in(st, p))
+                        and f"{net['id']} {p}" not in st.vpn_peers_down
                         else "unreachable",
                     }
                     for p in peers

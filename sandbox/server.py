@@ -188,6 +188,18 @@ class SandboxAdmin:
         )
         return answer
 
+    def set_vpn_peer(
+        self, network_id: str, peer_network_id: str, reachable: bool
+    ) -> dict[str, Any]:
+        """Take a network's Auto VPN tunnel to a peer down (or back up): the VPN statuses follow
+        and a "VPN connectivity changed" alert is POSTed; the answer lists the deliveries."""
+        answer: dict[str, Any] = self(
+            "PUT",
+            f"/networks/{network_id}/vpn-peers/{peer_network_id}",
+            {"reachable": reachable},
+        )
+        return answer
+
     def set_public_ip(self, serial: str, address: str) -> None:
         """Set a device's WAN public address."""
         self("PUT", f"/devices/{serial}/public-ip", {"publicIp": address})

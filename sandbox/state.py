@@ -31,6 +31,8 @@ class SandboxState:
     """Webhook receivers by id, each with its networkId and sharedSecret."""
     alert_settings: dict[str, Record] = field(default_factory=dict)
     """Per-network alert settings (defaultDestinations, alerts) by network id."""
+    vpn_peers_down: list[str] = field(default_factory=list)
+    """Auto VPN tunnels the admin API took down, as "<networkId> <peerNetworkId>"."""
     next_id: int = 1000
 
     def new_id(self) -> int:

@@ -48,6 +48,12 @@ def run(cli: CliRunner, *args: str, code: int = 0) -> str:
 def test_poll_list_and_rma(cli: CliRunner, sandbox: SandboxServer) -> None:
     assert "contact" in run(cli, "contact", "株式会社さくら商事", "--mail", "it@sakura.example")
     run(cli, "contact", "株式会社さくら商事", "--mail", "not-an-address", code=2)
+    run(cli, "contact", "株式会社さくら商事", "--mail", "gone@sakura.example")
+    listed = json.loads(run(cli, "contacts", "--json"))
+    assert [c["address"] for c in listed] == ["it@sakura.example", "gone@sakura.example"]
+    assert "removed" in run(cli, "contact-remove", str(listed[1]["id"]))
+    run(cli, "contact-remove", str(listed[1]["id"]), code=3)
+    assert "gone@" not in run(cli, "contacts")
     assert json.loads(run(cli, "poll", "--json"))["devices"] == 4
     sandbox.admin.set_device_status(FAILED, "offline")
     assert json.loads(run(cli, "poll", "--json"))["opened"] == []  # first sighting

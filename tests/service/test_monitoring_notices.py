@@ -210,3 +210,28 @@ def test_a_wireless_failure_on_saturday_waits_for_monday_and_a_refusal_is_retrie
     session.refresh(webhook)
     assert (webhook.attempts, webhook.sent_at) == (3, monday + timedelta(minutes=3))
     assert len(hook.received) == 3 and all(valid_signature(h, r) for h, r in hook.received)
+
+
+def test_the_recovery_is_told_by_mail_and_signed_webhook_after_the_failure(
+    session: Session, tmp_path: Path, hook: Hook, smtp_inbox: Inbox
+) -> None:
+    from monitoring.service import close_outage
+
+    setup(session, tmp_path, hook)
+    monday = jst(2026, 12, 14, 10, 0)
+    down = outage(session, FAILED, "appliance", monday - timedelta(minutes=2), monday)
+    assert down.id is not None
+    assert len(deliver(session, smtp_inbox, monday)[0]) == 2
+    back = jst(2026, 12, 14, 11, 30)
+    close_outage(session=session, outage_id=down.id, ended_at=back, actor=SYSTEM, now=back)
+    sent, retrying = deliver(session, smtp_inbox, back)
+    assert len(sent) == 2 and retrying == []
+    failure, recovery = smtp_inbox.messages()
+    assert failure["Subject"] == f"【障害通知】本社 {FAILED} 応答なし"
+    assert recovery["Subject"] == f"【復旧通知】本社 {FAILED} 応答復旧"
+    assert isinstance(recovery, EmailMessage)
+    assert "復旧時刻: 2026-12-14 11:30 JST" in recovery.get_content()
+    events = [json.loads(raw)["event"] for _, raw in hook.received]
+    assert events == ["outage.opened", "outage.closed"]
+    assert all(valid_signature(h, r) for h, r in hook.received)
+    assert datetime.fromisoformat(json.loads(hook.received[1][1])["ended_at"]) == back

@@ -12,6 +12,7 @@ from monitoring.domain import (
     failure_mail,
     notice_signature,
     observe,
+    recovery_mail,
 )
 
 # HMAC-SHA256(key "whsec_test", "1765000000." + body), computed once with Python's hmac module
@@ -57,3 +58,39 @@ def test_the_default_debounce_is_two_polls() -> None:
         debounce=Debounce(),
     )
     assert (first.verdict, second.verdict) == (Verdict.SUSPECT, Verdict.OPEN)
+
+
+def test_the_vpn_failure_mail_names_the_peer() -> None:
+    facts = NoticeFacts(
+        "なにわ物産株式会社", "Q2KY-BBBB-0003", "大阪支店", "2026-12-07 10:58 JST", 8, "N_tokyo"
+    )
+    subject, body = failure_mail(facts)
+    assert subject == "【障害通知】大阪支店 Q2KY-BBBB-0003 VPN切断 (N_tokyo)"
+    lines = body.splitlines()
+    assert "  VPN接続先: N_tokyo" in lines
+    assert "  発生時刻: 2026-12-07 10:58 JST から" in lines
+    assert "応答が途絶えました" not in body  # the device itself answers
+
+
+def test_the_recovery_mail_says_from_when_until_when() -> None:
+    facts = NoticeFacts(
+        "なにわ物産株式会社",
+        "Q2KY-BBBB-0003",
+        "大阪支店",
+        "2026-12-07 10:58 JST",
+        7,
+        until_tokyo="2026-12-07 13:20 JST",
+    )
+    subject, body = recovery_mail(facts)
+    assert subject == "【復旧通知】大阪支店 Q2KY-BBBB-0003 応答復旧"
+    lines = body.splitlines()
+    assert lines[0] == "なにわ物産株式会社 御中"
+    assert "  発生時刻: 2026-12-07 10:58 JST" in lines
+    assert "  復旧時刻: 2026-12-07 13:20 JST" in lines
+    assert "  管理番号: 障害 7" in lines
+    vpn_subject, vpn_body = recovery_mail(
+        NoticeFacts(None, "Q2KY-BBBB-0003", None, "x", 7, "N_tokyo", "y")
+    )
+    assert vpn_subject == "【復旧通知】(設置場所未登録) Q2KY-BBBB-0003 VPN復旧 (N_tokyo)"
+    assert vpn_body.splitlines()[0] == "お客様 御中"
+    assert "VPN接続 (N_tokyo)が復旧しました" in vpn_body
