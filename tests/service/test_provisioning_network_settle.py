@@ -21,8 +21,9 @@ from sandbox.server import SandboxServer
 from tests.service import test_provisioning_apply as single
 from tests.service import test_provisioning_rollout as rollouts
 
-SETTLE = 0.3
-"""Seconds a new network answers 404 here: longer than the creation's next request takes."""
+SETTLE = 1.0
+"""Seconds a new network answers 404 here: longer than the creation's next request takes, even
+on a loaded machine (at 0.3 s a slow run sometimes sent its next request after the settle)."""
 NETWORK = "/networks/{networkId}"
 
 
