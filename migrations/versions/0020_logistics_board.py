@@ -4,8 +4,8 @@ The status and due-date index gains the id, so a page of a state's RMAs is order
 the index alone (the rows of that page only are read); the search gets the replacement serial,
 the customer and the failed unit.
 
-Revision ID: 0019_logistics_board
-Revises: 0018_monitoring_links
+Revision ID: 0020_logistics_board
+Revises: 0019_portal
 Create Date: 2026-12-06 09:15:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0019_logistics_board"
-down_revision: str | None = "0018_monitoring_links"
+revision: str = "0020_logistics_board"
+down_revision: str | None = "0019_portal"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
