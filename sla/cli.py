@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from rich.table import Table
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, note
 from core.timeutil import parse_instant, show, utcnow
 from sla import service
-from sla.domain import CreditBasis, OutageCause
+from sla.domain import CreditBasis, OutageCause, parse_cause
 from sla.schemas import CreditReportOut
 
 sla_app = typer.Typer(
@@ -89,6 +90,46 @@ def end_cmd(
             now=utcnow(),
         )
     console.print(f"outage {outage_id} ended", highlight=False)
+
+
+class CauseArg(StrEnum):
+    PROVIDER = "provider"
+    CUSTOMER = "customer"
+    INTENT = "intent"  # the provider's intent or gross negligence
+    NEGLIGENCE = "negligence"
+
+
+@sla_app.command("cause")
+@handle_errors
+def cause_cmd(
+    outage_id: Annotated[int, typer.Argument(help="SLA outage id (netkeep sla report)")],
+    cause: Annotated[
+        CauseArg,
+        typer.Option(help="customer (no credit), provider, intent/negligence (every second)"),
+    ],
+    note_text: Annotated[str, typer.Option("--note", help="why the cause is corrected")] = "",
+) -> None:
+    """Correct an outage's cause (monitoring records the provider's); the credit follows."""
+    with cli_session() as session:
+        change = service.set_cause(
+            session=session,
+            actor=cli_actor(),
+            outage_id=outage_id,
+            cause=parse_cause(cause.value),
+            note=note_text,
+            now=utcnow(),
+        )
+        now_cause = change.outage.cause
+
+    def yen(v: int | None) -> str:
+        return "not yet computed" if v is None else f"¥{v:,}"
+
+    console.print(
+        f"outage {outage_id} ({change.contract}): cause {change.before.value} → {now_cause}, "
+        f"credit {yen(change.credit_before_yen)} → {yen(change.credit_yen)}",
+        highlight=False,
+        markup=False,
+    )
 
 
 @sla_app.command("report")

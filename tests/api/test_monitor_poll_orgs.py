@@ -51,7 +51,7 @@ def world(engine: Engine, tmp_path: Path) -> str:
 
 
 def settings_for(engine: Engine, sandbox: SandboxServer, org_ids: str) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         database_url=engine.url.render_as_string(hide_password=False),
         meraki_base_url=sandbox.base_url,
         meraki_api_key=SecretStr(sandbox.api_key),
@@ -66,7 +66,7 @@ def settings_for(engine: Engine, sandbox: SandboxServer, org_ids: str) -> Settin
 
 def first_of(sandbox: SandboxServer, org: str) -> str:
     devices = sandbox.admin.snapshot()["devices"]
-    return sorted(s for s, d in devices.items() if d["organizationId"] == org)[0]
+    return str(sorted(s for s, d in devices.items() if d["organizationId"] == org)[0])
 
 
 def outages_by_org(engine: Engine) -> list[tuple[str, str]]:
@@ -80,7 +80,7 @@ def outages_by_org(engine: Engine) -> list[tuple[str, str]]:
 def test_settings_list_the_organizations_else_the_one_managed() -> None:
     def orgs(listed: str) -> list[str]:
         return monitor_organizations(
-            Settings(meraki_org_id="111", monitor_org_ids=listed, _env_file=None)  # type: ignore[call-arg]
+            Settings(meraki_org_id="111", monitor_org_ids=listed, _env_file=None)
         )
 
     assert orgs("") == ["111"]
