@@ -108,6 +108,12 @@ def cause_cmd(
         typer.Option(help="customer (no credit), provider, intent/negligence (every second)"),
     ],
     note_text: Annotated[str, typer.Option("--note", help="why the cause is corrected")] = "",
+    monitoring: Annotated[
+        bool,
+        typer.Option(
+            "--monitoring", help="OUTAGE is a monitoring outage (netkeep monitor outages)"
+        ),
+    ] = False,
 ) -> None:
     """Correct an outage's cause (monitoring records the provider's); the credit follows."""
     with cli_session() as session:
@@ -118,15 +124,16 @@ def cause_cmd(
             cause=parse_cause(cause.value),
             note=note_text,
             now=utcnow(),
+            source=service.MONITORING_SOURCE if monitoring else None,
         )
-        now_cause = change.outage.cause
-
-    def yen(v: int | None) -> str:
-        return "not yet computed" if v is None else f"¥{v:,}"
-
+        sla_id, now_cause = change.outage.id, change.outage.cause
+    if change.credit_yen is None:
+        credit = "credited once it ends" if change.outage.ended_at is None else "no SLA policy"
+    else:
+        credit = f"credit ¥{change.credit_before_yen or 0:,} → ¥{change.credit_yen:,}"
     console.print(
-        f"outage {outage_id} ({change.contract}): cause {change.before.value} → {now_cause}, "
-        f"credit {yen(change.credit_before_yen)} → {yen(change.credit_yen)}",
+        f"SLA outage {sla_id} ({change.contract}): cause {change.before.value} → {now_cause}, "
+        + credit,
         highlight=False,
         markup=False,
     )

@@ -99,7 +99,15 @@ def end_outage(outage_id: Id, body: OutageEndIn, session: SessionDep, actor: Noc
 
 
 @router.post("/outages/{outage_id}/cause", response_model=CauseOut)
-def set_cause(outage_id: Id, body: CauseIn, session: SessionDep, actor: Noc) -> CauseOut:
+def set_cause(
+    outage_id: Id,
+    body: CauseIn,
+    session: SessionDep,
+    actor: Noc,
+    monitoring: Annotated[
+        bool, Query(description="outage_id is a monitoring outage's id (/api/v1/outages)")
+    ] = False,
+) -> CauseOut:
     """Correct an outage's cause (monitoring records the provider's); the credit follows,
     shown before and after (null while ongoing or without an SLA policy)."""
     change = service.set_cause(
@@ -109,6 +117,7 @@ def set_cause(outage_id: Id, body: CauseIn, session: SessionDep, actor: Noc) -> 
         cause=body.cause,
         note=body.note,
         now=utcnow(),
+        source=service.MONITORING_SOURCE if monitoring else None,
     )
     assert change.outage.id is not None
     return CauseOut(

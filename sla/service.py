@@ -159,6 +159,10 @@ def end_outage(
     return outage
 
 
+MONITORING_SOURCE = "monitoring"
+"""`sla_outage.source` of the records monitoring makes (monitoring.outages.SLA_SOURCE)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CauseChange:
     """An outage's cause corrected, and its credit (all months, tax-exclusive) before and
@@ -194,15 +198,21 @@ def set_cause(
     cause: OutageCause,
     now: datetime,
     note: str = "",
+    source: str | None = None,
 ) -> CauseChange:
     """Correct whose fault an outage was (monitoring records the provider's by default); the
     credit follows the cause. Audited with the credit before and after; the same cause again
-    changes nothing and records nothing."""
-    outage = session.exec(
-        select(SlaOutage).where(SlaOutage.id == outage_id).with_for_update()
-    ).first()
+    changes nothing and records nothing. With `source` ("monitoring"), `outage_id` is that
+    source's own outage id (`netkeep monitor outages`), not the SLA record's."""
+    query = select(SlaOutage).with_for_update()
+    if source is None:
+        query = query.where(SlaOutage.id == outage_id)
+    else:
+        query = query.where(SlaOutage.source == source, SlaOutage.source_ref == str(outage_id))
+    outage = session.exec(query).first()
     if outage is None:
-        raise NotFound(f"no outage {outage_id}", outage=outage_id)
+        named = f"{source} outage" if source else "outage"
+        raise NotFound(f"no SLA record of {named} {outage_id}", outage=outage_id)
     contract = contract_number_of(session=session, outage=outage)
     before = OutageCause(outage.cause)
     credit_before = outage_credit_yen(session=session, outage=outage)

@@ -146,7 +146,8 @@ def test_a_day_long_outage_is_credited_and_its_incident_names_the_rma(
     assert "provider → customer" in cause and "credit ¥1,000 → ¥0" in cause
     assert json.loads(run(cli, "sla", "report", "--month", "2026-12", "--json"))["rows"] == []
     # intent: every second from when it was learned of, 25 h: ¥31,000 × 90,000 ÷ 2,678,400
-    assert "credit ¥0 → ¥1,041" in run(cli, "sla", "cause", str(sla_id), "--cause", "intent")
+    intent = run(cli, "sla", "cause", str(outage_id), "--monitoring", "--cause", "intent")
+    assert f"SLA outage {sla_id} " in intent and "credit ¥0 → ¥1,041" in intent
     run(cli, "sla", "cause", str(sla_id), "--cause", "weather", code=2)
     run(cli, "sla", "cause", "999999", "--cause", "customer", code=3)
 

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from core.audit import SYSTEM, Actor
 from core.errors import NotFound
 from core.models import AuditEntry
+from monitoring.models import Outage
 from monitoring.service import close_outage, open_outage
 from sla import service as sla
 from sla.domain import CreditBasis, OutageCause, parse_cause
@@ -129,10 +130,27 @@ def test_an_ongoing_outage_has_no_credit_yet_and_an_unknown_one_is_not_found(
     session: Session, tmp_path: Path
 ) -> None:
     sla_id = monitoring_outage(session, tmp_path, ended=False)
-    change = sla.set_cause(
-        session=session, actor=DESK, outage_id=sla_id, cause=OutageCause.CUSTOMER, now=BACK
+    [monitored] = session.exec(select(Outage.id).where(Outage.serial == FAILED)).all()
+    assert monitored is not None
+    change = sla.set_cause(  # named by the monitoring outage's own id
+        session=session,
+        actor=DESK,
+        outage_id=monitored,
+        cause=OutageCause.CUSTOMER,
+        now=BACK,
+        source="monitoring",
     )
+    assert (change.outage.id, change.outage.cause) == (sla_id, "customer")
     assert (change.credit_before_yen, change.credit_yen) == (None, None)
+    with pytest.raises(NotFound):
+        sla.set_cause(
+            session=session,
+            actor=DESK,
+            outage_id=monitored + 1000,
+            cause=OutageCause.CUSTOMER,
+            now=BACK,
+            source="monitoring",
+        )
     with pytest.raises(NotFound):
         sla.set_cause(
             session=session, actor=DESK, outage_id=999_999, cause=OutageCause.CUSTOMER, now=BACK
@@ -161,7 +179,12 @@ def test_the_api_lets_noc_and_admin_correct_the_cause_not_a_viewer(
         "credit_before_yen": 1_000,
         "credit_yen": 0,
     }
-    intent = app_client.post(url, json={"cause": "intent"}, headers=bearer(tokens["admin"]))
+    [monitored] = session.exec(select(Outage.id).where(Outage.serial == FAILED)).all()
+    intent = app_client.post(  # by the monitoring outage's id, as /api/v1/outages shows it
+        f"/api/v1/sla/outages/{monitored}/cause?monitoring=true",
+        json={"cause": "intent"},
+        headers=bearer(tokens["admin"]),
+    )
     assert intent.status_code == 200, intent.text
     assert (intent.json()["cause"], intent.json()["credit_yen"]) == ("negligence", 1_062)
     bad = app_client.post(url, json={"cause": "weather"}, headers=bearer(tokens["noc"]))
