@@ -11,7 +11,7 @@ from rich.table import Table
 
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, note
 from core.timeutil import parse_instant, show, utcnow
-from sla import service
+from sla import causes, service
 from sla.domain import CreditBasis, OutageCause, parse_cause
 from sla.schemas import CreditReportOut
 
@@ -117,14 +117,14 @@ def cause_cmd(
 ) -> None:
     """Correct an outage's cause (monitoring records the provider's); the credit follows."""
     with cli_session() as session:
-        change = service.set_cause(
+        change = causes.set_cause(
             session=session,
             actor=cli_actor(),
             outage_id=outage_id,
             cause=parse_cause(cause.value),
             note=note_text,
             now=utcnow(),
-            source=service.MONITORING_SOURCE if monitoring else None,
+            source=causes.MONITORING_SOURCE if monitoring else None,
         )
         sla_id, now_cause = change.outage.id, change.outage.cause
     if change.credit_yen is None:

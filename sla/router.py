@@ -15,7 +15,7 @@ from api.responses import csv_response
 from core.audit import Actor
 from core.policy import Operation
 from core.timeutil import as_utc, utcnow
-from sla import service
+from sla import causes, service
 from sla.models import SlaOutage
 from sla.report_pdf import render_credit_report
 from sla.schemas import (
@@ -110,14 +110,14 @@ def set_cause(
 ) -> CauseOut:
     """Correct an outage's cause (monitoring records the provider's); the credit follows,
     shown before and after (null while ongoing or without an SLA policy)."""
-    change = service.set_cause(
+    change = causes.set_cause(
         session=session,
         actor=actor,
         outage_id=outage_id,
         cause=body.cause,
         note=body.note,
         now=utcnow(),
-        source=service.MONITORING_SOURCE if monitoring else None,
+        source=causes.MONITORING_SOURCE if monitoring else None,
     )
     assert change.outage.id is not None
     return CauseOut(

@@ -23,6 +23,7 @@ from core.errors import NotFound
 from core.models import AuditEntry
 from monitoring.models import Outage
 from monitoring.service import close_outage, open_outage
+from sla import causes
 from sla import service as sla
 from sla.domain import CreditBasis, OutageCause, parse_cause
 from sla.models import SlaOutage
@@ -80,7 +81,7 @@ def test_the_cause_corrected_recomputes_the_credit_and_is_audited(
     sla_id = monitoring_outage(session, tmp_path)
     assert credited(session) == [(sla_id, 1_000)]
 
-    to_customer = sla.set_cause(
+    to_customer = causes.set_cause(
         session=session,
         actor=DESK,
         outage_id=sla_id,
@@ -96,12 +97,12 @@ def test_the_cause_corrected_recomputes_the_credit_and_is_audited(
     assert to_customer.contract == "C-RMA-UTM"
     assert credited(session) == []
 
-    to_intent = sla.set_cause(
+    to_intent = causes.set_cause(
         session=session, actor=DESK, outage_id=sla_id, cause=parse_cause("intent"), now=BACK
     )
     assert (to_intent.credit_before_yen, to_intent.credit_yen) == (0, 1_062)
     assert credited(session) == [(sla_id, 1_062)]
-    same = sla.set_cause(
+    same = causes.set_cause(
         session=session, actor=DESK, outage_id=sla_id, cause=OutageCause.NEGLIGENCE, now=BACK
     )  # the same cause again: nothing changes, nothing is recorded
     assert (same.credit_before_yen, same.credit_yen) == (1_062, 1_062)
@@ -132,7 +133,7 @@ def test_an_ongoing_outage_has_no_credit_yet_and_an_unknown_one_is_not_found(
     sla_id = monitoring_outage(session, tmp_path, ended=False)
     [monitored] = session.exec(select(Outage.id).where(Outage.serial == FAILED)).all()
     assert monitored is not None
-    change = sla.set_cause(  # named by the monitoring outage's own id
+    change = causes.set_cause(  # named by the monitoring outage's own id
         session=session,
         actor=DESK,
         outage_id=monitored,
@@ -143,7 +144,7 @@ def test_an_ongoing_outage_has_no_credit_yet_and_an_unknown_one_is_not_found(
     assert (change.outage.id, change.outage.cause) == (sla_id, "customer")
     assert (change.credit_before_yen, change.credit_yen) == (None, None)
     with pytest.raises(NotFound):
-        sla.set_cause(
+        causes.set_cause(
             session=session,
             actor=DESK,
             outage_id=monitored + 1000,
@@ -152,7 +153,7 @@ def test_an_ongoing_outage_has_no_credit_yet_and_an_unknown_one_is_not_found(
             source="monitoring",
         )
     with pytest.raises(NotFound):
-        sla.set_cause(
+        causes.set_cause(
             session=session, actor=DESK, outage_id=999_999, cause=OutageCause.CUSTOMER, now=BACK
         )
     with pytest.raises(ValueError):
