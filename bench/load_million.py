@@ -81,10 +81,11 @@ def rma(request):
 def rmas(request):
     serial, limit = request.query_params["serial"], int(request.query_params.get("limit", 20))
     with POOL.connection() as conn:
-        total = conn.execute("SELECT count(*) AS n FROM rma WHERE failed_serial = %s",
-                             (serial,)).fetchone()["n"]
-        items = conn.execute(RMA + "WHERE failed_serial = %s ORDER BY id LIMIT %s",
-                             (serial, limit)).fetchall()
+        where = "WHERE failed_serial = %s OR replacement_serial = %s"  # as rma.views.list_rmas
+        total = conn.execute("SELECT count(*) AS n FROM rma " + where,
+                             (serial, serial)).fetchone()["n"]
+        items = conn.execute(RMA + where + " ORDER BY id LIMIT %s",
+                             (serial, serial, limit)).fetchall()
     return JSONResponse({"total": total, "items": [plain(r) for r in items]})
 
 app = Starlette(routes=[
@@ -186,14 +187,18 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="processes of each app")
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use the schema a --keep run left (no reload)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     schema = f"bench_load_{args.rows}"
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    with psycopg.connect(DSN, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{schema}"')
+    if not args.reuse:
+        with psycopg.connect(DSN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            conn.execute(f'CREATE SCHEMA "{schema}"')
     tmp = Path(tempfile.mkdtemp(prefix="netkeep-load-"))
     processes: list[subprocess.Popen[bytes]] = []
     print(f"load average before: {uptime()}")
@@ -202,16 +207,18 @@ def main() -> None:
         migrate.upgrade(url)
         engine = make_engine(url)
         with Session(engine) as session:
-            seed_catalogue(session=session, actor=BENCH)
+            if not args.reuse:
+                seed_catalogue(session=session, actor=BENCH)
             token = auth.create_token(
-                session=session, actor=BENCH, name="bench-viewer", role=Role.VIEWER
+                session=session, actor=BENCH, name=f"bench-{time.time_ns()}", role=Role.VIEWER
             ).token
             session.commit()
         engine.dispose()
-        load_postgres(schema, args.rows, 0.01)
+        if not args.reuse:
+            load_postgres(schema, args.rows, 0.01)
         print(
-            f"PostgreSQL schema {schema}: {args.rows:,} devices and RMAs COPY-loaded "
-            f"in {time.perf_counter() - started:.1f} s"
+            f"PostgreSQL schema {schema}: {args.rows:,} devices and RMAs "
+            f"{'reused' if args.reuse else 'COPY-loaded'} in {time.perf_counter() - started:.1f} s"
         )
         (tmp / "bare.py").write_text(BARE_APP)
         env = os.environ | {

@@ -23,6 +23,7 @@ class Rma(SQLModel, table=True):
         # The sweep, "due this week" and "overdue" all filter on status and due date.
         Index("ix_rma_status_due_date", "status", "due_date"),
         Index("ix_rma_failed_serial", "failed_serial"),
+        Index("ix_rma_replacement_serial", "replacement_serial"),  # the list's serial filter
         Index(
             "ix_rma_awaiting_return",
             "id",
