@@ -363,6 +363,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     for router in api_routers():
         app.include_router(router, prefix="/api/v1")
+    from api.portal import router as portal_router  # customer tokens only: not a staff route
+
+    app.include_router(portal_router, prefix="/api/v1")
     from monitoring.router import WEBHOOK_PATH, meraki_webhook_fast, webhook_router
 
     app.include_router(webhook_router)
