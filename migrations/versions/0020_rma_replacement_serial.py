@@ -2,8 +2,8 @@
 
 Without it the serial filter scans every RMA: 3 req/s at 1,000,000 RMAs (bench/load_million.py).
 
-Revision ID: 0019_rma_replacement_serial
-Revises: 0018_monitoring_links (the brief names no revision; the lead re-chains)
+Revision ID: 0020_rma_replacement_serial
+Revises: 0019_portal (the brief names no revision; the lead re-chains)
 Create Date: 2026-12-06 10:40:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0019_rma_replacement_serial"
-down_revision: str | None = "0018_monitoring_links"
+revision: str = "0020_rma_replacement_serial"
+down_revision: str | None = "0019_portal"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
