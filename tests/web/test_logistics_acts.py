@@ -11,7 +11,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from tests.service.rma_builders import SPARE, build_world, open_and_decide, shipped_rma
+from inventory import service as inventory
+from sandbox.server import SandboxServer
+from tests.service.rma_builders import FAILED, SPARE, build_world, open_and_decide, shipped_rma
 from tests.web.logistics_world import actions, reserved_rma, status_of
 
 ACT_FORM = re.compile(r'<form method="post" action="/ui/logistics/rmas/(\d+)/(\w+)"')
@@ -175,3 +177,37 @@ def test_other_roles_may_not_act(
         )
         assert answer.status_code == 403, role
     assert status_of(session, rma.id or 0) == "replacement_reserved"
+
+
+def test_the_swap_on_the_dashboard_goes_through_the_sdk_and_a_failure_frees_the_form(
+    session: Session, tmp_path: Path, web_client: Callable[[str], Any], sandbox: SandboxServer
+) -> None:
+    build_world(session, tmp_path)
+    rma = shipped_rma(session, swap=False)
+    failed = inventory.get_device(session=session, serial=FAILED)
+    failed.network_id = "N_demo_osaka"  # the dashboard has it elsewhere: the swap must refuse
+    session.add(failed)
+    session.commit()
+    client = web_client("logistics")
+    url = f"/ui/logistics/rmas/{rma.id}"
+    form = {
+        "swapped_by": "provider",
+        "update_dashboard": "1",
+        "form_key": form_key_of(client.get(url).text, "swap"),
+    }
+    refused = client.post(f"{url}/swap", data=form)
+    assert refused.status_code >= 400 and "N_demo_osaka" in refused.text
+    assert status_of(session, rma.id or 0) == "shipped"
+    assert actions(session, "rma.swap_failed") == 1
+    sdk = sandbox.dashboard_api()
+    tokyo = {d["serial"] for d in sdk.networks.getNetworkDevices("N_demo_tokyo")}
+    assert FAILED in tokyo and SPARE not in tokyo
+    failed = inventory.get_device(session=session, serial=FAILED)
+    failed.network_id = "N_demo_tokyo"  # corrected: the same form goes through
+    session.add(failed)
+    session.commit()
+    done = client.post(f"{url}/swap", data=form, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == f"{url}?done=swap"
+    assert status_of(session, rma.id or 0) == "swapped"
+    tokyo = {d["serial"] for d in sdk.networks.getNetworkDevices("N_demo_tokyo")}
+    assert SPARE in tokyo and FAILED not in tokyo
