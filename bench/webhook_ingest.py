@@ -1,7 +1,7 @@
 """Benchmark: Meraki webhooks ingested per second by one API worker process, over loopback HTTP.
 
 Run by hand:  .venv/bin/python -m bench.webhook_ingest [--seconds 10] [--connections 32]
-                [--db postgresql | --db URL] [--down 0.0] [--baseline /work/main]
+                [--db postgresql | --db URL] [--down 0.0] [--baseline ../old-checkout]
 
 `--baseline` serves another checkout's app first under the same load (before/after in one run).
 Besides webhooks/s the server's CPU time is printed: on a shared machine webhooks per CPU
@@ -212,7 +212,7 @@ def main() -> None:
     parser.add_argument(
         "--baseline",
         type=Path,
-        help="also serve the app from this checkout first (e.g. /work/main), same load",
+        help="also serve the app from this checkout first (e.g. ../old-checkout), same load",
     )
     args = parser.parse_args()
     roots = [args.baseline.resolve(), ROOT] if args.baseline else [ROOT]

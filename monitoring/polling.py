@@ -51,6 +51,25 @@ class OrganizationsPolled:
 
     reports: list[PollReport] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, DomainError] = field(default_factory=dict, repr=False)
+    """The error behind each of `failed` (an API answers it as such when every one failed)."""
+
+    @property
+    def devices(self) -> int:
+        return sum(r.devices for r in self.reports)
+
+    @property
+    def opened(self) -> list[int]:
+        return [o for r in self.reports for o in r.opened]
+
+    @property
+    def closed(self) -> list[int]:
+        return [c for r in self.reports for c in r.closed]
+
+    def raise_if_none_polled(self) -> None:
+        """Raise the first organization's error when every organization failed."""
+        if not self.reports and self.errors:
+            raise next(iter(self.errors.values()))
 
 
 def poll_organizations(
@@ -114,4 +133,5 @@ def poll_organizations(
             except DomainError as exc:  # this organization's read failed; the others go on
                 log.warning("liveness poll of organization %s failed: %s", org, exc)
                 done.failed[org] = str(exc)
+                done.errors[org] = exc
     return done

@@ -11,24 +11,24 @@ from api.deps import Reader, SessionDep, SettingsDep, guard, session_factory
 from api.pages import PageOut, page_out
 from api.params import Id, Limit, Offset
 from core.audit import SYSTEM, Actor
-from core.db import begin_write
 from core.errors import PayloadTooLarge
 from core.keys import installation_key
 from core.paging import page_of_query
 from core.policy import Operation
-from core.settings import Settings, business_calendar
+from core.settings import Settings, business_calendar, monitor_organizations
 from core.timeutil import utcnow
 from dashboard.monitoring import MerakiMonitoring
 from monitoring import alerts, contacts, notices, service
 from monitoring.domain import Debounce
 from monitoring.ingest import AlertWriter
+from monitoring.polling import poll_organizations
 from monitoring.schemas import (
     AlertOut,
     ContactIn,
     ContactOut,
     NoticeOut,
     OutageOut,
-    PollOut,
+    PollsOut,
     ReceivedOut,
     RmaFromOutageIn,
 )
@@ -173,46 +173,28 @@ def list_notices(
     )
 
 
-@router.post("/monitor/poll", response_model=PollOut)
-def poll(request: Request, settings: SettingsDep, dashboard: MonitoringDep, actor: Noc) -> PollOut:
-    """Poll the organization's liveness now (the worker does it on its schedule).
+@router.post("/monitor/poll", response_model=PollsOut)
+def poll(request: Request, settings: SettingsDep, dashboard: MonitoringDep, actor: Noc) -> PollsOut:
+    """Poll every monitored organization's liveness now, side by side (the worker does it on
+    its schedule); one organization failing is listed in `failed`, the others are recorded
+    (when every one fails, the first failure is the answer).
 
-    The baseline is read and that read ended, the dashboard is read with no transaction open,
-    then the outcome is written in one short write transaction (so a slow dashboard never holds
-    the database's write lock).
+    Per organization the baseline is read and that read ended, the dashboard is read with no
+    transaction open, then the outcome is written in one short write transaction (so a slow
+    dashboard never holds the database's write lock).
     """
-    factory = session_factory(request)
-    now = utcnow()
-    org = settings.meraki_org_id
-    with factory() as session:
-        baseline = service.last_poll_at(session=session, organization_id=org)
-        session.commit()
-    if baseline is not None and now <= baseline:
-        return PollOut.of(service.PollReport(org, now, service.FULL_LIST, 0, repeated=True))
-    sighting = service.read_liveness(
+    done = poll_organizations(
+        session_factory=session_factory(request),
         dashboard=dashboard,
-        organization_id=org,
-        baseline=baseline,
-        now=now,
+        organization_ids=monitor_organizations(settings),
+        actor=actor,
+        now=utcnow(),
+        debounce=Debounce(settings.monitor_debounce_polls, settings.monitor_debounce_minutes),
         prefer_change_history=settings.monitor_change_history,
+        calendar=business_calendar(settings),
     )
-    with factory() as session:
-        try:
-            begin_write(session)
-            report = service.record_poll(
-                session=session,
-                sighting=sighting,
-                actor=actor,
-                debounce=Debounce(
-                    settings.monitor_debounce_polls, settings.monitor_debounce_minutes
-                ),
-                calendar=business_calendar(settings),
-            )
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-    return PollOut.of(report)
+    done.raise_if_none_polled()
+    return PollsOut.of(done)
 
 
 @router.get("/contacts", response_model=PageOut[ContactOut])

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import Request
 from sqlmodel import Session
-from web.session import WebUser, staff_user
 
 from core.policy import Operation
 from core.settings import Settings
 from rma.domain import RmaStatus
+from web.session import WebUser, staff_user
 
 Clerk = Annotated[WebUser, staff_user(Operation.RMA_LOGISTICS)]
 """A logistics clerk or an admin: the roles the API lets reserve, ship, swap and receive."""

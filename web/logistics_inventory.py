@@ -14,9 +14,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
-from web.forms import CheckedForm, claim_submission, finish_submission, form_key_of
-from web.render import render
-from web.session import actor_of
 
 from api.deps import SessionDep
 from api.uploads import read_upload
@@ -26,7 +23,10 @@ from inventory import importer
 from inventory import service as inventory
 from inventory.domain import DeviceStatus
 from inventory.import_report import located, stash_upload, stashed_upload
+from web.forms import CheckedForm, claim_submission, finish_submission, form_key_of
 from web.logistics_common import Stocker, settings_of, undo
+from web.render import render
+from web.session import actor_of
 
 router = APIRouter(prefix="/inventory")
 Text = Annotated[str, Query(max_length=120)]

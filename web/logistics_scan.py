@@ -7,15 +7,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from web.forms import (
-    CheckedForm,
-    claim_submission,
-    finish_submission,
-    form_key_of,
-    problems_by_field,
-)
-from web.render import render
-from web.session import actor_of
 
 from api.deps import SessionDep
 from core.errors import NotFound, Problem, ValidationFailed
@@ -24,7 +15,16 @@ from rma import scanning, service
 from rma.domain import Disposition
 from rma.scan_rules import BLOCKING, ScanAction
 from rma.scanning import ScanPreview
+from web.forms import (
+    CheckedForm,
+    claim_submission,
+    finish_submission,
+    form_key_of,
+    problems_by_field,
+)
 from web.logistics_common import Clerk, settings_of, undo
+from web.render import render
+from web.session import actor_of
 
 router = APIRouter(prefix="/scan")
 Mode = Literal["ship", "receive"]

@@ -1,7 +1,7 @@
 """The NOC pages without a browser: the queue, refusals shown on the change's page (four-eyes,
 CSRF, a missing reason), one effect per form, the liveness page and its one-step RMA.
 
-Rules (issue 12, DOMAIN.md): the NOC and admins approve and operate changes; every staff role
+Rules (issue 12, docs/domain.md): the NOC and admins approve and operate changes; every staff role
 reads (as over the API), customers have no NOC pages; who submitted a change never approves it.
 """
 
