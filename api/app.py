@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -191,6 +191,7 @@ TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": Fa
 HOT_READ = re.compile(r"^/api/v1/devices/([^/]+)$")
 HotEndpoint = Callable[[Request, str, str | None], Awaitable[bytes]]
 """The hot read: (request, path parameter, bearer token or None) → the 200 JSON body."""
+HotPost = Callable[[Request], Awaitable[Response]]
 
 
 class HotReadDispatcher:
@@ -202,11 +203,20 @@ class HotReadDispatcher:
     ids, and answers with the armour's headers (`api.armour.API_JSON_HEADERS`). A request the
     armour could refuse or alter — a Host not yet seen allowed, a body (Content-Length or
     Transfer-Encoding) — takes the armoured path instead. FastAPI still documents the route.
+    `hot_posts` skips FastAPI the same way for POSTs to exact paths (the Meraki webhook
+    receiver, whose ingest rate is its point: `bench/webhook_ingest.py`), inside the armour.
     """
 
-    def __init__(self, api: FastAPI, hot: HotEndpoint, settings: Settings) -> None:
+    def __init__(
+        self,
+        api: FastAPI,
+        hot: HotEndpoint,
+        settings: Settings,
+        hot_posts: dict[str, HotPost] | None = None,
+    ) -> None:
         self.api = api
         self.hot = hot
+        self.hot_posts = dict(hot_posts or {})
         self.entry, self.hosts = armour(self.dispatch, settings)
 
     @property
@@ -243,7 +253,33 @@ class HotReadDispatcher:
                 request_id = next((v for k, v in headers if k == b"x-request-id"), None)
                 await self.serve_hot(scope, receive, send, match.group(1), token, request_id)
                 return
+        elif scope["type"] == "http" and scope["method"] == "POST":
+            post = self.hot_posts.get(scope["path"])
+            if post is not None:
+                await self.serve_post(scope, receive, send, post)
+                return
         await self.api(scope, receive, send)
+
+    async def serve_post(self, scope: Scope, receive: Receive, send: Send, post: HotPost) -> None:
+        """A hot POST (inside the armour, which adds its headers) with the app's error mapping."""
+        request_id = _request_id(scope)
+        scope["app"] = self.api
+        scope.setdefault("state", {})["request_id"] = request_id
+        scope["path_params"] = {}
+        request = Request(scope, receive)
+        unexpected: Exception | None = None
+        try:
+            response = await post(request)
+        except Exception as exc:
+            try:
+                response = await _handler_for(exc)(request, exc)
+            except Exception:  # a handler that declines (an untranslated database error)
+                response = await _unexpected(request, exc)
+            unexpected = exc if response.status_code == 500 else None
+        response.raw_headers.append((b"x-request-id", request_id.encode()))
+        await response(scope, receive, send)
+        if unexpected is not None:
+            raise unexpected  # logged by the server, as Starlette's ServerErrorMiddleware does
 
     async def serve_hot(
         self,
@@ -401,11 +437,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     for router in api_routers():
         app.include_router(router, prefix="/api/v1")
-    from monitoring.router import webhook_router
+    from api.portal import router as portal_router  # customer tokens only: not a staff route
+
+    app.include_router(portal_router, prefix="/api/v1")
+    from monitoring.router import WEBHOOK_PATH, meraki_webhook_fast, webhook_router
 
     app.include_router(webhook_router)
     mount_web(app)
     from inventory.router import device_fast
 
     document_error_statuses(app)
-    return HotReadDispatcher(app, device_fast, settings)
+    return HotReadDispatcher(
+        app, device_fast, settings, hot_posts={WEBHOOK_PATH: meraki_webhook_fast}
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
@@ -22,7 +23,7 @@ from api.read_path import read_memo as read_memo
 from api.read_path import run_read as run_read
 from core import audit
 from core.audit import Actor
-from core.auth import Role, authenticate_digest, token_digest
+from core.auth import Role, TokenRole, authenticate_digest, token_digest
 from core.db import begin_write
 from core.errors import AuthenticationFailed, PermissionDenied
 from core.policy import Operation, allowed_roles
@@ -89,8 +90,8 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def authorize(request: Request, token: str | None, allowed: frozenset[Role]) -> Actor:
-    """The Actor behind a bearer token, if its role is allowed (401 vs 403, refusals audited)."""
+async def identify(request: Request, token: str | None) -> Identity:
+    """The live identity behind a bearer token, or 401 (the refusal logged, audited when due)."""
     request_id = request.scope.get("state", {}).get("request_id")
     if token is None:
         raise AuthenticationFailed("an API token is required (Authorization: Bearer <token>)")
@@ -112,6 +113,13 @@ async def authorize(request: Request, token: str | None, allowed: frozenset[Role
             await _refused(request, anonymous, "unauthenticated")
             raise AuthenticationFailed("the API token is unknown or revoked")
         cache.put(digest, identity)
+    return identity
+
+
+async def authorize(request: Request, token: str | None, allowed: frozenset[Role]) -> Actor:
+    """The Actor behind a bearer token, if its role is allowed (401 vs 403, refusals audited)."""
+    identity = await identify(request, token)
+    request_id = request.scope.get("state", {}).get("request_id")
     actor = Actor(name=identity.name, role=identity.role, request_id=request_id)
     if actor.role not in allowed:
         await _refused(request, actor, "denied")
@@ -146,7 +154,7 @@ def _load_identity(request: Request, digest: str) -> Identity | None:
             row = authenticate_digest(session=session, digest=digest)
         except AuthenticationFailed:
             return None
-        return Identity(name=row.name, role=row.role)
+        return Identity(name=row.name, role=row.role, customer=row.customer)
 
 
 async def _refused(request: Request, actor: Actor, outcome: str) -> None:
@@ -176,6 +184,37 @@ def _audit_refusal(
             session.commit()
     except DBAPIError:
         log.warning("auth refusal not audited (database busy): %s %s", source, route)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerCaller:
+    """A customer token's caller: its actor (`customer:<token name>`), customer and signer."""
+
+    actor: Actor
+    customer: str
+    signer: str
+
+
+async def customer_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> CustomerCaller:
+    """The portal's guard: only a token bound to a customer passes (staff tokens get 403)."""
+    identity = await identify(request, credentials.credentials if credentials else None)
+    request_id = getattr(request.state, "request_id", None)
+    if identity.role != TokenRole.CUSTOMER.value or not identity.customer:
+        actor = Actor(name=identity.name, role=identity.role, request_id=request_id)
+        await _refused(request, actor, "denied")
+        raise PermissionDenied(
+            "the portal is for customer tokens; staff use the other routes", role=identity.role
+        )
+    actor = Actor(
+        name=f"customer:{identity.name}", role=TokenRole.CUSTOMER.value, request_id=request_id
+    )
+    return CustomerCaller(actor=actor, customer=identity.customer, signer=identity.name)
+
+
+Customer = Annotated[CustomerCaller, Depends(customer_caller)]
 
 
 def guard(operation: Operation) -> RoleGuard:

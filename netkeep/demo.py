@@ -245,4 +245,7 @@ notice to なにわ物産 waits for the UTM window (Mon–Sat 9–17 JST) and th
   netkeep monitor outages --open                             # since when, site, contract
   netkeep monitor notices                                    # due at the next window start
   netkeep monitor rma 1                                      # the RMA for that outage, one step
+  netkeep sla cause 1 --monitoring --cause customer --note "宅内の電源工事"
+                                                             # the provider's by default: the
+                                                             # desk says the customer's (audited)
 """

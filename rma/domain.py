@@ -251,3 +251,50 @@ def tokyo_month_bounds(now: datetime) -> tuple[datetime, datetime]:
 def format_yen(amount: int) -> str:
     """¥ and thousands separators: 140800 → ¥140,800 (negative as -¥1,000)."""
     return f"-¥{-amount:,}" if amount < 0 else f"¥{amount:,}"
+
+
+class DueFlag(StrEnum):
+    """How the logistics board marks an RMA's return period."""
+
+    OVERDUE = "overdue"  # past its deadline and not back (shown in red)
+    DUE_THIS_WEEK = "due_this_week"  # the period ends in this Tokyo week (Monday to Sunday)
+
+
+def due_flag(status: RmaStatus, due: date | None, today: date) -> DueFlag | None:
+    """The board's mark for an RMA on `today` (Tokyo): overdue first, then due this week.
+
+    Overdue: swept (overdue, charged) or still waiting after its due date, even if the sweep has
+    not run yet. Due this week: still waiting and the due date falls in today's Tokyo week.
+    """
+    if status in UNRETURNED:
+        return DueFlag.OVERDUE
+    if status not in AWAITING_RETURN or due is None:
+        return None
+    if today > due:
+        return DueFlag.OVERDUE
+    monday, sunday = tokyo_week(today)
+    return DueFlag.DUE_THIS_WEEK if monday <= due <= sunday else None
+
+
+class LogisticsAct(StrEnum):
+    """What a logistics clerk may do to an RMA by hand (beside scanning to ship and receive)."""
+
+    RESERVE = "reserve"  # set a replacement aside (again: another unit, the old one back)
+    RELEASE = "release"  # give the reserved unit back to stock
+    SWAP = "swap"  # record that the replacement took the failed unit's place
+    PICKUP = "pickup"  # book the courier to collect the failed unit
+
+
+def logistics_acts(status: RmaStatus, *, swapped: bool) -> frozenset[LogisticsAct]:
+    """The acts the state table allows now: the same moves the services check with `advance`."""
+    nxt = TRANSITIONS[status]
+    acts: set[LogisticsAct] = set()
+    if _S.REPLACEMENT_RESERVED in nxt or status is _S.REPLACEMENT_RESERVED:
+        acts.add(LogisticsAct.RESERVE)
+    if status is _S.REPLACEMENT_RESERVED:  # the move back to replacement_needed is a release
+        acts.add(LogisticsAct.RELEASE)
+    if status in SWAPPABLE and not swapped:
+        acts.add(LogisticsAct.SWAP)
+    if _S.PICKUP_REQUESTED in nxt:
+        acts.add(LogisticsAct.PICKUP)
+    return frozenset(acts)
