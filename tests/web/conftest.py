@@ -3,7 +3,7 @@ accounts, signed-in pages and clients, screenshots.
 
 - `web_server`: the real app on a free loopback port, inside the test's rolled-back transaction
   (both databases, through `database_url`), the dashboard pointed at the sandbox;
-- `browser` (one per session): Playwright's chromium from /usr/bin/chromium;
+- `browser` (one per test module): Playwright's chromium from /usr/bin/chromium;
 - `web_account(role, customer=None) -> (name, password)`;
 - `signed_in_page(role | (name, password))` and `phone_page(...)` (360×740, touch): a Playwright
   page signed in through the login form;
@@ -151,9 +151,15 @@ def web_account(session: Session) -> Callable[..., tuple[str, str]]:
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless chromium for the session (Debian's, never a downloaded one)."""
+    """One headless chromium per test module (Debian's, never a downloaded one).
+
+    Not one per session: Playwright's sync API keeps its event loop set on the thread while it
+    runs, so a later test on the same xdist worker calling `asyncio.run` would fail ("cannot be
+    called from a running event loop"). Pytest tears a module's fixtures down before the next
+    module's first test, so the loop never outlives the page tests.
+    """
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make test`, which installs Debian's chromium")
     from playwright.sync_api import sync_playwright
