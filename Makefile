@@ -42,10 +42,10 @@ test: lint chromium
 # PostgreSQL, schemathesis, the role matrix, the secret scan and abuse, with a table of figures.
 # The short form runs inside `make test`; the full one takes minutes.
 reliability: $(STAMP)
-	$(VENV)/bin/pytest --reliability=full -m reliability -n 2 -q -p no:randomly
+	$(VENV)/bin/pytest --reliability=full -m reliability -n 2 -q
 
 reliability-short: $(STAMP)
-	$(VENV)/bin/pytest --reliability=short -m reliability -n 2 -q -p no:randomly
+	$(VENV)/bin/pytest --reliability=short -m reliability -n 2 -q
 
 # Mutation testing (tools/mutate.py, docs/mutation.md): every pure module, survivors listed.
 mutation: $(STAMP)
