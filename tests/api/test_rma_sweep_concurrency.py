@@ -6,6 +6,7 @@ charged (or 409 while a sweep runs) — never a 5xx.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -25,7 +26,8 @@ from rma.models import DamageChargeRecord, Rma
 from tests.conftest import ADMIN, bearer
 from tests.service.test_rma_concurrency import committed  # noqa: F401 (the fixture)
 
-CLIENTS = 12
+# `make reliability` races 50 (NETKEEP_RELIABILITY_CLIENTS); `make test` 12
+CLIENTS = int(os.environ.get("NETKEEP_RELIABILITY_CLIENTS", "12"))
 
 
 def test_concurrent_sweep_requests_charge_each_overdue_rma_once(
