@@ -14,7 +14,6 @@ every sheet again finds nothing to change.
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import os
 import random
 import signal
@@ -23,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,10 @@ from sqlmodel import Session, col, create_engine, select
 
 from bench.provisioning import KEY, admin, start_sandbox, totals, utm_sheet, wireless_sheet
 from core import migrate
+from core.settings import Settings
 from dashboard.provisioning import MerakiProvisioning
 from dashboard.session import build_sdk
 from provisioning.models import ProvisioningJob
-from core.settings import Settings
 from provisioning.service import ProvisioningOptions, plan_sheet
 from provisioning.sheet_io import dump_yaml
 from provisioning.sheet_model import Sheet
@@ -98,7 +98,7 @@ def converged(
     if twice:
         return False, f"networks not exactly once: {twice[:3]}"
     # the PSKs the CLI set are compared with its record of them, under its installation key
-    settings = Settings(database_url=db_url, var_dir=var, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(database_url=db_url, var_dir=var, _env_file=None)
     options = replace(ProvisioningOptions.from_settings(settings), require_survey=False)
     left = [
         s.site.name

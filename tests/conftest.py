@@ -25,7 +25,10 @@ from core.db import make_engine
 from core.settings import Settings
 from inventory.catalogue_defaults import seed_catalogue
 
-pytest_plugins = ["sandbox.testing", "netdevices.testing", "tests.contract.spec.coverage_plugin",
+pytest_plugins = [
+    "sandbox.testing",
+    "netdevices.testing",
+    "tests.contract.spec.coverage_plugin",
     "tests.reliability.plugin",
 ]
 

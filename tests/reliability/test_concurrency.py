@@ -50,7 +50,7 @@ def test_racing_approvals_of_one_change_request_approve_it_once(
         }
         session.commit()
         field, noc = made[Role.FIELD].token, made[Role.NOC].token
-    settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(database_url=url, _env_file=None)
     app = create_app(settings, engine)
     answers: list[tuple[int, str]] = []
     lock = threading.Lock()

@@ -41,7 +41,7 @@ def stock(db_url: str, folder: Path, sheets: int, points: int) -> None:
     for tag in TAGS[: points + 1]:
         for i in range(sheets):
             sheet = utm_sheet(tag, i) if i % 2 == 0 else wireless_sheet(tag, i)
-            rows += [f"{d.serial},{d.model},,in_stock,,,,,,,,\n" for d in sheet.devices]
+            rows += [f"{d.serial},{d.model},,in_stock,,,,,,,,\n" for d in sheet.devices or []]
     path = folder / "units.csv"
     path.write_text(HEADER + "".join(rows), encoding="utf-8")
     engine = make_engine(db_url)

@@ -66,7 +66,7 @@ def client(
     sandbox: SandboxServer, engine: Engine, session: Session, tmp_path: Path
 ) -> Iterator[TestClient]:
     """The app on the rolled-back session, its dashboard the sandbox (never the internet)."""
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         database_url=str(engine.url),
         var_dir=tmp_path / "var",
         meraki_base_url=sandbox.base_url,
@@ -125,9 +125,7 @@ def test_every_operation_answers_each_caller_as_the_role_table_documents(
                 if status >= 500 or not ok:
                     wrong.append(f"{method} {url} as {caller}: {status}, documented {expected}")
     missing = sorted(set(endpoints) - listed_seen)
-    operations = sum(
-        1 for t, ms in openapi["paths"].items() if t.startswith(PREFIX) for _ in ms
-    )
+    operations = sum(1 for t, ms in openapi["paths"].items() if t.startswith(PREFIX) for _ in ms)
     figure("operations", operations)
     figure("calls", sum(seen.values()))
     figure("by_class", dict(sorted(seen.items())))

@@ -1,8 +1,9 @@
 """Secret scan: after a demo that sets PSKs, a RADIUS secret and the API key, none is anywhere.
 
 A real `netkeep serve` and sandbox (own processes, own logs) on the demo's data: the secrets are
-stored (`netkeep secret set`, PUT /secrets) and used by a sheet uploaded to the API (`secret:NAME`), then a
-sheet run locally with other values (`env:NAME`) is applied by the CLI with --json.
+stored (`netkeep secret set`, PUT /secrets) and used by a sheet uploaded to the API
+(`secret:NAME`), then a sheet run locally with other values (`env:NAME`) is applied by the CLI
+with --json.
 The dashboard must have received the values (else the scan proves nothing); then the server's
 log, every file in its var directory (but the installation key), every CLI output, every API
 response (and every GET of the OpenAPI that needs no parameter) and every row of every table are
@@ -75,9 +76,7 @@ def test_no_secret_of_a_full_demo_is_found_anywhere(
     token = load_demo(url).admin_token
     sandbox_port, api_port = free_port(), free_port()
     sandbox_base = f"http://127.0.0.1:{sandbox_port}/api/v1"
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("NETKEEP_", "AOBA_"))
-    } | {
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NETKEEP_", "AOBA_"))} | {
         "NETKEEP_DATABASE_URL": url,
         "NETKEEP_MERAKI_BASE_URL": sandbox_base,
         "NETKEEP_MERAKI_API_KEY": api_key,
@@ -134,12 +133,16 @@ def test_no_secret_of_a_full_demo_is_found_anywhere(
         cli("job", "list", "--json")
         dash = build_sdk(api_key=api_key, base_url=sandbox_base, maximum_retries=4)
         ssid = dash.wireless.getNetworkWirelessSsid(network, 1)
-        assert ssid["psk"] == via_cli["AOBA_DEVICE_PSK"], "the CLI's PSK never reached the dashboard"
+        assert ssid["psk"] == via_cli["AOBA_DEVICE_PSK"], (
+            "the CLI's PSK never reached the dashboard"
+        )
     places = {"server log": server_log.read_text(errors="replace")}
     for path in (tmp_path / "var").rglob("*"):
         if path.is_file() and path.name != "secret.key":
             places[f"var/{path.relative_to(tmp_path / 'var')}"] = path.read_text(errors="replace")
-    places |= {f"cli: {k}": v for k, v in outputs.items() if not k.startswith(("GET", "POST", "PUT"))}
+    places |= {
+        f"cli: {k}": v for k, v in outputs.items() if not k.startswith(("GET", "POST", "PUT"))
+    }
     places |= {f"api: {k}": v for k, v in outputs.items() if k.startswith(("GET", "POST", "PUT"))}
     rows = 0
     for table, row in table_rows(url):
