@@ -5,8 +5,9 @@ tests/reliability/ (marked `reliability`, left out of the ordinary run) at full 
 with the existing tests each section reuses (listed in SECTIONS, marked here). The short form
 (`--reliability=short`, `make reliability-short`, inside `make test` after its pytest) runs only
 the suite's own tests, small, but the slow ones in FULL_ONLY: the reused tests have just run in
-`make test`'s pytest. Either prints one table: per section the tests passed/failed and the figures the tests recorded with the
-`figure` fixture (tests/reliability/conftest.py) or `record_property("figure:<name>", value)`.
+`make test`'s pytest. Either prints one table: per section the tests passed/failed and the
+figures the tests recorded with the `figure` fixture (tests/reliability/conftest.py) or
+`record_property("figure:<name>", value)`.
 The table is also written to var/reliability-<mode>.json.
 """
 
