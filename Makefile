@@ -42,7 +42,7 @@ test: lint chromium
 # PostgreSQL, schemathesis, the role matrix, the secret scan and abuse, with a table of figures.
 # The short form runs inside `make test`; the full one takes minutes.
 reliability: $(STAMP)
-	$(VENV)/bin/pytest --reliability=full -m reliability -n 2 -q
+	NETKEEP_RELIABILITY_CLIENTS=50 $(VENV)/bin/pytest --reliability=full -m reliability -n 2 -q
 
 reliability-short: $(STAMP)
 	$(VENV)/bin/pytest --reliability=short -m reliability -n 2 -q

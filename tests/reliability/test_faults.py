@@ -1,7 +1,7 @@
 """Faults: generated sheets applied as one rollout while the dashboard misbehaves.
 
 The sandbox answers 5% of requests with a 5xx, drops 2% of connections, and a storm of 15
-consecutive 429s (Retry-After 0.01 s) is re-armed every 1.5 s. Rule (issue 15): every job of the
+consecutive 429s (Retry-After 0.01 s) and one 5xx is re-armed every 1.5 s. Rule (issue 15): every job of the
 rollout converges to its sheet (done, planning it again finds nothing), each network exists once,
 no VLAN id and no firewall rule twice, and no 429 surfaced (the waits are recorded instead).
 Short form: 4 sheets; full form: 20.
@@ -30,7 +30,7 @@ from provisioning.service import plan_sheet
 from sandbox.server import SandboxServer
 from tests.service.test_provisioning_rollout import ACTOR, OPTIONS, ORG, clock
 
-FAULTS = "5xx=0.05,drop=0.02,429burst=15,429after=0.01,seed={seed}"
+FAULTS = "5xx=0.05,5xxburst=1,drop=0.02,429burst=15,429after=0.01,seed={seed}"
 
 
 @pytest.fixture
