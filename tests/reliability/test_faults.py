@@ -1,7 +1,7 @@
 """Faults: generated sheets applied as one rollout while the dashboard misbehaves.
 
 The sandbox answers 5% of requests with a 5xx, drops 2% of connections, and a storm of 15
-consecutive 429s (Retry-After 0.01 s) is re-armed every 1.5 s.    Rule (issue 15): every
+consecutive 429s (Retry-After 0.01 s) is re-armed every 1.5 s. Rule (issue 15): every
 job of the rollout converges to its sheet (done, planning it again finds nothing), each network
 exists once, no VLAN id and no firewall rule twice, and no 429 surfaced (the waits are recorded).
 Short form: 4 sheets; full form: 20.
