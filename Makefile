@@ -29,9 +29,13 @@ roles: $(STAMP)  # README's role and exit-code tables, from core/policy.py and c
 	$(VENV)/bin/python -m api.role_table
 	$(VENV)/bin/python -m core.exit_codes
 
-# The /ui browser tests drive Debian's chromium through Playwright (never `playwright install`).
+# The /ui browser tests drive Debian's chromium through Playwright (never `playwright install`);
+# a Japanese font, or the screenshots show empty boxes for the Japanese pages.
+BROWSER_PACKAGES := chromium fonts-ipafont-gothic
 chromium:
-	@test -x /usr/bin/chromium || apt-get install -y chromium
+	@test -x /usr/bin/chromium && dpkg -s fonts-ipafont-gothic >/dev/null 2>&1 || \
+	  { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq $(BROWSER_PACKAGES) || \
+	    { apt-get update -qq && apt-get install -y -qq $(BROWSER_PACKAGES); }; }
 
 test: lint chromium
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -q

@@ -188,6 +188,7 @@ TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": Fa
 
 HOT_READ = re.compile(r"^/api/v1/devices/([^/]+)$")
 HotEndpoint = Callable[[Request, str], Awaitable[Response]]
+HotPost = Callable[[Request], Awaitable[Response]]
 
 
 class HotReadDispatcher:
@@ -197,11 +198,20 @@ class HotReadDispatcher:
     routing (one plain ASGI call instead of six nested layers) but shares the app's state
     (database, token cache), auth, error mapping (`ERROR_HANDLERS`) and request ids. FastAPI
     still documents the route in the OpenAPI schema. Both sit inside the armour (`api.armour`).
+    `hot_posts` does the same for POSTs to exact paths (the Meraki webhook receiver, whose
+    ingest rate is its point: `bench/webhook_ingest.py`).
     """
 
-    def __init__(self, api: FastAPI, hot: HotEndpoint, settings: Settings) -> None:
+    def __init__(
+        self,
+        api: FastAPI,
+        hot: HotEndpoint,
+        settings: Settings,
+        hot_posts: dict[str, HotPost] | None = None,
+    ) -> None:
         self.api = api
         self.hot = hot
+        self.hot_posts = dict(hot_posts or {})
         self.entry = armour(self.dispatch, settings)
 
     @property
@@ -217,17 +227,34 @@ class HotReadDispatcher:
             if match is not None:
                 await self.serve_hot(scope, receive, send, match.group(1))
                 return
+        elif scope["type"] == "http" and scope["method"] == "POST":
+            post = self.hot_posts.get(scope["path"])
+            if post is not None:
+                await self.serve(scope, receive, send, post, {})
+                return
         await self.api(scope, receive, send)
 
     async def serve_hot(self, scope: Scope, receive: Receive, send: Send, serial: str) -> None:
+        await self.serve(
+            scope, receive, send, lambda request: self.hot(request, serial), {"serial": serial}
+        )
+
+    async def serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        endpoint: HotPost,
+        path_params: dict[str, str],
+    ) -> None:
         request_id = _request_id(scope)
         scope["app"] = self.api
         scope.setdefault("state", {})["request_id"] = request_id
-        scope["path_params"] = {"serial": serial}
+        scope["path_params"] = path_params
         request = Request(scope, receive)
         unexpected: Exception | None = None
         try:
-            response = await self.hot(request, serial)
+            response = await endpoint(request)
         except Exception as exc:
             try:
                 response = await _handler_for(exc)(request, exc)
@@ -336,11 +363,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     for router in api_routers():
         app.include_router(router, prefix="/api/v1")
-    from monitoring.router import webhook_router
+    from api.portal import router as portal_router  # customer tokens only: not a staff route
+
+    app.include_router(portal_router, prefix="/api/v1")
+    from monitoring.router import WEBHOOK_PATH, meraki_webhook_fast, webhook_router
 
     app.include_router(webhook_router)
     mount_web(app)
     from inventory.router import device_fast
 
     document_error_statuses(app)
-    return HotReadDispatcher(app, device_fast, settings)
+    return HotReadDispatcher(
+        app, device_fast, settings, hot_posts={WEBHOOK_PATH: meraki_webhook_fast}
+    )

@@ -7,6 +7,7 @@ import logging
 import queue
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
@@ -24,7 +25,7 @@ from sqlmodel import Session
 from api.identity import REVOKED_COUNT, Identity, RefusalLedger, TokenCache
 from core import audit
 from core.audit import Actor
-from core.auth import Role, authenticate_digest, token_digest
+from core.auth import Role, TokenRole, authenticate_digest, token_digest
 from core.db import PreparedQuery, begin_write
 from core.errors import AuthenticationFailed, PermissionDenied
 from core.policy import Operation, allowed_roles
@@ -199,8 +200,8 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def authorize(request: Request, token: str | None, allowed: frozenset[Role]) -> Actor:
-    """The Actor behind a bearer token, if its role is allowed (401 vs 403, refusals audited)."""
+async def identify(request: Request, token: str | None) -> Identity:
+    """The live identity behind a bearer token, or 401 (the refusal logged, audited when due)."""
     request_id = getattr(request.state, "request_id", None)
     if token is None:
         raise AuthenticationFailed("an API token is required (Authorization: Bearer <token>)")
@@ -222,6 +223,13 @@ async def authorize(request: Request, token: str | None, allowed: frozenset[Role
             await _refused(request, anonymous, "unauthenticated")
             raise AuthenticationFailed("the API token is unknown or revoked")
         cache.put(digest, identity)
+    return identity
+
+
+async def authorize(request: Request, token: str | None, allowed: frozenset[Role]) -> Actor:
+    """The Actor behind a bearer token, if its role is allowed (401 vs 403, refusals audited)."""
+    identity = await identify(request, token)
+    request_id = getattr(request.state, "request_id", None)
     actor = Actor(name=identity.name, role=identity.role, request_id=request_id)
     if actor.role not in allowed:
         await _refused(request, actor, "denied")
@@ -256,7 +264,7 @@ def _load_identity(request: Request, digest: str) -> Identity | None:
             row = authenticate_digest(session=session, digest=digest)
         except AuthenticationFailed:
             return None
-        return Identity(name=row.name, role=row.role)
+        return Identity(name=row.name, role=row.role, customer=row.customer)
 
 
 async def _refused(request: Request, actor: Actor, outcome: str) -> None:
@@ -286,6 +294,37 @@ def _audit_refusal(
             session.commit()
     except DBAPIError:
         log.warning("auth refusal not audited (database busy): %s %s", source, route)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerCaller:
+    """A customer token's caller: its actor (`customer:<token name>`), customer and signer."""
+
+    actor: Actor
+    customer: str
+    signer: str
+
+
+async def customer_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> CustomerCaller:
+    """The portal's guard: only a token bound to a customer passes (staff tokens get 403)."""
+    identity = await identify(request, credentials.credentials if credentials else None)
+    request_id = getattr(request.state, "request_id", None)
+    if identity.role != TokenRole.CUSTOMER.value or not identity.customer:
+        actor = Actor(name=identity.name, role=identity.role, request_id=request_id)
+        await _refused(request, actor, "denied")
+        raise PermissionDenied(
+            "the portal is for customer tokens; staff use the other routes", role=identity.role
+        )
+    actor = Actor(
+        name=f"customer:{identity.name}", role=TokenRole.CUSTOMER.value, request_id=request_id
+    )
+    return CustomerCaller(actor=actor, customer=identity.customer, signer=identity.name)
+
+
+Customer = Annotated[CustomerCaller, Depends(customer_caller)]
 
 
 def guard(operation: Operation) -> RoleGuard:

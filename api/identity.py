@@ -34,6 +34,7 @@ REVOCATION_CHECK_SECONDS = 1.0
 class Identity:
     name: str
     role: str
+    customer: str | None = None
 
 
 REVOKED_COUNT = PreparedQuery(

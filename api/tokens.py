@@ -13,7 +13,7 @@ from api.pages import PageOut, list_page
 from api.params import Limit, Offset
 from core import auth
 from core.audit import Actor
-from core.auth import Role
+from core.auth import TokenRole
 from core.policy import Operation
 from core.timeutil import utcnow
 
@@ -27,19 +27,26 @@ class TokenCreate(BaseModel):
         max_length=auth.TOKEN_NAME_MAX,
         description="1-64 printable characters without '/', unique ignoring case",
     )
-    role: Role
+    role: TokenRole
+    customer: str | None = Field(
+        default=None,
+        max_length=auth.CUSTOMER_MAX,
+        description="the customer a `customer` token is bound to (as on its contracts)",
+    )
 
 
 class TokenIssued(BaseModel):
     name: str
-    role: Role
+    role: TokenRole
     token: str
+    customer: str | None = None
 
 
 class TokenOut(BaseModel):
     name: str
     role: str
     prefix: str
+    customer: str | None
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
@@ -47,8 +54,12 @@ class TokenOut(BaseModel):
 
 @router.post("/tokens", status_code=201, response_model=TokenIssued)
 def create_token(body: TokenCreate, session: SessionDep, actor: Admin) -> TokenIssued:
-    issued = auth.create_token(session=session, actor=actor, name=body.name, role=body.role)
-    return TokenIssued(name=issued.name, role=issued.role, token=issued.token)
+    issued = auth.create_token(
+        session=session, actor=actor, name=body.name, role=body.role, customer=body.customer
+    )
+    return TokenIssued(
+        name=issued.name, role=issued.role, token=issued.token, customer=issued.customer
+    )
 
 
 @router.get("/tokens", response_model=PageOut[TokenOut])

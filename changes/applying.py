@@ -24,6 +24,8 @@ from netdevices.ports import DeviceTarget, Platform
 from netdevices.push import PushStatus, push_router_config
 from netdevices.router_config import WAN_INTERFACE
 from provisioning.domain import JobStatus
+from provisioning.journal import ApplyHooks
+from provisioning.models import ProvisioningJob
 from provisioning.plan import change_rows
 from provisioning.ports import ProvisioningDashboard
 from provisioning.service import ProvisioningOptions, apply_plan, plan_sheet
@@ -63,6 +65,7 @@ def _apply_dashboard(
     options: ProvisioningOptions,
     actor: Actor,
     clock: Clock,
+    on_job: Callable[[int], None] | None = None,
 ) -> tuple[bool, dict[str, object]]:
     # The customer's existing network, by the id the inventory links to the site: never a
     # network looked up (or created) by the sheet's site name.
@@ -73,6 +76,14 @@ def _apply_dashboard(
     req.plan_rows = change_rows(plan.changes)
     if plan.empty:
         return True, {"job_id": None, "note": "nothing to change"}
+
+    def named(job: ProvisioningJob) -> None:
+        req.job_id = job.id
+        session.add(req)
+        session.commit()
+        if on_job is not None and job.id is not None:
+            on_job(job.id)
+
     job = apply_plan(
         session=session,
         dashboard=dashboard,
@@ -81,6 +92,7 @@ def _apply_dashboard(
         actor=actor,
         clock=clock,
         options=options,
+        hooks=ApplyHooks(after_create=named),
     )
     req.job_id = job.id
     req.apply_error = job.error or (
@@ -113,24 +125,21 @@ def _apply_cli(
     return ok, {"push_status": result.status.value, "warnings": list(result.warnings)}
 
 
-def apply_request(
+def begin_apply(
     *,
     session: Session,
     actor: Actor,
     calendar: BusinessCalendar,
     request_id: int,
     now: datetime,
-    dashboard: ProvisioningDashboard | None = None,
     options: ProvisioningOptions | None = None,
-    cli_factory: CliFactory | None = None,
-    clock: Clock | None = None,
     environ: Mapping[str, str] | None = None,
     allow_env: bool = True,
-) -> ChangeRequest:
-    """Plan, write and verify; the verification decides applied or failed. Committed.
+) -> Sheet:
+    """Check that the request may run now, load its sheet, and claim the apply (committed).
 
-    Applied through the API, `allow_env=False`: the sheet's ``env:`` references are refused;
-    its ``secret:NAME`` ones are opened with `options.cipher`.
+    A refusal is kept in the history and raised; a second apply racing this one gets the
+    claim's Conflict. The sheet returned (its secrets resolved) goes to `carry_out_apply`.
     """
     req = get_request(session=session, request_id=request_id)
     try:
@@ -143,6 +152,30 @@ def apply_request(
         raise
     # claimed and committed before any call: one apply however many race, no lock held
     claims.claim(session, req, "apply", statuses=[ChangeStatus.SCHEDULED], actor=actor, now=now)
+    return sheet
+
+
+def carry_out_apply(
+    *,
+    session: Session,
+    actor: Actor,
+    request_id: int,
+    sheet: Sheet,
+    now: datetime,
+    dashboard: ProvisioningDashboard | None = None,
+    options: ProvisioningOptions | None = None,
+    cli_factory: CliFactory | None = None,
+    clock: Clock | None = None,
+    environ: Mapping[str, str] | None = None,
+    on_job: Callable[[int], None] | None = None,
+) -> ChangeRequest:
+    """Write and verify a claimed request; the verification decides applied or failed.
+
+    A dashboard request names its provisioning job as soon as the job is journalled (committed
+    before the first write, then `on_job(job_id)`), so its steps can be followed as they go.
+    """
+    req = get_request(session=session, request_id=request_id)
+    session.commit()  # only read: no transaction (SQLite: no write lock) across the calls
     req.apply_error, req.push_journal, req.push_status = None, [], None
     try:
         if Target(req.target) is Target.CLI:
@@ -158,6 +191,7 @@ def apply_request(
                 options=options,
                 actor=actor,
                 clock=clock or (lambda: now),
+                on_job=on_job,
             )
     except DomainError as exc:
         ok, data = False, {"error": exc.message}
@@ -180,3 +214,33 @@ def apply_request(
     )
     session.commit()
     return req
+
+
+def apply_request(
+    *,
+    session: Session,
+    actor: Actor,
+    calendar: BusinessCalendar,
+    request_id: int,
+    now: datetime,
+    dashboard: ProvisioningDashboard | None = None,
+    options: ProvisioningOptions | None = None,
+    cli_factory: CliFactory | None = None,
+    clock: Clock | None = None,
+    environ: Mapping[str, str] | None = None,
+    allow_env: bool = True,
+) -> ChangeRequest:
+    """Plan, write and verify; the verification decides applied or failed. Committed.
+
+    Applied through the API, `allow_env=False`: the sheet's ``env:`` references are refused;
+    its ``secret:NAME`` ones are opened with `options.cipher`.
+    """
+    sheet = begin_apply(
+        session=session, actor=actor, calendar=calendar, request_id=request_id, now=now,
+        options=options, environ=environ, allow_env=allow_env,
+    )  # fmt: skip
+    return carry_out_apply(
+        session=session, actor=actor, request_id=request_id, sheet=sheet, now=now,
+        dashboard=dashboard, options=options, cli_factory=cli_factory, clock=clock,
+        environ=environ,
+    )  # fmt: skip

@@ -159,3 +159,56 @@ def _is_reference(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().startswith((ENV_PREFIX, SECRET_PREFIX))
     return isinstance(value, Mapping) and len(value) == 1 and set(value) <= {"env", "secret"}
+
+
+class QueueStage(StrEnum):
+    """Where a request waits in the NOC's queue (each status belongs to exactly one stage)."""
+
+    SUBMITTED = "submitted"  # to validate again or to approve (four-eyes)
+    APPROVED = "approved"  # to schedule in the operations window (also: failed, to redo)
+    SCHEDULED = "scheduled"  # to apply when its time comes, inside the window
+    APPLIED = "applied"  # written and verified; the completion notice is to send
+    AWAITING_ACCEPTANCE = "awaiting_acceptance"  # notified: the customer's week runs
+    CLOSED = "closed"  # accepted, rejected or cancelled
+
+
+STAGE_STATUSES: Mapping[QueueStage, frozenset[ChangeStatus]] = MappingProxyType(
+    {
+        QueueStage.SUBMITTED: frozenset({S.SUBMITTED, S.VALIDATED, S.REOPENED}),
+        QueueStage.APPROVED: frozenset({S.APPROVED, S.FAILED}),
+        QueueStage.SCHEDULED: frozenset({S.SCHEDULED}),
+        QueueStage.APPLIED: frozenset({S.APPLIED}),
+        QueueStage.AWAITING_ACCEPTANCE: frozenset({S.NOTIFIED, S.DEFECT_REPORTED}),
+        QueueStage.CLOSED: frozenset({S.ACCEPTED, S.REJECTED, S.CANCELLED}),
+    }
+)
+
+
+def stage_of(status: ChangeStatus | str) -> QueueStage:
+    """The queue stage a status waits in."""
+    found = ChangeStatus(status)
+    return next(stage for stage, statuses in STAGE_STATUSES.items() if found in statuses)
+
+
+@dataclass(frozen=True, slots=True)
+class Countdown:
+    """What is left of the customer's defect window: whole days and hours, or ended."""
+
+    days: int
+    hours: int
+    minutes: int
+    ended: bool
+
+    @property
+    def last_day(self) -> bool:
+        """Less than a day is left (the page shows it as urgent)."""
+        return not self.ended and self.days == 0
+
+
+def acceptance_countdown(due: datetime, now: datetime) -> Countdown:
+    """Time left until `due` (when the work counts as accepted), rounded down to the minute."""
+    left = due - now
+    if left <= timedelta(0):
+        return Countdown(0, 0, 0, ended=True)
+    minutes = int(left.total_seconds() // 60)
+    return Countdown(minutes // 1440, minutes % 1440 // 60, minutes % 60, ended=False)

@@ -450,7 +450,16 @@ def reject_request(
 def cancel_request(
     *, session: Session, actor: Actor, request_id: int, now: datetime, reason: str
 ) -> ChangeRequest:
+    """Cancel a request not yet applied; never while its apply is under way (`claims`)."""
+    from changes.claims import STALE_AFTER
+
     req = get_request(session=session, request_id=request_id)
+    if req.claimed_for and req.claimed_at is not None and now - req.claimed_at < STALE_AFTER:
+        raise Conflict(
+            f"change request {req.id}: its {req.claimed_for} is under way since "
+            f"{req.claimed_at.isoformat()}; cancel it once that has ended",
+            claimed_for=req.claimed_for,
+        )
     return move(
         session, req, ChangeStatus.CANCELLED, action="cancelled", actor=actor, now=now, note=reason
     )

@@ -94,3 +94,28 @@ def history(
         .limit(limit)
     )
     return list(session.exec(stmt))
+
+
+def entry_values(
+    *,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    after: Mapping[str, Any] | None = None,
+    at: datetime,
+) -> dict[str, Any]:
+    """The columns of one audit entry, as `record` writes it, for inserting many in one
+    statement (`monitoring.ingest`); the caller inserts them in the change's transaction."""
+    return {
+        "at": at,
+        "actor": actor.name,
+        "role": actor.role,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "before": None,
+        "after": redact(after) if after is not None else None,
+        "request_id": actor.request_id,
+        "outcome": "ok",
+    }

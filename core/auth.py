@@ -30,13 +30,30 @@ ALL_ROLES: frozenset[Role] = frozenset(Role)
 READ_ROLES: frozenset[Role] = ALL_ROLES
 
 
+class TokenRole(StrEnum):
+    """Who a token may be: one of the provider's roles (`Role`, the policy's), or a customer.
+
+    A customer token is bound to one customer (`ApiToken.customer`) and reaches only the portal
+    routes (/api/v1/portal/...): no operation of the role policy is open to it, as `Role` (the
+    staff roles the policy and the web accounts' staff roles are made of) has no customer.
+    """
+
+    ADMIN = "admin"
+    NOC = "noc"
+    FIELD = "field"
+    LOGISTICS = "logistics"
+    VIEWER = "viewer"
+    CUSTOMER = "customer"
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
     """A token as handed out: the clear text exists only here."""
 
     name: str
-    role: Role
+    role: TokenRole
     token: str
+    customer: str | None = None
 
 
 def token_digest(token: str) -> str:
@@ -47,7 +64,8 @@ TOKEN_NAME_MAX = 64
 
 
 def token_name_problem(name: str) -> str | None:
-    """Why `name` cannot name a token, or None: 1-64 printable characters, no `/`, no edge spaces.
+    """Why `name` cannot name a token, or None: 1-64 printable characters, no `/`, no edge spaces,
+    and not `customer:…` (the prefix that marks a customer's own acts for the four-eyes rule).
 
     Printable is Python's notion: no control, format (e.g. U+202E), surrogate or unassigned
     characters, and no separator other than the plain space.
@@ -60,6 +78,8 @@ def token_name_problem(name: str) -> str | None:
         return "must not contain '/'"
     if name != name.strip():
         return "must not start or end with a space"
+    if name.casefold().startswith("customer:"):
+        return "must not start with 'customer:' (it marks a customer's own acts)"
     return None
 
 
@@ -72,11 +92,40 @@ def _by_name(session: Session, name: str) -> ApiToken | None:
     return exact[0] if exact else (rows[0] if rows else None)
 
 
-def create_token(*, session: Session, actor: Actor, name: str, role: Role) -> IssuedToken:
-    """Issue a token for `role`; the clear text is returned once and never stored."""
-    problem = token_name_problem(name)
-    if problem is not None:
-        raise ValidationFailed([Problem(problem, location="name")])
+CUSTOMER_MAX = 120
+"""As long as a customer's name may be on a contract, device or RMA."""
+
+
+def token_customer_problem(role: TokenRole, customer: str | None) -> str | None:
+    """Why `customer` cannot go with `role`: a customer token names one, a staff token none."""
+    if role is TokenRole.CUSTOMER:
+        if customer is None or not customer.strip():
+            return "a customer token names the customer it is bound to"
+        if len(customer) > CUSTOMER_MAX or customer != customer.strip():
+            return f"must be 1 to {CUSTOMER_MAX} characters without edge spaces"
+        return None
+    if customer is not None:
+        return "only a customer token is bound to a customer"
+    return None
+
+
+def create_token(
+    *,
+    session: Session,
+    actor: Actor,
+    name: str,
+    role: Role | TokenRole,
+    customer: str | None = None,
+) -> IssuedToken:
+    """Issue a token for `role` (a customer token: for `customer`); the clear text is returned
+    once and never stored."""
+    role = TokenRole(role.value)
+    problems = [Problem(p, location="name") for p in [token_name_problem(name)] if p]
+    problems += [
+        Problem(p, location="customer") for p in [token_customer_problem(role, customer)] if p
+    ]
+    if problems:
+        raise ValidationFailed(problems)
     existing = _by_name(session, name)
     if existing is not None:
         raise Conflict(
@@ -90,6 +139,7 @@ def create_token(*, session: Session, actor: Actor, name: str, role: Role) -> Is
         prefix=clear[:10],
         token_hash=token_digest(clear),
         created_by=actor.name,
+        customer=customer,
     )
     session.add(row)
     audit.record(
@@ -98,9 +148,10 @@ def create_token(*, session: Session, actor: Actor, name: str, role: Role) -> Is
         action="token.create",
         entity_type="api_token",
         entity_id=name,
-        after={"name": name, "role": role.value, "prefix": row.prefix},
+        after={"name": name, "role": role.value, "prefix": row.prefix}
+        | ({"customer": customer} if customer is not None else {}),
     )
-    return IssuedToken(name=name, role=role, token=clear)
+    return IssuedToken(name=name, role=role, token=clear, customer=customer)
 
 
 def revoke_token(

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from core import auth, migrate
-from core.auth import Role
+from core.auth import TokenRole
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
 from core.timeutil import show, utcnow
 
@@ -34,15 +34,29 @@ def db_current() -> None:
 @token_app.command("create")
 @handle_errors
 def token_create(
-    role: Annotated[Role, typer.Option(help="admin, noc, field, logistics or viewer")],
+    role: Annotated[
+        TokenRole, typer.Option(help="admin, noc, field, logistics, viewer or customer")
+    ],
     name: Annotated[str, typer.Option(help="who or what uses it, e.g. noc-desk")],
+    customer: Annotated[
+        str | None, typer.Option(help="a customer token's customer (as on its contracts)")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Issue a token; it is shown once and stored only as a hash."""
     with cli_session() as session:
-        issued = auth.create_token(session=session, actor=cli_actor(), name=name, role=role)
+        issued = auth.create_token(
+            session=session, actor=cli_actor(), name=name, role=role, customer=customer
+        )
     if json_out:
-        emit_json({"name": issued.name, "role": issued.role.value, "token": issued.token})
+        emit_json(
+            {
+                "name": issued.name,
+                "role": issued.role.value,
+                "token": issued.token,
+                "customer": issued.customer,
+            }
+        )
     else:
         console.print(f"token for [bold]{issued.name}[/bold] ({issued.role.value}), shown once:")
         console.print(issued.token, markup=False, highlight=False)
@@ -59,6 +73,7 @@ def token_list(json_out: Annotated[bool, typer.Option("--json")] = False) -> Non
                 "name": r.name,
                 "role": r.role,
                 "prefix": r.prefix,
+                "customer": r.customer or "",
                 "created_at": show(r.created_at),
                 "revoked_at": show(r.revoked_at),
             }
@@ -67,9 +82,11 @@ def token_list(json_out: Annotated[bool, typer.Option("--json")] = False) -> Non
     if json_out:
         emit_json(data)
         return
-    table = Table("name", "role", "prefix", "created", "revoked")
+    table = Table("name", "role", "prefix", "customer", "created", "revoked")
     for r in data:
-        table.add_row(r["name"], r["role"], r["prefix"] + "…", r["created_at"], r["revoked_at"])
+        table.add_row(
+            r["name"], r["role"], r["prefix"] + "…", r["customer"], r["created_at"], r["revoked_at"]
+        )
     console.print(table)
 
 

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.errors import MarkupError
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.audit import Actor
@@ -89,15 +90,20 @@ def settings() -> Settings:
 _checked: set[str] = set()
 
 
-@contextmanager
-def cli_session() -> Iterator[Session]:
-    """A session committed when the command succeeds, on a schema that is up to date."""
+def cli_engine() -> Engine:
+    """The database's engine, its schema checked up to date (once per process)."""
     url = settings().database_url
     engine = get_engine(url)
     if url not in _checked:
         require_current(engine)
         _checked.add(url)
-    with session_scope(engine) as session:
+    return engine
+
+
+@contextmanager
+def cli_session() -> Iterator[Session]:
+    """A session committed when the command succeeds, on a schema that is up to date."""
+    with session_scope(cli_engine()) as session:
         yield session
 
 

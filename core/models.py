@@ -49,6 +49,8 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(
         default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )
+    customer: str | None = Field(default=None, max_length=120)
+    """The one customer a customer-role token may read and approve for (None for staff)."""
 
 
 # Names are unique ignoring case (core/auth.py compares them case-folded); the database holds the

@@ -4,7 +4,9 @@ Every API route is guarded by exactly one `Operation`; the guard's roles come fr
 the README's role table is generated from it (`make roles`, `python -m api.role_table`). A
 viewer reads; it never plans, applies or spends the organization's dashboard budget. The
 customer's approvals (a survey version, a finished change) are recorded by the NOC or an
-admin, never by the engineer whose work they approve (four-eyes, enforced in the services).
+admin, never by the engineer whose work they approve (four-eyes, enforced in the services) —
+or given by the customer itself in the portal, where the recorder is the customer's own actor.
+No operation here is open to a customer token (`TokenRole.CUSTOMER`): it reaches only the portal.
 """
 
 from __future__ import annotations

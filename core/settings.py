@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -125,6 +126,10 @@ class Settings(BaseSettings):
     web_session_absolute_hours: int = Field(
         default=24, ge=1, description="a /ui sign-in ends this many hours after it began"
     )
+    monitor_org_ids: str = Field(
+        default="",
+        description="organizations polled for liveness, comma-separated ids; empty: meraki_org_id",
+    )
     monitor_change_history: bool = Field(
         default=True,
         description="poll the availabilities change history where the dashboard offers it",
@@ -224,6 +229,13 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
         year_end_days=parse_year_end_days(settings.year_end_days),
         extra_closed_days=frozenset(date.fromisoformat(d) for d in settings.extra_closed_days),
     )
+
+
+def monitor_organizations(settings: Settings) -> list[str]:
+    """The organizations liveness polls cover: NETKEEP_MONITOR_ORG_IDS (comma- or space-separated,
+    each once, in order), else the one organization netkeep manages (`meraki_org_id`)."""
+    listed = [o for o in re.split(r"[\s,]+", settings.monitor_org_ids) if o]
+    return list(dict.fromkeys(listed)) or [settings.meraki_org_id]
 
 
 def following_demo(settings: Settings) -> Settings:

@@ -1,19 +1,57 @@
 """Monitoring's adapter over the real `meraki` SDK: availabilities, their change history and
-the webhook receivers the dashboard POSTs alerts to (implements monitoring.ports)."""
+the webhook receivers the dashboard POSTs alerts to (implements monitoring.ports).
+
+One adapter serves every organization, from several threads at once (`monitoring.polling` polls
+organizations side by side): each request is paced by the budget of the organization its path
+names (`OrganizationsMeter`), so each organization keeps its own 10 req/s and none waits for
+another's.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
+import httpx
 import meraki
 
 from core.settings import Settings
+from dashboard.budgets import budget_from_settings
 from dashboard.errors import translated_errors
 from dashboard.session import build_sdk
-from dashboard.transport import ANY_ORGANIZATION, RequestMeter
+from dashboard.transport import ANY_ORGANIZATION, Budget, RequestMeter, retry_after
 from monitoring.ports import Availability, AvailabilityChange, ChangeHistoryUnavailable
 
 PER_PAGE = 1000
+_ORGANIZATION_PATH = re.compile(r"/organizations/([^/?#]+)")
+
+
+class OrganizationsMeter(RequestMeter):
+    """A meter for a client of several organizations: each request takes a slot of the budget
+    of the organization its path names (`/organizations/{id}/…`), and a 429 pauses only that
+    organization; a request naming none (a network's webhook settings) uses `organization_id`.
+    """
+
+    def budget_key(self, request: httpx.Request) -> str:
+        found = _ORGANIZATION_PATH.search(request.url.path)
+        return found.group(1) if found else self.organization_id
+
+    def before_request(self, request: httpx.Request) -> None:
+        if self.limiter is not None:
+            self.limiter.acquire(self.budget_key(request))
+        with self._lock:
+            self.stats.calls += 1
+
+    def after_response(self, response: httpx.Response) -> None:
+        status = response.status_code
+        if status == 429:
+            with self._lock:
+                self.stats.rate_limited += 1
+            if self.limiter is not None:
+                self.limiter.pause(self.budget_key(response.request), retry_after(response))
+        elif status >= 500:
+            with self._lock:
+                self.stats.server_errors += 1
 
 
 def _moment(text: str) -> datetime:
@@ -35,15 +73,18 @@ class MerakiMonitoring:
         base_url: str,
         maximum_retries: int = 4,
         patience_seconds: float | None = None,
+        limiter: Budget | None = None,
+        per_page: int = PER_PAGE,
     ) -> None:
         self.base_url = base_url
+        self.per_page = per_page
         self._api = build_sdk(
             api_key=api_key,
             base_url=base_url,
             maximum_retries=maximum_retries,
             patience_seconds=patience_seconds,
         )
-        self.meter = RequestMeter(ANY_ORGANIZATION)
+        self.meter = OrganizationsMeter(ANY_ORGANIZATION, limiter)
         self.meter.attach(self._api)
 
     @classmethod
@@ -53,13 +94,14 @@ class MerakiMonitoring:
             base_url=settings.meraki_base_url,
             maximum_retries=settings.meraki_max_retries,
             patience_seconds=settings.dashboard_patience_seconds,
+            limiter=budget_from_settings(settings),
         )
 
     @translated_errors
     def availabilities(self, organization_id: str) -> list[Availability]:
         """Every device's status, all pages (1,000 a page)."""
         rows = self._api.organizations.getOrganizationDevicesAvailabilities(
-            organization_id, total_pages="all", perPage=PER_PAGE
+            organization_id, total_pages="all", perPage=self.per_page
         )
         return [
             Availability(
@@ -80,7 +122,7 @@ class MerakiMonitoring:
             rows = self._api.organizations.getOrganizationDevicesAvailabilitiesChangeHistory(
                 organization_id,
                 total_pages="all",
-                perPage=PER_PAGE,
+                perPage=self.per_page,
                 t0=_iso(since),
                 t1=_iso(until),
             )

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from core.bounds import ID_MAX
 from core.fields import Code, Name, Note
 from helpdesk.domain import Cause, Channel, CloseReason, IncidentKind, auto_close_at
 from helpdesk.models import Incident
@@ -29,7 +30,7 @@ class OpenIn(BaseModel):
     received_at: datetime | None = None
     confirm_over_limit: bool = False
     outage_id: int | None = Field(
-        default=None, ge=1, description="the monitoring outage the contact is about"
+        default=None, ge=1, le=ID_MAX, description="the monitoring outage the contact is about"
     )
 
 

@@ -41,6 +41,8 @@ def hold_units(
         .order_by(col(Device.serial))
     )
     before = {serial: held for serial, held in session.exec(free)}
+    if not before:  # none of them in the inventory: nothing to hold
+        return []
     session.execute(
         update(Device)
         .where(col(Device.serial).in_(wanted), col(Device.held_by_job).is_(None))

@@ -111,27 +111,34 @@ def doctor_check(ctx: JobContext, now: datetime) -> object:
 
 
 def monitor_poll(ctx: JobContext, now: datetime) -> object:
-    from core.settings import business_calendar
+    """Every monitored organization (NETKEEP_MONITOR_ORG_IDS) side by side; one failing is
+    logged and reported, the others are recorded."""
+    from core.audit import SYSTEM
+    from core.settings import business_calendar, monitor_organizations
     from monitoring.domain import Debounce
-    from monitoring.jobs import poll_liveness
+    from monitoring.polling import poll_organizations
 
     settings = ctx.settings
-    with ctx.session() as session:
-        report = poll_liveness(
-            session=session,
-            dashboard=ctx.monitoring,
-            organization_id=settings.meraki_org_id,
-            now=now,
-            debounce=Debounce(settings.monitor_debounce_polls, settings.monitor_debounce_minutes),
-            prefer_change_history=settings.monitor_change_history,
-            calendar=business_calendar(settings),
-        )
+    done = poll_organizations(
+        session_factory=ctx.session,
+        dashboard=ctx.monitoring,
+        organization_ids=monitor_organizations(settings),
+        actor=SYSTEM,
+        now=now,
+        debounce=Debounce(settings.monitor_debounce_polls, settings.monitor_debounce_minutes),
+        prefer_change_history=settings.monitor_change_history,
+        calendar=business_calendar(settings),
+    )
+    done.raise_if_none_polled()
     return {
-        "method": report.method,
-        "devices": report.devices,
-        "opened": report.opened,
-        "closed": report.closed,
-        "repeated": report.repeated,
+        "devices": done.devices,
+        "opened": done.opened,
+        "closed": done.closed,
+        "organizations": {
+            r.organization_id: {"method": r.method, "devices": r.devices, "repeated": r.repeated}
+            for r in done.reports
+        },
+        "failed": done.failed,
     }
 
 

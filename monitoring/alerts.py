@@ -130,33 +130,65 @@ def receive_alert(
 ) -> MonitorAlert:
     """Check and store one alert; a down/up alert opens/closes the device's outage."""
     body = check_payload(raw, policy=policy, now=now)
-    alert_id = str(body["alertId"])
-    if session.exec(select(MonitorAlert.id).where(MonitorAlert.alert_id == alert_id)).first():
-        raise _refuse(Conflict(f"alert {alert_id} was already received", alertId=alert_id))
-    kind = alert_kind(str(body["alertType"]))
+    return store_alert(session=session, body=body, actor=actor, now=now, calendar=calendar)
+
+
+def replayed(alert_id: str) -> Exception:
+    """The refusal of an alert id already received (logged)."""
+    return _refuse(Conflict(f"alert {alert_id} was already received", alertId=alert_id))
+
+
+def follows_outage(body: dict[str, Any]) -> bool:
+    """Whether the (checked) alert may open or close an outage (a device's, or a VPN peer's)."""
+    return bool(body.get("deviceSerial")) and alert_kind(str(body["alertType"])) in (DOWN, UP, VPN)
+
+
+def alert_values(body: dict[str, Any], *, now: datetime) -> dict[str, Any]:
+    """The stored alert's columns from a checked body (never the shared secret)."""
     serial = str(body["deviceSerial"]).upper() if body.get("deviceSerial") else None
     occurred = _moment(body.get("occurredAt")) or _moment(body["sentAt"])
-    assert occurred is not None
-    alert = MonitorAlert(
-        alert_id=alert_id,
-        alert_type=str(body["alertType"])[:120],
-        alert_type_id=str(body.get("alertTypeId") or "")[:80] or None,
-        kind=kind,
-        organization_id=str(body.get("organizationId") or "")[:40] or None,
-        network_id=str(body.get("networkId") or "")[:40] or None,
-        serial=serial,
-        occurred_at=occurred,
-        sent_at=_moment(body["sentAt"]) or now,
-        received_at=now,
-        payload={k: v for k, v in body.items() if k != "sharedSecret"},
-    )
+    return {
+        "alert_id": str(body["alertId"]),
+        "alert_type": str(body["alertType"])[:120],
+        "alert_type_id": str(body.get("alertTypeId") or "")[:80] or None,
+        "kind": alert_kind(str(body["alertType"])),
+        "organization_id": str(body.get("organizationId") or "")[:40] or None,
+        "network_id": str(body.get("networkId") or "")[:40] or None,
+        "serial": serial,
+        "occurred_at": occurred,
+        "sent_at": _moment(body["sentAt"]) or now,
+        "received_at": now,
+        "payload": {k: v for k, v in body.items() if k != "sharedSecret"},
+    }
+
+
+def audit_after(
+    alert_type: str, kind: str, serial: str | None, outage_id: int | None
+) -> dict[str, Any]:
+    """What an alert's audit entry records after it."""
+    return {"type": alert_type, "kind": kind, "serial": serial, "outage": outage_id}
+
+
+def store_alert(
+    *,
+    session: Session,
+    body: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+    calendar: BusinessCalendar | None = None,
+) -> MonitorAlert:
+    """Store one checked alert (409 if its id was received already), follow it to the
+    device's outage, audit it; in the caller's transaction (`monitoring.ingest` batches)."""
+    alert_id = str(body["alertId"])
+    if session.exec(select(MonitorAlert.id).where(MonitorAlert.alert_id == alert_id)).first():
+        raise replayed(alert_id)
+    alert = MonitorAlert(**alert_values(body, now=now))
     try:
         with session.begin_nested():
             session.add(alert)
     except IntegrityError:
-        raise _refuse(
-            Conflict(f"alert {alert_id} was already received", alertId=alert_id)
-        ) from None
+        raise replayed(alert_id) from None
+    serial, kind = alert.serial, alert.kind
     if serial and kind in (DOWN, UP):
         alert.outage_id = _follow(
             session=session,
@@ -181,7 +213,7 @@ def receive_alert(
         action="alert.receive",
         entity_type="alert",
         entity_id=alert_id,
-        after={"type": alert.alert_type, "kind": kind, "serial": serial, "outage": alert.outage_id},
+        after=audit_after(alert.alert_type, kind, serial, alert.outage_id),
         at=now,
     )
     session.flush()

@@ -7,9 +7,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, settings
+from core.cli_support import (
+    cli_actor,
+    cli_engine,
+    cli_session,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+    settings,
+)
 from core.timeutil import show, utcnow
-from monitoring.schemas import AlertOut, ContactOut, NoticeOut, OutageOut, PollOut
+from monitoring.schemas import AlertOut, ContactOut, NoticeOut, OutageOut, PollsOut
 
 monitor_app = typer.Typer(
     help="Device liveness: poll now, list outages and received alerts, open an RMA from an outage.",
@@ -32,35 +41,47 @@ def poll_cmd(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Poll the organization's device liveness once; outages open after the debounce."""
-    from core.settings import business_calendar
+    """Poll every monitored organization's device liveness once (NETKEEP_MONITOR_ORG_IDS, side
+    by side); outages open after the debounce. Exit 1 when an organization could not be read."""
+    from sqlmodel import Session
+
+    from core.settings import business_calendar, monitor_organizations
     from dashboard.monitoring import MerakiMonitoring
     from monitoring.domain import Debounce
-    from monitoring.jobs import poll_liveness
+    from monitoring.polling import poll_organizations
 
     cfg = settings()
-    with cli_session() as session:  # read, dashboard with no transaction open, one short write
-        report = poll_liveness(
-            session=session,
-            dashboard=MerakiMonitoring.from_settings(cfg),
-            organization_id=cfg.meraki_org_id,
-            actor=cli_actor(),
-            now=utcnow(),
-            debounce=Debounce(
-                debounce_polls or cfg.monitor_debounce_polls, cfg.monitor_debounce_minutes
-            ),
-            prefer_change_history=cfg.monitor_change_history and not full_list,
-            calendar=business_calendar(cfg),
-        )
-    out = PollOut.of(report)
+    engine = cli_engine()
+    done = poll_organizations(  # per organization: read, dashboard with no transaction, write
+        session_factory=lambda: Session(engine, expire_on_commit=False),
+        dashboard=MerakiMonitoring.from_settings(cfg),
+        organization_ids=monitor_organizations(cfg),
+        actor=cli_actor(),
+        now=utcnow(),
+        debounce=Debounce(
+            debounce_polls or cfg.monitor_debounce_polls, cfg.monitor_debounce_minutes
+        ),
+        prefer_change_history=cfg.monitor_change_history and not full_list,
+        calendar=business_calendar(cfg),
+    )
+    done.raise_if_none_polled()
+    out = PollsOut.of(done)
     if json_out:
         emit_json(out)
-        return
-    console.print(
-        f"{out.devices} device(s) by {out.method}: {len(out.opened)} outage(s) opened "
-        f"{out.opened}, {len(out.closed)} closed {out.closed}",
-        highlight=False,
-    )
+    else:
+        for r in out.organizations:
+            console.print(
+                f"{r.organization_id}: {r.devices} device(s) by {r.method}: "
+                f"{len(r.opened)} outage(s) opened {r.opened}, {len(r.closed)} closed {r.closed}"
+                + (" (this tick was already polled)" if r.repeated else ""),
+                highlight=False,
+            )
+        for f in out.failed:
+            err_console.print(
+                f"{f.organization_id}: not polled: {f.error}", highlight=False, markup=False
+            )
+    if out.failed:
+        raise typer.Exit(1)
 
 
 @monitor_app.command("outages")

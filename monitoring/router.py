@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import Reader, SessionDep, SettingsDep, guard, session_factory
 from api.pages import PageOut, page_out
 from api.params import Id, Limit, Offset
 from core.audit import SYSTEM, Actor
-from core.db import begin_write
 from core.errors import PayloadTooLarge
 from core.keys import installation_key
 from core.paging import page_of_query
 from core.policy import Operation
-from core.settings import Settings, business_calendar
+from core.settings import Settings, business_calendar, monitor_organizations
 from core.timeutil import utcnow
 from dashboard.monitoring import MerakiMonitoring
 from monitoring import alerts, contacts, notices, service
 from monitoring.domain import Debounce
+from monitoring.ingest import AlertWriter
+from monitoring.polling import poll_organizations
 from monitoring.schemas import (
     AlertOut,
     ContactIn,
     ContactOut,
     NoticeOut,
     OutageOut,
-    PollOut,
+    PollsOut,
     ReceivedOut,
     RmaFromOutageIn,
 )
@@ -72,23 +73,41 @@ async def _limited_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-@webhook_router.post("/webhooks/meraki", response_model=ReceivedOut, status_code=202)
-async def meraki_webhook(
-    request: Request, session: SessionDep, settings: SettingsDep
-) -> ReceivedOut:
-    """A dashboard alert: 401 wrong secret, 409 replayed alertId, 422 malformed or stale, 413."""
-    raw = await _limited_body(request, settings.monitor_webhook_max_bytes)
-    alert = await run_in_threadpool(
-        lambda: alerts.receive_alert(
-            session=session,
-            raw=raw,
-            policy=receiver_policy(settings),
+def alert_writer(request: Request) -> AlertWriter:
+    """The app's one writer of webhook alerts (monitoring.ingest), made on first use."""
+    state = request.app.state
+    found: AlertWriter | None = getattr(state, "alert_writer", None)
+    if found is None:
+        found = state.alert_writer = AlertWriter(
+            session_factory=lambda: state.session_factory,
             actor=SYSTEM,
-            now=utcnow(),
-            calendar=business_calendar(settings),
+            calendar=business_calendar(state.settings),
         )
-    )
-    return ReceivedOut(received=alert.alert_id, kind=alert.kind, outage_id=alert.outage_id)
+    return found
+
+
+WEBHOOK_PATH = "/webhooks/meraki"
+
+
+@webhook_router.post(WEBHOOK_PATH, response_model=ReceivedOut, status_code=202)
+async def meraki_webhook(request: Request) -> ReceivedOut:
+    """A dashboard alert: 401 wrong secret, 409 replayed alertId, 422 malformed or stale, 413.
+
+    Checked here (no thread, no session), stored by the app's alert writer in a batch with
+    the alerts arriving meanwhile; answered once the batch is committed."""
+    settings: Settings = request.app.state.settings
+    raw = await _limited_body(request, settings.monitor_webhook_max_bytes)
+    now = utcnow()
+    body = alerts.check_payload(raw, policy=receiver_policy(settings), now=now)
+    received = await asyncio.wrap_future(alert_writer(request).submit(body, now))
+    return ReceivedOut(received=received.alert_id, kind=received.kind, outage_id=received.outage_id)
+
+
+async def meraki_webhook_fast(request: Request) -> Response:
+    """The same receiver, served by `api.app.HotReadDispatcher` past FastAPI's routing and
+    middleware (the app's armour, error mapping and request ids still apply)."""
+    out = await meraki_webhook(request)
+    return Response(out.model_dump_json(), status_code=202, media_type="application/json")
 
 
 @router.get("/outages", response_model=PageOut[OutageOut])
@@ -154,46 +173,28 @@ def list_notices(
     )
 
 
-@router.post("/monitor/poll", response_model=PollOut)
-def poll(request: Request, settings: SettingsDep, dashboard: MonitoringDep, actor: Noc) -> PollOut:
-    """Poll the organization's liveness now (the worker does it on its schedule).
+@router.post("/monitor/poll", response_model=PollsOut)
+def poll(request: Request, settings: SettingsDep, dashboard: MonitoringDep, actor: Noc) -> PollsOut:
+    """Poll every monitored organization's liveness now, side by side (the worker does it on
+    its schedule); one organization failing is listed in `failed`, the others are recorded
+    (when every one fails, the first failure is the answer).
 
-    The baseline is read and that read ended, the dashboard is read with no transaction open,
-    then the outcome is written in one short write transaction (so a slow dashboard never holds
-    the database's write lock).
+    Per organization the baseline is read and that read ended, the dashboard is read with no
+    transaction open, then the outcome is written in one short write transaction (so a slow
+    dashboard never holds the database's write lock).
     """
-    factory = session_factory(request)
-    now = utcnow()
-    org = settings.meraki_org_id
-    with factory() as session:
-        baseline = service.last_poll_at(session=session, organization_id=org)
-        session.commit()
-    if baseline is not None and now <= baseline:
-        return PollOut.of(service.PollReport(org, now, service.FULL_LIST, 0, repeated=True))
-    sighting = service.read_liveness(
+    done = poll_organizations(
+        session_factory=session_factory(request),
         dashboard=dashboard,
-        organization_id=org,
-        baseline=baseline,
-        now=now,
+        organization_ids=monitor_organizations(settings),
+        actor=actor,
+        now=utcnow(),
+        debounce=Debounce(settings.monitor_debounce_polls, settings.monitor_debounce_minutes),
         prefer_change_history=settings.monitor_change_history,
+        calendar=business_calendar(settings),
     )
-    with factory() as session:
-        try:
-            begin_write(session)
-            report = service.record_poll(
-                session=session,
-                sighting=sighting,
-                actor=actor,
-                debounce=Debounce(
-                    settings.monitor_debounce_polls, settings.monitor_debounce_minutes
-                ),
-                calendar=business_calendar(settings),
-            )
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-    return PollOut.of(report)
+    done.raise_if_none_polled()
+    return PollsOut.of(done)
 
 
 @router.get("/contacts", response_model=PageOut[ContactOut])

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, SecretStr
 from core.fields import Name
 from monitoring.contacts import MASK
 from monitoring.models import FailureNotice, MonitorAlert, NoticeContact, Outage
+from monitoring.polling import OrganizationsPolled
 from monitoring.service import PollReport
 
 
@@ -79,6 +80,31 @@ class PollOut(BaseModel):
             opened=report.opened,
             closed=report.closed,
             repeated=report.repeated,
+        )
+
+
+class PollFailedOut(BaseModel):
+    organization_id: str
+    error: str
+
+
+class PollsOut(BaseModel):
+    """A poll of every organization: totals over those read, each one's report, each failure."""
+
+    devices: int
+    opened: list[int]
+    closed: list[int]
+    organizations: list[PollOut]
+    failed: list[PollFailedOut]
+
+    @classmethod
+    def of(cls, done: OrganizationsPolled) -> PollsOut:
+        return cls(
+            devices=done.devices,
+            opened=done.opened,
+            closed=done.closed,
+            organizations=[PollOut.of(r) for r in done.reports],
+            failed=[PollFailedOut(organization_id=o, error=e) for o, e in done.failed.items()],
         )
 
 

@@ -297,6 +297,7 @@ def demo(
                 sandbox_url=sandbox_url,
                 sandbox_admin_token=sandbox_admin,
                 mail=sink,
+                web_accounts=data.web_accounts,
             ),
             markup=False,
             highlight=False,

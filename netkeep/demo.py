@@ -20,6 +20,7 @@ from inventory.catalogue_defaults import seed_catalogue
 from inventory.domain import ContractOption, ContractStatus, DeviceStatus, Plan
 from inventory.models import Contract, Device
 from netkeep.mailsink import MailSink
+from web.demo import DemoAccount, demo_accounts, tour_lines
 
 SAMPLE_DEVICES = Path(__file__).resolve().parent.parent / "inventory" / "sample" / "devices.csv"
 DEMO_ACTOR = Actor(name="demo-loader", role="admin")
@@ -48,6 +49,7 @@ class DemoData:
     admin_token: str
     created_contracts: int
     imported_devices: int
+    web_accounts: tuple[DemoAccount, ...] = ()
 
 
 def _ensure_contracts(session: Session) -> int:
@@ -108,7 +110,10 @@ def load_demo(database_url: str) -> DemoData:
     with session_scope(get_engine(database_url)) as session:
         created, imported = seed_demo_data(session)
         token = _admin_token(session)
-    return DemoData(admin_token=token, created_contracts=created, imported_devices=imported)
+        web = tuple(demo_accounts(session=session, actor=DEMO_ACTOR))
+    return DemoData(
+        admin_token=token, created_contracts=created, imported_devices=imported, web_accounts=web
+    )
 
 
 def seed_demo_data(session: Session) -> tuple[int, int]:
@@ -157,6 +162,7 @@ def tour(
     sandbox_url: str | None,
     mail: MailSink | None = None,
     sandbox_admin_token: str | None = None,
+    web_accounts: tuple[DemoAccount, ...] = (),
 ) -> str:
     """The short tour printed for a new user."""
     from core.settings import DEFAULT_SANDBOX_URL
@@ -177,6 +183,7 @@ def tour(
         f" (sandbox on {sandbox_url})" if sandbox_url and sandbox_url != DEFAULT_SANDBOX_URL else ""
     )
     export_lines = "\n".join(f"  {line}" for line in exports)
+    web_lines = tour_lines(api_url, list(web_accounts))
     sandbox_root = (sandbox_url or DEFAULT_SANDBOX_URL).removesuffix("/api/v1")
     return f"""
 netkeep demo — ready / デモ環境の準備ができました
@@ -185,7 +192,7 @@ Admin API token (shown once / 一度だけ表示):
   {token}
 
 {sandbox_line}{mail_lines}HTTP API: {api_url}   docs: {api_url}/docs
-
+{web_lines}
 In another terminal, from this directory (.venv/bin/netkeep ...): the CLI finds this demo's
 sandbox and mail sink through var/demo.json while it runs{elsewhere}.
 {export_lines}
@@ -238,4 +245,7 @@ notice to なにわ物産 waits for the UTM window (Mon–Sat 9–17 JST) and th
   netkeep monitor outages --open                             # since when, site, contract
   netkeep monitor notices                                    # due at the next window start
   netkeep monitor rma 1                                      # the RMA for that outage, one step
+  netkeep sla cause 1 --monitoring --cause customer --note "宅内の電源工事"
+                                                             # the provider's by default: the
+                                                             # desk says the customer's (audited)
 """

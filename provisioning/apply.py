@@ -9,7 +9,7 @@ together through the same runner.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from sqlmodel import Session, col, select
 
@@ -84,6 +84,57 @@ def runner_for(
     )
 
 
+def runners_for(
+    *,
+    session: Session,
+    dashboard: ProvisioningDashboard,
+    jobs: Sequence[tuple[int, Mapping[str, str]]],
+    secret_key: bytes,
+    clock: Clock,
+    hooks: ApplyHooks | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    full_verify: bool = False,
+    timings: BatchTimings | None = None,
+    actor: Actor | None = None,
+) -> list[StepRunner]:
+    """The runners of many journalled jobs (a rollout's organization), read in two queries.
+
+    The read transaction ends before the runners are returned: on SQLite a rollout's session
+    is a writer's, so a transaction left open would keep every other organization's journal
+    waiting while this one starts.
+    """
+    ids = [job_id for job_id, _ in jobs]
+    found = {
+        j.id: j
+        for j in session.exec(select(ProvisioningJob).where(col(ProvisioningJob.id).in_(ids)))
+    }
+    steps: dict[int, list[JobStep]] = {job_id: [] for job_id in ids}
+    stmt = select(JobStep).where(col(JobStep.job_id).in_(ids))
+    for step in session.exec(stmt.order_by(col(JobStep.job_id), col(JobStep.number))):
+        steps[step.job_id].append(step)
+    session.commit()
+    journal = Journal(session, clock, hooks, actor)
+    waiter = Waiter(timings or BatchTimings(), sleep)
+    runners = []
+    for job_id, secrets in jobs:
+        job = found.get(job_id)
+        if job is None:
+            raise NotFound(f"provisioning job {job_id} does not exist", job_id=job_id)
+        runners.append(
+            StepRunner(
+                journal=journal,
+                dashboard=dashboard,
+                job=job,
+                steps=steps[job_id],
+                secrets=secrets,
+                secret_key=secret_key,
+                waiter=waiter,
+                full_verify=full_verify,
+            )
+        )
+    return runners
+
+
 def run_job(
     *,
     session: Session,
@@ -138,5 +189,6 @@ __all__ = [
     "own_created",
     "run_job",
     "runner_for",
+    "runners_for",
     "snapshot_of",
 ]

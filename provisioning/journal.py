@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from core import audit
@@ -31,7 +32,7 @@ from provisioning.domain import (
 )
 from provisioning.models import JobStep, ProvisioningJob, ResourceSnapshot
 from provisioning.plan import SitePlan, change_rows
-from provisioning.snapshot import snapshot_rows
+from provisioning.snapshot import snapshot_values
 
 VERIFY = "verify"
 """The action of a job's last step: read back and compare."""
@@ -44,6 +45,8 @@ class ApplyHooks:
 
     after_submit: Callable[[JobStep], None] | None = None
     after_step: Callable[[JobStep], None] | None = None
+    after_create: Callable[[ProvisioningJob], None] | None = None
+    """The job and its journal are committed, nothing is sent yet (a page follows it from here)."""
 
 
 def describe(ops: list[dict[str, Any]], batch: bool) -> str:
@@ -54,34 +57,44 @@ def describe(ops: list[dict[str, Any]], batch: bool) -> str:
     return f"{op['action']} {op['key']}"
 
 
-def _step_rows(job_id: int, plan: SitePlan) -> list[JobStep]:
-    rows = []
+def _step_values(job_id: int, plan: SitePlan) -> list[dict[str, Any]]:
+    """The job's journal rows (every step pending, then verify) as column values."""
+    rows: list[dict[str, Any]] = []
+    blank = {"request_id": None, "answer": None, "error": None}
+    times = {"started_at": None, "finished_at": None}
     for number, step in enumerate(plan.steps, start=1):
         ops = [
             {"key": o.key, "action": o.action, **o.as_action(), "batchable": o.batchable}
             for o in step.operations
         ]
         rows.append(
-            JobStep(
-                job_id=job_id,
-                number=number,
-                action=describe(ops, step.batch),
-                resources=step.resources,
-                batch=step.batch,
-                synchronous=step.synchronous,
-                operations=ops,
-                status=str(StepStatus.PENDING),
-            )
+            {
+                "job_id": job_id,
+                "number": number,
+                "action": describe(ops, step.batch),
+                "resources": step.resources,
+                "batch": step.batch,
+                "synchronous": step.synchronous,
+                "operations": ops,
+                "status": str(StepStatus.PENDING),
+                **blank,
+                **times,
+            }
         )
     if plan.steps:
         rows.append(
-            JobStep(
-                job_id=job_id,
-                number=len(plan.steps) + 1,
-                action=VERIFY,
-                resources=sorted({c.key for c in plan.changes}),
-                status=str(StepStatus.PENDING),
-            )
+            {
+                "job_id": job_id,
+                "number": len(plan.steps) + 1,
+                "action": VERIFY,
+                "resources": sorted({c.key for c in plan.changes}),
+                "batch": False,
+                "synchronous": True,
+                "operations": [],
+                "status": str(StepStatus.PENDING),
+                **blank,
+                **times,
+            }
         )
     return rows
 
@@ -122,19 +135,26 @@ def create_job(
         not_restorable=list(not_restorable or []),
         created_by=actor.name,
         created_at=now,
+        result={},  # given, not defaulted: pydantic inspects a default factory on every call
+        verify_diff=[],
+        error=None,
+        finished_at=None,
     )
     session.add(job)
     session.flush()
     assert job.id is not None
-    steps = _step_rows(job.id, plan)
-    session.add_all(steps)
+    # The journal and the snapshot as plain rows (one INSERT each, no ORM objects): a rollout
+    # journals hundreds of jobs before its first request, each with ~10 steps and ~20 rows.
+    steps = _step_values(job.id, plan)
+    if steps:  # an empty list would insert one row of defaults
+        session.execute(insert(JobStep), steps)
     if kind is JobKind.APPLY:
-        for row in snapshot_rows(plan):
-            row.job_id = job.id
-            session.add(row)
+        snapshot = [{**row, "job_id": job.id} for row in snapshot_values(plan)]
+        if snapshot:
+            session.execute(insert(ResourceSnapshot), snapshot)
     _audit_created(session, job, plan, actor)
     if kind is JobKind.APPLY:  # the units it claims are held before anything is sent
-        serials = [s for step in steps for s in units.claimed_serials(step)]
+        serials = [s for step in steps for s in units.serials_claimed(step["operations"])]
         holds.hold_units(session=session, actor=actor, serials=serials, job_id=job.id, now=now)
     elif rollback_of is not None:  # the apply's claims end here, whatever it left
         holds.release_units(
@@ -197,6 +217,33 @@ class Journal:
     def start_job(self, job: ProvisioningJob, steps: Sequence[JobStep] = ()) -> None:
         """The job runs: committed with its holds of the units its unfinished claims name (a
         resumed job takes its own back; a unit another job holds is a Conflict, nothing sent)."""
+        self._start(job, steps)
+        self.commit(job)
+
+    def start_jobs(
+        self, jobs: Sequence[tuple[ProvisioningJob, Sequence[JobStep]]]
+    ) -> dict[int, DomainError]:
+        """Many jobs started as `start_job` starts one, in one transaction (a rollout's
+        organization: one commit, not one per job). When a unit another job holds refuses one
+        of them, nothing of that transaction is kept and each job starts alone, so only the
+        refused ones stay unstarted; returns their refusals by position."""
+        try:
+            for job, steps in jobs:
+                self._start(job, steps)
+                self.session.add(job)
+            self.session.commit()
+            return {}
+        except DomainError:
+            self.session.rollback()
+        refused: dict[int, DomainError] = {}
+        for index, (job, steps) in enumerate(jobs):
+            try:
+                self.start_job(job, steps)
+            except DomainError as exc:
+                refused[index] = exc
+        return refused
+
+    def _start(self, job: ProvisioningJob, steps: Sequence[JobStep]) -> None:
         if job.kind == JobKind.APPLY and job.id is not None:
             serials = [
                 s for step in steps if step.status != StepStatus.DONE
@@ -211,7 +258,6 @@ class Journal:
                 self.session.rollback()
                 raise
         job.status, job.error = str(advance_job(job.status, JobStatus.RUNNING)), None
-        self.commit(job)
 
     def _actor(self, job: ProvisioningJob) -> Actor:
         return self.actor or Actor(name=job.created_by, role="provisioning")
@@ -242,12 +288,19 @@ class Journal:
             if self.hooks.after_submit:
                 self.hooks.after_submit(step)
 
-    def done(self, steps: Sequence[JobStep], *rows: Any) -> None:
+    def done(self, steps: Sequence[JobStep], *rows: Any, defer: bool = False) -> None:
         """The steps finished (with any other rows their outcome changed), then the hooks run.
 
         Units a step claimed are deployed, and units a rollback step removed are put back, in
         the same transaction (`provisioning.units`); if the inventory refuses, nothing of it is
         committed and the step stays as it was.
+
+        With `defer` (and no `after_step` hook to tell) the move is left to the session's next
+        commit: the next step's `begin`, which must be committed before its request goes out
+        anyway, or the caller's. A crash before it finds the step `running`, exactly as a crash
+        between its request and this commit would: a resume sends a direct write again, looks
+        a batch up by its journalled id, reads a verification again. One commit per step, not
+        two, for a job's run of direct writes.
         """
         now = self.clock()
         try:
@@ -258,6 +311,10 @@ class Journal:
         for step in steps:
             step.status = str(advance_step(step.status, StepStatus.DONE))
             step.finished_at = now
+        if defer and not self.hooks.after_step:
+            for row in (*steps, *rows):
+                self.session.add(row)
+            return
         self.commit(*steps, *rows)
         for step in steps:
             if self.hooks.after_step:
@@ -308,8 +365,10 @@ class Journal:
         calls: Mapping[str, int],
         seconds: float,
         shared: Mapping[str, Any] | None = None,
+        commit: bool = True,
     ) -> ProvisioningJob:
-        """The job's outcome from its steps and verification, what it cost, audited, committed.
+        """The job's outcome from its steps and verification, what it cost, audited, committed
+        (or left to the caller's commit: a rollout ends an organization's jobs in one).
 
         A resumed job adds this run's calls and seconds to what the earlier runs recorded.
         """
@@ -343,5 +402,8 @@ class Journal:
             outcome="ok" if job.status == JobStatus.DONE else str(job.status),
             at=job.finished_at,
         )
-        self.commit(job)
+        if commit:
+            self.commit(job)
+        else:
+            self.session.add(job)
         return job

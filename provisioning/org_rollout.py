@@ -105,11 +105,9 @@ class OrgRollout:
         return [r for r in (self.runners if runners is None else runners) if not r.failed]
 
     def run(self) -> None:
-        for runner in self.runners:
-            try:
-                runner.start()
-            except DomainError as exc:  # a unit another job holds: this job sends nothing
-                runner.fail(exc)
+        refused = self.journal.start_jobs([(r.job, r.steps) for r in self.runners])
+        for index, exc in refused.items():  # a unit another job holds: this job sends nothing
+            self.runners[index].fail(exc)
         shared = [r for r in self.alive() if shareable(r)]
         for runner in self.alive():
             if runner not in shared:  # an interrupted job: alone, as its resume would

@@ -4,9 +4,11 @@ A field team opening a chain of sites applies their sheets in one go. Every shee
 journalled job (snapshot, steps, verification, rollback, resume), the jobs grouped by a rollout
 id; what they share is the dashboard work of one organization (`org_rollout.OrgRollout`):
 planning reads the organization's networks once, then each existing network's collections; the
-runners of its jobs are composed phase by phase. Organizations run in parallel (one thread and
-one database session each) when a session factory is given. `--rollout R` resumes: each
-unfinished job continues from its journal.
+runners of its jobs are composed phase by phase. Organizations are planned side by side, and
+run in parallel (one thread and one database session each) when a session factory is given,
+each at its own budget; on SQLite their journals' writes queue on the process's writer gate
+(`core.db.GatedConnection`), and each organization starts and ends its jobs in one transaction.
+`--rollout R` resumes: each unfinished job continues from its journal.
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session, col, select
 
 from core.audit import Actor
 from core.errors import Conflict, Problem, ValidationFailed
-from provisioning.apply import runner_for
+from provisioning.apply import runners_for
 from provisioning.domain import JobKind, JobStatus, StepStatus, desired_resources
 from provisioning.journal import ApplyHooks, Clock, create_job
 from provisioning.models import ProvisioningJob
@@ -40,6 +41,8 @@ from provisioning.sheet_model import Sheet
 from provisioning.units import UnitPlacement, check_units
 
 SessionFactory = Callable[[], Session]
+PLANNING_THREADS = 16
+"""Organizations planned at once (each paced by its own budget; the process's IP cap holds)."""
 
 
 @dataclass
@@ -111,7 +114,8 @@ def check_rollout_units(*, session: Session, sites: Sequence[RolloutSite]) -> li
 def plan_rollout(
     sites: Sequence[RolloutSite], options: ProvisioningOptions, session: Session | None = None
 ) -> list[SitePlan]:
-    """Plan every sheet, one network list per organization; two sheets for one network refused.
+    """Plan every sheet, one network list per organization (the organizations side by side);
+    two sheets for one network refused.
 
     With `session`, every sheet's serials are checked against the inventory first (before
     any dashboard call), and each plan carries what the check decided.
@@ -135,22 +139,36 @@ def plan_rollout(
     if session is not None:
         placements = list(check_rollout_units(session=session, sites=sites))
         session.commit()  # it only read: no transaction held across the dashboard's plan reads
-    networks: dict[str, list[dict[str, Any]]] = {}
+    by_org: dict[str, list[int]] = defaultdict(list)
+    for index, site in enumerate(sites):
+        by_org[site.dashboard.organization_id].append(index)
+
+    def plan_organization(indexes: list[int]) -> None:
+        networks = sites[indexes[0]].dashboard.list_networks()
+        for index in indexes:
+            site = sites[index]
+            site.plan = make_plan(
+                dashboard=site.dashboard,
+                sheet=site.sheet,
+                secret_key=options.secret_key,
+                rate=options.rate,
+                poll_seconds=options.poll_seconds,
+                networks=networks,
+                secret_record=options.secret_record,
+            )
+            site.plan.units = placements[index]
+
+    # Each organization's reads at its own budget, side by side (the first error is raised).
+    groups = list(by_org.values())
+    if len(groups) > 1:
+        with ThreadPoolExecutor(min(len(groups), PLANNING_THREADS)) as pool:
+            list(pool.map(plan_organization, groups))
+    else:
+        for group in groups:
+            plan_organization(group)
     plans = []
-    for site, placement in zip(sites, placements, strict=True):
-        org = site.dashboard.organization_id
-        if org not in networks:
-            networks[org] = site.dashboard.list_networks()
-        site.plan = make_plan(
-            dashboard=site.dashboard,
-            sheet=site.sheet,
-            secret_key=options.secret_key,
-            rate=options.rate,
-            poll_seconds=options.poll_seconds,
-            networks=networks[org],
-            secret_record=options.secret_record,
-        )
-        site.plan.units = placement
+    for site in sites:
+        assert site.plan is not None
         plans.append(site.plan)
     return plans
 
@@ -201,22 +219,18 @@ def run_organization(
 ) -> dict[str, int]:
     """One organization's jobs run together and finished; returns the calls they made."""
     options, org = context.options, dashboard.organization_id
-    runners = [
-        runner_for(
-            session=session,
-            dashboard=dashboard,
-            job_id=job_id,
-            secrets=secrets,
-            secret_key=options.secret_key,
-            clock=context.clock,
-            hooks=context.hooks,
-            sleep=context.sleep,
-            full_verify=options.full_verify,
-            timings=options.batch_timings,
-            actor=context.actor,
-        )
-        for job_id, secrets in jobs
-    ]
+    runners = runners_for(
+        session=session,
+        dashboard=dashboard,
+        jobs=jobs,
+        secret_key=options.secret_key,
+        clock=context.clock,
+        hooks=context.hooks,
+        sleep=context.sleep,
+        full_verify=options.full_verify,
+        timings=options.batch_timings,
+        actor=context.actor,
+    )
     before = dashboard.stats.snapshot()
 
     def phase(label: str) -> None:
@@ -231,7 +245,9 @@ def run_organization(
     own_calls = sum(r.calls.get("calls", 0) for r in runners)
     shared = {"rollout": context.rollout, "jobs": len(runners), "calls": spent["calls"] - own_calls}
     for runner in runners:
-        runner.finish(context.actor, shared=shared)
+        runner.finish(context.actor, shared=shared, commit=False)
+    session.commit()  # the organization's outcomes and audit entries together
+    for runner in runners:
         options.remember_secrets(runner.job)
     return spent
 

@@ -41,6 +41,11 @@ Progress = Callable[[int, int, str], None]
 T = TypeVar("T")
 
 
+def _not_found(status: Mapping[str, Any]) -> bool:
+    """Whether a failed batch's errors say something was not found (a 404 inside the batch)."""
+    return any("not found" in str(e).lower() for e in status.get("errors") or [])
+
+
 class StepRunner:
     """Runs one job's pending steps against the dashboard, journalling every move."""
 
@@ -110,16 +115,19 @@ class StepRunner:
                 if step.status == StepStatus.DONE:
                     continue
                 if stop_at_verify and step.action == VERIFY:
-                    return True
+                    break
                 if progress:
                     progress(step.number - 1, total, step.action)
-                self.run_step(step)
+                self.run_step(step, defer_done=True)
         except DomainError as exc:
-            self.fail(exc)
+            self.fail(exc)  # committed with the step before it, done
             return False
+        self.journal.commit()  # the last step's done
         return True
 
-    def run_step(self, step: JobStep) -> None:
+    def run_step(self, step: JobStep, *, defer_done: bool = False) -> None:
+        """One step: journalled running, sent, journalled done (with `defer_done`, committed
+        by the next step's begin or the caller: `Journal.done`)."""
         before = self.dashboard.stats.snapshot()
         try:
             maybe_sent = step.status in (StepStatus.RUNNING, StepStatus.FAILED)
@@ -132,7 +140,7 @@ class StepRunner:
                 self.create_network(step, maybe_sent=maybe_sent)
             else:
                 self.run_direct(step)
-            self.journal.done([step])
+            self.journal.done([step], defer=defer_done)
         finally:
             self.count(before)
 
@@ -292,10 +300,11 @@ class StepRunner:
         """A failed batch about the network this job just created, which still answers 404:
         sent once more when the network answers (a failed batch changed nothing). A failure for
         another reason is left to the caller; waiting ends with the network's settle time."""
-        if not (batch.get("status") or {}).get("failed") or self.network_settles_until is None:
+        status = batch.get("status") or {}
+        if not status.get("failed") or self.network_settles_until is None:
             return batch
-        if self.network_answers():
-            return batch
+        if self.network_answers() and not (self.network_settling() and _not_found(status)):
+            return batch  # it failed for another reason (or it settled long before it ran)
         timings = self.waiter.timings
         delay = timings.poll_seconds
         while not self.network_answers():
@@ -347,10 +356,12 @@ class StepRunner:
         job.verify_diff = remaining_differences(
             desired=job.desired, current=current, sections=job.sections, prune=job.prune
         )
-        self.journal.commit(job)
+        self.session.add(job)  # committed with the step's done
 
-    def finish(self, actor: Actor, shared: Mapping[str, Any] | None = None) -> ProvisioningJob:
-        """The outcome, what it cost and the audit entry, committed."""
+    def finish(
+        self, actor: Actor, shared: Mapping[str, Any] | None = None, *, commit: bool = True
+    ) -> ProvisioningJob:
+        """The outcome, what it cost and the audit entry, committed (unless `commit` is off)."""
         return self.journal.finish_job(
             self.job,
             self.steps,
@@ -358,4 +369,5 @@ class StepRunner:
             calls=self.calls,
             seconds=time.monotonic() - self.started,
             shared=shared,
+            commit=commit,
         )

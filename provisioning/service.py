@@ -190,6 +190,8 @@ def apply_plan(
     recheck_units(session=session, sheet=sheet, plan=plan)
     job = create_job(session=session, plan=plan, actor=actor, now=clock())
     assert job.id is not None
+    if hooks is not None and hooks.after_create is not None:
+        hooks.after_create(job)
     done = run_job(
         session=session,
         dashboard=dashboard,

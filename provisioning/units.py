@@ -11,7 +11,7 @@ was (`undeploy_removed`) — both through the inventory service.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -207,7 +207,9 @@ def placement_extra(placement: UnitPlacement | None, serial: str) -> dict[str, A
 
 
 def _placements(session: Session, job_id: int) -> dict[str, dict[str, Any]]:
-    stmt = select(ResourceSnapshot).where(ResourceSnapshot.job_id == job_id)
+    stmt = select(ResourceSnapshot).where(
+        ResourceSnapshot.job_id == job_id, col(ResourceSnapshot.resource).startswith("device/")
+    )
     return {
         row.resource.split("/")[1]: row.extra[INVENTORY]
         for row in session.exec(stmt)
@@ -216,9 +218,14 @@ def _placements(session: Session, job_id: int) -> dict[str, dict[str, Any]]:
 
 
 def claimed_serials(step: JobStep) -> list[str]:
+    return serials_claimed(step.operations)
+
+
+def serials_claimed(operations: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The serials a step's operations (as journalled) claim."""
     return [
         str(serial)
-        for op in step.operations
+        for op in operations
         if op.get("action") == "claim"
         for serial in (op.get("body") or {}).get("serials", [])
     ]

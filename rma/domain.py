@@ -251,3 +251,26 @@ def tokyo_month_bounds(now: datetime) -> tuple[datetime, datetime]:
 def format_yen(amount: int) -> str:
     """¥ and thousands separators: 140800 → ¥140,800 (negative as -¥1,000)."""
     return f"-¥{-amount:,}" if amount < 0 else f"¥{amount:,}"
+
+
+class DueFlag(StrEnum):
+    """How the logistics board marks an RMA's return period."""
+
+    OVERDUE = "overdue"  # past its deadline and not back (shown in red)
+    DUE_THIS_WEEK = "due_this_week"  # the period ends in this Tokyo week (Monday to Sunday)
+
+
+def due_flag(status: RmaStatus, due: date | None, today: date) -> DueFlag | None:
+    """The board's mark for an RMA on `today` (Tokyo): overdue first, then due this week.
+
+    Overdue: swept (overdue, charged) or still waiting after its due date, even if the sweep has
+    not run yet. Due this week: still waiting and the due date falls in today's Tokyo week.
+    """
+    if status in UNRETURNED:
+        return DueFlag.OVERDUE
+    if status not in AWAITING_RETURN or due is None:
+        return None
+    if today > due:
+        return DueFlag.OVERDUE
+    monday, sunday = tokyo_week(today)
+    return DueFlag.DUE_THIS_WEEK if monday <= due <= sunday else None

@@ -20,9 +20,15 @@ class Rma(SQLModel, table=True):
 
     __tablename__ = "rma"
     __table_args__ = (
-        # The sweep, "due this week" and "overdue" all filter on status and due date.
-        Index("ix_rma_status_due_date", "status", "due_date"),
+        # The sweep, "due this week" and "overdue" all filter on status and due date; with the
+        # id, the logistics board orders and pages a state's RMAs from the index alone.
+        Index("ix_rma_status_due_date_id", "status", "due_date", "id"),
         Index("ix_rma_failed_serial", "failed_serial"),
+        # The logistics board's search: by either serial, by customer (prefix), by site (the
+        # failed unit's device row).
+        Index("ix_rma_replacement_serial", "replacement_serial"),
+        Index("ix_rma_customer_id", "customer", "id"),
+        Index("ix_rma_failed_device_id", "failed_device_id"),
         Index(
             "ix_rma_awaiting_return",
             "id",

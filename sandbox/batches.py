@@ -96,7 +96,8 @@ def execute(st: SandboxState, batch_id: str, now: datetime, actions: Actions) ->
     if messages:
         _fail(st, batch_id, messages)
         return
-    before = st.to_dict()
+    addressed = {path.split("/")[2] for _, path in requests if path.startswith("/networks/")}
+    before = st.checkpoint(str(batch["organizationId"]), addressed)
     created: list[Record] = []
     for index, (action, (method, path)) in enumerate(zip(batch["actions"], requests, strict=True)):
         try:
@@ -107,7 +108,7 @@ def execute(st: SandboxState, batch_id: str, now: datetime, actions: Actions) ->
             log.exception("sandbox batch action %d failed: %s %s", index, method, path)
             messages = [f"Action at index {index}: {INTERNAL_ERROR}"]
         if messages:
-            st.replace_with(before)
+            st.restore(before)
             _fail(st, batch_id, messages)
             return
         if method == "POST" and isinstance(reply.body, dict) and "id" in reply.body:

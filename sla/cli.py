@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,8 +11,8 @@ from rich.table import Table
 
 from core.cli_support import cli_actor, cli_session, console, emit_json, handle_errors, note
 from core.timeutil import parse_instant, show, utcnow
-from sla import service
-from sla.domain import CreditBasis, OutageCause
+from sla import causes, service
+from sla.domain import CreditBasis, OutageCause, parse_cause
 from sla.schemas import CreditReportOut
 
 sla_app = typer.Typer(
@@ -89,6 +90,53 @@ def end_cmd(
             now=utcnow(),
         )
     console.print(f"outage {outage_id} ended", highlight=False)
+
+
+class CauseArg(StrEnum):
+    PROVIDER = "provider"
+    CUSTOMER = "customer"
+    INTENT = "intent"  # the provider's intent or gross negligence
+    NEGLIGENCE = "negligence"
+
+
+@sla_app.command("cause")
+@handle_errors
+def cause_cmd(
+    outage_id: Annotated[int, typer.Argument(help="SLA outage id (netkeep sla report)")],
+    cause: Annotated[
+        CauseArg,
+        typer.Option(help="customer (no credit), provider, intent/negligence (every second)"),
+    ],
+    note_text: Annotated[str, typer.Option("--note", help="why the cause is corrected")] = "",
+    monitoring: Annotated[
+        bool,
+        typer.Option(
+            "--monitoring", help="OUTAGE is a monitoring outage (netkeep monitor outages)"
+        ),
+    ] = False,
+) -> None:
+    """Correct an outage's cause (monitoring records the provider's); the credit follows."""
+    with cli_session() as session:
+        change = causes.set_cause(
+            session=session,
+            actor=cli_actor(),
+            outage_id=outage_id,
+            cause=parse_cause(cause.value),
+            note=note_text,
+            now=utcnow(),
+            source=causes.MONITORING_SOURCE if monitoring else None,
+        )
+        sla_id, now_cause = change.outage.id, change.outage.cause
+    if change.credit_yen is None:
+        credit = "credited once it ends" if change.outage.ended_at is None else "no SLA policy"
+    else:
+        credit = f"credit ¥{change.credit_before_yen or 0:,} → ¥{change.credit_yen:,}"
+    console.print(
+        f"SLA outage {sla_id} ({change.contract}): cause {change.before.value} → {now_cause}, "
+        + credit,
+        highlight=False,
+        markup=False,
+    )
 
 
 @sla_app.command("report")

@@ -42,6 +42,16 @@ class OutageCause(StrEnum):
     CUSTOMER = "customer"  # the customer's side: no credit
 
 
+CAUSE_ALIASES = {"intent": OutageCause.NEGLIGENCE}
+"""Other words the desk uses for a cause: the provider's intent is priced as gross negligence."""
+
+
+def parse_cause(text: str) -> OutageCause:
+    """A cause by its name or an alias (`intent`); ValueError for anything else."""
+    word = text.strip().lower()
+    return CAUSE_ALIASES.get(word) or OutageCause(word)
+
+
 @dataclass(frozen=True, slots=True)
 class Outage:
     """An interval the service was completely unusable; aware datetimes."""

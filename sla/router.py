@@ -15,10 +15,19 @@ from api.responses import csv_response
 from core.audit import Actor
 from core.policy import Operation
 from core.timeutil import as_utc, utcnow
-from sla import service
+from sla import causes, service
 from sla.models import SlaOutage
 from sla.report_pdf import render_credit_report
-from sla.schemas import CreditReportOut, OutageEndIn, OutageIn, OutageOut, PolicyIn, PolicyOut
+from sla.schemas import (
+    CauseIn,
+    CauseOut,
+    CreditReportOut,
+    OutageEndIn,
+    OutageIn,
+    OutageOut,
+    PolicyIn,
+    PolicyOut,
+)
 
 router = APIRouter(prefix="/sla", tags=["sla"])
 
@@ -87,6 +96,38 @@ def end_outage(outage_id: Id, body: OutageEndIn, session: SessionDep, actor: Noc
         now=utcnow(),
     )
     return _outage_out(outage, service.contract_number_of(session=session, outage=outage))
+
+
+@router.post("/outages/{outage_id}/cause", response_model=CauseOut)
+def set_cause(
+    outage_id: Id,
+    body: CauseIn,
+    session: SessionDep,
+    actor: Noc,
+    monitoring: Annotated[
+        bool, Query(description="outage_id is a monitoring outage's id (/api/v1/outages)")
+    ] = False,
+) -> CauseOut:
+    """Correct an outage's cause (monitoring records the provider's); the credit follows,
+    shown before and after (null while ongoing or without an SLA policy)."""
+    change = causes.set_cause(
+        session=session,
+        actor=actor,
+        outage_id=outage_id,
+        cause=body.cause,
+        note=body.note,
+        now=utcnow(),
+        source=causes.MONITORING_SOURCE if monitoring else None,
+    )
+    assert change.outage.id is not None
+    return CauseOut(
+        id=change.outage.id,
+        contract=change.contract,
+        cause=change.outage.cause,
+        cause_before=change.before.value,
+        credit_before_yen=change.credit_before_yen,
+        credit_yen=change.credit_yen,
+    )
 
 
 @router.get("/credits", response_model=CreditReportOut)

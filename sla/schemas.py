@@ -6,10 +6,10 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from core.fields import Code, Note
-from sla.domain import CreditBasis, OutageCause
+from sla.domain import CAUSE_ALIASES, CreditBasis, OutageCause, parse_cause
 from sla.service import CreditReport
 
 
@@ -31,6 +31,27 @@ class OutageIn(BaseModel):
     ended_at: datetime | None = None
     cause: OutageCause = OutageCause.PROVIDER
     note: Note = ""
+
+
+class CauseIn(BaseModel):
+    cause: OutageCause
+    note: Note = ""
+
+    @field_validator("cause", mode="before")
+    @classmethod
+    def _alias(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in CAUSE_ALIASES:
+            return parse_cause(value)
+        return value
+
+
+class CauseOut(BaseModel):
+    id: int
+    contract: str
+    cause: str
+    cause_before: str
+    credit_before_yen: int | None
+    credit_yen: int | None
 
 
 class OutageEndIn(BaseModel):

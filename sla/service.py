@@ -15,7 +15,13 @@ from core.timeutil import as_utc, show
 from helpdesk.domain import month_bounds
 from inventory.contracts import get_contract
 from inventory.models import Contract
-from sla.domain import CreditBasis, Outage, OutageCause, credit_in_month, tax_of
+from sla.domain import (
+    CreditBasis,
+    Outage,
+    OutageCause,
+    credit_in_month,
+    tax_of,
+)
 from sla.models import SlaOutage, SlaPolicy
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.timeutil import UtcDateTime, utcnow
@@ -104,6 +104,20 @@ class VpnReport(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     actor: str = Field(max_length=120)
+
+
+class VpnReportCustomer(SQLModel, table=True):
+    """A customer with sites in a report: how the portal finds a customer's reports in SQL."""
+
+    __tablename__ = "vpn_report_customer"
+    __table_args__ = (
+        UniqueConstraint("report_id", "customer", name="uq_vpn_report_customer"),
+        Index("ix_vpn_report_customer_customer", "customer", "report_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="vpn_report.id")
+    customer: str = Field(max_length=120)
 
 
 class VpnEvent(SQLModel, table=True):

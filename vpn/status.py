@@ -15,7 +15,7 @@ from core.errors import NotFound
 from core.paging import Page, page_of_query
 from vpn.domain import EventKind, SiteReport, UplinkStatus, VpnSiteStatus, compare_snapshot
 from vpn.eligibility import customers_by_network
-from vpn.models import VpnEvent, VpnReport
+from vpn.models import VpnEvent, VpnReport, VpnReportCustomer
 from vpn.ports import VpnDashboard
 
 
@@ -90,6 +90,10 @@ def store_snapshot(
             detail=c.detail[:500],
         )
         for c in changes
+    )
+    session.add_all(
+        VpnReportCustomer(report_id=report.id, customer=customer)
+        for customer in sorted({s.customer for s in sites if s.customer})
     )
     audit.record(
         session,

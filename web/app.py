@@ -117,6 +117,9 @@ def login(request: Request, session: SessionDep, form: RawForm) -> Response:
         )
     except AuthenticationFailed:
         return _login_page(request, next_path=next_path, status_code=401, failed=True)
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LANGS and chosen != account.locale:  # the language picked on this browser last
+        accounts.set_locale(session=session, name=account.name, locale=chosen)
     end_session(session=session, token=request.cookies.get(COOKIE))
     settings: Settings = request.app.state.settings
     token = start_session(session=session, account=account, settings=settings, now=utcnow())

@@ -46,8 +46,8 @@ def claim_submission(*, session: Session, key: str, account: str, scope: str) ->
     """Record a form's idempotency key in the caller's transaction.
 
     Returns None the first time (go on and do the work), else the earlier submission's result URL
-    (redirect there; do nothing). A key another account used is refused. Claim once the form's
-    input is valid: a form re-rendered with its problems carries a new key.
+    (redirect there; do nothing). A key another account used is refused. When the work is then
+    refused (ValidationFailed), `release_submission` and re-render the form with its problems.
     """
     if not 8 <= len(key) <= FORM_KEY_MAX:
         raise ValidationFailed(
@@ -79,6 +79,14 @@ def finish_submission(*, session: Session, key: str, result_url: str) -> None:
     if row is not None:
         row.result_url = result_url[:500]
         session.add(row)
+
+
+def release_submission(*, session: Session, key: str) -> None:
+    """Forget a claimed key whose work was refused (a 422 re-render): the same form may be
+    corrected and sent again."""
+    row = _earlier(session, key)
+    if row is not None:
+        session.delete(row)
 
 
 def problems_by_field(exc: ValidationFailed) -> dict[str, list[str]]:

@@ -59,7 +59,14 @@ def _digest(token: str) -> str:
 def start_session(
     *, session: Session, account: WebAccount, settings: Settings, now: datetime
 ) -> str:
-    """A new session for `account`; returns the cookie token (shown only here)."""
+    """A new session for `account`; returns the cookie token (shown only here). Sessions past
+    either limit are deleted on the way."""
+    idle = timedelta(minutes=settings.web_session_idle_minutes)
+    session.exec(
+        delete(WebSession).where(
+            (col(WebSession.expires_at) <= now) | (col(WebSession.last_seen) <= now - idle)
+        )
+    )
     token = secrets.token_urlsafe(32)
     assert account.id is not None
     session.add(

@@ -12,8 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from core import auth
+from core.auth import TokenRole
 from core.settings import Settings
-from tests.conftest import bearer
+from tests.conftest import ADMIN, bearer
 from tests.service.rma_builders import FAILED, build_world
 
 ERROR_KEYS = {"error", "message", "problems", "details"}
@@ -155,9 +157,16 @@ def test_every_list_is_paged_alike_with_the_same_parameters_and_envelope(
 
 
 def test_every_list_answers_its_page(
-    app_client: TestClient, tokens: dict[str, str], spec: dict[str, Any]
+    app_client: TestClient, tokens: dict[str, str], spec: dict[str, Any], session: Session
 ) -> None:
     admin = bearer(tokens["admin"])
+    customer = bearer(  # the portal's lists answer a customer's token only
+        auth.create_token(
+            session=session, actor=ADMIN, name="t-customer", role=TokenRole.CUSTOMER,
+            customer="株式会社テスト",
+        ).token
+    )  # fmt: skip
+    session.commit()
     app_client.post(  # something to list on more than one route
         "/api/v1/contracts",
         json={"number": "C-2099-0001", "customer": "株式会社テスト", "plan": "utm",
@@ -168,13 +177,14 @@ def test_every_list_answers_its_page(
     for path, _, _ in list_routes(spec):
         if "{" in path:
             continue
-        first = app_client.get(path, params={"limit": 1}, headers=admin)
+        who = customer if path.startswith("/api/v1/portal/") else admin
+        first = app_client.get(path, params={"limit": 1}, headers=who)
         assert first.status_code == 200, (path, first.text)
         body = first.json()
         assert set(body) == PAGE_KEYS, path
         assert (body["limit"], body["offset"]) == (1, 0), path
         assert len(body["items"]) == min(1, body["total"]), path
-        past = app_client.get(path, params={"offset": body["total"]}, headers=admin).json()
+        past = app_client.get(path, params={"offset": body["total"]}, headers=who).json()
         assert (past["items"], past["total"], past["limit"]) == ([], body["total"], 100), path
         checked += 1
     assert checked >= 15

@@ -141,3 +141,42 @@ def test_a_day_long_outage_is_credited_and_its_incident_names_the_rma(
     assert "C-RMA-UTM: credit ¥1,000 (tax ¥100)" in table
     shown = run(cli, "incident", "list", "--json")
     assert number in shown
+    sla_id = row["outage_id"]
+    cause = run(cli, "sla", "cause", str(sla_id), "--cause", "customer", "--note", "宅内工事")
+    assert "provider → customer" in cause and "credit ¥1,000 → ¥0" in cause
+    assert json.loads(run(cli, "sla", "report", "--month", "2026-12", "--json"))["rows"] == []
+    # intent: every second from when it was learned of, 25 h: ¥31,000 × 90,000 ÷ 2,678,400
+    intent = run(cli, "sla", "cause", str(outage_id), "--monitoring", "--cause", "intent")
+    assert f"SLA outage {sla_id} " in intent and "credit ¥0 → ¥1,041" in intent
+    run(cli, "sla", "cause", str(sla_id), "--cause", "weather", code=2)
+    run(cli, "sla", "cause", "999999", "--cause", "customer", code=3)
+
+
+def test_poll_covers_every_organization_and_names_the_one_refused(
+    cli: CliRunner, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orgs = sandbox.admin.generate_organizations(1, 3)
+    state = sandbox.admin.snapshot()
+    for device in state["devices"].values():
+        if device["organizationId"] in orgs:
+            device["networkId"], device["status"] = f"N_cli_{orgs[0]}", "online"
+    sandbox.admin.load_state(state)
+    monkeypatch.setenv("NETKEEP_MONITOR_ORG_IDS", f"537758,{orgs[0]},999999999")
+    monkeypatch.setenv("NETKEEP_MONITOR_CHANGE_HISTORY", "false")
+    monkeypatch.setenv("NETKEEP_MERAKI_MAX_RETRIES", "1")
+    monkeypatch.setenv("NETKEEP_DASHBOARD_PATIENCE_SECONDS", "0.5")
+    get_settings.cache_clear()
+    result = cli.invoke(app, ["monitor", "poll", "--json"])
+    assert result.exit_code == 1, result.output  # one organization could not be read
+    body = json.loads(result.stdout)
+    assert [(o["organization_id"], o["devices"]) for o in body["organizations"]] == [
+        ("537758", 4),
+        (orgs[0], 3),
+    ]
+    assert [f["organization_id"] for f in body["failed"]] == ["999999999"]
+    shown = cli.invoke(app, ["monitor", "poll", "--debounce-polls", "1"])
+    assert f"{orgs[0]}: 3 device(s) by availabilities" in shown.stdout
+    assert "999999999: not polled" in shown.output
+    monkeypatch.setenv("NETKEEP_MONITOR_ORG_IDS", f"537758 {orgs[0]}")
+    get_settings.cache_clear()
+    assert json.loads(run(cli, "monitor", "poll", "--json"))["failed"] == []

@@ -223,3 +223,42 @@ def test_organization_devices_are_those_in_networks_filtered_by_network_and_page
     tokyo = dash.organizations.getOrganizationDevices(ORG, networkIds=["N_demo_tokyo"])
     assert tokyo and {d["networkId"] for d in tokyo} == {"N_demo_tokyo"}
     assert tokyo == dash.networks.getNetworkDevices("N_demo_tokyo")
+
+
+def test_a_failed_batch_undoes_its_creations_and_claims_and_leaves_other_organizations_alone(
+    sandbox,
+):
+    """The rollback restores the batch's organization (a network it created, a unit it claimed,
+    a device it renamed, a VLAN it added) and leaves another organization's records, which it
+    shares rather than copies, as they are."""
+    dash = sandbox.dashboard_api()
+    [other] = sandbox.admin.generate_organizations(1)
+    other_net = dash.organizations.createOrganizationNetwork(other, "other-site", ["appliance"])
+    before = {n["id"] for n in dash.organizations.getOrganizationNetworks(ORG)}
+    licenses = dash.organizations.getOrganizationLicenses(ORG, total_pages=-1)
+    others = dash.organizations.getOrganizationNetworks(other)
+    assert other_net in others
+    actions = [
+        {
+            "resource": f"/organizations/{ORG}/networks",
+            "operation": "create",
+            "body": {"name": "created-then-undone", "productTypes": ["appliance"]},
+        },
+        dash.batch.networks.claimNetworkDevices("N_demo_osaka", serials=["Q2FY-AAAA-0002"]),
+        {"resource": "/devices/Q2FY-AAAA-0001", "operation": "update", "body": {"name": "MX"}},
+        _vlan_action("N_demo_osaka", 11, "10.11.0.0/24", "10.11.0.1"),
+        _vlan_action("N_demo_osaka", 12, "10.11.0.0/24", "10.11.0.2"),  # overlaps VLAN 11
+    ]
+    batch = dash.organizations.createOrganizationActionBatch(
+        ORG, actions, confirmed=True, synchronous=True
+    )
+    assert batch["status"]["failed"] is True
+    assert {n["id"] for n in dash.organizations.getOrganizationNetworks(ORG)} == before
+    assert (
+        dash.organizations.getOrganizationInventoryDevice(ORG, "Q2FY-AAAA-0002")["networkId"]
+        is None
+    )
+    assert dash.devices.getDevice("Q2FY-AAAA-0001")["name"] is None
+    assert [v["id"] for v in dash.appliance.getNetworkApplianceVlans("N_demo_osaka")] == ["1"]
+    assert dash.organizations.getOrganizationLicenses(ORG, total_pages=-1) == licenses
+    assert dash.organizations.getOrganizationNetworks(other) == others

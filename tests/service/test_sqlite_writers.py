@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from core.db import begin_write, make_engine
+from core.db import _writer_gate, begin_write, make_engine
 
 
 def _engine(tmp_path: Path) -> Engine:
@@ -66,3 +67,84 @@ def test_a_read_only_session_leaves_writers_free(tmp_path: Path) -> None:
         session.exec(text("SELECT n FROM counter")).one()  # type: ignore[call-overload]
         assert not _other_writer_locked_out(tmp_path)
     engine.dispose()
+
+
+# --- writers of one process queue on a gate -----------------------------------------------------
+# SQLite's busy handler sleeps 1, 2, 5 … then 100 ms at a time and notices a free lock only when
+# it wakes; threads of one process writing one file (a rollout's organizations) queue instead on
+# a lock of the process per file (`core.db.GatedConnection`), taken before BEGIN IMMEDIATE and
+# released when the transaction ends, so the next writer goes at once.
+
+
+def _gate(tmp_path: Path) -> threading.Lock:
+    gate = _writer_gate(str(tmp_path / "w.db"))
+    assert gate is not None
+    return gate
+
+
+def test_a_writer_transaction_holds_the_gate_until_it_ends_however_it_ends(
+    tmp_path: Path,
+) -> None:
+    engine = _engine(tmp_path)
+    gate = _gate(tmp_path)
+    for end in ("commit", "rollback", "close"):
+        session = Session(engine)
+        begin_write(session)
+        assert not gate.locked()  # taken lazily, with the transaction's first statement
+        session.exec(text("UPDATE counter SET n = n + 1"))  # type: ignore[call-overload]
+        assert gate.locked(), end
+        getattr(session, end)()
+        assert not gate.locked(), end
+    with Session(engine) as reader:  # a plain transaction (a reader) never takes it
+        reader.exec(text("SELECT n FROM counter")).one()  # type: ignore[call-overload]
+        assert not gate.locked()
+    engine.dispose()
+
+
+def test_a_second_writer_of_the_process_waits_for_the_first_then_writes(tmp_path: Path) -> None:
+    """SQLite's own busy timeout is 0 here, so without the gate the second writer would fail
+    with "database is locked" at once; it waits its turn on the gate instead, then writes."""
+    engine = _engine(tmp_path)
+    engine.dispose()
+
+    def no_busy_wait(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout = 0")
+
+    event.listen(engine, "connect", no_busy_wait)
+    first_holds, second_done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        first_holds.wait()
+        try:
+            with Session(engine) as session:
+                begin_write(session)
+                session.exec(text("UPDATE counter SET n = n * 10"))  # type: ignore[call-overload]
+                session.commit()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        second_done.set()
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    with Session(engine) as session:
+        begin_write(session)
+        session.exec(text("UPDATE counter SET n = n + 1"))  # type: ignore[call-overload]
+        # the other writer's connection would now fail at once in SQLite's busy handler
+        driver = sqlite3.connect(tmp_path / "w.db", timeout=0, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            driver.execute("BEGIN IMMEDIATE")
+        driver.close()
+        first_holds.set()
+        assert not second_done.wait(0.3)  # queued behind this transaction, not failed
+        session.commit()
+    worker.join(10)
+    assert errors == [] and second_done.is_set()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM counter")).scalar_one() == 10  # (0+1)*10
+    engine.dispose()
+
+
+def test_a_database_in_memory_has_no_gate() -> None:
+    assert _writer_gate(":memory:") is None
+    assert _writer_gate(None) is None

@@ -33,6 +33,12 @@ PAGE = """{% extends "base.html" %}{% import "macros.html" as m with context %}
 <button type="submit">{{ _("common.save") }}</button></form>
 <form method="post" action="/ui/probe/scanned">{{ m.csrf() }}
 {{ m.scan_input("serial", "Serial") }}</form>
+<form hx-post="/ui/probe/note" hx-target="#hx-result" hx-select="h1">{{ m.form_key() }}
+<input type="hidden" name="text" value="by htmx"><button type="submit">htmx</button></form>
+<div id="hx-result"></div>
+<form hx-post="/ui/probe/note" hx-target="#hx-422" hx-select="ul.problems">{{ m.form_key() }}
+<input type="hidden" name="text" value=" "><button type="submit">htmx empty</button></form>
+<div id="hx-422"></div>
 {% if job %}{% include "partials/job_progress.html" %}{% endif %}
 {% endblock %}"""
 

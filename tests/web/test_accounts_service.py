@@ -190,3 +190,23 @@ def test_a_session_ends_when_idle_or_too_old(session: Session, settings: Setting
         live_session(session=session, token=fresh, settings=settings, now=NOW + timedelta(hours=24))
         is None
     )
+
+
+def test_ended_sessions_are_deleted_when_someone_signs_in(
+    session: Session, settings: Settings
+) -> None:
+    accounts.create_account(
+        session=session, actor=WEB_ADMIN, name="mori", password=PASSWORD, role="noc"
+    )
+    account = accounts.get_account(session=session, name="mori")
+    old = start_session(session=session, account=account, settings=settings, now=NOW)
+    kept = start_session(
+        session=session, account=account, settings=settings, now=NOW + timedelta(hours=5)
+    )
+    session.flush()
+    later = NOW + timedelta(hours=8, minutes=1)  # `old` idle 481 minutes, `kept` 181
+    start_session(session=session, account=account, settings=settings, now=later)
+    session.flush()
+    assert live_session(session=session, token=old, settings=settings, now=later) is None
+    assert live_session(session=session, token=kept, settings=settings, now=later) is not None
+    assert len(session.exec(select(WebSession)).all()) == 2  # `old`'s row is gone

@@ -9,7 +9,16 @@ from core.auth import token_name_problem
 
 @pytest.mark.parametrize(
     "name",
-    ["a", "noc-desk", "x" * 64, "現場 端末 1", "ops.team_2", "name with inner spaces"],
+    [
+        "a",
+        "noc-desk",
+        "x" * 64,
+        "customers:desk",
+        "my customer:x",
+        "現場 端末 1",
+        "ops.team_2",
+        "name with inner spaces",
+    ],
 )
 def test_names_accepted(name: str) -> None:
     assert token_name_problem(name) is None
@@ -32,6 +41,9 @@ def test_names_accepted(name: str) -> None:
         ("zero\u200bwidth", "printable"),
         ("lone\ud800", "printable"),
         ("nbsp\u00a0x", "printable"),
+        # a staff token named like a customer's act would pass for the customer (four-eyes)
+        ("customer:acme", "'customer:'"),
+        ("Customer:acme", "'customer:'"),
     ],
 )
 def test_names_refused(name: str, why: str) -> None:
