@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import random
 import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,7 +25,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.armour import armour
+from api.armour import API_JSON_HEADERS, SecurityHeaders, armour
 from api.deps import ReadPath
 from api.docs import add_offline_docs
 from api.identity import RefusalLedger, TokenCache
@@ -187,7 +189,8 @@ TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": Fa
 
 
 HOT_READ = re.compile(r"^/api/v1/devices/([^/]+)$")
-HotEndpoint = Callable[[Request, str], Awaitable[Response]]
+HotEndpoint = Callable[[Request, str, str | None], Awaitable[bytes]]
+"""The hot read: (request, path parameter, bearer token or None) → the 200 JSON body."""
 HotPost = Callable[[Request], Awaitable[Response]]
 
 
@@ -195,11 +198,13 @@ class HotReadDispatcher:
     """Sends `GET /api/v1/devices/{serial}` straight to its endpoint, everything else to FastAPI.
 
     The device read is the API's hottest path; it skips FastAPI's and Starlette's middleware and
-    routing (one plain ASGI call instead of six nested layers) but shares the app's state
-    (database, token cache), auth, error mapping (`ERROR_HANDLERS`) and request ids. FastAPI
-    still documents the route in the OpenAPI schema. Both sit inside the armour (`api.armour`).
-    `hot_posts` does the same for POSTs to exact paths (the Meraki webhook receiver, whose
-    ingest rate is its point: `bench/webhook_ingest.py`).
+    routing and the armour's layers (one plain ASGI call instead of ten nested ones) but shares
+    the app's state (database, token cache), auth, error mapping (`ERROR_HANDLERS`) and request
+    ids, and answers with the armour's headers (`api.armour.API_JSON_HEADERS`). A request the
+    armour could refuse or alter — a Host not yet seen allowed, a body (Content-Length or
+    Transfer-Encoding) — takes the armoured path instead. FastAPI still documents the route.
+    `hot_posts` skips FastAPI the same way for POSTs to exact paths (the Meraki webhook
+    receiver, whose ingest rate is its point: `bench/webhook_ingest.py`), inside the armour.
     """
 
     def __init__(
@@ -212,71 +217,140 @@ class HotReadDispatcher:
         self.api = api
         self.hot = hot
         self.hot_posts = dict(hot_posts or {})
-        self.entry = armour(self.dispatch, settings)
+        self.entry, self.hosts = armour(self.dispatch, settings)
 
     @property
     def state(self) -> Any:
         return self.api.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.entry(scope, receive, send)
-
-    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             match = HOT_READ.match(scope["path"])
             if match is not None:
-                await self.serve_hot(scope, receive, send, match.group(1))
+                host = token = request_id = None
+                plain = True
+                for name, value in scope["headers"]:
+                    if name == b"host":
+                        host = value if host is None else host
+                    elif name == b"authorization":
+                        token = value if token is None else token
+                    elif name == b"x-request-id":
+                        request_id = value if request_id is None else request_id
+                    elif name in BODY_HEADERS:
+                        plain = False
+                if plain and host in self.hosts.seen_allowed:
+                    await self.serve_hot(scope, receive, send, match.group(1), token, request_id)
+                    return
+        await self.entry(scope, receive, send)
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Inside the armour: the hot read (its Host now checked), else FastAPI."""
+        if scope["type"] == "http" and scope["method"] == "GET":
+            match = HOT_READ.match(scope["path"])
+            if match is not None:
+                headers = scope["headers"]
+                token = next((v for k, v in headers if k == b"authorization"), None)
+                request_id = next((v for k, v in headers if k == b"x-request-id"), None)
+                await self.serve_hot(scope, receive, send, match.group(1), token, request_id)
                 return
         elif scope["type"] == "http" and scope["method"] == "POST":
             post = self.hot_posts.get(scope["path"])
             if post is not None:
-                await self.serve(scope, receive, send, post, {})
+                await self.serve_post(scope, receive, send, post)
                 return
         await self.api(scope, receive, send)
 
-    async def serve_hot(self, scope: Scope, receive: Receive, send: Send, serial: str) -> None:
-        await self.serve(
-            scope, receive, send, lambda request: self.hot(request, serial), {"serial": serial}
-        )
-
-    async def serve(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        endpoint: HotPost,
-        path_params: dict[str, str],
-    ) -> None:
+    async def serve_post(self, scope: Scope, receive: Receive, send: Send, post: HotPost) -> None:
+        """A hot POST (inside the armour, which adds its headers) with the app's error mapping."""
         request_id = _request_id(scope)
         scope["app"] = self.api
         scope.setdefault("state", {})["request_id"] = request_id
-        scope["path_params"] = path_params
+        scope["path_params"] = {}
         request = Request(scope, receive)
         unexpected: Exception | None = None
         try:
-            response = await endpoint(request)
+            response = await post(request)
         except Exception as exc:
             try:
                 response = await _handler_for(exc)(request, exc)
             except Exception:  # a handler that declines (an untranslated database error)
                 response = await _unexpected(request, exc)
-            unexpected = (
-                exc if isinstance(response, JSONResponse) and response.status_code == 500 else None
-            )
+            unexpected = exc if response.status_code == 500 else None
         response.raw_headers.append((b"x-request-id", request_id.encode()))
         await response(scope, receive, send)
         if unexpected is not None:
             raise unexpected  # logged by the server, as Starlette's ServerErrorMiddleware does
 
+    async def serve_hot(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        serial: str,
+        authorization: bytes | None,
+        given_id: bytes | None,
+    ) -> None:
+        request_id = _given_or_new_id(given_id)
+        scope["app"] = self.api
+        scope.setdefault("state", {})["request_id"] = request_id
+        scope["path_params"] = {"serial": serial}
+        request = Request(scope, receive)
+        try:
+            body = await self.hot(request, serial, _bearer(authorization))
+        except Exception as exc:
+            await self.serve_error(scope, receive, send, request, exc, request_id)
+            return
+        headers = [
+            (b"content-length", str(len(body)).encode()),
+            *API_JSON_HEADERS,
+            (b"x-request-id", request_id.encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def serve_error(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request: Request,
+        exc: Exception,
+        request_id: str,
+    ) -> None:
+        """The hot read's failure as the app's JSON error, in the armour's headers."""
+        try:
+            response = await _handler_for(exc)(request, exc)
+        except Exception:  # a handler that declines (an untranslated database error)
+            response = await _unexpected(request, exc)
+        response.raw_headers.append((b"x-request-id", request_id.encode()))
+        await SecurityHeaders(response)(scope, receive, send)
+        if response.status_code == 500:
+            raise exc  # logged by the server, as Starlette's ServerErrorMiddleware does
+
+
+BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
+
+
+def _given_or_new_id(given: bytes | None) -> str:
+    found = given.decode("latin-1")[:64] if given is not None else ""
+    return found or f"{_ids.getrandbits(128):032x}"
+
+
+_ids = random.Random(secrets.randbits(128))
+"""Request ids: unique, not secret (they are echoed and logged), so no system call per request."""
+os.register_at_fork(after_in_child=lambda: _ids.seed(secrets.randbits(128)))
+
+
+def _bearer(authorization: bytes | None) -> str | None:
+    """The token of an `Authorization: Bearer` header value (as `api.deps.bearer_token`)."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
 
 def _request_id(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == b"x-request-id":
-            found: str = value.decode("latin-1")[:64]
-            if found:
-                return found
-            break
-    return secrets.token_hex(16)
+    return _given_or_new_id(next((v for k, v in scope["headers"] if k == b"x-request-id"), None))
 
 
 def _handler_for(exc: Exception) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:

@@ -42,6 +42,14 @@ ALWAYS = (
     (b"cross-origin-resource-policy", b"same-origin"),
 )
 REPLACED = {name for name, _ in ALWAYS} | {b"content-security-policy"}
+API_JSON_HEADERS = (
+    (b"content-type", b"application/json"),
+    *ALWAYS,
+    (b"content-security-policy", API_CSP.encode()),
+    (b"cache-control", b"no-store"),
+)
+"""What `SecurityHeaders` makes of a JSON response's headers under /api, built once (the hot
+read, `api.app.HotReadDispatcher`, sends them itself)."""
 
 
 def allowed_hosts(settings: Settings) -> list[str]:
@@ -53,12 +61,13 @@ def allowed_hosts(settings: Settings) -> list[str]:
     return list(dict.fromkeys(hosts))
 
 
-def armour(app: ASGIApp, settings: Settings) -> ASGIApp:
-    """The app wrapped in every layer above, configured from the settings."""
+def armour(app: ASGIApp, settings: Settings) -> tuple[ASGIApp, HostCheck]:
+    """The app wrapped in every layer above, configured from the settings; and its host check
+    (whose `seen_allowed` lets a hot path skip the check for a Host already allowed)."""
     inner = JsonShape(app, max_depth=settings.max_json_depth)
     limited = BodyLimit(inner, max_bytes=settings.max_body_bytes)
     hosted = HostCheck(limited, allowed_hosts(settings))
-    return SecurityHeaders(hosted)
+    return SecurityHeaders(hosted), hosted
 
 
 class SecurityHeaders:
@@ -97,14 +106,24 @@ def _armoured(headers: list[tuple[bytes, bytes]], is_api: bool) -> list[tuple[by
 
 
 class HostCheck:
-    """Starlette's host check, its plain-text refusal replaced by the API's one JSON error."""
+    """Starlette's host check, its plain-text refusal replaced by the API's one JSON error.
+
+    `seen_allowed` holds the first `Host` header values it has let through (at most
+    SEEN_HOSTS_MAX of them): Starlette's decision depends on that value alone, so a request
+    carrying one of them would be let through again.
+    """
+
+    SEEN_HOSTS_MAX = 64
 
     def __init__(self, app: ASGIApp, hosts: list[str]) -> None:
         self.app = app
         self.check = TrustedHostMiddleware(self._allowed, allowed_hosts=hosts, www_redirect=False)
+        self.seen_allowed: set[bytes | None] = set()
 
     async def _allowed(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["netkeep.host_allowed"] = True
+        if len(self.seen_allowed) < self.SEEN_HOSTS_MAX:
+            self.seen_allowed.add(_header(scope, b"host"))
         await self.app(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

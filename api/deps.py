@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import queue
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from functools import partial
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
-import anyio
-import anyio.to_thread
-import psycopg
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Connection
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from api.identity import REVOKED_COUNT, Identity, RefusalLedger, TokenCache
+from api.read_path import ReadMemo as ReadMemo
+from api.read_path import ReadPath as ReadPath
+from api.read_path import read_first as read_first
+from api.read_path import read_keyed as read_keyed
+from api.read_path import read_memo as read_memo
+from api.read_path import run_read as run_read
 from core import audit
 from core.audit import Actor
 from core.auth import Role, TokenRole, authenticate_digest, token_digest
-from core.db import PreparedQuery, begin_write
+from core.db import begin_write
 from core.errors import AuthenticationFailed, PermissionDenied
 from core.policy import Operation, allowed_roles
 from core.render_gate import RenderGate
@@ -78,114 +76,6 @@ def get_dashboard(request: Request) -> MerakiDashboard:
     return dashboard
 
 
-class ReadPath:
-    """How the hot read endpoints reach the database: long-lived autocommit connections.
-
-    A read then costs one statement — no pool checkout, no pre-ping, no BEGIN/ROLLBACK round
-    trips. SQLite is a local file read in microseconds, so its reads run on the event loop.
-    PostgreSQL's prepared reads (`first`) wait on the network on the event loop too, over psycopg
-    async connections (at most READ_CONNECTIONS; no thread hand-off per read); other reads
-    (`run`) run in threads, at most READ_THREADS at once.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.inline = engine.dialect.name == "sqlite"
-        self.on_loop = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
-        self._idle: queue.SimpleQueue[Connection] = queue.SimpleQueue()
-        self._idle_async: list[psycopg.AsyncConnection[Any]] = []
-        self._gates: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
-        self.limiter = anyio.CapacityLimiter(READ_THREADS)
-
-    def _take(self) -> Connection:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-
-    def run(self, func: Callable[[Connection], T]) -> T:
-        """Run a read on an idle connection; a dropped one is replaced and tried once more."""
-        for attempt in (1, 2):
-            connection = self._take()
-            try:
-                result = func(connection)
-            except DBAPIError as exc:
-                connection.invalidate()
-                connection.close()
-                if exc.connection_invalidated and attempt == 1:
-                    continue
-                raise
-            except BaseException:
-                self._idle.put(connection)
-                raise
-            self._idle.put(connection)
-            return result
-        raise AssertionError("unreachable")
-
-    def _gate(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        gate = self._gates.get(loop)
-        if gate is None:
-            gate = self._gates[loop] = asyncio.Semaphore(READ_CONNECTIONS)
-        return gate
-
-    async def _take_async(self) -> psycopg.AsyncConnection[Any]:
-        if self._idle_async:
-            return self._idle_async.pop()
-        url = self.engine.url.set(drivername="postgresql")
-        return await psycopg.AsyncConnection.connect(
-            url.render_as_string(hide_password=False), autocommit=True
-        )
-
-    async def first(self, query: PreparedQuery, **params: Any) -> dict[str, Any] | None:
-        """A prepared query's first row; a dropped connection is replaced and tried once more."""
-        if not self.on_loop:
-            run = partial(query.first, **params)
-            if self.inline:
-                return self.run(run)
-            return await anyio.to_thread.run_sync(self.run, run, limiter=self.limiter)
-        async with self._gate():
-            for attempt in (1, 2):
-                connection = await self._take_async()
-                try:
-                    result = await query.first_async(connection, self.engine.dialect, **params)
-                except psycopg.Error as exc:
-                    await connection.close()
-                    if connection.broken and attempt == 1:
-                        continue
-                    raise DBAPIError.instance(
-                        query.sql_for(self.engine.dialect), params, exc, psycopg.Error
-                    ) from exc
-                except BaseException:
-                    await connection.close()  # cancelled mid-read: its state is unknown
-                    raise
-                self._idle_async.append(connection)
-                return result
-        raise AssertionError("unreachable")
-
-
-READ_THREADS = 16
-READ_CONNECTIONS = 8
-
-
-async def run_read(request: Request, func: Callable[[Connection], T]) -> T:
-    """Run a read-only function with the app's read path (inline for SQLite, else a thread)."""
-    path: ReadPath = request.app.state.read_path
-    if path.inline:
-        return path.run(func)
-    return await anyio.to_thread.run_sync(path.run, func, limiter=path.limiter)
-
-
-async def read_first(
-    request: Request, query: PreparedQuery, **params: Any
-) -> dict[str, Any] | None:
-    """A prepared query's first row through the app's read path (PostgreSQL: on the loop)."""
-    path: ReadPath = request.app.state.read_path
-    if getattr(path, "on_loop", False):
-        return await path.first(query, **params)
-    return await run_read(request, partial(query.first, **params))
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 DashboardDep = Annotated[MerakiDashboard, Depends(get_dashboard)]
@@ -202,7 +92,7 @@ def bearer_token(request: Request) -> str | None:
 
 async def identify(request: Request, token: str | None) -> Identity:
     """The live identity behind a bearer token, or 401 (the refusal logged, audited when due)."""
-    request_id = getattr(request.state, "request_id", None)
+    request_id = request.scope.get("state", {}).get("request_id")
     if token is None:
         raise AuthenticationFailed("an API token is required (Authorization: Bearer <token>)")
     digest = token_digest(token)
@@ -229,7 +119,7 @@ async def identify(request: Request, token: str | None) -> Identity:
 async def authorize(request: Request, token: str | None, allowed: frozenset[Role]) -> Actor:
     """The Actor behind a bearer token, if its role is allowed (401 vs 403, refusals audited)."""
     identity = await identify(request, token)
-    request_id = getattr(request.state, "request_id", None)
+    request_id = request.scope.get("state", {}).get("request_id")
     actor = Actor(name=identity.name, role=identity.role, request_id=request_id)
     if actor.role not in allowed:
         await _refused(request, actor, "denied")

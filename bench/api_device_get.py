@@ -4,7 +4,9 @@ Both are served the same way (uvicorn, one worker, a separate process) in the sa
 the same asyncio httpx client with keep-alive; prints requests/s, p50/p99 and the ratio.
 Run by hand:  .venv/bin/python bench/api_device_get.py [--seconds 10] [--concurrency 16]
                 [--db postgresql | --db URL]
-With wrk installed (Debian: `apt-get install wrk`) wrk is the load generator.
+With wrk installed (Debian: `apt-get install wrk`) wrk is the load generator; each server is
+first warmed for 2 s. Also printed: each server's CPU time (user + system, from /proc) per
+request, whose ratio holds on a machine shared with other work, where requests/s does not.
 """
 
 from __future__ import annotations
@@ -165,6 +167,12 @@ def load_wrk(
     return rps, pct("50%"), pct("99%")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def serve(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", *args, "--log-level", "warning", "--no-access-log"],
@@ -241,12 +249,17 @@ def run(args: argparse.Namespace, db_url: str, tmp: Path) -> None:
                 f"GET /api/v1/devices/{{serial}}: {args.concurrency} keep-alive clients, "
                 f"{args.seconds:.0f} s each, {db_url.split(':')[0]}"
             )
+            cpu: list[float] = []
             if shutil.which("wrk"):
-                print("  load generator: wrk (2 threads)")
-                results = [
-                    load_wrk(f"http://127.0.0.1:{p}", token, args.seconds, args.concurrency, tmp)
-                    for p in (bare_port, netkeep_port)
-                ]
+                print("  load generator: wrk (2 threads), 2 s of warm-up each")
+                results = []
+                for proc, p in ((bare, bare_port), (api, netkeep_port)):
+                    load_wrk(f"http://127.0.0.1:{p}", token, 2, args.concurrency, tmp)
+                    url = f"http://127.0.0.1:{p}"
+                    before = cpu_seconds(proc.pid)
+                    results.append(load_wrk(url, token, args.seconds, args.concurrency, tmp))
+                    served = results[-1][0] * int(args.seconds)  # wrk's req/s x its duration
+                    cpu.append((cpu_seconds(proc.pid) - before) / served * 1e6)
             else:
                 print("  load generator: asyncio httpx (with wrk the client is not the limit)")
                 results = [
@@ -262,6 +275,11 @@ def run(args: argparse.Namespace, db_url: str, tmp: Path) -> None:
             ):
                 print(f"  {label:28} {rps:8,.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
             print(f"  ratio netkeep / bare: {results[1][0] / results[0][0]:.2f}  (target ≥ 0.80)")
+            if cpu and cpu[1] > 0:
+                print(
+                    f"  server CPU per request: bare {cpu[0]:.0f} µs, netkeep {cpu[1]:.0f} µs; "
+                    f"ratio {cpu[0] / cpu[1]:.2f}"
+                )
         finally:
             bare.terminate()
     finally:

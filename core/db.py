@@ -348,3 +348,23 @@ class PreparedQuery:
             await cursor.execute(prepared.sql, self._args(prepared, params))
             row = await cursor.fetchone()
         return self._values(prepared, row)
+
+    async def all_async(
+        self, connection: AsyncConnection[Any], dialect: Dialect, **params: Any
+    ) -> list[dict[str, Any]]:
+        """Every row, on a psycopg async connection."""
+        prepared = self._for(dialect)
+        async with connection.cursor() as cursor:
+            await cursor.execute(prepared.sql, self._args(prepared, params))
+            rows = await cursor.fetchall()
+        return [values for row in rows if (values := self._values(prepared, row)) is not None]
+
+
+@dataclass(frozen=True, eq=False)
+class KeyedQuery:
+    """A row by one key (`one`, parameter `key`), and the same for many keys at once (`many`,
+    parameter `keys`, a list): concurrent reads of `one` may be answered by one `many`."""
+
+    one: PreparedQuery
+    many: PreparedQuery
+    key: str

@@ -14,9 +14,9 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     authorize,
-    bearer_token,
     guard,
-    read_first,
+    read_keyed,
+    read_memo,
 )
 from api.pages import PageOut, list_page
 from api.params import Limit, Offset
@@ -119,19 +119,35 @@ async def get_device(serial: str, request: Request, actor: Reader) -> Response:
 
 
 async def _device_response(request: Request, serial: str) -> Response:
+    return Response(await _device_json(request, serial), media_type=JSON)
+
+
+async def _device_json(request: Request, serial: str) -> bytes:
     serial = service.checked_serial(serial)
-    values = await read_first(request, service.DEVICE_WITH_OWNER, serial=serial)
+    memo = read_memo(request)
+    generation = memo.generation() if memo is not None else None
+    if generation is not None:
+        assert memo is not None
+        kept: bytes | None = memo.get(("device", serial))
+        if kept is not None:
+            return kept
+    values = await read_keyed(request, service.DEVICES_WITH_OWNER, serial)
     fields = service.device_fields_of_row(serial=serial, values=values)
-    return Response(DeviceOut.model_validate(fields).model_dump_json().encode(), media_type=JSON)
+    body = DEVICE_OUT.to_json(DeviceOut.model_validate(fields))
+    if generation is not None:
+        assert memo is not None
+        memo.put(generation, ("device", serial), body)
+    return body
 
 
 JSON = "application/json"
+DEVICE_OUT = DeviceOut.__pydantic_serializer__
 
 
-async def device_fast(request: Request, serial: str) -> Response:
+async def device_fast(request: Request, serial: str, token: str | None) -> bytes:
     """The hottest read without FastAPI's dependency resolution: same auth, body and errors."""
-    await authorize(request, bearer_token(request), READ_ROLES)
-    return await _device_response(request, serial)
+    await authorize(request, token, READ_ROLES)
+    return await _device_json(request, serial)
 
 
 READ_ROLES = allowed_roles(Operation.READ)

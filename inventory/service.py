@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func
+from sqlalchemy import ARRAY, Connection, Select, String, any_, bindparam, func, true
 from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
 from core.csv_export import export_cell
-from core.db import PreparedQuery
+from core.db import KeyedQuery, PreparedQuery
 from core.errors import Conflict, NotFound, Problem, ValidationFailed
 from inventory.domain import (
     Acquisition,
@@ -110,6 +110,30 @@ def _device_with_owner_statement() -> Select[Any]:
 
 
 DEVICE_WITH_OWNER = PreparedQuery(_device_with_owner_statement())
+
+
+def _devices_with_owner_statement() -> Select[Any]:
+    """DEVICE_WITH_OWNER's columns for the serials `keys` (PostgreSQL: a lateral join, so the
+    latest event is looked up per device, never by hashing the whole event table)."""
+    device, event = Device.__table__, OwnershipEvent.__table__  # type: ignore[attr-defined]
+    latest = (
+        select(event.c.owner_kind, event.c.owner_name)
+        .where(event.c.device_id == device.c.id)
+        .order_by(event.c.effective_at.desc(), event.c.id.desc())
+        .limit(1)
+        .lateral("latest")
+    )
+    return (
+        select(device, latest.c.owner_kind, latest.c.owner_name)
+        .outerjoin(latest, true())
+        .where(device.c.serial == any_(bindparam("keys", type_=ARRAY(String))))
+    )
+
+
+DEVICES_WITH_OWNER = KeyedQuery(
+    one=DEVICE_WITH_OWNER, many=PreparedQuery(_devices_with_owner_statement()), key="serial"
+)
+"""DEVICE_WITH_OWNER, and for many serials at once (PostgreSQL: `serial = ANY(keys)`)."""
 
 
 def checked_serial(serial: str) -> str:

@@ -274,3 +274,27 @@ def due_flag(status: RmaStatus, due: date | None, today: date) -> DueFlag | None
         return DueFlag.OVERDUE
     monday, sunday = tokyo_week(today)
     return DueFlag.DUE_THIS_WEEK if monday <= due <= sunday else None
+
+
+class LogisticsAct(StrEnum):
+    """What a logistics clerk may do to an RMA by hand (beside scanning to ship and receive)."""
+
+    RESERVE = "reserve"  # set a replacement aside (again: another unit, the old one back)
+    RELEASE = "release"  # give the reserved unit back to stock
+    SWAP = "swap"  # record that the replacement took the failed unit's place
+    PICKUP = "pickup"  # book the courier to collect the failed unit
+
+
+def logistics_acts(status: RmaStatus, *, swapped: bool) -> frozenset[LogisticsAct]:
+    """The acts the state table allows now: the same moves the services check with `advance`."""
+    nxt = TRANSITIONS[status]
+    acts: set[LogisticsAct] = set()
+    if _S.REPLACEMENT_RESERVED in nxt or status is _S.REPLACEMENT_RESERVED:
+        acts.add(LogisticsAct.RESERVE)
+    if status is _S.REPLACEMENT_RESERVED:  # the move back to replacement_needed is a release
+        acts.add(LogisticsAct.RELEASE)
+    if status in SWAPPABLE and not swapped:
+        acts.add(LogisticsAct.SWAP)
+    if _S.PICKUP_REQUESTED in nxt:
+        acts.add(LogisticsAct.PICKUP)
+    return frozenset(acts)

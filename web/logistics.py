@@ -2,7 +2,8 @@
 
 Thin: each handler parses the query or form, calls the same service functions as the CLI and
 API (`rma.board`, `rma.scanning`, `inventory.service`, `inventory.importer`) and renders.
-The scan and inventory pages are in `web.logistics_scan` and `web.logistics_inventory`.
+An RMA's page and its acts are in `web.logistics_acts`; the scan and inventory pages in
+`web.logistics_scan` and `web.logistics_inventory`.
 """
 
 from __future__ import annotations
@@ -15,22 +16,21 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import RenderGateDep, SessionDep
-from core.calendar import tokyo_date
 from core.errors import Problem, ValidationFailed
 from core.timeutil import utcnow
 from rma import board as rma_board
-from rma import service, views
+from rma import views
 from rma.board import BoardQuery, DueFilter, StateFilter
-from rma.domain import ACTIVE, RmaStatus, due_flag
+from rma.domain import ACTIVE, RmaStatus
 from rma.notice_pdf import render_damage_notice
-from rma.scan_rules import RECEIVABLE, SHIPPABLE
+from web.logistics_acts import rma_view
+from web.logistics_acts import router as acts_router
 from web.logistics_common import STATUS_ORDER, Clerk
 from web.logistics_inventory import router as inventory_router
 from web.logistics_scan import router as scan_router
 from web.render import render
 
 router = APIRouter(prefix="/ui/logistics", include_in_schema=False)
-DONE = frozenset({"shipped", "received", "exception"})  # what the scan pages just did
 
 
 def _state(value: str) -> RmaStatus | StateFilter:
@@ -78,25 +78,8 @@ def rma_page(
     rma_id: int,
     done: str | None = None,
 ) -> HTMLResponse:
-    """One RMA: where it stands, its units, due date, charge, reminders and full history."""
-    rma = service.get_rma(session=session, rma_id=rma_id)
-    status = RmaStatus(rma.status)
-    return render(
-        request,
-        "logistics/rma.html",
-        {
-            "rma": rma,
-            "flag": due_flag(status, rma.due_date, tokyo_date(utcnow())),
-            "charge": service.charge_of(session=session, rma=rma),
-            "reminders": service.reminders_of(session=session, rma=rma),
-            "mismatches": service.mismatches_of(session=session, rma=rma),
-            "history": rma_board.rma_history(session=session, rma=rma),
-            "can_ship": status in SHIPPABLE,
-            "can_receive": status in RECEIVABLE,
-            "done": done if done in DONE else None,
-        },
-        user=user,
-    )
+    """One RMA: where it stands, its units, due date, charge, reminders, history and the acts."""
+    return rma_view(request, session, user, rma_id, done=done)
 
 
 @router.get("/rmas/{rma_id}/notice.pdf")
@@ -111,5 +94,6 @@ def notice_pdf(session: SessionDep, gate: RenderGateDep, user: Clerk, rma_id: in
     )
 
 
+router.include_router(acts_router)
 router.include_router(scan_router)
 router.include_router(inventory_router)

@@ -1,5 +1,6 @@
-"""The logistics clerk's journey in a real Chromium: scan → ship → (swap) → receive, with the
-serial-match warning shown before anything changes, and a double tap shipping once."""
+"""The logistics clerk's journey in a real Chromium: scan → ship → swap (on the RMA's page) →
+receive, with the serial-match warning shown before anything changes, and a double tap shipping
+(and swapping) once."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from sqlmodel import Session
 
 from tests.service.rma_builders import FAILED, SPARE
-from tests.web.logistics_world import actions, record_swap, reserved_rma, status_of
+from tests.web.logistics_world import actions, reserved_rma, status_of
 
 
 def scan(page: Any, mode: str, serial: str) -> None:
@@ -50,7 +51,16 @@ def test_scan_ship_then_receive(
     assert actions(session, "rma.shipped") == 1
     shot(page, "shipped")
 
-    record_swap(session, rma_id)
+    # the engineer reports the swap: recorded on the RMA's page (a double tap records it once)
+    swap = page.locator("#act-swap")
+    swap.locator("select[name=swapped_by]").select_option("provider")
+    swap.locator("input[name=update_dashboard]").uncheck()  # the records only, this time
+    shot(page, "swap-form")
+    swap.locator("button[type=submit]").dblclick()
+    page.wait_for_url(f"**/ui/logistics/rmas/{rma_id}?done=swap")
+    assert status_of(session, rma_id) == "swapped"
+    assert actions(session, "rma.swapped") == 1
+    assert page.locator("#act-swap").count() == 0 and page.locator("#act-pickup").count() == 1
     # the customer sent the replacement back instead of the failed unit: warned, nothing done
     scan(page, "receive", SPARE)
     warning = page.locator('[data-warning="wrong_unit"]')

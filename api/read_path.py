@@ -1,0 +1,292 @@
+"""How the hot reads reach the database: long-lived connections, a memo on SQLite, batches on
+PostgreSQL (`api.deps` re-exports these)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+from collections.abc import Awaitable, Callable, Hashable
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import psycopg
+from fastapi import Request
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from core.db import KeyedQuery, PreparedQuery
+
+T = TypeVar("T")
+
+
+class ReadPath:
+    """How the hot read endpoints reach the database: long-lived autocommit connections.
+
+    A read then costs one statement — no pool checkout, no pre-ping, no BEGIN/ROLLBACK round
+    trips. SQLite is a local file read in microseconds, so its reads run on the event loop.
+    PostgreSQL's prepared reads (`first`) wait on the network on the event loop too, over psycopg
+    async connections (at most READ_CONNECTIONS; no thread hand-off per read); other reads
+    (`run`) run in threads, at most READ_THREADS at once.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.inline = engine.dialect.name == "sqlite"
+        self.on_loop = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
+        self._idle: queue.SimpleQueue[Connection] = queue.SimpleQueue()
+        self._idle_async: list[psycopg.AsyncConnection[Any]] = []
+        self._gates: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self.limiter = anyio.CapacityLimiter(READ_THREADS)
+        self.memo = ReadMemo(engine) if self.inline and _on_file(engine) else None
+        self._batches: dict[tuple[asyncio.AbstractEventLoop, KeyedQuery], _Batch] = {}
+        self._flushing: set[asyncio.Task[None]] = set()
+        self._flights: dict[tuple[asyncio.AbstractEventLoop, KeyedQuery], asyncio.Semaphore] = {}
+
+    def _take(self) -> Connection:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def run(self, func: Callable[[Connection], T]) -> T:
+        """Run a read on an idle connection; a dropped one is replaced and tried once more."""
+        for attempt in (1, 2):
+            connection = self._take()
+            try:
+                result = func(connection)
+            except DBAPIError as exc:
+                connection.invalidate()
+                connection.close()
+                if exc.connection_invalidated and attempt == 1:
+                    continue
+                raise
+            except BaseException:
+                self._idle.put(connection)
+                raise
+            self._idle.put(connection)
+            return result
+        raise AssertionError("unreachable")
+
+    def _gate(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Semaphore(READ_CONNECTIONS)
+        return gate
+
+    async def _take_async(self) -> psycopg.AsyncConnection[Any]:
+        if self._idle_async:
+            return self._idle_async.pop()
+        url = self.engine.url.set(drivername="postgresql")
+        return await psycopg.AsyncConnection.connect(
+            url.render_as_string(hide_password=False), autocommit=True
+        )
+
+    async def first(self, query: PreparedQuery, **params: Any) -> dict[str, Any] | None:
+        """A prepared query's first row; a dropped connection is replaced and tried once more."""
+        if not self.on_loop:
+            run = partial(query.first, **params)
+            if self.inline:
+                return self.run(run)
+            return await anyio.to_thread.run_sync(self.run, run, limiter=self.limiter)
+        async with self._gate():
+            return await self._on_loop(query, params, query.first_async)
+
+    async def _on_loop(
+        self, query: PreparedQuery, params: dict[str, Any], read: Callable[..., Awaitable[T]]
+    ) -> T:
+        """`read` on an idle async connection (the caller holds the gate), once more on a fresh
+        one if the connection had dropped."""
+        for attempt in (1, 2):
+            connection = await self._take_async()
+            try:
+                result = await read(connection, self.engine.dialect, **params)
+            except psycopg.Error as exc:
+                await connection.close()
+                if connection.broken and attempt == 1:
+                    continue
+                raise DBAPIError.instance(
+                    query.sql_for(self.engine.dialect), params, exc, psycopg.Error
+                ) from exc
+            except BaseException:
+                await connection.close()  # cancelled mid-read: its state is unknown
+                raise
+            self._idle_async.append(connection)
+            return result
+        raise AssertionError("unreachable")
+
+    async def first_keyed(self, query: KeyedQuery, key: Any) -> dict[str, Any] | None:
+        """`query.one`'s row for `key`. On PostgreSQL the keys asked for together — in one turn
+        of the event loop, or while BATCH_FLIGHTS batches are being answered — are read by one
+        `query.many` (one round trip for them all, sent after every one of them was asked)."""
+        if not self.on_loop:
+            return await self.first(query.one, **{query.key: key})
+        loop = asyncio.get_running_loop()
+        batch = self._batches.get((loop, query))
+        if batch is None or len(batch) >= BATCH_MAX:
+            batch = self._batches[(loop, query)] = {}
+            flush = loop.create_task(self._flush(loop, query, batch))
+            self._flushing.add(flush)
+            flush.add_done_callback(self._flushing.discard)
+        waiter: asyncio.Future[dict[str, Any] | None] = loop.create_future()
+        batch.setdefault(key, []).append(waiter)
+        return await waiter
+
+    async def _flush(
+        self, loop: asyncio.AbstractEventLoop, query: KeyedQuery, batch: _Batch
+    ) -> None:
+        def close() -> None:
+            if self._batches.get((loop, query)) is batch:
+                del self._batches[(loop, query)]
+
+        flights = self._flights.get((loop, query))
+        if flights is None:
+            flights = self._flights[(loop, query)] = asyncio.Semaphore(BATCH_FLIGHTS)
+        try:
+            async with flights, self._gate():
+                close()  # the keys asked for from here on go to the next batch
+                rows = await self._on_loop(query.many, {"keys": list(batch)}, query.many.all_async)
+        except BaseException as exc:
+            close()
+            for waiters in batch.values():
+                for waiter in waiters:
+                    if not waiter.done():
+                        if isinstance(exc, Exception):
+                            waiter.set_exception(exc)
+                        else:
+                            waiter.cancel()
+            if not isinstance(exc, Exception):
+                raise
+            return
+        found = {row[query.key]: row for row in rows}
+        for key, waiters in batch.items():
+            row = found.get(key)
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None if row is None else dict(row))
+
+
+_Batch = dict[Hashable, list["asyncio.Future[dict[str, Any] | None]"]]
+BATCH_MAX = 64
+BATCH_FLIGHTS = 2
+"""Batches of one query in flight at once: the next one fills while they are answered."""
+READ_THREADS = 16
+READ_CONNECTIONS = 8
+MEMO_MAX = 4096
+
+
+def _on_file(engine: Engine) -> bool:
+    database = engine.url.database or ""
+    return database not in ("", ":memory:") and not database.startswith("file:")
+
+
+class ReadMemo:
+    """Values derived from reads (a response body), kept while the database is unchanged.
+
+    SQLite only, on a file: `PRAGMA data_version` on a connection of the memo's own (it never
+    writes) moves whenever any other connection, in this process or another, commits; the memo
+    is then emptied. A value computed from reads made after `generation()` is only kept if no
+    change was seen since, so a kept value is never older than the database.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._values: dict[Hashable, Any] = {}
+        self._version: int | None = None
+        self._generation = 0
+        self._probe: Any = None
+        self._driver: Any = None
+        self._fresh_on: asyncio.AbstractEventLoop | None = None
+
+    def generation(self) -> int | None:
+        """Check the database for changes (emptying the memo if any); None if it cannot tell.
+
+        On an event loop a check is reused until a callback queued right after it runs: every
+        request served before that was received before the check, so it still sees every
+        commit made before its request arrived (requests coming together share one check).
+        """
+        loop = _running_loop()
+        if loop is not None and self._fresh_on is loop:
+            return self._generation
+        try:
+            if self._probe is None:
+                self._probe = self.engine.raw_connection()
+                self._driver = self._probe.driver_connection
+            version = self._driver.execute("PRAGMA data_version").fetchone()[0]
+        except Exception:  # a memo that cannot check is not used
+            self._drop_probe()
+            return None
+        if version != self._version:
+            self._values.clear()
+            self._version = version
+            self._generation += 1
+        if loop is not None:
+            self._fresh_on = loop
+            loop.call_soon(self._expire, loop)
+        return self._generation
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._fresh_on is loop:
+            self._fresh_on = None
+
+    def _drop_probe(self) -> None:
+        probe, self._probe = self._probe, None
+        self._fresh_on = None
+        self._version = None
+        self._values.clear()
+        self._generation += 1
+        if probe is not None:
+            with contextlib.suppress(Exception):
+                probe.invalidate()
+
+    def get(self, key: Hashable) -> Any:
+        return self._values.get(key)
+
+    def put(self, generation: int, key: Hashable, value: Any) -> None:
+        """Keep `value` (computed after `generation()` returned `generation`) if still valid."""
+        if generation == self._generation:
+            if len(self._values) >= MEMO_MAX:
+                self._values.clear()
+            self._values[key] = value
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def read_memo(request: Request) -> ReadMemo | None:
+    """The app's read memo, if its database can tell it of changes (SQLite on a file)."""
+    return getattr(request.app.state.read_path, "memo", None)
+
+
+async def run_read(request: Request, func: Callable[[Connection], T]) -> T:
+    """Run a read-only function with the app's read path (inline for SQLite, else a thread)."""
+    path: ReadPath = request.app.state.read_path
+    if path.inline:
+        return path.run(func)
+    return await anyio.to_thread.run_sync(path.run, func, limiter=path.limiter)
+
+
+async def read_first(
+    request: Request, query: PreparedQuery, **params: Any
+) -> dict[str, Any] | None:
+    """A prepared query's first row through the app's read path (PostgreSQL: on the loop)."""
+    path: ReadPath = request.app.state.read_path
+    if getattr(path, "on_loop", False):
+        return await path.first(query, **params)
+    return await run_read(request, partial(query.first, **params))
+
+
+async def read_keyed(request: Request, query: KeyedQuery, key: Any) -> dict[str, Any] | None:
+    """`query.one`'s row for `key` through the app's read path (PostgreSQL: batched on the loop)."""
+    path: ReadPath = request.app.state.read_path
+    if getattr(path, "on_loop", False):
+        return await path.first_keyed(query, key)
+    return await run_read(request, partial(query.one.first, **{query.key: key}))
