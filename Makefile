@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean roles mutation mutation-ci chromium
+.PHONY: demo test lint install clean roles mutation mutation-ci chromium reliability reliability-short
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,17 @@ chromium:
 
 test: lint chromium
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
+	$(MAKE) reliability-short
 	$(MAKE) mutation-ci
+
+# The reliability suite (issue 15; tests/reliability/plugin.py): faults, crash, concurrency on
+# PostgreSQL, schemathesis, the role matrix, the secret scan and abuse, with a table of figures.
+# The short form runs inside `make test`; the full one takes minutes.
+reliability: $(STAMP)
+	NETKEEP_RELIABILITY_CLIENTS=50 $(VENV)/bin/pytest --reliability=full -m reliability -n 2 -q
+
+reliability-short: $(STAMP)
+	$(VENV)/bin/pytest --reliability=short -m reliability -n 2 -q
 
 # Mutation testing (tools/mutate.py, docs/mutation.md): every pure module, survivors listed.
 mutation: $(STAMP)

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlmodel import Session, col, create_engine, select
 
 from bench.provisioning import KEY, admin, start_sandbox, totals, utm_sheet, wireless_sheet
 from core import migrate
+from core.settings import Settings
 from dashboard.provisioning import MerakiProvisioning
 from dashboard.session import build_sdk
 from provisioning.models import ProvisioningJob
@@ -78,7 +80,7 @@ def rollouts(db_url: str, names: list[str]) -> set[str]:
 
 
 def converged(
-    db_url: str, rollout: str, sheets: list[Sheet], base: str, org: str
+    db_url: str, rollout: str, sheets: list[Sheet], base: str, org: str, var: Path
 ) -> tuple[bool, str]:
     engine = create_engine(db_url)
     with Session(engine) as session:
@@ -95,7 +97,9 @@ def converged(
     twice = [s.site.name for s in sheets if names[s.site.name] != 1]
     if twice:
         return False, f"networks not exactly once: {twice[:3]}"
-    options = ProvisioningOptions(secret_key=b"bench", require_survey=False)
+    # the PSKs the CLI set are compared with its record of them, under its installation key
+    settings = Settings(database_url=db_url, var_dir=var, _env_file=None)
+    options = replace(ProvisioningOptions.from_settings(settings), require_survey=False)
     left = [
         s.site.name
         for s in sheets
@@ -117,6 +121,7 @@ def one_point(
         "NETKEEP_MERAKI_ORG_ID": org,
         "NETKEEP_PROVISIONING_REQUIRE_SURVEY": "false",
         "NETKEEP_PROVISIONING_SECRET_KEY": "bench",
+        "NETKEEP_VAR_DIR": str(folder / "var"),
     }
     tag = "ZABCDEFGHJKLMNPRSTUVWXY"[point + 1]  # one letter: serials are Q2FY-<tag>nnn-0001
     sub = folder / tag
@@ -128,10 +133,12 @@ def one_point(
     if found:
         command += ["--rollout", found.pop()]
     resumed = subprocess.run(command, env=env, capture_output=True, text=True)
+    if os.environ.get("NETKEEP_KILL_DEBUG"):
+        print(resumed.stdout[-3000:], resumed.stderr[-3000:])
     after = rollouts(db_url, [s.site.name for s in sheets])
     if resumed.returncode != 0 or len(after) != 1:
         return {"ok": False, "at": at, "why": f"exit {resumed.returncode}: {resumed.stderr[-300:]}"}
-    ok, why = converged(db_url, after.pop(), sheets, base, org)
+    ok, why = converged(db_url, after.pop(), sheets, base, org, folder / "var")
     return {"ok": ok, "at": at, "why": why, "journalled": bool(found)}
 
 

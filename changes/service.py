@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from changes.domain import (
@@ -139,9 +140,24 @@ def move(
     data: Mapping[str, Any] | None = None,
     apply_changes: Mapping[str, Any] | None = None,
 ) -> ChangeRequest:
-    """Advance the status (or refuse), set fields, and record the event and the audit entry."""
+    """Advance the status (or refuse), set fields, and record the event and the audit entry.
+
+    The move is a compare-and-set on the status read: of calls racing to make the same move
+    (fifty NOC clicks on "approve"), one moves the request and the others are refused as a late
+    second call would be, not each approving it again (issue 15's concurrency section)."""
     before = snapshot(req)
-    req.status = advance(req.status, target).value
+    moved = advance(req.status, target).value
+    claimed = session.execute(
+        update(ChangeRequest)
+        .where(col(ChangeRequest.id) == req.id, col(ChangeRequest.status) == req.status)
+        .values(status=moved, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(req)
+        advance(req.status, target)  # the move is illegal from where the winner left it
+        raise Conflict(f"change request {req.id} changed meanwhile; read it again", id=req.id)
+    req.status = moved
     for key, value in (apply_changes or {}).items():
         setattr(req, key, value)
     req.updated_at = now

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.audit import Actor
 from core.db import bulk_insert
+from core.errors import DashboardError, NotFound
 from inventory.domain import PROVIDER_NAME, DeviceStatus, OwnerKind, OwnershipReason
 from inventory.models import CatalogueModel, Device, OwnershipEvent
 from inventory.ports import InventoryDashboard
@@ -53,8 +54,19 @@ def reconcile(
     now: datetime,
     apply: bool = False,
 ) -> ReconcileReport:
-    """Compare both inventories; with `apply`, import serials only the dashboard knows."""
-    items = dashboard.list_inventory(organization_id)
+    """Compare both inventories; with `apply`, import serials only the dashboard knows.
+
+    An organization the dashboard does not know (its 404) is the caller's mistake: NotFound, not
+    a dashboard failure (schemathesis, issue 15, found it answered 502)."""
+    try:
+        items = dashboard.list_inventory(organization_id)
+    except DashboardError as exc:
+        if exc.details.get("status") != 404:
+            raise
+        raise NotFound(
+            f"the dashboard knows no organization {organization_id!r} for this API key",
+            organization_id=organization_id,
+        ) from exc
     report = ReconcileReport(organization_id=organization_id, dashboard_count=len(items))
     remote = {i.serial: i for i in items}
     local = {d.serial: d for d in session.exec(select(Device))}

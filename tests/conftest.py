@@ -25,7 +25,12 @@ from core.db import make_engine
 from core.settings import Settings
 from inventory.catalogue_defaults import seed_catalogue
 
-pytest_plugins = ["sandbox.testing", "netdevices.testing", "tests.contract.spec.coverage_plugin"]
+pytest_plugins = [
+    "sandbox.testing",
+    "netdevices.testing",
+    "tests.contract.spec.coverage_plugin",
+    "tests.reliability.plugin",
+]
 
 # A test's dashboard outage (a 5xx storm it injects) must fail its call in seconds, not after the
 # product's 5-minute patience; storms that must converge use Retry-After 0.01 s and fit in this.

@@ -35,7 +35,8 @@ from tests.conftest import ADMIN
 from tests.load.test_serve_load import _free_port, private_pg_schema
 from tests.service.rma_builders import FAILED, SPARE, build_world, shipped_rma
 
-CLIENTS = 24
+# `make reliability` races 50 (NETKEEP_RELIABILITY_CLIENTS); `make test` 24
+CLIENTS = int(os.environ.get("NETKEEP_RELIABILITY_CLIENTS", "24"))
 BULK_SWAP = "/organizations/{organizationId}/inventory/devices/swaps/bulk"
 
 
