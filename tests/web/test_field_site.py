@@ -100,7 +100,9 @@ def test_scan_plan_one_tap_steps_verified_on_a_phone(
     shot(page, "3-verified")
     assert [j.id for j in jobs_of(web_server.app)] == [job_id]
     with web_server.app.api.state.session_factory() as session:
-        verify = session.exec(select(JobStep).where(JobStep.job_id == job_id)).all()[-1]
+        # in step order: without ORDER BY, PostgreSQL returns updated rows in any order
+        in_order = select(JobStep).where(JobStep.job_id == job_id).order_by(JobStep.number)
+        verify = session.exec(in_order).all()[-1]
         assert (verify.action, verify.status) == ("verify", "done")
 
 
