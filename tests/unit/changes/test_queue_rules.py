@@ -61,3 +61,30 @@ def test_countdown_on_the_last_day_and_after() -> None:
     assert (last.days, last.hours, last.minutes, last.last_day) == (0, 1, 59, True)
     assert acceptance_countdown(due, due).ended
     assert acceptance_countdown(due, due + timedelta(days=3)).ended
+
+
+@pytest.mark.parametrize(
+    ("left", "shown"),
+    [
+        # a day is 24 hours of 60 minutes: the boundaries of each unit, written out
+        (timedelta(days=1), (1, 0, 0)),
+        (timedelta(hours=23, minutes=59), (0, 23, 59)),
+        (timedelta(hours=2), (0, 2, 0)),
+        (timedelta(minutes=59), (0, 0, 59)),
+        (timedelta(days=7), (7, 0, 0)),
+        (timedelta(days=6, hours=23, minutes=59, seconds=59), (6, 23, 59)),
+    ],
+)
+def test_countdown_units_at_their_boundaries(left: timedelta, shown: tuple[int, int, int]) -> None:
+    due = datetime(2027, 1, 26, 0, 0, tzinfo=JST)
+    countdown = acceptance_countdown(due, due - left)
+    assert (countdown.days, countdown.hours, countdown.minutes) == shown
+    assert not countdown.ended
+
+
+def test_an_ended_countdown_shows_nothing_left() -> None:
+    due = datetime(2027, 1, 26, 0, 0, tzinfo=JST)
+    for after in (timedelta(0), timedelta(minutes=1), timedelta(days=2, hours=5)):
+        ended = acceptance_countdown(due, due + after)
+        assert (ended.days, ended.hours, ended.minutes, ended.ended) == (0, 0, 0, True)
+        assert not ended.last_day
