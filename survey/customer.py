@@ -62,6 +62,18 @@ def customer_versions(*, session: Session, customer: str, survey_id: int) -> lis
     return list(session.exec(stmt))
 
 
+def sheets_to_approve(*, session: Session, customer: str) -> list[tuple[Survey, SurveyVersion]]:
+    """The customer's issued preparation sheets awaiting its approval, newest survey first
+    (one query, however many surveys the customer has)."""
+    stmt = (
+        select(Survey, SurveyVersion)
+        .join(SurveyVersion, col(SurveyVersion.survey_id) == col(Survey.id))
+        .where(Survey.customer == customer, SurveyVersion.status == VersionStatus.ISSUED.value)
+        .order_by(col(Survey.id).desc(), col(SurveyVersion.number))
+    )
+    return [(survey, version) for survey, version in session.exec(stmt)]
+
+
 def customer_version(
     *, session: Session, customer: str, survey_id: int, number: int
 ) -> SurveyVersion:

@@ -29,15 +29,7 @@ router = APIRouter(prefix="/ui/portal", include_in_schema=False)
 def index(request: Request, session: SessionDep, user: CustomerWebUser) -> HTMLResponse:
     """What waits for the customer: sheets to approve, changes to answer within their week."""
     customer, now = customer_of(user), utcnow()
-    surveys = survey_customer.customer_surveys(session=session, customer=customer, limit=20)
-    to_approve = [
-        (s, v)
-        for s in surveys.items
-        for v in survey_customer.customer_versions(
-            session=session, customer=customer, survey_id=s.id or 0
-        )
-        if v.status == "issued"
-    ]
+    to_approve = survey_customer.sheets_to_approve(session=session, customer=customer)
     changes = changes_customer.customer_changes(session=session, customer=customer, limit=50)
     to_answer = [c for c in changes.items if changes_customer.answerable(c, now)]
     return render(

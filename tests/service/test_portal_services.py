@@ -122,6 +122,19 @@ def test_a_draft_version_is_not_shown_to_the_customer(session: Session, world: T
         )
 
 
+def test_sheets_to_approve_are_the_customers_issued_versions_only(
+    session: Session, world: TwoTenants
+) -> None:
+    # each tenant has version 1 issued: A sees its own only
+    waiting = survey_customer.sheets_to_approve(session=session, customer=A)
+    assert [(s.id, v.number) for s, v in waiting] == [(world.a.survey_id, 1)]
+    _approve(session, world)  # approved: nothing waits any more
+    assert survey_customer.sheets_to_approve(session=session, customer=A) == []
+    session.add(SurveyVersion(survey_id=world.a.survey_id, number=2, status="draft"))
+    session.flush()  # a draft is not the customer's to approve
+    assert survey_customer.sheets_to_approve(session=session, customer=A) == []
+
+
 def _approve(session: Session, world: TwoTenants, actor: Actor = ASAHI) -> SurveyVersion:
     return survey_customer.approve_as_customer(
         session=session,
