@@ -1,4 +1,5 @@
-"""The one page envelope of every list the API answers: `{total, limit, offset, items}`."""
+"""The one page envelope of every list the API answers: `{total, limit, offset, items}`; a write
+that did several things answers `{count, items}`."""
 
 from __future__ import annotations
 
@@ -32,3 +33,15 @@ def list_page(items: Iterable[T], *, limit: int, offset: int) -> PageOut[T]:
     """A page of items already converted and in memory."""
     page = page_of_list(list(items), limit=limit, offset=offset)
     return PageOut[T](total=page.total, limit=limit, offset=offset, items=page.items)
+
+
+class ItemsOut(BaseModel, Generic[T]):
+    """What one write did, an item each: an object (not a bare array), so it can grow."""
+
+    count: int
+    items: list[T]
+
+
+def items_out(items: Iterable[T]) -> ItemsOut[T]:
+    listed = list(items)
+    return ItemsOut[T](count=len(listed), items=listed)
