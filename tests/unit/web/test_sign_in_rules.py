@@ -85,9 +85,17 @@ def test_a_day_without_failures_forgets_the_lockouts() -> None:
     assert later.locked_until == T0 + 8 * MIN + timedelta(hours=24) + 5 * MIN
 
 
+def test_lockouts_less_than_a_day_apart_still_double() -> None:
+    first = fail(5)  # the 5th failure at 4 minutes
+    later = fail(5, start=T0 + 4 * MIN + timedelta(hours=24) - 5 * MIN, count=first)
+    assert later.lockouts == 2  # its first failure came 1 minute short of a day
+    assert later.locked_until == T0 + 3 * MIN + timedelta(hours=24) + 10 * MIN
+
+
 @pytest.mark.parametrize(
     ("remaining", "seconds"),
     [
+        (timedelta(0), 1),
         (timedelta(seconds=0.2), 1),
         (timedelta(seconds=1), 1),
         (timedelta(seconds=1.01), 2),
