@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from core.audit import Actor
 from core.errors import Conflict, Problem, ValidationFailed
+from inventory import holds
 from provisioning.apply import runners_for
 from provisioning.domain import JobKind, JobStatus, StepStatus, desired_resources
 from provisioning.journal import ApplyHooks, Clock, create_job
@@ -244,8 +245,10 @@ def run_organization(
     spent = {k: after[k] - before[k] for k in after}
     own_calls = sum(r.calls.get("calls", 0) for r in runners)
     shared = {"rollout": context.rollout, "jobs": len(runners), "calls": spent["calls"] - own_calls}
+    held = holds.held_by_jobs(session=session, job_ids=[r.job.id for r in runners if r.job.id])
     for runner in runners:
-        runner.finish(context.actor, shared=shared, commit=False)
+        mine = held.get(runner.job.id, []) if runner.job.id is not None else None
+        runner.finish(context.actor, shared=shared, commit=False, held=mine)
     session.commit()  # the organization's outcomes and audit entries together
     for runner in runners:
         options.remember_secrets(runner.job)
@@ -339,14 +342,20 @@ def prepare_rollout(
     estimate, alone = rollout_cost(planned, options)
     whole = {**asdict(estimate), "calls": estimate.calls, "one_sheet_at_a_time": alone}
     groups: dict[str, tuple[ProvisioningDashboard, list[tuple[int, Mapping[str, str]]]]] = {}
+    if any(site.plan is None for site in sites):
+        raise ValueError("plan the rollout (plan_rollout) before applying it")
+    known = holds.in_inventory(  # one look-up (a job claims only its sheet's devices)
+        session=session,
+        serials=(d.serial for site in sites for d in site.sheet.devices or []),
+    )
     for site in sites:
-        if site.plan is None:
-            raise ValueError("plan the rollout (plan_rollout) before applying it")
+        assert site.plan is not None
         if site.plan.empty:
             continue
         job = create_job(
-            session=session, plan=site.plan, actor=actor, now=clock(), rollout=rollout, commit=False
-        )
+            session=session, plan=site.plan, actor=actor, now=clock(), rollout=rollout,
+            commit=False, known_units=known,
+        )  # fmt: skip
         job.estimate = {**job.estimate, "rollout": whole}  # what GET /rollouts/{id} shows
         assert job.id is not None
         org = site.dashboard.organization_id
