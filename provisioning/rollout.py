@@ -22,9 +22,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from core.audit import Actor
+from core.db import writer_engine
 from core.errors import Conflict, Problem, ValidationFailed
 from inventory import holds
 from provisioning.apply import runners_for
@@ -255,6 +257,18 @@ def run_organization(
     return spent
 
 
+def own_sessions(session: Session) -> SessionFactory | None:
+    """Sessions of their own on the caller's database, so that the organizations of a rollout
+    run side by side (on SQLite writers' sessions: each transaction takes the write lock at
+    BEGIN); None when the caller's session is bound to one connection, which threads cannot
+    share (then the organizations run one after another)."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        return None
+    writer = writer_engine(bind)
+    return lambda: Session(writer, expire_on_commit=False)
+
+
 def run_rollout(
     *,
     session: Session,
@@ -272,6 +286,7 @@ def run_rollout(
     context = _RunContext(rollout, actor, clock, options, hooks, progress, sleep)
     started = time.monotonic()
     totals: dict[str, int] = defaultdict(int)
+    session_factory = session_factory or own_sessions(session)
     parallel = session_factory is not None and len(groups) > 1
 
     def one(org: str) -> None:
