@@ -145,7 +145,9 @@ class Settings(BaseSettings):
     )
     monitor_org_ids: str = Field(
         default="",
-        description="organizations polled for liveness, comma-separated ids; empty: meraki_org_id",
+        description="the other organizations netkeep manages (sheets may name them in "
+        "site.organizationId) and liveness polls cover, comma-separated ids; "
+        "empty: meraki_org_id alone",
     )
     monitor_change_history: bool = Field(
         default=True,
@@ -253,6 +255,12 @@ def monitor_organizations(settings: Settings) -> list[str]:
     each once, in order), else the one organization netkeep manages (`meraki_org_id`)."""
     listed = [o for o in re.split(r"[\s,]+", settings.monitor_org_ids) if o]
     return list(dict.fromkeys(listed)) or [settings.meraki_org_id]
+
+
+def managed_organizations(settings: Settings) -> list[str]:
+    """The organizations netkeep may provision: `meraki_org_id` first, then those of
+    NETKEEP_MONITOR_ORG_IDS, each once. A sheet naming any other is refused."""
+    return list(dict.fromkeys([settings.meraki_org_id, *monitor_organizations(settings)]))
 
 
 def following_demo(settings: Settings) -> Settings:
