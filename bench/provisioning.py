@@ -53,12 +53,19 @@ IP_LIMIT = 100.0
 ACTOR = Actor(name="bench", role="admin")
 
 
+def base36(i: int) -> str:
+    """Three characters for a site's serials (a serial's groups are four: the tag and these),
+    enough for 46,656 sites."""
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return "".join(digits[(i // 36**k) % 36] for k in (2, 1, 0))
+
+
 def utm_sheet(tag: str, i: int) -> Sheet:
     raw: dict[str, Any] = {
         "format": "netkeep-sheet/1",
         "kind": "settings",
         "site": {"name": f"{tag}-utm-{i:03d}", "plan": "utm"},
-        "devices": [{"serial": f"Q2FY-{tag}{i:03d}-0001", "model": "MX67", "name": f"mx-{i}"}],
+        "devices": [{"serial": f"Q2FY-{tag}{base36(i)}-0001", "model": "MX67", "name": f"mx-{i}"}],
         "vlans": [
             {
                 "id": 10 * (v + 1),
@@ -100,7 +107,7 @@ def wireless_sheet(tag: str, i: int) -> Sheet:
         "kind": "settings",
         "site": {"name": f"{tag}-wifi-{i:03d}", "plan": "wireless"},
         "devices": [
-            {"serial": f"Q3AJ-{tag}{i:03d}-000{a}", "model": "MR36", "name": f"ap{a}-{i}"}
+            {"serial": f"Q3AJ-{tag}{base36(i)}-000{a}", "model": "MR36", "name": f"ap{a}-{i}"}
             for a in range(1, 4)
         ],
         "ssids": [

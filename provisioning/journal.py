@@ -111,17 +111,92 @@ def create_job(
     expect_absent: list[str] | None = None,
     rollout: str | None = None,
     commit: bool = True,
-    known_units: set[str] | None = None,
 ) -> ProvisioningJob:
-    """The job, its journal (every step pending, then verify) and the snapshot, committed.
-
-    `known_units`: the inventory's serials among those the job claims, when the caller looked
-    them up for many jobs at once (`holds.in_inventory`); only those are held.
-    """
+    """The job, its journal (every step pending, then verify) and the snapshot, committed."""
     desired: dict[str, Any] = dict(plan.desired)
     for key in expect_absent or []:
         desired[key] = None
-    job = ProvisioningJob(
+    job = _new_job(plan, actor, now, kind, desired, rollback_of, not_restorable, rollout, {})
+    session.add(job)
+    session.flush()
+    assert job.id is not None
+    # The journal and the snapshot as plain rows (one INSERT each, no ORM objects)
+    steps = _step_values(job.id, plan)
+    if steps:  # an empty list would insert one row of defaults
+        session.execute(insert(JobStep), steps)
+    if kind is JobKind.APPLY:
+        snapshot = [{**row, "job_id": job.id} for row in snapshot_values(plan)]
+        if snapshot:
+            session.execute(insert(ResourceSnapshot), snapshot)
+    _audit_created(session, job, plan, actor)
+    if kind is JobKind.APPLY:  # the units it claims are held before anything is sent
+        serials = [s for step in steps for s in units.serials_claimed(step["operations"])]
+        holds.hold_units(session=session, actor=actor, serials=serials, job_id=job.id, now=now)
+    elif rollback_of is not None:  # the apply's claims end here, whatever it left
+        holds.release_units(
+            session=session, actor=actor, job_id=rollback_of, now=now,
+            reason=f"rollback job {job.id} created",
+        )  # fmt: skip
+    if commit:
+        session.commit()
+    return job
+
+
+def create_jobs(
+    *,
+    session: Session,
+    plans: Sequence[SitePlan],
+    actor: Actor,
+    now: datetime,
+    rollout: str,
+    estimate: Mapping[str, Any],
+) -> list[ProvisioningJob]:
+    """A rollout's apply jobs as `create_job` makes one, in the caller's transaction, but in a
+    few statements for all of them (the jobs, their steps, their snapshots): a rollout journals
+    hundreds of jobs before its first request. `estimate` goes into each job's estimate as
+    "rollout" (what GET /rollouts/{id} shows). The units are looked up once; only jobs
+    claiming units the inventory knows hold them (one conditional update each)."""
+    whole = {"rollout": dict(estimate)}
+    jobs = [
+        _new_job(plan, actor, now, JobKind.APPLY, dict(plan.desired), None, None, rollout, whole)
+        for plan in plans
+    ]
+    session.add_all(jobs)
+    session.flush()  # one INSERT … RETURNING for all (SQLAlchemy's insertmanyvalues)
+    steps: list[dict[str, Any]] = []
+    snapshot: list[dict[str, Any]] = []
+    claims: dict[int, list[str]] = {}
+    for job, plan in zip(jobs, plans, strict=True):
+        assert job.id is not None
+        mine = _step_values(job.id, plan)
+        steps += mine
+        snapshot += [{**row, "job_id": job.id} for row in snapshot_values(plan)]
+        claims[job.id] = [s for step in mine for s in units.serials_claimed(step["operations"])]
+        _audit_created(session, job, plan, actor)
+    if steps:
+        session.execute(insert(JobStep), steps)
+    if snapshot:
+        session.execute(insert(ResourceSnapshot), snapshot)
+    known = holds.in_inventory(session=session, serials=(s for c in claims.values() for s in c))
+    for job_id, serials in claims.items():
+        held = [s for s in serials if s in known]
+        if held:
+            holds.hold_units(session=session, actor=actor, serials=held, job_id=job_id, now=now)
+    return jobs
+
+
+def _new_job(
+    plan: SitePlan,
+    actor: Actor,
+    now: datetime,
+    kind: JobKind,
+    desired: dict[str, Any],
+    rollback_of: int | None,
+    not_restorable: list[str] | None,
+    rollout: str | None,
+    estimate: Mapping[str, Any],
+) -> ProvisioningJob:
+    return ProvisioningJob(
         kind=str(kind),
         status=str(JobStatus.PENDING),
         organization_id=plan.organization_id,
@@ -136,7 +211,7 @@ def create_job(
         sections=sorted(plan.sections),
         desired=desired,
         changes=change_rows(plan.changes),
-        estimate={**asdict(plan.estimate), "calls": plan.estimate.calls},
+        estimate={**asdict(plan.estimate), "calls": plan.estimate.calls, **estimate},
         not_restorable=list(not_restorable or []),
         created_by=actor.name,
         created_at=now,
@@ -145,33 +220,6 @@ def create_job(
         error=None,
         finished_at=None,
     )
-    session.add(job)
-    session.flush()
-    assert job.id is not None
-    # The journal and the snapshot as plain rows (one INSERT each, no ORM objects): a rollout
-    # journals hundreds of jobs before its first request, each with ~10 steps and ~20 rows.
-    steps = _step_values(job.id, plan)
-    if steps:  # an empty list would insert one row of defaults
-        session.execute(insert(JobStep), steps)
-    if kind is JobKind.APPLY:
-        snapshot = [{**row, "job_id": job.id} for row in snapshot_values(plan)]
-        if snapshot:
-            session.execute(insert(ResourceSnapshot), snapshot)
-    _audit_created(session, job, plan, actor)
-    if kind is JobKind.APPLY:  # the units it claims are held before anything is sent
-        serials = [s for step in steps for s in units.serials_claimed(step["operations"])]
-        if known_units is not None:
-            serials = [s for s in serials if s in known_units]
-        if serials:
-            holds.hold_units(session=session, actor=actor, serials=serials, job_id=job.id, now=now)
-    elif rollback_of is not None:  # the apply's claims end here, whatever it left
-        holds.release_units(
-            session=session, actor=actor, job_id=rollback_of, now=now,
-            reason=f"rollback job {job.id} created",
-        )  # fmt: skip
-    if commit:
-        session.commit()
-    return job
 
 
 def _audit_created(session: Session, job: ProvisioningJob, plan: SitePlan, actor: Actor) -> None:

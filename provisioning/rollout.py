@@ -32,7 +32,7 @@ from core.errors import Conflict, Problem, ValidationFailed
 from inventory import holds
 from provisioning.apply import runners_for
 from provisioning.domain import JobKind, JobStatus, StepStatus, desired_resources
-from provisioning.journal import ApplyHooks, Clock, create_job
+from provisioning.journal import ApplyHooks, Clock, create_jobs
 from provisioning.models import ProvisioningJob
 from provisioning.org_rollout import OrgRollout
 from provisioning.plan import desired_digest, sheet_secrets
@@ -244,22 +244,15 @@ def prepare_rollout(
     planned = [site.plan for site in sites if site.plan is not None]
     estimate, alone = rollout_cost(planned, options)
     whole = {**asdict(estimate), "calls": estimate.calls, "one_sheet_at_a_time": alone}
-    groups: dict[str, tuple[ProvisioningDashboard, list[tuple[int, Mapping[str, str]]]]] = {}
     if any(site.plan is None for site in sites):
         raise ValueError("plan the rollout (plan_rollout) before applying it")
-    known = holds.in_inventory(  # one look-up (a job claims only its sheet's devices)
-        session=session,
-        serials=(d.serial for site in sites for d in site.sheet.devices or []),
-    )
-    for site in sites:
-        assert site.plan is not None
-        if site.plan.empty:
-            continue
-        job = create_job(
-            session=session, plan=site.plan, actor=actor, now=clock(), rollout=rollout,
-            commit=False, known_units=known,
-        )  # fmt: skip
-        job.estimate = {**job.estimate, "rollout": whole}  # what GET /rollouts/{id} shows
+    changed = [site for site in sites if site.plan is not None and not site.plan.empty]
+    jobs = create_jobs(
+        session=session, plans=[site.plan for site in changed if site.plan is not None],
+        actor=actor, now=clock(), rollout=rollout, estimate=whole,
+    )  # fmt: skip
+    groups: dict[str, tuple[ProvisioningDashboard, list[tuple[int, Mapping[str, str]]]]] = {}
+    for site, job in zip(changed, jobs, strict=True):
         assert job.id is not None
         org = site.dashboard.organization_id
         groups.setdefault(org, (site.dashboard, []))[1].append((job.id, sheet_secrets(site.sheet)))
