@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
-from sqlalchemy import ARRAY, Integer, Select, any_, bindparam, func, or_, select, true
+from sqlalchemy import ARRAY, Integer, Select, String, any_, bindparam, func, or_, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 
@@ -183,25 +183,26 @@ async def read_rma_json(request: Request, rma_id: int) -> bytes:
     return body
 
 
-def _serial_filter(with_status: bool) -> list[Any]:
-    """As `rma.views.list_rmas`: the failed or the replacement unit's serial, maybe a status."""
-    serial: Any = bindparam("serial")
+def _serial_filter(serial: Any, with_status: bool, status: str | None = None) -> list[Any]:
+    """As `rma.views.list_rmas`: the failed or the replacement unit's serial, maybe a status
+    (the parameter `status`, `status` its value if given)."""
     where = [or_(RMA.c.failed_serial == serial, RMA.c.replacement_serial == serial)]
-    return [*where, RMA.c.status == bindparam("status")] if with_status else where
+    return [*where, RMA.c.status == bindparam("status", status)] if with_status else where
 
 
 def _serial_page_pg(with_status: bool) -> Select[Any]:
     """A serial's page in one row: the total, then each field an array over the page's RMAs in
     id order (NULL for an empty page) — PostgreSQL only."""
+    where = _serial_filter(bindparam("serial"), with_status)
     page = (
         select(*_rma_columns())
-        .where(*_serial_filter(with_status))
+        .where(*where)
         .order_by(RMA.c.id)
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
         .subquery("page")
     )
-    total = select(func.count()).select_from(RMA).where(*_serial_filter(with_status))
+    total = select(func.count()).select_from(RMA).where(*where)
     return select(
         total.scalar_subquery().label("total"),
         *(func.array_agg(aggregate_order_by(page.c[n], page.c.id)).label(n) for n in RMA_FIELDS),
@@ -212,6 +213,54 @@ SERIAL_PAGE = {
     with_status: PreparedQuery(_serial_page_pg(with_status)) for with_status in (False, True)
 }
 """A serial's page of RMAs in one row, without and with the status filter (PostgreSQL)."""
+
+
+def _serial_pages_pg(status: str | None, limit: int, offset: int) -> Select[Any]:
+    """SERIAL_PAGE's row for each serial of `keys` (with its `serial`), for one status filter
+    and page: one statement for the serials asked for together (PostgreSQL only)."""
+    keys = (
+        func.unnest(bindparam("keys", type_=ARRAY(String)))
+        .table_valued("serial")
+        .render_derived(name="k")
+    )
+    where = _serial_filter(keys.c.serial, status is not None, status)
+    page = (
+        select(*_rma_columns())
+        .where(*where)
+        .order_by(RMA.c.id)
+        .limit(limit)
+        .offset(offset)
+        .lateral("page")
+    )
+    total = select(func.count()).select_from(RMA).where(*where).scalar_subquery()
+    found = page.c.id.is_not(None)
+    return (
+        select(
+            keys.c.serial.label("serial"),
+            total.label("total"),
+            *(
+                func.array_agg(aggregate_order_by(page.c[n], page.c.id)).filter(found).label(n)
+                for n in RMA_FIELDS
+            ),
+        )
+        .select_from(keys.outerjoin(page, true()))
+        .group_by(keys.c.serial)
+    )
+
+
+SERIAL_PAGES_MAX = 64
+_serial_pages: dict[tuple[str | None, int, int], KeyedQuery] = {}
+
+
+def serial_pages(status: str | None, limit: int, offset: int) -> KeyedQuery | None:
+    """The batched page read for a status filter and page (the first SERIAL_PAGES_MAX kinds
+    asked for are kept; None past them: the page is then read alone)."""
+    kind = (status, limit, offset)
+    query = _serial_pages.get(kind)
+    if query is None and len(_serial_pages) < SERIAL_PAGES_MAX:
+        many = PreparedQuery(_serial_pages_pg(status, limit, offset))
+        query = _serial_pages[kind] = KeyedQuery(one=many, many=many, key="serial")
+    return query
 
 
 def page_of_pg_row(row: dict[str, Any] | None) -> tuple[int, list[dict[str, Any]]]:
@@ -226,7 +275,7 @@ def serial_page_fields(
     connection: Connection, serial: str, status: str | None, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
     """The total and the page's RMA fields by Core queries on any database."""
-    where = _serial_filter(status is not None)
+    where = _serial_filter(bindparam("serial"), status is not None)
     params = {"serial": serial} | ({"status": status} if status is not None else {})
     total = connection.execute(select(func.count()).select_from(RMA).where(*where), params)
     rows = connection.execute(
@@ -268,12 +317,15 @@ async def read_serial_page_json(
         if kept is not None:
             return kept
     if getattr(request.app.state.read_path, "on_loop", False):
-        params = {"serial": serial, "limit": limit, "offset": offset}
-        if state is not None:
-            params["status"] = state
-        total, items = page_of_pg_row(
-            await read_first(request, SERIAL_PAGE[state is not None], **params)
-        )
+        batched = serial_pages(state, limit, offset)
+        if batched is not None:
+            row = await read_keyed(request, batched, serial)
+        else:
+            params = {"serial": serial, "limit": limit, "offset": offset}
+            if state is not None:
+                params["status"] = state
+            row = await read_first(request, SERIAL_PAGE[state is not None], **params)
+        total, items = page_of_pg_row(row)
     else:
         total, items = await run_read(
             request, lambda c: serial_page_fields(c, serial, state, limit, offset)

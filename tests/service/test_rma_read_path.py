@@ -160,6 +160,12 @@ def test_a_serials_page_reads_as_the_orm_view(session: Session, tmp_path: Path) 
                     row = read_path.SERIAL_PAGE[status is not None].first(connection, **params)
                     page = read_path.page_of_pg_row(row)
                     answers.append(read_path.page_json(*page, limit, offset))
+                    batched = read_path.serial_pages(status, limit, offset)
+                    assert batched is not None
+                    row = batched.many.first(connection, keys=[serial.upper()])
+                    assert row is not None and row["serial"] == serial.upper()
+                    page = read_path.page_of_pg_row(row)
+                    answers.append(read_path.page_json(*page, limit, offset))
                 for answer in answers:
                     assert answer == expected.model_dump_json().encode()
                 cases += expected.total
