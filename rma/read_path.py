@@ -3,9 +3,10 @@
 Same JSON as the ORM views (`rma.router`, `RmaOut.of`), read through the app's read path
 (`api.read_path`): on PostgreSQL one RMA is one prepared statement — its charge by a join, its
 reminders and mismatches as arrays from two LATERAL subqueries — batched with the other RMAs asked
-for at the same time; a serial's page is one statement (the total by a window count). On SQLite
-(or any other driver) the same values come from a few Core queries on the read connection, and
-the body is kept in the read memo until the database changes.
+for at the same time; the serial pages asked for together are one statement too (each page's RMAs
+as arrays, its total by a count). On SQLite (or any other driver) the same values come from a few
+Core queries on the read connection, and the body is kept in the read memo until the database
+changes. `hot_route` lets `api.app.HotReadDispatcher` serve both past FastAPI.
 """
 
 from __future__ import annotations
