@@ -18,7 +18,19 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
-from sqlalchemy import ARRAY, Integer, Select, String, any_, bindparam, func, or_, select, true
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    Select,
+    String,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 
@@ -272,18 +284,36 @@ def page_of_pg_row(row: dict[str, Any] | None) -> tuple[int, list[dict[str, Any]
     return int(row["total"]), items
 
 
+def serial_page_statements(
+    with_status: bool, limit: int, offset: int
+) -> tuple[Select[Any], Select[Any]]:
+    """The count and the page of a serial's RMAs as Core statements for any database (parameters
+    `serial`, and `status` if `with_status`).
+
+    The serial is matched as the ids found by either serial's index (not `failed_serial = s OR
+    replacement_serial = s`): SQLite's statistics, where most RMAs have no replacement serial yet,
+    make it scan the whole table for the OR (about 200 ms at 100,000 RMAs).
+    """
+    by_either = union_all(
+        select(RMA.c.id).where(RMA.c.failed_serial == bindparam("serial")),
+        select(RMA.c.id).where(RMA.c.replacement_serial == bindparam("serial")),
+    )
+    where = [RMA.c.id.in_(by_either)]
+    if with_status:
+        where.append(RMA.c.status == bindparam("status"))
+    count = select(func.count()).select_from(RMA).where(*where)
+    page = select(*_rma_columns()).where(*where).order_by(RMA.c.id).limit(limit).offset(offset)
+    return count, page
+
+
 def serial_page_fields(
     connection: Connection, serial: str, status: str | None, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
     """The total and the page's RMA fields by Core queries on any database."""
-    where = _serial_filter(bindparam("serial"), status is not None)
+    count, page = serial_page_statements(status is not None, limit, offset)
     params = {"serial": serial} | ({"status": status} if status is not None else {})
-    total = connection.execute(select(func.count()).select_from(RMA).where(*where), params)
-    rows = connection.execute(
-        select(*_rma_columns()).where(*where).order_by(RMA.c.id).limit(limit).offset(offset),
-        params,
-    )
-    return int(total.scalar_one()), [dict(row._mapping) for row in rows]
+    total = connection.execute(count, params).scalar_one()
+    return int(total), [dict(row._mapping) for row in connection.execute(page, params)]
 
 
 def page_json(total: int, items: list[dict[str, Any]], limit: int, offset: int) -> bytes:

@@ -243,3 +243,49 @@ def test_the_apps_read_path_serves_the_orm_views_json_and_sees_changes(
         expected[ids["decided"]] = _orm_json(session, ids["decided"])
     assert b'"status":"closed"' in expected[ids["decided"]]
     assert asyncio.run(read_all()) == (list(expected.values()) + list(pages.values())) * 3
+
+
+def test_sqlite_finds_a_serials_rmas_by_index_where_most_have_no_replacement(
+    tmp_path: Path,
+) -> None:
+    """With the statistics of 100,000 RMAs none of which has a replacement serial yet (what
+    ANALYZE wrote for bench/rma_sweep.py's rows), SQLite scanned the table for `failed_serial = s
+    OR replacement_serial = s` (about 200 ms); the page and its count must search the indexes."""
+    url = f"sqlite:///{tmp_path / 'stats.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
+            connection.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = 'rma'")
+            for index, stat in (
+                ("ix_rma_failed_serial", "100000 1"),
+                ("ix_rma_replacement_serial", "100000 100000"),
+                ("ix_rma_status_due_date_id", "100000 10000 43 1"),
+            ):
+                connection.exec_driver_sql(
+                    "INSERT INTO sqlite_stat1 VALUES ('rma', ?, ?)", (index, stat)
+                )
+        engine.dispose()  # new connections read the statistics
+        with engine.connect() as connection:
+            plans = []
+            for with_status in (False, True):
+                for statement in read_path.serial_page_statements(with_status, 20, 0):
+                    sql = str(statement.compile(dialect=connection.dialect))
+                    params = ("Q2FY-AAAA-0001",) * 2 + (("closed",) if with_status else ())
+                    params += (20, 0) if "LIMIT" in sql else ()
+                    plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+                    plans.append(" / ".join(row[3] for row in plan))
+            assert (
+                connection.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT count(*) FROM rma "
+                    "WHERE failed_serial = ? OR replacement_serial = ?",
+                    ("Q2FY-AAAA-0001",) * 2,
+                ).fetchall()[0][3]
+                == "SCAN rma"
+            )  # the statistics do mislead the OR
+        for plan in plans:
+            assert "SCAN rma" not in plan, plan
+            assert "ix_rma_failed_serial" in plan and "ix_rma_replacement_serial" in plan, plan
+    finally:
+        engine.dispose()
