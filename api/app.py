@@ -146,8 +146,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(webhook_router)
     mount_web(app)
     from inventory.router import device_fast
+    from rma.read_path import hot_route as rma_hot_route
 
     document_error_statuses(app)
     return HotReadDispatcher(
-        app, device_fast, settings, hot_posts={WEBHOOK_PATH: meraki_webhook_fast}
+        app,
+        device_fast,
+        settings,
+        hot_posts={WEBHOOK_PATH: meraki_webhook_fast},
+        hot_gets=(rma_hot_route,),
     )

@@ -46,6 +46,9 @@ HOT_READ = re.compile(r"^/api/v1/devices/([^/]+)$")
 HotEndpoint = Callable[[Request, str, str | None], Awaitable[bytes]]
 """The hot read: (request, path parameter, bearer token or None) → the 200 JSON body."""
 HotPost = Callable[[Request], Awaitable[Response]]
+HotRoute = Callable[[str, bytes], tuple[HotEndpoint, str, dict[str, str]] | None]
+"""Another hot read: (path, query string) → its endpoint, the parameter passed to it and the
+request's path parameters; None for a request it leaves to FastAPI (which also documents it)."""
 
 
 class HotReadDispatcher:
@@ -59,6 +62,7 @@ class HotReadDispatcher:
     Transfer-Encoding) — takes the armoured path instead. FastAPI still documents the route.
     `hot_posts` skips FastAPI the same way for POSTs to exact paths (the Meraki webhook
     receiver, whose ingest rate is its point: `bench/webhook_ingest.py`), inside the armour.
+    `hot_gets` adds other hot reads the same way (the RMA reads: `rma.read_path.hot_route`).
     """
 
     def __init__(
@@ -67,9 +71,11 @@ class HotReadDispatcher:
         hot: HotEndpoint,
         settings: Settings,
         hot_posts: dict[str, HotPost] | None = None,
+        hot_gets: tuple[HotRoute, ...] = (),
     ) -> None:
         self.api = api
         self.hot = hot
+        self.hot_gets = hot_gets
         self.hot_posts = dict(hot_posts or {})
         self.entry, self.hosts = armour(self.dispatch, settings)
 
@@ -77,10 +83,21 @@ class HotReadDispatcher:
     def state(self) -> Any:
         return self.api.state
 
+    def _hot_for(self, scope: Scope) -> tuple[HotEndpoint, str, dict[str, str]] | None:
+        path = scope["path"]
+        match = HOT_READ.match(path)
+        if match is not None:
+            return self.hot, match.group(1), {"serial": match.group(1)}
+        for route in self.hot_gets:
+            found = route(path, scope["query_string"])
+            if found is not None:
+                return found
+        return None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            match = HOT_READ.match(scope["path"])
-            if match is not None:
+            hot = self._hot_for(scope)
+            if hot is not None:
                 host = token = request_id = None
                 plain = True
                 for name, value in scope["headers"]:
@@ -93,19 +110,19 @@ class HotReadDispatcher:
                     elif name in BODY_HEADERS:
                         plain = False
                 if plain and host in self.hosts.seen_allowed:
-                    await self.serve_hot(scope, receive, send, match.group(1), token, request_id)
+                    await self.serve_hot(scope, receive, send, hot, token, request_id)
                     return
         await self.entry(scope, receive, send)
 
     async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Inside the armour: the hot read (its Host now checked), else FastAPI."""
         if scope["type"] == "http" and scope["method"] == "GET":
-            match = HOT_READ.match(scope["path"])
-            if match is not None:
+            hot = self._hot_for(scope)
+            if hot is not None:
                 headers = scope["headers"]
                 token = next((v for k, v in headers if k == b"authorization"), None)
                 request_id = next((v for k, v in headers if k == b"x-request-id"), None)
-                await self.serve_hot(scope, receive, send, match.group(1), token, request_id)
+                await self.serve_hot(scope, receive, send, hot, token, request_id)
                 return
         elif scope["type"] == "http" and scope["method"] == "POST":
             post = self.hot_posts.get(scope["path"])
@@ -140,17 +157,18 @@ class HotReadDispatcher:
         scope: Scope,
         receive: Receive,
         send: Send,
-        serial: str,
+        hot: tuple[HotEndpoint, str, dict[str, str]],
         authorization: bytes | None,
         given_id: bytes | None,
     ) -> None:
+        endpoint, param, path_params = hot
         request_id = _given_or_new_id(given_id)
         scope["app"] = self.api
         scope.setdefault("state", {})["request_id"] = request_id
-        scope["path_params"] = {"serial": serial}
+        scope["path_params"] = path_params
         request = Request(scope, receive)
         try:
-            body = await self.hot(request, serial, _bearer(authorization))
+            body = await endpoint(request, param, _bearer(authorization))
         except Exception as exc:
             await self.serve_error(scope, receive, send, request, exc, request_id)
             return
