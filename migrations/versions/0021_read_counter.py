@@ -9,7 +9,7 @@ reads N (`api.read_path.VersionMemo`). SQLite has the table (the models match) a
 memo watches `PRAGMA data_version` instead.
 
 Revision ID: 0021_read_counter
-Revises: 0025_sign_in_throttle
+Revises: 0020_logistics_board
 Create Date: 2026-12-06 12:30:00
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021_read_counter"
-down_revision: str | None = "0025_sign_in_throttle"
+down_revision: str | None = "0020_logistics_board"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """sign-in throttle: failed /ui sign-ins counted per account and per client address
 
 Revision ID: 0025_sign_in_throttle
-Revises: 0020_logistics_board
+Revises: 0021_read_counter
 Create Date: 2026-12-06 12:30:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from core.timeutil import UtcDateTime
 
 revision: str = "0025_sign_in_throttle"
-down_revision: str | None = "0020_logistics_board"
+down_revision: str | None = "0021_read_counter"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
