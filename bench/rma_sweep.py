@@ -265,14 +265,17 @@ class Breakdown:
             return 0.0, 0.0
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), waited
 
-    def print(self) -> None:
-        print(
-            f"    {'statement':<34} {'count':>5} {'wall s':>8} {'db cpu s':>9} {'db queued s':>12}"
-        )
-        for label, (count, wall, cpu, queued) in self.rows.items():
-            print(f"    {label:<34} {count:5.0f} {wall:8.3f} {cpu:9.2f} {queued:12.2f}")
-        total = [sum(row[i] for row in self.rows.values()) for i in range(4)]
-        print(f"    {'all':<34} {total[0]:5.0f} {total[1]:8.3f} {total[2]:9.2f} {total[3]:12.2f}")
+    def print(self, server: bool) -> None:
+        """One line per kind of statement; the backend's CPU and queueing with `server`."""
+        head = f"    {'statement':<34} {'count':>5} {'wall s':>8}"
+        print(head + (f" {'db cpu s':>9} {'db queued s':>12}" if server else ""))
+        rows = [
+            *self.rows.items(),
+            ("all", [sum(r[i] for r in self.rows.values()) for i in range(4)]),
+        ]
+        for label, (count, wall, cpu, queued) in rows:
+            line = f"    {label:<34} {count:5.0f} {wall:8.3f}"
+            print(line + (f" {cpu:9.2f} {queued:12.2f}" if server else ""))
 
 
 def main() -> None:
@@ -324,7 +327,7 @@ def main() -> None:
         breakdown.on = True
         first = timed("sweep, first run", run_sweep)
         breakdown.on = False
-        breakdown.print()
+        breakdown.print(server=args.db == "postgresql")
         print(
             f"    overdue {len(first.overdue):,}, charged {len(first.charged):,} "
             f"(expected {overdue_n:,}), billed ¥{first.total_yen:,}"
