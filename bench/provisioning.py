@@ -420,6 +420,18 @@ def planning_cpu(count: int) -> float:
     return time.process_time() - start
 
 
+def print_timeline(per_second: dict[str, dict[str, int]]) -> None:
+    """Requests per second seen by the sandbox, all organizations and the busiest/idlest one."""
+    seconds = sorted({int(s) for org in per_second.values() for s in org})
+    if not seconds:
+        return
+    start = seconds[0]
+    print("         second  total  per organization (min–max)")
+    for second in range(start, seconds[-1] + 1):
+        counts = [int(org.get(str(second), 0)) for org in per_second.values()]
+        print(f"         {second - start:6d} {sum(counts):6d}  {min(counts)}–{max(counts)}")
+
+
 def report(
     name: str,
     root: str,
@@ -427,6 +439,7 @@ def report(
     run: Callable[[], dict[str, Any]],
     orgs: int,
     breakdown: bool = False,
+    timeline: bool = False,
 ) -> None:
     admin(root, "DELETE", "/counters")
     started, cpu_started = time.monotonic(), time.process_time()
@@ -462,6 +475,8 @@ def report(
     )
     for message in result.get("messages", []):
         print(f"         failed: {message}")
+    if timeline:
+        print_timeline(admin(root, "GET", "/counters")["per_second"])
     if breakdown:
         ops = admin(root, "GET", "/counters")["operations"]
         for op, tally in sorted(ops.items(), key=lambda kv: -int(kv[1]["count"])):
@@ -474,6 +489,9 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--plan-sites", type=int, default=1000)
+    parser.add_argument(
+        "--timeline", action="store_true", help="print the requests of every second of the run"
+    )
     parser.add_argument(
         "--breakdown", action="store_true", help="print calls per site for every operation"
     )
@@ -516,7 +534,7 @@ def main() -> None:
                 "naive-lean": lambda: run_naive(sites("L"), base, args.workers, smart_flow=False),
             }
             for name in args.tools.split(","):
-                report(name, root, n, runs[name.strip()], args.orgs, args.breakdown)
+                report(name, root, n, runs[name.strip()], args.orgs, args.breakdown, args.timeline)
             if args.with_ansible:
                 folder = ansible_baseline.ROOT / "var" / "ansible-bench"
                 ansible_sites = sites("S")

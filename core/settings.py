@@ -126,6 +126,23 @@ class Settings(BaseSettings):
     web_session_absolute_hours: int = Field(
         default=24, ge=1, description="a /ui sign-in ends this many hours after it began"
     )
+    web_sign_in_account_failures: int = Field(
+        default=5, ge=1, description="failed /ui sign-ins of one account, in a window, that lock it"
+    )
+    web_sign_in_address_failures: int = Field(
+        default=30,
+        ge=1,
+        description="failed /ui sign-ins from one client address, in a window, that lock it",
+    )
+    web_sign_in_window_minutes: int = Field(
+        default=15, ge=1, description="the window in which failed /ui sign-ins are counted"
+    )
+    web_sign_in_lockout_minutes: int = Field(
+        default=5, ge=1, description="the first lock-out; each next one (within a day) doubles"
+    )
+    web_sign_in_lockout_max_minutes: int = Field(
+        default=240, ge=1, description="the longest lock-out a /ui sign-in can get"
+    )
     monitor_org_ids: str = Field(
         default="",
         description="organizations polled for liveness, comma-separated ids; empty: meraki_org_id",

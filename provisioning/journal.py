@@ -111,8 +111,13 @@ def create_job(
     expect_absent: list[str] | None = None,
     rollout: str | None = None,
     commit: bool = True,
+    known_units: set[str] | None = None,
 ) -> ProvisioningJob:
-    """The job, its journal (every step pending, then verify) and the snapshot, committed."""
+    """The job, its journal (every step pending, then verify) and the snapshot, committed.
+
+    `known_units`: the inventory's serials among those the job claims, when the caller looked
+    them up for many jobs at once (`holds.in_inventory`); only those are held.
+    """
     desired: dict[str, Any] = dict(plan.desired)
     for key in expect_absent or []:
         desired[key] = None
@@ -155,7 +160,10 @@ def create_job(
     _audit_created(session, job, plan, actor)
     if kind is JobKind.APPLY:  # the units it claims are held before anything is sent
         serials = [s for step in steps for s in units.serials_claimed(step["operations"])]
-        holds.hold_units(session=session, actor=actor, serials=serials, job_id=job.id, now=now)
+        if known_units is not None:
+            serials = [s for s in serials if s in known_units]
+        if serials:
+            holds.hold_units(session=session, actor=actor, serials=serials, job_id=job.id, now=now)
     elif rollback_of is not None:  # the apply's claims end here, whatever it left
         holds.release_units(
             session=session, actor=actor, job_id=rollback_of, now=now,
@@ -227,9 +235,13 @@ class Journal:
         organization: one commit, not one per job). When a unit another job holds refuses one
         of them, nothing of that transaction is kept and each job starts alone, so only the
         refused ones stay unstarted; returns their refusals by position."""
+        claimed = {job.id: self._unfinished_claims(job, steps) for job, steps in jobs}
+        known = holds.in_inventory(
+            session=self.session, serials=(s for serials in claimed.values() for s in serials)
+        )
         try:
             for job, steps in jobs:
-                self._start(job, steps)
+                self._start(job, steps, [s for s in claimed[job.id] if s in known])
                 self.session.add(job)
             self.session.commit()
             return {}
@@ -243,12 +255,23 @@ class Journal:
                 refused[index] = exc
         return refused
 
-    def _start(self, job: ProvisioningJob, steps: Sequence[JobStep]) -> None:
-        if job.kind == JobKind.APPLY and job.id is not None:
-            serials = [
-                s for step in steps if step.status != StepStatus.DONE
-                for s in units.claimed_serials(step)
-            ]  # fmt: skip
+    @staticmethod
+    def _unfinished_claims(job: ProvisioningJob, steps: Sequence[JobStep]) -> list[str]:
+        if job.kind != JobKind.APPLY or job.id is None:
+            return []
+        return [
+            s for step in steps if step.status != StepStatus.DONE
+            for s in units.claimed_serials(step)
+        ]  # fmt: skip
+
+    def _start(
+        self, job: ProvisioningJob, steps: Sequence[JobStep], serials: list[str] | None = None
+    ) -> None:
+        """`serials`: the units to hold when the caller looked them up (None: every unit the
+        unfinished steps claim)."""
+        if serials is None:
+            serials = self._unfinished_claims(job, steps)
+        if serials and job.id is not None:
             try:
                 holds.hold_units(
                     session=self.session, actor=self._actor(job), serials=serials,
@@ -262,12 +285,13 @@ class Journal:
     def _actor(self, job: ProvisioningJob) -> Actor:
         return self.actor or Actor(name=job.created_by, role="provisioning")
 
-    def release(self, job: ProvisioningJob, reason: str) -> None:
-        """The units the job still holds are free again (in the caller's transaction)."""
+    def release(self, job: ProvisioningJob, reason: str, held: Sequence[str] | None = None) -> None:
+        """The units the job still holds are free again (in the caller's transaction).
+        `held`: the units it holds, when the caller looked them up (`holds.held_by_jobs`)."""
         if job.id is not None:
             holds.release_units(
                 session=self.session, actor=self._actor(job), job_id=job.id,
-                now=self.clock(), reason=reason,
+                now=self.clock(), reason=reason, serials=held,
             )  # fmt: skip
 
     def begin(self, steps: Sequence[JobStep]) -> None:
@@ -366,9 +390,11 @@ class Journal:
         seconds: float,
         shared: Mapping[str, Any] | None = None,
         commit: bool = True,
+        held: Sequence[str] | None = None,
     ) -> ProvisioningJob:
         """The job's outcome from its steps and verification, what it cost, audited, committed
-        (or left to the caller's commit: a rollout ends an organization's jobs in one).
+        (or left to the caller's commit: a rollout ends an organization's jobs in one, having
+        looked up the units they still hold at once: `held`, None to look them up here).
 
         A resumed job adds this run's calls and seconds to what the earlier runs recorded.
         """
@@ -390,7 +416,7 @@ class Journal:
         if shared is not None:
             job.result["shared"] = dict(shared)
         job.finished_at = self.clock()
-        self.release(job, f"job {job.id} ended {job.status}")
+        self.release(job, f"job {job.id} ended {job.status}", held)
         verb = "rolled_back" if job.kind == JobKind.ROLLBACK else "applied"
         audit.record(
             self.session,

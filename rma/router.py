@@ -12,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
 from api.deps import DashboardDep, Reader, RenderGateDep, SessionDep, SettingsDep, guard
-from api.pages import PageOut, list_page
+from api.pages import ItemsOut, PageOut, items_out, list_page
 from api.params import Limit, Offset, RmaRef
 from api.responses import csv_response
 from core.audit import Actor
@@ -157,10 +157,10 @@ def run_sweep(session: SessionDep, settings: SettingsDep, actor: Logistics) -> S
     return SweepOut(overdue=report.overdue, charged=report.charged, total_yen=report.total_yen)
 
 
-@router.post("/reminders/send", response_model=list[ReminderSentOut])
-def send_reminders(session: SessionDep, actor: Logistics) -> list[ReminderSentOut]:
+@router.post("/reminders/send", response_model=ItemsOut[ReminderSentOut])
+def send_reminders(session: SessionDep, actor: Logistics) -> ItemsOut[ReminderSentOut]:
     sent = returns.send_due_reminders(session=session, actor=actor, now=utcnow())
-    return [ReminderSentOut.model_validate(s, from_attributes=True) for s in sent]
+    return items_out(ReminderSentOut.model_validate(s, from_attributes=True) for s in sent)
 
 
 @router.get("/{rma_id}", response_model=RmaOut)
