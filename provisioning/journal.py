@@ -116,7 +116,8 @@ def create_job(
     desired: dict[str, Any] = dict(plan.desired)
     for key in expect_absent or []:
         desired[key] = None
-    job = _new_job(plan, actor, now, kind, desired, rollback_of, not_restorable, rollout, {})
+    values = _job_values(plan, actor, now, kind, desired, rollback_of, not_restorable, rollout, {})
+    job = ProvisioningJob(**values)
     session.add(job)
     session.flush()
     assert job.id is not None
@@ -128,7 +129,7 @@ def create_job(
         snapshot = [{**row, "job_id": job.id} for row in snapshot_values(plan)]
         if snapshot:
             session.execute(insert(ResourceSnapshot), snapshot)
-    _audit_created(session, job, plan, actor)
+    _audit_created(session, {**values, "id": job.id}, plan, actor)
     if kind is JobKind.APPLY:  # the units it claims are held before anything is sent
         serials = [s for step in steps for s in units.serials_claimed(step["operations"])]
         holds.hold_units(session=session, actor=actor, serials=serials, job_id=job.id, now=now)
@@ -150,29 +151,33 @@ def create_jobs(
     now: datetime,
     rollout: str,
     estimate: Mapping[str, Any],
-) -> list[ProvisioningJob]:
+) -> list[int]:
     """A rollout's apply jobs as `create_job` makes one, in the caller's transaction, but in a
     few statements for all of them (the jobs, their steps, their snapshots): a rollout journals
-    hundreds of jobs before its first request. `estimate` goes into each job's estimate as
-    "rollout" (what GET /rollouts/{id} shows). The units are looked up once; only jobs
-    claiming units the inventory knows hold them (one conditional update each)."""
+    hundreds of jobs before its first request. Returns their ids, in the plans' order.
+    `estimate` goes into each job's estimate as "rollout" (what GET /rollouts/{id} shows).
+    The units are looked up once; only jobs claiming units the inventory knows hold them (one
+    conditional update each)."""
     whole = {"rollout": dict(estimate)}
-    jobs = [
-        _new_job(plan, actor, now, JobKind.APPLY, dict(plan.desired), None, None, rollout, whole)
+    rows = [
+        _job_values(plan, actor, now, JobKind.APPLY, dict(plan.desired), None, None, rollout, whole)
         for plan in plans
     ]
-    session.add_all(jobs)
-    session.flush()  # one INSERT … RETURNING for all (SQLAlchemy's insertmanyvalues)
+    if not rows:
+        return []
+    stmt = insert(ProvisioningJob).returning(
+        col(ProvisioningJob.id), sort_by_parameter_order=True
+    )  # one INSERT … RETURNING for all (SQLAlchemy's insertmanyvalues), ids in the rows' order
+    ids = [int(job_id) for job_id in session.execute(stmt, rows).scalars()]
     steps: list[dict[str, Any]] = []
     snapshot: list[dict[str, Any]] = []
     claims: dict[int, list[str]] = {}
-    for job, plan in zip(jobs, plans, strict=True):
-        assert job.id is not None
-        mine = _step_values(job.id, plan)
+    for job_id, row, plan in zip(ids, rows, plans, strict=True):
+        mine = _step_values(job_id, plan)
         steps += mine
-        snapshot += [{**row, "job_id": job.id} for row in snapshot_values(plan)]
-        claims[job.id] = [s for step in mine for s in units.serials_claimed(step["operations"])]
-        _audit_created(session, job, plan, actor)
+        snapshot += [{**value, "job_id": job_id} for value in snapshot_values(plan)]
+        claims[job_id] = [s for step in mine for s in units.serials_claimed(step["operations"])]
+        _audit_created(session, {**row, "id": job_id}, plan, actor)
     if steps:
         session.execute(insert(JobStep), steps)
     if snapshot:
@@ -182,10 +187,10 @@ def create_jobs(
         held = [s for s in serials if s in known]
         if held:
             holds.hold_units(session=session, actor=actor, serials=held, job_id=job_id, now=now)
-    return jobs
+    return ids
 
 
-def _new_job(
+def _job_values(
     plan: SitePlan,
     actor: Actor,
     now: datetime,
@@ -195,8 +200,9 @@ def _new_job(
     not_restorable: list[str] | None,
     rollout: str | None,
     estimate: Mapping[str, Any],
-) -> ProvisioningJob:
-    return ProvisioningJob(
+) -> dict[str, Any]:
+    """A new job's column values (a rollout inserts many at once)."""
+    return dict(
         kind=str(kind),
         status=str(JobStatus.PENDING),
         organization_id=plan.organization_id,
@@ -222,22 +228,25 @@ def _new_job(
     )
 
 
-def _audit_created(session: Session, job: ProvisioningJob, plan: SitePlan, actor: Actor) -> None:
+def _audit_created(
+    session: Session, values: Mapping[str, Any], plan: SitePlan, actor: Actor
+) -> None:
+    """The job's creation audited from its column values (and its id)."""
     audit.record(
         session,
         actor=actor,
-        action=f"provisioning.{job.kind}_created",
+        action=f"provisioning.{values['kind']}_created",
         entity_type="provisioning_job",
-        entity_id=str(job.id),
+        entity_id=str(values["id"]),
         after={
             "network": plan.network_name,
             "organization": plan.organization_id,
             "changes": len(plan.changes),
             "steps": len(plan.steps),
-            "rollback_of": job.rollback_of,
-            "rollout": job.rollout,
+            "rollback_of": values["rollback_of"],
+            "rollout": values["rollout"],
         },
-        at=job.created_at,
+        at=values["created_at"],
     )
 
 

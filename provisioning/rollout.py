@@ -247,15 +247,14 @@ def prepare_rollout(
     if any(site.plan is None for site in sites):
         raise ValueError("plan the rollout (plan_rollout) before applying it")
     changed = [site for site in sites if site.plan is not None and not site.plan.empty]
-    jobs = create_jobs(
+    job_ids = create_jobs(
         session=session, plans=[site.plan for site in changed if site.plan is not None],
         actor=actor, now=clock(), rollout=rollout, estimate=whole,
     )  # fmt: skip
     groups: dict[str, tuple[ProvisioningDashboard, list[tuple[int, Mapping[str, str]]]]] = {}
-    for site, job in zip(changed, jobs, strict=True):
-        assert job.id is not None
+    for site, job_id in zip(changed, job_ids, strict=True):
         org = site.dashboard.organization_id
-        groups.setdefault(org, (site.dashboard, []))[1].append((job.id, sheet_secrets(site.sheet)))
+        groups.setdefault(org, (site.dashboard, []))[1].append((job_id, sheet_secrets(site.sheet)))
     session.commit()
     return PreparedRollout(rollout, groups)
 
