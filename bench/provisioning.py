@@ -271,7 +271,6 @@ def run_rollout(sites: list[tuple[str, Sheet]], base_url: str, db_url: str) -> d
             actor=ACTOR,
             clock=lambda: datetime.now(UTC),
             options=options,
-            session_factory=lambda: Session(engine, expire_on_commit=False),
         )
     failed = [j for j in outcome.jobs if j.status != "done"]
     return {

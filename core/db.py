@@ -83,8 +83,9 @@ class GatedConnection(sqlite3.Connection):
         self.gate_timeout = float(kwargs.get("timeout", args[1] if len(args) > 1 else 5.0))
         self.gate: threading.Lock | None = None
 
-    def enter_gate(self, gate: threading.Lock) -> None:
-        if self.gate is None and gate.acquire(timeout=self.gate_timeout):
+    def enter_gate(self, gate: threading.Lock, timeout: float | None = None) -> None:
+        wait = self.gate_timeout if timeout is None else timeout
+        if self.gate is None and gate.acquire(timeout=wait):
             self.gate = gate
 
     def leave_gate(self) -> None:
@@ -135,7 +136,7 @@ def _sqlite_begin(connection: Any) -> None:
     driver = connection.connection.dbapi_connection
     gate = _writer_gate(connection.engine.url.database)
     if gate is not None and isinstance(driver, GatedConnection):
-        driver.enter_gate(gate)
+        driver.enter_gate(gate, options.get(_GATE_WAIT))
     try:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     except BaseException:
@@ -145,6 +146,7 @@ def _sqlite_begin(connection: Any) -> None:
 
 
 _IMMEDIATE = "netkeep_sqlite_immediate"
+_GATE_WAIT = "netkeep_sqlite_gate_wait"
 
 
 def writer_engine(engine: Engine) -> Engine:
@@ -155,6 +157,15 @@ def writer_engine(engine: Engine) -> Engine:
     unaffected.
     """
     return engine.execution_options(**{_IMMEDIATE: True})
+
+
+def patient_writer_engine(engine: Engine, wait: float = 300.0) -> Engine:
+    """`writer_engine` for background work with many writer threads (a rollout's organizations):
+    on SQLite a transaction queues up to `wait` seconds for this process's writer gate instead
+    of the request-sized LOCK_WAIT_SECONDS (fifty organizations starting their jobs at once
+    queue longer than that on a busy machine). Other processes still meet SQLite's busy
+    timeout; other databases are unaffected."""
+    return writer_engine(engine).execution_options(**{_GATE_WAIT: wait})
 
 
 def begin_write(session: Session) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from core.audit import Actor
-from core.db import writer_engine
+from core.db import patient_writer_engine
 from core.errors import Conflict, Problem, ValidationFailed
 from inventory import holds
 from provisioning.apply import runners_for
@@ -148,12 +148,12 @@ def run_organization(
 def own_sessions(session: Session) -> SessionFactory | None:
     """Sessions of their own on the caller's database, so that the organizations of a rollout
     run side by side (on SQLite writers' sessions: each transaction takes the write lock at
-    BEGIN); None when the caller's session is bound to one connection, which threads cannot
-    share (then the organizations run one after another)."""
+    BEGIN, queueing for it as long as background work may); None when the caller's session is
+    bound to one connection, which threads cannot share (then they run one after another)."""
     bind = session.get_bind()
     if not isinstance(bind, Engine):
         return None
-    writer = writer_engine(bind)
+    writer = patient_writer_engine(bind)
     return lambda: Session(writer, expire_on_commit=False)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from core.db import _writer_gate, begin_write, make_engine
+from core.db import _writer_gate, begin_write, make_engine, patient_writer_engine, writer_engine
 
 
 def _engine(tmp_path: Path) -> Engine:
@@ -148,3 +148,37 @@ def test_a_second_writer_of_the_process_waits_for_the_first_then_writes(tmp_path
 def test_a_database_in_memory_has_no_gate() -> None:
     assert _writer_gate(":memory:") is None
     assert _writer_gate(None) is None
+
+
+def test_a_patient_writer_waits_past_the_request_sized_lock_wait(tmp_path: Path) -> None:
+    """Background writers (a rollout's organizations, fifty starting at once) queue for the
+    process's writer gate as long as they are allowed to, where a request-sized writer gives up:
+    with another writer of the process holding the lock for 1.5 s, a writer allowed 0.3 s fails
+    with "locked" and a patient one allowed 10 s writes once the lock is free."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}", connect_args={"timeout": 0.3})
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+        connection.execute(text("INSERT INTO counter VALUES (0)"))
+    hasty, patient = writer_engine(engine), patient_writer_engine(engine, wait=10.0)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with Session(hasty) as session:
+            session.exec(text("UPDATE counter SET n = n + 1"))  # type: ignore[call-overload]
+            holding.set()
+            release.wait(5)
+            session.commit()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(5)
+    with Session(hasty) as session, pytest.raises(OperationalError, match="locked"):
+        session.exec(text("UPDATE counter SET n = n + 10"))  # type: ignore[call-overload]
+    threading.Timer(1.5, release.set).start()
+    with Session(patient) as session:
+        session.exec(text("UPDATE counter SET n = n + 100"))  # type: ignore[call-overload]
+        session.commit()
+    holder.join(5)
+    with Session(engine) as session:
+        assert session.exec(text("SELECT n FROM counter")).one()[0] == 101  # type: ignore[call-overload]
+    engine.dispose()
