@@ -53,16 +53,6 @@ WEB_ADMIN = Actor(name="test-web-admin", role="admin", request_id="web-test")
 Who = str | tuple[str, str]
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2 with a small cost: the product's (64 MiB, 3 passes) takes ~0.7 s a hash here."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(
-        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-    )
-
-
 class SharedSession:
     """The test's session handed to one request at a time (uvicorn serves on several threads)."""
 
