@@ -37,14 +37,15 @@ chromium:
 	  { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq $(BROWSER_PACKAGES) || \
 	    { apt-get update -qq && apt-get install -y -qq $(BROWSER_PACKAGES); }; }
 
+# One pytest session: the whole suite and the reliability suite's short form (tests/reliability/
+# plugin.py), which alone would start its workers, migrate and start a sandbox once more.
 test: lint chromium
-	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
-	$(MAKE) reliability-short
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -q --reliability=short
 	$(MAKE) mutation-ci
 
 # The reliability suite (issue 15; tests/reliability/plugin.py): faults, crash, concurrency on
 # PostgreSQL, schemathesis, the role matrix, the secret scan and abuse, with a table of figures.
-# The short form runs inside `make test`; the full one takes minutes.
+# `make test`'s pytest runs the short form too (--reliability=short); the full one takes minutes.
 reliability: $(STAMP)
 	NETKEEP_RELIABILITY_CLIENTS=50 $(VENV)/bin/pytest --reliability=full -m reliability -n 2 -q
 

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Connection
@@ -24,6 +25,7 @@ from core.auth import Role
 from core.db import make_engine
 from core.settings import Settings
 from inventory.catalogue_defaults import seed_catalogue
+from web import accounts
 
 pytest_plugins = [
     "sandbox.testing",
@@ -53,6 +55,16 @@ hypothesis_settings.register_profile(
 )
 hypothesis_settings.register_profile("explore", _BUILT_IN)  # local runs keep drawing new examples
 hypothesis_settings.load_profile(hypothesis_profile(os.environ))
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with a small cost in every test: the product's (64 MiB, 3 passes) costs ~0.2 s
+    of CPU a hash, and the demo loaded by each journey hashes one password per demo account.
+    (`netkeep` processes a test starts keep the product's cost.)"""
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+    )
 
 
 def _pg_admin_dsn() -> str:

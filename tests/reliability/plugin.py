@@ -3,9 +3,10 @@
 `pytest --reliability=full -m reliability` (`make reliability`) runs the tests of
 tests/reliability/ (marked `reliability`, left out of the ordinary run) at full scale together
 with the existing tests each section reuses (listed in SECTIONS, marked here). The short form
-(`--reliability=short`, `make reliability-short`, inside `make test` after its pytest) runs only
-the suite's own tests, small, but the slow ones in FULL_ONLY: the reused tests have just run in
-`make test`'s pytest. Either prints one table: per section the tests passed/failed and the
+(`--reliability=short`, `make reliability-short`) runs only the suite's own tests, small, but
+the slow ones in FULL_ONLY (deselected). `make test` runs it inside its one pytest (no `-m`):
+the ordinary tests, the reused ones among them, and the short form's own, in one session. Each
+prints one table: per section the tests passed/failed and the
 figures the tests recorded with the `figure` fixture (tests/reliability/conftest.py) or
 `record_property("figure:<name>", value)`.
 The table is also written to var/reliability-<mode>.json.
@@ -101,9 +102,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             config.hook.pytest_deselected(items=own)
             items[:] = [item for item in items if not item.nodeid.startswith(OWN)]
         return
+    if mode(config) == "short":  # the suite's own slow tests wait for the full form
+        slow = [item for item in own if item.nodeid.startswith(FULL_ONLY)]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [item for item in items if item not in slow]
     for item in items:
         own = item.nodeid.startswith(OWN)
-        if mode(config) == "short" and (not own or item.nodeid.startswith(FULL_ONLY)):
+        if mode(config) == "short" and not own:
             continue  # the reused tests ran in `make test`'s pytest just before
         if own or section_of(item.nodeid) is not None:
             item.add_marker(pytest.mark.reliability)

@@ -3,7 +3,8 @@ accounts, signed-in pages and clients, screenshots.
 
 - `web_server`: the real app on a free loopback port, inside the test's rolled-back transaction
   (both databases, through `database_url`), the dashboard pointed at the sandbox;
-- `browser` (one per test module): Playwright's chromium from /usr/bin/chromium;
+- `browser` (one per run of tests/web tests on a worker): Playwright's chromium from
+  /usr/bin/chromium;
 - `web_account(role, customer=None) -> (name, password)`;
 - `signed_in_page(role | (name, password))` and `phone_page(...)` (360×740, touch): a Playwright
   page signed in through the login form;
@@ -51,16 +52,6 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "screenshots"
 WEB_ADMIN = Actor(name="test-web-admin", role="admin", request_id="web-test")
 Who = str | tuple[str, str]
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2 with a small cost: the product's (64 MiB, 3 passes) takes ~0.7 s a hash here."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(
-        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-    )
 
 
 class SharedSession:
@@ -158,14 +149,17 @@ def web_account(session: Session) -> Callable[..., tuple[str, str]]:
     return make
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """One headless chromium per test module (Debian's, never a downloaded one).
+    """One headless chromium for the page tests a worker runs in a row (Debian's, never a
+    downloaded one): each launch starts Playwright's driver and a browser, about a second.
 
-    Not one per session: Playwright's sync API keeps its event loop set on the thread while it
-    runs, so a later test on the same xdist worker calling `asyncio.run` would fail ("cannot be
-    called from a running event loop"). Pytest tears a module's fixtures down before the next
-    module's first test, so the loop never outlives the page tests.
+    Package scope, not session: Playwright's sync API keeps its event loop set on the thread
+    while it runs, so a later test on the same xdist worker calling `asyncio.run` would fail
+    ("cannot be called from a running event loop"). Pytest tears a package's fixtures down
+    before the next test outside tests/web, so the loop never outlives the page tests; inside
+    tests/web, nothing calls `asyncio.run` on the test's thread (test_sse.py uses a thread of
+    its own). Each test still opens its own browser contexts (own cookies and storage).
     """
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make test`, which installs Debian's chromium")
