@@ -234,6 +234,7 @@ def schedule(settings: Settings) -> dict[str, str]:
 def run_rollout(ctx: JobContext, payload: Mapping[str, Any], dashboard: Any = None) -> object:
     """A background rollout: read the sealed sheets again and run the rollout from its journal."""
     from core import secret_store
+    from core.process_claims import ClaimHeld
     from provisioning.jobs import (
         payload_actor,
         payload_sheets,
@@ -251,12 +252,15 @@ def run_rollout(ctx: JobContext, payload: Mapping[str, Any], dashboard: Any = No
 
     sheets = read_all_uploaded(payload_sheets(payload, key.job_fernet()), secrets)
     with ctx.session() as session:
-        outcome = run_background_rollout(
-            session=session,
-            rollout=str(payload["rollout"]),
-            sheets=sheets,
-            dashboard=dashboard or ctx.provisioning,
-            actor=payload_actor(payload),
-            options=ProvisioningOptions.from_settings(ctx.settings),
-        )
+        try:
+            outcome = run_background_rollout(
+                session=session,
+                rollout=str(payload["rollout"]),
+                sheets=sheets,
+                dashboard=dashboard or ctx.provisioning,
+                actor=payload_actor(payload),
+                options=ProvisioningOptions.from_settings(ctx.settings),
+            )
+        except ClaimHeld as held:  # another process runs it (and finishes it): not a failure
+            return {"rollout": str(payload["rollout"]), "skipped": held.message}
         return {"rollout": outcome.rollout, "done": outcome.done}

@@ -38,6 +38,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "tests/api/test_rma_swap_race.py",
         "tests/api/test_rma_sweep_concurrency.py",
         "tests/reliability/test_concurrency.py",
+        "tests/reliability/test_resume_race.py",
     ),
     "fuzz": ("tests/reliability/test_schemathesis.py",),
     "roles": (
