@@ -33,6 +33,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "crash": (
         "tests/service/test_rollout_kill_resume.py",
         "tests/reliability/test_crash.py",
+        "tests/reliability/test_apply_recovery.py",
     ),
     "concurrency": (
         "tests/api/test_rma_swap_race.py",
