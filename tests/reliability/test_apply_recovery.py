@@ -83,9 +83,7 @@ def test_an_apply_whose_process_died_is_finished_by_the_sweep_once(
     tmp_path: Path,
     figure: Callable[[str, Any], None],
 ) -> None:
-    settings = Settings(
-        database_url=str(database.url), var_dir=tmp_path / "var", _env_file=None
-    )
+    settings = Settings(database_url=str(database.url), var_dir=tmp_path / "var", _env_file=None)
     options = ProvisioningOptions.from_settings(settings)  # the worker's: the same key
     request_id = _scheduled_change_request(database, sandbox)
     before = len(writes(sandbox))
