@@ -83,8 +83,10 @@ def _apply_dashboard(
     on_job: Callable[[int], None] | None = None,
     resume: bool = False,
 ) -> tuple[bool, dict[str, object]]:
-    if resume and req.job_id is not None:  # journalled before the holder died: resume it
-        job = get_job(session=session, job_id=req.job_id)
+    job = None if not resume or req.job_id is None else get_job(session=session, job_id=req.job_id)
+    if job is not None and req.claimed_at is not None and job.created_at >= req.claimed_at:
+        # journalled by the apply whose holder died (not an earlier attempt's): resume it
+        assert req.job_id is not None
         if job.status not in (JobStatus.DONE, JobStatus.FAILED):
             job = resume_job(
                 session=session, dashboard=dashboard, job_id=req.job_id, sheet=sheet,

@@ -9,8 +9,10 @@ nothing the dead process sent is sent again — and mails the completion notice 
 process holding the apply lives, the sweep leaves it alone.
 
 The death is simulated in the process: the apply is held as the NOC page holds it
-(`try_hold_apply`), the dashboard "dies" right after its first action batch was answered
-(the dashboard did it; the journal never heard), and the hold is let go as a dead process's is.
+(`try_hold_apply`), the dashboard "dies" right after its first action batch was answered (the
+dashboard did it; the journal never heard: its job is resumed) or while the apply is still
+planning (nothing sent, no job: it is applied again), and the hold is let go as a dead
+process's is.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -54,18 +57,27 @@ class Killed(BaseException):
     """The process died: nothing catches it, as nothing survives a SIGKILL."""
 
 
-class DiesAfterFirstBatch:
-    """The sandbox's dashboard, until the answer to the first action batch: then death."""
+class Dies:
+    """The sandbox's dashboard until the process dies: at its first call while planning
+    (nothing sent, no job journalled), or right after the answer to its first action batch."""
 
-    def __init__(self, real: Any) -> None:
-        self.real, self.died = real, False
+    def __init__(self, real: Any, when: str) -> None:
+        self.real, self.when, self.died = real, when, False
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
+        found = getattr(self.real, name)
+        if self.when != "planning" or not callable(found) or self.died:
+            return found
+
+        def die(*_args: Any, **_kwargs: Any) -> Any:
+            self.died = True
+            raise Killed(f"the process died planning ({name})")
+
+        return die
 
     def submit_batch(self, *args: Any, **kwargs: Any) -> Any:
         answer = self.real.submit_batch(*args, **kwargs)
-        if not self.died:
+        if self.when == "after_first_batch" and not self.died:
             self.died = True
             raise Killed("the process died after the dashboard took its first batch")
         return answer
@@ -76,7 +88,9 @@ def writes(sandbox: SandboxServer) -> list[tuple[Any, Any]]:
     return [(e.get("operationId"), e.get("path")) for e in list(log) if e.get("method") != "GET"]
 
 
+@pytest.mark.parametrize("when", ["after_first_batch", "planning"])
 def test_an_apply_whose_process_died_is_finished_by_the_sweep_once(
+    when: str,
     database: Engine,  # noqa: F811
     sandbox: SandboxServer,
     smtp_inbox: Inbox,
@@ -87,7 +101,7 @@ def test_an_apply_whose_process_died_is_finished_by_the_sweep_once(
     options = ProvisioningOptions.from_settings(settings)  # the worker's: the same key
     request_id = _scheduled_change_request(database, sandbox)
     before = len(writes(sandbox))
-    dying = DiesAfterFirstBatch(dashboard_for(sandbox))
+    dying = Dies(dashboard_for(sandbox), when)
     with writer(database) as session:
         hold = applying.try_hold_apply(session, request_id)
         assert hold is not None
@@ -100,7 +114,7 @@ def test_an_apply_whose_process_died_is_finished_by_the_sweep_once(
                 session=session, actor=NOC, request_id=request_id, sheet=sheet,
                 now=TUESDAY_10, dashboard=dying, options=options, environ=ENV,
             )  # fmt: skip
-    assert dying.died, "the apply sent no action batch: nothing was interrupted"
+    assert dying.died, f"the apply never reached {when}: nothing was interrupted"
     sent_by_the_dead = len(writes(sandbox)) - before
     mailer = SmtpMailer(
         host=smtp_inbox.host, port=smtp_inbox.port, sender="noc@example.jp", sender_name="NOC"
@@ -139,4 +153,6 @@ def test_an_apply_whose_process_died_is_finished_by_the_sweep_once(
         ).one()
     assert resumed == 1
     assert len(smtp_inbox.messages()) == 1
-    figure(f"apply_recovered_{database.dialect.name}", f"{len(sent)} writes, none twice")
+    if when == "planning":
+        assert sent_by_the_dead == 0
+    figure(f"apply_recovered_{database.dialect.name}_{when}", f"{len(sent)} writes, none twice")
