@@ -17,6 +17,8 @@ from sqlmodel import Session
 from api.identity import REVOKED_COUNT, Identity, RefusalLedger, TokenCache
 from api.read_path import ReadMemo as ReadMemo
 from api.read_path import ReadPath as ReadPath
+from api.read_path import read_derived as read_derived
+from api.read_path import read_derived_at as read_derived_at
 from api.read_path import read_first as read_first
 from api.read_path import read_keyed as read_keyed
 from api.read_path import read_memo as read_memo
@@ -107,12 +109,13 @@ async def identify(request: Request, token: str | None) -> Identity:
         cache.observe(int(counted["revoked"]))
     identity = cache.get(digest)
     if identity is None:
+        generation = cache.generation
         identity = await run_in_threadpool(_load_identity, request, digest)
         if identity is None:
             anonymous = Actor(name="unknown-token", role="none", request_id=request_id)
             await _refused(request, anonymous, "unauthenticated")
             raise AuthenticationFailed("the API token is unknown or revoked")
-        cache.put(digest, identity)
+        cache.put(digest, identity, generation)
     return identity
 
 

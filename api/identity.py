@@ -2,7 +2,8 @@
 
 Revocation reaches every process within `REVOCATION_CHECK_SECONDS` (plus one request): a
 process re-reads the number of revoked tokens at most that often, and empties its cache when the
-number moved, whichever process or CLI revoked.
+number moved, whichever process or CLI revoked. The device read on PostgreSQL sees it at once: it
+reads the read counter with the device and confirms the cache with it (`TokenCache.confirm`).
 
 A refused token costs no write: each refusal is one log line (source, route, reason), and the
 audit table gets at most one `auth.refused` entry per (source, token identity, reason) per
@@ -65,6 +66,10 @@ class TokenCache:
         self._entries: dict[str, tuple[Identity, float]] = {}
         self._revoked: int | None = None
         self._checked = float("-inf")
+        self.generation = 0
+        """Moves whenever the cache is emptied: an identity loaded before is not put back."""
+        self.confirmed: int | None = None
+        """The read counter's value (PostgreSQL) the cache was last emptied at: see `confirm`."""
 
     def get(self, digest: str) -> Identity | None:
         entry = self._entries.get(digest)
@@ -72,12 +77,26 @@ class TokenCache:
             return None
         return entry[0]
 
-    def put(self, digest: str, identity: Identity) -> None:
-        if self.ttl > 0:
+    def put(self, digest: str, identity: Identity, generation: int | None = None) -> None:
+        """Keep `identity`; if it was loaded when the cache was at `generation`, only if the
+        cache has not been emptied since (the load may predate a revocation)."""
+        if self.ttl > 0 and (generation is None or generation == self.generation):
             self._entries[digest] = (identity, self.clock() + self.ttl)
 
     def clear(self) -> None:
         self._entries.clear()
+        self.generation += 1
+
+    def confirm(self, version: int) -> None:
+        """Take the read counter's value, read after every identity now cached was: a value other
+        than `confirmed` (a token may have changed since) empties the cache.
+
+        Every identity cached while `confirmed` is N was loaded after the counter read N; so for
+        a request that found `confirmed` at N before its identity was looked up, a later read of
+        the counter that still finds N proves no token changed in between (`api.deps`)."""
+        if version != self.confirmed:
+            self.clear()
+            self.confirmed = version
 
     def needs_check(self) -> bool:
         """True when the revocation counter is due to be read again."""
@@ -98,7 +117,7 @@ class TokenCache:
     def observe(self, revoked: int) -> None:
         """Take a fresh revocation count: a different one (or the first) empties the cache."""
         if revoked != self._revoked:
-            self._entries.clear()
+            self.clear()
         self._revoked = revoked
         self._checked = self.clock()
 

@@ -7,11 +7,15 @@ is open to a customer token, and no staff token passes here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi import APIRouter
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from api.deps import Customer, RenderGateDep, SessionDep, SettingsDep
-from api.pages import PageOut, page_out
+from api.pages import CustomerLister, PageOut, page_out
 from api.params import Id, Limit, Offset, RmaRef, SurveyRef, VersionNumber
 from api.portal_schemas import (
     DefectIn,
@@ -24,6 +28,7 @@ from api.portal_schemas import (
     PortalSurvey,
     PortalVersion,
 )
+from api.responses import csv_attachment, pdf_attachment
 from changes import customer as changes_customer
 from core.timeutil import utcnow
 from inventory import customer_views as inventory_customer
@@ -32,24 +37,36 @@ from survey import customer as survey_customer
 from vpn import customer_reports
 
 router = APIRouter(prefix="/portal", tags=["portal"])
+Row = TypeVar("Row")
+Out = TypeVar("Out", bound=BaseModel)
 
 
-def _attachment(body: bytes, media_type: str, name: str) -> Response:
-    return Response(
-        body,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+def _customer_list(
+    path: str,
+    name: str,
+    lister: CustomerLister[Row],
+    convert: Callable[[Row], Out],
+    model: type[PageOut[Out]],
+) -> None:
+    """`GET path`: a page of one of the caller's lists, each row converted."""
+
+    def listing(
+        session: SessionDep, caller: Customer, limit: Limit = 100, offset: Offset = 0
+    ) -> PageOut[Out]:
+        page = lister(session=session, customer=caller.customer, limit=limit, offset=offset)
+        items = [convert(row) for row in page.items]
+        return model(total=page.total, limit=limit, offset=offset, items=items)
+
+    router.add_api_route(path, listing, methods=["GET"], name=name, response_model=model)
 
 
-@router.get("/contracts", response_model=PageOut[PortalContract])
-def contracts(
-    session: SessionDep, caller: Customer, limit: Limit = 100, offset: Offset = 0
-) -> PageOut[PortalContract]:
-    page = inventory_customer.customer_contracts(
-        session=session, customer=caller.customer, limit=limit, offset=offset
-    )
-    return page_out(page, PortalContract.of, limit=limit, offset=offset)
+_customer_list(
+    "/contracts",
+    "contracts",
+    inventory_customer.customer_contracts,
+    PortalContract.of,
+    PageOut[PortalContract],
+)
 
 
 @router.get("/contracts/{number}", response_model=PortalContract)
@@ -60,14 +77,13 @@ def contract(number: str, session: SessionDep, caller: Customer) -> PortalContra
     return PortalContract.of(found)
 
 
-@router.get("/devices", response_model=PageOut[PortalDevice])
-def devices(
-    session: SessionDep, caller: Customer, limit: Limit = 100, offset: Offset = 0
-) -> PageOut[PortalDevice]:
-    page = inventory_customer.customer_devices(
-        session=session, customer=caller.customer, limit=limit, offset=offset
-    )
-    return page_out(page, PortalDevice.of, limit=limit, offset=offset)
+_customer_list(
+    "/devices",
+    "devices",
+    inventory_customer.customer_devices,
+    PortalDevice.of,
+    PageOut[PortalDevice],
+)
 
 
 @router.get("/devices/{serial}", response_model=PortalDevice)
@@ -78,16 +94,7 @@ def device(serial: str, session: SessionDep, caller: Customer) -> PortalDevice:
     return PortalDevice.of(found)
 
 
-@router.get("/rmas", response_model=PageOut[PortalRma])
-def rmas(
-    session: SessionDep, caller: Customer, limit: Limit = 100, offset: Offset = 0
-) -> PageOut[PortalRma]:
-    page = rma_customer.customer_rmas(
-        session=session, customer=caller.customer, limit=limit, offset=offset
-    )
-    return PageOut[PortalRma](
-        total=page.total, limit=limit, offset=offset, items=[PortalRma.of(i) for i in page.items]
-    )
+_customer_list("/rmas", "rmas", rma_customer.customer_rmas, PortalRma.of, PageOut[PortalRma])
 
 
 @router.get("/rmas/{rma_id}", response_model=PortalRma)
@@ -96,14 +103,9 @@ def rma(rma_id: RmaRef, session: SessionDep, caller: Customer) -> PortalRma:
     return PortalRma.of(seen)
 
 
-@router.get("/surveys", response_model=PageOut[PortalSurvey])
-def surveys(
-    session: SessionDep, caller: Customer, limit: Limit = 100, offset: Offset = 0
-) -> PageOut[PortalSurvey]:
-    page = survey_customer.customer_surveys(
-        session=session, customer=caller.customer, limit=limit, offset=offset
-    )
-    return page_out(page, PortalSurvey.of, limit=limit, offset=offset)
+_customer_list(
+    "/surveys", "surveys", survey_customer.customer_surveys, PortalSurvey.of, PageOut[PortalSurvey]
+)
 
 
 @router.get("/surveys/{survey_id}", response_model=PortalSurvey)
@@ -133,7 +135,7 @@ def survey_pdf(
         number=number,
         storage_dir=settings.survey_dir,
     )
-    return _attachment(pdf, "application/pdf", f"survey-{survey_id}-v{version.number}.pdf")
+    return pdf_attachment(pdf, f"survey-{survey_id}-v{version.number}.pdf")
 
 
 @router.post("/surveys/{survey_id}/versions/{number}/approve", response_model=PortalVersion)
@@ -210,14 +212,13 @@ def report_defect(
     return PortalChange.of(req, changes_customer.answerable(req, now))
 
 
-@router.get("/vpn-reports", response_model=PageOut[PortalReportSummary])
-def vpn_reports(
-    session: SessionDep, caller: Customer, limit: Limit = 100, offset: Offset = 0
-) -> PageOut[PortalReportSummary]:
-    page = customer_reports.customer_reports(
-        session=session, customer=caller.customer, limit=limit, offset=offset
-    )
-    return page_out(page, PortalReportSummary.of, limit=limit, offset=offset)
+_customer_list(
+    "/vpn-reports",
+    "vpn_reports",
+    customer_reports.customer_reports,
+    PortalReportSummary.of,
+    PageOut[PortalReportSummary],
+)
 
 
 @router.get("/vpn-reports/{report_id}", response_model=PortalReport)
@@ -235,7 +236,7 @@ def vpn_report_pdf(
     pdf = customer_reports.customer_report_pdf(
         session=session, customer=caller.customer, report_id=report_id, gate=gate
     )
-    return _attachment(pdf, "application/pdf", f"vpn-report-{report_id}.pdf")
+    return pdf_attachment(pdf, f"vpn-report-{report_id}.pdf")
 
 
 @router.get("/vpn-reports/{report_id}/report.csv", response_class=Response)
@@ -243,6 +244,4 @@ def vpn_report_csv(report_id: Id, session: SessionDep, caller: Customer) -> Resp
     text = customer_reports.customer_report_csv(
         session=session, customer=caller.customer, report_id=report_id
     )
-    return _attachment(
-        text.encode("utf-8"), "text/csv; charset=utf-8", f"vpn-report-{report_id}.csv"
-    )
+    return csv_attachment(text, f"vpn-report-{report_id}.csv")

@@ -6,19 +6,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import anyio
 import anyio.to_thread
 import psycopg
 from fastapi import Request
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select, select, true
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from core.db import KeyedQuery, PreparedQuery
+from core.models import READ_COUNTER_ID, ReadCounter
 
 T = TypeVar("T")
 
@@ -42,9 +44,11 @@ class ReadPath:
         self._gates: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         self.limiter = anyio.CapacityLimiter(READ_THREADS)
         self.memo = ReadMemo(engine) if self.inline and _on_file(engine) else None
-        self._batches: dict[tuple[asyncio.AbstractEventLoop, KeyedQuery], _Batch] = {}
+        self._batches: dict[Hashable, _Batch] = {}
         self._flushing: set[asyncio.Task[None]] = set()
-        self._flights: dict[tuple[asyncio.AbstractEventLoop, KeyedQuery], asyncio.Semaphore] = {}
+        self._flights: dict[Hashable, asyncio.Semaphore] = {}
+        self.version_memo = VersionMemo()
+        self._with_version: dict[KeyedQuery, PreparedQuery] = {}
 
     def _take(self) -> Connection:
         try:
@@ -125,31 +129,97 @@ class ReadPath:
         `query.many` (one round trip for them all, sent after every one of them was asked)."""
         if not self.on_loop:
             return await self.first(query.one, **{query.key: key})
+        row = await self._ask((asyncio.get_running_loop(), query), key, partial(self._rows, query))
+        return None if row is None else dict(row)  # each caller its own copy
+
+    async def first_derived(
+        self, query: KeyedQuery, key: Any, derive: Callable[[Any, dict[str, Any] | None], T]
+    ) -> Derived[T]:
+        """`derive(key, row)` of `query.one`'s row for `key`, kept in a memo while the database is
+        unchanged (see `read_derived`; PostgreSQL on the loop only, batched as `first_keyed`),
+        with the read counter's value it stands for.
+
+        Each batch reads the read counter (`VersionMemo`): when every key of the batch is kept
+        and the counter is where it was when the kept values were read, the batch costs that one
+        small query and no row is read or derived; otherwise the rows are read with the counter.
+        """
+        if not self.on_loop:
+            raise RuntimeError("first_derived reads on the event loop (PostgreSQL, psycopg)")
+        slot = (asyncio.get_running_loop(), query, derive)
+        answer = await self._ask(slot, key, partial(self._rows_or_kept, query, derive))
+        if isinstance(answer, _Kept):
+            return Derived(answer.value, None, answer.version)
+        assert isinstance(answer, _Read)
+        try:
+            value = derive(key, None if answer.row is None else dict(answer.row))
+        except Exception as exc:
+            return Derived(None, exc, answer.version)
+        if answer.version is not None:
+            self.version_memo.put(answer.version, (derive, key), value)
+        return Derived(value, None, answer.version)
+
+    async def _rows(self, query: KeyedQuery, keys: list[Hashable]) -> dict[Hashable, Any]:
+        rows = await self._on_loop(query.many, {"keys": keys}, query.many.all_async)
+        return {row[query.key]: row for row in rows}
+
+    async def _rows_or_kept(
+        self, query: KeyedQuery, derive: Hashable, keys: list[Hashable]
+    ) -> dict[Hashable, Any]:
+        memo = self.version_memo
+        wanted = [(derive, key) for key in keys]
+        if memo.version is not None and memo.covers(wanted):
+            now = await self._on_loop(VERSION, {}, VERSION.first_async)
+            # the memo may have moved on while the counter was read: compare with it as it is
+            if now is not None and now[VERSION_COLUMN] == memo.version and memo.covers(wanted):
+                return {key: _Kept(memo.get((derive, key)), memo.version) for key in keys}
+        many = self._with_version.get(query)
+        if many is None:
+            many = self._with_version[query] = PreparedQuery(_with_version(query.many.statement))
+        rows = await self._on_loop(many, {"keys": keys}, many.all_async)
+        if not rows:  # no counter row (emptied by hand): read without keeping anything
+            found = await self._rows(query, keys)
+            return {key: _Read(found.get(key), None) for key in keys}
+        version = rows[0][VERSION_COLUMN]  # the counter's row, left-joined to the rows found
+        found = {row[query.key]: row for row in rows if row[query.key] is not None}
+        for row in found.values():
+            del row[VERSION_COLUMN]
+        return {key: _Read(found.get(key), version) for key in keys}
+
+    def _ask(
+        self,
+        slot: Hashable,
+        key: Hashable,
+        answer: Callable[[list[Hashable]], Awaitable[dict[Hashable, Any]]],
+    ) -> asyncio.Future[Any]:
+        """A future of `answer(keys)[key]`, `keys` being every key asked for in `slot` together."""
         loop = asyncio.get_running_loop()
-        batch = self._batches.get((loop, query))
+        batch = self._batches.get(slot)
         if batch is None or len(batch) >= BATCH_MAX:
-            batch = self._batches[(loop, query)] = {}
-            flush = loop.create_task(self._flush(loop, query, batch))
+            batch = self._batches[slot] = {}
+            flush = loop.create_task(self._flush(slot, batch, answer))
             self._flushing.add(flush)
             flush.add_done_callback(self._flushing.discard)
-        waiter: asyncio.Future[dict[str, Any] | None] = loop.create_future()
+        waiter: asyncio.Future[Any] = loop.create_future()
         batch.setdefault(key, []).append(waiter)
-        return await waiter
+        return waiter
 
     async def _flush(
-        self, loop: asyncio.AbstractEventLoop, query: KeyedQuery, batch: _Batch
+        self,
+        slot: Hashable,
+        batch: _Batch,
+        answer: Callable[[list[Hashable]], Awaitable[dict[Hashable, Any]]],
     ) -> None:
         def close() -> None:
-            if self._batches.get((loop, query)) is batch:
-                del self._batches[(loop, query)]
+            if self._batches.get(slot) is batch:
+                del self._batches[slot]
 
-        flights = self._flights.get((loop, query))
+        flights = self._flights.get(slot)
         if flights is None:
-            flights = self._flights[(loop, query)] = asyncio.Semaphore(BATCH_FLIGHTS)
+            flights = self._flights[slot] = asyncio.Semaphore(BATCH_FLIGHTS)
         try:
             async with flights, self._gate():
                 close()  # the keys asked for from here on go to the next batch
-                rows = await self._on_loop(query.many, {"keys": list(batch)}, query.many.all_async)
+                found = await answer(list(batch))
         except BaseException as exc:
             close()
             for waiters in batch.values():
@@ -162,15 +232,93 @@ class ReadPath:
             if not isinstance(exc, Exception):
                 raise
             return
-        found = {row[query.key]: row for row in rows}
         for key, waiters in batch.items():
-            row = found.get(key)
+            value = found.get(key)
             for waiter in waiters:
                 if not waiter.done():
-                    waiter.set_result(None if row is None else dict(row))
+                    waiter.set_result(value)
 
 
-_Batch = dict[Hashable, list["asyncio.Future[dict[str, Any] | None]"]]
+@dataclass(frozen=True, slots=True)
+class Derived(Generic[T]):
+    """A value derived from a read (or what deriving it raised), and the read counter's value
+    (PostgreSQL, `VersionMemo`) the read was made at: None where there is no counter."""
+
+    value: T | None
+    error: Exception | None
+    version: int | None
+
+    def result(self) -> T:
+        if self.error is not None:
+            raise self.error
+        return cast(T, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    value: Any
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    row: dict[str, Any] | None
+    version: int | None
+    """None: no counter to keep the value by."""
+
+
+VERSION_COLUMN = "netkeep_read_version"
+_COUNTER = ReadCounter.__table__  # type: ignore[attr-defined]
+VERSION = PreparedQuery(
+    select(_COUNTER.c.value.label(VERSION_COLUMN)).where(_COUNTER.c.id == READ_COUNTER_ID)
+)
+"""The read counter (revision 0021_read_counter): it moves at every commit that changes a table
+the hot device read depends on (device, ownership_event, api_token)."""
+
+
+def _with_version(statement: Select[Any]) -> Select[Any]:
+    """`statement`'s rows, each with the read counter; one row of NULLs and the counter when no
+    row matches (one statement, so the rows are exactly what the counter's value stands for)."""
+    rows = statement.subquery("rows")
+    counter = (
+        select(_COUNTER.c.value.label(VERSION_COLUMN))
+        .where(_COUNTER.c.id == READ_COUNTER_ID)
+        .subquery("counter")
+    )
+    return select(counter.c[VERSION_COLUMN], *rows.c).select_from(counter.outerjoin(rows, true()))
+
+
+class VersionMemo:
+    """PostgreSQL: values derived from reads, kept with the read counter's value they were read at.
+
+    Every commit that changes a table the kept values derive from moves the counter, in the same
+    transaction (revision 0021_read_counter), and the rows are read in one statement with it:
+    while a fresh read of the counter finds the value a kept value was read at, the rows it was
+    derived from are unchanged. Every kept value was read at `version`; a value read at another
+    one replaces them all.
+    """
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self._values: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable) -> Any:
+        return self._values.get(key)
+
+    def covers(self, keys: Iterable[Hashable]) -> bool:
+        """Whether every one of `keys` is kept (at `version`)."""
+        return all(key in self._values for key in keys)
+
+    def put(self, version: int, key: Hashable, value: Any) -> None:
+        if version != self.version:
+            self._values.clear()
+            self.version = version
+        elif len(self._values) >= MEMO_MAX:
+            self._values.clear()
+        self._values[key] = value
+
+
+_Batch = dict[Hashable, list["asyncio.Future[Any]"]]
 BATCH_MAX = 64
 BATCH_FLIGHTS = 2
 """Batches of one query in flight at once: the next one fills while they are answered."""
@@ -290,3 +438,37 @@ async def read_keyed(request: Request, query: KeyedQuery, key: Any) -> dict[str,
     if getattr(path, "on_loop", False):
         return await path.first_keyed(query, key)
     return await run_read(request, partial(query.one.first, **{query.key: key}))
+
+
+async def read_derived(
+    request: Request, query: KeyedQuery, key: Any, derive: Callable[[Any, dict[str, Any] | None], T]
+) -> T:
+    """`derive(key, row)` for `query.one`'s row for `key` (None if there is none), kept while the
+    database is unchanged: SQLite on a file by `ReadMemo`, PostgreSQL by `VersionMemo` (a kept
+    value costs one read of the counter per batch); elsewhere computed every time.
+
+    `derive` must be a module-level function (it names the kept values) returning an immutable,
+    non-None value (one object is served to every caller); raising (NotFound) keeps nothing.
+    """
+    return (await read_derived_at(request, query, key, derive)).result()
+
+
+async def read_derived_at(
+    request: Request, query: KeyedQuery, key: Any, derive: Callable[[Any, dict[str, Any] | None], T]
+) -> Derived[T]:
+    """`read_derived`, with the read counter's value the value stands for (PostgreSQL)."""
+    path: ReadPath = request.app.state.read_path
+    if getattr(path, "on_loop", False):
+        return await path.first_derived(query, key, derive)
+    memo = read_memo(request)
+    generation = memo.generation() if memo is not None else None
+    if generation is not None:
+        assert memo is not None
+        kept = memo.get((derive, key))
+        if kept is not None:
+            return Derived(kept, None, None)
+    value = derive(key, await read_keyed(request, query, key))
+    if generation is not None:
+        assert memo is not None
+        memo.put(generation, (derive, key), value)
+    return Derived(value, None, None)

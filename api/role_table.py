@@ -1,7 +1,8 @@
 """The README's role table, generated from the role policy and the routes' guards.
 
 `python -m api.role_table` rewrites the table between the markers in README.md (`make roles`);
-`--check` exits 1 when the README has drifted from the code.
+`--check` exits 1 when the README has drifted from the code. The customer portal's routes are
+the last row (`portal`), open to the customer column only.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
-from api.deps import RoleGuard
-from core.auth import Role
-from core.policy import POLICY, Operation
+from api.deps import RoleGuard, customer_caller
+from core.auth import Role, TokenRole
+from core.policy import POLICY, PORTAL, PORTAL_MEANING, Operation
 
 BEGIN = "<!-- role-table:begin: generated from core/policy.py by `make roles`; do not edit -->"
 END = "<!-- role-table:end -->"
@@ -54,6 +55,25 @@ def guarded_routes() -> list[GuardedRoute]:
     return found
 
 
+def _calls(dependant: Any, call: Any) -> bool:
+    return bool(dependant.call is call or any(_calls(d, call) for d in dependant.dependencies))
+
+
+def portal_routes() -> list[GuardedRoute]:
+    """Every portal route; one without the customer guard is a bug, refused here."""
+    from api.portal import router
+
+    found: list[GuardedRoute] = []
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        if not _calls(route.dependant, customer_caller) or guards_of(route.dependant):
+            raise SystemExit(f"{route.path}: a portal route must be guarded by the customer only")
+        for method in sorted(route.methods or ()):
+            found.append(GuardedRoute(method, route.path, ()))
+    return found
+
+
 def _endpoints(operation: Operation, routes: Iterable[GuardedRoute]) -> str:
     if operation is Operation.READ:
         return "every other `GET`"
@@ -61,15 +81,25 @@ def _endpoints(operation: Operation, routes: Iterable[GuardedRoute]) -> str:
     return ", ".join(listed) or "(CLI only)"
 
 
-def role_table(routes: Sequence[GuardedRoute]) -> str:
-    """The Markdown table: one row per operation, a ✓ per role allowed, and its endpoints."""
+def role_table(routes: Sequence[GuardedRoute], portal: Sequence[GuardedRoute] = ()) -> str:
+    """The Markdown table: one row per operation, a ✓ per role allowed, and its endpoints; the
+    customer's column is empty but for the portal's row (every portal route, GETs included)."""
     roles = list(Role)
-    head = ["operation", "meaning", *(r.value for r in roles), "endpoints (under /api/v1)"]
+    head = [
+        "operation",
+        "meaning",
+        *(r.value for r in roles),
+        TokenRole.CUSTOMER.value,
+        "endpoints (under /api/v1)",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for operation, rule in POLICY.items():
         marks = ["✓" if role in rule.roles else "" for role in roles]
-        cells = [f"`{operation}`", rule.meaning, *marks, _endpoints(operation, routes)]
+        cells = [f"`{operation}`", rule.meaning, *marks, "", _endpoints(operation, routes)]
         lines.append("| " + " | ".join(cells) + " |")
+    listed = ", ".join(f"`{r.method} {r.path}`" for r in portal)
+    cells = [f"`{PORTAL}`", PORTAL_MEANING, *("" for _ in roles), "✓", listed or "(none)"]
+    lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -82,7 +112,7 @@ def with_table(text: str, table: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     text = README.read_text(encoding="utf-8")
-    wanted = with_table(text, role_table(guarded_routes()))
+    wanted = with_table(text, role_table(guarded_routes(), portal_routes()))
     if "--check" in args:
         if wanted != text:
             print("README.md's role table differs from core/policy.py; run `make roles`")

@@ -3,10 +3,11 @@
 Both are served the same way (uvicorn, one worker, a separate process) in the same run, loaded by
 the same asyncio httpx client with keep-alive; prints requests/s, p50/p99 and the ratio.
 Run by hand:  .venv/bin/python bench/api_device_get.py [--seconds 10] [--concurrency 16]
-                [--db postgresql | --db URL]
+                [--db postgresql | --db URL] [--rounds 6]
 With wrk installed (Debian: `apt-get install wrk`) wrk is the load generator; each server is
 first warmed for 2 s. Also printed: each server's CPU time (user + system, from /proc) per
-request, whose ratio holds on a machine shared with other work, where requests/s does not.
+request, whose ratio holds on a machine shared with other work, where requests/s does not;
+and with `--rounds N` the servers take turns N times (each round's ratio and their median).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -167,6 +169,45 @@ def load_wrk(
     return rps, pct("50%"), pct("99%")
 
 
+def rounds_wrk(
+    servers: tuple[tuple[subprocess.Popen[bytes], int], ...],
+    token: str,
+    args: argparse.Namespace,
+    tmp: Path,
+) -> tuple[list[tuple[float, float, float]], list[float], list[float]]:
+    """`args.rounds` short runs of each server, taking turns (bare, netkeep, netkeep, bare, ...):
+    on a machine shared with other work each pair of runs meets the same load. Returns each
+    server's mean req/s with its runs' median p50 and p99, CPU µs per request, and each round's
+    req/s ratio (netkeep / bare)."""
+    seconds = max(1, int(args.seconds))
+    print(f"  load generator: wrk (2 threads), {args.rounds} rounds of {seconds} s each, in turns")
+    for _, port in servers:
+        load_wrk(f"http://127.0.0.1:{port}", token, 2, args.concurrency, tmp)
+    runs: list[list[tuple[float, float, float]]] = [[] for _ in servers]
+    used = [0.0 for _ in servers]
+    ratios = []
+    for round_ in range(args.rounds):
+        order = range(len(servers)) if round_ % 2 == 0 else reversed(range(len(servers)))
+        for i in order:
+            proc, port = servers[i]
+            before = cpu_seconds(proc.pid)
+            runs[i].append(
+                load_wrk(f"http://127.0.0.1:{port}", token, seconds, args.concurrency, tmp)
+            )
+            used[i] += cpu_seconds(proc.pid) - before
+        ratios.append(runs[1][-1][0] / runs[0][-1][0])
+    results = [
+        (
+            statistics.fmean(r[0] for r in server_runs),
+            statistics.median(r[1] for r in server_runs),
+            statistics.median(r[2] for r in server_runs),
+        )
+        for server_runs in runs
+    ]
+    cpu = [used[i] / sum(r[0] * seconds for r in runs[i]) * 1e6 for i in range(len(servers))]
+    return results, cpu, ratios
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -193,6 +234,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="with wrk: that many runs of --seconds per server, taking turns (a shared machine)",
+    )
     parser.add_argument(
         "--db",
         default="",
@@ -250,7 +297,12 @@ def run(args: argparse.Namespace, db_url: str, tmp: Path) -> None:
                 f"{args.seconds:.0f} s each, {db_url.split(':')[0]}"
             )
             cpu: list[float] = []
-            if shutil.which("wrk"):
+            ratios: list[float] = []
+            if shutil.which("wrk") and args.rounds > 1:
+                results, cpu, ratios = rounds_wrk(
+                    ((bare, bare_port), (api, netkeep_port)), token, args, tmp
+                )
+            elif shutil.which("wrk"):
                 print("  load generator: wrk (2 threads), 2 s of warm-up each")
                 results = []
                 for proc, p in ((bare, bare_port), (api, netkeep_port)):
@@ -275,6 +327,11 @@ def run(args: argparse.Namespace, db_url: str, tmp: Path) -> None:
             ):
                 print(f"  {label:28} {rps:8,.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
             print(f"  ratio netkeep / bare: {results[1][0] / results[0][0]:.2f}  (target ≥ 0.80)")
+            if ratios:
+                print(
+                    f"  ratio per round: {' '.join(f'{r:.2f}' for r in ratios)}; "
+                    f"median {statistics.median(ratios):.2f}"
+                )
             if cpu and cpu[1] > 0:
                 print(
                     f"  server CPU per request: bare {cpu[0]:.0f} µs, netkeep {cpu[1]:.0f} µs; "

@@ -53,12 +53,19 @@ IP_LIMIT = 100.0
 ACTOR = Actor(name="bench", role="admin")
 
 
+def base36(i: int) -> str:
+    """Three characters for a site's serials (a serial's groups are four: the tag and these),
+    enough for 46,656 sites."""
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return "".join(digits[(i // 36**k) % 36] for k in (2, 1, 0))
+
+
 def utm_sheet(tag: str, i: int) -> Sheet:
     raw: dict[str, Any] = {
         "format": "netkeep-sheet/1",
         "kind": "settings",
         "site": {"name": f"{tag}-utm-{i:03d}", "plan": "utm"},
-        "devices": [{"serial": f"Q2FY-{tag}{i:03d}-0001", "model": "MX67", "name": f"mx-{i}"}],
+        "devices": [{"serial": f"Q2FY-{tag}{base36(i)}-0001", "model": "MX67", "name": f"mx-{i}"}],
         "vlans": [
             {
                 "id": 10 * (v + 1),
@@ -100,7 +107,7 @@ def wireless_sheet(tag: str, i: int) -> Sheet:
         "kind": "settings",
         "site": {"name": f"{tag}-wifi-{i:03d}", "plan": "wireless"},
         "devices": [
-            {"serial": f"Q3AJ-{tag}{i:03d}-000{a}", "model": "MR36", "name": f"ap{a}-{i}"}
+            {"serial": f"Q3AJ-{tag}{base36(i)}-000{a}", "model": "MR36", "name": f"ap{a}-{i}"}
             for a in range(1, 4)
         ],
         "ssids": [
@@ -420,6 +427,18 @@ def planning_cpu(count: int) -> float:
     return time.process_time() - start
 
 
+def print_timeline(per_second: dict[str, dict[str, int]]) -> None:
+    """Requests per second seen by the sandbox, all organizations and the busiest/idlest one."""
+    seconds = sorted({int(s) for org in per_second.values() for s in org})
+    if not seconds:
+        return
+    start = seconds[0]
+    print("         second  total  per organization (min–max)")
+    for second in range(start, seconds[-1] + 1):
+        counts = [int(org.get(str(second), 0)) for org in per_second.values()]
+        print(f"         {second - start:6d} {sum(counts):6d}  {min(counts)}–{max(counts)}")
+
+
 def report(
     name: str,
     root: str,
@@ -427,6 +446,7 @@ def report(
     run: Callable[[], dict[str, Any]],
     orgs: int,
     breakdown: bool = False,
+    timeline: bool = False,
 ) -> None:
     admin(root, "DELETE", "/counters")
     started, cpu_started = time.monotonic(), time.process_time()
@@ -462,6 +482,8 @@ def report(
     )
     for message in result.get("messages", []):
         print(f"         failed: {message}")
+    if timeline:
+        print_timeline(admin(root, "GET", "/counters")["per_second"])
     if breakdown:
         ops = admin(root, "GET", "/counters")["operations"]
         for op, tally in sorted(ops.items(), key=lambda kv: -int(kv[1]["count"])):
@@ -474,6 +496,9 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--plan-sites", type=int, default=1000)
+    parser.add_argument(
+        "--timeline", action="store_true", help="print the requests of every second of the run"
+    )
     parser.add_argument(
         "--breakdown", action="store_true", help="print calls per site for every operation"
     )
@@ -516,7 +541,7 @@ def main() -> None:
                 "naive-lean": lambda: run_naive(sites("L"), base, args.workers, smart_flow=False),
             }
             for name in args.tools.split(","):
-                report(name, root, n, runs[name.strip()], args.orgs, args.breakdown)
+                report(name, root, n, runs[name.strip()], args.orgs, args.breakdown, args.timeline)
             if args.with_ansible:
                 folder = ansible_baseline.ROOT / "var" / "ansible-bench"
                 ansible_sites = sites("S")

@@ -12,6 +12,7 @@ dropped afterwards unless --keep is given.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import sqlite3
@@ -218,6 +219,65 @@ def trace_slow_statements(engine: Any, threshold_s: float = 0.05) -> None:
             print(f"      {took:7.3f} s  {' '.join(statement.split())[:90]}")
 
 
+class Breakdown:
+    """Time per kind of statement (its first words) while `on`, summed over the sweep's batches.
+
+    On a PostgreSQL server on this machine it also reads the backend's CPU time and its time
+    waiting for a CPU from /proc: on a shared machine the wall time is mostly the latter.
+    """
+
+    def __init__(self, engine: Any) -> None:
+        from sqlalchemy import event
+
+        self.on = False
+        self.rows: dict[str, list[float]] = {}
+        self._start: tuple[float, float, float] | None = None
+        self._pid: int | None = None
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _before(conn: Any, *_: Any) -> None:
+            if self.on:
+                self._start = (time.perf_counter(), *self._server(conn))
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _after(conn: Any, _cursor: Any, statement: str, *__: Any) -> None:
+            if not self.on or self._start is None:
+                return
+            wall, cpu, queued = self._start
+            now_cpu, now_queued = self._server(conn)
+            row = self.rows.setdefault(" ".join(statement.split()[:3])[:32], [0, 0.0, 0.0, 0.0])
+            row[0] += 1
+            row[1] += time.perf_counter() - wall
+            row[2] += now_cpu - cpu
+            row[3] += now_queued - queued
+            self._start = None
+
+    def _server(self, conn: Any) -> tuple[float, float]:
+        """The local backend's CPU seconds and seconds spent waiting for a CPU (0, 0 if remote)."""
+        if conn.dialect.name != "postgresql":
+            return 0.0, 0.0
+        pid = conn.connection.dbapi_connection.info.backend_pid
+        try:
+            with open(f"/proc/{pid}/stat") as stat, open(f"/proc/{pid}/schedstat") as sched:
+                fields = stat.read().rsplit(")", 1)[1].split()
+                waited = int(sched.read().split()[1]) / 1e9
+        except OSError:
+            return 0.0, 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), waited
+
+    def print(self, server: bool) -> None:
+        """One line per kind of statement; the backend's CPU and queueing with `server`."""
+        head = f"    {'statement':<34} {'count':>5} {'wall s':>8}"
+        print(head + (f" {'db cpu s':>9} {'db queued s':>12}" if server else ""))
+        rows = [
+            *self.rows.items(),
+            ("all", [sum(r[i] for r in self.rows.values()) for i in range(4)]),
+        ]
+        for label, (count, wall, cpu, queued) in rows:
+            line = f"    {label:<34} {count:5.0f} {wall:8.3f}"
+            print(line + (f" {cpu:9.2f} {queued:12.2f}" if server else ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -243,6 +303,7 @@ def main() -> None:
         engine = make_engine(url)
         if args.trace:
             trace_slow_statements(engine)
+        breakdown = Breakdown(engine)
         with Session(engine) as session:
             seed_catalogue(session=session, actor=BENCH)
             session.commit()
@@ -263,7 +324,10 @@ def main() -> None:
                 session.commit()
             return report
 
+        breakdown.on = True
         first = timed("sweep, first run", run_sweep)
+        breakdown.on = False
+        breakdown.print(server=args.db == "postgresql")
         print(
             f"    overdue {len(first.overdue):,}, charged {len(first.charged):,} "
             f"(expected {overdue_n:,}), billed ¥{first.total_yen:,}"

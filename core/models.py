@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from core.timeutil import UtcDateTime, utcnow
@@ -80,3 +80,16 @@ class NamedSecret(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False)
     )
     updated_by: str = Field(max_length=120)
+
+
+class ReadCounter(SQLModel, table=True):
+    """One row (id 1) whose `value` PostgreSQL's triggers move at every commit that changes a
+    table the hot device read depends on (revision 0021_read_counter; `api.read_path`)."""
+
+    __tablename__ = "read_counter"
+
+    id: int = Field(primary_key=True)
+    value: int = Field(sa_column=Column(BigInteger(), nullable=False))
+
+
+READ_COUNTER_ID = 1

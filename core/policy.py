@@ -6,7 +6,9 @@ viewer reads; it never plans, applies or spends the organization's dashboard bud
 customer's approvals (a survey version, a finished change) are recorded by the NOC or an
 admin, never by the engineer whose work they approve (four-eyes, enforced in the services) —
 or given by the customer itself in the portal, where the recorder is the customer's own actor.
-No operation here is open to a customer token (`TokenRole.CUSTOMER`): it reaches only the portal.
+No operation here is open to a customer token (`TokenRole.CUSTOMER`): it reaches only the portal,
+whose routes are guarded by the token's customer binding instead (`PORTAL`, a row of its own in
+the README's role table).
 """
 
 from __future__ import annotations
@@ -109,6 +111,15 @@ POLICY: Final[Mapping[Operation, Rule]] = {
     Operation.DOCTOR: _rule("check the invariants between the domains (netkeep doctor)", A, N),
     Operation.HOLD_RELEASE: _rule("release a stale RMA or job hold on a unit (the doctor's)", A),
 }
+
+
+PORTAL: Final = "portal"
+"""The customer portal (/api/v1/portal/…): customer tokens only, each confined to its customer;
+every staff role is refused. Guarded by `api.deps.Customer`, not by an `Operation`."""
+PORTAL_MEANING: Final = (
+    "the customer's own contracts, devices, RMAs, surveys, changes and VPN reports; approve a "
+    "sheet, accept a change or report its defect (customer tokens only)"
+)
 
 
 def allowed_roles(operation: Operation) -> frozenset[Role]:

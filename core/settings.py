@@ -126,9 +126,28 @@ class Settings(BaseSettings):
     web_session_absolute_hours: int = Field(
         default=24, ge=1, description="a /ui sign-in ends this many hours after it began"
     )
+    web_sign_in_account_failures: int = Field(
+        default=5, ge=1, description="failed /ui sign-ins of one account, in a window, that lock it"
+    )
+    web_sign_in_address_failures: int = Field(
+        default=30,
+        ge=1,
+        description="failed /ui sign-ins from one client address, in a window, that lock it",
+    )
+    web_sign_in_window_minutes: int = Field(
+        default=15, ge=1, description="the window in which failed /ui sign-ins are counted"
+    )
+    web_sign_in_lockout_minutes: int = Field(
+        default=5, ge=1, description="the first lock-out; each next one (within a day) doubles"
+    )
+    web_sign_in_lockout_max_minutes: int = Field(
+        default=240, ge=1, description="the longest lock-out a /ui sign-in can get"
+    )
     monitor_org_ids: str = Field(
         default="",
-        description="organizations polled for liveness, comma-separated ids; empty: meraki_org_id",
+        description="the other organizations netkeep manages (sheets may name them in "
+        "site.organizationId) and liveness polls cover, comma-separated ids; "
+        "empty: meraki_org_id alone",
     )
     monitor_change_history: bool = Field(
         default=True,
@@ -236,6 +255,12 @@ def monitor_organizations(settings: Settings) -> list[str]:
     each once, in order), else the one organization netkeep manages (`meraki_org_id`)."""
     listed = [o for o in re.split(r"[\s,]+", settings.monitor_org_ids) if o]
     return list(dict.fromkeys(listed)) or [settings.meraki_org_id]
+
+
+def managed_organizations(settings: Settings) -> list[str]:
+    """The organizations netkeep may provision: `meraki_org_id` first, then those of
+    NETKEEP_MONITOR_ORG_IDS, each once. A sheet naming any other is refused."""
+    return list(dict.fromkeys([settings.meraki_org_id, *monitor_organizations(settings)]))
 
 
 def following_demo(settings: Settings) -> Settings:

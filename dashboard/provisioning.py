@@ -6,11 +6,13 @@ under the process's shared limiter, request accounting).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import meraki
 
-from core.settings import Settings
+from core.errors import Problem, ValidationFailed
+from core.settings import Settings, managed_organizations
 from dashboard.budgets import budget_from_settings
 from dashboard.errors import translated_errors
 from dashboard.session import build_sdk
@@ -61,7 +63,11 @@ class MerakiProvisioning:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, organization_id: str | None = None
+        cls,
+        settings: Settings,
+        *,
+        organization_id: str | None = None,
+        limiter: Budget | None = None,
     ) -> MerakiProvisioning:
         """The adapter for the configured dashboard, paced by the organization's shared budget."""
         sdk = build_sdk(
@@ -73,7 +79,7 @@ class MerakiProvisioning:
         return cls(
             sdk,
             organization_id=organization_id or settings.meraki_org_id,
-            limiter=budget_from_settings(settings),
+            limiter=limiter or budget_from_settings(settings),
         )
 
     @translated_errors
@@ -157,3 +163,29 @@ class MerakiProvisioning:
     @translated_errors
     def list_batches(self) -> list[dict[str, Any]]:
         return list(self._api.organizations.getOrganizationActionBatches(self.organization_id))
+
+
+def dashboards_for(
+    settings: Settings, organization_ids: Iterable[str], *, limiter: Budget | None = None
+) -> dict[str, MerakiProvisioning]:
+    """One adapter per organization (its own SDK session and meter), all paced by one budget.
+
+    An organization netkeep does not manage (`managed_organizations`) is refused before any
+    adapter is built: sheets are checked at validation, this guards every other way in.
+    """
+    wanted = list(dict.fromkeys(organization_ids))
+    managed = managed_organizations(settings)
+    if strangers := [org for org in wanted if org not in managed]:
+        raise ValidationFailed(
+            [
+                Problem(f"organization {org} is not one netkeep manages", "site.organizationId")
+                for org in strangers
+            ],
+            f"organization(s) {', '.join(strangers)} are not managed by netkeep "
+            f"({', '.join(managed)}); nothing was sent",
+        )
+    shared = limiter or budget_from_settings(settings)
+    return {
+        org: MerakiProvisioning.from_settings(settings, organization_id=org, limiter=shared)
+        for org in wanted
+    }

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from api.deps import Reader, SessionDep, SettingsDep, guard
-from api.pages import PageOut, list_page
+from api.pages import ItemsOut, PageOut, items_out, list_page
 from api.params import Limit, Offset, numbered
 from core.audit import Actor
 from core.policy import Operation
@@ -45,8 +45,8 @@ def _out(session: Session, incident: Incident) -> IncidentOut:
     return IncidentOut.of(incident, service.contract_number_of(session=session, incident=incident))
 
 
-@router.post("", response_model=list[IncidentOut], status_code=201)
-def open_contact(body: OpenIn, session: SessionDep, actor: Desk) -> list[IncidentOut]:
+@router.post("", response_model=ItemsOut[IncidentOut], status_code=201)
+def open_contact(body: OpenIn, session: SessionDep, actor: Desk) -> ItemsOut[IncidentOut]:
     """A contact: one incident per question; a 4th fault response needs confirm_over_limit."""
     now = utcnow()
     incidents = service.open_contact(
@@ -61,7 +61,7 @@ def open_contact(body: OpenIn, session: SessionDep, actor: Desk) -> list[Inciden
         confirm_over_limit=body.confirm_over_limit,
         outage_id=body.outage_id,
     )
-    return [_out(session, i) for i in incidents]
+    return items_out(_out(session, i) for i in incidents)
 
 
 @router.get("", response_model=PageOut[IncidentOut])

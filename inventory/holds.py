@@ -11,7 +11,7 @@ its own resume takes it over. Every hold and release is audited in the caller's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import update
@@ -109,6 +109,38 @@ def release_units(
             at=now,
         )
     return released
+
+
+def in_inventory(*, session: Session, serials: Iterable[str]) -> set[str]:
+    """Which of `serials` the inventory knows: one query for many jobs (a rollout holds only
+    those; the others need no hold query at all). Reads without flushing the session."""
+    wanted = sorted(set(serials))
+    known: set[str] = set()
+    with session.no_autoflush:
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            known.update(session.exec(select(Device.serial).where(col(Device.serial).in_(chunk))))
+    return known
+
+
+def held_by_jobs(*, session: Session, job_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The units each of `job_ids` holds (jobs holding none left out), in one query per
+    thousand jobs, without flushing the session: a rollout ends many jobs at once."""
+    ids = sorted(set(job_ids))
+    held: dict[int, list[str]] = {}
+    with session.no_autoflush:
+        for start in range(0, len(ids), _CHUNK):
+            stmt = select(Device.serial, Device.held_by_job).where(
+                col(Device.held_by_job).in_(ids[start : start + _CHUNK])
+            )
+            for serial, job_id in session.exec(stmt):
+                if job_id is not None:
+                    held.setdefault(int(job_id), []).append(serial)
+    return {job_id: sorted(serials) for job_id, serials in held.items()}
+
+
+_CHUNK = 1000
+"""Values per IN list (well under SQLite's and PostgreSQL's parameter limits)."""
 
 
 def holders(*, session: Session, serials: Sequence[str]) -> dict[str, int]:

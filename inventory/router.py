@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
@@ -14,10 +14,11 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     authorize,
+    bearer_token,
     guard,
-    read_keyed,
-    read_memo,
+    read_derived_at,
 )
+from api.identity import TokenCache
 from api.pages import PageOut, list_page
 from api.params import Limit, Offset
 from api.responses import csv_response
@@ -114,30 +115,15 @@ def export_devices(session: SessionDep, actor: Reader, filters: Filters) -> Stre
 
 @router.get("/devices/{serial}", response_model=DeviceOut)
 async def get_device(serial: str, request: Request, actor: Reader) -> Response:
-    """One device with its present owner (served by `device_fast`; this documents it)."""
-    return await _device_response(request, serial)
+    """One device with its present owner (served by `device_fast`; this documents it, and
+    serves it when the request takes the armoured path)."""
+    return Response(await device_fast(request, serial, bearer_token(request)), media_type=JSON)
 
 
-async def _device_response(request: Request, serial: str) -> Response:
-    return Response(await _device_json(request, serial), media_type=JSON)
-
-
-async def _device_json(request: Request, serial: str) -> bytes:
-    serial = service.checked_serial(serial)
-    memo = read_memo(request)
-    generation = memo.generation() if memo is not None else None
-    if generation is not None:
-        assert memo is not None
-        kept: bytes | None = memo.get(("device", serial))
-        if kept is not None:
-            return kept
-    values = await read_keyed(request, service.DEVICES_WITH_OWNER, serial)
+def _device_body(serial: str, values: dict[str, Any] | None) -> bytes:
+    """The device read's 200 body of a DEVICES_WITH_OWNER row (None: NotFound)."""
     fields = service.device_fields_of_row(serial=serial, values=values)
-    body = DEVICE_OUT.to_json(DeviceOut.model_validate(fields))
-    if generation is not None:
-        assert memo is not None
-        memo.put(generation, ("device", serial), body)
-    return body
+    return DEVICE_OUT.to_json(DeviceOut.model_validate(fields))
 
 
 JSON = "application/json"
@@ -145,9 +131,21 @@ DEVICE_OUT = DeviceOut.__pydantic_serializer__
 
 
 async def device_fast(request: Request, serial: str, token: str | None) -> bytes:
-    """The hottest read without FastAPI's dependency resolution: same auth, body and errors."""
+    """The hottest read without FastAPI's dependency resolution: same auth, body and errors.
+
+    On PostgreSQL a token changed (revoked) before the request arrived is refused at once: the
+    device is read with the read counter, which moves with every change of a token; if it moved
+    since the token cache was last confirmed, the token is looked up afresh before answering.
+    """
+    cache: TokenCache = request.app.state.token_cache
+    confirmed = cache.confirmed  # before the identity is looked up: see TokenCache.confirm
     await authorize(request, token, READ_ROLES)
-    return await _device_json(request, serial)
+    serial = service.checked_serial(serial)
+    read = await read_derived_at(request, service.DEVICES_WITH_OWNER, serial, _device_body)
+    if read.version is not None and read.version != confirmed:
+        cache.confirm(read.version)
+        await authorize(request, token, READ_ROLES)
+    return read.result()
 
 
 READ_ROLES = allowed_roles(Operation.READ)

@@ -8,7 +8,8 @@ a sixth field is seconds) and can be changed per job with NETKEEP_JOB_SCHEDULE.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,7 @@ class JobContext:
     engine: Engine
     session_factory: Callable[[], AbstractContextManager[Session]] | None = None
     adapters: dict[str, Any] = field(default_factory=dict)
+    _adapters_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -61,6 +63,21 @@ class JobContext:
 
         found = self.adapters.get("provisioning")
         return found or MerakiProvisioning.from_settings(self.settings)
+
+    def provisioning_for(self, organization_ids: Iterable[str]) -> dict[str, Any]:
+        """The provisioning adapters of these organizations (one shared budget), each built
+        once per context; the configured organization's is `provisioning`."""
+        from dashboard.provisioning import dashboards_for
+
+        wanted = list(dict.fromkeys(organization_ids))
+        with self._adapters_lock:
+            built: dict[str, Any] = self.adapters.setdefault("provisioning_by_org", {})
+            if self.settings.meraki_org_id in wanted:
+                built.setdefault(self.settings.meraki_org_id, self.provisioning)
+            missing = [org for org in wanted if org not in built]
+            if missing:
+                built.update(dashboards_for(self.settings, missing))
+            return {org: built[org] for org in wanted}
 
 
 def rma_sweep(ctx: JobContext, now: datetime) -> object:
@@ -278,12 +295,18 @@ def schedule(settings: Settings) -> dict[str, str]:
     return lines | dict(settings.job_schedule)
 
 
-def run_rollout(ctx: JobContext, payload: Mapping[str, Any], dashboard: Any = None) -> object:
-    """A background rollout: read the sealed sheets again and run the rollout from its journal."""
+def run_rollout(
+    ctx: JobContext, payload: Mapping[str, Any], dashboards: Mapping[str, Any] | None = None
+) -> object:
+    """A background rollout: read the sealed sheets again and run the rollout from its journal,
+    each sheet in the organization the payload recorded for it (`dashboards`: the adapters to
+    use, by organization; else the context's)."""
     from core import secret_store
     from core.process_claims import ClaimHeld
+    from core.settings import managed_organizations
     from provisioning.jobs import (
         payload_actor,
+        payload_organizations,
         payload_sheets,
         read_all_uploaded,
         run_background_rollout,
@@ -297,14 +320,19 @@ def run_rollout(ctx: JobContext, payload: Mapping[str, Any], dashboard: Any = No
         with ctx.session() as session:
             return secret_store.reveal(session=session, cipher=cipher, customer=customer, name=name)
 
-    sheets = read_all_uploaded(payload_sheets(payload, key.job_fernet()), secrets)
+    managed = managed_organizations(ctx.settings)
+    sheets = read_all_uploaded(payload_sheets(payload, key.job_fernet()), secrets, managed)
+    organizations = payload_organizations(payload, ctx.settings.meraki_org_id)
+    if dashboards is None:
+        dashboards = ctx.provisioning_for(organizations)
     with ctx.session() as session:
         try:
             outcome = run_background_rollout(
                 session=session,
                 rollout=str(payload["rollout"]),
                 sheets=sheets,
-                dashboard=dashboard or ctx.provisioning,
+                organizations=organizations,
+                dashboards=dashboards,
                 actor=payload_actor(payload),
                 options=ProvisioningOptions.from_settings(ctx.settings),
             )

@@ -97,13 +97,13 @@ class InProcessJobs:
         payload: Mapping[str, Any],
         *,
         after_response: Callable[[Callable[[], None]], None],
-        dashboard: Any = None,
+        dashboards: Mapping[str, Any] | None = None,
     ) -> int | None:
         """Run the rollout in a thread once the answer has gone (the same job function)."""
 
         def later() -> None:
             try:
-                run_rollout(self.ctx, payload, dashboard=dashboard)
+                run_rollout(self.ctx, payload, dashboards=dashboards)
             except Exception:
                 log.exception("rollout %s failed in the background", payload.get("rollout"))
 

@@ -154,7 +154,7 @@ class QueuedRollouts:
         payload: Mapping[str, Any],
         *,
         after_response: Callable[[Callable[[], None]], None],
-        dashboard: Any = None,
+        dashboards: Mapping[str, Any] | None = None,
     ) -> int:
         """Queue the rollout now (committed before the answer); a worker runs it."""
         task = self._opened().tasks[ROLLOUT]

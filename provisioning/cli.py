@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -23,6 +24,7 @@ from core.cli_support import (
 from core.errors import Problem, ValidationFailed
 from core.exit_codes import ExitCode
 from core.secret_cli import local_lookup
+from core.settings import managed_organizations
 from core.timeutil import show, utcnow
 from provisioning import apply as jobs
 from provisioning import rollout as rollouts
@@ -30,7 +32,7 @@ from provisioning import service
 from provisioning.batching import CallEstimate
 from provisioning.schemas import EstimateOut, JobOut, PlanOut, RolloutOut
 from provisioning.sheet_io import load_all, load_sheet
-from provisioning.sheet_model import Plan, Sheet, SheetKind
+from provisioning.sheet_model import Plan, Sheet, SheetKind, sheet_organization
 
 if TYPE_CHECKING:
     from dashboard.provisioning import MerakiProvisioning
@@ -46,12 +48,33 @@ SheetsArg = Annotated[
 ]
 
 
-def _dashboard() -> MerakiProvisioning:
-    from dashboard.provisioning import MerakiProvisioning  # the SDK only when it is used
+def _dashboard(organization_id: str | None = None) -> MerakiProvisioning:
+    """The adapter of one organization (the configured one unless named)."""
+    org = organization_id or settings().meraki_org_id
+    return _dashboards([org])[org]
 
-    dash = MerakiProvisioning.from_settings(settings())
-    dash.meter.observers.append(_show_wait)
-    return dash
+
+def _dashboards(organization_ids: Iterable[str]) -> dict[str, MerakiProvisioning]:
+    """One adapter per organization, one shared budget (`dashboard.provisioning.dashboards_for`)."""
+    from dashboard.provisioning import dashboards_for  # the SDK only when it is used
+
+    found = dashboards_for(settings(), organization_ids)
+    for dash in found.values():
+        dash.meter.observers.append(_show_wait)
+    return found
+
+
+def _organization(sheet: Sheet) -> str:
+    return sheet_organization(sheet, settings().meraki_org_id)
+
+
+def rollout_sites(loaded: list[Sheet], names: list[str]) -> list[rollouts.RolloutSite]:
+    """Each sheet on the adapter of its own organization (`site.organizationId`)."""
+    dashboards = _dashboards(_organization(sheet) for sheet in loaded)
+    return [
+        rollouts.RolloutSite(dashboards[_organization(sheet)], sheet, source=name)
+        for sheet, name in zip(loaded, names, strict=True)
+    ]
 
 
 def _show_wait(organization_id: str, wait: Any) -> None:
@@ -96,7 +119,9 @@ def template(
 @handle_errors
 def validate(sheet: SheetArg) -> None:
     """Check a sheet; every problem is listed with its place (exit 2)."""
-    loaded = load_sheet(sheet, secrets=local_lookup)
+    loaded = load_sheet(
+        sheet, secrets=local_lookup, organizations=managed_organizations(settings())
+    )
     console.print(f"{sheet.name}: valid {loaded.kind} sheet for {loaded.site.name}", markup=False)
 
 
@@ -144,7 +169,7 @@ def plan_cmd(sheets: SheetsArg, json_out: JsonOpt = False) -> None:
     if len(loaded) == 1:
         with cli_session() as session:
             plan = service.plan_sheet(
-                dashboard=_dashboard(),
+                dashboard=_dashboard(_organization(loaded[0])),
                 sheet=loaded[0],
                 options=options,
                 session=session,
@@ -156,11 +181,7 @@ def plan_cmd(sheets: SheetsArg, json_out: JsonOpt = False) -> None:
         else:
             _show_plan(out)
         return
-    dash = _dashboard()
-    sites = [
-        rollouts.RolloutSite(dash, sheet, source=path.name)
-        for sheet, path in zip(loaded, sheets, strict=True)
-    ]
+    sites = rollout_sites(loaded, [path.name for path in sheets])
     with cli_session() as session:
         plans = rollouts.plan_rollout(sites, options, session=session)
     estimate, alone = rollouts.rollout_cost(plans, options)
@@ -229,8 +250,13 @@ def _run_with_progress(run: Any, *, quiet: bool = False) -> Any:
 
 
 def load_sheets(paths: list[Path]) -> list[Sheet]:
-    """Every sheet loaded, or every problem of every sheet at once (each with its file)."""
-    return load_all((path.name, partial(load_sheet, path, secrets=local_lookup)) for path in paths)
+    """Every sheet loaded, or every problem of every sheet at once (each with its file); a
+    sheet naming an organization netkeep does not manage is one of them."""
+    managed = managed_organizations(settings())
+    return load_all(
+        (path.name, partial(load_sheet, path, secrets=local_lookup, organizations=managed))
+        for path in paths
+    )
 
 
 def _rollout_table(sites: list[rollouts.RolloutSite]) -> Table:
@@ -272,11 +298,7 @@ def _apply_rollout(
     options: service.ProvisioningOptions,
     json_out: bool,
 ) -> RolloutOut:
-    dash, actor = _dashboard(), cli_actor()
-    sites = [
-        rollouts.RolloutSite(dash, sheet, source=name)
-        for sheet, name in zip(loaded, names, strict=True)
-    ]
+    sites, actor = rollout_sites(loaded, names), cli_actor()
     with cli_session() as session:
         if rollout is not None:
             ids = jobs.unfinished_jobs(session=session, rollout=rollout)
@@ -355,9 +377,11 @@ def _apply_one(
     options: service.ProvisioningOptions,
     json_out: bool,
 ) -> None:
-    dash, actor = _dashboard(), cli_actor()
+    actor = cli_actor()
     with cli_session() as session:
         if resume is not None:
+            # the job's own organization, as journalled (the sheet is checked against the job)
+            dash = _dashboard(jobs.get_job(session=session, job_id=resume).organization_id)
             job = _run_with_progress(
                 lambda progress: service.resume_job(
                     session=session,
@@ -372,6 +396,7 @@ def _apply_one(
                 quiet=json_out,
             )
         else:
+            dash = _dashboard(_organization(loaded))
             plan = service.plan_sheet(
                 dashboard=dash, sheet=loaded, options=options, session=session, source=name
             )

@@ -45,8 +45,12 @@ def rollback_cmd(
         raise ValidationFailed(
             [Problem("--delete-network is decided when the rollback is planned", "--resume")]
         )
-    dash, actor, options = _dashboard(), cli_actor(), _options()
+    actor, options = cli_actor(), _options()
     with cli_session() as session:
+        # the job's own organization, as journalled
+        target = resume if resume is not None else job_id
+        assert target is not None
+        dash = _dashboard(jobs.get_job(session=session, job_id=target).organization_id)
         if resume is not None:
             job = service.resume_rollback(
                 session=session, dashboard=dash, job_id=resume, actor=actor, clock=utcnow,

@@ -142,6 +142,7 @@ TABS: Final[tuple[Tab, ...]] = (
         _c("address", "住所", "Address", example="東京都千代田区丸の内1-1-1"),
         _c("customer", "顧客名", "Customer", example="株式会社さくら商事"),
         _c("contract", "契約番号", "Contract", example="C-2026-0005"),
+        _c("organizationId", "組織ID", "Organization ID"),
     ), ALL),
     Tab("機器 Devices", "devices", Shape.LIST, (
         _c("serial", "シリアル番号", "Serial", example="Q2FY-AAAA-0002"),

@@ -151,9 +151,12 @@ def stored_sheet_for(*, session: Session, serial: str) -> StoredSheet | None:
     return None
 
 
-def read_site_sheet(*, upload: SheetUpload, secrets: SecretLookup, serial: str) -> Sheet:
-    """The sheet validated as an upload is (no ``env:``), and the serial checked to be in it."""
-    sheet = read_uploaded(upload, secrets)
+def read_site_sheet(
+    *, upload: SheetUpload, secrets: SecretLookup, serial: str, organization: str
+) -> Sheet:
+    """The sheet validated as an upload is (no ``env:``), the serial checked to be in it, and
+    its organization the one this page works in (`organization`)."""
+    sheet = read_uploaded(upload, secrets, [organization])
     problem = serial_problem(sheet, serial, upload.name)
     if problem is not None:
         raise ValidationFailed([problem], f"{problem.message}; nothing was changed")
@@ -175,7 +178,9 @@ def plan_site(
     sheet's own problems, and the inventory's check of each of its units.
     """
     unit = scanned_unit(session=session, serial=serial)
-    sheet = read_site_sheet(upload=upload, secrets=secrets, serial=unit.serial)
+    sheet = read_site_sheet(
+        upload=upload, secrets=secrets, serial=unit.serial, organization=dashboard.organization_id
+    )
     plan = plan_sheet(
         dashboard=dashboard, sheet=sheet, options=options, session=session, source=upload.name
     )
@@ -218,8 +223,11 @@ def claim_and_apply_site(
     if record is not None:
         record(job)
     session.commit()
-    payload = rollout_payload(rollout=rollout, files=[upload], actor=actor, cipher=cipher)
-    queue.defer_rollout(payload, after_response=after_response, dashboard=dashboard)
+    org = dashboard.organization_id
+    payload = rollout_payload(
+        rollout=rollout, files=[upload], organizations=[org], actor=actor, cipher=cipher
+    )
+    queue.defer_rollout(payload, after_response=after_response, dashboards={org: dashboard})
     return SiteApply(job=job, rollout=rollout)
 
 

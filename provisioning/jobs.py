@@ -10,7 +10,7 @@ the same code: steps done are skipped, a step that was maybe sent is looked up.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -43,8 +43,11 @@ class SheetUpload:
     content: bytes
 
 
-def read_uploaded(file: SheetUpload, secrets: SecretLookup) -> Sheet:
-    """Validate a sheet sent over the network (no ``env:``; named secrets from the store)."""
+def read_uploaded(
+    file: SheetUpload, secrets: SecretLookup, organizations: Collection[str] | None = None
+) -> Sheet:
+    """Validate a sheet sent over the network (no ``env:``; named secrets from the store;
+    `site.organizationId` one of `organizations`)."""
     name = Path(file.name or "sheet.yaml").name
     suffix = Path(name).suffix.lower()
     if suffix not in YAML_SUFFIXES | EXCEL_SUFFIXES:
@@ -52,24 +55,40 @@ def read_uploaded(file: SheetUpload, secrets: SecretLookup) -> Sheet:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
         path.write_bytes(file.content)
-        return load_sheet(path, allow_env=False, secrets=secrets)
+        return load_sheet(path, allow_env=False, secrets=secrets, organizations=organizations)
 
 
-def read_all_uploaded(files: Iterable[SheetUpload], secrets: SecretLookup) -> list[Sheet]:
+def read_all_uploaded(
+    files: Iterable[SheetUpload],
+    secrets: SecretLookup,
+    organizations: Collection[str] | None = None,
+) -> list[Sheet]:
     """Every sheet, or every problem of every sheet at once (each with its file name)."""
-    return load_all((Path(f.name).name, partial(read_uploaded, f, secrets)) for f in files)
+    return load_all(
+        (Path(f.name).name, partial(read_uploaded, f, secrets, organizations)) for f in files
+    )
 
 
 def rollout_payload(
-    *, rollout: str, files: Sequence[SheetUpload], actor: Actor, cipher: Fernet
+    *,
+    rollout: str,
+    files: Sequence[SheetUpload],
+    organizations: Sequence[str],
+    actor: Actor,
+    cipher: Fernet,
 ) -> dict[str, Any]:
-    """The background job's arguments: the rollout, who started it, the sheets sealed."""
+    """The background job's arguments: the rollout, who started it, the sheets sealed, each
+    with the organization it goes to (a resume groups the jobs as the first run did)."""
     return {
         "rollout": rollout,
         "actor": {"name": actor.name, "role": actor.role},
         "sheets": [
-            {"name": Path(f.name).name, "sealed": cipher.encrypt(f.content).decode("ascii")}
-            for f in files
+            {
+                "name": Path(f.name).name,
+                "organization": organization,
+                "sealed": cipher.encrypt(f.content).decode("ascii"),
+            }
+            for f, organization in zip(files, organizations, strict=True)
         ],
     }
 
@@ -79,6 +98,12 @@ def payload_sheets(payload: Mapping[str, Any], cipher: Fernet) -> list[SheetUplo
         SheetUpload(name=str(s["name"]), content=cipher.decrypt(str(s["sealed"]).encode("ascii")))
         for s in payload["sheets"]
     ]
+
+
+def payload_organizations(payload: Mapping[str, Any], configured: str) -> list[str]:
+    """Each sealed sheet's organization (a job queued before they were recorded: the
+    configured one, where every sheet went then)."""
+    return [str(s.get("organization") or configured) for s in payload["sheets"]]
 
 
 def payload_actor(payload: Mapping[str, Any]) -> Actor:
@@ -91,15 +116,17 @@ def run_background_rollout(
     session: Session,
     rollout: str,
     sheets: Sequence[Sheet],
-    dashboard: ProvisioningDashboard,
+    organizations: Sequence[str],
+    dashboards: Mapping[str, ProvisioningDashboard],
     actor: Actor,
     options: ProvisioningOptions,
 ) -> RolloutOutcome:
-    """Run the rollout's unfinished jobs from their journal (its first run or a resume).
+    """Run the rollout's unfinished jobs from their journal (its first run or a resume), each
+    sheet on its organization's dashboard.
 
     Its jobs are claimed first (`provisioning.apply.claim_jobs`): while another process runs
     them (a worker only slow to send its heartbeat, `netkeep apply --rollout R`) this is a
-    Conflict and nothing is sent.
+    Conflict (`ClaimHeld`) and nothing is sent.
     """
     begin_write(session)  # SQLite: never a read snapshot to upgrade between its steps
     ids = unfinished_jobs(session=session, rollout=rollout)
@@ -107,7 +134,10 @@ def run_background_rollout(
         return resume_rollout(
             session=session,
             rollout=rollout,
-            sites=[RolloutSite(dashboard, sheet) for sheet in sheets],
+            sites=[
+                RolloutSite(dashboards[org], sheet)
+                for sheet, org in zip(sheets, organizations, strict=True)
+            ],
             actor=actor,
             clock=utcnow,
             options=options,
@@ -122,6 +152,6 @@ class RolloutQueue(Protocol):
         payload: Mapping[str, Any],
         *,
         after_response: Callable[[Callable[[], None]], None],
-        dashboard: ProvisioningDashboard | None = None,
+        dashboards: Mapping[str, ProvisioningDashboard] | None = None,
     ) -> int | None:
         """Queue the rollout: a job for a worker, or a run in this process after the answer."""

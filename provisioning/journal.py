@@ -116,7 +116,93 @@ def create_job(
     desired: dict[str, Any] = dict(plan.desired)
     for key in expect_absent or []:
         desired[key] = None
-    job = ProvisioningJob(
+    values = _job_values(plan, actor, now, kind, desired, rollback_of, not_restorable, rollout, {})
+    job = ProvisioningJob(**values)
+    session.add(job)
+    session.flush()
+    assert job.id is not None
+    # The journal and the snapshot as plain rows (one INSERT each, no ORM objects)
+    steps = _step_values(job.id, plan)
+    if steps:  # an empty list would insert one row of defaults
+        session.execute(insert(JobStep), steps)
+    if kind is JobKind.APPLY:
+        snapshot = [{**row, "job_id": job.id} for row in snapshot_values(plan)]
+        if snapshot:
+            session.execute(insert(ResourceSnapshot), snapshot)
+    _audit_created(session, {**values, "id": job.id}, plan, actor)
+    if kind is JobKind.APPLY:  # the units it claims are held before anything is sent
+        serials = [s for step in steps for s in units.serials_claimed(step["operations"])]
+        holds.hold_units(session=session, actor=actor, serials=serials, job_id=job.id, now=now)
+    elif rollback_of is not None:  # the apply's claims end here, whatever it left
+        holds.release_units(
+            session=session, actor=actor, job_id=rollback_of, now=now,
+            reason=f"rollback job {job.id} created",
+        )  # fmt: skip
+    if commit:
+        session.commit()
+    return job
+
+
+def create_jobs(
+    *,
+    session: Session,
+    plans: Sequence[SitePlan],
+    actor: Actor,
+    now: datetime,
+    rollout: str,
+    estimate: Mapping[str, Any],
+) -> list[int]:
+    """A rollout's apply jobs as `create_job` makes one, in the caller's transaction, but in a
+    few statements for all of them (the jobs, their steps, their snapshots): a rollout journals
+    hundreds of jobs before its first request. Returns their ids, in the plans' order.
+    `estimate` goes into each job's estimate as "rollout" (what GET /rollouts/{id} shows).
+    The units are looked up once; only jobs claiming units the inventory knows hold them (one
+    conditional update each)."""
+    whole = {"rollout": dict(estimate)}
+    rows = [
+        _job_values(plan, actor, now, JobKind.APPLY, dict(plan.desired), None, None, rollout, whole)
+        for plan in plans
+    ]
+    if not rows:
+        return []
+    stmt = insert(ProvisioningJob).returning(
+        col(ProvisioningJob.id), sort_by_parameter_order=True
+    )  # one INSERT … RETURNING for all (SQLAlchemy's insertmanyvalues), ids in the rows' order
+    ids = [int(job_id) for job_id in session.execute(stmt, rows).scalars()]
+    steps: list[dict[str, Any]] = []
+    snapshot: list[dict[str, Any]] = []
+    claims: dict[int, list[str]] = {}
+    for job_id, row, plan in zip(ids, rows, plans, strict=True):
+        mine = _step_values(job_id, plan)
+        steps += mine
+        snapshot += [{**value, "job_id": job_id} for value in snapshot_values(plan)]
+        claims[job_id] = [s for step in mine for s in units.serials_claimed(step["operations"])]
+        _audit_created(session, {**row, "id": job_id}, plan, actor)
+    if steps:
+        session.execute(insert(JobStep), steps)
+    if snapshot:
+        session.execute(insert(ResourceSnapshot), snapshot)
+    known = holds.in_inventory(session=session, serials=(s for c in claims.values() for s in c))
+    for job_id, serials in claims.items():
+        held = [s for s in serials if s in known]
+        if held:
+            holds.hold_units(session=session, actor=actor, serials=held, job_id=job_id, now=now)
+    return ids
+
+
+def _job_values(
+    plan: SitePlan,
+    actor: Actor,
+    now: datetime,
+    kind: JobKind,
+    desired: dict[str, Any],
+    rollback_of: int | None,
+    not_restorable: list[str] | None,
+    rollout: str | None,
+    estimate: Mapping[str, Any],
+) -> dict[str, Any]:
+    """A new job's column values (a rollout inserts many at once)."""
+    return dict(
         kind=str(kind),
         status=str(JobStatus.PENDING),
         organization_id=plan.organization_id,
@@ -131,7 +217,7 @@ def create_job(
         sections=sorted(plan.sections),
         desired=desired,
         changes=change_rows(plan.changes),
-        estimate={**asdict(plan.estimate), "calls": plan.estimate.calls},
+        estimate={**asdict(plan.estimate), "calls": plan.estimate.calls, **estimate},
         not_restorable=list(not_restorable or []),
         created_by=actor.name,
         created_at=now,
@@ -140,48 +226,27 @@ def create_job(
         error=None,
         finished_at=None,
     )
-    session.add(job)
-    session.flush()
-    assert job.id is not None
-    # The journal and the snapshot as plain rows (one INSERT each, no ORM objects): a rollout
-    # journals hundreds of jobs before its first request, each with ~10 steps and ~20 rows.
-    steps = _step_values(job.id, plan)
-    if steps:  # an empty list would insert one row of defaults
-        session.execute(insert(JobStep), steps)
-    if kind is JobKind.APPLY:
-        snapshot = [{**row, "job_id": job.id} for row in snapshot_values(plan)]
-        if snapshot:
-            session.execute(insert(ResourceSnapshot), snapshot)
-    _audit_created(session, job, plan, actor)
-    if kind is JobKind.APPLY:  # the units it claims are held before anything is sent
-        serials = [s for step in steps for s in units.serials_claimed(step["operations"])]
-        holds.hold_units(session=session, actor=actor, serials=serials, job_id=job.id, now=now)
-    elif rollback_of is not None:  # the apply's claims end here, whatever it left
-        holds.release_units(
-            session=session, actor=actor, job_id=rollback_of, now=now,
-            reason=f"rollback job {job.id} created",
-        )  # fmt: skip
-    if commit:
-        session.commit()
-    return job
 
 
-def _audit_created(session: Session, job: ProvisioningJob, plan: SitePlan, actor: Actor) -> None:
+def _audit_created(
+    session: Session, values: Mapping[str, Any], plan: SitePlan, actor: Actor
+) -> None:
+    """The job's creation audited from its column values (and its id)."""
     audit.record(
         session,
         actor=actor,
-        action=f"provisioning.{job.kind}_created",
+        action=f"provisioning.{values['kind']}_created",
         entity_type="provisioning_job",
-        entity_id=str(job.id),
+        entity_id=str(values["id"]),
         after={
             "network": plan.network_name,
             "organization": plan.organization_id,
             "changes": len(plan.changes),
             "steps": len(plan.steps),
-            "rollback_of": job.rollback_of,
-            "rollout": job.rollout,
+            "rollback_of": values["rollback_of"],
+            "rollout": values["rollout"],
         },
-        at=job.created_at,
+        at=values["created_at"],
     )
 
 
@@ -227,9 +292,13 @@ class Journal:
         organization: one commit, not one per job). When a unit another job holds refuses one
         of them, nothing of that transaction is kept and each job starts alone, so only the
         refused ones stay unstarted; returns their refusals by position."""
+        claimed = {job.id: self._unfinished_claims(job, steps) for job, steps in jobs}
+        known = holds.in_inventory(
+            session=self.session, serials=(s for serials in claimed.values() for s in serials)
+        )
         try:
             for job, steps in jobs:
-                self._start(job, steps)
+                self._start(job, steps, [s for s in claimed[job.id] if s in known])
                 self.session.add(job)
             self.session.commit()
             return {}
@@ -243,12 +312,23 @@ class Journal:
                 refused[index] = exc
         return refused
 
-    def _start(self, job: ProvisioningJob, steps: Sequence[JobStep]) -> None:
-        if job.kind == JobKind.APPLY and job.id is not None:
-            serials = [
-                s for step in steps if step.status != StepStatus.DONE
-                for s in units.claimed_serials(step)
-            ]  # fmt: skip
+    @staticmethod
+    def _unfinished_claims(job: ProvisioningJob, steps: Sequence[JobStep]) -> list[str]:
+        if job.kind != JobKind.APPLY or job.id is None:
+            return []
+        return [
+            s for step in steps if step.status != StepStatus.DONE
+            for s in units.claimed_serials(step)
+        ]  # fmt: skip
+
+    def _start(
+        self, job: ProvisioningJob, steps: Sequence[JobStep], serials: list[str] | None = None
+    ) -> None:
+        """`serials`: the units to hold when the caller looked them up (None: every unit the
+        unfinished steps claim)."""
+        if serials is None:
+            serials = self._unfinished_claims(job, steps)
+        if serials and job.id is not None:
             try:
                 holds.hold_units(
                     session=self.session, actor=self._actor(job), serials=serials,
@@ -262,12 +342,13 @@ class Journal:
     def _actor(self, job: ProvisioningJob) -> Actor:
         return self.actor or Actor(name=job.created_by, role="provisioning")
 
-    def release(self, job: ProvisioningJob, reason: str) -> None:
-        """The units the job still holds are free again (in the caller's transaction)."""
+    def release(self, job: ProvisioningJob, reason: str, held: Sequence[str] | None = None) -> None:
+        """The units the job still holds are free again (in the caller's transaction).
+        `held`: the units it holds, when the caller looked them up (`holds.held_by_jobs`)."""
         if job.id is not None:
             holds.release_units(
                 session=self.session, actor=self._actor(job), job_id=job.id,
-                now=self.clock(), reason=reason,
+                now=self.clock(), reason=reason, serials=held,
             )  # fmt: skip
 
     def begin(self, steps: Sequence[JobStep]) -> None:
@@ -366,9 +447,11 @@ class Journal:
         seconds: float,
         shared: Mapping[str, Any] | None = None,
         commit: bool = True,
+        held: Sequence[str] | None = None,
     ) -> ProvisioningJob:
         """The job's outcome from its steps and verification, what it cost, audited, committed
-        (or left to the caller's commit: a rollout ends an organization's jobs in one).
+        (or left to the caller's commit: a rollout ends an organization's jobs in one, having
+        looked up the units they still hold at once: `held`, None to look them up here).
 
         A resumed job adds this run's calls and seconds to what the earlier runs recorded.
         """
@@ -390,7 +473,7 @@ class Journal:
         if shared is not None:
             job.result["shared"] = dict(shared)
         job.finished_at = self.clock()
-        self.release(job, f"job {job.id} ended {job.status}")
+        self.release(job, f"job {job.id} ended {job.status}", held)
         verb = "rolled_back" if job.kind == JobKind.ROLLBACK else "applied"
         audit.record(
             self.session,

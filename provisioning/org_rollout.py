@@ -25,7 +25,7 @@ from typing import Any
 
 from core.errors import DashboardError, DomainError
 from provisioning.actions import is_network_creation, own_created
-from provisioning.batch_wait import BATCH_SLOTS, wait_for_batches
+from provisioning.batch_wait import BATCH_SLOTS, Waiter, wait_for_batches
 from provisioning.batching import (
     ASYNC_BATCH_MAX,
     SYNC_BATCH_MAX,
@@ -98,6 +98,8 @@ class OrgRollout:
         self.org = dashboard.organization_id
         self.journal = runners[0].journal
         self.waiter = runners[0].waiter
+        self.batch_waiter = Waiter(self.waiter.timings, self.fill, self.waiter.clock)
+        """Waits for shared batches and for the claim budget spent on ready direct writes."""
         self.claims_at: list[float] = []
         """When this rollout's claim requests ended (counted conservatively: at the end)."""
 
@@ -181,7 +183,36 @@ class OrgRollout:
         wait = claim_wait(self.claims_at, self.waiter.clock(), limit=limit, window=window)
         if wait > 0:
             self.progress(f"waiting {wait:.0f} s for the claim limit")
-            self.waiter.sleep(wait)
+            self.fill(wait)
+
+    # -- the waits filled
+
+    def fill(self, seconds: float) -> None:
+        """Spend a wait (for shared batches, for the claim budget) on the direct writes of the
+        sites whose batch steps are all done, one at a time as the organization's budget paces
+        them, then sleep what is left: the budget does not idle while batches run."""
+        end = self.waiter.clock() + seconds
+        while self.waiter.clock() < end and (ready := self.next_direct()) is not None:
+            runner, step = ready
+            try:
+                runner.run_step(step)
+            except DomainError as exc:
+                runner.fail(exc)
+        left = end - self.waiter.clock()
+        if left > 0:
+            self.waiter.sleep(left)
+
+    def next_direct(self) -> Member | None:
+        """A site's next step when it is a direct write and no batch step of it is left (a
+        site's steps keep their order: creation, batches, direct writes, verify)."""
+        for runner in self.alive():
+            step = next((s for s in runner.steps if s.status != StepStatus.DONE), None)
+            if step is None or step.action == VERIFY or step.batch or holds_claim(step):
+                continue
+            if is_network_creation(step) or not runner.job.network_id:
+                continue
+            return runner, step
+        return None
 
     def claimed(self, count: int) -> None:
         self.claims_at.extend([self.waiter.clock()] * count)
@@ -221,7 +252,7 @@ class OrgRollout:
                 stack.enter_context(BATCH_SLOTS.slot(self.org))
                 sent.append(self.submit(group))
             batches = [b for m, b in sent if m and b is not None]
-            ended = iter(wait_for_batches(self.dashboard, batches, self.waiter))
+            ended = iter(wait_for_batches(self.dashboard, batches, self.batch_waiter))
             for members, batch in sent:
                 if not members:
                     completed.append(False)

@@ -249,6 +249,7 @@ def make_plan(
     `network_id` the sheet targets that existing network (a change request): never one found
     or created by name.
     """
+    refuse_other_organization(sheet, dashboard.organization_id)
     calls_before = dashboard.stats.calls
     view = dashboard_view(sheet, secret_key=secret_key)
     written = desired_resources(view)
@@ -309,6 +310,19 @@ def make_plan(
             for ref, value in secret_values(desired).items()
         },
     )
+
+
+def refuse_other_organization(sheet: Sheet, organization_id: str) -> None:
+    """A sheet naming an organization is planned only against that organization's dashboard
+    (a path that works in one organization refuses the others' sheets, never writes elsewhere)."""
+    named = sheet.site.organization_id
+    if named is not None and named != organization_id:
+        problem = Problem(
+            f"the sheet is for organization {named}; this is organization {organization_id}'s "
+            "dashboard (apply it with netkeep apply or POST /rollouts)",
+            "site.organizationId",
+        )
+        raise ValidationFailed([problem], f"{problem}; nothing was sent")
 
 
 def target_network(

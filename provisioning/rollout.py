@@ -4,10 +4,11 @@ A field team opening a chain of sites applies their sheets in one go. Every shee
 journalled job (snapshot, steps, verification, rollback, resume), the jobs grouped by a rollout
 id; what they share is the dashboard work of one organization (`org_rollout.OrgRollout`):
 planning reads the organization's networks once, then each existing network's collections; the
-runners of its jobs are composed phase by phase. Organizations are planned side by side, and
-run in parallel (one thread and one database session each) when a session factory is given,
-each at its own budget; on SQLite their journals' writes queue on the process's writer gate
-(`core.db.GatedConnection`), and each organization starts and ends its jobs in one transaction.
+runners of its jobs are composed phase by phase. Organizations are planned side by side
+(`rollout_plan`), and run in parallel, one thread and one database session each (`own_sessions`:
+on the caller's engine unless a session factory is given), each at its own budget; on SQLite
+their journals' writes queue on the process's writer gate (`core.db.GatedConnection`), and each
+organization starts and ends its jobs in one transaction.
 `--rollout R` resumes: each unfinished job continues from its journal.
 """
 
@@ -22,38 +23,27 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from core.audit import Actor
+from core.db import writer_engine
 from core.errors import Conflict, Problem, ValidationFailed
+from inventory import holds
 from provisioning.apply import runners_for
 from provisioning.domain import JobKind, JobStatus, StepStatus, desired_resources
-from provisioning.journal import ApplyHooks, Clock, create_job
+from provisioning.journal import ApplyHooks, Clock, create_jobs
 from provisioning.models import ProvisioningJob
 from provisioning.org_rollout import OrgRollout
-from provisioning.plan import SitePlan, desired_digest, make_plan, sheet_secrets
+from provisioning.plan import desired_digest, sheet_secrets
 from provisioning.ports import ProvisioningDashboard
 from provisioning.rollout_cost import alone_calls, rollout_cost, rollout_estimate
+from provisioning.rollout_plan import RolloutSite, plan_rollout
 from provisioning.runner import Progress
 from provisioning.service import ProvisioningOptions, recheck_units, survey_gate
 from provisioning.sheet_io import dashboard_view
-from provisioning.sheet_model import Sheet
-from provisioning.units import UnitPlacement, check_units
 
 SessionFactory = Callable[[], Session]
-PLANNING_THREADS = 16
-"""Organizations planned at once (each paced by its own budget; the process's IP cap holds)."""
-
-
-@dataclass
-class RolloutSite:
-    """One sheet of a rollout, the dashboard (organization) it goes to, and its plan."""
-
-    dashboard: ProvisioningDashboard
-    sheet: Sheet
-    plan: SitePlan | None = None
-    source: str = ""
-    """The sheet's file name, for the places problems are reported at."""
 
 
 @dataclass
@@ -72,105 +62,6 @@ class RolloutOutcome:
 
 def new_rollout_id(now: datetime) -> str:
     return f"R{now:%Y%m%d%H%M%S}-{token.token_hex(3)}"
-
-
-# --- planning and the estimate --------------------------------------------------------------
-
-
-def check_rollout_units(*, session: Session, sites: Sequence[RolloutSite]) -> list[UnitPlacement]:
-    """Every sheet's serials against the inventory; every refusal of every sheet at once."""
-    placements: list[UnitPlacement] = []
-    problems: list[Problem] = []
-    for index, site in enumerate(sites):
-        try:
-            placements.append(
-                check_units(
-                    session=session, sheet=site.sheet, source=site.source or f"sheet {index + 1}"
-                )
-            )
-        except ValidationFailed as refused:
-            problems += refused.problems
-    listed: dict[str, int] = {}
-    for index, site in enumerate(sites):
-        for number, device in enumerate(site.sheet.devices or []):
-            if device.serial in listed and listed[device.serial] != index:
-                problems.append(
-                    Problem(
-                        f"serial {device.serial} is also listed by sheet "
-                        f"{listed[device.serial] + 1}; a unit goes to one site",
-                        f"{site.source or f'sheet {index + 1}'}: devices[{number}].serial",
-                    )
-                )
-            listed.setdefault(device.serial, index)
-    if problems:
-        raise ValidationFailed(
-            problems,
-            f"{len(problems)} unit(s) cannot be provisioned as the inventory holds them; "
-            "nothing was sent",
-        )
-    return placements
-
-
-def plan_rollout(
-    sites: Sequence[RolloutSite], options: ProvisioningOptions, session: Session | None = None
-) -> list[SitePlan]:
-    """Plan every sheet, one network list per organization (the organizations side by side);
-    two sheets for one network refused.
-
-    With `session`, every sheet's serials are checked against the inventory first (before
-    any dashboard call), and each plan carries what the check decided.
-    """
-    seen: dict[tuple[str, str], int] = {}
-    problems: list[Problem] = []
-    for index, site in enumerate(sites):
-        key = (site.dashboard.organization_id, site.sheet.site.name)
-        if key in seen:
-            problems.append(
-                Problem(
-                    f"network {key[1]!r} of organization {key[0]} is also set by sheet "
-                    f"{seen[key] + 1}; a rollout applies one sheet per network",
-                    f"sheet {index + 1}: site.name",
-                )
-            )
-        seen.setdefault(key, index)
-    if problems:
-        raise ValidationFailed(problems, "the rollout names a network twice; nothing was sent")
-    placements: list[UnitPlacement | None] = [None] * len(sites)
-    if session is not None:
-        placements = list(check_rollout_units(session=session, sites=sites))
-        session.commit()  # it only read: no transaction held across the dashboard's plan reads
-    by_org: dict[str, list[int]] = defaultdict(list)
-    for index, site in enumerate(sites):
-        by_org[site.dashboard.organization_id].append(index)
-
-    def plan_organization(indexes: list[int]) -> None:
-        networks = sites[indexes[0]].dashboard.list_networks()
-        for index in indexes:
-            site = sites[index]
-            site.plan = make_plan(
-                dashboard=site.dashboard,
-                sheet=site.sheet,
-                secret_key=options.secret_key,
-                rate=options.rate,
-                poll_seconds=options.poll_seconds,
-                networks=networks,
-                secret_record=options.secret_record,
-            )
-            site.plan.units = placements[index]
-
-    # Each organization's reads at its own budget, side by side (the first error is raised).
-    groups = list(by_org.values())
-    if len(groups) > 1:
-        with ThreadPoolExecutor(min(len(groups), PLANNING_THREADS)) as pool:
-            list(pool.map(plan_organization, groups))
-    else:
-        for group in groups:
-            plan_organization(group)
-    plans = []
-    for site in sites:
-        assert site.plan is not None
-        plans.append(site.plan)
-    return plans
 
 
 # --- use cases -----------------------------------------------------------------------------------
@@ -244,12 +135,26 @@ def run_organization(
     spent = {k: after[k] - before[k] for k in after}
     own_calls = sum(r.calls.get("calls", 0) for r in runners)
     shared = {"rollout": context.rollout, "jobs": len(runners), "calls": spent["calls"] - own_calls}
+    held = holds.held_by_jobs(session=session, job_ids=[r.job.id for r in runners if r.job.id])
     for runner in runners:
-        runner.finish(context.actor, shared=shared, commit=False)
+        mine = held.get(runner.job.id, []) if runner.job.id is not None else None
+        runner.finish(context.actor, shared=shared, commit=False, held=mine)
     session.commit()  # the organization's outcomes and audit entries together
     for runner in runners:
         options.remember_secrets(runner.job)
     return spent
+
+
+def own_sessions(session: Session) -> SessionFactory | None:
+    """Sessions of their own on the caller's database, so that the organizations of a rollout
+    run side by side (on SQLite writers' sessions: each transaction takes the write lock at
+    BEGIN); None when the caller's session is bound to one connection, which threads cannot
+    share (then the organizations run one after another)."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        return None
+    writer = writer_engine(bind)
+    return lambda: Session(writer, expire_on_commit=False)
 
 
 def run_rollout(
@@ -269,6 +174,7 @@ def run_rollout(
     context = _RunContext(rollout, actor, clock, options, hooks, progress, sleep)
     started = time.monotonic()
     totals: dict[str, int] = defaultdict(int)
+    session_factory = session_factory or own_sessions(session)
     parallel = session_factory is not None and len(groups) > 1
 
     def one(org: str) -> None:
@@ -338,19 +244,17 @@ def prepare_rollout(
     planned = [site.plan for site in sites if site.plan is not None]
     estimate, alone = rollout_cost(planned, options)
     whole = {**asdict(estimate), "calls": estimate.calls, "one_sheet_at_a_time": alone}
+    if any(site.plan is None for site in sites):
+        raise ValueError("plan the rollout (plan_rollout) before applying it")
+    changed = [site for site in sites if site.plan is not None and not site.plan.empty]
+    job_ids = create_jobs(
+        session=session, plans=[site.plan for site in changed if site.plan is not None],
+        actor=actor, now=clock(), rollout=rollout, estimate=whole,
+    )  # fmt: skip
     groups: dict[str, tuple[ProvisioningDashboard, list[tuple[int, Mapping[str, str]]]]] = {}
-    for site in sites:
-        if site.plan is None:
-            raise ValueError("plan the rollout (plan_rollout) before applying it")
-        if site.plan.empty:
-            continue
-        job = create_job(
-            session=session, plan=site.plan, actor=actor, now=clock(), rollout=rollout, commit=False
-        )
-        job.estimate = {**job.estimate, "rollout": whole}  # what GET /rollouts/{id} shows
-        assert job.id is not None
+    for site, job_id in zip(changed, job_ids, strict=True):
         org = site.dashboard.organization_id
-        groups.setdefault(org, (site.dashboard, []))[1].append((job.id, sheet_secrets(site.sheet)))
+        groups.setdefault(org, (site.dashboard, []))[1].append((job_id, sheet_secrets(site.sheet)))
     session.commit()
     return PreparedRollout(rollout, groups)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, Response, UploadFile
+from sqlmodel import Session
 
 from api.deps import Reader, SessionDep, SessionFactory, SettingsDep, guard, session_factory
 from api.pages import PageOut, page_out
@@ -16,9 +19,9 @@ from core.audit import Actor
 from core.errors import NotFound
 from core.keys import installation_key
 from core.policy import Operation
-from core.settings import Settings
+from core.settings import Settings, managed_organizations
 from core.timeutil import utcnow
-from dashboard.provisioning import MerakiProvisioning
+from dashboard.provisioning import MerakiProvisioning, dashboards_for
 from provisioning import apply as jobs
 from provisioning import rollout as rollouts
 from provisioning import service
@@ -30,7 +33,7 @@ from provisioning.jobs import (
     rollout_payload,
 )
 from provisioning.schemas import JobOut, PlanOut, RollbackIn, RolloutOut, ValidationOut
-from provisioning.sheet_model import Sheet
+from provisioning.sheet_model import Sheet, sheet_organization
 from provisioning.units import check_units
 
 router = APIRouter(tags=["provisioning"])
@@ -70,6 +73,52 @@ def get_provisioning_dashboard(request: Request) -> MerakiProvisioning:
 
 
 ProvisioningDep = Annotated[MerakiProvisioning, Depends(get_provisioning_dashboard)]
+_BUILDING = threading.Lock()
+
+
+class OrganizationDashboards:
+    """The process's provisioning adapters by organization, built on first use and kept on the
+    app; the configured organization's is `get_provisioning_dashboard`'s, and every one is
+    paced by its budget (one shared limiter). An organization netkeep does not manage is refused
+    (`dashboard.provisioning.dashboards_for`)."""
+
+    def __init__(self, request: Request, configured: MerakiProvisioning) -> None:
+        self.state = request.app.state
+        self.configured = configured
+
+    def of(self, organization_ids: Iterable[str]) -> dict[str, MerakiProvisioning]:
+        settings: Settings = self.state.settings
+        wanted = list(dict.fromkeys(organization_ids))
+        with _BUILDING:
+            built: dict[str, MerakiProvisioning] | None = getattr(
+                self.state, "provisioning_dashboards", None
+            )
+            if built is None:
+                built = self.state.provisioning_dashboards = {}
+            built[self.configured.organization_id] = self.configured
+            missing = [org for org in wanted if org not in built]
+            if missing:
+                built |= dashboards_for(settings, missing, limiter=self.configured.limiter)
+            return {org: built[org] for org in wanted}
+
+    def for_sheet(self, sheet: Sheet) -> MerakiProvisioning:
+        """The adapter of the sheet's organization (`site.organizationId`, else the configured)."""
+        org = sheet_organization(sheet, self.state.settings.meraki_org_id)
+        return self.of([org])[org]
+
+    def for_job(self, session: Session, job_id: int) -> MerakiProvisioning:
+        """The adapter of the organization a job was journalled in."""
+        org = jobs.get_job(session=session, job_id=job_id).organization_id
+        return self.of([org])[org]
+
+
+def get_provisioning_dashboards(
+    request: Request, configured: ProvisioningDep
+) -> OrganizationDashboards:
+    return OrganizationDashboards(request, configured)
+
+
+DashboardsDep = Annotated[OrganizationDashboards, Depends(get_provisioning_dashboards)]
 
 
 class UploadedSheets:
@@ -82,6 +131,7 @@ class UploadedSheets:
     def __init__(self, factory: SessionFactory, settings: Settings) -> None:
         self.factory = factory
         self.cipher = installation_key(settings).fernet()
+        self.organizations = managed_organizations(settings)
 
     def secrets(self, customer: str, name: str) -> str | None:
         with self.factory() as session:  # closing it ends its read transaction
@@ -90,7 +140,7 @@ class UploadedSheets:
             )
 
     def read(self, upload: UploadFile) -> Sheet:
-        return read_uploaded(as_file(upload), self.secrets)
+        return read_uploaded(as_file(upload), self.secrets, self.organizations)
 
 
 def as_file(upload: UploadFile) -> SheetUpload:
@@ -117,7 +167,11 @@ def validate_sheet(file: SheetFile, actor: Checker, uploads: Uploads) -> Validat
 
 @router.post("/plans", response_model=PlanOut)
 def create_plan(
-    file: SheetFile, actor: Planner, dash: ProvisioningDep, cfg: SettingsDep, uploads: Uploads
+    file: SheetFile,
+    actor: Planner,
+    dashboards: DashboardsDep,
+    cfg: SettingsDep,
+    uploads: Uploads,
 ) -> PlanOut:
     """The field-level plan of a sheet against the dashboard, with its call estimate.
 
@@ -127,7 +181,7 @@ def create_plan(
     sheet = uploads.read(file)
     with uploads.factory() as session:  # a short read: no transaction held during the plan
         placement = check_units(session=session, sheet=sheet, source=_name(file))
-    plan = service.plan_sheet(dashboard=dash, sheet=sheet, options=options)
+    plan = service.plan_sheet(dashboard=dashboards.for_sheet(sheet), sheet=sheet, options=options)
     plan.units = placement
     return PlanOut.of(plan)
 
@@ -141,13 +195,14 @@ def apply_sheet(
     file: SheetFile,
     actor: Applier,
     session: SessionDep,
-    dash: ProvisioningDep,
+    dashboards: DashboardsDep,
     cfg: SettingsDep,
     uploads: Uploads,
 ) -> JobOut:
     """Plan and apply a sheet now (synchronously); the job and its journal are returned."""
     options = service.ProvisioningOptions.from_settings(cfg)
     sheet = uploads.read(file)
+    dash = dashboards.for_sheet(sheet)
     plan = service.plan_sheet(
         dashboard=dash, sheet=sheet, options=options, session=session, source=_name(file)
     )
@@ -185,7 +240,7 @@ def rollback(
     job_id: Id,
     actor: Applier,
     session: SessionDep,
-    dash: ProvisioningDep,
+    dashboards: DashboardsDep,
     cfg: SettingsDep,
     body: RollbackIn | None = None,
 ) -> JobOut:
@@ -195,6 +250,7 @@ def rollback(
     `delete_network` is true; a failed rollback job continues with `POST /jobs/{id}/resume`.
     """
     options = service.ProvisioningOptions.from_settings(cfg)
+    dash = dashboards.for_job(session, job_id)
     back = service.rollback_job(
         session=session, dashboard=dash, job_id=job_id, actor=actor, clock=utcnow,
         options=options, delete_network=body is not None and body.delete_network,
@@ -205,10 +261,11 @@ def rollback(
 
 @router.post("/jobs/{job_id}/resume", response_model=JobOut)
 def resume_rollback(
-    job_id: Id, actor: Applier, session: SessionDep, dash: ProvisioningDep, cfg: SettingsDep
+    job_id: Id, actor: Applier, session: SessionDep, dashboards: DashboardsDep, cfg: SettingsDep
 ) -> JobOut:
     """Continue a rollback job at its first unfinished step (an apply job needs its sheet: 409)."""
     options = service.ProvisioningOptions.from_settings(cfg)
+    dash = dashboards.for_job(session, job_id)
     job = service.resume_rollback(
         session=session, dashboard=dash, job_id=job_id, actor=actor, clock=utcnow, options=options
     )
@@ -240,7 +297,7 @@ def apply_rollout(
     uploads: Uploads,
     actor: Applier,
     session: SessionDep,
-    dash: ProvisioningDep,
+    dashboards: DashboardsDep,
     cfg: SettingsDep,
     request: Request,
     response: Response,
@@ -261,9 +318,12 @@ def apply_rollout(
     """
     options = service.ProvisioningOptions.from_settings(cfg)
     sent = [as_file(u) for u in files]
+    sheets = read_all_uploaded(sent, uploads.secrets, uploads.organizations)
+    organizations = [sheet_organization(sheet, cfg.meraki_org_id) for sheet in sheets]
+    by_org = dashboards.of(organizations)  # each sheet on its organization's adapter
     sites = [
-        rollouts.RolloutSite(dash, sheet, source=upload.name)
-        for sheet, upload in zip(read_all_uploaded(sent, uploads.secrets), sent, strict=True)
+        rollouts.RolloutSite(by_org[org], sheet, source=upload.name)
+        for sheet, org, upload in zip(sheets, organizations, sent, strict=True)
     ]
     plans = rollouts.plan_rollout(sites, options, session=session)
     if all(p.empty for p in plans):
@@ -279,10 +339,11 @@ def apply_rollout(
         payload = rollout_payload(
             rollout=prepared.rollout,
             files=sent,
+            organizations=organizations,
             actor=actor,
             cipher=installation_key(cfg).job_fernet(),
         )
-        queue.defer_rollout(payload, after_response=background.add_task, dashboard=dash)
+        queue.defer_rollout(payload, after_response=background.add_task, dashboards=by_org)
         response.status_code = 202
         response.headers["Location"] = f"{request.url.path}/{prepared.rollout}"
         return out

@@ -14,7 +14,7 @@ A rollout composes runners through the public methods here (`start`, `run_pendin
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlmodel import Session
@@ -359,9 +359,15 @@ class StepRunner:
         self.session.add(job)  # committed with the step's done
 
     def finish(
-        self, actor: Actor, shared: Mapping[str, Any] | None = None, *, commit: bool = True
+        self,
+        actor: Actor,
+        shared: Mapping[str, Any] | None = None,
+        *,
+        commit: bool = True,
+        held: Sequence[str] | None = None,
     ) -> ProvisioningJob:
-        """The outcome, what it cost and the audit entry, committed (unless `commit` is off)."""
+        """The outcome, what it cost and the audit entry, committed (unless `commit` is off);
+        `held`: the units the job still holds, when the caller looked them up."""
         return self.journal.finish_job(
             self.job,
             self.steps,
@@ -370,4 +376,5 @@ class StepRunner:
             seconds=time.monotonic() - self.started,
             shared=shared,
             commit=commit,
+            held=held,
         )

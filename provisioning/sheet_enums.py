@@ -284,6 +284,12 @@ CidrList = Annotated[str, BeforeValidator(as_text), AfterValidator(_cidr_list)]
 PortSpec = Annotated[str, BeforeValidator(as_text), AfterValidator(_port_spec)]
 PortOrRange = Annotated[str, BeforeValidator(as_text), AfterValidator(_port_or_range)]
 Serial = Annotated[str, AfterValidator(_serial)]
+OrganizationId = Annotated[
+    str,
+    BeforeValidator(as_text),
+    Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$"),
+]
+"""A Meraki organization id as the dashboard gives it (digits; the sandbox's too)."""
 Mac = Annotated[str, AfterValidator(_mac)]
 AllowedIp = Annotated[str, BeforeValidator(as_text), AfterValidator(_allowed_ip)]
 DnsServer = Annotated[str, AfterValidator(_dns_server)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -113,15 +113,21 @@ def load_sheet(
     environ: Mapping[str, str] | None = None,
     allow_env: bool = True,
     secrets: Callable[[str, str], str | None] | None = None,
+    organizations: Collection[str] | None = None,
 ) -> Sheet:
     """Load and validate a sheet, raising ValidationFailed with every problem found.
 
     A sheet that came over the network is loaded with `allow_env=False`; `secrets` resolves
-    its ``secret:NAME`` references (see `validate_sheet`).
+    its ``secret:NAME`` references; `organizations` are those it may name (see `validate_sheet`).
     """
     raw, source = read_sheet(path)
     sheet, problems = validate_sheet(
-        raw, source, environ=environ, allow_env=allow_env, secrets=secrets
+        raw,
+        source,
+        environ=environ,
+        allow_env=allow_env,
+        secrets=secrets,
+        organizations=organizations,
     )
     if sheet is None:
         raise ValidationFailed(problems, f"{Path(path).name}: {len(problems)} problem(s) found")

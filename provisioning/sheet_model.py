@@ -38,6 +38,7 @@ from provisioning.sheet_enums import (
     IpAssignmentMode,
     IPv4,
     IPv4List,
+    OrganizationId,
     Serial,
     SheetModel,
     TagList,
@@ -116,6 +117,9 @@ class Site(SheetModel):
     customer: Text | None = None
     contract: Text | None = None
     """The contract number the site's newly deployed units go on (docs/sheets.md)."""
+    organization_id: OrganizationId | None = None
+    """The Meraki organization the network is in; absent: the configured one (meraki_org_id).
+    It must be one netkeep manages (`core.settings.managed_organizations`)."""
 
     @field_validator("time_zone")
     @classmethod
@@ -192,6 +196,11 @@ class Sheet(SheetModel):
         if value != FORMAT:
             raise ValueError(f"{value} is not supported; this version reads {FORMAT}")
         return value
+
+
+def sheet_organization(sheet: Sheet, configured: str) -> str:
+    """The organization a sheet's network is in: `site.organizationId`, else the configured one."""
+    return sheet.site.organization_id or configured
 
 
 SECTION_MODELS: Final[Mapping[str, type[BaseModel]]] = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Final
@@ -19,7 +19,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from core.errors import Problem
-from provisioning.sheet_enums import Plan, SheetKind
+from provisioning.sheet_enums import Plan, SheetKind, as_text
 from provisioning.sheet_model import (
     APPLIANCE_OBJECT_SECTIONS,
     APPLIANCE_SECTIONS,
@@ -228,11 +228,13 @@ def validate_sheet(
     environ: Mapping[str, str] | None = None,
     allow_env: bool = True,
     secrets: Callable[[str, str], str | None] | None = None,
+    organizations: Collection[str] | None = None,
 ) -> tuple[Sheet | None, list[Problem]]:
     """Every problem of a raw sheet at once; the sheet only when there are none.
 
     `allow_env=False` for a sheet that came over the network: its ``env:`` references are
     refused. `secrets` resolves ``secret:NAME`` for the sheet's customer (netkeep's store).
+    `organizations`: the ones netkeep manages; a `site.organizationId` outside them is refused.
     """
     source = source or SheetSource()
     problems = list(source.problems)
@@ -254,7 +256,27 @@ def validate_sheet(
     parts = parts_of_sheet(sheet, raw) if sheet else parts_of_raw(raw, context)
     for rule in RULES:
         problems.extend(Problem(message, source.locate(loc)) for loc, message in rule(parts))
+    if organizations is not None:
+        problems.extend(
+            Problem(message, source.locate(loc))
+            for loc, message in check_organization(raw, organizations)
+        )
     return (sheet if not problems else None), problems
+
+
+def check_organization(raw: Mapping[str, Any], organizations: Collection[str]) -> Iterator[Found]:
+    """A sheet names only an organization netkeep manages (before any dashboard call)."""
+    site = raw.get("site")
+    named = site.get("organizationId") if isinstance(site, Mapping) else None
+    if named is None:
+        return
+    text = str(as_text(named)).strip()
+    if text and text not in organizations:
+        yield (
+            ("site", "organizationId"),
+            f"organizationId {text} is not an organization netkeep manages here "
+            f"({', '.join(organizations)})",
+        )
 
 
 def sheet_customer(raw: Mapping[str, Any]) -> str | None:

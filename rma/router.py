@@ -7,18 +7,27 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
-from api.deps import DashboardDep, Reader, RenderGateDep, SessionDep, SettingsDep, guard
-from api.pages import PageOut, list_page
+from api.deps import (
+    DashboardDep,
+    Reader,
+    RenderGateDep,
+    SessionDep,
+    SettingsDep,
+    guard,
+    session_factory,
+)
+from api.pages import ItemsOut, PageOut, items_out, list_page
 from api.params import Limit, Offset, RmaRef
 from api.responses import csv_response
 from core.audit import Actor
 from core.policy import Operation
 from core.timeutil import TOKYO, as_utc, utcnow
-from rma import replacement, returns, service, views
+from rma import read_path, replacement, returns, service, views
 from rma.domain import RmaStatus
 from rma.notice_pdf import render_damage_notice
 from rma.schemas import (
@@ -74,20 +83,32 @@ def open_rma(body: OpenIn, session: SessionDep, actor: Noc) -> RmaOut:
 
 
 @router.get("", response_model=RmaPageOut)
-def list_rmas(
-    session: SessionDep,
+async def list_rmas(
+    request: Request,
     actor: Reader,
     status: RmaStatus | None = None,
     serial: str | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> RmaPageOut:
-    page = views.list_rmas(
-        session=session, status=status, serial=serial, limit=limit, offset=offset
-    )
-    return RmaPageOut(
-        total=page.total, limit=limit, offset=offset, items=[RmaOut.of(r) for r in page.items]
-    )
+) -> Response:
+    """A page of RMAs by id; `serial` (the failed or the replacement unit's) is read past the
+    ORM (`rma.read_path`, and past FastAPI when its parameters are plain)."""
+    if serial is not None:
+        body = await read_path.read_serial_page_json(request, serial, status, limit, offset)
+        return Response(body, media_type=JSON)
+    return await run_in_threadpool(_list_page, request, status, limit, offset)
+
+
+def _list_page(request: Request, status: RmaStatus | None, limit: int, offset: int) -> Response:
+    with session_factory(request)() as session:
+        page = views.list_rmas(session=session, status=status, limit=limit, offset=offset)
+        out = RmaPageOut(
+            total=page.total, limit=limit, offset=offset, items=[RmaOut.of(r) for r in page.items]
+        )
+    return Response(read_path.PAGE_OUT.to_json(out), media_type=JSON)
+
+
+JSON = "application/json"
 
 
 @router.get("/export.csv", response_class=StreamingResponse)
@@ -157,15 +178,17 @@ def run_sweep(session: SessionDep, settings: SettingsDep, actor: Logistics) -> S
     return SweepOut(overdue=report.overdue, charged=report.charged, total_yen=report.total_yen)
 
 
-@router.post("/reminders/send", response_model=list[ReminderSentOut])
-def send_reminders(session: SessionDep, actor: Logistics) -> list[ReminderSentOut]:
+@router.post("/reminders/send", response_model=ItemsOut[ReminderSentOut])
+def send_reminders(session: SessionDep, actor: Logistics) -> ItemsOut[ReminderSentOut]:
     sent = returns.send_due_reminders(session=session, actor=actor, now=utcnow())
-    return [ReminderSentOut.model_validate(s, from_attributes=True) for s in sent]
+    return items_out(ReminderSentOut.model_validate(s, from_attributes=True) for s in sent)
 
 
 @router.get("/{rma_id}", response_model=RmaOut)
-def get_rma(rma_id: RmaRef, session: SessionDep, actor: Reader) -> RmaOut:
-    return _out(session, rma_id)
+async def get_rma(rma_id: RmaRef, request: Request, actor: Reader) -> Response:
+    """One RMA with its charge, reminders and mismatches (served by `rma.read_path.rma_fast`
+    unless the number is malformed; this documents it)."""
+    return Response(await read_path.read_rma_json(request, rma_id), media_type=JSON)
 
 
 @router.post("/{rma_id}/decide", response_model=RmaOut)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
 from api.deps import Reader, RenderGateDep, SessionDep, SettingsDep, guard
-from api.pages import PageOut, list_page
+from api.pages import ItemsOut, PageOut, items_out, list_page
 from api.params import ID_MAX, Limit, Offset, SurveyRef, VersionNumber
 from api.uploads import read_upload
 from core.audit import Actor
@@ -184,16 +184,16 @@ def add_ap(survey_id: SurveyRef, body: ApIn, session: SessionDep, actor: Recorde
     return ApOut.of(ap, body.floor)
 
 
-@router.put("/{survey_id}/aps/serials", response_model=list[ApOut])
+@router.put("/{survey_id}/aps/serials", response_model=ItemsOut[ApOut])
 def record_serials(
     survey_id: SurveyRef, body: SerialsIn, session: SessionDep, actor: Recorder
-) -> list[ApOut]:
+) -> ItemsOut[ApOut]:
     """Record installed APs' serials (no new version opens: a serial is not a setting)."""
     aps = floor_plan.record_serials(
         session=session, actor=actor, survey_id=survey_id, serials=body.serials, now=utcnow()
     )
     floors = {f.id: f.name for f in service.floors_of(session=session, survey_id=survey_id)}
-    return [ApOut.of(ap, floors[ap.floor_id]) for ap in aps]
+    return items_out(ApOut.of(ap, floors[ap.floor_id]) for ap in aps)
 
 
 @router.put("/{survey_id}/ssids", response_model=SurveyOut)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from api.deps import DashboardDep, Reader, RenderGateDep, SessionDep, SettingsDep, guard
-from api.pages import PageOut, list_page, page_out
+from api.pages import ItemsOut, PageOut, items_out, list_page, page_out
 from api.params import Id, Limit, Offset
 from core.audit import Actor
 from core.policy import Operation
@@ -49,14 +49,14 @@ def get_vpn_dashboard(dashboard: DashboardDep, settings: SettingsDep) -> VpnDash
 VpnDashboardDep = Annotated[VpnDashboard, Depends(get_vpn_dashboard)]
 
 
-@router.post("/checks", response_model=list[CheckOut], status_code=201)
+@router.post("/checks", response_model=ItemsOut[CheckOut], status_code=201)
 def run_check(
     body: CheckIn,
     session: SessionDep,
     settings: SettingsDep,
     dashboard: VpnDashboardDep,
     actor: Checker,
-) -> list[CheckOut]:
+) -> ItemsOut[CheckOut]:
     """Check sites before construction; one stored record per site."""
     rows = eligibility.check_sites(
         session=session,
@@ -68,7 +68,7 @@ def run_check(
         now=utcnow(),
         accept_documentation=settings.vpn_accept_documentation_ips,
     )
-    return [CheckOut.of(r) for r in rows]
+    return items_out(CheckOut.of(r) for r in rows)
 
 
 @router.get("/checks", response_model=PageOut[CheckOut])
@@ -151,10 +151,10 @@ def revert(
     return BuildOut.of(reverted)
 
 
-@router.post("/users", response_model=list[UserOutcomeOut])
+@router.post("/users", response_model=ItemsOut[UserOutcomeOut])
 def put_users(
     body: UsersIn, session: SessionDep, dashboard: VpnDashboardDep, actor: Noc
-) -> list[UserOutcomeOut]:
+) -> ItemsOut[UserOutcomeOut]:
     """Create or update client-VPN users by e-mail; a password shows here once."""
     outcomes = client_users.ensure_client_users(
         session=session,
@@ -163,7 +163,7 @@ def put_users(
         users=[UserRequest(u.network_id, u.email, u.name, u.password) for u in body.users],
         now=utcnow(),
     )
-    return [UserOutcomeOut.of(o) for o in outcomes]
+    return items_out(UserOutcomeOut.of(o) for o in outcomes)
 
 
 @router.get("/users", response_model=PageOut[ClientUserOut])

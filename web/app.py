@@ -13,11 +13,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import FormData
 
 from api.deps import SessionDep
+from core.audit import Actor
 from core.errors import AuthenticationFailed
 from core.policy import Operation
 from core.settings import Settings
 from core.timeutil import utcnow
-from web import accounts
+from web import accounts, sign_in_throttle
 from web.errors import login_required
 from web.forms import CheckedForm, CsrfRefused
 from web.i18n import LANG_COOKIE, LANGS
@@ -70,25 +71,46 @@ def ui_root(user: CurrentWebUser) -> RedirectResponse:
 
 
 def _login_page(
-    request: Request, *, next_path: str, status_code: int = 200, failed: bool = False
+    request: Request,
+    *,
+    next_path: str,
+    status_code: int = 200,
+    failed: bool = False,
+    retry_after: int | None = None,
 ) -> Response:
     token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
     notice = None
     if request.query_params.get("out") == "1":
         notice = "common.signed_out"
-    elif request.query_params.get("next") and not failed:
+    elif request.query_params.get("next") and not failed and retry_after is None:
         notice = "common.session_ended"
     response = render(
         request,
         "login.html",
-        {"next": next_path, "login_token": token, "failed": failed, "notice": notice},
+        {
+            "next": next_path,
+            "login_token": token,
+            "failed": failed,
+            "notice": notice,
+            "locked_minutes": None if retry_after is None else -(-retry_after // 60),
+        },
         user=None,
         status_code=status_code,
+        headers=None if retry_after is None else {"Retry-After": str(retry_after)},
     )
     response.set_cookie(
         LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/ui"
     )
     return response
+
+
+def _attempt(request: Request, name: str) -> sign_in_throttle.Attempt:
+    """Who is trying to sign in, from where (the audit's actor is the anonymous browser)."""
+    address = request.client.host if request.client else "unknown"
+    actor = Actor(
+        name="anonymous", role="none", request_id=getattr(request.state, "request_id", None)
+    )
+    return sign_in_throttle.Attempt(name=accounts.normal_name(name), address=address, actor=actor)
 
 
 @router.get("/login")
@@ -111,17 +133,27 @@ def login(request: Request, session: SessionDep, form: RawForm) -> Response:
     if not sent or not kept or not hmac.compare_digest(sent.encode(), kept.encode()):
         raise CsrfRefused("the sign-in form has expired; nothing was changed")
     next_path = safe_next(_text(form, "next")) or ""
+    settings: Settings = request.app.state.settings
+    attempt = _attempt(request, _text(form, "name"))
+    now = utcnow()
+    if (wait := sign_in_throttle.refusal(session=session, attempt=attempt, now=now)) is not None:
+        return _login_page(request, next_path=next_path, status_code=429, retry_after=wait)
     try:
         account = accounts.verify_password(
-            session=session, name=_text(form, "name"), password=_text(form, "password")
+            session=session, name=attempt.name, password=_text(form, "password")
         )
     except AuthenticationFailed:
+        wait = sign_in_throttle.record_failure(
+            session=session, attempt=attempt, now=now, settings=settings
+        )
+        if wait is not None:
+            return _login_page(request, next_path=next_path, status_code=429, retry_after=wait)
         return _login_page(request, next_path=next_path, status_code=401, failed=True)
+    sign_in_throttle.record_success(session=session, attempt=attempt)
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in LANGS and chosen != account.locale:  # the language picked on this browser last
         accounts.set_locale(session=session, name=account.name, locale=chosen)
     end_session(session=session, token=request.cookies.get(COOKIE))
-    settings: Settings = request.app.state.settings
     token = start_session(session=session, account=account, settings=settings, now=utcnow())
     response = RedirectResponse(next_path or home_of(account.role), status_code=303)
     response.set_cookie(

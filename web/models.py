@@ -70,3 +70,24 @@ class FormSubmission(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False)
     )
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins counted per `key`: `account:<name>` (known or not) or `address:<ip>`.
+
+    `failures` counts the failures since `window_start`; `locked_until` is set when they reach
+    the limit, and `lockouts` (the lock-outs in a row, forgotten a day after the last failure)
+    makes the next one longer. Kept in the database: every API process shares the count.
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120, unique=True)
+    failures: int = 0
+    lockouts: int = 0
+    window_start: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    last_failure: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
+    locked_until: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
+    )

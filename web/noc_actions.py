@@ -6,6 +6,7 @@ the window, a state that moved on) on the page it came from.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -38,12 +39,9 @@ from web.forms import (
 from web.session import WebUser, actor_of, staff_user
 
 router = APIRouter()
-Approver = Annotated[WebUser, staff_user(Operation.CHANGE_APPROVE)]
 Operator = Annotated[WebUser, staff_user(Operation.CHANGE_OPERATE)]
-Acceptor = Annotated[WebUser, staff_user(Operation.CHANGE_ACCEPT)]
-Submitter = Annotated[WebUser, staff_user(Operation.CHANGE_SUBMIT)]
-Applier = Annotated[WebUser, staff_user(Operation.PROVISIONING_APPLY)]
 Monitor = Annotated[WebUser, staff_user(Operation.MONITOR)]
+ActFn = Callable[["ChangeAct"], None]
 
 
 def text(form: FormData, name: str) -> str:
@@ -89,45 +87,6 @@ def once(
     return RedirectResponse(f"{url}?done={act}", status_code=303)
 
 
-@router.post("/changes/{request_id}/approve")
-def approve(
-    request_id: int, request: Request, user: Approver, session: SessionDep, form: CheckedForm
-) -> Response:
-    def work(actor: Actor) -> None:
-        service.approve_request(
-            session=session, actor=actor, request_id=request_id, now=utcnow(),
-            note=text(form, "note")[:2000],
-        )  # fmt: skip
-
-    return once(request, user, session, form, request_id=request_id, act="approved", work=work)
-
-
-@router.post("/changes/{request_id}/reject")
-def reject(
-    request_id: int, request: Request, user: Approver, session: SessionDep, form: CheckedForm
-) -> Response:
-    def work(actor: Actor) -> None:
-        reason = _required(form, "reason")
-        service.reject_request(
-            session=session, actor=actor, request_id=request_id, now=utcnow(), reason=reason
-        )
-
-    return once(request, user, session, form, request_id=request_id, act="rejected", work=work)
-
-
-@router.post("/changes/{request_id}/cancel")
-def cancel(
-    request_id: int, request: Request, user: Submitter, session: SessionDep, form: CheckedForm
-) -> Response:
-    def work(actor: Actor) -> None:
-        reason = _required(form, "cancel_reason")
-        service.cancel_request(
-            session=session, actor=actor, request_id=request_id, now=utcnow(), reason=reason
-        )
-
-    return once(request, user, session, form, request_id=request_id, act="cancelled", work=work)
-
-
 def _required(form: FormData, name: str, limit: int = 2000) -> str:
     value = text(form, name)
     if not value:
@@ -148,89 +107,123 @@ def tokyo_time(value: str, name: str = "at") -> datetime | None:
     return local.replace(tzinfo=TOKYO) if local.tzinfo is None else local
 
 
-@router.post("/changes/{request_id}/schedule")
-def schedule(
-    request_id: int, request: Request, user: Operator, session: SessionDep, form: CheckedForm
-) -> Response:
-    def work(actor: Actor) -> None:
-        scheduling.schedule_request(
-            session=session,
-            actor=actor,
-            calendar=business_calendar(request.app.state.settings),
-            request_id=request_id,
-            now=utcnow(),
-            at=tokyo_time(text(form, "at")),
-            emergency_reason=text(form, "emergency_reason")[:500] or None,
-        )
+@dataclass(frozen=True, slots=True)
+class ChangeAct:
+    """One posted form on a change's page: what its act needs."""
 
-    return once(request, user, session, form, request_id=request_id, act="scheduled", work=work)
+    request: Request
+    session: Session
+    form: FormData
+    request_id: int
+    actor: Actor
 
 
-@router.post("/changes/{request_id}/notify")
-def notify(
-    request_id: int, request: Request, user: Operator, session: SessionDep, form: CheckedForm
-) -> Response:
-    cfg = request.app.state.settings
+def change_form(path: str, act: str, operation: Operation) -> Callable[[ActFn], ActFn]:
+    """Register `POST /changes/{request_id}/<path>` for staff allowed `operation`: the decorated
+    act runs once per form (`once`), `act` naming it in the redirect (`?done=<act>`)."""
+    guard = staff_user(operation)
 
-    def work(actor: Actor) -> None:
-        try:
-            acceptance.send_completion_notice(
-                session=session, actor=actor, mailer=get_mailer(request), request_id=request_id,
-                now=utcnow(), acceptance_days=cfg.change_acceptance_days,
-                sender_name=cfg.smtp_from_name,
+    def register(work: ActFn) -> ActFn:
+        def endpoint(
+            request_id: int,
+            request: Request,
+            session: SessionDep,
+            form: CheckedForm,
+            user: WebUser = guard,
+        ) -> Response:
+            return once(
+                request, user, session, form, request_id=request_id, act=act,
+                work=lambda actor: work(ChangeAct(request, session, form, request_id, actor)),
             )  # fmt: skip
-        except MailNotSent:
-            session.commit()  # the failure is on the request (notice_error); the page shows it
 
-    return once(request, user, session, form, request_id=request_id, act="notified", work=work)
+        endpoint.__doc__ = work.__doc__
+        router.add_api_route(
+            f"/changes/{{request_id}}/{path}", endpoint, methods=["POST"], name=work.__name__
+        )
+        return work
 
-
-@router.post("/changes/{request_id}/accept")
-def accept(
-    request_id: int, request: Request, user: Acceptor, session: SessionDep, form: CheckedForm
-) -> Response:
-    def work(actor: Actor) -> None:
-        acceptance.accept_request(
-            session=session, actor=actor, request_id=request_id, now=utcnow(),
-            accepted_by=text(form, "accepted_by")[:200], evidence=text(form, "evidence")[:500],
-        )  # fmt: skip
-
-    return once(request, user, session, form, request_id=request_id, act="accepted", work=work)
+    return register
 
 
-@router.post("/changes/{request_id}/defect")
-def defect(
-    request_id: int, request: Request, user: Submitter, session: SessionDep, form: CheckedForm
-) -> Response:
-    def work(actor: Actor) -> None:
-        acceptance.report_defect(
-            session=session, actor=actor, request_id=request_id, now=utcnow(),
-            description=text(form, "description")[:2000],
-            reported_by=text(form, "reported_by")[:200],
-        )  # fmt: skip
+@change_form("approve", "approved", Operation.CHANGE_APPROVE)
+def approve(a: ChangeAct) -> None:
+    service.approve_request(
+        session=a.session, actor=a.actor, request_id=a.request_id, now=utcnow(),
+        note=text(a.form, "note")[:2000],
+    )  # fmt: skip
 
-    return once(
-        request, user, session, form, request_id=request_id, act="defect_reported", work=work
+
+@change_form("reject", "rejected", Operation.CHANGE_APPROVE)
+def reject(a: ChangeAct) -> None:
+    reason = _required(a.form, "reason")
+    service.reject_request(
+        session=a.session, actor=a.actor, request_id=a.request_id, now=utcnow(), reason=reason
     )
 
 
-@router.post("/changes/{request_id}/rollback")
-def rollback(
-    request_id: int, request: Request, user: Applier, session: SessionDep, form: CheckedForm
-) -> Response:
-    """Restore what the change's job found before it wrote (a new, journalled rollback job)."""
-    cfg = request.app.state.settings
+@change_form("cancel", "cancelled", Operation.CHANGE_SUBMIT)
+def cancel(a: ChangeAct) -> None:
+    reason = _required(a.form, "cancel_reason")
+    service.cancel_request(
+        session=a.session, actor=a.actor, request_id=a.request_id, now=utcnow(), reason=reason
+    )
 
-    def work(actor: Actor) -> None:
-        req = service.get_request(session=session, request_id=request_id)
-        if req.job_id is None:
-            raise ValidationFailed([Problem("this change wrote nothing to roll back", "job")])
-        rollback_job(
-            session=session, dashboard=get_provisioning_dashboard(request), job_id=req.job_id,
-            actor=actor, clock=utcnow, options=ProvisioningOptions.from_settings(cfg),
+
+@change_form("schedule", "scheduled", Operation.CHANGE_OPERATE)
+def schedule(a: ChangeAct) -> None:
+    scheduling.schedule_request(
+        session=a.session,
+        actor=a.actor,
+        calendar=business_calendar(a.request.app.state.settings),
+        request_id=a.request_id,
+        now=utcnow(),
+        at=tokyo_time(text(a.form, "at")),
+        emergency_reason=text(a.form, "emergency_reason")[:500] or None,
+    )
+
+
+@change_form("notify", "notified", Operation.CHANGE_OPERATE)
+def notify(a: ChangeAct) -> None:
+    cfg = a.request.app.state.settings
+    try:
+        acceptance.send_completion_notice(
+            session=a.session, actor=a.actor, mailer=get_mailer(a.request),
+            request_id=a.request_id, now=utcnow(), acceptance_days=cfg.change_acceptance_days,
+            sender_name=cfg.smtp_from_name,
         )  # fmt: skip
+    except MailNotSent:
+        a.session.commit()  # the failure is on the request (notice_error); the page shows it
 
-    return once(request, user, session, form, request_id=request_id, act="rolled_back", work=work)
+
+@change_form("accept", "accepted", Operation.CHANGE_ACCEPT)
+def accept(a: ChangeAct) -> None:
+    acceptance.accept_request(
+        session=a.session, actor=a.actor, request_id=a.request_id, now=utcnow(),
+        accepted_by=text(a.form, "accepted_by")[:200], evidence=text(a.form, "evidence")[:500],
+    )  # fmt: skip
+
+
+@change_form("defect", "defect_reported", Operation.CHANGE_SUBMIT)
+def defect(a: ChangeAct) -> None:
+    acceptance.report_defect(
+        session=a.session, actor=a.actor, request_id=a.request_id, now=utcnow(),
+        description=text(a.form, "description")[:2000],
+        reported_by=text(a.form, "reported_by")[:200],
+    )  # fmt: skip
+
+
+@change_form("rollback", "rolled_back", Operation.PROVISIONING_APPLY)
+def rollback(a: ChangeAct) -> None:
+    """Restore what the change's job found before it wrote (a new, journalled rollback job)."""
+    req = service.get_request(session=a.session, request_id=a.request_id)
+    if req.job_id is None:
+        raise ValidationFailed([Problem("this change wrote nothing to roll back", "job")])
+    rollback_job(
+        session=a.session, dashboard=get_provisioning_dashboard(a.request), job_id=req.job_id,
+        actor=a.actor, clock=utcnow, options=ProvisioningOptions.from_settings(
+            a.request.app.state.settings
+        ),
+    )  # fmt: skip
 
 
 @router.post("/outages/{outage_id}/rma")

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from api.deps import SessionDep, SettingsDep
 from api.params import Id, RmaRef, SurveyRef, VersionNumber
+from api.responses import pdf_attachment
 from changes import customer as changes_customer
 from core.errors import ValidationFailed
 from core.timeutil import utcnow
@@ -18,7 +19,7 @@ from rma import customer_views as rma_customer
 from survey import customer as survey_customer
 from web.forms import CheckedForm, problems_by_field
 from web.portal_reports import router as reports_router
-from web.portal_support import Limit, Offset, attachment, customer_of, once
+from web.portal_support import Limit, Offset, customer_list_page, customer_of, once
 from web.render import render
 from web.session import CustomerWebUser, WebUser, actor_of
 
@@ -40,18 +41,9 @@ def index(request: Request, session: SessionDep, user: CustomerWebUser) -> HTMLR
     )
 
 
-@router.get("/contracts")
-def contracts(
-    request: Request,
-    session: SessionDep,
-    user: CustomerWebUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> HTMLResponse:
-    page = inventory_customer.customer_contracts(
-        session=session, customer=customer_of(user), limit=limit, offset=offset
-    )
-    return render(request, "portal/contracts.html", {"page": page}, user=user)
+customer_list_page(
+    router, "/contracts", "portal/contracts.html", inventory_customer.customer_contracts
+)
 
 
 @router.get("/contracts/{number}")
@@ -68,18 +60,7 @@ def contract(
     )
 
 
-@router.get("/devices")
-def devices(
-    request: Request,
-    session: SessionDep,
-    user: CustomerWebUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> HTMLResponse:
-    page = inventory_customer.customer_devices(
-        session=session, customer=customer_of(user), limit=limit, offset=offset
-    )
-    return render(request, "portal/devices.html", {"page": page}, user=user)
+customer_list_page(router, "/devices", "portal/devices.html", inventory_customer.customer_devices)
 
 
 @router.get("/devices/{serial}")
@@ -92,18 +73,7 @@ def device(
     return render(request, "portal/device.html", {"device": found}, user=user)
 
 
-@router.get("/rmas")
-def rmas(
-    request: Request,
-    session: SessionDep,
-    user: CustomerWebUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> HTMLResponse:
-    page = rma_customer.customer_rmas(
-        session=session, customer=customer_of(user), limit=limit, offset=offset
-    )
-    return render(request, "portal/rmas.html", {"page": page}, user=user)
+customer_list_page(router, "/rmas", "portal/rmas.html", rma_customer.customer_rmas)
 
 
 @router.get("/rmas/{rma_id}")
@@ -114,18 +84,7 @@ def rma(
     return render(request, "portal/rma.html", {"seen": seen}, user=user)
 
 
-@router.get("/surveys")
-def surveys(
-    request: Request,
-    session: SessionDep,
-    user: CustomerWebUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> HTMLResponse:
-    page = survey_customer.customer_surveys(
-        session=session, customer=customer_of(user), limit=limit, offset=offset
-    )
-    return render(request, "portal/surveys.html", {"page": page}, user=user)
+customer_list_page(router, "/surveys", "portal/surveys.html", survey_customer.customer_surveys)
 
 
 @router.get("/surveys/{survey_id}")
@@ -161,7 +120,7 @@ def survey_pdf(
         number=number,
         storage_dir=settings.survey_dir,
     )
-    return attachment(pdf, "application/pdf", f"survey-{survey_id}-v{version.number}.pdf")
+    return pdf_attachment(pdf, f"survey-{survey_id}-v{version.number}.pdf")
 
 
 @router.post("/surveys/{survey_id}/versions/{number}/approve")

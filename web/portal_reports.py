@@ -8,26 +8,18 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import RenderGateDep, SessionDep
 from api.params import Id
+from api.responses import csv_attachment, pdf_attachment
 from vpn import customer_reports
-from web.portal_support import Limit, Offset, attachment, customer_of
+from web.portal_support import customer_list_page, customer_of
 from web.render import render
 from web.session import CustomerWebUser
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/vpn-reports")
-def vpn_reports(
-    request: Request,
-    session: SessionDep,
-    user: CustomerWebUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> HTMLResponse:
-    page = customer_reports.customer_reports(
-        session=session, customer=customer_of(user), limit=limit, offset=offset
-    )
-    return render(request, "portal/vpn_reports.html", {"page": page}, user=user)
+customer_list_page(
+    router, "/vpn-reports", "portal/vpn_reports.html", customer_reports.customer_reports
+)
 
 
 @router.get("/vpn-reports/{report_id}")
@@ -47,7 +39,7 @@ def vpn_report_pdf(
     pdf = customer_reports.customer_report_pdf(
         session=session, customer=customer_of(user), report_id=report_id, gate=gate
     )
-    return attachment(pdf, "application/pdf", f"vpn-report-{report_id}.pdf")
+    return pdf_attachment(pdf, f"vpn-report-{report_id}.pdf")
 
 
 @router.get("/vpn-reports/{report_id}/report.csv")
@@ -55,6 +47,4 @@ def vpn_report_csv(report_id: Id, session: SessionDep, user: CustomerWebUser) ->
     text = customer_reports.customer_report_csv(
         session=session, customer=customer_of(user), report_id=report_id
     )
-    return attachment(
-        text.encode("utf-8"), "text/csv; charset=utf-8", f"vpn-report-{report_id}.csv"
-    )
+    return csv_attachment(text, f"vpn-report-{report_id}.csv")

@@ -1,17 +1,20 @@
-"""What the portal's page modules share: paging bounds, the account's customer, downloads, and
-the one-effect posting of a form."""
+"""What the portal's page modules share: paging bounds, the account's customer, the list pages,
+and the one-effect posting of a form."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Query
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session
 
+from api.deps import SessionDep
+from api.pages import CustomerLister
 from web.forms import CheckedForm, claim_submission, finish_submission, form_key_of
-from web.session import WebUser
+from web.render import render
+from web.session import CustomerWebUser, WebUser
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
@@ -22,12 +25,22 @@ def customer_of(user: WebUser) -> str:
     return user.customer
 
 
-def attachment(body: bytes, media_type: str, name: str) -> Response:
-    return Response(
-        body,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+def customer_list_page(
+    router: APIRouter, path: str, template: str, lister: CustomerLister[Any]
+) -> None:
+    """`GET path`: a page of one of the account's customer's lists, rendered by `template`."""
+
+    def listing(
+        request: Request,
+        session: SessionDep,
+        user: CustomerWebUser,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> HTMLResponse:
+        page = lister(session=session, customer=customer_of(user), limit=limit, offset=offset)
+        return render(request, template, {"page": page}, user=user)
+
+    router.add_api_route(path, listing, methods=["GET"], name=path.strip("/").replace("-", "_"))
 
 
 def once(

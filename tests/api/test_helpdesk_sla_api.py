@@ -48,7 +48,7 @@ def test_incident_flow_limit_and_sweep(
     assert app_client.post(INC, json=contact, headers=viewer).status_code == 403
     made = app_client.post(INC, json=contact, headers=noc)
     assert made.status_code == 201, made.text
-    assert [(i["kind"], i["status"]) for i in made.json()] == [
+    assert [(i["kind"], i["status"]) for i in made.json()["items"]] == [
         ("fault", "open"),
         ("question", "open"),
     ]
@@ -64,9 +64,9 @@ def test_incident_flow_limit_and_sweep(
     assert body["problems"][0]["location"].startswith(f"contract {contract} / ")
     assert "fault response 4" in body["problems"][0]["message"]
     accepted = app_client.post(INC, json={**fourth, "confirm_over_limit": True}, headers=noc)
-    assert accepted.status_code == 201 and accepted.json()[0]["over_limit"] is True
+    assert accepted.status_code == 201 and accepted.json()["items"][0]["over_limit"] is True
 
-    first = made.json()[0]["id"]
+    first = made.json()["items"][0]["id"]
     # Answered before it was received: refused with its location.
     too_early = (month_start - timedelta(minutes=1)).isoformat()
     early = app_client.post(
@@ -135,7 +135,7 @@ def test_after_hours_over_http(
         },
         headers=noc,
     )
-    iid = made.json()[0]["id"]
+    iid = made.json()["items"][0]["id"]
     # 2026-05-10 is a Sunday: the whole day is outside the desk's hours.
     billed = app_client.post(
         f"{INC}/{iid}/after-hours",

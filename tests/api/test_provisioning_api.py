@@ -160,7 +160,7 @@ def test_rollout_in_the_background(
             engine=app.state.engine,  # type: ignore[attr-defined]
             session_factory=lambda: nullcontext(session),
         )
-        assert run_rollout(ctx, payload, dashboard=dash) == {
+        assert run_rollout(ctx, payload, dashboards={"537758": dash}) == {
             "rollout": out["rollout"],
             "done": True,
         }

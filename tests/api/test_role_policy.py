@@ -17,8 +17,28 @@ from tests.conftest import bearer
 def test_the_readme_role_table_is_the_one_generated_from_the_policy() -> None:
     text = role_table.README.read_text(encoding="utf-8")
     assert role_table.BEGIN in text and role_table.END in text
-    regenerated = role_table.with_table(text, role_table.role_table(role_table.guarded_routes()))
+    table = role_table.role_table(role_table.guarded_routes(), role_table.portal_routes())
+    regenerated = role_table.with_table(text, table)
     assert regenerated == text, "README.md drifted from core/policy.py: run `make roles`"
+
+
+def test_the_portal_row_is_the_customers_only_and_lists_every_portal_route() -> None:
+    table = role_table.role_table(role_table.guarded_routes(), role_table.portal_routes())
+    lines = table.splitlines()
+    head = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    assert head[2:-1] == ["admin", "noc", "field", "logistics", "viewer", "customer"]
+    rows = {line.split(" | ")[0].strip("| `"): line.split(" | ") for line in lines[2:]}
+    assert rows["portal"][2:8] == ["", "", "", "", "", "✓"]
+    assert all(cells[7] == "" for op, cells in rows.items() if op != "portal")
+    # some of the portal's routes, written out: its reads, the approval and the acceptance
+    for route in (
+        "`GET /portal/contracts`",
+        "`GET /portal/vpn-reports/{report_id}/report.pdf`",
+        "`POST /portal/surveys/{survey_id}/versions/{number}/approve`",
+        "`POST /portal/changes/{request_id}/accept`",
+        "`POST /portal/changes/{request_id}/defect`",
+    ):
+        assert route in rows["portal"][-1]
 
 
 def test_the_table_marks_who_may_plan() -> None:

@@ -202,7 +202,9 @@ def test_record_issue_approve_and_download(
     assert app_client.put(f"{url}/aps/serials", json=body, headers=viewer).status_code == 403
     recorded = app_client.put(f"{url}/aps/serials", json=body, headers=field)
     assert recorded.status_code == 200, recorded.text
-    assert [(a["name"], a["serial"]) for a in recorded.json()] == [(name, "Q3AJ-INST-0001")]
+    assert recorded.json()["count"] == 1
+    serials = [(a["name"], a["serial"]) for a in recorded.json()["items"]]
+    assert serials == [(name, "Q3AJ-INST-0001")]
     bad = app_client.put(f"{url}/aps/serials", json={"serials": {"nope": "x"}}, headers=field)
     assert bad.status_code == 422 and len(bad.json()["problems"]) == 1
     sheet = yaml.safe_load(app_client.get(f"{url}/sheet", headers=viewer).text)

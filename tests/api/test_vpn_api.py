@@ -79,7 +79,9 @@ def test_check_build_revert_and_report_downloads(
     api: TestClient, tokens: dict[str, str], sandbox: SandboxServer
 ) -> None:
     noc = bearer(tokens["noc"])
-    checks = api.post("/api/v1/vpn/checks", json={"network_ids": [TOKYO, KOBE]}, headers=noc).json()
+    checks = api.post(
+        "/api/v1/vpn/checks", json={"network_ids": [TOKYO, KOBE]}, headers=noc
+    ).json()["items"]
     assert [c["eligible"] for c in checks] == [False, False]
     kobe = api.get(f"/api/v1/vpn/checks/{checks[1]['id']}", headers=noc).json()
     assert "wan_cgnat" in [r["code"] for r in kobe["reasons"]]

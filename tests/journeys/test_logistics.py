@@ -110,9 +110,10 @@ def test_rma_late_unit_charged_then_received_over_the_api(journey: Journey) -> N
     assert _network_of(j, reserved["replacement_serial"]) == "N_demo_yokohama"
 
     j.clock.set(j.clock() + timedelta(days=28))  # 2027-02-09: the 3-day reminder is due
-    reminded = j.http("POST", "/rmas/reminders/send")
+    reminded = j.http("POST", "/rmas/reminders/send")["items"]
     assert "2027-02-09" in [r["remind_on"] for r in reminded if r["rma_id"] == rma]
-    assert j.http("POST", "/rmas/reminders/send") == []  # each reminder once (a missed one too)
+    again = j.http("POST", "/rmas/reminders/send")
+    assert again == {"count": 0, "items": []}  # each reminder once (a missed one too)
     j.clock.set(j.clock() + timedelta(days=5))  # 2027-02-14: past the due date
     swept = j.http("POST", "/rmas/sweep")
     assert swept["total_yen"] == 140_800 and len(swept["charged"]) == 1

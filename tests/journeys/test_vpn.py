@@ -60,7 +60,7 @@ def test_vpn_over_the_cli(journey: Journey) -> None:
 
 def test_vpn_over_the_api(journey: Journey) -> None:
     j = journey
-    checks = j.http("POST", "/vpn/checks", json={"network_ids": list(SITES)}, status=201)
+    checks = j.http("POST", "/vpn/checks", json={"network_ids": list(SITES)}, status=201)["items"]
     assert [(c["network_id"], c["eligible"]) for c in checks] == [
         ("N_demo_tokyo", True),
         ("N_demo_yokohama", True),

@@ -33,6 +33,7 @@ from sandbox.server import running_sandbox
 from tests.service.test_provisioning_rollout import (
     ACTOR,
     OPTIONS,
+    ORG,
     clock,
     dashboard_for,
     utm,
@@ -89,7 +90,8 @@ def test_racing_resumes_of_one_crashed_rollout_run_it_once(
                 barrier.wait(timeout=60)
                 try:
                     done = run_background_rollout(
-                        session=session, rollout=rollout, sheets=sheets, dashboard=dash,
+                        session=session, rollout=rollout, sheets=sheets,
+                        organizations=[ORG] * len(sheets), dashboards={ORG: dash},
                         actor=ACTOR, options=OPTIONS,
                     )  # fmt: skip
                     said = "resumed" if done.done else "resumed, not done"

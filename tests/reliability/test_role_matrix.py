@@ -6,7 +6,9 @@ which roles may perform each operation and lists the endpoints of every operatio
 and an unknown token (401), and a token of each role: 403 when the table refuses the role, else
 past the guard (neither 401 nor 403) — and never a 5xx. A route the table does not list can only
 be a GET (then it is `read`); any other fails here, so a new route cannot escape the matrix. The
-customer portal's routes (/api/v1/portal/…) are, as the README says, refused to every staff role.
+table's `customer` column is a customer token's (bound to a customer): its one ✓ is the `portal`
+row, which lists every /api/v1/portal/… route — so a customer token is refused (403) everywhere
+else, and every staff token on the portal.
 """
 
 from __future__ import annotations
@@ -23,15 +25,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.app import create_app
+from core import auth
+from core.auth import TokenRole
 from core.settings import Settings
 from sandbox.server import SandboxServer
-from tests.conftest import SessionReadPath, bearer
+from tests.conftest import ADMIN, SessionReadPath, bearer
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 ROW = re.compile(r"^\| `(?P<op>[\w.]+)` \|")
 ENDPOINT = re.compile(r"`(?P<method>[A-Z]+) (?P<path>/[^`]*)`")
 PREFIX = "/api/v1"
-PORTAL = "/api/v1/portal/"  # guarded by the customer binding, not in the role table
 
 
 def documented() -> tuple[list[str], dict[str, set[str]], dict[tuple[str, str], str]]:
@@ -41,7 +44,7 @@ def documented() -> tuple[list[str], dict[str, set[str]], dict[tuple[str, str], 
     lines = text[start:].splitlines()[1:]
     head = [cell.strip() for cell in lines[0].strip("|").split("|")]
     roles = head[2:-1]
-    allowed: dict[str, set[str]] = {"portal": set()}  # customers only (README, portal section)
+    allowed: dict[str, set[str]] = {}
     endpoints: dict[tuple[str, str], str] = {}
     for line in lines[2:]:
         found = ROW.match(line)
@@ -85,11 +88,26 @@ def client(
 # The guard does not depend on the dialect: SQLite only (the concurrency section has PostgreSQL).
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_every_operation_answers_each_caller_as_the_role_table_documents(
-    client: TestClient, tokens: dict[str, str], figure: Callable[[str, Any], None]
+    client: TestClient,
+    session: Session,
+    tokens: dict[str, str],
+    figure: Callable[[str, Any], None],
 ) -> None:
+    customer = auth.create_token(
+        session=session,
+        actor=ADMIN,
+        name="t-customer",
+        role=TokenRole.CUSTOMER,
+        customer="Matrix Customer",
+    )
+    session.commit()
+    tokens = {**tokens, TokenRole.CUSTOMER.value: customer.token}
     roles, allowed, endpoints = documented()
     assert set(roles) == set(tokens), "the README's roles are the roles tokens are issued for"
     assert "read" in allowed and len(endpoints) > 40
+    # the README's portal promise, stated here: the customer's only, no staff role
+    assert allowed["portal"] == {"customer"}
+    assert all("customer" not in who for op, who in allowed.items() if op != "portal")
     openapi = client.get("/openapi.json").json()
     callers: dict[str, dict[str, str]] = {
         "none": {},
@@ -107,10 +125,9 @@ def test_every_operation_answers_each_caller_as_the_role_table_documents(
             method = method.upper()
             key = (method, template[len(PREFIX) :])
             operation = endpoints.get(key, "read" if method == "GET" else None)
-            if template.startswith(
-                PORTAL
-            ):  # the README: staff tokens get 403 on every portal route
-                operation = "portal"
+            if template.startswith(f"{PREFIX}/portal/") and operation != "portal":
+                wrong.append(f"{method} {template}: a portal route missing from the portal row")
+                continue
             if operation is None:
                 wrong.append(f"{method} {template}: not in the README's role table")
                 continue

@@ -12,12 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
+from changes import customer as changes_customer
 from changes.domain import acceptance_due
 from changes.models import ChangeRequest, ChangeRequestEvent
 from core.audit import Actor
 from core.calendar import TOKYO
 from inventory.models import Contract, Device
 from rma.models import DamageChargeRecord, Rma
+from survey import customer as survey_customer
 from survey.models import Survey, SurveyVersion
 from vpn import status
 from vpn.status_rules import PeerObservation, VpnSiteStatus
@@ -30,6 +32,7 @@ DUE = datetime(2026, 12, 9, 0, 0, tzinfo=TOKYO)  # the end of the 7th day after 
 ENGINEER = "field-sato"
 NOC = "noc-desk"
 STAFF = Actor(name="noc-report", role="noc")
+ASAHI = Actor(name="customer:asahi-taro", role="customer")  # A's portal user, signing as asahi-taro
 
 
 @dataclass(frozen=True)
@@ -188,4 +191,46 @@ def two_tenants(session: Session, now: datetime = NOW) -> TwoTenants:
         a=Tenant(**{**a.__dict__, "report_id": a_only}),
         b=Tenant(**{**b.__dict__, "report_id": b_only}),
         shared_report=shared,
+    )
+
+
+def approve_as_asahi(
+    session: Session, survey_id: int, *, number: int = 1, actor: Actor = ASAHI, now: datetime = NOW
+) -> SurveyVersion:
+    """Customer A's portal user approves a sheet version."""
+    return survey_customer.approve_as_customer(
+        session=session,
+        actor=actor,
+        customer=A,
+        signer="asahi-taro",
+        survey_id=survey_id,
+        number=number,
+        now=now,
+    )
+
+
+def accept_as_asahi(session: Session, request_id: int, *, now: datetime = NOW) -> ChangeRequest:
+    """Customer A's portal user accepts a notified change."""
+    return changes_customer.accept_as_customer(
+        session=session,
+        actor=ASAHI,
+        customer=A,
+        signer="asahi-taro",
+        request_id=request_id,
+        now=now,
+    )
+
+
+def report_defect_as_asahi(
+    session: Session, request_id: int, description: str, *, now: datetime = NOW
+) -> ChangeRequest:
+    """Customer A's portal user reports a defect on a notified change."""
+    return changes_customer.report_defect_as_customer(
+        session=session,
+        actor=ASAHI,
+        customer=A,
+        signer="asahi-taro",
+        request_id=request_id,
+        description=description,
+        now=now,
     )

@@ -199,7 +199,7 @@ def _run_as_the_worker(
         ).all()
     assert [r.task_name for r in rows] == ["provisioning.rollout"]
     ctx = JobContext(settings=settings, engine=engine, session_factory=lambda: nullcontext(session))
-    assert run_rollout(ctx, rows[0].args["payload"], dashboard=dash) == {
+    assert run_rollout(ctx, rows[0].args["payload"], dashboards={dash.organization_id: dash}) == {
         "rollout": rollout,
         "done": True,
     }
@@ -323,8 +323,9 @@ def test_the_approved_survey_naming_the_serial_is_the_stored_wireless_sheet(
     assert stored is not None and stored.origin == f"survey {survey.number}"
     assert stored.upload.name == f"{survey.number}.yaml"
     sheet = read_site_sheet(
-        upload=stored.upload, secrets=lambda c, n: "a-psk-value", serial=SERIAL_1
-    )
+        upload=stored.upload, secrets=lambda c, n: "a-psk-value", serial=SERIAL_1,
+        organization="537758",
+    )  # fmt: skip
     assert sheet.site.name == "あおばクリニック"
     assert {d.serial for d in sheet.devices or []} == {SERIAL_1, SERIAL_2}
     assert stored_sheet_for(session=session, serial=UTM_UNIT) is None

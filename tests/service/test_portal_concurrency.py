@@ -17,19 +17,21 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from changes import customer as changes_customer
 from changes.models import ChangeRequestEvent
 from core import migrate
-from core.audit import Actor
 from core.db import begin_write, make_engine
 from core.models import AuditEntry
 from inventory.catalogue_defaults import seed_catalogue
-from survey import customer as survey_customer
 from tests.conftest import ADMIN, PG_URL
-from tests.service.portal_builders import NOW, A, TwoTenants, two_tenants
+from tests.service.portal_builders import (
+    NOW,
+    TwoTenants,
+    accept_as_asahi,
+    approve_as_asahi,
+    two_tenants,
+)
 
 TWINS = 6
-ASAHI = Actor(name="customer:asahi-taro", role="customer")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -90,15 +92,7 @@ def test_twin_approvals_record_one(committed: tuple[Engine, TwoTenants]) -> None
     engine, world = committed
     errors = _at_once(
         engine,
-        lambda session: survey_customer.approve_as_customer(
-            session=session,
-            actor=ASAHI,
-            customer=A,
-            signer="asahi-taro",
-            survey_id=world.a.survey_id,
-            number=1,
-            now=NOW,
-        ),
+        lambda session: approve_as_asahi(session, world.a.survey_id),
     )
     assert errors == []
     with Session(engine) as session:
@@ -110,14 +104,7 @@ def test_twin_acceptances_record_one(committed: tuple[Engine, TwoTenants]) -> No
     engine, world = committed
     errors = _at_once(
         engine,
-        lambda session: changes_customer.accept_as_customer(
-            session=session,
-            actor=ASAHI,
-            customer=A,
-            signer="asahi-taro",
-            request_id=world.a.change_id,
-            now=NOW,
-        ),
+        lambda session: accept_as_asahi(session, world.a.change_id),
     )
     assert errors == []
     with Session(engine) as session:

@@ -18,10 +18,19 @@ from inventory import customer_views as inventory_customer
 from rma import customer_views as rma_customer
 from survey import customer as survey_customer
 from survey.models import SurveyVersion
-from tests.service.portal_builders import DUE, NOW, A, B, TwoTenants, two_tenants
+from tests.service.portal_builders import (
+    ASAHI,
+    DUE,
+    NOW,
+    A,
+    B,
+    TwoTenants,
+    accept_as_asahi,
+    approve_as_asahi,
+    report_defect_as_asahi,
+    two_tenants,
+)
 from vpn import customer_reports
-
-ASAHI = Actor(name="customer:asahi-taro", role="customer")
 
 
 @pytest.fixture
@@ -136,15 +145,7 @@ def test_sheets_to_approve_are_the_customers_issued_versions_only(
 
 
 def _approve(session: Session, world: TwoTenants, actor: Actor = ASAHI) -> SurveyVersion:
-    return survey_customer.approve_as_customer(
-        session=session,
-        actor=actor,
-        customer=A,
-        signer="asahi-taro",
-        survey_id=world.a.survey_id,
-        number=1,
-        now=NOW,
-    )
+    return approve_as_asahi(session, world.a.survey_id, actor=actor)
 
 
 def _audits(session: Session, action: str) -> list[AuditEntry]:
@@ -171,15 +172,7 @@ def test_a_customer_cannot_approve_another_customers_sheet(
     session: Session, world: TwoTenants
 ) -> None:
     with pytest.raises(NotFound):
-        survey_customer.approve_as_customer(
-            session=session,
-            actor=ASAHI,
-            customer=A,
-            signer="asahi-taro",
-            survey_id=world.b.survey_id,
-            number=1,
-            now=NOW,
-        )
+        approve_as_asahi(session, world.b.survey_id)
     version = session.exec(
         select(SurveyVersion).where(SurveyVersion.survey_id == world.b.survey_id)
     ).one()
@@ -202,14 +195,7 @@ def test_the_customer_accepts_a_change_within_its_week_once(
     session: Session, world: TwoTenants
 ) -> None:
     def accept() -> ChangeRequest:
-        return changes_customer.accept_as_customer(
-            session=session,
-            actor=ASAHI,
-            customer=A,
-            signer="asahi-taro",
-            request_id=world.a.change_id,
-            now=NOW,
-        )
+        return accept_as_asahi(session, world.a.change_id)
 
     req = accept()
     assert (req.status, req.accepted_by, req.accepted_at) == ("accepted", "asahi-taro", NOW)
@@ -220,48 +206,18 @@ def test_the_customer_accepts_a_change_within_its_week_once(
 def test_the_week_has_an_end(session: Session, world: TwoTenants) -> None:
     for late in (DUE, DUE + timedelta(days=3)):
         with pytest.raises(Conflict):
-            changes_customer.accept_as_customer(
-                session=session,
-                actor=ASAHI,
-                customer=A,
-                signer="asahi-taro",
-                request_id=world.a.change_id,
-                now=late,
-            )
+            accept_as_asahi(session, world.a.change_id, now=late)
         with pytest.raises(Conflict):
-            changes_customer.report_defect_as_customer(
-                session=session,
-                actor=ASAHI,
-                customer=A,
-                signer="asahi-taro",
-                request_id=world.a.change_id,
-                description="ゲストSSIDに繋がらない",
-                now=late,
-            )
+            report_defect_as_asahi(session, world.a.change_id, "ゲストSSIDに繋がらない", now=late)
     last_minute = DUE - timedelta(minutes=1)
-    req = changes_customer.accept_as_customer(
-        session=session,
-        actor=ASAHI,
-        customer=A,
-        signer="asahi-taro",
-        request_id=world.a.change_id,
-        now=last_minute,
-    )
+    req = accept_as_asahi(session, world.a.change_id, now=last_minute)
     assert req.status == "accepted"
 
 
 def test_a_defect_reported_within_the_week_reopens_the_request(
     session: Session, world: TwoTenants
 ) -> None:
-    req = changes_customer.report_defect_as_customer(
-        session=session,
-        actor=ASAHI,
-        customer=A,
-        signer="asahi-taro",
-        request_id=world.a.change_id,
-        description="ゲストSSIDに繋がらない",
-        now=NOW,
-    )
+    req = report_defect_as_asahi(session, world.a.change_id, "ゲストSSIDに繋がらない")
     assert (req.status, req.round) == ("reopened", 2)
     assert req.defect and "ゲストSSIDに繋がらない" in req.defect and "asahi-taro" in req.defect
 
@@ -270,12 +226,5 @@ def test_a_customer_cannot_answer_another_customers_change(
     session: Session, world: TwoTenants
 ) -> None:
     with pytest.raises(NotFound):
-        changes_customer.accept_as_customer(
-            session=session,
-            actor=ASAHI,
-            customer=A,
-            signer="asahi-taro",
-            request_id=world.b.change_id,
-            now=NOW,
-        )
+        accept_as_asahi(session, world.b.change_id)
     assert session.get(ChangeRequest, world.b.change_id).status == "notified"  # type: ignore[union-attr]

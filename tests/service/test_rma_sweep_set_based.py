@@ -214,3 +214,52 @@ def test_the_sweeps_audit_rows_say_what_happened_in_plain_values(session: Sessio
     assert (device[1].after or {})["note"] == (
         f"RMA-{rmas[0].id:06d} not returned; damage charge issued"
     )
+
+
+def test_snapshot_text_that_looks_like_json_is_kept_as_written(session: Session) -> None:
+    """The sweep serialises the unchanging fields once and joins the pieces: strings with
+    quotes, backslashes, braces and non-ASCII letters at either end of a piece stay strings."""
+    tricky = {
+        "courier": '{"Yamato" \\ 運輸}',
+        "tracking_number": '}1234\t"5678"{',
+        "swapped_by_name": "Satō, Taro }",
+        "substitution": True,
+    }
+    rma = _rma(session, 1, "swapped", device="failed", **tricky)
+    unit = session.get(Device, rma.failed_device_id)
+    assert unit is not None
+    unit.customer = '{"not": "an object"}'
+    unit.notes = "ends with a brace }"
+    unit.held_by = '}{ "x": 1 }'  # the device snapshot's last field
+    session.add(unit)
+    session.flush()
+    first_audit_id = session.exec(select(func.max(AuditEntry.id))).one() or 0
+
+    savepoint = session.begin_nested()
+    _row_by_row(session)
+    reference = _effects(session, [rma], first_audit_id)
+    savepoint.rollback()
+    sweep(session=session, actor=ADMIN, now=NOW, tax_rate_percent=10)
+    session.flush()
+    swept = _effects(session, [rma], first_audit_id)
+    assert swept == reference
+
+    entries = session.exec(
+        select(AuditEntry).where(col(AuditEntry.id) > first_audit_id).order_by(col(AuditEntry.id))
+    ).all()
+    assert [e.action for e in entries] == [
+        "rma.overdue",
+        "rma.charged",
+        "device.status",
+        "device.status",
+    ]
+    for entry in entries[:2]:
+        for snapshot in (entry.before, entry.after):
+            assert snapshot is not None
+            assert {k: snapshot[k] for k in tricky} == tricky
+    for entry in entries[2:]:
+        for snapshot in (entry.before, entry.after):
+            assert snapshot is not None
+            assert snapshot["customer"] == '{"not": "an object"}'
+            assert snapshot["notes"] == "ends with a brace }"
+            assert snapshot["held_by"] == '}{ "x": 1 }'

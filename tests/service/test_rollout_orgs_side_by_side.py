@@ -20,9 +20,10 @@ so (a) fails. With the budget's default burst (= the rate) an organization's fir
 15 requests, so (b) fails: the burst is within the dashboard's own (10 more in the first
 second), which is why this test paces without one.
 
-Organizations run in parallel only with a session factory (one database session per thread),
-so the test has its own database, SQLite or a private PostgreSQL schema, rather than the
-rolled-back `session` fixture (whose one connection the threads cannot share).
+Organizations run in parallel in sessions of their own (one per thread, on the caller's engine,
+as the CLI and the API call it), so the test has its own database, SQLite or a private
+PostgreSQL schema, rather than the rolled-back `session` fixture (whose one connection the
+threads cannot share: there they run one after another).
 """
 
 from __future__ import annotations
@@ -106,8 +107,7 @@ def test_three_organizations_are_served_in_the_same_seconds_none_over_its_rate(
             actor=ACTOR,
             clock=clock,
             options=OPTIONS,
-            session_factory=lambda: Session(own_engine, expire_on_commit=False),
-        )
+        )  # no session factory, as the CLI and the API call it: sessions of its own per thread
         assert [j.status for j in outcome.jobs] == ["done"] * (3 * SITES), [
             (j.network_name, j.status, j.error) for j in outcome.jobs
         ]

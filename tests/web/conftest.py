@@ -111,12 +111,12 @@ class WebServer:
         return self.app.api.state.session_factory()
 
 
-@pytest.fixture
-def web_server(web_app: Any) -> Iterator[WebServer]:
-    """The app under uvicorn on a free loopback port, stopped after the test."""
+@contextmanager
+def served(app: Any) -> Iterator[WebServer]:
+    """`app` under uvicorn on a free loopback port, stopped on leaving."""
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn_config(web_app, "127.0.0.1", port))
+    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -124,10 +124,17 @@ def web_server(web_app: Any) -> Iterator[WebServer]:
         assert thread.is_alive() and time.monotonic() < deadline, "netkeep did not start"
         time.sleep(0.01)
     try:
-        yield WebServer(f"http://127.0.0.1:{port}", web_app)
+        yield WebServer(f"http://127.0.0.1:{port}", app)
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@pytest.fixture
+def web_server(web_app: Any) -> Iterator[WebServer]:
+    """The app under uvicorn on a free loopback port, stopped after the test."""
+    with served(web_app) as server:
+        yield server
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ answer in a session of its own while the page's event stream reads the journal c
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from sqlmodel import Session
 
 from api.app import create_app
@@ -28,9 +26,8 @@ from core.db import get_engine, session_scope
 from core.keys import installation_key
 from core.secret_store import set_secret
 from core.settings import Settings
-from sandbox.server import bind_socket, uvicorn_config
 from tests.journeys import conftest as journeys
-from tests.web.conftest import WebServer
+from tests.web.conftest import WebServer, served
 from web import accounts
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "provisioning" / "examples" / "change_request.yaml"
@@ -50,21 +47,8 @@ journey = journeys.journey
 @contextmanager
 def serving(settings: Settings) -> Iterator[WebServer]:
     """The whole app on its own database, under uvicorn on a free loopback port."""
-    app: Any = create_app(settings)
-    sock = bind_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "netkeep did not start"
-        time.sleep(0.01)
-    try:
-        yield WebServer(f"http://127.0.0.1:{port}", app)
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with served(create_app(settings)) as server:
+        yield server
 
 
 def db(settings: Settings) -> Session:
