@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -103,6 +103,47 @@ def change_auto_acceptance(ctx: JobContext, now: datetime) -> object:
 
     with ctx.session() as session:
         return {"accepted": auto_accept(session=session, now=now)}
+
+
+def change_resume_applies(ctx: JobContext, now: datetime) -> object:
+    """Applies left by a process that died (`changes.applying.resume_interrupted_applies`),
+    finished here; an applied one's completion notice mailed as the apply would have."""
+    from changes.acceptance import send_completion_notice
+    from changes.applying import interrupted_applies, resume_interrupted_apply
+    from changes.domain import ChangeStatus
+    from changes.mailer import MailNotSent, SmtpMailer
+    from core.audit import SYSTEM
+    from core.db import begin_write
+    from netdevices.netmiko_adapter import NetmikoDeviceCLI
+    from provisioning.service import ProvisioningOptions
+
+    settings = ctx.settings
+    with ctx.session() as session:
+        waiting = interrupted_applies(session=session)
+    resumed: dict[str, str] = {}
+    for request_id in waiting:
+        with ctx.session() as session:
+            begin_write(session)  # SQLite: each of its transactions a writer from the start
+            req = resume_interrupted_apply(
+                session=session, actor=SYSTEM, request_id=request_id, now=now,
+                dashboard=ctx.provisioning, options=ProvisioningOptions.from_settings(settings),
+                cli_factory=ctx.adapters.get("cli_factory") or NetmikoDeviceCLI,
+                environ=ctx.adapters.get("environ"),
+            )  # fmt: skip
+            if req is None:
+                continue  # its process is alive (or it ended meanwhile)
+            resumed[str(request_id)] = req.status
+            if req.status != ChangeStatus.APPLIED:
+                continue
+            mailer = ctx.adapters.get("mailer") or SmtpMailer.from_settings(settings)
+            with suppress(MailNotSent):  # kept on the request (notice_error): resent from its page
+                send_completion_notice(
+                    session=session, actor=SYSTEM, mailer=mailer, request_id=request_id,
+                    now=now, acceptance_days=settings.change_acceptance_days,
+                    sender_name=settings.smtp_from_name,
+                )  # fmt: skip
+            session.commit()
+    return {"resumed": resumed, "alive": len(waiting) - len(resumed)}
 
 
 def incident_auto_close(ctx: JobContext, now: datetime) -> object:
@@ -201,6 +242,12 @@ PERIODIC: tuple[Periodic, ...] = (
         change_auto_acceptance,
         "change requests accepted when the defect window ends",
     ),
+    Periodic(
+        "changes.resume_applies",
+        "* * * * *",
+        change_resume_applies,
+        "change-request applies left by a process that died finished from their journal",
+    ),
     Periodic("doctor.check", "30 * * * *", doctor_check, "the invariants checked and recorded"),
     Periodic(
         "helpdesk.auto_close",
@@ -255,6 +302,7 @@ def run_rollout(
     each sheet in the organization the payload recorded for it (`dashboards`: the adapters to
     use, by organization; else the context's)."""
     from core import secret_store
+    from core.process_claims import ClaimHeld
     from core.settings import managed_organizations
     from provisioning.jobs import (
         payload_actor,
@@ -278,13 +326,16 @@ def run_rollout(
     if dashboards is None:
         dashboards = ctx.provisioning_for(organizations)
     with ctx.session() as session:
-        outcome = run_background_rollout(
-            session=session,
-            rollout=str(payload["rollout"]),
-            sheets=sheets,
-            organizations=organizations,
-            dashboards=dashboards,
-            actor=payload_actor(payload),
-            options=ProvisioningOptions.from_settings(ctx.settings),
-        )
+        try:
+            outcome = run_background_rollout(
+                session=session,
+                rollout=str(payload["rollout"]),
+                sheets=sheets,
+                organizations=organizations,
+                dashboards=dashboards,
+                actor=payload_actor(payload),
+                options=ProvisioningOptions.from_settings(ctx.settings),
+            )
+        except ClaimHeld as held:  # another process runs it (and finishes it): not a failure
+            return {"rollout": str(payload["rollout"]), "skipped": held.message}
         return {"rollout": outcome.rollout, "done": outcome.done}

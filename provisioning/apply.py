@@ -9,15 +9,20 @@ together through the same runner.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core.audit import Actor
 from core.errors import NotFound
 from core.paging import Page, page_of_query
+from core.process_claims import ProcessClaim, claimed
 from provisioning.actions import created_here, own_created
 from provisioning.batch_wait import BatchTimings, Waiter
+from provisioning.domain import JobStatus
 from provisioning.journal import (
     VERIFY,
     ApplyHooks,
@@ -56,6 +61,59 @@ def journal(*, session: Session, job_id: int) -> list[JobStep]:
     return steps_of(session=session, job_id=job_id)
 
 
+def job_key(job_id: int) -> str:
+    """The claim of one job's run (`core.process_claims`): one process runs a job at a time."""
+    return f"provisioning-job:{job_id}"
+
+
+def _engine_of(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind.engine if isinstance(bind, Connection) else bind
+
+
+@contextmanager
+def claim_jobs(*, session: Session, job_ids: Sequence[int], what: str) -> Iterator[ProcessClaim]:
+    """Hold the jobs' run for the block: a second run (a resume racing a resume, a worker
+    taking over a job whose worker is only slow) is refused with a Conflict, nothing sent.
+
+    The claim ends with the block or with this process; the journal is read after it is
+    held (runner_for, runners_for read the rows again), so the holder sees every step the
+    one before it committed.
+    """
+    ids = sorted(set(job_ids))
+    shown = ", ".join(str(i) for i in ids)
+    refusal = (
+        f"{what}: job(s) {shown} are being run by another process right now; nothing was sent "
+        "(it continues them; follow GET /api/v1/jobs/{id})"
+    )
+    with claimed(_engine_of(session), [job_key(i) for i in ids], refusal) as claim:
+        yield claim
+
+
+def unfinished_jobs(*, session: Session, rollout: str) -> list[int]:
+    """The ids of a rollout's jobs not done (read-only; the transaction ends)."""
+    stmt = select(ProvisioningJob.id).where(
+        ProvisioningJob.rollout == rollout, ProvisioningJob.status != JobStatus.DONE.value
+    )
+    ids = [i for i in session.exec(stmt) if i is not None]
+    session.commit()
+    return ids
+
+
+def _fresh_job(session: Session, job_id: int) -> ProvisioningJob:
+    job = session.get(ProvisioningJob, job_id, populate_existing=True)
+    if job is None:
+        raise NotFound(f"provisioning job {job_id} does not exist", job_id=job_id)
+    return job
+
+
+def _fresh_steps(session: Session, job_ids: Sequence[int]) -> list[JobStep]:
+    """The journal as committed now (rows this session read before are read again)."""
+    stmt = select(JobStep).where(col(JobStep.job_id).in_(job_ids))
+    stmt = stmt.order_by(col(JobStep.job_id), col(JobStep.number))
+    return list(session.exec(stmt.execution_options(populate_existing=True)))
+
+
 def runner_for(
     *,
     session: Session,
@@ -75,8 +133,8 @@ def runner_for(
     return StepRunner(
         journal=Journal(session, clock, hooks, actor),
         dashboard=dashboard,
-        job=get_job(session=session, job_id=job_id),
-        steps=steps_of(session=session, job_id=job_id),
+        job=_fresh_job(session, job_id),
+        steps=_fresh_steps(session, [job_id]),
         secrets=secrets,
         secret_key=secret_key,
         waiter=Waiter(timings or BatchTimings(poll_seconds=poll_seconds), sleep),
@@ -106,11 +164,14 @@ def runners_for(
     ids = [job_id for job_id, _ in jobs]
     found = {
         j.id: j
-        for j in session.exec(select(ProvisioningJob).where(col(ProvisioningJob.id).in_(ids)))
+        for j in session.exec(
+            select(ProvisioningJob)
+            .where(col(ProvisioningJob.id).in_(ids))
+            .execution_options(populate_existing=True)
+        )
     }
     steps: dict[int, list[JobStep]] = {job_id: [] for job_id in ids}
-    stmt = select(JobStep).where(col(JobStep.job_id).in_(ids))
-    for step in session.exec(stmt.order_by(col(JobStep.job_id), col(JobStep.number))):
+    for step in _fresh_steps(session, ids):
         steps[step.job_id].append(step)
     session.commit()
     journal = Journal(session, clock, hooks, actor)
@@ -151,7 +212,38 @@ def run_job(
     full_verify: bool = False,
     timings: BatchTimings | None = None,
 ) -> ProvisioningJob:
-    """Run (or resume) a job's unfinished steps; finished steps are never sent again."""
+    """Run (or resume) a job's unfinished steps; finished steps are never sent again.
+
+    The run is claimed first (`claim_jobs`): a second run of the job while this one lives is
+    a Conflict; a job found done once claimed (the run before finished it) is returned as is.
+    """
+    with claim_jobs(session=session, job_ids=[job_id], what=f"job {job_id}"):
+        if _fresh_job(session, job_id).status == JobStatus.DONE:
+            return get_job(session=session, job_id=job_id)
+        return _run_claimed_job(
+            session=session, dashboard=dashboard, job_id=job_id, secrets=secrets,
+            secret_key=secret_key, actor=actor, clock=clock, poll_seconds=poll_seconds,
+            hooks=hooks, progress=progress, sleep=sleep, full_verify=full_verify,
+            timings=timings,
+        )  # fmt: skip
+
+
+def _run_claimed_job(
+    *,
+    session: Session,
+    dashboard: ProvisioningDashboard,
+    job_id: int,
+    secrets: Mapping[str, str],
+    secret_key: bytes,
+    actor: Actor,
+    clock: Clock,
+    poll_seconds: float,
+    hooks: ApplyHooks | None,
+    progress: Progress | None,
+    sleep: Callable[[float], None],
+    full_verify: bool,
+    timings: BatchTimings | None,
+) -> ProvisioningJob:
     runner = runner_for(
         session=session,
         dashboard=dashboard,
@@ -181,6 +273,7 @@ __all__ = [
     "Progress",
     "SharedReads",
     "StepRunner",
+    "claim_jobs",
     "create_job",
     "created_here",
     "get_job",
@@ -191,4 +284,5 @@ __all__ = [
     "runner_for",
     "runners_for",
     "snapshot_of",
+    "unfinished_jobs",
 ]

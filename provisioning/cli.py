@@ -301,13 +301,15 @@ def _apply_rollout(
     sites, actor = rollout_sites(loaded, names), cli_actor()
     with cli_session() as session:
         if rollout is not None:
-            outcome = _run_with_progress(
-                lambda progress: rollouts.resume_rollout(
-                    session=session, rollout=rollout, sites=sites, actor=actor,
-                    clock=utcnow, options=options, progress=progress,
-                ),
-                quiet=json_out,
-            )  # fmt: skip
+            ids = jobs.unfinished_jobs(session=session, rollout=rollout)
+            with jobs.claim_jobs(session=session, job_ids=ids, what=f"rollout {rollout}"):
+                outcome = _run_with_progress(
+                    lambda progress: rollouts.resume_rollout(
+                        session=session, rollout=rollout, sites=sites, actor=actor,
+                        clock=utcnow, options=options, progress=progress,
+                    ),
+                    quiet=json_out,
+                )  # fmt: skip
             return RolloutOut.of_outcome(outcome)
         plans = rollouts.plan_rollout(sites, options, session=session)
         estimate, alone = rollouts.rollout_cost(plans, options)

@@ -22,6 +22,7 @@ from core.audit import Actor
 from core.db import begin_write
 from core.errors import Problem, ValidationFailed
 from core.timeutil import utcnow
+from provisioning.apply import claim_jobs, unfinished_jobs
 from provisioning.ports import ProvisioningDashboard
 from provisioning.rollout import RolloutOutcome, RolloutSite, resume_rollout
 from provisioning.service import ProvisioningOptions
@@ -121,19 +122,26 @@ def run_background_rollout(
     options: ProvisioningOptions,
 ) -> RolloutOutcome:
     """Run the rollout's unfinished jobs from their journal (its first run or a resume), each
-    sheet on its organization's dashboard."""
+    sheet on its organization's dashboard.
+
+    Its jobs are claimed first (`provisioning.apply.claim_jobs`): while another process runs
+    them (a worker only slow to send its heartbeat, `netkeep apply --rollout R`) this is a
+    Conflict (`ClaimHeld`) and nothing is sent.
+    """
     begin_write(session)  # SQLite: never a read snapshot to upgrade between its steps
-    return resume_rollout(
-        session=session,
-        rollout=rollout,
-        sites=[
-            RolloutSite(dashboards[org], sheet)
-            for sheet, org in zip(sheets, organizations, strict=True)
-        ],
-        actor=actor,
-        clock=utcnow,
-        options=options,
-    )
+    ids = unfinished_jobs(session=session, rollout=rollout)
+    with claim_jobs(session=session, job_ids=ids, what=f"rollout {rollout}"):
+        return resume_rollout(
+            session=session,
+            rollout=rollout,
+            sites=[
+                RolloutSite(dashboards[org], sheet)
+                for sheet, org in zip(sheets, organizations, strict=True)
+            ],
+            actor=actor,
+            clock=utcnow,
+            options=options,
+        )
 
 
 class RolloutQueue(Protocol):

@@ -3,8 +3,11 @@
 The POST checks that the request may run and claims the apply (committed, so a second post or a
 second tab gets the claim's refusal), answers with a redirect to the change's page, and then
 carries the apply out in this process (after the answer), followed by the completion notice as
-the API does. The page follows the job's steps over server-sent events: the request names its
-job once the job is journalled, before the first write (`changes.applying.carry_out_apply`).
+the API does. The process holds the apply from before the claim until the work ends
+(`changes.applying.try_hold_apply`): if it dies first, the periodic `changes.resume_applies`
+finishes the apply from its journal. The page follows the job's steps over server-sent events:
+the request names its job once the job is journalled, before the first write
+(`changes.applying.carry_out_apply`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from core.audit import Actor
 from core.db import begin_write
 from core.errors import DomainError
 from core.policy import Operation
+from core.process_claims import ClaimHeld, ProcessClaim
 from core.settings import Settings, business_calendar
 from core.timeutil import utcnow
 from provisioning.ports import ProvisioningDashboard
@@ -83,12 +87,17 @@ def apply(
     cfg: Settings = request.app.state.settings
     actor = actor_of(user, request)
     options = ProvisioningOptions.from_settings(cfg)
+    hold = applying.try_hold_apply(session, request_id)  # this process's, until the work ends
     try:
+        if hold is None:
+            raise ClaimHeld(applying.held_refusal(request_id))
         sheet = applying.begin_apply(
             session=session, actor=actor, calendar=business_calendar(cfg),
             request_id=request_id, now=utcnow(), options=options, allow_env=False,
         )  # fmt: skip
     except DomainError as exc:
+        if hold is not None:
+            hold.release()
         session.rollback()
         release_submission(session=session, key=key)  # nothing done: it may be sent again
         return change_page(
@@ -104,6 +113,7 @@ def apply(
         cli_factory=get_cli_factory(request),
         mailer=get_mailer(request),
         settings=cfg,
+        hold=hold,
     )
     background.add_task(work.run)
     return RedirectResponse(f"{url}?done=apply_started", status_code=303)
@@ -122,8 +132,18 @@ class ApplyWork:
     cli_factory: CliFactory
     mailer: Mailer
     settings: Settings
+    hold: ProcessClaim | None = None
+    """This process's hold of the apply (`changes.applying.try_hold_apply`), released when the
+    work ends; a process that dies before leaves the apply to `changes.resume_applies`."""
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            if self.hold is not None:
+                self.hold.release()
+
+    def _run(self) -> None:
         with self.factory() as session:
             begin_write(session)  # SQLite: each of its transactions a writer from the start
             try:

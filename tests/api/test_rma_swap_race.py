@@ -14,18 +14,23 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from api.app import create_app
 from core import auth, migrate
 from core.auth import Role
 from core.db import make_engine
 from core.models import AuditEntry
+from core.settings import Settings
 from inventory import service as inventory
 from inventory.catalogue_defaults import seed_catalogue
 from rma import service as rma_service
@@ -89,8 +94,41 @@ def _serving(url: str, tmp: Path, sandbox: SandboxServer) -> Iterator[str]:
             process.wait(timeout=30)
 
 
+@contextmanager
+def _in_process(url: str, tmp: Path, sandbox: SandboxServer) -> Iterator[TestClient]:
+    """The API app in this process, its dashboard the sandbox: one client the racers share."""
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=url,
+        var_dir=tmp,
+        meraki_base_url=sandbox.base_url,
+        meraki_api_key=SecretStr(sandbox.api_key),
+        meraki_org_id="537758",
+        meraki_max_retries=1,
+        _env_file=None,
+    )
+    engine = make_engine(url)
+    try:
+        with TestClient(create_app(settings, engine), raise_server_exceptions=False) as client:
+            yield client
+    finally:
+        engine.dispose()
+
+
+def _client(base: str | TestClient) -> AbstractContextManager[httpx.Client]:
+    if isinstance(base, TestClient):
+        return nullcontext(base)
+    return httpx.Client(base_url=base, timeout=120)
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_racing_identical_swaps_reach_the_dashboard_once(kind: str, tmp_path: Path) -> None:
+    race_swaps(kind, tmp_path, CLIENTS)
+
+
+def race_swaps(kind: str, tmp_path: Path, clients: int, *, serve: bool = True) -> dict[str, Any]:
+    """`clients` identical swaps raced and the rule checked; the figures of the race (also the
+    reliability suite's, tests/reliability/test_concurrency.py). `serve`: against `netkeep
+    serve --workers 4` (processes racing); off: the app in this process (threads racing)."""
     config = SandboxConfig(rate_limit=None, ip_rate_limit=None, batch_delay=0.05)
     with _database(kind, tmp_path) as url, running_sandbox(config) as sandbox:
         sandbox.admin.reset("demo")
@@ -108,11 +146,14 @@ def test_racing_identical_swaps_reach_the_dashboard_once(kind: str, tmp_path: Pa
 
         answers: list[tuple[int, str]] = []
         lock = threading.Lock()
-        with _serving(url, tmp_path, sandbox) as base:
-            barrier = threading.Barrier(CLIENTS)
+        served: AbstractContextManager[str | TestClient] = (
+            _serving(url, tmp_path, sandbox) if serve else _in_process(url, tmp_path, sandbox)
+        )
+        with served as base:
+            barrier = threading.Barrier(clients)
 
             def one() -> None:
-                with httpx.Client(base_url=base, timeout=120) as client:
+                with _client(base) as client:
                     barrier.wait(timeout=60)
                     response = client.post(
                         f"/api/v1/rmas/{rma_id}/swap",
@@ -122,14 +163,14 @@ def test_racing_identical_swaps_reach_the_dashboard_once(kind: str, tmp_path: Pa
                 with lock:
                     answers.append((response.status_code, response.text))
 
-            threads = [threading.Thread(target=one) for _ in range(CLIENTS)]
+            threads = [threading.Thread(target=one) for _ in range(clients)]
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join(timeout=240)
 
         statuses = sorted(status for status, _ in answers)
-        assert len(answers) == CLIENTS
+        assert len(answers) == clients
         assert set(statuses) <= {200, 409}, answers
         assert statuses.count(200) == 1, statuses
         assert sandbox.admin.count("POST", BULK_SWAP) == 1
@@ -146,3 +187,7 @@ def test_racing_identical_swaps_reach_the_dashboard_once(kind: str, tmp_path: Pa
                 count = session.exec(select(func.count()).where(AuditEntry.action == action)).one()
                 assert count == 1, action
         engine.dispose()
+        return {
+            "answers": {str(s): statuses.count(s) for s in sorted(set(statuses))},
+            "bulk_swaps_sent": sandbox.admin.count("POST", BULK_SWAP),
+        }

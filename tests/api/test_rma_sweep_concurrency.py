@@ -34,7 +34,13 @@ CLIENTS = int(os.environ.get("NETKEEP_RELIABILITY_CLIENTS", "12"))
 def test_concurrent_sweep_requests_charge_each_overdue_rma_once(
     committed: Engine,  # noqa: F811
 ) -> None:
-    with Session(committed) as session:
+    race_sweeps(committed, CLIENTS if committed.dialect.name == "postgresql" else 12)
+
+
+def race_sweeps(engine: Engine, clients: int) -> dict[str, Any]:
+    """`clients` sweeps raced and the rule checked; the figures of the race (also the
+    reliability suite's, tests/reliability/test_concurrency.py)."""
+    with Session(engine) as session:
         token = auth.create_token(
             session=session, actor=ADMIN, name="sweeper", role=Role.LOGISTICS
         ).token
@@ -43,9 +49,8 @@ def test_concurrent_sweep_requests_charge_each_overdue_rma_once(
             select(func.count()).where(col(Rma.due_date) < tokyo_date(utcnow()))
         ).one()
     assert overdue > 0
-    clients = CLIENTS if committed.dialect.name == "postgresql" else 12
-    settings = Settings(database_url=str(committed.url), _env_file=None)  # type: ignore[call-arg]
-    app = create_app(settings, committed)
+    settings = Settings(database_url=str(engine.url), _env_file=None)  # type: ignore[call-arg]
+    app = create_app(settings, engine)
     barrier = threading.Barrier(clients)
     answers: list[tuple[int, Any]] = []
     lock = threading.Lock()
@@ -67,8 +72,13 @@ def test_concurrent_sweep_requests_charge_each_overdue_rma_once(
     assert set(statuses) <= {200, 409}, answers
     charged = [n for status, body in answers if status == 200 for n in body["charged"]]
     assert len(charged) == len(set(charged)) == overdue
-    with Session(committed) as session:
+    with Session(engine) as session:
         charges = session.exec(select(DamageChargeRecord)).all()
         assert len(charges) == len({c.rma_id for c in charges}) == overdue
         audited = session.exec(select(func.count()).where(AuditEntry.action == "rma.charged")).one()
         assert audited == overdue
+    return {
+        "answers": {str(s): statuses.count(s) for s in sorted(set(statuses))},
+        "overdue": overdue,
+        "charged": len(charges),
+    }

@@ -47,6 +47,7 @@ def test_a_wrong_schedule_is_refused_with_its_place(
         "rma.sweep": "7 * * * *",
         "rma.reminders": "12 * * * *",
         "changes.auto_accept": "*/5 * * * *",
+        "changes.resume_applies": "* * * * *",
         "doctor.check": "0 3 * * *",
         "helpdesk.auto_close": "20 * * * *",
         "monitor.poll": "* * * * *",

@@ -34,11 +34,13 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "crash": (
         "tests/service/test_rollout_kill_resume.py",
         "tests/reliability/test_crash.py",
+        "tests/reliability/test_apply_recovery.py",
     ),
     "concurrency": (
         "tests/api/test_rma_swap_race.py",
         "tests/api/test_rma_sweep_concurrency.py",
         "tests/reliability/test_concurrency.py",
+        "tests/reliability/test_resume_race.py",
     ),
     "fuzz": ("tests/reliability/test_schemathesis.py",),
     "roles": (
@@ -58,11 +60,16 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 }
 # Only in the full form: each takes ~30-60 s on a shared 2-core machine.
 OWN = "tests/reliability/"
+RECOVERY = "test_an_apply_whose_process_died_is_finished_by_the_sweep_once"
 FULL_ONLY = (
     "tests/service/test_rollout_kill_resume.py::test_a_rollout_killed_at_any_point",
     "tests/security/test_rss_bound.py",
     "tests/reliability/test_crash.py",
     "tests/reliability/test_secret_scan.py",
+    *(
+        f"tests/reliability/test_apply_recovery.py::{RECOVERY}[{db}-planning]"
+        for db in ("sqlite", "postgresql")
+    ),
 )
 
 

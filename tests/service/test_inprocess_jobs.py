@@ -39,11 +39,13 @@ def context(session: Session, settings: Settings, sandbox: SandboxServer) -> Job
         update={
             "meraki_base_url": sandbox.base_url,
             "meraki_org_id": "537758",
-            # the every-minute monitoring jobs are tested in tests/service/test_monitoring_*;
-            # moved to New Year's Eve here so these ticks stay the ones the docstring lists
+            # the every-minute monitoring jobs are tested in tests/service/test_monitoring_*,
+            # the resumption of applies in tests/reliability/test_apply_recovery.py; moved to
+            # New Year's Eve here so these ticks stay the ones the docstring lists
             "job_schedule": {
                 "monitor.poll": "59 23 31 12 *",
                 "monitor.notices": "59 23 31 12 *",
+                "changes.resume_applies": "59 23 31 12 *",
             },
         }
     )

@@ -51,6 +51,7 @@ PERIODIC_JOBS = (
     "rma.sweep",
     "rma.reminders",
     "changes.auto_accept",
+    "changes.resume_applies",
     "doctor.check",
     "monitor.poll",
     "monitor.notices",
