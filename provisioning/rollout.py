@@ -30,7 +30,7 @@ from core.audit import Actor
 from core.db import patient_writer_engine
 from core.errors import Conflict, Problem, ValidationFailed
 from inventory import holds
-from provisioning.apply import runners_for
+from provisioning.apply import claim_jobs, runners_for
 from provisioning.domain import JobKind, JobStatus, StepStatus, desired_resources
 from provisioning.journal import ApplyHooks, Clock, create_jobs
 from provisioning.models import ProvisioningJob
@@ -271,21 +271,23 @@ def apply_rollout(
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RolloutOutcome:
-    """Journal the planned sheets as one rollout (`prepare_rollout`) and run it now."""
+    """Journal the planned sheets as one rollout (`prepare_rollout`) and run it now, its jobs
+    held by this process while it runs (a `--rollout R` racing it is refused, nothing sent)."""
     prepared = prepare_rollout(
         session=session, sites=sites, actor=actor, clock=clock, options=options
     )
-    return run_rollout(
-        session=session,
-        prepared=prepared,
-        actor=actor,
-        clock=clock,
-        options=options,
-        session_factory=session_factory,
-        hooks=hooks,
-        progress=progress,
-        sleep=sleep,
-    )
+    with claim_jobs(session=session, job_ids=prepared.job_ids, what=f"rollout {prepared.rollout}"):
+        return run_rollout(
+            session=session,
+            prepared=prepared,
+            actor=actor,
+            clock=clock,
+            options=options,
+            session_factory=session_factory,
+            hooks=hooks,
+            progress=progress,
+            sleep=sleep,
+        )
 
 
 def resume_rollout(

@@ -25,6 +25,7 @@ from dashboard.provisioning import MerakiProvisioning, dashboards_for
 from provisioning import apply as jobs
 from provisioning import rollout as rollouts
 from provisioning import service
+from provisioning.apply import claim_jobs
 from provisioning.jobs import (
     RolloutQueue,
     SheetUpload,
@@ -347,9 +348,10 @@ def apply_rollout(
         response.status_code = 202
         response.headers["Location"] = f"{request.url.path}/{prepared.rollout}"
         return out
-    outcome = rollouts.run_rollout(
-        session=session, prepared=prepared, actor=actor, clock=utcnow, options=options
-    )
+    with claim_jobs(session=session, job_ids=prepared.job_ids, what=f"rollout {prepared.rollout}"):
+        outcome = rollouts.run_rollout(
+            session=session, prepared=prepared, actor=actor, clock=utcnow, options=options
+        )
     response.headers["Location"] = f"{request.url.path}/{prepared.rollout}"
     return RolloutOut.of_outcome(outcome, estimate, alone)
 
