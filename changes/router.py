@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from sqlmodel import Session
 
-from api.deps import Reader, SessionDep, SettingsDep, guard
+from api.deps import Reader, SessionDep, SettingsDep, committed, guard
 from api.pages import PageOut, list_page
 from api.params import Limit, Offset
 from api.uploads import read_upload
@@ -246,6 +246,7 @@ def approve(
     req = service.approve_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), note=body.note
     )
+    committed(session)  # the row lock ends before the answer waits for a thread
     return ChangeRequestOut.of(req)
 
 
@@ -256,6 +257,7 @@ def reject(
     req = service.reject_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
     )
+    committed(session)  # the row lock ends before the answer waits for a thread
     return ChangeRequestOut.of(req)
 
 
@@ -266,6 +268,7 @@ def cancel(
     req = service.cancel_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
     )
+    committed(session)  # the row lock ends before the answer waits for a thread
     return ChangeRequestOut.of(req)
 
 
