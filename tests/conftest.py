@@ -25,6 +25,7 @@ from core.auth import Role
 from core.db import make_engine
 from core.settings import Settings
 from inventory.catalogue_defaults import seed_catalogue
+from tests import route_state
 from web import accounts
 
 pytest_plugins = [
@@ -38,6 +39,10 @@ pytest_plugins = [
 # product's 5-minute patience; storms that must converge use Retry-After 0.01 s and fit in this.
 # The variable reaches adapters built without settings and the `netkeep` processes tests start.
 os.environ.setdefault("NETKEEP_DASHBOARD_PATIENCE_SECONDS", "10")
+
+# Thousands of apps (one a test) for the same routes: FastAPI's per-route request state is
+# built once per process and reused by every later app with the same include options.
+route_state.install()
 
 PG_URL = os.environ.get("NETKEEP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T = TypeVar("T")
