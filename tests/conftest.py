@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import psycopg
 import pytest
+from _pytest.nodeid import NodeId
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
@@ -70,6 +71,34 @@ def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
     )
+
+
+# Modules whose tests share one costly module-scoped fixture (a sandbox run of the example sites,
+# a `netkeep serve` per database): `--dist loadgroup` sends each to one worker, which builds the
+# fixture once instead of once on each worker the tests were spread to.
+SHARED_MODULE_FIXTURES = (
+    "tests/contract/spec/test_spec_referee.py",
+    "tests/load/test_serve_load.py",
+    "tests/service/test_rma_dashboard.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group SHARED_MODULE_FIXTURES, and make `xdist_group` work again under `--dist loadgroup`:
+    pytest-xdist 3.8 appends "@group" to `item._nodeid`, which pytest 9 no longer reads (a
+    node's id is `item._id`), so every test was scheduled alone as under `--dist load`."""
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        if module in SHARED_MODULE_FIXTURES:
+            item.add_marker(pytest.mark.xdist_group(module))
+    if not getattr(config.option, "loadgroup", False):  # set on xdist's workers only
+        return
+    for item in items:
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})  # fmt: skip
+        if groups and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
 
 
 def _pg_admin_dsn() -> str:
