@@ -11,7 +11,6 @@ from typing import TypeVar
 
 import psycopg
 import pytest
-from _pytest.nodeid import NodeId
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
@@ -26,7 +25,7 @@ from core.auth import Role
 from core.db import make_engine
 from core.settings import Settings
 from inventory.catalogue_defaults import seed_catalogue
-from tests import route_state
+from tests import route_state, xdist_groups
 from web import accounts
 
 pytest_plugins = [
@@ -85,20 +84,11 @@ SHARED_MODULE_FIXTURES = (
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group SHARED_MODULE_FIXTURES, and make `xdist_group` work again under `--dist loadgroup`:
-    pytest-xdist 3.8 appends "@group" to `item._nodeid`, which pytest 9 no longer reads (a
-    node's id is `item._id`), so every test was scheduled alone as under `--dist load`."""
     for item in items:
         module = item.nodeid.split("::", 1)[0]
         if module in SHARED_MODULE_FIXTURES:
             item.add_marker(pytest.mark.xdist_group(module))
-    if not getattr(config.option, "loadgroup", False):  # set on xdist's workers only
-        return
-    for item in items:
-        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
-                         for m in item.iter_markers("xdist_group")})  # fmt: skip
-        if groups and "@" not in item.nodeid:
-            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
+    xdist_groups.apply(config, items)
 
 
 def _pg_admin_dsn() -> str:
