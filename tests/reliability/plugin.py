@@ -41,6 +41,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "tests/api/test_rma_sweep_concurrency.py",
         "tests/reliability/test_concurrency.py",
         "tests/reliability/test_resume_race.py",
+        "tests/reliability/test_shared_rollouts.py",
     ),
     "fuzz": ("tests/reliability/test_schemathesis.py",),
     "roles": (
