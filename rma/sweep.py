@@ -299,10 +299,31 @@ class _Sql:
         """(column, expression) of each run of unchanging fields of the `rma` or `device` row."""
         fields, kinds, varying = self._shape(prefix)
         runs = [seg for seg in self._segments(fields, varying) if isinstance(seg, list)]
+        if self.pg:  # joined text: json_build_object costs twice as much per member
+            return [
+                (
+                    f"{prefix}_{i}",
+                    " || ', ' || ".join(self._pg_member(kinds, alias, n) for n in run),
+                )
+                for i, run in enumerate(runs)
+            ]
         return [
             (f"{prefix}_{i}", self.members([(n, self._value(kinds, alias, n)) for n in run]))
             for i, run in enumerate(runs)
         ]
+
+    def _pg_member(self, kinds: dict[str, str], alias: str, name: str) -> str:
+        """`"name": value` of one column as JSON text (PostgreSQL). Only free text needs
+        escaping (to_json); a flag, a day or an instant is written as it is, null as null."""
+        kind = kinds.get(name)
+        expr = f"{alias}.{name}"
+        if kind == "flag":
+            value = f"CASE WHEN {expr} THEN 'true' WHEN NOT {expr} THEN 'false' ELSE 'null' END"
+        elif kind in ("instant", "day"):  # digits, dashes, colons, T, + and a dot: no escaping
+            value = f"COALESCE('\"' || {self._value(kinds, alias, name)} || '\"', 'null')"
+        else:
+            value = f"COALESCE(CAST(to_json({expr}) AS TEXT), 'null')"
+        return f"'{json.dumps(name)}: ' || {value}"
 
     def _shape(self, prefix: str) -> tuple[tuple[str, ...], dict[str, str], set[str]]:
         if prefix == "rma":
