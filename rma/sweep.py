@@ -10,7 +10,14 @@ whose day passed is settled (`missed`, or `cancelled` once charged) by `send_due
 by the rules of `rma.domain.reminder_outcome`.
 
 Cost: the audit statement reads each RMA with its device once and serialises the fields no move
-changes once per RMA, not once per snapshot (four snapshots for an RMA, four for its device).
+changes once per RMA, not once per snapshot (four snapshots for an RMA, four for its device); on
+PostgreSQL as joined text with to_json for free text only (json_build_object costs twice as much
+per member). The rest is index upkeep and WAL: status is indexed on both tables (the board's
+`ix_rma_status_due_date_id`, the partial `ix_rma_awaiting_return`'s predicate, `ix_device_status`,
+`ix_device_customer_status`), so no update is HOT and each moved RMA and device gets a new entry
+in every index but the partial one; at 1,000,000 RMAs a 10,000-RMA sweep writes ~325 MB of WAL,
+mostly first-touch page images of the rows and index leaves it changes
+(bench/rma_sweep.py --runs 3 for the figures).
 Id lists are INTEGER arrays like the id columns: PostgreSQL hashes a same-type `= ANY(array)`,
 and searches a BIGINT one linearly per row. Batches of a few thousand keep the RMA, device and
 index pages a batch touches in shared buffers from one statement to the next (at 1,000,000
