@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+NO_AUTOLOAD = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
 def test_a_group_runs_on_one_worker_and_the_others_are_spread(tmp_path: Path) -> None:
@@ -30,11 +31,12 @@ def test_a_group_runs_on_one_worker_and_the_others_are_spread(tmp_path: Path) ->
         mark = '@pytest.mark.xdist_group("g")\n' if n % 2 else ""
         tests.append(f"{mark}def test_{n}():\n    time.sleep(0.05)\n")
     (tmp_path / "test_spread.py").write_text("\n".join(tests), encoding="utf-8")
+    # xdist alone: the suite's other plugins (hypothesis, playwright...) would only cost start-up
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-v", "-p",
-         "no:randomly", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-p", "xdist.plugin", "-n", "2", "--dist", "loadgroup",
+         "-v", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(tmp_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **NO_AUTOLOAD},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     ran = {test: worker for worker, test in re.findall(r"\[(gw\d)\].*?::test_(\d+)", done.stdout)}
