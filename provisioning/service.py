@@ -204,8 +204,8 @@ def apply_plan(
         progress=progress,
         full_verify=options.full_verify,
         timings=options.batch_timings,
+        before_done=options.remember_secrets,
     )
-    options.remember_secrets(done)
     return done
 
 
@@ -245,8 +245,8 @@ def resume_job(
         progress=progress,
         full_verify=options.full_verify,
         timings=options.batch_timings,
+        before_done=options.remember_secrets,
     )
-    options.remember_secrets(done)
     return done
 
 

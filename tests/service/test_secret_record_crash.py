@@ -1,4 +1,4 @@
-"""A rollout killed while it records the secrets it set still converges when resumed.
+"""A rollout (or one job) killed while it records the secrets it set converges when resumed.
 
 netkeep's record of the secrets it set (`provisioning.secret_record`) lives outside the
 database: a plan compares a sheet's PSK with it, never with the dashboard's clear value. The
@@ -31,7 +31,7 @@ from provisioning.rollout import (
     rollout_jobs,
 )
 from provisioning.secret_record import MemoryRecord
-from provisioning.service import plan_sheet
+from provisioning.service import apply_plan, plan_sheet, resume_job
 from provisioning.sheet_model import Sheet
 from sandbox.server import SandboxServer
 from tests.service.test_provisioning_rollout import ACTOR, OPTIONS, clock, utm, wireless
@@ -100,3 +100,34 @@ def test_a_rollout_killed_while_recording_its_secrets_resumes_to_nothing_left_to
 def rollout_jobs_of(session: Session, sheets: list[Sheet]) -> list[ProvisioningJob]:
     names = {s.site.name for s in sheets}
     return [j for j in list_jobs(session=session, limit=1000) if j.network_name in names]
+
+
+def test_a_job_killed_while_recording_its_secrets_resumes_to_nothing_left_to_change(
+    sandbox: SandboxServer, engine: Engine
+) -> None:
+    """The same instant for one sheet applied alone, resumed with `--resume JOB`."""
+    sandbox.admin.set_claims(0.0)
+    record = DyingRecord()
+    options = replace(OPTIONS, secret_record=record)
+    sheet = wireless(73)
+    dash = client(sandbox)
+    plan = plan_sheet(dashboard=dash, sheet=sheet, options=options)
+    with Session(engine, expire_on_commit=False) as session, pytest.raises(Killed):
+        apply_plan(
+            session=session, dashboard=dash, sheet=sheet, plan=plan, actor=ACTOR, clock=clock,
+            options=options,
+        )  # fmt: skip
+    with Session(engine) as session:
+        [job_id] = [j.id for j in rollout_jobs_of(session, [sheet])]
+    assert job_id is not None
+
+    record.armed = False
+    dash = client(sandbox)
+    with Session(engine, expire_on_commit=False) as session:
+        job = resume_job(
+            session=session, dashboard=dash, job_id=job_id, sheet=sheet, actor=ACTOR,
+            clock=clock, options=options,
+        )  # fmt: skip
+        assert (job.status, job.error) == ("done", None)
+    again = plan_sheet(dashboard=dash, sheet=sheet, options=options)
+    assert again.empty, change_rows(again.changes)
