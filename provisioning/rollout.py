@@ -142,8 +142,7 @@ def run_organization(
     # The secrets' record before the outcomes: a crash between the two leaves the jobs not
     # done, so the resume finishes and records them again; the other way round it left jobs
     # done that no resume takes up, their secrets unrecorded, the plan showing them as to set.
-    for runner in runners:
-        options.remember_secrets(runner.job)
+    options.remember_secrets(*(runner.job for runner in runners))
     session.commit()  # the organization's outcomes and audit entries together
     return spent
 

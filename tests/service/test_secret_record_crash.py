@@ -45,10 +45,10 @@ class DyingRecord(MemoryRecord):
         super().__init__()
         self.armed = True
 
-    def remember(self, scope: str, fingerprints: Mapping[str, str]) -> None:
-        if self.armed and fingerprints:
-            raise Killed(f"killed while recording the secrets of {scope}")
-        super().remember(scope, fingerprints)
+    def remember_many(self, scopes: Mapping[str, Mapping[str, str]]) -> None:
+        if self.armed and any(scopes.values()):
+            raise Killed(f"killed while recording the secrets of {sorted(scopes)}")
+        super().remember_many(scopes)
 
 
 @pytest.fixture
