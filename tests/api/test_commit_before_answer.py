@@ -175,7 +175,8 @@ def test_every_route_of_the_app_that_opens_the_session_is_a_session_route(
 
 
 # A pool of 4 threads and 16 racers: the first receive holds the RMA's row lock; the others queue
-# for it holding threads (PostgreSQL: FOR UPDATE; SQLite: the write lock).
+# for it holding threads (PostgreSQL: FOR UPDATE; SQLite: the write lock). With the answer validated
+# before the commit, 12 (SQLite) and 11 (PostgreSQL) of the 16 answered 503 after the 10 s wait.
 POOL_THREADS = 4
 RACERS = 16
 
