@@ -27,16 +27,25 @@ import os
 import resource
 import signal
 import sys
+import tempfile
 import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
 
-from tools.forkrun import OUTSIDE, ForkRunner, Patch, patch_for, runs_only_inside_tests
+from tools.forkrun import (
+    OUTSIDE,
+    BriefFailures,
+    ForkRunner,
+    Patch,
+    patch_for,
+    runs_only_inside_tests,
+)
 from tools.mutants import Mutant, mutants
 
 TraceFunction = Callable[[FrameType, str, object], Any]
@@ -308,6 +317,7 @@ def _run_tests(
 
     plugins = _plugins(coverage, only)
     if coverage is None:
+        plugins.append(BriefFailures())
         return int(pytest.main(pytest_args(target, only), plugins=plugins))
     sys.settrace(coverage)
     threading.settrace(coverage)
@@ -472,6 +482,52 @@ def _mutate_all(
     }
 
 
+def _run_target(
+    target: Target,
+    *,
+    jobs: int,
+    limits: tuple[int, int] | None,
+    select: bool,
+    patch: bool,
+) -> object:
+    _, base = _in_child(lambda: _baseline(target))
+    if not isinstance(base, dict) or base["code"] != 0:
+        raise SystemExit(f"{target.path}: its tests fail without any mutant ({target.tests})")
+    limits = limits or (int(base["cpu"] * 2) + 2, max(60, int(base["seconds"] * 20)))
+    preload = independent(target.module, base["loaded"], [tuple(e) for e in base["edges"]])
+    lines = base["lines"]
+    _, result = _in_child(
+        lambda: _mutate_all(
+            target, preload, jobs=jobs, limits=limits, lines=lines, select=select, patch=patch
+        )
+    )
+    if isinstance(result, dict) and result.get("retry"):  # a preload pulled the target in
+        _, result = _in_child(
+            lambda: _mutate_all(
+                target, [], jobs=jobs, limits=limits, lines=lines, select=select, patch=patch
+            )
+        )
+    return result
+
+
+@contextmanager
+def _bytecode_cache() -> Iterator[None]:
+    """Compiled modules (pytest's rewritten test modules too) cached for the run's processes.
+
+    With PYTHONDONTWRITEBYTECODE set (as here), every fresh-import mutant compiled the
+    target's dependents and assertion-rewrote its test modules again: about a third of its
+    CPU. The cache lives in a directory of its own, removed afterwards, and is checked against
+    each source's size and time as usual; the mutated module itself is never cached.
+    """
+    saved = sys.dont_write_bytecode, sys.pycache_prefix
+    with tempfile.TemporaryDirectory(prefix="netkeep-mutate-") as cache:
+        sys.dont_write_bytecode, sys.pycache_prefix = False, cache
+        try:
+            yield
+        finally:
+            sys.dont_write_bytecode, sys.pycache_prefix = saved
+
+
 def run_target(
     target: Target,
     *,
@@ -490,23 +546,8 @@ def run_target(
     pytest run; False runs every mutant the fresh way (to compare the verdicts).
     """
     started, cpu = time.monotonic(), _children_cpu()
-    _, base = _in_child(lambda: _baseline(target))
-    if not isinstance(base, dict) or base["code"] != 0:
-        raise SystemExit(f"{target.path}: its tests fail without any mutant ({target.tests})")
-    limits = limits or (int(base["cpu"] * 2) + 2, max(60, int(base["seconds"] * 20)))
-    preload = independent(target.module, base["loaded"], [tuple(e) for e in base["edges"]])
-    lines = base["lines"]
-    _, result = _in_child(
-        lambda: _mutate_all(
-            target, preload, jobs=jobs, limits=limits, lines=lines, select=select, patch=patch
-        )
-    )
-    if isinstance(result, dict) and result.get("retry"):  # a preload pulled the target in
-        _, result = _in_child(
-            lambda: _mutate_all(
-                target, [], jobs=jobs, limits=limits, lines=lines, select=select, patch=patch
-            )
-        )
+    with _bytecode_cache():
+        result = _run_target(target, jobs=jobs, limits=limits, select=select, patch=patch)
     if not isinstance(result, dict):
         raise SystemExit(f"{target.path}: the mutation run ended without a result")
     return Outcome(
