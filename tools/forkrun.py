@@ -84,6 +84,8 @@ class Patch:
     function: types.FunctionType
     code: types.CodeType
     only: tuple[str, ...] | None
+    cpu: int
+    """CPU seconds the mutant's tests may take (tools.mutate.cpu_budget)."""
 
 
 def patch_for(
@@ -92,6 +94,7 @@ def patch_for(
     change: Scope,
     source: str,
     only: Sequence[str] | None,
+    cpu: int,
 ) -> Patch | None:
     """A Patch for the mutant, or None when its code cannot be swapped in safely."""
     path = str(getattr(module, "__file__", "") or "")
@@ -100,7 +103,7 @@ def patch_for(
         code = mutant_code(source, path, change.qualname)
     if function is None or code is None or code.co_freevars != function.__code__.co_freevars:
         return None
-    return Patch(index, function, code, tuple(only) if only is not None else None)
+    return Patch(index, function, code, tuple(only) if only is not None else None, cpu)
 
 
 class BriefFailures:
@@ -132,14 +135,29 @@ class BriefFailures:
         )
 
 
+class ExitAtSessionEnd:
+    """A pytest plugin for a mutant's throw-away process: exit with the session's status as
+    soon as it ends, before the summary and pytest_unconfigure.
+
+    pytest's unconfigure runs gc.collect() over the whole preloaded heap (SQLAlchemy, FastAPI,
+    Hypothesis …) to surface unraisable exceptions as warnings: a third of a fresh mutant's
+    CPU. Warnings do not change the exit status here (no `error` filter in the pytest
+    configuration), so the verdict is the same.
+    """
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        os._exit(int(exitstatus))
+
+
 @dataclass(slots=True)
 class ForkRunner:
     """A pytest plugin: after collection, one forked child per patch instead of the test loop.
 
     The child swaps the code in, runs the selected items (every item when `only` is None, the
     files of `only` when none of its ids is collected — as tools.mutate does) and exits 1 at
-    the first failed report (setup, call or teardown), 0 when all pass. The CPU-time limit and
-    the wall alarm end a looping mutant (a signal: counted as killed by timeout).
+    the first failed report (setup, call or teardown), 0 when all pass. The patch's CPU-time
+    limit and the wall alarm end a looping mutant (a signal: counted as killed by timeout).
     """
 
     make_patches: Any  # Callable[[], tuple[list[Patch], list[int]]]: run after collection
@@ -175,8 +193,8 @@ class ForkRunner:
             return pid
         code = 3  # pragma: no cover - the child
         try:
-            cpu, wall = self.limits
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+            _, wall = self.limits
+            resource.setrlimit(resource.RLIMIT_CPU, (patch.cpu, patch.cpu + 1))
             signal.alarm(wall)
             patch.function.__code__ = patch.code
             session.config.pluginmanager.register(BriefFailures())

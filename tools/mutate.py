@@ -41,6 +41,7 @@ from typing import Any
 from tools.forkrun import (
     OUTSIDE,
     BriefFailures,
+    ExitAtSessionEnd,
     ForkRunner,
     Patch,
     patch_for,
@@ -210,11 +211,13 @@ def pytest_args(target: Target, only: Sequence[str] | None = None) -> list[str]:
 
 
 class _LineCoverage:
-    """Records, for each line of one file, the ids of the tests that ran it (baseline only)."""
+    """Records, for each line of one file, the ids of the tests that ran it, and each test's
+    CPU seconds under the tracer (baseline only)."""
 
     def __init__(self, path: str) -> None:
         self.path, self.current = path, OUTSIDE
         self.lines: dict[int, set[str]] = {}
+        self.cpu: dict[str, float] = {}
 
     def __call__(self, frame: FrameType, event: str, arg: object) -> TraceFunction | None:
         return self._line if frame.f_code.co_filename == self.path else None
@@ -246,8 +249,9 @@ def _plugins(coverage: _LineCoverage | None, only: Sequence[str] | None) -> list
         @pytest.hookimpl(hookwrapper=True)
         def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
             assert coverage is not None
-            coverage.current = item.nodeid
+            coverage.current, started = item.nodeid, time.process_time()
             yield
+            coverage.cpu[item.nodeid] = time.process_time() - started
             coverage.current = OUTSIDE
 
     class Only:
@@ -317,7 +321,7 @@ def _run_tests(
 
     plugins = _plugins(coverage, only)
     if coverage is None:
-        plugins.append(BriefFailures())
+        plugins += [BriefFailures(), ExitAtSessionEnd()]
         return int(pytest.main(pytest_args(target, only), plugins=plugins))
     sys.settrace(coverage)
     threading.settrace(coverage)
@@ -377,7 +381,19 @@ def _baseline(target: Target) -> dict[str, Any]:
         "loaded": recorder.project_modules(),
         "edges": sorted(recorder.edges),
         "lines": {str(n): sorted(ids) for n, ids in coverage.lines.items()},
+        "test_cpu": coverage.cpu,
     }
+
+
+def cpu_budget(only: Sequence[str] | None, test_cpu: Mapping[str, float], limit: int) -> int:
+    """The CPU seconds a patched mutant may take: twice what its tests took in the (traced)
+    baseline + 2 s, as the module's limit is for a whole run — without that, a mutant that
+    loops burned the whole run's allowance (14 s for rma/domain.py); never above `limit`, and
+    `limit` itself when a test is unknown."""
+    ids = list(test_cpu) if only is None else only
+    if any(i not in test_cpu for i in ids):
+        return limit
+    return min(limit, int(2 * sum(test_cpu[i] for i in ids)) + 2)
 
 
 def _verdict(status: int) -> str:
@@ -394,6 +410,7 @@ def _run_patched(
     jobs: int,
     limits: tuple[int, int],
     lines: Mapping[str, Sequence[str]] | None,
+    test_cpu: Mapping[str, float],
 ) -> dict[str, Any]:
     """In a forked child: collect the tests once, then fork per mutant with its code swapped in.
 
@@ -408,9 +425,10 @@ def _run_patched(
         patches, unpatched = [], []
         for index, mutant in fast.items():
             only = reaching_tests(mutant.line, lines) if lines is not None else None
+            cpu = cpu_budget(only, test_cpu, limits[0])
             patch = None
             if module is not None and mutant.scope is not None:
-                patch = patch_for(index, module, mutant.scope, mutant.source, only)
+                patch = patch_for(index, module, mutant.scope, mutant.source, only, cpu)
             if patch is None:
                 unpatched.append(index)
             else:
@@ -431,6 +449,7 @@ def _mutate_all(
     jobs: int,
     limits: tuple[int, int],
     lines: Mapping[str, Sequence[str]],
+    test_cpu: Mapping[str, float],
     select: bool = False,
     patch: bool = True,
 ) -> object:
@@ -455,7 +474,9 @@ def _mutate_all(
     verdicts: dict[int, str] = {}
     if fast:
         _, answer = _in_child(
-            lambda: _run_patched(target, fast, jobs=jobs, limits=limits, lines=selected)
+            lambda: _run_patched(
+                target, fast, jobs=jobs, limits=limits, lines=selected, test_cpu=test_cpu
+            )
         )
         if isinstance(answer, dict):
             verdicts.update({int(i): _verdict(s) for i, s in answer["statuses"].items()})
@@ -498,13 +519,27 @@ def _run_target(
     lines = base["lines"]
     _, result = _in_child(
         lambda: _mutate_all(
-            target, preload, jobs=jobs, limits=limits, lines=lines, select=select, patch=patch
+            target,
+            preload,
+            jobs=jobs,
+            limits=limits,
+            lines=lines,
+            test_cpu=base["test_cpu"],
+            select=select,
+            patch=patch,
         )
     )
     if isinstance(result, dict) and result.get("retry"):  # a preload pulled the target in
         _, result = _in_child(
             lambda: _mutate_all(
-                target, [], jobs=jobs, limits=limits, lines=lines, select=select, patch=patch
+                target,
+                [],
+                jobs=jobs,
+                limits=limits,
+                lines=lines,
+                test_cpu=base["test_cpu"],
+                select=select,
+                patch=patch,
             )
         )
     return result

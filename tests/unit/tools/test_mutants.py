@@ -13,6 +13,7 @@ from tools.mutate import (
     Target,
     _baseline,
     _in_child,
+    cpu_budget,
     dependents,
     independent,
     load_config,
@@ -361,3 +362,11 @@ def test_a_function_that_runs_at_import_is_never_patched(project):
     outcome = run_target(Target("agex/table.py", ("checks/test_table.py",)), jobs=2, limits=(1, 30))
     # swapping double's code after import would leave TABLE as it was: all four would survive
     assert (outcome.patched, outcome.total, outcome.killed, outcome.survivors) == (0, 8, 8, [])
+
+
+def test_a_patched_mutant_may_take_twice_its_tests_cpu_and_two_seconds():
+    test_cpu = {"t.py::a": 1.2, "t.py::b": 5.0}
+    assert cpu_budget(["t.py::a"], test_cpu, 30) == 4  # 2 x 1.2 + 2, whole seconds
+    assert cpu_budget(None, test_cpu, 30) == 14  # every test: 2 x 6.2 + 2
+    assert cpu_budget(None, test_cpu, 10) == 10  # never above the module's limit
+    assert cpu_budget(["t.py::gone"], test_cpu, 30) == 30  # a test the baseline never ran
