@@ -150,6 +150,38 @@ class ExitAtSessionEnd:
         os._exit(int(exitstatus))
 
 
+class KillersFirst:
+    """A pytest plugin for a fresh mutant: the tests that failed for earlier mutants run first.
+
+    A module-level mutant (a transition table's edge) runs every test until the first failure;
+    the test that caught the previous edge of the same table usually catches the next one, so
+    it goes first. Only the order changes — the same tests are collected and selected, and for
+    independent tests whether one fails does not depend on the order. The child notes its
+    first failed test in `note` for the parent (first_failure).
+    """
+
+    def __init__(self, order: Sequence[str], note: str, index: int) -> None:
+        self.rank = {test: n for n, test in enumerate(order)}
+        self.note, self.index, self.noted = note, index, False
+
+    @pytest.hookimpl(trylast=True)  # after the deselection of --select
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        items.sort(key=lambda item: self.rank.get(item.nodeid, len(self.rank)))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed and not self.noted:
+            self.noted = True
+            with open(self.note, "w", encoding="utf-8") as out:
+                out.write(report.nodeid)
+
+    def first_failure(self) -> str | None:
+        try:
+            with open(self.note, encoding="utf-8") as given:
+                return given.read() or None
+        except FileNotFoundError:
+            return None
+
+
 @dataclass(slots=True)
 class ForkRunner:
     """A pytest plugin: after collection, one forked child per patch instead of the test loop.

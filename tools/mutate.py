@@ -43,6 +43,7 @@ from tools.forkrun import (
     BriefFailures,
     ExitAtSessionEnd,
     ForkRunner,
+    KillersFirst,
     Patch,
     patch_for,
     runs_only_inside_tests,
@@ -301,6 +302,7 @@ def _run_tests(
     *,
     only: Sequence[str] | None = None,
     coverage: _LineCoverage | None = None,
+    killers: KillersFirst | None = None,
 ) -> int:
     """In a forked child: install the mutant, run the tests quietly, return pytest's code.
 
@@ -321,7 +323,7 @@ def _run_tests(
 
     plugins = _plugins(coverage, only)
     if coverage is None:
-        plugins += [BriefFailures(), ExitAtSessionEnd()]
+        plugins += [BriefFailures(), ExitAtSessionEnd(), *([killers] if killers else [])]
         return int(pytest.main(pytest_args(target, only), plugins=plugins))
     sys.settrace(coverage)
     threading.settrace(coverage)
@@ -353,12 +355,18 @@ def _in_child(work: Callable[[], object]) -> tuple[int, object]:
     return status, json.loads(text) if text else None
 
 
-def _spawn(target: Target, source: str, limits: tuple[int, int], only: Sequence[str] | None) -> int:
+def _spawn(
+    target: Target,
+    source: str,
+    limits: tuple[int, int],
+    only: Sequence[str] | None,
+    killers: KillersFirst | None = None,
+) -> int:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         code = 3
         try:
-            code = _run_tests(target, source, limits, only=only)
+            code = _run_tests(target, source, limits, only=only, killers=killers)
         finally:
             os._exit(code)
     return pid
@@ -482,14 +490,21 @@ def _mutate_all(
             verdicts.update({int(i): _verdict(s) for i, s in answer["statuses"].items()})
     patched = len(verdicts)
     pending = [(i, m) for i, m in enumerate(every) if i not in verdicts]
-    running: dict[int, int] = {}
-    while pending or running:
-        while pending and len(running) < jobs:
-            index, mutant = pending.pop(0)
-            only = reaching_tests(mutant.line, lines) if select else None
-            running[_spawn(target, mutant.source, limits, only)] = index
-        pid, status = os.wait()
-        verdicts[running.pop(pid)] = _verdict(status)
+    running: dict[int, KillersFirst] = {}
+    order: list[str] = []  # the tests that failed for earlier mutants, the latest first
+    with tempfile.TemporaryDirectory(prefix="netkeep-killers-") as notes:
+        while pending or running:
+            while pending and len(running) < jobs:
+                index, mutant = pending.pop(0)
+                only = reaching_tests(mutant.line, lines) if select else None
+                killers = KillersFirst(order, str(Path(notes) / str(index)), index)
+                running[_spawn(target, mutant.source, limits, only, killers)] = killers
+            pid, status = os.wait()
+            killers = running.pop(pid)
+            verdicts[killers.index] = _verdict(status)
+            failed = killers.first_failure()
+            if failed is not None:
+                order[:] = [failed, *(t for t in order if t != failed)]
     timeouts = sum(1 for v in verdicts.values() if v == "timeout")
     survivors = [
         (every[i].line, every[i].description) for i in sorted(verdicts) if verdicts[i] == "survived"

@@ -370,3 +370,18 @@ def test_a_patched_mutant_may_take_twice_its_tests_cpu_and_two_seconds():
     assert cpu_budget(None, test_cpu, 30) == 14  # every test: 2 x 6.2 + 2
     assert cpu_budget(None, test_cpu, 10) == 10  # never above the module's limit
     assert cpu_budget(["t.py::gone"], test_cpu, 30) == 30  # a test the baseline never ran
+
+
+def test_tests_that_caught_earlier_mutants_run_first_and_the_first_failure_is_noted(tmp_path):
+    from types import SimpleNamespace
+
+    from tools.forkrun import KillersFirst
+
+    killers = KillersFirst(["t::c", "t::a"], str(tmp_path / "note"), 7)
+    items = [SimpleNamespace(nodeid=n) for n in ("t::a", "t::b", "t::c", "t::d")]
+    killers.pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+    assert [i.nodeid for i in items] == ["t::c", "t::a", "t::b", "t::d"]  # the rest keep order
+    assert killers.first_failure() is None
+    for nodeid, failed in (("t::c", False), ("t::a", True), ("t::b", True)):
+        killers.pytest_runtest_logreport(SimpleNamespace(nodeid=nodeid, failed=failed))  # type: ignore[arg-type]
+    assert killers.first_failure() == "t::a"
