@@ -233,6 +233,7 @@ def test_a_run_counts_killed_survived_and_looping_mutants(project):
 def test_select_runs_a_mutant_against_only_the_tests_reaching_its_line(project):
     target = Target("agex/rules.py", ("checks/test_strong.py",))
     _, base = _in_child(lambda: _baseline(target))
+    assert isinstance(base, dict)
     lines = base["lines"]
     spin, edges = "checks/test_strong.py::test_spin", "checks/test_strong.py::test_edges"
     assert reaching_tests(8, lines) == [edges]  # inside is_adult
