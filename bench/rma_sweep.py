@@ -3,10 +3,18 @@
     .venv/bin/python bench/rma_sweep.py                # PostgreSQL, 1,000,000 RMAs, 1% overdue
     .venv/bin/python bench/rma_sweep.py --rows 100000  # smaller
     .venv/bin/python bench/rma_sweep.py --db sqlite    # the same rows in a SQLite file
+    .venv/bin/python bench/rma_sweep.py --runs 3       # PostgreSQL: 3 first sweeps, one load
 
 On PostgreSQL rows are bulk-loaded with COPY into a dedicated schema of database `test`
 (127.0.0.1:5432, user postgres); on SQLite into a file in a temporary directory. Either is
 dropped afterwards unless --keep is given.
+
+With --runs N (PostgreSQL) the rows are loaded once into a database of their own,
+`bench_rma_<rows>`, and every run sweeps a fresh copy of it (CREATE DATABASE ... TEMPLATE,
+file copy, then the migrations to head and ANALYZE as after a load): N first sweeps of the same
+rows for the price of one load. --reuse keeps that loaded database for the next invocation (and
+uses it when it exists): the loaded rows do not depend on the code, and a newer migration is
+applied to each copy before it is swept.
 """
 
 from __future__ import annotations
@@ -145,10 +153,10 @@ RMA_COLUMNS = (
 CHARGE_COLUMNS = "rma_id, model, net_yen, tax_yen, total_yen, issued_at"
 
 
-def load_postgres(schema: str, rows: int, overdue_share: float) -> int:
+def load_postgres(schema: str, rows: int, overdue_share: float, dsn: str = DSN) -> int:
     """COPY `rows` devices and RMAs (and charges for the already charged); returns overdue count."""
     devices, rmas, charges, overdue_n = generate(rows, overdue_share)
-    with psycopg.connect(DSN, options=f"-csearch_path={schema}") as conn:
+    with psycopg.connect(dsn, options=f"-csearch_path={schema}") as conn:
         with conn.cursor() as cur:
             for table, columns, data in (
                 ("device", DEVICE_COLUMNS, devices),
@@ -278,6 +286,137 @@ class Breakdown:
             print(line + (f" {cpu:9.2f} {queued:12.2f}" if server else ""))
 
 
+def run_sweep(engine: Any) -> Any:
+    with Session(engine, expire_on_commit=False) as session:
+        report = sweep(session=session, actor=BENCH, now=NOW)
+        session.commit()
+    return report
+
+
+def measure_sweep(engine: Any, overdue_n: int, server: bool) -> float:
+    """The first sweep (timed, with its breakdown) and a repeated one; the first's seconds."""
+    breakdown = Breakdown(engine)
+    breakdown.on = True
+    start = time.perf_counter()
+    first = run_sweep(engine)
+    took = time.perf_counter() - start
+    breakdown.on = False
+    print(f"  {'sweep, first run':<44} {took:8.3f} s")
+    breakdown.print(server=server)
+    print(
+        f"    overdue {len(first.overdue):,}, charged {len(first.charged):,} "
+        f"(expected {overdue_n:,}), billed ¥{first.total_yen:,}"
+    )
+    second = timed("sweep, repeated run", lambda: run_sweep(engine))
+    print(f"    overdue {len(second.overdue)}, charged {len(second.charged)} (must be 0, 0)")
+    assert len(first.charged) == overdue_n and not second.charged and not second.overdue
+    return took
+
+
+def measure_views(engine: Any) -> None:
+    with Session(engine) as session:
+        counts = timed("view: open by state", lambda: views.open_by_state(session=session))
+        print(f"    {counts}")
+        week = timed(
+            "view: due this week (Tokyo)", lambda: views.due_this_week(session=session, now=NOW)
+        )
+        print(f"    {len(week):,} rows")
+        late = timed("view: overdue (first 1,000)", lambda: views.overdue(session=session, now=NOW))
+        print(f"    {len(late):,} rows")
+        month = timed(
+            "view: charges issued this month",
+            lambda: views.charges_in_month(session=session, now=NOW, limit=20_000),
+        )
+        print(f"    {len(month):,} rows")
+        page = timed(
+            "list: status=exception page 1 + count",
+            lambda: views.list_rmas(session=session, status=RmaStatus.EXCEPTION, limit=100),
+        )
+        print(f"    total {page.total:,}")
+        exported = timed(
+            "CSV export of charged RMAs",
+            lambda: sum(
+                1 for _ in views.export_rows(session=session, status=RmaStatus.CHARGED, chunk=5000)
+            ),
+        )
+        print(f"    {exported - 1:,} rows")
+
+
+def load_into(url: str, load: Callable[[], int], label: str, trace: bool) -> tuple[Any, int]:
+    """Migrate the empty database at `url`, seed the catalogue, load the rows: (engine, overdue)."""
+    timed("migrate", lambda: migrate.upgrade(url))
+    engine = make_engine(url)
+    if trace:
+        trace_slow_statements(engine)
+    with Session(engine) as session:
+        seed_catalogue(session=session, actor=BENCH)
+        session.commit()
+    return engine, timed(label, load)
+
+
+def pg_database_url(database: str) -> str:
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
+
+
+def runs_from_template(args: argparse.Namespace) -> None:
+    """Load once into database bench_rma_<rows>, then sweep a fresh copy of it per run."""
+    template = f"bench_rma_{args.rows}"
+    copy = f"{template}_run"
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (template,)
+        ).fetchone()
+        if exists and not args.reuse:
+            conn.execute(f'DROP DATABASE "{template}"')
+        if not exists or not args.reuse:
+            conn.execute(f'CREATE DATABASE "{template}" TEMPLATE template0')
+            exists = None
+    overdue_n = int(args.rows * args.overdue)
+    if exists:
+        print(
+            f"PostgreSQL database {template} reused: {args.rows:,} RMAs, {args.overdue:.1%} overdue"
+        )
+    else:
+        print(f"PostgreSQL database {template}: {args.rows:,} RMAs, {args.overdue:.1%} overdue")
+        dsn = DSN.rsplit("/", 1)[0] + f"/{template}"
+        engine, overdue_n = load_into(
+            pg_database_url(template),
+            lambda: load_postgres("public", args.rows, args.overdue, dsn=dsn),
+            "COPY devices, RMAs, charges + ANALYZE",
+            args.trace,
+        )
+        engine.dispose()
+    seconds: list[float] = []
+    url, copy_dsn = pg_database_url(copy), DSN.rsplit("/", 1)[0] + f"/{copy}"
+    try:
+        for run in range(1, args.runs + 1):
+            with psycopg.connect(DSN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{copy}"')
+                timed(
+                    f"run {run}: copy of {template}",
+                    lambda: conn.execute(
+                        f'CREATE DATABASE "{copy}" TEMPLATE "{template}" STRATEGY FILE_COPY'
+                    ),
+                )
+            timed(f"run {run}: migrate to head", lambda: migrate.upgrade(url))
+            with psycopg.connect(copy_dsn, autocommit=True) as conn:
+                timed(f"run {run}: ANALYZE", lambda: conn.execute("ANALYZE"))
+            engine = make_engine(url)
+            if args.trace:
+                trace_slow_statements(engine)
+            print(f"  run {run}, load average {os.getloadavg()[0]:.2f}")
+            seconds.append(measure_sweep(engine, overdue_n, server=True))
+            if run == args.runs:
+                measure_views(engine)
+            engine.dispose()
+        print(f"first sweeps: {', '.join(f'{s:.2f}' for s in seconds)} s")
+    finally:
+        with psycopg.connect(DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{copy}"')
+            if not args.reuse:
+                conn.execute(f'DROP DATABASE IF EXISTS "{template}"')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -285,7 +424,14 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--trace", action="store_true", help="print statements over 50 ms")
+    parser.add_argument("--runs", type=int, default=0, help="PostgreSQL: N first sweeps, 1 load")
+    parser.add_argument("--reuse", action="store_true", help="with --runs: keep the loaded rows")
     args = parser.parse_args()
+    if args.runs:
+        if args.db != "postgresql":
+            parser.error("--runs needs PostgreSQL")
+        runs_from_template(args)
+        return
     schema = f"bench_rma_{args.rows}"
     scratch = Path(tempfile.mkdtemp(prefix="netkeep-bench-"))
     if args.db == "sqlite":
@@ -299,73 +445,22 @@ def main() -> None:
         url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
         print(f"PostgreSQL schema {schema}: {args.rows:,} RMAs, {args.overdue:.1%} overdue")
     try:
-        timed("migrate", lambda: migrate.upgrade(url))
-        engine = make_engine(url)
-        if args.trace:
-            trace_slow_statements(engine)
-        breakdown = Breakdown(engine)
-        with Session(engine) as session:
-            seed_catalogue(session=session, actor=BENCH)
-            session.commit()
         if args.db == "sqlite":
-            overdue_n = timed(
-                "INSERT devices, RMAs, charges + ANALYZE",
+            engine, overdue_n = load_into(
+                url,
                 lambda: load_sqlite(db_file, args.rows, args.overdue),
+                "INSERT devices, RMAs, charges + ANALYZE",
+                args.trace,
             )
         else:
-            overdue_n = timed(
-                "COPY devices, RMAs, charges + ANALYZE",
+            engine, overdue_n = load_into(
+                url,
                 lambda: load_postgres(schema, args.rows, args.overdue),
+                "COPY devices, RMAs, charges + ANALYZE",
+                args.trace,
             )
-
-        def run_sweep() -> Any:
-            with Session(engine, expire_on_commit=False) as session:
-                report = sweep(session=session, actor=BENCH, now=NOW)
-                session.commit()
-            return report
-
-        breakdown.on = True
-        first = timed("sweep, first run", run_sweep)
-        breakdown.on = False
-        breakdown.print(server=args.db == "postgresql")
-        print(
-            f"    overdue {len(first.overdue):,}, charged {len(first.charged):,} "
-            f"(expected {overdue_n:,}), billed ¥{first.total_yen:,}"
-        )
-        second = timed("sweep, repeated run", run_sweep)
-        print(f"    overdue {len(second.overdue)}, charged {len(second.charged)} (must be 0, 0)")
-        assert len(first.charged) == overdue_n and not second.charged and not second.overdue
-        with Session(engine) as session:
-            counts = timed("view: open by state", lambda: views.open_by_state(session=session))
-            print(f"    {counts}")
-            week = timed(
-                "view: due this week (Tokyo)", lambda: views.due_this_week(session=session, now=NOW)
-            )
-            print(f"    {len(week):,} rows")
-            late = timed(
-                "view: overdue (first 1,000)", lambda: views.overdue(session=session, now=NOW)
-            )
-            print(f"    {len(late):,} rows")
-            month = timed(
-                "view: charges issued this month",
-                lambda: views.charges_in_month(session=session, now=NOW, limit=20_000),
-            )
-            print(f"    {len(month):,} rows")
-            page = timed(
-                "list: status=exception page 1 + count",
-                lambda: views.list_rmas(session=session, status=RmaStatus.EXCEPTION, limit=100),
-            )
-            print(f"    total {page.total:,}")
-            exported = timed(
-                "CSV export of charged RMAs",
-                lambda: sum(
-                    1
-                    for _ in views.export_rows(
-                        session=session, status=RmaStatus.CHARGED, chunk=5000
-                    )
-                ),
-            )
-            print(f"    {exported - 1:,} rows")
+        measure_sweep(engine, overdue_n, server=args.db == "postgresql")
+        measure_views(engine)
         engine.dispose()
     finally:
         if args.keep:

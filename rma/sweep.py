@@ -10,7 +10,14 @@ whose day passed is settled (`missed`, or `cancelled` once charged) by `send_due
 by the rules of `rma.domain.reminder_outcome`.
 
 Cost: the audit statement reads each RMA with its device once and serialises the fields no move
-changes once per RMA, not once per snapshot (four snapshots for an RMA, four for its device).
+changes once per RMA, not once per snapshot (four snapshots for an RMA, four for its device); on
+PostgreSQL as joined text with to_json for free text only (json_build_object costs twice as much
+per member). The rest is index upkeep and WAL: status is indexed on both tables (the board's
+`ix_rma_status_due_date_id`, the partial `ix_rma_awaiting_return`'s predicate, `ix_device_status`,
+`ix_device_customer_status`), so no update is HOT and each moved RMA and device gets a new entry
+in every index but the partial one; at 1,000,000 RMAs a 10,000-RMA sweep writes ~325 MB of WAL,
+mostly first-touch page images of the rows and index leaves it changes
+(bench/rma_sweep.py --runs 3 for the figures).
 Id lists are INTEGER arrays like the id columns: PostgreSQL hashes a same-type `= ANY(array)`,
 and searches a BIGINT one linearly per row. Batches of a few thousand keep the RMA, device and
 index pages a batch touches in shared buffers from one statement to the next (at 1,000,000
@@ -299,10 +306,31 @@ class _Sql:
         """(column, expression) of each run of unchanging fields of the `rma` or `device` row."""
         fields, kinds, varying = self._shape(prefix)
         runs = [seg for seg in self._segments(fields, varying) if isinstance(seg, list)]
+        if self.pg:  # joined text: json_build_object costs twice as much per member
+            return [
+                (
+                    f"{prefix}_{i}",
+                    " || ', ' || ".join(self._pg_member(kinds, alias, n) for n in run),
+                )
+                for i, run in enumerate(runs)
+            ]
         return [
             (f"{prefix}_{i}", self.members([(n, self._value(kinds, alias, n)) for n in run]))
             for i, run in enumerate(runs)
         ]
+
+    def _pg_member(self, kinds: dict[str, str], alias: str, name: str) -> str:
+        """`"name": value` of one column as JSON text (PostgreSQL). Only free text needs
+        escaping (to_json); a flag, a day or an instant is written as it is, null as null."""
+        kind = kinds.get(name)
+        expr = f"{alias}.{name}"
+        if kind == "flag":
+            value = f"CASE WHEN {expr} THEN 'true' WHEN NOT {expr} THEN 'false' ELSE 'null' END"
+        elif kind in ("instant", "day"):  # digits, dashes, colons, T, + and a dot: no escaping
+            value = f"COALESCE('\"' || {self._value(kinds, alias, name)} || '\"', 'null')"
+        else:
+            value = f"COALESCE(CAST(to_json({expr}) AS TEXT), 'null')"
+        return f"'{json.dumps(name)}: ' || {value}"
 
     def _shape(self, prefix: str) -> tuple[tuple[str, ...], dict[str, str], set[str]]:
         if prefix == "rma":

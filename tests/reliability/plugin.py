@@ -34,6 +34,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "crash": (
         "tests/service/test_rollout_kill_resume.py",
         "tests/reliability/test_crash.py",
+    "tests/reliability/test_shared_rollouts.py",  # four workers: bench/shared_budget.py --rollouts
         "tests/reliability/test_apply_recovery.py",
     ),
     "concurrency": (
@@ -41,6 +42,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "tests/api/test_rma_sweep_concurrency.py",
         "tests/reliability/test_concurrency.py",
         "tests/reliability/test_resume_race.py",
+        "tests/reliability/test_shared_rollouts.py",
     ),
     "fuzz": ("tests/reliability/test_schemathesis.py",),
     "roles": (
@@ -115,10 +117,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             config.hook.pytest_deselected(items=slow)
             items[:] = [item for item in items if item not in slow]
     for item in items:
-        own = item.nodeid.startswith(OWN)
-        if mode(config) == "short" and not own:
+        is_own = item.nodeid.startswith(OWN)
+        if mode(config) == "short" and not is_own:
             continue  # the reused tests ran in `make test`'s pytest just before
-        if own or section_of(item.nodeid) is not None:
+        if is_own or section_of(item.nodeid) is not None:
             item.add_marker(pytest.mark.reliability)
 
 
