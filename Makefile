@@ -57,7 +57,8 @@ mutation: $(STAMP)
 	$(VENV)/bin/python -m tools.mutate --show-survivors
 
 # The CI-sized run inside `make test`: fails when a module's kill rate drops below its threshold;
-# --select runs each mutant against only the tests that reach its line (same verdicts, less CPU).
+# --select runs each mutant against only the tests that reach its line (same verdicts, less CPU);
+# a function-body mutant is patched into a process that collected once (tools/forkrun.py).
 mutation-ci: $(STAMP)
 	$(VENV)/bin/python -m tools.mutate --ci --select
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -52,14 +56,41 @@ def session_factory(request: Request) -> SessionFactory:
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+class _RequestTransactions:
+    """The sessions a request opened (with the bind each had before `begin_write`)."""
+
+    __slots__ = ("sessions",)
+
+    def __init__(self) -> None:
+        self.sessions: list[tuple[Session, Any]] = []
+
+    def end(self) -> None:
+        """Commit each session now; later reads (a lazy load) are readers' again (SQLite)."""
+        for session, reader in self.sessions:
+            session.commit()
+            session.bind = reader
+
+
+_TRANSACTIONS: ContextVar[_RequestTransactions | None] = ContextVar(
+    "netkeep_request_transactions", default=None
+)
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request, committed when the route returns without error.
 
     A request that may write opens its transaction as a writer (`BEGIN IMMEDIATE` on SQLite), so
     concurrent writers queue for the lock instead of failing when they upgrade a read.
+
+    On a `SessionRoute` (every router of the app) the commit happens on the route's own thread
+    as soon as its function returns, before FastAPI validates the answer: see `SessionRoute`.
+    The commit here is then a no-op; an error still rolls everything back.
     """
     with session_factory(request)() as session:
         try:
+            transactions = _TRANSACTIONS.get()
+            if transactions is not None:
+                transactions.sessions.append((session, session.bind))
             if request.method not in SAFE_METHODS:
                 begin_write(session)
             yield session
@@ -69,17 +100,59 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
-def committed(session: Session) -> Session:
-    """Commit a route's change now, before its answer is built (then returns the session).
+def _commits_on_return(endpoint: Callable[..., T]) -> Callable[..., T]:
+    """`endpoint`, committing the request's sessions on its thread once it returned.
 
-    FastAPI validates a plain (`def`) route's answer on a thread of the pool *before* the session
-    dependency commits; a route whose transaction holds a row lock that many racing requests
-    wait for (fifty NOC clicks on "approve") would then wait for a free thread while every thread
-    waits for its lock, until the lock wait gives up (503). Committing in the route ends the
-    lock first; the dependency's commit is then a no-op.
+    Only a plain function: an `async def` route's answer is validated on the event loop (no
+    thread to wait for), and a generator streams after the dependencies' exit anyway.
     """
-    session.commit()
-    return session
+    plain = (
+        inspect.isfunction(endpoint)
+        and not inspect.iscoroutinefunction(endpoint)
+        and not inspect.isgeneratorfunction(endpoint)
+        and not inspect.isasyncgenfunction(endpoint)
+    )
+    if not plain:
+        return endpoint
+
+    @functools.wraps(endpoint)
+    def committing(*args: Any, **kwargs: Any) -> T:
+        answer = endpoint(*args, **kwargs)
+        transactions = _TRANSACTIONS.get()
+        if transactions is not None:
+            transactions.end()
+        return answer
+
+    return committing
+
+
+class SessionRoute(APIRoute):
+    """A route whose request's transaction ends when its function returns, before its answer.
+
+    FastAPI runs a plain (`def`) route on a thread of the pool, then validates its answer on
+    another one, and only then exits the function-scoped session dependency (which used to
+    commit). A route holding a row lock that many racing requests wait for (fifty NOC clicks
+    on "approve", racing receipts of one RMA) then waited for a free thread while every thread
+    waited for its lock, until the lock wait gave up (503). Here the route's function commits
+    on its own thread as it returns (an error raised by it rolls back as before: nothing is
+    committed and the dependency rolls back), so the answer is built with no lock held. The
+    app's sessions keep their objects loaded across the commit (`expire_on_commit=False`).
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _commits_on_return(endpoint), **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            token = _TRANSACTIONS.set(_RequestTransactions())
+            try:
+                return await handler(request)
+            finally:
+                _TRANSACTIONS.reset(token)
+
+        return handle
 
 
 def get_dashboard(request: Request) -> MerakiDashboard:

@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from api.deps import Customer, RenderGateDep, SessionDep, SettingsDep
+from api.deps import Customer, RenderGateDep, SessionDep, SessionRoute, SettingsDep
 from api.pages import CustomerLister, PageOut, page_out
 from api.params import Id, Limit, Offset, RmaRef, SurveyRef, VersionNumber
 from api.portal_schemas import (
@@ -36,7 +36,7 @@ from rma import customer_views as rma_customer
 from survey import customer as survey_customer
 from vpn import customer_reports
 
-router = APIRouter(prefix="/portal", tags=["portal"])
+router = APIRouter(prefix="/portal", tags=["portal"], route_class=SessionRoute)
 Row = TypeVar("Row")
 Out = TypeVar("Out", bound=BaseModel)
 

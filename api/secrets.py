@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field, SecretStr
 
-from api.deps import SessionDep, SettingsDep, guard
+from api.deps import SessionDep, SessionRoute, SettingsDep, guard
 from api.pages import PageOut, list_page
 from api.params import Limit, Offset
 from core import secret_store
@@ -18,7 +18,7 @@ from core.models import NamedSecret
 from core.policy import Operation
 from core.timeutil import utcnow
 
-router = APIRouter(prefix="/secrets", tags=["secrets"])
+router = APIRouter(prefix="/secrets", tags=["secrets"], route_class=SessionRoute)
 Keeper = Annotated[Actor, Depends(guard(Operation.SECRET_MANAGE))]
 
 

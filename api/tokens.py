@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from api.deps import SessionDep, guard
+from api.deps import SessionDep, SessionRoute, guard
 from api.pages import PageOut, list_page
 from api.params import Limit, Offset
 from core import auth
@@ -17,7 +17,7 @@ from core.auth import TokenRole
 from core.policy import Operation
 from core.timeutil import utcnow
 
-router = APIRouter(tags=["tokens"])
+router = APIRouter(tags=["tokens"], route_class=SessionRoute)
 Admin = Annotated[Actor, Depends(guard(Operation.TOKEN_MANAGE))]
 
 

@@ -33,7 +33,7 @@ from core import migrate
 from core.settings import Settings
 from dashboard.provisioning import MerakiProvisioning
 from dashboard.session import build_sdk
-from provisioning.models import ProvisioningJob
+from provisioning.models import JobStep, ProvisioningJob
 from provisioning.service import ProvisioningOptions, plan_sheet
 from provisioning.sheet_io import dump_yaml
 from provisioning.sheet_model import Sheet
@@ -77,6 +77,25 @@ def rollouts(db_url: str, names: list[str]) -> set[str]:
         found = {j.rollout for j in session.exec(stmt) if j.rollout}
     engine.dispose()
     return found
+
+
+def journal_state(db_url: str, names: list[str]) -> list[str]:
+    """Every job of these networks with its steps not done: what a failed resume left behind."""
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        stmt = select(ProvisioningJob).where(col(ProvisioningJob.network_name).in_(names))
+        lines = []
+        for job in session.exec(stmt):
+            steps = session.exec(
+                select(JobStep).where(JobStep.job_id == job.id).order_by(col(JobStep.number))
+            )
+            open_steps = [f"{s.number}:{s.action}={s.status}" for s in steps if s.status != "done"]
+            lines.append(
+                f"job {job.id} {job.network_name} rollout={job.rollout} network={job.network_id}"
+                f" {job.status} error={job.error!r} steps not done={open_steps[:6]}"
+            )
+    engine.dispose()
+    return lines
 
 
 def converged(
@@ -129,17 +148,25 @@ def one_point(
     sheets, paths = write_sheets(sub, tag, args.sheets)
     at = run_killed(paths, env, root, n)
     found = rollouts(db_url, [s.site.name for s in sheets])
+    journalled = bool(found)  # before the pop below empties it
     command = [NETKEEP, "apply", *paths, "--yes", "--json"]
     if found:
         command += ["--rollout", found.pop()]
     resumed = subprocess.run(command, env=env, capture_output=True, text=True)
     if os.environ.get("NETKEEP_KILL_DEBUG"):
         print(resumed.stdout[-3000:], resumed.stderr[-3000:])
-    after = rollouts(db_url, [s.site.name for s in sheets])
+    names = [s.site.name for s in sheets]
+    after = rollouts(db_url, names)
     if resumed.returncode != 0 or len(after) != 1:
-        return {"ok": False, "at": at, "why": f"exit {resumed.returncode}: {resumed.stderr[-300:]}"}
+        why = (
+            f"exit {resumed.returncode} of {' '.join(command[1:2] + command[-3:])}"
+            f"\n--- stdout (tail):\n{resumed.stdout[-3000:]}"
+            f"\n--- stderr (tail):\n{resumed.stderr[-3000:]}"
+            f"\n--- journal:\n" + "\n".join(journal_state(db_url, names))
+        )
+        return {"ok": False, "at": at, "why": why, "journalled": journalled}
     ok, why = converged(db_url, after.pop(), sheets, base, org, folder / "var")
-    return {"ok": ok, "at": at, "why": why, "journalled": bool(found)}
+    return {"ok": ok, "at": at, "why": why, "journalled": journalled}
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from sqlmodel import Session
 
-from api.deps import Reader, SessionDep, SettingsDep, committed, guard
+from api.deps import Reader, SessionDep, SessionRoute, SettingsDep, guard
 from api.pages import PageOut, list_page
 from api.params import Limit, Offset
 from api.uploads import read_upload
@@ -47,8 +47,10 @@ from netdevices.ports import DeviceTarget
 from provisioning.router import ProvisioningDep
 from provisioning.service import ProvisioningOptions
 
-router = APIRouter(prefix="/change-requests", tags=["change requests"])
-site_check_router = APIRouter(prefix="/site-checks", tags=["change requests"])
+router = APIRouter(prefix="/change-requests", tags=["change requests"], route_class=SessionRoute)
+site_check_router = APIRouter(
+    prefix="/site-checks", tags=["change requests"], route_class=SessionRoute
+)
 
 Submitter = Annotated[Actor, Depends(guard(Operation.CHANGE_SUBMIT))]
 Approver = Annotated[Actor, Depends(guard(Operation.CHANGE_APPROVE))]
@@ -246,7 +248,6 @@ def approve(
     req = service.approve_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), note=body.note
     )
-    committed(session)  # the row lock ends before the answer waits for a thread
     return ChangeRequestOut.of(req)
 
 
@@ -257,7 +258,6 @@ def reject(
     req = service.reject_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
     )
-    committed(session)  # the row lock ends before the answer waits for a thread
     return ChangeRequestOut.of(req)
 
 
@@ -268,7 +268,6 @@ def cancel(
     req = service.cancel_request(
         session=session, actor=actor, request_id=request_id, now=utcnow(), reason=body.reason
     )
-    committed(session)  # the row lock ends before the answer waits for a thread
     return ChangeRequestOut.of(req)
 
 

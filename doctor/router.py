@@ -7,14 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import DashboardDep, SessionDep, SettingsDep, guard
+from api.deps import DashboardDep, SessionDep, SessionRoute, SettingsDep, guard
 from core.audit import Actor
 from core.policy import Operation
 from core.timeutil import utcnow
 from doctor import service
 from doctor.schemas import DoctorOut
 
-router = APIRouter(tags=["doctor"])
+router = APIRouter(tags=["doctor"], route_class=SessionRoute)
 Checker = Annotated[Actor, Depends(guard(Operation.DOCTOR))]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from api.deps import Reader, SessionDep, SettingsDep, guard
+from api.deps import Reader, SessionDep, SessionRoute, SettingsDep, guard
 from api.pages import ItemsOut, PageOut, items_out, list_page
 from api.params import Limit, Offset, numbered
 from core.audit import Actor
@@ -28,7 +28,7 @@ from helpdesk.schemas import (
     SweepOut,
 )
 
-router = APIRouter(prefix="/incidents", tags=["helpdesk"])
+router = APIRouter(prefix="/incidents", tags=["helpdesk"], route_class=SessionRoute)
 
 Desk = Annotated[Actor, Depends(guard(Operation.INCIDENT_HANDLE))]
 IncidentRef = Annotated[int, Depends(numbered("INC", "incident_id", "incident"))]

@@ -12,6 +12,7 @@ from api.deps import (
     DashboardDep,
     Reader,
     SessionDep,
+    SessionRoute,
     SettingsDep,
     authorize,
     bearer_token,
@@ -55,8 +56,8 @@ from inventory.schemas import (
     StatusChange,
 )
 
-router = APIRouter(tags=["inventory"])
-contracts_router = APIRouter(tags=["contracts"])
+router = APIRouter(tags=["inventory"], route_class=SessionRoute)
+contracts_router = APIRouter(tags=["contracts"], route_class=SessionRoute)
 
 Editor = Annotated[Actor, Depends(guard(Operation.DEVICE_EDIT))]
 Mover = Annotated[Actor, Depends(guard(Operation.DEVICE_STATUS))]

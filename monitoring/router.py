@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from api.deps import Reader, SessionDep, SettingsDep, guard, session_factory
+from api.deps import Reader, SessionDep, SessionRoute, SettingsDep, guard, session_factory
 from api.pages import PageOut, page_out
 from api.params import Id, Limit, Offset
 from core.audit import SYSTEM, Actor
@@ -33,8 +33,8 @@ from monitoring.schemas import (
     RmaFromOutageIn,
 )
 
-webhook_router = APIRouter(tags=["monitoring"])
-router = APIRouter(tags=["monitoring"])
+webhook_router = APIRouter(tags=["monitoring"], route_class=SessionRoute)
+router = APIRouter(tags=["monitoring"], route_class=SessionRoute)
 Noc = Annotated[Actor, Depends(guard(Operation.MONITOR))]
 ContactKeeper = Annotated[Actor, Depends(guard(Operation.NOTICE_CONTACTS))]
 

@@ -215,11 +215,14 @@ def run_job(
     sleep: Callable[[float], None] = time.sleep,
     full_verify: bool = False,
     timings: BatchTimings | None = None,
+    before_done: Callable[[ProvisioningJob], None] | None = None,
 ) -> ProvisioningJob:
     """Run (or resume) a job's unfinished steps; finished steps are never sent again.
 
     The run is claimed first (`claim_jobs`): a second run of the job while this one lives is
     a Conflict; a job found done once claimed (the run before finished it) is returned as is.
+    `before_done` sees the job's outcome before it is committed (the secrets' record: a crash
+    between the two then leaves the job to its resume, not done with its secrets unrecorded).
     """
     with claim_jobs(session=session, job_ids=[job_id], what=f"job {job_id}"):
         if _fresh_job(session, job_id).status == JobStatus.DONE:
@@ -228,7 +231,7 @@ def run_job(
             session=session, dashboard=dashboard, job_id=job_id, secrets=secrets,
             secret_key=secret_key, actor=actor, clock=clock, poll_seconds=poll_seconds,
             hooks=hooks, progress=progress, sleep=sleep, full_verify=full_verify,
-            timings=timings,
+            timings=timings, before_done=before_done,
         )  # fmt: skip
 
 
@@ -247,6 +250,7 @@ def _run_claimed_job(
     sleep: Callable[[float], None],
     full_verify: bool,
     timings: BatchTimings | None,
+    before_done: Callable[[ProvisioningJob], None] | None = None,
 ) -> ProvisioningJob:
     runner = runner_for(
         session=session,
@@ -266,7 +270,12 @@ def _run_claimed_job(
     runner.run_pending(progress)
     if progress:
         progress(len(runner.steps), len(runner.steps), "done")
-    return runner.finish(actor)
+    if before_done is None:
+        return runner.finish(actor)
+    job = runner.finish(actor, commit=False)
+    before_done(job)
+    session.commit()
+    return job
 
 
 __all__ = [

@@ -139,9 +139,11 @@ def run_organization(
     for runner in runners:
         mine = held.get(runner.job.id, []) if runner.job.id is not None else None
         runner.finish(context.actor, shared=shared, commit=False, held=mine)
+    # The secrets' record before the outcomes: a crash between the two leaves the jobs not
+    # done, so the resume finishes and records them again; the other way round it left jobs
+    # done that no resume takes up, their secrets unrecorded, the plan showing them as to set.
+    options.remember_secrets(*(runner.job for runner in runners))
     session.commit()  # the organization's outcomes and audit entries together
-    for runner in runners:
-        options.remember_secrets(runner.job)
     return spent
 
 

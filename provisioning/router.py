@@ -10,7 +10,15 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
-from api.deps import Reader, SessionDep, SessionFactory, SettingsDep, guard, session_factory
+from api.deps import (
+    Reader,
+    SessionDep,
+    SessionFactory,
+    SessionRoute,
+    SettingsDep,
+    guard,
+    session_factory,
+)
 from api.pages import PageOut, page_out
 from api.params import Id, Limit, Offset
 from api.uploads import checked_upload
@@ -37,7 +45,7 @@ from provisioning.schemas import JobOut, PlanOut, RollbackIn, RolloutOut, Valida
 from provisioning.sheet_model import Sheet, sheet_organization
 from provisioning.units import check_units
 
-router = APIRouter(tags=["provisioning"])
+router = APIRouter(tags=["provisioning"], route_class=SessionRoute)
 Applier = Annotated[Actor, Depends(guard(Operation.PROVISIONING_APPLY))]
 Planner = Annotated[Actor, Depends(guard(Operation.PROVISIONING_PLAN))]
 Checker = Annotated[Actor, Depends(guard(Operation.SHEET_VALIDATE))]

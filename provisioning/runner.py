@@ -2,7 +2,8 @@
 
 An interrupted job resumes at its first unfinished step. A step found `running` was maybe sent:
 a batch with a recorded id is looked up by that id, one without is looked for among the
-organization's batches by its actions (alone or packed with other sites' by a rollout). A
+organization's batches by its actions (alone or packed with other sites' by a rollout); when
+that batch failed, a later one carrying the actions that did not fail is followed instead. A
 network creation that was maybe sent adopts the network of the job's name: the plan saw none
 when the job was journalled, so the one there now is this job's (a batch still creating it is
 waited for first). Direct writes are idempotent PUTs, so only those are sent again.
@@ -39,6 +40,10 @@ from provisioning.verification import SharedReads, read_back, remaining_differen
 
 Progress = Callable[[int, int, str], None]
 T = TypeVar("T")
+
+
+def _batch_failed(batch: Mapping[str, Any]) -> bool:
+    return bool((batch.get("status") or {}).get("failed"))
 
 
 def _not_found(status: Mapping[str, Any]) -> bool:
@@ -186,9 +191,8 @@ class StepRunner:
         batch: dict[str, Any] | None = None
         if step.request_id:
             batch = self.dashboard.get_batch(step.request_id)
-        elif step_was_running:
-            listed = self.dashboard.list_batches()
-            batch = next((b for b in listed if contains_actions(b, actions)), None)
+        if step_was_running and (batch is None or _batch_failed(batch)):
+            batch = self.sent_again(actions) or batch
         with BATCH_SLOTS.slot(self.job.organization_id):
             if batch is None or (batch.get("status") or {}).get("failed"):
                 batch = self.dashboard.submit_batch(actions, synchronous=step.synchronous)
@@ -207,6 +211,17 @@ class StepRunner:
                 operation="createOrganizationActionBatch",
             )
         step.answer = own_created(status, self.job.network_id)
+
+    def sent_again(self, actions: list[Any]) -> dict[str, Any] | None:
+        """The latest batch carrying these actions that did not fail, if any: the one a crash
+        kept out of the journal. A failed batch changed nothing, so the journalled one (or a
+        rollout's shared one, first in the list) failing says nothing of a later one (sent
+        again after a 404 or the claim limit, or alone after the shared one failed)."""
+        listed = self.dashboard.list_batches()
+        return next(
+            (b for b in reversed(listed) if contains_actions(b, actions) and not _batch_failed(b)),
+            None,
+        )
 
     def after_claim_limit(
         self, step: JobStep, actions: list[Any], batch: dict[str, Any]

@@ -25,6 +25,10 @@ class SecretRecord(Protocol):
 
     def remember(self, scope: str, fingerprints: Mapping[str, str]) -> None: ...
 
+    def remember_many(self, scopes: Mapping[str, Mapping[str, str]]) -> None:
+        """Many networks' fingerprints in one write (a rollout's organization)."""
+        ...
+
 
 def scope_of(organization_id: str, network_id: str) -> str:
     return f"{organization_id}/{network_id}"
@@ -40,7 +44,11 @@ class MemoryRecord:
         return dict(self._scopes.get(scope, {}))
 
     def remember(self, scope: str, fingerprints: Mapping[str, str]) -> None:
-        self._scopes.setdefault(scope, {}).update(fingerprints)
+        self.remember_many({scope: fingerprints})
+
+    def remember_many(self, scopes: Mapping[str, Mapping[str, str]]) -> None:
+        for scope, fingerprints in scopes.items():
+            self._scopes.setdefault(scope, {}).update(fingerprints)
 
 
 class FileRecord:
@@ -74,11 +82,17 @@ class FileRecord:
             return dict(self._read().get(scope, {}))
 
     def remember(self, scope: str, fingerprints: Mapping[str, str]) -> None:
-        if not fingerprints:
+        self.remember_many({scope: fingerprints})
+
+    def remember_many(self, scopes: Mapping[str, Mapping[str, str]]) -> None:
+        """One locked read and one atomic write (one fsync) for every scope given."""
+        scopes = {scope: fps for scope, fps in scopes.items() if fps}
+        if not scopes:
             return
         with self._locked():
             data = self._read()
-            data.setdefault(scope, {}).update(fingerprints)
+            for scope, fingerprints in scopes.items():
+                data.setdefault(scope, {}).update(fingerprints)
             text = json.dumps(data, sort_keys=True, ensure_ascii=False, indent=1)
             write_private(self.path, text.encode("utf-8"))
 

@@ -27,7 +27,8 @@ from provisioning.models import ProvisioningJob
 from provisioning.plan import SitePlan, desired_digest, make_plan, sheet_secrets
 from provisioning.ports import ProvisioningDashboard
 from provisioning.rollback import rollback_plan
-from provisioning.secret_record import FileRecord, MemoryRecord, SecretRecord, remember_job_secrets
+from provisioning.secret_diff import secret_values
+from provisioning.secret_record import FileRecord, MemoryRecord, SecretRecord, scope_of
 from provisioning.sheet_io import dashboard_view
 from provisioning.sheet_model import Plan, Sheet, SheetKind
 from provisioning.units import check_units
@@ -96,15 +97,17 @@ class ProvisioningOptions:
             cipher=key.fernet(),
         )
 
-    def remember_secrets(self, job: ProvisioningJob) -> None:
-        """A finished apply's secrets become the record later plans compare with."""
-        remember_job_secrets(
-            self.secret_record,
-            organization_id=job.organization_id,
-            network_id=job.network_id,
-            desired=job.desired if job.kind == JobKind.APPLY else {},
-            done=job.status == JobStatus.DONE,
-        )
+    def remember_secrets(self, *jobs: ProvisioningJob) -> None:
+        """Finished applies' secrets become the record later plans compare with (one write
+        for them all: a rollout's organization records before committing its jobs done)."""
+        scopes = {
+            scope_of(job.organization_id, job.network_id): secret_values(job.desired)
+            for job in jobs
+            if job.kind == JobKind.APPLY
+            and job.status == JobStatus.DONE
+            and job.network_id is not None
+        }
+        self.secret_record.remember_many(scopes)
 
 
 def plan_sheet(
@@ -204,8 +207,8 @@ def apply_plan(
         progress=progress,
         full_verify=options.full_verify,
         timings=options.batch_timings,
+        before_done=options.remember_secrets,
     )
-    options.remember_secrets(done)
     return done
 
 
@@ -245,8 +248,8 @@ def resume_job(
         progress=progress,
         full_verify=options.full_verify,
         timings=options.batch_timings,
+        before_done=options.remember_secrets,
     )
-    options.remember_secrets(done)
     return done
 
 

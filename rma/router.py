@@ -17,6 +17,7 @@ from api.deps import (
     Reader,
     RenderGateDep,
     SessionDep,
+    SessionRoute,
     SettingsDep,
     guard,
     session_factory,
@@ -50,7 +51,7 @@ from rma.schemas import (
 )
 from rma.sweep import sweep
 
-router = APIRouter(prefix="/rmas", tags=["rma"])
+router = APIRouter(prefix="/rmas", tags=["rma"], route_class=SessionRoute)
 
 Noc = Annotated[Actor, Depends(guard(Operation.RMA_OPEN))]
 Logistics = Annotated[Actor, Depends(guard(Operation.RMA_LOGISTICS))]

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 
-from api.deps import Reader, RenderGateDep, SessionDep, guard
+from api.deps import Reader, RenderGateDep, SessionDep, SessionRoute, guard
 from api.params import Id
 from api.responses import csv_response
 from core.audit import Actor
@@ -29,7 +29,7 @@ from sla.schemas import (
     PolicyOut,
 )
 
-router = APIRouter(prefix="/sla", tags=["sla"])
+router = APIRouter(prefix="/sla", tags=["sla"], route_class=SessionRoute)
 
 Admin = Annotated[Actor, Depends(guard(Operation.SLA_POLICY))]
 Noc = Annotated[Actor, Depends(guard(Operation.SLA_OUTAGE))]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
-from api.deps import Reader, RenderGateDep, SessionDep, SettingsDep, guard
+from api.deps import Reader, RenderGateDep, SessionDep, SessionRoute, SettingsDep, guard
 from api.pages import ItemsOut, PageOut, items_out, list_page
 from api.params import ID_MAX, Limit, Offset, SurveyRef, VersionNumber
 from api.uploads import read_upload
@@ -34,7 +34,7 @@ from survey.schemas import (
 )
 from survey.wireless_sheet import wireless_sheet_yaml
 
-router = APIRouter(prefix="/surveys", tags=["survey"])
+router = APIRouter(prefix="/surveys", tags=["survey"], route_class=SessionRoute)
 
 Recorder = Annotated[Actor, Depends(guard(Operation.SURVEY_RECORD))]
 Issuer = Annotated[Actor, Depends(guard(Operation.SURVEY_ISSUE))]

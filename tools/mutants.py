@@ -9,9 +9,11 @@ decorator arguments are left alone; so is a line ending with ``# mutation: equiv
 from __future__ import annotations
 
 import ast
+import bisect
 import copy
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 SKIP_PRAGMA = "# mutation: equivalent"
 """A line ending with this comment is not mutated; docs/mutation.md says why, one line each."""
@@ -38,12 +40,28 @@ _LEFT_ALONE = frozenset({"annotation", "returns", "type_comment", "decorator_lis
 
 
 @dataclass(frozen=True, slots=True)
+class Scope:
+    """The function whose body holds a change: its qualified name and its body's lines."""
+
+    qualname: str
+    first_line: int
+    last_line: int
+
+
+@dataclass(frozen=True, slots=True)
 class Mutant:
-    """One small change to a module: where, what, and the changed source."""
+    """One small change to a module: where, what, and the changed source.
+
+    `scope`: the function whose body (not its signature or decorators) the change is in, when
+    that function is defined at module level or in a class body (classes nested at module
+    level) under a name nothing else in its namespace uses; None for anything else (module or
+    class-level code, a default argument). tools/forkrun.py swaps such a function's code in.
+    """
 
     line: int
     description: str
     source: str
+    scope: Scope | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,23 +71,41 @@ class _Point:
     description: str
     kind: str
     arg: int = 0
+    scope: Scope | None = None
 
 
-def _nodes(tree: ast.AST) -> list[tuple[ast.AST, bool]]:
-    """Every node in a fixed order, with whether it is left alone (annotation, docstring …)."""
-    out: list[tuple[ast.AST, bool]] = []
+_Defs = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
-    def visit(node: ast.AST, skipped: bool) -> None:
-        out.append((node, skipped))
+
+def _nodes(tree: ast.AST) -> list[tuple[ast.AST, bool, Scope | None]]:
+    """Every node in a fixed order, with whether it is left alone (annotation, docstring …)
+    and the function body it is in (see Mutant.scope)."""
+    out: list[tuple[ast.AST, bool, Scope | None]] = []
+
+    def visit(node: ast.AST, skipped: bool, scope: Scope | None, level: list[str] | None) -> None:
+        # level: the class names down from the module while at module or class-body level
+        out.append((node, skipped, scope))
         for name, value in ast.iter_fields(node):
             skip = skipped or name in _LEFT_ALONE
             children = value if isinstance(value, list) else [value]
+            inner, inner_level = scope, None
+            if level is not None and name == "body" and isinstance(node, _Defs):
+                names = [*level, node.name]
+                if isinstance(node, ast.ClassDef):
+                    inner_level = names
+                else:
+                    end = node.end_lineno or node.lineno
+                    inner = Scope(".".join(names), node.body[0].lineno, end)
+            if level is not None and name == "body" and isinstance(node, ast.Module):
+                inner_level = level
+            taken = [c.name for c in children if isinstance(c, _Defs)]
             for i, child in enumerate(children):
                 if isinstance(child, ast.AST):
                     docstring = name == "body" and i == 0 and _is_docstring(child)
-                    visit(child, skip or docstring)
+                    unique = not isinstance(child, _Defs) or taken.count(child.name) == 1
+                    visit(child, skip or docstring, inner, inner_level if unique else None)
 
-    visit(tree, False)
+    visit(tree, False, None, [])
     return out
 
 
@@ -87,11 +123,12 @@ def _points(tree: ast.Module, skipped_lines: frozenset[int]) -> Iterator[_Point]
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             in_function.update(id(s) for s in ast.walk(node) if isinstance(s, ast.stmt))
             in_function.discard(id(node))
-    for index, (node, skipped) in enumerate(_nodes(tree)):
+    for index, (node, skipped, scope) in enumerate(_nodes(tree)):
         line = getattr(node, "lineno", 0)
         if skipped or line in skipped_lines:
             continue
-        yield from _node_points(node, index, line, in_function)
+        for point in _node_points(node, index, line, in_function):
+            yield replace(point, scope=scope)
 
 
 def _node_points(node: ast.AST, index: int, line: int, in_function: set[int]) -> Iterator[_Point]:
@@ -141,6 +178,9 @@ def _op_text(op: ast.AST) -> str:
     return texts[type(op)]
 
 
+_Root = TypeVar("_Root", bound=ast.AST)
+
+
 class _Replace(ast.NodeTransformer):
     def __init__(self, target: ast.AST, replacement: ast.AST) -> None:
         self.target, self.replacement = target, replacement
@@ -152,9 +192,11 @@ class _Replace(ast.NodeTransformer):
         return visited
 
 
-def _apply(tree: ast.Module, point: _Point) -> ast.Module:
-    mutated = copy.deepcopy(tree)
-    node = _nodes(mutated)[point.index][0]
+def _apply(root: _Root, index: int, point: _Point) -> _Root:
+    """A changed copy of `root` (a top-level statement); `index`: the point's node in its
+    _nodes()."""
+    mutated = copy.deepcopy(root)
+    node = _nodes(mutated)[index][0]
     replacement: ast.AST | None = None
     if point.kind == "compare" and isinstance(node, ast.Compare):
         node.ops[point.arg] = _COMPARE_SWAPS[type(node.ops[point.arg])]()
@@ -179,16 +221,44 @@ def _apply(tree: ast.Module, point: _Point) -> ast.Module:
     return ast.fix_missing_locations(mutated)
 
 
+def _unparse_at(body: list[ast.stmt], k: int, statement: ast.stmt) -> str:
+    """The text `statement` gets as the k-th top-level statement of a module's unparse.
+
+    ast.unparse writes each top-level statement independently of the others, except that a
+    statement after the first starts on a new line (a blank line more before a def or class)
+    and the first one, if a string, is written as the docstring: so the text of statement k
+    is what it adds after body[0] (k > 0) or on its own (k = 0).
+    """
+    if k == 0:
+        return ast.unparse(ast.Module(body=[statement], type_ignores=[]))
+    head = ast.unparse(ast.Module(body=[body[0]], type_ignores=[]))
+    return ast.unparse(ast.Module(body=[body[0], statement], type_ignores=[]))[len(head) :]
+
+
 def mutants(source: str) -> list[Mutant]:
-    """Every single-change mutant of `source`, in source order; unchanged code is no mutant."""
+    """Every single-change mutant of `source`, in source order; unchanged code is no mutant.
+
+    Each mutant's source is ``ast.unparse`` of the changed module. Only the changed top-level
+    statement is copied and written again (copying and unparsing the whole module per mutant
+    took 40 s of CPU for provisioning/domain.py's 326 mutants); tests/unit/tools checks the
+    text is the whole-module unparse.
+    """
     tree = ast.parse(source)
     skipped = frozenset(
         n for n, text in enumerate(source.splitlines(), 1) if text.rstrip().endswith(SKIP_PRAGMA)
     )
-    original = ast.unparse(tree)
+    body = tree.body
+    pieces = [_unparse_at(body, k, statement) for k, statement in enumerate(body)]
+    starts, position = [], 1  # _nodes(tree): the module, then each statement's whole subtree
+    for statement in body:
+        starts.append(position)
+        position += sum(1 for _ in ast.walk(statement))
     out = []
     for point in _points(tree, skipped):
-        text = ast.unparse(_apply(tree, point))
-        if text != original:
-            out.append(Mutant(point.line, point.description, text))
+        k = bisect.bisect_right(starts, point.index) - 1
+        changed = _apply(body[k], point.index - starts[k], point)
+        piece = _unparse_at(body, k, changed)
+        if piece != pieces[k]:
+            text = "".join([*pieces[:k], piece, *pieces[k + 1 :]])
+            out.append(Mutant(point.line, point.description, text, point.scope))
     return out

@@ -27,15 +27,27 @@ import os
 import resource
 import signal
 import sys
+import tempfile
 import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
 
+from tools.forkrun import (
+    OUTSIDE,
+    BriefFailures,
+    ExitAtSessionEnd,
+    ForkRunner,
+    KillersFirst,
+    Patch,
+    patch_for,
+    runs_only_inside_tests,
+)
 from tools.mutants import Mutant, mutants
 
 TraceFunction = Callable[[FrameType, str, object], Any]
@@ -64,6 +76,8 @@ class Outcome:
     killed: int = 0
     timeouts: int = 0
     survivors: list[tuple[int, str]] = field(default_factory=list)
+    patched: int = 0
+    """Mutants run by swapping a function's code in (tools/forkrun.py), not a fresh import."""
     seconds: float = 0.0
     cpu: float = 0.0
     """CPU seconds (user + system) of the run's processes: a fair figure on a busy machine."""
@@ -193,16 +207,18 @@ def pytest_args(target: Target, only: Sequence[str] | None = None) -> list[str]:
 
 # --- which tests reach which line (--select) ----------------------------------------------------
 
-OUTSIDE = ""
-"""The test id of lines run outside any test (import, collection): every test depends on them."""
+# OUTSIDE (tools/forkrun.py): the test id of lines run outside any test (import, collection);
+# every test depends on them.
 
 
 class _LineCoverage:
-    """Records, for each line of one file, the ids of the tests that ran it (baseline only)."""
+    """Records, for each line of one file, the ids of the tests that ran it, and each test's
+    CPU seconds under the tracer (baseline only)."""
 
     def __init__(self, path: str) -> None:
         self.path, self.current = path, OUTSIDE
         self.lines: dict[int, set[str]] = {}
+        self.cpu: dict[str, float] = {}
 
     def __call__(self, frame: FrameType, event: str, arg: object) -> TraceFunction | None:
         return self._line if frame.f_code.co_filename == self.path else None
@@ -234,8 +250,9 @@ def _plugins(coverage: _LineCoverage | None, only: Sequence[str] | None) -> list
         @pytest.hookimpl(hookwrapper=True)
         def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
             assert coverage is not None
-            coverage.current = item.nodeid
+            coverage.current, started = item.nodeid, time.process_time()
             yield
+            coverage.cpu[item.nodeid] = time.process_time() - started
             coverage.current = OUTSIDE
 
     class Only:
@@ -263,6 +280,21 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _quiet_test_process() -> None:
+    """In a forked child about to run pytest: no output, no plugin autoload, fixed examples."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - ends with the child
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # xdist, respx … are not needed here
+    from hypothesis import settings
+
+    settings.register_profile(  # the same examples for every mutant, fewer than a normal run
+        "mutation", derandomize=True, database=None, deadline=None, max_examples=25
+    )
+    settings.load_profile("mutation")
+
+
 def _run_tests(
     target: Target,
     source: str | None,
@@ -270,6 +302,7 @@ def _run_tests(
     *,
     only: Sequence[str] | None = None,
     coverage: _LineCoverage | None = None,
+    killers: KillersFirst | None = None,
 ) -> int:
     """In a forked child: install the mutant, run the tests quietly, return pytest's code.
 
@@ -282,23 +315,15 @@ def _run_tests(
     cpu, wall = limits
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     signal.alarm(wall)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - ends with the child
     if source is not None:
         path = str(Path(target.path).resolve())
         sys.meta_path.insert(0, _MutantFinder(target.module, path, source))
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # xdist, respx … are not needed here
+    _quiet_test_process()
     import pytest
-    from hypothesis import settings
 
-    settings.register_profile(  # the same examples for every mutant, fewer than a normal run
-        "mutation", derandomize=True, database=None, deadline=None, max_examples=25
-    )
-    settings.load_profile("mutation")
     plugins = _plugins(coverage, only)
     if coverage is None:
+        plugins += [BriefFailures(), ExitAtSessionEnd(), *([killers] if killers else [])]
         return int(pytest.main(pytest_args(target, only), plugins=plugins))
     sys.settrace(coverage)
     threading.settrace(coverage)
@@ -330,26 +355,31 @@ def _in_child(work: Callable[[], object]) -> tuple[int, object]:
     return status, json.loads(text) if text else None
 
 
-def _spawn(target: Target, source: str, limits: tuple[int, int], only: Sequence[str] | None) -> int:
+def _spawn(
+    target: Target,
+    source: str,
+    limits: tuple[int, int],
+    only: Sequence[str] | None,
+    killers: KillersFirst | None = None,
+) -> int:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         code = 3
         try:
-            code = _run_tests(target, source, limits, only=only)
+            code = _run_tests(target, source, limits, only=only, killers=killers)
         finally:
             os._exit(code)
     return pid
 
 
-def _baseline(target: Target, *, select: bool = False) -> dict[str, Any]:
-    """The unmutated run: whether it passes, how long it takes, what it imports.
-
-    With `select`, also which tests reach each line of the target (a line tracer on that
-    one file; the run is slower, and so the mutants' CPU limit more generous).
-    """
+def _baseline(target: Target) -> dict[str, Any]:
+    """The unmutated run: whether it passes, how long it takes, what it imports, and which
+    tests reach each line of the target (a line tracer on that one file: `--select` runs a
+    mutant against those tests only, and tools/forkrun.py patches a function in place only
+    when no line of its body ran outside a test)."""
     recorder = _ImportRecorder(Path.cwd())
     builtins.__import__ = recorder  # type: ignore[assignment]  # same call, extra bookkeeping
-    coverage = _LineCoverage(str(Path(target.path).resolve())) if select else None
+    coverage = _LineCoverage(str(Path(target.path).resolve()))
     started = time.monotonic()
     code = _run_tests(target, None, (900, 1800), coverage=coverage)
     return {
@@ -358,8 +388,66 @@ def _baseline(target: Target, *, select: bool = False) -> dict[str, Any]:
         "cpu": _cpu_seconds(),
         "loaded": recorder.project_modules(),
         "edges": sorted(recorder.edges),
-        "lines": {str(n): sorted(ids) for n, ids in (coverage.lines if coverage else {}).items()},
+        "lines": {str(n): sorted(ids) for n, ids in coverage.lines.items()},
+        "test_cpu": coverage.cpu,
     }
+
+
+def cpu_budget(only: Sequence[str] | None, test_cpu: Mapping[str, float], limit: int) -> int:
+    """The CPU seconds a patched mutant may take: twice what its tests took in the (traced)
+    baseline + 2 s, as the module's limit is for a whole run — without that, a mutant that
+    loops burned the whole run's allowance (14 s for rma/domain.py); never above `limit`, and
+    `limit` itself when a test is unknown."""
+    ids = list(test_cpu) if only is None else only
+    if any(i not in test_cpu for i in ids):
+        return limit
+    return min(limit, int(2 * sum(test_cpu[i] for i in ids)) + 2)
+
+
+def _verdict(status: int) -> str:
+    """A mutant's verdict from its process's wait status: a signal is a timeout (killed)."""
+    if os.WIFSIGNALED(status):
+        return "timeout"
+    return "survived" if os.waitstatus_to_exitcode(status) == 0 else "killed"
+
+
+def _run_patched(
+    target: Target,
+    fast: Mapping[int, Mutant],
+    *,
+    jobs: int,
+    limits: tuple[int, int],
+    lines: Mapping[str, Sequence[str]] | None,
+    test_cpu: Mapping[str, float],
+) -> dict[str, Any]:
+    """In a forked child: collect the tests once, then fork per mutant with its code swapped in.
+
+    Returns the wait status of each mutant run this way and the indices of those that could
+    not be patched (left to the fresh-import path).
+    """
+    _quiet_test_process()
+    import pytest
+
+    def make_patches() -> tuple[list[Patch], list[int]]:
+        module = sys.modules.get(target.module)
+        patches, unpatched = [], []
+        for index, mutant in fast.items():
+            only = reaching_tests(mutant.line, lines) if lines is not None else None
+            cpu = cpu_budget(only, test_cpu, limits[0])
+            patch = None
+            if module is not None and mutant.scope is not None:
+                patch = patch_for(index, module, mutant.scope, mutant.source, only, cpu)
+            if patch is None:
+                unpatched.append(index)
+            else:
+                patches.append(patch)
+        return patches, unpatched
+
+    runner = ForkRunner(make_patches, jobs, limits)
+    pytest.main(pytest_args(target), plugins=[runner])
+    if not runner.collected:
+        return {"statuses": {}, "unpatched": sorted(fast)}
+    return {"statuses": runner.statuses, "unpatched": runner.unpatched}
 
 
 def _mutate_all(
@@ -368,8 +456,15 @@ def _mutate_all(
     *,
     jobs: int,
     limits: tuple[int, int],
-    lines: Mapping[str, Sequence[str]] | None = None,
+    lines: Mapping[str, Sequence[str]],
+    test_cpu: Mapping[str, float],
+    select: bool = False,
+    patch: bool = True,
 ) -> object:
+    """Every mutant's verdict: those changing only a function body that runs inside tests
+    alone by swapping its code in a process that collected once (tools/forkrun.py), the others
+    by a fresh import and pytest run each (in forks of this process, which preloaded what does
+    not depend on the target)."""
     for name in preload:
         try:
             importlib.import_module(name)
@@ -377,50 +472,132 @@ def _mutate_all(
             continue
     if target.module in sys.modules:
         return {"retry": True}
-    pending = list(enumerate(mutants(Path(target.path).read_text(encoding="utf-8"))))
-    total, killed, timeouts = len(pending), 0, 0
-    found: list[tuple[int, int, str]] = []
-    running: dict[int, tuple[int, Mutant]] = {}
-    while pending or running:
-        while pending and len(running) < jobs:
-            index, mutant = pending.pop(0)
-            only = reaching_tests(mutant.line, lines) if lines is not None else None
-            running[_spawn(target, mutant.source, limits, only)] = (index, mutant)
-        pid, status = os.wait()
-        index, mutant = running.pop(pid)
-        if os.WIFSIGNALED(status):
-            killed, timeouts = killed + 1, timeouts + 1
-        elif os.waitstatus_to_exitcode(status) == 0:
-            found.append((index, mutant.line, mutant.description))
-        else:
-            killed += 1
-    survivors = [(line, text) for _, line, text in sorted(found)]
-    return {"total": total, "killed": killed, "timeouts": timeouts, "survivors": survivors}
+    every = mutants(Path(target.path).read_text(encoding="utf-8"))
+    selected = lines if select else None
+    fast = {
+        index: mutant
+        for index, mutant in enumerate(every)
+        if patch and mutant.scope is not None and runs_only_inside_tests(mutant.scope, lines)
+    }
+    verdicts: dict[int, str] = {}
+    if fast:
+        _, answer = _in_child(
+            lambda: _run_patched(
+                target, fast, jobs=jobs, limits=limits, lines=selected, test_cpu=test_cpu
+            )
+        )
+        if isinstance(answer, dict):
+            verdicts.update({int(i): _verdict(s) for i, s in answer["statuses"].items()})
+    patched = len(verdicts)
+    pending = [(i, m) for i, m in enumerate(every) if i not in verdicts]
+    running: dict[int, KillersFirst] = {}
+    order: list[str] = []  # the tests that failed for earlier mutants, the latest first
+    with tempfile.TemporaryDirectory(prefix="netkeep-killers-") as notes:
+        while pending or running:
+            while pending and len(running) < jobs:
+                index, mutant = pending.pop(0)
+                only = reaching_tests(mutant.line, lines) if select else None
+                killers = KillersFirst(order, str(Path(notes) / str(index)), index)
+                running[_spawn(target, mutant.source, limits, only, killers)] = killers
+            pid, status = os.wait()
+            killers = running.pop(pid)
+            verdicts[killers.index] = _verdict(status)
+            failed = killers.first_failure()
+            if failed is not None:
+                order[:] = [failed, *(t for t in order if t != failed)]
+    timeouts = sum(1 for v in verdicts.values() if v == "timeout")
+    survivors = [
+        (every[i].line, every[i].description) for i in sorted(verdicts) if verdicts[i] == "survived"
+    ]
+    return {
+        "total": len(every),
+        "killed": len(every) - len(survivors),
+        "timeouts": timeouts,
+        "survivors": survivors,
+        "patched": patched,
+    }
+
+
+def _run_target(
+    target: Target,
+    *,
+    jobs: int,
+    limits: tuple[int, int] | None,
+    select: bool,
+    patch: bool,
+) -> object:
+    _, base = _in_child(lambda: _baseline(target))
+    if not isinstance(base, dict) or base["code"] != 0:
+        raise SystemExit(f"{target.path}: its tests fail without any mutant ({target.tests})")
+    limits = limits or (int(base["cpu"] * 2) + 2, max(60, int(base["seconds"] * 20)))
+    preload = independent(target.module, base["loaded"], [tuple(e) for e in base["edges"]])
+    lines = base["lines"]
+    _, result = _in_child(
+        lambda: _mutate_all(
+            target,
+            preload,
+            jobs=jobs,
+            limits=limits,
+            lines=lines,
+            test_cpu=base["test_cpu"],
+            select=select,
+            patch=patch,
+        )
+    )
+    if isinstance(result, dict) and result.get("retry"):  # a preload pulled the target in
+        _, result = _in_child(
+            lambda: _mutate_all(
+                target,
+                [],
+                jobs=jobs,
+                limits=limits,
+                lines=lines,
+                test_cpu=base["test_cpu"],
+                select=select,
+                patch=patch,
+            )
+        )
+    return result
+
+
+@contextmanager
+def _bytecode_cache() -> Iterator[None]:
+    """Compiled modules (pytest's rewritten test modules too) cached for the run's processes.
+
+    With PYTHONDONTWRITEBYTECODE set (as here), every fresh-import mutant compiled the
+    target's dependents and assertion-rewrote its test modules again: about a third of its
+    CPU. The cache lives in a directory of its own, removed afterwards, and is checked against
+    each source's size and time as usual; the mutated module itself is never cached.
+    """
+    saved = sys.dont_write_bytecode, sys.pycache_prefix
+    with tempfile.TemporaryDirectory(prefix="netkeep-mutate-") as cache:
+        sys.dont_write_bytecode, sys.pycache_prefix = False, cache
+        try:
+            yield
+        finally:
+            sys.dont_write_bytecode, sys.pycache_prefix = saved
 
 
 def run_target(
-    target: Target, *, jobs: int, limits: tuple[int, int] | None = None, select: bool = False
+    target: Target,
+    *,
+    jobs: int,
+    limits: tuple[int, int] | None = None,
+    select: bool = False,
+    patch: bool = True,
 ) -> Outcome:
     """Baseline first (the tests must pass unmutated), then every mutant, `jobs` at a time.
 
     `limits`: CPU and wall-clock seconds a mutant may take (default: from the baseline).
     `select`: each mutant runs only the tests that reached its line in the baseline (every
     test for a line run at import or never seen) — the same verdicts for deterministic tests.
+    `patch`: a mutant of a function body that runs only inside tests swaps the function's code
+    in a process that collected the tests once (tools/forkrun.py) instead of a fresh import and
+    pytest run; False runs every mutant the fresh way (to compare the verdicts).
     """
     started, cpu = time.monotonic(), _children_cpu()
-    _, base = _in_child(lambda: _baseline(target, select=select))
-    if not isinstance(base, dict) or base["code"] != 0:
-        raise SystemExit(f"{target.path}: its tests fail without any mutant ({target.tests})")
-    limits = limits or (int(base["cpu"] * 2) + 2, max(60, int(base["seconds"] * 20)))
-    preload = independent(target.module, base["loaded"], [tuple(e) for e in base["edges"]])
-    lines = base["lines"] if select else None
-    _, result = _in_child(
-        lambda: _mutate_all(target, preload, jobs=jobs, limits=limits, lines=lines)
-    )
-    if isinstance(result, dict) and result.get("retry"):  # a preload pulled the target in
-        _, result = _in_child(
-            lambda: _mutate_all(target, [], jobs=jobs, limits=limits, lines=lines)
-        )
+    with _bytecode_cache():
+        result = _run_target(target, jobs=jobs, limits=limits, select=select, patch=patch)
     if not isinstance(result, dict):
         raise SystemExit(f"{target.path}: the mutation run ended without a result")
     return Outcome(
@@ -429,6 +606,7 @@ def run_target(
         killed=result["killed"],
         timeouts=result["timeouts"],
         survivors=[(line, text) for line, text in result["survivors"]],
+        patched=result["patched"],
         seconds=time.monotonic() - started,
         cpu=_children_cpu() - cpu,
     )
@@ -439,7 +617,8 @@ def report(outcome: Outcome, *, show_survivors: bool) -> str:
     flag = "ok" if outcome.passed else f"BELOW {t.threshold:.0f}%"
     lines = [
         f"{t.path:28} {outcome.killed:4}/{outcome.total:<4} killed {outcome.score:5.1f}%  "
-        f"({outcome.timeouts} by timeout, {outcome.seconds:4.0f}s, CPU {outcome.cpu:.0f}s)  {flag}"
+        f"({outcome.timeouts} by timeout, {outcome.patched} patched in place, "
+        f"{outcome.seconds:4.0f}s, CPU {outcome.cpu:.0f}s)  {flag}"
     ]
     if show_survivors or not outcome.passed:
         lines += [f"    survived  {t.path}:{line}  {text}" for line, text in outcome.survivors]
@@ -457,6 +636,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="run each mutant against only the tests that reach its line (faster, same verdicts)",
     )
+    parser.add_argument(
+        "--no-patch",
+        dest="patch",
+        action="store_false",
+        help="every mutant through a fresh import and pytest run (slower; to compare verdicts)",
+    )
     parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
     args = parser.parse_args(argv)
     targets, preload = load_config(args.config)
@@ -473,7 +658,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"(preload: {name} is not importable; the tests import what they need)")
     failed = []
     for target in chosen:
-        outcome = run_target(target, jobs=args.jobs, select=args.select)
+        outcome = run_target(target, jobs=args.jobs, select=args.select, patch=args.patch)
         print(report(outcome, show_survivors=args.show_survivors), flush=True)
         if not outcome.passed:
             failed.append(target.path)

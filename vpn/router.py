@@ -9,7 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from api.deps import DashboardDep, Reader, RenderGateDep, SessionDep, SettingsDep, guard
+from api.deps import (
+    DashboardDep,
+    Reader,
+    RenderGateDep,
+    SessionDep,
+    SessionRoute,
+    SettingsDep,
+    guard,
+)
 from api.pages import ItemsOut, PageOut, items_out, list_page, page_out
 from api.params import Id, Limit, Offset
 from core.audit import Actor
@@ -36,7 +44,7 @@ from vpn.schemas import (
     UsersIn,
 )
 
-router = APIRouter(prefix="/vpn", tags=["vpn"])
+router = APIRouter(prefix="/vpn", tags=["vpn"], route_class=SessionRoute)
 
 Checker = Annotated[Actor, Depends(guard(Operation.VPN_CHECK))]
 Noc = Annotated[Actor, Depends(guard(Operation.VPN_OPERATE))]

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import FormData
 
-from api.deps import SessionDep
+from api.deps import SessionDep, SessionRoute
 from core.audit import Actor
 from core.errors import AuthenticationFailed
 from core.policy import Operation
@@ -40,7 +40,7 @@ from web.sse import sse_response
 
 STATIC = Path(__file__).parent / "static"
 LOGIN_COOKIE = "netkeep_login"  # the sign-in form's own CSRF token (double submit)
-router = APIRouter(prefix="/ui", include_in_schema=False)
+router = APIRouter(prefix="/ui", include_in_schema=False, route_class=SessionRoute)
 
 
 def _secure(request: Request) -> bool:

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, select
 from starlette.datastructures import FormData, UploadFile
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SessionRoute, SettingsDep
 from api.uploads import read_upload
 from core import secret_store
 from core.errors import Problem, ValidationFailed
@@ -43,7 +43,7 @@ from web.progress import progress_context
 from web.render import render
 from web.session import WebUser, actor_of, staff_user
 
-router = APIRouter(prefix="/ui/field", include_in_schema=False)
+router = APIRouter(prefix="/ui/field", include_in_schema=False, route_class=SessionRoute)
 Reader = Annotated[WebUser, staff_user(Operation.READ)]
 Planner = Annotated[WebUser, staff_user(Operation.PROVISIONING_PLAN)]
 Applier = Annotated[WebUser, staff_user(Operation.PROVISIONING_APPLY)]

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import RenderGateDep, SessionDep
+from api.deps import RenderGateDep, SessionDep, SessionRoute
 from core.errors import Problem, ValidationFailed
 from core.timeutil import utcnow
 from rma import board as rma_board
@@ -30,7 +30,7 @@ from web.logistics_inventory import router as inventory_router
 from web.logistics_scan import router as scan_router
 from web.render import render
 
-router = APIRouter(prefix="/ui/logistics", include_in_schema=False)
+router = APIRouter(prefix="/ui/logistics", include_in_schema=False, route_class=SessionRoute)
 
 
 def _state(value: str) -> RmaStatus | StateFilter:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from api.deps import SessionDep, get_dashboard
+from api.deps import SessionDep, SessionRoute, get_dashboard
 from core.calendar import tokyo_date
 from core.errors import Problem, ValidationFailed
 from core.timeutil import utcnow
@@ -34,7 +34,7 @@ from web.logistics_common import Clerk, settings_of, undo
 from web.render import render
 from web.session import WebUser, actor_of
 
-router = APIRouter(prefix="/rmas/{rma_id}")
+router = APIRouter(prefix="/rmas/{rma_id}", route_class=SessionRoute)
 DONE = frozenset({"shipped", "received", "exception", "reserve", "release", "swap", "pickup"})
 
 

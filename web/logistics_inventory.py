@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
-from api.deps import SessionDep
+from api.deps import SessionDep, SessionRoute
 from api.uploads import read_upload
 from core.errors import Problem, ValidationFailed
 from core.timeutil import utcnow
@@ -28,7 +28,7 @@ from web.logistics_common import Stocker, settings_of, undo
 from web.render import render
 from web.session import actor_of
 
-router = APIRouter(prefix="/inventory")
+router = APIRouter(prefix="/inventory", route_class=SessionRoute)
 Text = Annotated[str, Query(max_length=120)]
 
 

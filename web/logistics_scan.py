@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import SessionDep
+from api.deps import SessionDep, SessionRoute
 from core.errors import NotFound, Problem, ValidationFailed
 from core.timeutil import utcnow
 from rma import scanning, service
@@ -26,7 +26,7 @@ from web.logistics_common import Clerk, settings_of, undo
 from web.render import render
 from web.session import actor_of
 
-router = APIRouter(prefix="/scan")
+router = APIRouter(prefix="/scan", route_class=SessionRoute)
 Mode = Literal["ship", "receive"]
 
 

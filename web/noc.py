@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
-from api.deps import SessionDep
+from api.deps import SessionDep, SessionRoute
 from changes import preview, queue, service
 from changes.claims import STALE_AFTER
 from changes.domain import ChangeStatus, QueueStage, Target
@@ -33,7 +33,7 @@ from web.progress import progress_context
 from web.render import render
 from web.session import WebUser, staff_user
 
-router = APIRouter(prefix="/ui/noc", include_in_schema=False)
+router = APIRouter(prefix="/ui/noc", include_in_schema=False, route_class=SessionRoute)
 Reader = Annotated[WebUser, staff_user(Operation.READ)]
 Planner = Annotated[WebUser, staff_user(Operation.PROVISIONING_PLAN)]
 PAGE_SIZE = 50

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from api.deps import SessionDep
+from api.deps import SessionDep, SessionRoute
 from changes import acceptance, scheduling, service
 from changes.mailer import MailNotSent
 from changes.router import get_mailer
@@ -38,7 +38,7 @@ from web.forms import (
 )
 from web.session import WebUser, actor_of, staff_user
 
-router = APIRouter()
+router = APIRouter(route_class=SessionRoute)
 Operator = Annotated[WebUser, staff_user(Operation.CHANGE_OPERATE)]
 Monitor = Annotated[WebUser, staff_user(Operation.MONITOR)]
 ActFn = Callable[["ChangeAct"], None]

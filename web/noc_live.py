@@ -24,7 +24,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from api.deps import SessionDep, session_factory
+from api.deps import SessionDep, SessionRoute, session_factory
 from changes import acceptance, applying, service
 from changes.domain import ChangeStatus
 from changes.mailer import MailNotSent
@@ -56,7 +56,7 @@ from web.session import WebUser, actor_of, staff_user
 from web.sse import sse_response
 
 log = logging.getLogger("netkeep.web.noc")
-router = APIRouter()
+router = APIRouter(route_class=SessionRoute)
 Reader = Annotated[WebUser, staff_user(Operation.READ)]
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 POLL_SECONDS = 0.3

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SessionRoute, SettingsDep
 from api.params import Id, RmaRef, SurveyRef, VersionNumber
 from api.responses import pdf_attachment
 from changes import customer as changes_customer
@@ -23,7 +23,7 @@ from web.portal_support import Limit, Offset, customer_list_page, customer_of, o
 from web.render import render
 from web.session import CustomerWebUser, WebUser, actor_of
 
-router = APIRouter(prefix="/ui/portal", include_in_schema=False)
+router = APIRouter(prefix="/ui/portal", include_in_schema=False, route_class=SessionRoute)
 
 
 @router.get("/")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import RenderGateDep, SessionDep
+from api.deps import RenderGateDep, SessionDep, SessionRoute
 from api.params import Id
 from api.responses import csv_attachment, pdf_attachment
 from vpn import customer_reports
@@ -14,7 +14,7 @@ from web.portal_support import customer_list_page, customer_of
 from web.render import render
 from web.session import CustomerWebUser
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=SessionRoute)
 
 
 customer_list_page(

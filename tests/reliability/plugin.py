@@ -33,8 +33,9 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "crash": (
         "tests/service/test_rollout_kill_resume.py",
+        "tests/service/test_resume_batch_sent_again.py",
+        "tests/service/test_secret_record_crash.py",
         "tests/reliability/test_crash.py",
-    "tests/reliability/test_shared_rollouts.py",  # four workers: bench/shared_budget.py --rollouts
         "tests/reliability/test_apply_recovery.py",
     ),
     "concurrency": (
@@ -67,6 +68,7 @@ FULL_ONLY = (
     "tests/service/test_rollout_kill_resume.py::test_a_rollout_killed_at_any_point",
     "tests/security/test_rss_bound.py",
     "tests/reliability/test_crash.py",
+    "tests/reliability/test_shared_rollouts.py",  # four workers: bench/shared_budget.py --rollouts
     "tests/reliability/test_secret_scan.py",
     *(
         f"tests/reliability/test_apply_recovery.py::{RECOVERY}[{db}-planning]"

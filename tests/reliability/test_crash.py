@@ -79,4 +79,9 @@ def test_kill_9_at_seeded_points_then_resume_converges(
     figure("kill_points", [r["at"] for r in results])
     figure("resumed_from_journal", sum(bool(r.get("journalled")) for r in results))
     figure("converged", f"{sum(r['ok'] for r in results)}/{len(results)}")
-    assert [r for r in results if not r["ok"]] == []
+    failed = [r for r in results if not r["ok"]]
+    # each failure in full: the resume's exit, stdout (the --json answer), stderr and the journal
+    assert not failed, "\n\n".join(
+        f"kill after {r['at']} calls (journalled: {r.get('journalled')}): {r['why']}"
+        for r in failed
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
 from provisioning.domain import diff
 from provisioning.secret_diff import secret_values, with_recorded_secrets
 from provisioning.secret_record import FileRecord, MemoryRecord, remember_job_secrets
@@ -83,3 +85,31 @@ def test_file_record_is_private_and_shared(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_many_networks_are_recorded_in_one_write_merged_with_what_is_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rollout's organization records its networks at once: one atomic file write (one fsync
+    while the journal's transaction waits), each scope merged with what the file holds."""
+    from core import keys
+    from provisioning import secret_record
+
+    record = FileRecord(tmp_path / "record.json")
+    record.remember("o/N_1", {"ssid/0:psk": "fp-old", "ssid/1:psk": "fp-kept"})
+    writes: list[Path] = []
+
+    def counted(path: Path, data: bytes) -> None:
+        writes.append(path)
+        keys.write_private(path, data)
+
+    monkeypatch.setattr(secret_record, "write_private", counted)
+    record.remember_many(
+        {"o/N_1": {"ssid/0:psk": "fp-new"}, "o/N_2": {"ssid/0:psk": "fp-2"}, "o/N_3": {}}
+    )
+    assert writes == [tmp_path / "record.json"]
+    assert record.recorded("o/N_1") == {"ssid/0:psk": "fp-new", "ssid/1:psk": "fp-kept"}
+    assert record.recorded("o/N_2") == {"ssid/0:psk": "fp-2"}
+    assert record.recorded("o/N_3") == {}
+    record.remember_many({"o/N_4": {}})  # nothing to record: no write at all
+    assert len(writes) == 1

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tools.mutants import mutants
+from tools.mutants import Scope, _apply, _points, mutants
 from tools.mutate import (
     Target,
     _baseline,
     _in_child,
+    cpu_budget,
     dependents,
     independent,
     load_config,
@@ -231,7 +232,8 @@ def test_a_run_counts_killed_survived_and_looping_mutants(project):
 
 def test_select_runs_a_mutant_against_only_the_tests_reaching_its_line(project):
     target = Target("agex/rules.py", ("checks/test_strong.py",))
-    _, base = _in_child(lambda: _baseline(target, select=True))
+    _, base = _in_child(lambda: _baseline(target))
+    assert isinstance(base, dict)
     lines = base["lines"]
     spin, edges = "checks/test_strong.py::test_spin", "checks/test_strong.py::test_edges"
     assert reaching_tests(8, lines) == [edges]  # inside is_adult
@@ -265,3 +267,122 @@ def test_the_command_fails_below_the_threshold(project, capsys):
     assert "survived  agex/tiny.py:2  > → >=" in out
     with pytest.raises(SystemExit):
         main(["not/configured.py"])
+
+
+def test_a_mutant_names_the_function_body_it_changes_and_nothing_else():
+    source = """
+        LIMIT = 3
+
+
+        def rule(x, y=4):
+            def inner():
+                return x > 1
+            return inner()
+
+
+        class Box:
+            SIZE = 5
+
+            def fits(self, n):
+                return n <= self.SIZE
+
+            @property
+            def half(self):
+                return self.SIZE // 2
+
+            @half.setter
+            def half(self, value):
+                self.SIZE = value * 2
+    """
+    found = {(m.line, m.description): m.scope for m in mutants(textwrap.dedent(source))}
+    rule, fits = Scope("rule", 6, 8), Scope("Box.fits", 15, 15)
+    assert found[(2, "3 → 4")] is None  # module level: runs at import
+    assert found[(5, "4 → 5")] is None  # a default argument: evaluated at definition
+    assert found[(7, "> → >=")] == rule  # a nested function belongs to the enclosing one
+    assert found[(8, "statement deleted: return inner()")] == rule
+    assert found[(12, "5 → 6")] is None  # a class attribute
+    assert found[(15, "<= → <")] == fits
+    assert found[(19, "// → *")] is None  # `half` is two functions: the name is ambiguous
+    assert found[(23, "* → //")] is None
+
+
+MODULE = '''
+"""Doc."""
+import os
+
+X = {1, 2}
+
+
+@decorate(3)
+def f(a, b=2):
+    """Doc."""
+    return a + b if a in X else -a
+
+
+class C:
+    Y = 2 * 3
+
+    def g(self):
+        return not self.Y
+'''
+
+
+def test_each_mutant_is_the_whole_module_changed_and_unparsed():
+    tree = ast.parse(MODULE)  # the straightforward way: copy the module, change it, unparse it
+    expected = [
+        (p.line, p.description, ast.unparse(_apply(tree, p.index, p)))
+        for p in _points(tree, frozenset())
+    ]
+    assert len(expected) > 10
+    assert [(m.line, m.description, m.source) for m in mutants(MODULE)] == expected
+
+
+def test_a_patched_mutant_and_a_freshly_imported_one_get_the_same_verdicts(project):
+    target = Target("agex/rules.py", ("checks/test_weak.py",), 50.0)
+    patched = run_target(target, jobs=2, limits=(1, 30), select=True)
+    fresh = run_target(target, jobs=2, limits=(1, 30), select=True, patch=False)
+    assert (patched.patched, fresh.patched) == (10, 0)  # every mutant but ADULT = 18's two
+    assert patched.survivors == fresh.survivors and len(fresh.survivors) == 11
+    assert (patched.killed, patched.timeouts) == (fresh.killed, fresh.timeouts) == (1, 0)
+
+
+def test_a_looping_patched_mutant_is_ended_and_counted_killed(project):
+    strong = run_target(Target("agex/rules.py", ("checks/test_strong.py",)), jobs=2, limits=(1, 30))
+    assert (strong.patched, strong.killed, strong.timeouts, strong.survivors) == (10, 12, 3, [])
+
+
+def test_a_function_that_runs_at_import_is_never_patched(project):
+    (project / "agex/table.py").write_text(
+        "def double(n):\n    return n * 2\n\n\nTABLE = {k: double(k) for k in (1, 2)}\n",
+        encoding="utf-8",
+    )
+    (project / "checks/test_table.py").write_text(
+        "from agex.table import TABLE\n\n\ndef test_table():\n    assert TABLE == {1: 2, 2: 4}\n",
+        encoding="utf-8",
+    )
+    outcome = run_target(Target("agex/table.py", ("checks/test_table.py",)), jobs=2, limits=(1, 30))
+    # swapping double's code after import would leave TABLE as it was: all four would survive
+    assert (outcome.patched, outcome.total, outcome.killed, outcome.survivors) == (0, 8, 8, [])
+
+
+def test_a_patched_mutant_may_take_twice_its_tests_cpu_and_two_seconds():
+    test_cpu = {"t.py::a": 1.2, "t.py::b": 5.0}
+    assert cpu_budget(["t.py::a"], test_cpu, 30) == 4  # 2 x 1.2 + 2, whole seconds
+    assert cpu_budget(None, test_cpu, 30) == 14  # every test: 2 x 6.2 + 2
+    assert cpu_budget(None, test_cpu, 10) == 10  # never above the module's limit
+    assert cpu_budget(["t.py::gone"], test_cpu, 30) == 30  # a test the baseline never ran
+
+
+def test_tests_that_caught_earlier_mutants_run_first_and_the_first_failure_is_noted(tmp_path):
+    from types import SimpleNamespace
+
+    from tools.forkrun import KillersFirst
+
+    killers = KillersFirst(["t::c", "t::a"], str(tmp_path / "note"), 7)
+    items = [SimpleNamespace(nodeid=n) for n in ("t::a", "t::b", "t::c", "t::d")]
+    killers.pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+    assert [i.nodeid for i in items] == ["t::c", "t::a", "t::b", "t::d"]  # the rest keep order
+    assert killers.first_failure() is None
+    for nodeid, failed in (("t::c", False), ("t::a", True), ("t::b", True)):
+        killers.pytest_runtest_logreport(SimpleNamespace(nodeid=nodeid, failed=failed))  # type: ignore[arg-type]
+    assert killers.first_failure() == "t::a"
