@@ -12,6 +12,7 @@ loop; then times planning 1,000 sites against in-memory state.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import resource
 import secrets
@@ -23,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ from bench import ansible_baseline
 from core import migrate
 from core.audit import Actor
 from core.db import make_engine, writer_engine
-from dashboard.pacing import IpCap, OrgRateLimiter
+from dashboard.pacing import IP_RATE, IpCap, OrgRateLimiter
 from dashboard.provisioning import MerakiProvisioning
 from dashboard.session import build_sdk
 from provisioning.domain import desired_resources, sections_of
@@ -240,16 +242,32 @@ def run_netkeep(
     return {"floor_calls": sum(floors), "failures": failures}
 
 
-def run_rollout(sites: list[tuple[str, Sheet]], base_url: str, db_url: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Pace:
+    """How fast the rollout lets itself go: per organization (with its burst) and per IP.
+
+    The default is the dashboard's budget: 10 req/s per organization with a burst of 2 (the
+    dashboard's bucket of 10 then absorbs 0.8 s of jitter between sending and arrival, so no
+    429), 98 of its 100 req/s per IP."""
+
+    rate: float = 10.0
+    burst: float | None = 2.0
+    ip_rate: float = 98.0
+
+
+def run_rollout(
+    sites: list[tuple[str, Sheet]], base_url: str, db_url: str, pace: Pace
+) -> dict[str, Any]:
     """All sheets as one rollout: one thread and one dashboard client per organization, every
-    organization's requests also under the process's per-IP cap (90 of the dashboard's 100/s,
-    which binds from 11 organizations on)."""
-    limiter = OrgRateLimiter(rate=9.0, ip_cap=IpCap())
+    organization's requests also under the process's per-IP cap (by default 90 of the
+    dashboard's 100/s, which binds from 11 organizations on at 9/s)."""
+    limiter = OrgRateLimiter(rate=pace.rate, burst=pace.burst, ip_cap=IpCap(rate=pace.ip_rate))
     # the bench's sandbox has no claim limit (the dashboard's: 10 per 5 minutes, which would add
     # 300 s per further 10 sites of one organization; tests/service/test_rollout_claim_limit.py)
     options = ProvisioningOptions(
-        secret_key=b"bench", rate=9.0, poll_seconds=0.5, require_survey=False, claim_limit=None
-    )
+        secret_key=b"bench", rate=pace.rate, poll_seconds=0.5, require_survey=False,
+        claim_limit=None,
+    )  # fmt: skip
     dashboards = {
         org: MerakiProvisioning(
             build_sdk(api_key=KEY, base_url=base_url, maximum_retries=12),
@@ -512,7 +530,27 @@ def main() -> None:
         action="store_true",
         help=f"also run the cisco.meraki collection (installs it into {ansible_baseline.VENV})",
     )
+    parser.add_argument(
+        "--pace", type=float, default=Pace.rate,
+        help="the rollout's requests/s per organization (NETKEEP_PROVISIONING_RATE_PER_ORG); "
+        f"default {Pace.rate:g}: the dashboard's whole budget, with --burst {Pace.burst:g}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--burst", type=float, default=Pace.burst,
+        help="requests an organization may send at once: at the full rate, the sandbox's "
+        "bucket of 10 absorbs (10 - burst)/10 s of jitter in the requests' arrival",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ip-pace", type=float, default=Pace.ip_rate,
+        help=f"the rollout's requests/s over all organizations (netkeep's default {IP_RATE:g}; "
+        f"the dashboard's limit {IP_LIMIT:g})",
+    )  # fmt: skip
     args = parser.parse_args()
+    pace = Pace(args.pace, args.burst, args.ip_pace)
+    if "rollout" in args.tools:
+        burst = "the rate" if pace.burst is None else f"{pace.burst:g}"
+        print(f"rollout pace: {pace.rate:g} req/s per organization (burst {burst}), "
+              f"{pace.ip_rate:g} req/s in all")  # fmt: skip
     if args.with_ansible:
         versions = ansible_baseline.ensure_ansible()
         print("ansible baseline: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
@@ -533,14 +571,18 @@ def main() -> None:
                 return out
 
             n = 2 * args.sites
-            runs: dict[str, Callable[[], dict[str, Any]]] = {
-                "netkeep": lambda: run_netkeep(sites("N"), base, db_url, args.workers),
-                "rollout": lambda: run_rollout(sites("R"), base, db_url),
-                "naive": lambda: run_naive(sites("V"), base, args.workers),
-                "naive-lean": lambda: run_naive(sites("L"), base, args.workers, smart_flow=False),
+            Sites = list[tuple[str, Sheet]]
+            runs: dict[str, tuple[str, Callable[[Sites], dict[str, Any]]]] = {
+                "netkeep": ("N", lambda s: run_netkeep(s, base, db_url, args.workers)),
+                "rollout": ("R", lambda s: run_rollout(s, base, db_url, pace)),
+                "naive": ("V", lambda s: run_naive(s, base, args.workers)),
+                "naive-lean": ("L", lambda s: run_naive(s, base, args.workers, smart_flow=False)),
             }
             for name in args.tools.split(","):
-                report(name, root, n, runs[name.strip()], args.orgs, args.breakdown, args.timeline)
+                tag, run = runs[name.strip()]
+                given = sites(tag)  # the sheets are the input: made before the clock starts
+                job = functools.partial(run, given)
+                report(name, root, n, job, args.orgs, args.breakdown, args.timeline)
             if args.with_ansible:
                 folder = ansible_baseline.ROOT / "var" / "ansible-bench"
                 ansible_sites = sites("S")

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from core.audit import Actor
@@ -159,7 +160,9 @@ def runners_for(
 
     The read transaction ends before the runners are returned: on SQLite a rollout's session
     is a writer's, so a transaction left open would keep every other organization's journal
-    waiting while this one starts.
+    waiting while this one starts. The jobs' change rows (the plan as the job page shows it,
+    their largest column) are not read: running never needs them, and a rollout holds
+    thousands of jobs at once (read on access, if ever).
     """
     ids = [job_id for job_id, _ in jobs]
     found = {
@@ -167,6 +170,7 @@ def runners_for(
         for j in session.exec(
             select(ProvisioningJob)
             .where(col(ProvisioningJob.id).in_(ids))
+            .options(defer(ProvisioningJob.changes))  # type: ignore[arg-type]
             .execution_options(populate_existing=True)
         )
     }

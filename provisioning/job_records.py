@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import Actor
+from core.models import AuditEntry
 from inventory import holds
 from provisioning import units
 from provisioning.domain import JobKind, JobStatus, StepStatus
@@ -119,6 +120,11 @@ def create_job(
     return job
 
 
+JOURNAL_CHUNK = 500
+"""Jobs whose rows `create_jobs` builds and inserts at a time (all in the caller's transaction):
+the rows of a rollout of thousands of sites are never all in memory at once."""
+
+
 def create_jobs(
     *,
     session: Session,
@@ -129,23 +135,35 @@ def create_jobs(
     estimate: Mapping[str, Any],
 ) -> list[int]:
     """A rollout's apply jobs as `create_job` makes one, in the caller's transaction, but in a
-    few statements for all of them (the jobs, their steps, their snapshots): a rollout journals
-    hundreds of jobs before its first request. Returns their ids, in the plans' order.
-    `estimate` goes into each job's estimate as "rollout" (what GET /rollouts/{id} shows).
-    The units are looked up once; only jobs claiming units the inventory knows hold them (one
-    conditional update each)."""
-    whole = {"rollout": dict(estimate)}
+    few statements for all of them (the jobs, their steps, their snapshots; `JOURNAL_CHUNK`
+    jobs a statement): a rollout journals hundreds of jobs before its first request. Returns
+    their ids, in the plans' order. `estimate` goes into each job's estimate as "rollout"
+    (what GET /rollouts/{id} shows). The units are looked up once a chunk; only jobs claiming
+    units the inventory knows hold them (one conditional update each)."""
+    ids: list[int] = []
+    for start in range(0, len(plans), JOURNAL_CHUNK):
+        chunk = plans[start : start + JOURNAL_CHUNK]
+        ids += _create_chunk(session, chunk, actor, now, rollout, {"rollout": dict(estimate)})
+    return ids
+
+
+def _create_chunk(
+    session: Session,
+    plans: Sequence[SitePlan],
+    actor: Actor,
+    now: datetime,
+    rollout: str,
+    whole: Mapping[str, Any],
+) -> list[int]:
     rows = [
         _job_values(plan, actor, now, JobKind.APPLY, dict(plan.desired), None, None, rollout, whole)
         for plan in plans
     ]
     if not rows:
         return []
-    stmt = insert(ProvisioningJob).returning(
-        col(ProvisioningJob.id), sort_by_parameter_order=True
-    )  # one INSERT … RETURNING for all (SQLAlchemy's insertmanyvalues), ids in the rows' order
-    ids = [int(job_id) for job_id in session.execute(stmt, rows).scalars()]
+    ids = _insert_jobs(session, rows, rollout)
     steps: list[dict[str, Any]] = []
+    audits: list[dict[str, Any]] = []
     snapshot: list[dict[str, Any]] = []
     claims: dict[int, list[str]] = {}
     for job_id, row, plan in zip(ids, rows, plans, strict=True):
@@ -153,7 +171,8 @@ def create_jobs(
         steps += mine
         snapshot += [{**value, "job_id": job_id} for value in snapshot_values(plan)]
         claims[job_id] = [s for step in mine for s in units.serials_claimed(step["operations"])]
-        _audit_created(session, {**row, "id": job_id}, plan, actor)
+        audits.append(_created_entry({**row, "id": job_id}, plan, actor))
+    session.execute(insert(AuditEntry), audits)  # one statement, not one per job
     if steps:
         session.execute(insert(JobStep), steps)
     if snapshot:
@@ -164,6 +183,28 @@ def create_jobs(
         if held:
             holds.hold_units(session=session, actor=actor, serials=held, job_id=job_id, now=now)
     return ids
+
+
+def _insert_jobs(session: Session, rows: list[dict[str, Any]], rollout: str) -> list[int]:
+    """The jobs inserted, their ids in the rows' order. SQLite cannot return ids in parameter
+    order from one statement (SQLAlchemy then sends one INSERT per row), so the rows go in one
+    statement and their ids are read back by network, which a rollout names once per
+    organization (`plan_rollout`); were a network named twice, one INSERT … RETURNING per row."""
+    keys = [(str(r["organization_id"]), str(r["network_name"])) for r in rows]
+    if len(set(keys)) != len(keys):
+        stmt = insert(ProvisioningJob).returning(
+            col(ProvisioningJob.id), sort_by_parameter_order=True
+        )
+        return [int(job_id) for job_id in session.execute(stmt, rows).scalars()]
+    session.execute(insert(ProvisioningJob), rows)
+    names = sorted({name for _, name in keys})
+    found = session.exec(
+        select(ProvisioningJob.id, ProvisioningJob.organization_id, ProvisioningJob.network_name)
+        .where(ProvisioningJob.rollout == rollout)
+        .where(col(ProvisioningJob.network_name).in_(names))
+    )
+    by_key = {(org, name): job_id for job_id, org, name in found if job_id is not None}
+    return [by_key[key] for key in keys]
 
 
 def _job_values(
@@ -204,6 +245,17 @@ def _job_values(
     )
 
 
+def _created_after(values: Mapping[str, Any], plan: SitePlan) -> dict[str, Any]:
+    return {
+        "network": plan.network_name,
+        "organization": plan.organization_id,
+        "changes": len(plan.changes),
+        "steps": len(plan.steps),
+        "rollback_of": values["rollback_of"],
+        "rollout": values["rollout"],
+    }
+
+
 def _audit_created(
     session: Session, values: Mapping[str, Any], plan: SitePlan, actor: Actor
 ) -> None:
@@ -214,14 +266,19 @@ def _audit_created(
         action=f"provisioning.{values['kind']}_created",
         entity_type="provisioning_job",
         entity_id=str(values["id"]),
-        after={
-            "network": plan.network_name,
-            "organization": plan.organization_id,
-            "changes": len(plan.changes),
-            "steps": len(plan.steps),
-            "rollback_of": values["rollback_of"],
-            "rollout": values["rollout"],
-        },
+        after=_created_after(values, plan),
+        at=values["created_at"],
+    )
+
+
+def _created_entry(values: Mapping[str, Any], plan: SitePlan, actor: Actor) -> dict[str, Any]:
+    """The audit entry `_audit_created` adds, as column values (a rollout inserts them at once)."""
+    return audit.entry_values(
+        actor=actor,
+        action=f"provisioning.{values['kind']}_created",
+        entity_type="provisioning_job",
+        entity_id=str(values["id"]),
+        after=_created_after(values, plan),
         at=values["created_at"],
     )
 

@@ -18,7 +18,7 @@ previous one is done; a step holding a claim waits for the organization's claim 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from typing import Any
@@ -102,6 +102,9 @@ class OrgRollout:
         """Waits for shared batches and for the claim budget spent on ready direct writes."""
         self.claims_at: list[float] = []
         """When this rollout's claim requests ended (counted conservatively: at the end)."""
+        self.moved: deque[StepRunner] = deque()
+        """Runners whose steps moved since `next_direct` last looked at them (each is looked at
+        once per move, so finding the next direct write costs O(1) amortised, not a scan)."""
 
     def alive(self, runners: Sequence[StepRunner] | None = None) -> list[StepRunner]:
         return [r for r in (self.runners if runners is None else runners) if not r.failed]
@@ -115,7 +118,9 @@ class OrgRollout:
             if runner not in shared:  # an interrupted job: alone, as its resume would
                 runner.run_pending(stop_at_verify=True)
         self.progress("creating networks")
+        self.moved.extend(self.alive())  # existing networks' direct writes fill creation waits
         self.create_networks(shared)
+        self.moved.extend(self.alive())
         self.progress("action batches")
         self.batch_rounds(self.alive(shared))
         self.progress("direct writes")
@@ -162,6 +167,7 @@ class OrgRollout:
                 runner.run_step(step)
             except DomainError as exc:
                 runner.fail(exc)
+            self.moved.append(runner)
             if holds_claim(step):
                 self.claimed(1)
 
@@ -198,14 +204,22 @@ class OrgRollout:
                 runner.run_step(step)
             except DomainError as exc:
                 runner.fail(exc)
+            self.moved.append(runner)
         left = end - self.waiter.clock()
         if left > 0:
             self.waiter.sleep(left)
 
     def next_direct(self) -> Member | None:
         """A site's next step when it is a direct write and no batch step of it is left (a
-        site's steps keep their order: creation, batches, direct writes, verify)."""
-        for runner in self.alive():
+        site's steps keep their order: creation, batches, direct writes, verify).
+
+        Only the runners whose steps moved since the last look are looked at (`moved`): a
+        runner whose next step is not a ready direct write drops out until its steps move
+        again, so a fill costs O(1) amortised per step, not a scan of every site."""
+        while self.moved:
+            runner = self.moved.popleft()
+            if runner.failed:
+                continue
             step = next((s for s in runner.steps if s.status != StepStatus.DONE), None)
             if step is None or step.action == VERIFY or step.batch or holds_claim(step):
                 continue
@@ -236,6 +250,7 @@ class OrgRollout:
                     settle([member])
                 except DomainError as exc:
                     member[0].fail(exc)
+        self.moved.extend(runner for runner, _ in members)
 
     def run_waves(self, groups: list[list[Member]]) -> list[bool]:
         """Shared batches, at most five running at once; for each, whether it completed."""

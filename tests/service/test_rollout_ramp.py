@@ -1,0 +1,86 @@
+"""A rollout's ramp: what happens before an organization's first dashboard write.
+
+Rule: before its first write the rollout only journals, and it journals a rollout in a fixed
+number of statements, not one or more per site: the database statements executed between the
+start of `apply_rollout` and the organization's first write are as many for 16 sites as for 4.
+(A statement per site before the first request is the ramp issue 21 measured: 1,000 sites
+journalled one by one keep every organization idle for seconds.) The first write is the shared
+creation of the new networks; nothing else is sent before it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from dashboard.provisioning import MerakiProvisioning
+from dashboard.session import build_sdk
+from provisioning.rollout import RolloutSite, apply_rollout, plan_rollout
+from sandbox.server import SandboxServer
+from tests.service.test_provisioning_rollout import ACTOR, OPTIONS, ORG, clock, utm, wireless
+
+
+class FirstWrite(MerakiProvisioning):
+    """The dashboard, noting how many statements had run when the first write went out."""
+
+    def __init__(self, sdk: Any, statements: list[int]) -> None:
+        super().__init__(sdk, organization_id=ORG)
+        self.statements = statements
+        self.before_first: int | None = None
+
+    def _first(self) -> None:
+        if self.before_first is None:
+            self.before_first = self.statements[0]
+
+    def submit_batch(self, actions: list[Any], *, synchronous: bool) -> dict[str, Any]:
+        self._first()
+        return super().submit_batch(actions, synchronous=synchronous)
+
+    def send_direct(self, kind: str, network_id: str, body: Any) -> Any:
+        self._first()
+        return super().send_direct(kind, network_id, body)
+
+    def create_network(self, body: Any) -> dict[str, Any]:
+        self._first()
+        return super().create_network(body)
+
+
+def statements_before_first_write(
+    sandbox: SandboxServer, session: Session, first: int, sites: int
+) -> int:
+    statements = [0]
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    assert isinstance(engine, Engine)
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    sdk = build_sdk(api_key=sandbox.api_key, base_url=sandbox.base_url, maximum_retries=3)
+    dash = FirstWrite(sdk, statements)
+    sheets = [utm(i) if i % 2 else wireless(i) for i in range(first, first + sites)]
+    items = [RolloutSite(dash, sheet) for sheet in sheets]
+    plan_rollout(items, OPTIONS)
+    session.commit()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        outcome = apply_rollout(
+            session=session, sites=items, actor=ACTOR, clock=clock, options=OPTIONS
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [j.status for j in outcome.jobs] == ["done"] * sites
+    assert dash.before_first is not None
+    return dash.before_first
+
+
+def test_the_statements_before_the_first_write_do_not_grow_with_the_sites(
+    sandbox: SandboxServer, session: Session
+) -> None:
+    few = statements_before_first_write(sandbox, session, 0, 4)
+    many = statements_before_first_write(sandbox, session, 10, 16)
+    assert many == few, (few, many)
+    assert few < 40, few  # a handful of statements: journal, start, read the journal back
