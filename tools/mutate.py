@@ -532,23 +532,12 @@ def _run_target(
     limits = limits or (int(base["cpu"] * 2) + 2, max(60, int(base["seconds"] * 20)))
     preload = independent(target.module, base["loaded"], [tuple(e) for e in base["edges"]])
     lines = base["lines"]
-    _, result = _in_child(
-        lambda: _mutate_all(
-            target,
-            preload,
-            jobs=jobs,
-            limits=limits,
-            lines=lines,
-            test_cpu=base["test_cpu"],
-            select=select,
-            patch=patch,
-        )
-    )
-    if isinstance(result, dict) and result.get("retry"):  # a preload pulled the target in
-        _, result = _in_child(
+
+    def run(preloaded: Sequence[str]) -> object:
+        _, answer = _in_child(
             lambda: _mutate_all(
                 target,
-                [],
+                preloaded,
                 jobs=jobs,
                 limits=limits,
                 lines=lines,
@@ -557,6 +546,11 @@ def _run_target(
                 patch=patch,
             )
         )
+        return answer
+
+    result = run(preload)
+    if isinstance(result, dict) and result.get("retry"):  # a preload pulled the target in
+        result = run([])
     return result
 
 
