@@ -20,14 +20,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bench.provisioning import utm_sheet, wireless_sheet
-from core import migrate
-from core.db import make_engine, writer_engine
 from dashboard.provisioning import MerakiProvisioning
 from dashboard.session import build_sdk
 from provisioning.plan import change_rows
 from provisioning.rollout import RolloutSite, apply_rollout, plan_rollout
 from provisioning.service import plan_sheet
 from sandbox.server import SandboxServer
+from tests.service.helpers import migrated_writer_engine
 from tests.service.test_provisioning_rollout import ACTOR, OPTIONS, ORG, clock
 
 FAULTS = "5xx=0.05,drop=0.02,429burst=15,429after=0.01,seed={seed}"
@@ -35,11 +34,8 @@ FAULTS = "5xx=0.05,drop=0.02,429burst=15,429after=0.01,seed={seed}"
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'faults.db'}"
-    migrate.upgrade(url)
-    made = writer_engine(make_engine(url))
-    yield made
-    made.dispose()
+    with migrated_writer_engine(tmp_path / "faults.db") as made:
+        yield made
 
 
 def client(sb: SandboxServer) -> MerakiProvisioning:

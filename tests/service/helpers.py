@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
+from core import migrate
 from core.audit import Actor
+from core.db import make_engine, writer_engine
 from inventory import importer
 from inventory.importer import ImportReport
+
+
+@contextmanager
+def migrated_writer_engine(path: Path) -> Iterator[Engine]:
+    """A SQLite file migrated to head, behind the process's writer gate (as the CLI opens it)."""
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    made = writer_engine(make_engine(url))
+    try:
+        yield made
+    finally:
+        made.dispose()
+
 
 ACTOR = Actor(name="tester", role="admin", request_id="req-1")
 T0 = datetime(2026, 4, 1, 0, 0, tzinfo=UTC)

@@ -21,8 +21,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from core import migrate
-from core.db import make_engine, writer_engine
 from dashboard.provisioning import MerakiProvisioning
 from dashboard.session import build_sdk
 from dashboard.transport import sdk_http_client
@@ -31,6 +29,7 @@ from provisioning.plan import change_rows
 from provisioning.service import apply_plan, plan_sheet, resume_job
 from provisioning.sheet_model import Sheet
 from sandbox.server import SandboxServer
+from tests.service.helpers import migrated_writer_engine
 from tests.service.test_provisioning_rollout import ACTOR, OPTIONS, ORG, clock, utm, wireless
 from tests.service.test_rollout_kill_resume import Killed
 
@@ -65,11 +64,8 @@ def fresh_client(sb: SandboxServer) -> MerakiProvisioning:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'sent-again.db'}"
-    migrate.upgrade(url)
-    made = writer_engine(make_engine(url))
-    yield made
-    made.dispose()
+    with migrated_writer_engine(tmp_path / "sent-again.db") as made:
+        yield made
 
 
 @pytest.mark.parametrize("make_sheet", [utm, wireless], ids=["utm", "wireless"])

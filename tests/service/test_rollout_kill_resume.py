@@ -21,8 +21,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from core import migrate
-from core.db import make_engine, writer_engine
 from dashboard.provisioning import MerakiProvisioning
 from dashboard.session import build_sdk
 from dashboard.transport import sdk_http_client
@@ -39,6 +37,7 @@ from provisioning.rollout import (
 from provisioning.service import plan_sheet
 from provisioning.sheet_model import Sheet
 from sandbox.server import SandboxServer
+from tests.service.helpers import migrated_writer_engine
 from tests.service.test_provisioning_rollout import ACTOR, OPTIONS, ORG, clock, utm, wireless
 
 SEED = int(os.environ.get("NETKEEP_KILL_SEED", "20261206"))
@@ -86,11 +85,8 @@ def client(sb: SandboxServer, switch: KillSwitch | None = None) -> MerakiProvisi
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'rollouts.db'}"
-    migrate.upgrade(url)
-    made = writer_engine(make_engine(url))
-    yield made
-    made.dispose()
+    with migrated_writer_engine(tmp_path / "rollouts.db") as made:
+        yield made
 
 
 def run_until_killed(sb: SandboxServer, engine: Engine, kill_after: int, sent: bool) -> str | None:

@@ -18,8 +18,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from core import migrate
-from core.db import make_engine, writer_engine
 from provisioning.apply import list_jobs
 from provisioning.models import ProvisioningJob
 from provisioning.plan import change_rows
@@ -34,6 +32,7 @@ from provisioning.secret_record import MemoryRecord
 from provisioning.service import apply_plan, plan_sheet, resume_job
 from provisioning.sheet_model import Sheet
 from sandbox.server import SandboxServer
+from tests.service.helpers import migrated_writer_engine
 from tests.service.test_provisioning_rollout import ACTOR, OPTIONS, clock, utm, wireless
 from tests.service.test_rollout_kill_resume import Killed, client
 
@@ -53,11 +52,8 @@ class DyingRecord(MemoryRecord):
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'secret-crash.db'}"
-    migrate.upgrade(url)
-    made = writer_engine(make_engine(url))
-    yield made
-    made.dispose()
+    with migrated_writer_engine(tmp_path / "secret-crash.db") as made:
+        yield made
 
 
 def test_a_rollout_killed_while_recording_its_secrets_resumes_to_nothing_left_to_change(
