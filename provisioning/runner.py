@@ -194,7 +194,7 @@ class StepRunner:
         if step_was_running and (batch is None or _batch_failed(batch)):
             batch = self.sent_again(actions) or batch
         with BATCH_SLOTS.slot(self.job.organization_id):
-            if batch is None or (batch.get("status") or {}).get("failed"):
+            if batch is None or _batch_failed(batch):
                 batch = self.dashboard.submit_batch(actions, synchronous=step.synchronous)
                 self.journal.sent([step], request_id=str(batch["id"]))
             else:
@@ -267,7 +267,7 @@ class StepRunner:
         safe; a failure for another reason fails again and is reported as such. Waiting ends
         after `claim_settle` seconds.
         """
-        if not (batch.get("status") or {}).get("failed"):
+        if not _batch_failed(batch):
             return batch
         claimed = self.claimed_earlier(step)
         touched = {claimed_serial(str(a.get("resource"))) for a in actions}
