@@ -239,3 +239,74 @@ def test_sqlite_memo_does_not_carry_an_answer_over_a_commit_in_the_same_turn(
 
     _, after = asyncio.run(scenario())
     assert after is None  # the memo was emptied by a check made after the commit
+
+
+def _site(serial: str, row: dict[str, Any] | None) -> str:
+    assert row is not None
+    return str(row["site"])
+
+
+def test_a_kept_batch_is_checked_without_a_psycopg_cursor(
+    pg_engine: Engine,  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The work of a kept batch: one counter read straight over libpq, no cursor machinery (its
+    CPU was three times the round trip's); the value read stays the counter's."""
+    _seed(pg_engine, tmp_path)
+    path = ReadPath(pg_engine)
+    cursors: list[object] = []
+    opened = psycopg.AsyncConnection.cursor
+
+    def counting(self: psycopg.AsyncConnection[Any], *args: Any, **kwargs: Any) -> Any:
+        cursors.append(self)
+        return opened(self, *args, **kwargs)
+
+    async def read(serial: str) -> Any:
+        return await path.first_derived(service.DEVICES_WITH_OWNER, serial, _site)
+
+    async def scenario() -> list[Any]:
+        first = await read("Q2FY-CNTR-0001")  # the row and the counter, by psycopg
+        monkeypatch.setattr(psycopg.AsyncConnection, "cursor", counting)
+        kept = [await read("Q2FY-CNTR-0001") for _ in range(3)]
+        return [first, *kept]
+
+    reads = asyncio.run(scenario())
+    assert [r.result() for r in reads] == ["本社"] * 4
+    assert cursors == []
+    assert {r.version for r in reads} == {_counter(pg_engine)}
+
+
+def test_the_counter_read_survives_a_dropped_connection_and_a_deallocate(
+    pg_engine: Engine,  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+) -> None:
+    _seed(pg_engine, tmp_path)
+    path = ReadPath(pg_engine)
+
+    async def read() -> str:
+        return (
+            await path.first_derived(service.DEVICES_WITH_OWNER, "Q2FY-CNTR-0001", _site)
+        ).result()
+
+    async def backends() -> list[int]:
+        pids = []
+        for connection in path._idle_async:
+            row = await connection.execute("SELECT pg_backend_pid()")
+            found = await row.fetchone()
+            assert found is not None
+            pids.append(int(found[0]))
+        return pids
+
+    assert asyncio.run(read()) == "本社"
+    assert asyncio.run(read()) == "本社"  # kept: the counter's statement is prepared
+    for connection in path._idle_async:  # its statement forgotten (as after DISCARD ALL)
+        asyncio.run(connection.execute("DEALLOCATE ALL"))
+    assert asyncio.run(read()) == "本社"
+    with pg_engine.connect() as admin:
+        for pid in asyncio.run(backends()):
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.commit()
+    _elsewhere(pg_engine, "UPDATE device SET site = '那覇' WHERE serial = 'Q2FY-CNTR-0001'")
+    assert asyncio.run(read()) == "那覇"
+    assert asyncio.run(read()) == "那覇"
