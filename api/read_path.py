@@ -131,7 +131,8 @@ class ReadPath:
         `query.many` (one round trip for them all, sent after every one of them was asked)."""
         if not self.on_loop:
             return await self.first(query.one, **{query.key: key})
-        row = await self._ask((asyncio.get_running_loop(), query), key, partial(self._rows, query))
+        loop = asyncio.get_running_loop()
+        row = await self._ask(loop, (loop, query), key, self._rows, query)
         return None if row is None else dict(row)  # each caller its own copy
 
     async def first_derived(
@@ -147,10 +148,12 @@ class ReadPath:
         """
         if not self.on_loop:
             raise RuntimeError("first_derived reads on the event loop (PostgreSQL, psycopg)")
-        slot = (asyncio.get_running_loop(), query, derive)
-        answer = await self._ask(slot, key, partial(self._rows_or_kept, query, derive))
-        if isinstance(answer, _Kept):
-            return Derived(answer.value, None, answer.version)
+        loop = asyncio.get_running_loop()
+        answer = await self._ask(
+            loop, (loop, query, derive), key, self._rows_or_kept, query, derive
+        )
+        if isinstance(answer, Derived):  # kept: one answer for every caller of the key
+            return answer
         assert isinstance(answer, _Read)
         try:
             value = derive(key, None if answer.row is None else dict(answer.row))
@@ -172,8 +175,12 @@ class ReadPath:
         if memo.version is not None and memo.covers(wanted):
             now = await self._on_loop(VERSION, {}, read_counter)
             # the memo may have moved on while the counter was read: compare with it as it is
-            if now is not None and now[VERSION_COLUMN] == memo.version and memo.covers(wanted):
-                return {key: _Kept(memo.get((derive, key)), memo.version) for key in keys}
+            version = memo.version
+            if now is not None and now[VERSION_COLUMN] == version and memo.covers(wanted):
+                return {
+                    key: Derived(memo.get(kept), None, version)
+                    for key, kept in zip(keys, wanted, strict=True)
+                }
         many = self._with_version.get(query)
         if many is None:
             many = self._with_version[query] = PreparedQuery(_with_version(query.many.statement))
@@ -189,16 +196,18 @@ class ReadPath:
 
     def _ask(
         self,
+        loop: asyncio.AbstractEventLoop,
         slot: Hashable,
         key: Hashable,
-        answer: Callable[[list[Hashable]], Awaitable[dict[Hashable, Any]]],
+        answer: Callable[..., Awaitable[dict[Hashable, Any]]],
+        *args: Any,
     ) -> asyncio.Future[Any]:
-        """A future of `answer(keys)[key]`, `keys` being every key asked for in `slot` together."""
-        loop = asyncio.get_running_loop()
+        """A future of `answer(*args, keys)[key]`, `keys` being every key asked for in `slot`
+        together (on `loop`, the running one)."""
         batch = self._batches.get(slot)
         if batch is None or len(batch) >= BATCH_MAX:
             batch = self._batches[slot] = {}
-            flush = loop.create_task(self._flush(slot, batch, answer))
+            flush = loop.create_task(self._flush(slot, batch, partial(answer, *args)))
             self._flushing.add(flush)
             flush.add_done_callback(self._flushing.discard)
         waiter: asyncio.Future[Any] = loop.create_future()
@@ -254,12 +263,6 @@ class Derived(Generic[T]):
         if self.error is not None:
             raise self.error
         return cast(T, self.value)
-
-
-@dataclass(frozen=True, slots=True)
-class _Kept:
-    value: Any
-    version: int
 
 
 @dataclass(frozen=True, slots=True)
