@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from sqlmodel import select as sql_select
 
+import api.read_path
 from api.app import create_app
 from api.deps import ReadPath
 from core import auth, migrate
@@ -310,3 +311,46 @@ def test_the_counter_read_survives_a_dropped_connection_and_a_deallocate(
     _elsewhere(pg_engine, "UPDATE device SET site = '那覇' WHERE serial = 'Q2FY-CNTR-0001'")
     assert asyncio.run(read()) == "那覇"
     assert asyncio.run(read()) == "那覇"
+
+
+def test_reads_asked_while_a_batch_is_answered_wait_for_one_more_round_trip(
+    pg_engine: Engine,  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Work per request: kept reads asked one by one while the counter is being read are all
+    answered by the next read of it, not by one read each (nor two batches in flight)."""
+    _seed(pg_engine, tmp_path)
+    path = ReadPath(pg_engine)
+    counter_reads: list[object] = []
+    release = asyncio.Event()
+    real = api.read_path.read_counter
+
+    async def held(connection: Any, dialect: Any) -> dict[str, Any] | None:
+        counter_reads.append(connection)
+        if len(counter_reads) == 1:
+            await release.wait()  # the round trip in flight while the others are asked
+        return await real(connection, dialect)
+
+    async def read() -> str:
+        return (
+            await path.first_derived(service.DEVICES_WITH_OWNER, "Q2FY-CNTR-0001", _site)
+        ).result()
+
+    async def scenario() -> list[str]:
+        assert await read() == "本社"  # row and counter: kept from here on
+        monkeypatch.setattr(api.read_path, "read_counter", held)
+        first = asyncio.create_task(read())
+        for _ in range(100):
+            if counter_reads:  # `first`'s batch is reading the counter
+                break
+            await asyncio.sleep(0)
+        later = []
+        for _ in range(10):  # one at a time, each in a turn of its own
+            later.append(asyncio.create_task(read()))
+            await asyncio.sleep(0)
+        release.set()
+        return [await first, *[await task for task in later]]
+
+    assert asyncio.run(scenario()) == ["本社"] * 11
+    assert len(counter_reads) == 2  # `first`'s batch, then one for the ten asked meanwhile
