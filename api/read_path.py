@@ -299,9 +299,9 @@ async def read_counter(
     pgconn = connection.pgconn
     results = await _pq_run(pgconn, COUNTER_STATEMENT)
     if _missing_statement(results):  # a new connection (or DEALLOCATE): prepare, then run
-        _raise_unless(await _pq_prepare(pgconn, dialect), pq.ExecStatus.COMMAND_OK, pgconn)
+        _raise_unless(await _pq_prepare(pgconn, dialect), pq.ExecStatus.COMMAND_OK, connection)
         results = await _pq_run(pgconn, COUNTER_STATEMENT)
-    _raise_unless(results, pq.ExecStatus.TUPLES_OK, pgconn)
+    _raise_unless(results, pq.ExecStatus.TUPLES_OK, connection)
     result = results[0]
     if result.ntuples == 0:
         return None
@@ -367,18 +367,15 @@ def _missing_statement(results: list[pq.abc.PGresult]) -> bool:
 
 
 def _raise_unless(
-    results: list[pq.abc.PGresult], status: pq.ExecStatus, pgconn: pq.abc.PGconn
+    results: list[pq.abc.PGresult],
+    status: pq.ExecStatus,
+    connection: psycopg.AsyncConnection[Any],
 ) -> None:
     for result in results:
         if result.status != status:
-            raise psycopg.errors.error_from_result(result, encoding=_encoding(pgconn))
+            raise psycopg.errors.error_from_result(result, encoding=connection.info.encoding)
     if len(results) != 1:
         raise psycopg.InterfaceError(f"expected one result, got {len(results)}")
-
-
-def _encoding(pgconn: pq.abc.PGconn) -> str:
-    name = pgconn.parameter_status(b"client_encoding") or b"UTF8"
-    return "utf-8" if name.upper() in (b"UTF8", b"UTF-8") else name.decode("ascii")
 
 
 def _with_version(statement: Select[Any]) -> Select[Any]:
