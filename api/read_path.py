@@ -135,41 +135,34 @@ class ReadPath:
         row = await self._ask(loop, (loop, query), key, self._rows, query)
         return None if row is None else dict(row)  # each caller its own copy
 
-    async def first_derived(
+    def first_derived(
         self, query: KeyedQuery, key: Any, derive: Callable[[Any, dict[str, Any] | None], T]
-    ) -> Derived[T]:
+    ) -> asyncio.Future[Derived[T]]:
         """`derive(key, row)` of `query.one`'s row for `key`, kept in a memo while the database is
         unchanged (see `read_derived`; PostgreSQL on the loop only, batched as `first_keyed`),
         with the read counter's value it stands for.
 
         Each batch reads the read counter (`VersionMemo`): when every key of the batch is kept
         and the counter is where it was when the kept values were read, the batch costs that one
-        small query and no row is read or derived; otherwise the rows are read with the counter.
+        small query and no row is read or derived; otherwise the rows are read with the counter,
+        and each key's value derived once for all of its callers. The answer is the batch's
+        future itself: no coroutine of its own per read.
         """
         if not self.on_loop:
             raise RuntimeError("first_derived reads on the event loop (PostgreSQL, psycopg)")
         loop = asyncio.get_running_loop()
-        answer = await self._ask(
-            loop, (loop, query, derive), key, self._rows_or_kept, query, derive
-        )
-        if isinstance(answer, Derived):  # kept: one answer for every caller of the key
-            return answer
-        assert isinstance(answer, _Read)
-        try:
-            value = derive(key, None if answer.row is None else dict(answer.row))
-        except Exception as exc:
-            return Derived(None, exc, answer.version)
-        if answer.version is not None:
-            self.version_memo.put(answer.version, (derive, key), value)
-        return Derived(value, None, answer.version)
+        return self._ask(loop, (loop, query, derive), key, self._derived, query, derive)
 
     async def _rows(self, query: KeyedQuery, keys: list[Hashable]) -> dict[Hashable, Any]:
         rows = await self._on_loop(query.many, {"keys": keys}, query.many.all_async)
         return {row[query.key]: row for row in rows}
 
-    async def _rows_or_kept(
-        self, query: KeyedQuery, derive: Hashable, keys: list[Hashable]
-    ) -> dict[Hashable, Any]:
+    async def _derived(
+        self,
+        query: KeyedQuery,
+        derive: Callable[[Any, dict[str, Any] | None], Any],
+        keys: list[Hashable],
+    ) -> dict[Hashable, Derived[Any]]:
         memo = self.version_memo
         wanted = [(derive, key) for key in keys]
         if memo.version is not None and memo.covers(wanted):
@@ -187,12 +180,18 @@ class ReadPath:
         rows = await self._on_loop(many, {"keys": keys}, many.all_async)
         if not rows:  # no counter row (emptied by hand): read without keeping anything
             found = await self._rows(query, keys)
-            return {key: _Read(found.get(key), None) for key in keys}
+            return {key: _derive(derive, key, found.get(key), None) for key in keys}
         version = rows[0][VERSION_COLUMN]  # the counter's row, left-joined to the rows found
         found = {row[query.key]: row for row in rows if row[query.key] is not None}
-        for row in found.values():
-            del row[VERSION_COLUMN]
-        return {key: _Read(found.get(key), version) for key in keys}
+        answers: dict[Hashable, Derived[Any]] = {}
+        for key in keys:
+            row = found.get(key)
+            if row is not None:
+                del row[VERSION_COLUMN]
+            answer = answers[key] = _derive(derive, key, row, version)
+            if answer.error is None:
+                memo.put(version, (derive, key), answer.value)
+        return answers
 
     def _ask(
         self,
@@ -265,11 +264,17 @@ class Derived(Generic[T]):
         return cast(T, self.value)
 
 
-@dataclass(frozen=True, slots=True)
-class _Read:
-    row: dict[str, Any] | None
-    version: int | None
-    """None: no counter to keep the value by."""
+def _derive(
+    derive: Callable[[Any, dict[str, Any] | None], T],
+    key: Any,
+    row: dict[str, Any] | None,
+    version: int | None,
+) -> Derived[T]:
+    """`derive(key, row)` (given its own copy of the row) as a Derived, what it raised included."""
+    try:
+        return Derived(derive(key, None if row is None else dict(row)), None, version)
+    except Exception as exc:
+        return Derived(None, exc, version)
 
 
 VERSION_COLUMN = "netkeep_read_version"
@@ -298,7 +303,10 @@ async def read_counter(
     """
     pgconn = connection.pgconn
     results = await _pq_run(pgconn, COUNTER_STATEMENT)
-    if _missing_statement(results):  # a new connection (or DEALLOCATE): prepare, then run
+    if (not results or results[0].status != pq.ExecStatus.TUPLES_OK) and _missing_statement(
+        results
+    ):
+        # a new connection (or one whose statements were deallocated): prepare, then run
         _raise_unless(await _pq_prepare(pgconn, dialect), pq.ExecStatus.COMMAND_OK, connection)
         results = await _pq_run(pgconn, COUNTER_STATEMENT)
     _raise_unless(results, pq.ExecStatus.TUPLES_OK, connection)
@@ -559,13 +567,20 @@ async def read_derived(
     return (await read_derived_at(request, query, key, derive)).result()
 
 
-async def read_derived_at(
+def read_derived_at(
     request: Request, query: KeyedQuery, key: Any, derive: Callable[[Any, dict[str, Any] | None], T]
-) -> Derived[T]:
+) -> Awaitable[Derived[T]]:
     """`read_derived`, with the read counter's value the value stands for (PostgreSQL)."""
     path: ReadPath = request.app.state.read_path
     if getattr(path, "on_loop", False):
-        return await path.first_derived(query, key, derive)
+        return path.first_derived(query, key, derive)
+    return _read_derived_elsewhere(request, query, key, derive)
+
+
+async def _read_derived_elsewhere(
+    request: Request, query: KeyedQuery, key: Any, derive: Callable[[Any, dict[str, Any] | None], T]
+) -> Derived[T]:
+    """`read_derived_at` off the loop: SQLite's memo on a file, else a read every time."""
     memo = read_memo(request)
     generation = memo.generation() if memo is not None else None
     if generation is not None:

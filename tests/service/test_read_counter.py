@@ -354,3 +354,33 @@ def test_reads_asked_while_a_batch_is_answered_wait_for_one_more_round_trip(
 
     assert asyncio.run(scenario()) == ["本社"] * 11
     assert len(counter_reads) == 2  # `first`'s batch, then one for the ten asked meanwhile
+
+
+def test_a_row_read_for_several_callers_is_derived_once(
+    pg_engine: Engine,  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+) -> None:
+    """Work per request: callers of one key in one batch share one derived answer (a body is
+    built once, not once per caller), and a key that raised raises for each of its callers."""
+    _seed(pg_engine, tmp_path)
+    path = ReadPath(pg_engine)
+    derived: list[str] = []
+
+    def site(serial: str, row: dict[str, Any] | None) -> str:
+        derived.append(serial)
+        if row is None:
+            raise LookupError(serial)
+        return str(row["site"])
+
+    async def scenario() -> list[Any]:
+        keys = ["Q2FY-CNTR-0001"] * 5 + ["Q2FY-CNTR-9999"] * 2
+        return list(
+            await asyncio.gather(
+                *(path.first_derived(service.DEVICES_WITH_OWNER, key, site) for key in keys)
+            )
+        )
+
+    answers = asyncio.run(scenario())
+    assert [a.value for a in answers[:5]] == ["本社"] * 5
+    assert all(isinstance(a.error, LookupError) for a in answers[5:])
+    assert sorted(derived) == ["Q2FY-CNTR-0001", "Q2FY-CNTR-9999"]
