@@ -432,10 +432,11 @@ _Batch = dict[Hashable, list["asyncio.Future[Any]"]]
 BATCH_MAX = 64
 BATCH_FLIGHTS = 1
 """Batches of one query in flight at once: the next one fills while it is answered. One: every
-read asked during a round trip waits for the next one, a batch about twice as large as with two
-in flight and half the round trips (on a 2-core machine under wrk a round trip's send and wake-up
-cost more CPU than the rest of a batch: `bench/api_device_get.py --db postgresql`, 185 -> 156 µs
-of server CPU per device read, 0.78 -> 0.91 of bare Starlette's requests/s)."""
+read asked during a round trip waits for the next one, so batches are larger and round trips
+fewer than with two in flight (under wrk, 16 connections, on the shared 2-core machine: 8-12
+device reads per counter read against 6-9, varying with the load; server CPU per device read
+185 -> 156 µs and 0.78 -> 0.91 of bare Starlette's requests/s in one run of 6 alternating
+rounds), at the price of up to one more round trip of latency per read."""
 READ_THREADS = 16
 READ_CONNECTIONS = 8
 MEMO_MAX = 4096
