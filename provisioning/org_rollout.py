@@ -83,11 +83,6 @@ def holds_claim(step: JobStep) -> bool:
     return any(op["operation"] == "claim" for op in step.operations)
 
 
-def next_batch(runner: StepRunner) -> JobStep | None:
-    """The job's first batch step still to be sent."""
-    return next((s for s in runner.steps if s.batch and s.status == StepStatus.PENDING), None)
-
-
 def direct_steps(runner: StepRunner) -> int:
     """The job's direct writes still to be sent (what its batches hold back)."""
     return sum(
@@ -100,6 +95,11 @@ def direct_steps(runner: StepRunner) -> int:
     )
 
 
+def last_batch(runner: StepRunner) -> JobStep | None:
+    """The job's last batch step."""
+    return next((s for s in reversed(runner.steps) if s.batch), None)
+
+
 def ready(runner: StepRunner, step: JobStep) -> bool:
     """Whether every step of the job before `step` is done."""
     for earlier in runner.steps:
@@ -110,7 +110,16 @@ def ready(runner: StepRunner, step: JobStep) -> bool:
     return False
 
 
-@dataclass
+@dataclass(eq=False)
+class Planned:
+    """A shared batch as planned: its members, and the direct writes it lets go when it ends
+    (of the members whose last batch step it holds)."""
+
+    members: list[Member]
+    unlocks: int
+
+
+@dataclass(eq=False)
 class Flight:
     """A shared batch running on the dashboard: its members, its reads, its slot and claims."""
 
@@ -386,23 +395,24 @@ class OrgRollout:
         sites = [runners[i] for i in order]
         queues = [[s for s in r.steps if s.batch and s.status == StepStatus.PENDING] for r in sites]
         taken = [0] * len(queues)
-        groups: deque[list[Member]] = deque()
+        groups: deque[Planned] = deque()
         for tick in batch_ticks([[holds_claim(s) for s in q] for q in queues], self.claim_limit):
             steps = [(sites[i], queues[i][taken[i]]) for i in tick]
             for i in tick:
                 taken[i] += 1
-            groups.extend(
-                [steps[i] for i in g] for g in pack_round([len(s.operations) for _, s in steps])
-            )
+            for g in pack_round([len(s.operations) for _, s in steps]):
+                members = [steps[i] for i in g]
+                unlocks = sum(direct_steps(r) for r, s in members if s is last_batch(r))
+                groups.append(Planned(members, unlocks))
         flying: list[Flight] = []
         while groups or flying:
-            self.send_ready(groups, flying)
+            sent = self.send_ready(groups, flying)
             if flying:
                 self.follow(flying)
-            elif groups:  # nothing runs: the next batch can only be waiting for the claim budget
-                claims = sum(1 for r, s in groups[0] if holds_claim(s) and not r.failed)
+            elif groups and not sent:  # nothing runs: the next can only wait for the claim budget
+                claims = sum(1 for r, s in groups[0].members if holds_claim(s) and not r.failed)
                 if not self.wait_for_claim(claims):
-                    self.stuck(groups.popleft())
+                    self.stuck(groups.popleft().members)
 
     def stuck(self, members: list[Member]) -> None:
         """A planned batch that cannot go though nothing runs (a member's earlier step is not
@@ -415,15 +425,21 @@ class OrgRollout:
     def claim_limit(self) -> int | None:
         return self.waiter.timings.claim_limit
 
-    def send_ready(self, groups: deque[list[Member]], flying: list[Flight]) -> None:
-        """Send, in order, every planned batch that may go now (members of failed jobs left
-        out); one whose members' earlier steps still run, or whose claims the budget has no
-        room for, waits (and the later ones with it when nothing runs to free a slot)."""
-        in_flight = sum(f.claims for f in flying)
-        for members in list(groups):
-            live = [(r, s) for r, s in members if not r.failed and s.status == StepStatus.PENDING]
+    def send_ready(self, groups: deque[Planned], flying: list[Flight]) -> bool:
+        """Send every planned batch that may go now (members of failed jobs left out), those
+        after which sites have the most direct writes to send first, then in the plan's order;
+        one whose members' earlier steps still run, or whose claims the budget has no room
+        for, waits (and every other when no slot is free). Whether any went (one that ended at
+        once, synchronous, may have let another go)."""
+        in_flight, went = sum(f.claims for f in flying), False
+        for planned in sorted(groups, key=lambda g: -g.unlocks):
+            live = [
+                (r, s)
+                for r, s in planned.members
+                if not r.failed and s.status == StepStatus.PENDING
+            ]
             if not live:
-                groups.remove(members)
+                groups.remove(planned)
                 continue
             if not all(ready(r, s) for r, s in live):
                 continue
@@ -432,8 +448,9 @@ class OrgRollout:
                 continue
             slot = BATCH_SLOTS.slot(self.org)
             if not slot.acquire(blocking=not flying):
-                return  # the organization's five run: the next one ends first
-            groups.remove(members)
+                return went  # the organization's five run: the next one ends first
+            groups.remove(planned)
+            went = True
             sent, batch = self.submit(live)
             if not sent:
                 slot.release()
@@ -448,6 +465,7 @@ class OrgRollout:
             else:
                 flying.append(Flight(sent, Following.start(batch, self.batch_waiter), slot, claims))
                 in_flight += claims
+        return went
 
     def follow(self, flying: list[Flight]) -> None:
         """Fill the wait for the next read of a running batch with direct writes, then read
