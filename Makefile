@@ -42,7 +42,7 @@ chromium:
 # Four xdist workers on two cores: the suite waits more than it computes (servers starting, the
 # product's real retry waits), two workers left the cores idle half the time (713 s vs 468 s).
 test: lint chromium
-	$(VENV)/bin/pytest -n 4 --dist loadgroup -q --reliability=short
+	$(VENV)/bin/pytest -n 4 --dist loadgroup -q --reliability=short --durations=20
 	$(MAKE) mutation-ci
 
 # The reliability suite (issue 15; tests/reliability/plugin.py): faults, crash, concurrency on
