@@ -300,6 +300,7 @@ def rollout_run(
                 actor=ACTOR,
                 clock=lambda: datetime.now(UTC),
                 options=options,
+                jobs_in_full=False,  # how the jobs ended, not their plans
             )
         failed = [j for j in outcome.jobs if j.status != "done"]
         return {
