@@ -14,9 +14,11 @@ from typing import Any, Generic, TypeVar, cast
 import anyio
 import anyio.to_thread
 import psycopg
+import psycopg.errors
 from fastapi import Request
+from psycopg import pq
 from sqlalchemy import Connection, Select, select, true
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 
 from core.db import KeyedQuery, PreparedQuery
@@ -129,74 +131,82 @@ class ReadPath:
         `query.many` (one round trip for them all, sent after every one of them was asked)."""
         if not self.on_loop:
             return await self.first(query.one, **{query.key: key})
-        row = await self._ask((asyncio.get_running_loop(), query), key, partial(self._rows, query))
+        loop = asyncio.get_running_loop()
+        row = await self._ask(loop, (loop, query), key, self._rows, query)
         return None if row is None else dict(row)  # each caller its own copy
 
-    async def first_derived(
+    def first_derived(
         self, query: KeyedQuery, key: Any, derive: Callable[[Any, dict[str, Any] | None], T]
-    ) -> Derived[T]:
+    ) -> asyncio.Future[Derived[T]]:
         """`derive(key, row)` of `query.one`'s row for `key`, kept in a memo while the database is
         unchanged (see `read_derived`; PostgreSQL on the loop only, batched as `first_keyed`),
         with the read counter's value it stands for.
 
         Each batch reads the read counter (`VersionMemo`): when every key of the batch is kept
         and the counter is where it was when the kept values were read, the batch costs that one
-        small query and no row is read or derived; otherwise the rows are read with the counter.
+        small query and no row is read or derived; otherwise the rows are read with the counter,
+        and each key's value derived once for all of its callers. The answer is the batch's
+        future itself: no coroutine of its own per read.
         """
         if not self.on_loop:
             raise RuntimeError("first_derived reads on the event loop (PostgreSQL, psycopg)")
-        slot = (asyncio.get_running_loop(), query, derive)
-        answer = await self._ask(slot, key, partial(self._rows_or_kept, query, derive))
-        if isinstance(answer, _Kept):
-            return Derived(answer.value, None, answer.version)
-        assert isinstance(answer, _Read)
-        try:
-            value = derive(key, None if answer.row is None else dict(answer.row))
-        except Exception as exc:
-            return Derived(None, exc, answer.version)
-        if answer.version is not None:
-            self.version_memo.put(answer.version, (derive, key), value)
-        return Derived(value, None, answer.version)
+        loop = asyncio.get_running_loop()
+        return self._ask(loop, (loop, query, derive), key, self._derived, query, derive)
 
     async def _rows(self, query: KeyedQuery, keys: list[Hashable]) -> dict[Hashable, Any]:
         rows = await self._on_loop(query.many, {"keys": keys}, query.many.all_async)
         return {row[query.key]: row for row in rows}
 
-    async def _rows_or_kept(
-        self, query: KeyedQuery, derive: Hashable, keys: list[Hashable]
-    ) -> dict[Hashable, Any]:
+    async def _derived(
+        self,
+        query: KeyedQuery,
+        derive: Callable[[Any, dict[str, Any] | None], Any],
+        keys: list[Hashable],
+    ) -> dict[Hashable, Derived[Any]]:
         memo = self.version_memo
         wanted = [(derive, key) for key in keys]
         if memo.version is not None and memo.covers(wanted):
-            now = await self._on_loop(VERSION, {}, VERSION.first_async)
+            now = await self._on_loop(VERSION, {}, read_counter)
             # the memo may have moved on while the counter was read: compare with it as it is
-            if now is not None and now[VERSION_COLUMN] == memo.version and memo.covers(wanted):
-                return {key: _Kept(memo.get((derive, key)), memo.version) for key in keys}
+            version = memo.version
+            if now is not None and now[VERSION_COLUMN] == version and memo.covers(wanted):
+                return {
+                    key: Derived(memo.get(kept), None, version)
+                    for key, kept in zip(keys, wanted, strict=True)
+                }
         many = self._with_version.get(query)
         if many is None:
             many = self._with_version[query] = PreparedQuery(_with_version(query.many.statement))
         rows = await self._on_loop(many, {"keys": keys}, many.all_async)
         if not rows:  # no counter row (emptied by hand): read without keeping anything
             found = await self._rows(query, keys)
-            return {key: _Read(found.get(key), None) for key in keys}
+            return {key: _derive(derive, key, found.get(key), None) for key in keys}
         version = rows[0][VERSION_COLUMN]  # the counter's row, left-joined to the rows found
         found = {row[query.key]: row for row in rows if row[query.key] is not None}
-        for row in found.values():
-            del row[VERSION_COLUMN]
-        return {key: _Read(found.get(key), version) for key in keys}
+        answers: dict[Hashable, Derived[Any]] = {}
+        for key in keys:
+            row = found.get(key)
+            if row is not None:
+                del row[VERSION_COLUMN]
+            answer = answers[key] = _derive(derive, key, row, version)
+            if answer.error is None:
+                memo.put(version, (derive, key), answer.value)
+        return answers
 
     def _ask(
         self,
+        loop: asyncio.AbstractEventLoop,
         slot: Hashable,
         key: Hashable,
-        answer: Callable[[list[Hashable]], Awaitable[dict[Hashable, Any]]],
+        answer: Callable[..., Awaitable[dict[Hashable, Any]]],
+        *args: Any,
     ) -> asyncio.Future[Any]:
-        """A future of `answer(keys)[key]`, `keys` being every key asked for in `slot` together."""
-        loop = asyncio.get_running_loop()
+        """A future of `answer(*args, keys)[key]`, `keys` being every key asked for in `slot`
+        together (on `loop`, the running one)."""
         batch = self._batches.get(slot)
         if batch is None or len(batch) >= BATCH_MAX:
             batch = self._batches[slot] = {}
-            flush = loop.create_task(self._flush(slot, batch, answer))
+            flush = loop.create_task(self._flush(slot, batch, partial(answer, *args)))
             self._flushing.add(flush)
             flush.add_done_callback(self._flushing.discard)
         waiter: asyncio.Future[Any] = loop.create_future()
@@ -254,17 +264,17 @@ class Derived(Generic[T]):
         return cast(T, self.value)
 
 
-@dataclass(frozen=True, slots=True)
-class _Kept:
-    value: Any
-    version: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Read:
-    row: dict[str, Any] | None
-    version: int | None
-    """None: no counter to keep the value by."""
+def _derive(
+    derive: Callable[[Any, dict[str, Any] | None], T],
+    key: Any,
+    row: dict[str, Any] | None,
+    version: int | None,
+) -> Derived[T]:
+    """`derive(key, row)` (given its own copy of the row) as a Derived, what it raised included."""
+    try:
+        return Derived(derive(key, None if row is None else dict(row)), None, version)
+    except Exception as exc:
+        return Derived(None, exc, version)
 
 
 VERSION_COLUMN = "netkeep_read_version"
@@ -274,6 +284,106 @@ VERSION = PreparedQuery(
 )
 """The read counter (revision 0021_read_counter): it moves at every commit that changes a table
 the hot device read depends on (device, ownership_event, api_token)."""
+
+
+COUNTER_STATEMENT = b"netkeep_read_counter"
+"""The name the read counter's query is prepared under on a read connection (`read_counter`)."""
+
+
+async def read_counter(
+    connection: psycopg.AsyncConnection[Any], dialect: Dialect
+) -> dict[str, Any] | None:
+    """VERSION's row, as `VERSION.first_async` answers it, spoken to libpq directly.
+
+    The counter is read once per batch of kept device reads, the commonest query of the hot
+    read: psycopg's cursor machinery (a cursor, its execute generator, its prepare bookkeeping)
+    cost about three times the CPU of the query's own round trip. Here it is one prepared
+    statement (named COUNTER_STATEMENT, prepared on the connection at its first use) sent and
+    its one row read off the connection's socket. An error is raised as psycopg raises it.
+    """
+    pgconn = connection.pgconn
+    results = await _pq_run(pgconn, COUNTER_STATEMENT)
+    if (not results or results[0].status != pq.ExecStatus.TUPLES_OK) and _missing_statement(
+        results
+    ):
+        # a new connection (or one whose statements were deallocated): prepare, then run
+        _raise_unless(await _pq_prepare(pgconn, dialect), pq.ExecStatus.COMMAND_OK, connection)
+        results = await _pq_run(pgconn, COUNTER_STATEMENT)
+    _raise_unless(results, pq.ExecStatus.TUPLES_OK, connection)
+    result = results[0]
+    if result.ntuples == 0:
+        return None
+    value = result.get_value(0, 0)
+    assert value is not None  # NOT NULL
+    return {VERSION_COLUMN: int(value)}
+
+
+async def _pq_run(pgconn: pq.abc.PGconn, name: bytes) -> list[pq.abc.PGresult]:
+    pgconn.send_query_prepared(name, None)
+    return await _pq_results(pgconn)
+
+
+async def _pq_prepare(pgconn: pq.abc.PGconn, dialect: Dialect) -> list[pq.abc.PGresult]:
+    sql = str(VERSION.statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    pgconn.send_prepare(COUNTER_STATEMENT, sql.encode())
+    return await _pq_results(pgconn)
+
+
+async def _pq_results(pgconn: pq.abc.PGconn) -> list[pq.abc.PGresult]:
+    """Every result of the command just sent: flushed, then read as the socket has them."""
+    loop = asyncio.get_running_loop()
+    while pgconn.flush():  # a nonblocking connection that could not send it all at once
+        await _ready(loop, pgconn.socket, write=True)
+    results: list[pq.abc.PGresult] = []
+    while True:
+        await _ready(loop, pgconn.socket, write=False)
+        pgconn.consume_input()  # psycopg.OperationalError if the connection is gone
+        while not pgconn.is_busy():
+            result = pgconn.get_result()
+            if result is None:
+                return results
+            results.append(result)
+
+
+async def _ready(loop: asyncio.AbstractEventLoop, fd: int, *, write: bool) -> None:
+    ready = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    if write:
+        loop.add_writer(fd, wake)
+        try:
+            await ready
+        finally:
+            loop.remove_writer(fd)
+    else:
+        loop.add_reader(fd, wake)
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)
+
+
+def _missing_statement(results: list[pq.abc.PGresult]) -> bool:
+    return any(
+        r.status == pq.ExecStatus.FATAL_ERROR
+        and r.error_field(pq.DiagnosticField.SQLSTATE) == b"26000"  # invalid_sql_statement_name
+        for r in results
+    )
+
+
+def _raise_unless(
+    results: list[pq.abc.PGresult],
+    status: pq.ExecStatus,
+    connection: psycopg.AsyncConnection[Any],
+) -> None:
+    for result in results:
+        if result.status != status:
+            raise psycopg.errors.error_from_result(result, encoding=connection.info.encoding)
+    if len(results) != 1:
+        raise psycopg.InterfaceError(f"expected one result, got {len(results)}")
 
 
 def _with_version(statement: Select[Any]) -> Select[Any]:
@@ -320,8 +430,13 @@ class VersionMemo:
 
 _Batch = dict[Hashable, list["asyncio.Future[Any]"]]
 BATCH_MAX = 64
-BATCH_FLIGHTS = 2
-"""Batches of one query in flight at once: the next one fills while they are answered."""
+BATCH_FLIGHTS = 1
+"""Batches of one query in flight at once: the next one fills while it is answered. One: every
+read asked during a round trip waits for the next one, so batches are larger and round trips
+fewer than with two in flight (under wrk, 16 connections, on the shared 2-core machine: 8-12
+device reads per counter read against 6-9, varying with the load; server CPU per device read
+185 -> 156 µs and 0.78 -> 0.91 of bare Starlette's requests/s in one run of 6 alternating
+rounds), at the price of up to one more round trip of latency per read."""
 READ_THREADS = 16
 READ_CONNECTIONS = 8
 MEMO_MAX = 4096
@@ -453,13 +568,20 @@ async def read_derived(
     return (await read_derived_at(request, query, key, derive)).result()
 
 
-async def read_derived_at(
+def read_derived_at(
     request: Request, query: KeyedQuery, key: Any, derive: Callable[[Any, dict[str, Any] | None], T]
-) -> Derived[T]:
+) -> Awaitable[Derived[T]]:
     """`read_derived`, with the read counter's value the value stands for (PostgreSQL)."""
     path: ReadPath = request.app.state.read_path
     if getattr(path, "on_loop", False):
-        return await path.first_derived(query, key, derive)
+        return path.first_derived(query, key, derive)
+    return _read_derived_elsewhere(request, query, key, derive)
+
+
+async def _read_derived_elsewhere(
+    request: Request, query: KeyedQuery, key: Any, derive: Callable[[Any, dict[str, Any] | None], T]
+) -> Derived[T]:
+    """`read_derived_at` off the loop: SQLite's memo on a file, else a read every time."""
     memo = read_memo(request)
     generation = memo.generation() if memo is not None else None
     if generation is not None:

@@ -14,9 +14,9 @@ from api.deps import (
     SessionDep,
     SessionRoute,
     SettingsDep,
-    authorize,
     bearer_token,
     guard,
+    permitted,
     read_derived_at,
 )
 from api.identity import TokenCache
@@ -140,12 +140,12 @@ async def device_fast(request: Request, serial: str, token: str | None) -> bytes
     """
     cache: TokenCache = request.app.state.token_cache
     confirmed = cache.confirmed  # before the identity is looked up: see TokenCache.confirm
-    await authorize(request, token, READ_ROLES)
+    await permitted(request, token, READ_ROLES)
     serial = service.checked_serial(serial)
     read = await read_derived_at(request, service.DEVICES_WITH_OWNER, serial, _device_body)
     if read.version is not None and read.version != confirmed:
         cache.confirm(read.version)
-        await authorize(request, token, READ_ROLES)
+        await permitted(request, token, READ_ROLES)
     return read.result()
 
 

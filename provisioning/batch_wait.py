@@ -1,8 +1,10 @@
 """Waiting for action batches: the one polling loop every provisioning path uses, and the slots.
 
-A job alone waits for its own batch; a rollout waits for up to five shared batches at once.
-Both call `wait_for_batches`: one sleep, then one GET per batch still running, the sleep growing
-by `backoff` up to `max_delay`, until every batch ended or the deadline passed. Timings come
+A job alone waits for its own batch; a rollout follows up to five shared batches at once, each
+sent as soon as it may be. Both read a batch through `Following`: a first read `poll_seconds`
+after it was sent, then one GET per batch still running, the delay growing by `backoff` up to
+`max_delay`, until the batch ended or the deadline passed (`wait_for_batches` sleeps until the
+next read of any; a rollout fills that wait with direct writes). Timings come
 from Settings (`provisioning_batch_*`).
 """
 
@@ -60,31 +62,57 @@ def batch_ended(batch: Mapping[str, Any]) -> bool:
     return bool(status.get("completed") or status.get("failed"))
 
 
+@dataclass
+class Following:
+    """One running action batch followed: when it is read next, and until when at most."""
+
+    batch: dict[str, Any]
+    due: float
+    delay: float
+    deadline: float
+
+    @classmethod
+    def start(cls, batch: dict[str, Any], waiter: Waiter) -> Following:
+        """Following a batch just sent: the first read `poll_seconds` from now."""
+        timings, now = waiter.timings, waiter.clock()
+        return cls(batch, now + timings.poll_seconds, timings.poll_seconds, now + timings.deadline)
+
+    def read(self, dashboard: BatchReader, waiter: Waiter, now: float) -> Outcome | None:
+        """Read the batch once (at `now`): how it ended, or the error that stops following it
+        (the read failed, the deadline passed); None while it runs (the next read is due
+        after a delay grown by `backoff`, up to `max_delay`)."""
+        try:
+            self.batch = dashboard.get_batch(str(self.batch["id"]))
+        except DomainError as exc:
+            return exc
+        if batch_ended(self.batch):
+            return self.batch
+        timings = waiter.timings
+        if waiter.clock() > self.deadline:
+            return DashboardError(
+                f"action batch {self.batch['id']} did not finish in {timings.deadline:g} seconds"
+            )
+        self.delay = min(self.delay * timings.backoff, timings.max_delay)
+        self.due = now + self.delay
+        return None
+
+
 def wait_for_batches(
     dashboard: BatchReader, batches: Sequence[dict[str, Any]], waiter: Waiter
 ) -> list[Outcome]:
     """Each batch as it ended, or the error that stopped following it (read failed, too slow)."""
-    timings = waiter.timings
     out: list[Outcome] = list(batches)
-    delay, deadline = timings.poll_seconds, waiter.clock() + timings.deadline
-    while True:
-        waiting = [i for i, b in enumerate(out) if isinstance(b, dict) and not batch_ended(b)]
-        if not waiting:
-            return out
-        if waiter.clock() > deadline:
-            for i in waiting:
-                out[i] = DashboardError(
-                    f"action batch {batches[i]['id']} did not finish in "
-                    f"{timings.deadline:g} seconds"
-                )
-            return out
-        waiter.sleep(delay)
-        delay = min(delay * timings.backoff, timings.max_delay)
-        for i in waiting:
-            try:
-                out[i] = dashboard.get_batch(str(batches[i]["id"]))
-            except DomainError as exc:
-                out[i] = exc
+    following = {i: Following.start(b, waiter) for i, b in enumerate(batches) if not batch_ended(b)}
+    while following:
+        wait = min(f.due for f in following.values()) - waiter.clock()
+        if wait > 0:
+            waiter.sleep(wait)
+        now = waiter.clock()
+        for i, one in list(following.items()):
+            if one.due <= now and (ended := one.read(dashboard, waiter, now)) is not None:
+                out[i] = ended
+                del following[i]
+    return out
 
 
 def wait_for_batch(dashboard: BatchReader, batch: dict[str, Any], waiter: Waiter) -> dict[str, Any]:

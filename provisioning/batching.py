@@ -348,6 +348,41 @@ def pack_round(sizes: Iterable[int], limit: int = ASYNC_BATCH_MAX) -> list[list[
     return groups
 
 
+def send_order(direct_writes: Sequence[int]) -> list[int]:
+    """The order a rollout sends its sites' batch steps in: the sites with the most direct writes
+    behind their batches first (their writes fill the waits for the others' batches), otherwise
+    as given. Returns the sites' indexes."""
+    return sorted(range(len(direct_writes)), key=lambda i: -direct_writes[i])
+
+
+def batch_ticks(claims: Sequence[Sequence[bool]], claim_limit: int | None) -> list[list[int]]:
+    """Which sites' next batch step go together, tick by tick: `claims[i]` says, for each of site
+    i's batch steps in order, whether it sends a claim request. Each tick takes every site's next
+    step, a claim only while the budget (`claim_limit` per window, None: no limit) has room; when
+    only waiting claims are left, a window passes and the budget is whole again. Returns the site
+    indexes of each tick (a site's steps go in order, one per tick at most)."""
+    left = [0] * len(claims)
+    ticks: list[list[int]] = []
+    free = claim_limit
+    while any(n < len(steps) for n, steps in zip(left, claims, strict=True)):
+        tick: list[int] = []
+        for site, steps in enumerate(claims):
+            if left[site] >= len(steps):
+                continue
+            if free is not None and steps[left[site]]:
+                if free <= 0:
+                    continue
+                free -= 1
+            tick.append(site)
+        if not tick:
+            free = claim_limit
+            continue
+        for site in tick:
+            left[site] += 1
+        ticks.append(tick)
+    return ticks
+
+
 def batch_cost(actions: int) -> int:
     """Calls one action batch of `actions` actions costs: synchronous 1, asynchronous 2+."""
     return 1 if actions <= SYNC_BATCH_MAX else 2
@@ -386,12 +421,15 @@ def claims_free(sent: Sequence[float], now: float, *, limit: int, window: float)
     return max(0, limit - sum(1 for t in sent if t > now - window))
 
 
-def claim_wait(sent: Sequence[float], now: float, *, limit: int, window: float) -> float:
-    """Seconds from `now` until one more claim request may go (0.0: at once)."""
+def claim_wait(
+    sent: Sequence[float], now: float, *, limit: int, window: float, count: int = 1
+) -> float:
+    """Seconds from `now` until `count` more claim requests may go (0.0: at once)."""
     recent = sorted(t for t in sent if t > now - window)
-    if len(recent) < limit:
+    room = limit - count  # how many of the recent ones may still count when they go
+    if len(recent) <= room:
         return 0.0
-    return recent[len(recent) - limit] + window - now
+    return recent[len(recent) - room - 1] + window - now
 
 
 def claims_wait_total(claims: int, *, limit: int | None, window: float) -> float:

@@ -18,20 +18,31 @@ previous one is done; a step holding a claim waits for the organization's claim 
 from __future__ import annotations
 
 import re
+import threading
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
 from core.errors import DashboardError, DomainError
 from provisioning.actions import is_network_creation, own_created
-from provisioning.batch_wait import BATCH_SLOTS, Waiter, wait_for_batches
+from provisioning.batch_wait import (
+    BATCH_SLOTS,
+    Following,
+    Outcome,
+    Waiter,
+    batch_ended,
+    wait_for_batches,
+)
 from provisioning.batching import (
     ASYNC_BATCH_MAX,
     SYNC_BATCH_MAX,
+    batch_ticks,
     claim_wait,
     claims_free,
     pack_round,
+    send_order,
 )
 from provisioning.domain import StepStatus
 from provisioning.journal import VERIFY
@@ -75,6 +86,38 @@ def holds_claim(step: JobStep) -> bool:
 def next_batch(runner: StepRunner) -> JobStep | None:
     """The job's first batch step still to be sent."""
     return next((s for s in runner.steps if s.batch and s.status == StepStatus.PENDING), None)
+
+
+def direct_steps(runner: StepRunner) -> int:
+    """The job's direct writes still to be sent (what its batches hold back)."""
+    return sum(
+        1
+        for s in runner.steps
+        if s.status == StepStatus.PENDING
+        and not s.batch
+        and s.action != VERIFY
+        and not is_network_creation(s)
+    )
+
+
+def ready(runner: StepRunner, step: JobStep) -> bool:
+    """Whether every step of the job before `step` is done."""
+    for earlier in runner.steps:
+        if earlier is step:
+            return True
+        if earlier.status != StepStatus.DONE:
+            return False
+    return False
+
+
+@dataclass
+class Flight:
+    """A shared batch running on the dashboard: its members, its reads, its slot and claims."""
+
+    members: list[Member]
+    following: Following
+    slot: threading.BoundedSemaphore
+    claims: int
 
 
 def pending_creation(runner: StepRunner) -> JobStep | None:
@@ -180,16 +223,19 @@ class OrgRollout:
         window = self.waiter.timings.claim_window
         return claims_free(self.claims_at, self.waiter.clock(), limit=limit, window=window)
 
-    def wait_for_claim(self) -> None:
-        """Sleep until the organization's claim budget allows one more claim request."""
+    def wait_for_claim(self, count: int = 1) -> bool:
+        """Fill the time until the organization's claim budget allows `count` more claim
+        requests (with direct writes, then sleep); whether there was any to wait."""
         limit = self.waiter.timings.claim_limit
         if limit is None:
-            return
+            return False
         window = self.waiter.timings.claim_window
-        wait = claim_wait(self.claims_at, self.waiter.clock(), limit=limit, window=window)
+        now = self.waiter.clock()
+        wait = claim_wait(self.claims_at, now, limit=limit, window=window, count=count)
         if wait > 0:
             self.progress(f"waiting {wait:.0f} s for the claim limit")
             self.fill(wait)
+        return wait > 0
 
     # -- the waits filled
 
@@ -276,19 +322,22 @@ class OrgRollout:
                     self.alone(members, resend=False)
                     completed.append(False)
                     continue
-                result = next(ended)
-                if isinstance(result, DomainError):  # still running or unknown: resumable by id
-                    for runner, _ in members:
-                        runner.fail(result)
-                    completed.append(False)
-                elif (result.get("status") or {}).get("failed"):
-                    self.alone(members, resend=True)
-                    completed.append(False)
-                else:
-                    completed.append(True)
-                    if not is_network_creation(members[0][1]):
-                        self.finish(members, result)
+                completed.append(self.settle(members, next(ended)))
         return completed
+
+    def settle(self, members: list[Member], result: Outcome) -> bool:
+        """A shared batch's members after it ended; whether it completed. Still running or
+        unknown: each job fails, resumable by the batch's id; failed: each step alone."""
+        if isinstance(result, DomainError):
+            for runner, _ in members:
+                runner.fail(result)
+            return False
+        if (result.get("status") or {}).get("failed"):
+            self.alone(members, resend=True)
+            return False
+        if not is_network_creation(members[0][1]):
+            self.finish(members, result)
+        return True
 
     # -- phases
 
@@ -324,32 +373,97 @@ class OrgRollout:
             self.journal.done([s for _, s in found], *[r.job for r, _ in found])
 
     def batch_rounds(self, runners: list[StepRunner]) -> None:
-        """Round by round, each site's next batch step; a step holding a claim only within the
-        claim budget (the others wait for it while the rest go on)."""
-        tried: set[int] = set()
-        while True:
-            heads = [
-                (r, s)
-                for r in self.alive(runners)
-                if (s := next_batch(r)) is not None and id(s) not in tried
-            ]
-            if not heads:
-                return
-            free = self.claims_free()
-            members: list[Member] = []
-            for runner, step in heads:
-                if holds_claim(step):
-                    if free <= 0:
-                        continue
-                    free -= 1
-                members.append((runner, step))
-            if not members:
-                self.wait_for_claim()
+        """The sites' batch steps in shared batches, each sent as soon as it may go.
+
+        Which steps go together is fixed first (`batching.batch_ticks`: tick by tick each site's
+        next batch step, a claim only within the claim budget; the sites with the most direct
+        writes first, `batching.send_order`; each tick packed by `pack_round`), exactly what the
+        estimate counts. A batch goes when its members' earlier steps are done, a slot is free
+        (at most five running per organization) and the claim budget has room for its claims:
+        a site whose batch ended goes on with its next step while other batches still run, and
+        its direct writes fill every wait."""
+        order = send_order([direct_steps(r) for r in runners])
+        sites = [runners[i] for i in order]
+        queues = [[s for s in r.steps if s.batch and s.status == StepStatus.PENDING] for r in sites]
+        taken = [0] * len(queues)
+        groups: deque[list[Member]] = deque()
+        for tick in batch_ticks([[holds_claim(s) for s in q] for q in queues], self.claim_limit):
+            steps = [(sites[i], queues[i][taken[i]]) for i in tick]
+            for i in tick:
+                taken[i] += 1
+            groups.extend(
+                [steps[i] for i in g] for g in pack_round([len(s.operations) for _, s in steps])
+            )
+        flying: list[Flight] = []
+        while groups or flying:
+            self.send_ready(groups, flying)
+            if flying:
+                self.follow(flying)
+            elif groups:  # nothing runs: the next batch can only be waiting for the claim budget
+                claims = sum(1 for r, s in groups[0] if holds_claim(s) and not r.failed)
+                if not self.wait_for_claim(claims):
+                    self.stuck(groups.popleft())
+
+    def stuck(self, members: list[Member]) -> None:
+        """A planned batch that cannot go though nothing runs (a member's earlier step is not
+        done): its jobs fail, resumable, rather than wait for ever."""
+        for runner, step in members:
+            if not runner.failed and step.status == StepStatus.PENDING:
+                runner.fail(DomainError(f"{step.action}: an earlier step of the job is not done"))
+
+    @property
+    def claim_limit(self) -> int | None:
+        return self.waiter.timings.claim_limit
+
+    def send_ready(self, groups: deque[list[Member]], flying: list[Flight]) -> None:
+        """Send, in order, every planned batch that may go now (members of failed jobs left
+        out); one whose members' earlier steps still run, or whose claims the budget has no
+        room for, waits (and the later ones with it when nothing runs to free a slot)."""
+        in_flight = sum(f.claims for f in flying)
+        for members in list(groups):
+            live = [(r, s) for r, s in members if not r.failed and s.status == StepStatus.PENDING]
+            if not live:
+                groups.remove(members)
                 continue
-            tried.update(id(s) for _, s in members)
-            sizes = [len(s.operations) for _, s in members]
-            self.run_waves([[members[i] for i in g] for g in pack_round(sizes)])
-            self.claimed(sum(1 for _, s in members if holds_claim(s)))
+            if not all(ready(r, s) for r, s in live):
+                continue
+            claims = sum(1 for _, s in live if holds_claim(s))
+            if claims and claims > self.claims_free() - in_flight:
+                continue
+            slot = BATCH_SLOTS.slot(self.org)
+            if not slot.acquire(blocking=not flying):
+                return  # the organization's five run: the next one ends first
+            groups.remove(members)
+            sent, batch = self.submit(live)
+            if not sent:
+                slot.release()
+            elif batch is None:
+                slot.release()
+                self.alone(sent, resend=False)
+                self.claimed(claims)
+            elif batch_ended(batch):
+                slot.release()
+                self.settle(sent, batch)
+                self.claimed(claims)
+            else:
+                flying.append(Flight(sent, Following.start(batch, self.batch_waiter), slot, claims))
+                in_flight += claims
+
+    def follow(self, flying: list[Flight]) -> None:
+        """Fill the wait for the next read of a running batch with direct writes, then read
+        every batch due; each that ended frees its slot and its members go on."""
+        wait = min(f.following.due for f in flying) - self.waiter.clock()
+        if wait > 0:
+            self.fill(wait)
+        now = self.waiter.clock()
+        for flight in [f for f in flying if f.following.due <= now]:
+            ended = flight.following.read(self.dashboard, self.batch_waiter, now)
+            if ended is None:
+                continue
+            flying.remove(flight)
+            flight.slot.release()
+            self.settle(flight.members, ended)
+            self.claimed(flight.claims)
 
     def shared_reads(self, waiting: list[StepRunner]) -> SharedReads:
         """The organization's networks, devices and RF assignments, once for every job."""

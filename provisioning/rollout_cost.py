@@ -14,7 +14,9 @@ from provisioning.batching import (
     batch_cost,
     claims_wait_total,
     pack_round,
+    send_order,
 )
+from provisioning.batching import batch_ticks as plan_ticks
 from provisioning.domain import RADIO, kind_of
 from provisioning.plan import SitePlan
 from provisioning.service import ProvisioningOptions
@@ -42,29 +44,24 @@ def _claims(step: StepPlan) -> bool:
     return any(op.operation == "claim" for op in step.operations)
 
 
+def direct_writes(plan: SitePlan) -> int:
+    """The plan's writes sent one by one (not its network creation, not in a batch)."""
+    return sum(1 for s in plan.steps if not s.batch and not is_network_creation(s))
+
+
 def batch_ticks(org_plans: Sequence[SitePlan], claim_limit: int | None) -> list[list[int]]:
     """The action counts of the batch steps sent together, tick by tick, as `OrgRollout` sends
-    them: each site's next batch step, a step holding a claim only while the claim budget has
-    room (`claim_limit` per window; when only waiting claims are left, a window passes and the
-    budget is whole again)."""
-    queues = [[s for s in p.steps if s.batch] for p in org_plans]
-    ticks: list[list[int]] = []
-    free = claim_limit
-    while any(queues):
-        members = []
-        for queue in queues:
-            if not queue:
-                continue
-            if free is not None and _claims(queue[0]):
-                if free <= 0:
-                    continue
-                free -= 1
-            members.append(queue)
-        if not members:
-            free = claim_limit
-            continue
-        ticks.append([len(queue.pop(0).operations) for queue in members])
-    return ticks
+    them (`batching.batch_ticks`, the sites in `batching.send_order`)."""
+    ordered = [org_plans[i] for i in send_order([direct_writes(p) for p in org_plans])]
+    queues = [[s for s in p.steps if s.batch] for p in ordered]
+    ticks = plan_ticks([[_claims(s) for s in q] for q in queues], claim_limit)
+    taken = [0] * len(queues)
+    out: list[list[int]] = []
+    for tick in ticks:
+        out.append([len(queues[i][taken[i]].operations) for i in tick])
+        for i in tick:
+            taken[i] += 1
+    return out
 
 
 def _batch_calls(org_plans: list[SitePlan], claim_limit: int | None) -> tuple[int, int]:
@@ -107,8 +104,7 @@ def rollout_estimate(plans: Sequence[SitePlan], options: ProvisioningOptions) ->
             reads += 1  # the network list that gives the new networks' ids
         org_batches, org_polls = _batch_calls(busy, options.claim_limit)
         batches, polls = batches + org_batches, polls + org_polls
-        for p in busy:
-            direct += sum(1 for s in p.steps if not s.batch and not is_network_creation(s))
+        direct += sum(map(direct_writes, busy))
         verify += _verify_calls(busy)
         claims = sum(
             1 for p in busy for s in p.steps for op in s.operations if op.operation == "claim"

@@ -1,8 +1,10 @@
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from core import auth
+from core.auth import TokenRole
 from core.models import ApiToken, AuditEntry
-from tests.conftest import bearer
+from tests.conftest import ADMIN, bearer
 
 
 def test_health_and_docs_are_open(app_client: TestClient) -> None:
@@ -111,3 +113,24 @@ def test_the_hot_device_read_keeps_auth_audit_and_request_ids(
     assert app_client.get(url, headers=bearer("nk_forged")).status_code == 401
     refused = session.exec(select(AuditEntry).where(AuditEntry.action == "auth.refused")).all()
     assert [(r.outcome, r.entity_id) for r in refused] == [("unauthenticated", f"GET {url}")]
+
+
+def test_a_role_refused_on_the_hot_device_read_is_403_and_audited(
+    app_client: TestClient, session: Session
+) -> None:
+    """The device read skips FastAPI's guards (`inventory.router.device_fast`): a token whose
+    role may not read (a customer's) is refused there as on any route, and the refusal audited."""
+    issued = auth.create_token(
+        session=session, actor=ADMIN, name="acme-portal", role=TokenRole.CUSTOMER, customer="ACME"
+    )
+    session.commit()
+    for _ in range(2):  # the second: its identity now cached
+        response = app_client.get("/api/v1/devices/Q2FY-AAAA-0001", headers=bearer(issued.token))
+        assert response.status_code == 403
+        assert response.json()["error"] == "forbidden"
+    entry = session.exec(select(AuditEntry).where(AuditEntry.outcome == "denied")).one()
+    assert (entry.actor, entry.role, entry.entity_id) == (
+        "acme-portal",
+        "customer",
+        "GET /api/v1/devices/Q2FY-AAAA-0001",
+    )

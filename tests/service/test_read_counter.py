@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from sqlmodel import select as sql_select
 
+import api.read_path
 from api.app import create_app
 from api.deps import ReadPath
 from core import auth, migrate
@@ -239,3 +240,147 @@ def test_sqlite_memo_does_not_carry_an_answer_over_a_commit_in_the_same_turn(
 
     _, after = asyncio.run(scenario())
     assert after is None  # the memo was emptied by a check made after the commit
+
+
+def _site(serial: str, row: dict[str, Any] | None) -> str:
+    assert row is not None
+    return str(row["site"])
+
+
+def test_a_kept_batch_is_checked_without_a_psycopg_cursor(
+    pg_engine: Engine,  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The work of a kept batch: one counter read straight over libpq, no cursor machinery (its
+    CPU was three times the round trip's); the value read stays the counter's."""
+    _seed(pg_engine, tmp_path)
+    path = ReadPath(pg_engine)
+    cursors: list[object] = []
+    opened = psycopg.AsyncConnection.cursor
+
+    def counting(self: psycopg.AsyncConnection[Any], *args: Any, **kwargs: Any) -> Any:
+        cursors.append(self)
+        return opened(self, *args, **kwargs)
+
+    async def read(serial: str) -> Any:
+        return await path.first_derived(service.DEVICES_WITH_OWNER, serial, _site)
+
+    async def scenario() -> list[Any]:
+        first = await read("Q2FY-CNTR-0001")  # the row and the counter, by psycopg
+        monkeypatch.setattr(psycopg.AsyncConnection, "cursor", counting)
+        kept = [await read("Q2FY-CNTR-0001") for _ in range(3)]
+        return [first, *kept]
+
+    reads = asyncio.run(scenario())
+    assert [r.result() for r in reads] == ["本社"] * 4
+    assert cursors == []
+    assert {r.version for r in reads} == {_counter(pg_engine)}
+
+
+def test_the_counter_read_survives_a_dropped_connection_and_a_deallocate(
+    pg_engine: Engine,  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+) -> None:
+    _seed(pg_engine, tmp_path)
+    path = ReadPath(pg_engine)
+
+    async def read() -> str:
+        return (
+            await path.first_derived(service.DEVICES_WITH_OWNER, "Q2FY-CNTR-0001", _site)
+        ).result()
+
+    async def backends() -> list[int]:
+        pids = []
+        for connection in path._idle_async:
+            row = await connection.execute("SELECT pg_backend_pid()")
+            found = await row.fetchone()
+            assert found is not None
+            pids.append(int(found[0]))
+        return pids
+
+    assert asyncio.run(read()) == "本社"
+    assert asyncio.run(read()) == "本社"  # kept: the counter's statement is prepared
+    for connection in path._idle_async:  # its statement forgotten (as after DISCARD ALL)
+        asyncio.run(connection.execute("DEALLOCATE ALL"))
+    assert asyncio.run(read()) == "本社"
+    with pg_engine.connect() as admin:
+        for pid in asyncio.run(backends()):
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.commit()
+    _elsewhere(pg_engine, "UPDATE device SET site = '那覇' WHERE serial = 'Q2FY-CNTR-0001'")
+    assert asyncio.run(read()) == "那覇"
+    assert asyncio.run(read()) == "那覇"
+
+
+def test_reads_asked_while_a_batch_is_answered_wait_for_one_more_round_trip(
+    pg_engine: Engine,  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Work per request: kept reads asked one by one while the counter is being read are all
+    answered by the next read of it, not by one read each (nor two batches in flight)."""
+    _seed(pg_engine, tmp_path)
+    path = ReadPath(pg_engine)
+    counter_reads: list[object] = []
+    release = asyncio.Event()
+    real = api.read_path.read_counter
+
+    async def held(connection: Any, dialect: Any) -> dict[str, Any] | None:
+        counter_reads.append(connection)
+        if len(counter_reads) == 1:
+            await release.wait()  # the round trip in flight while the others are asked
+        return await real(connection, dialect)
+
+    async def read() -> str:
+        return (
+            await path.first_derived(service.DEVICES_WITH_OWNER, "Q2FY-CNTR-0001", _site)
+        ).result()
+
+    async def scenario() -> list[str]:
+        assert await read() == "本社"  # row and counter: kept from here on
+        monkeypatch.setattr(api.read_path, "read_counter", held)
+        first = asyncio.create_task(read())
+        for _ in range(100):
+            if counter_reads:  # `first`'s batch is reading the counter
+                break
+            await asyncio.sleep(0)
+        later = []
+        for _ in range(10):  # one at a time, each in a turn of its own
+            later.append(asyncio.create_task(read()))
+            await asyncio.sleep(0)
+        release.set()
+        return [await first, *[await task for task in later]]
+
+    assert asyncio.run(scenario()) == ["本社"] * 11
+    assert len(counter_reads) == 2  # `first`'s batch, then one for the ten asked meanwhile
+
+
+def test_a_row_read_for_several_callers_is_derived_once(
+    pg_engine: Engine,  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+) -> None:
+    """Work per request: callers of one key in one batch share one derived answer (a body is
+    built once, not once per caller), and a key that raised raises for each of its callers."""
+    _seed(pg_engine, tmp_path)
+    path = ReadPath(pg_engine)
+    derived: list[str] = []
+
+    def site(serial: str, row: dict[str, Any] | None) -> str:
+        derived.append(serial)
+        if row is None:
+            raise LookupError(serial)
+        return str(row["site"])
+
+    async def scenario() -> list[Any]:
+        keys = ["Q2FY-CNTR-0001"] * 5 + ["Q2FY-CNTR-9999"] * 2
+        return list(
+            await asyncio.gather(
+                *(path.first_derived(service.DEVICES_WITH_OWNER, key, site) for key in keys)
+            )
+        )
+
+    answers = asyncio.run(scenario())
+    assert [a.value for a in answers[:5]] == ["本社"] * 5
+    assert all(isinstance(a.error, LookupError) for a in answers[5:])
+    assert sorted(derived) == ["Q2FY-CNTR-0001", "Q2FY-CNTR-9999"]

@@ -64,3 +64,18 @@ def test_claim_refusal_reads_the_retry_after_or_waits_a_window() -> None:
     assert claim_refusal(["Too many claims in this organization"], 300.0) == 300.0
     assert claim_refusal(["Device with serial Q2FY-AAAA-0001 is already claimed"], 300.0) is None
     assert claim_refusal([], 300.0) is None
+
+
+@pytest.mark.parametrize(
+    ("sent", "now", "count", "wait"),
+    [
+        ([], 0.0, 10, 0.0),  # a fresh budget: all ten at once
+        ([0.0] * 7, 5.0, 3, 0.0),  # seven spent, three asked: room for them now
+        ([0.0] * 7, 5.0, 4, 295.0),  # four asked: one of the seven must end first
+        ([0.0] * 5 + [100.0] * 5, 120.0, 6, 280.0),  # six asked: all five at 0 and one at 100
+        ([0.0] * 5 + [100.0] * 5, 120.0, 5, 180.0),  # five: the five sent at 0 end at 300
+        ([0.0] * 3, 1.0, 0, 0.0),  # asking for none never waits
+    ],
+)
+def test_claim_wait_for_several(sent: list[float], now: float, count: int, wait: float) -> None:
+    assert claim_wait(sent, now, count=count, **TEN_IN_FIVE_MINUTES) == pytest.approx(wait)

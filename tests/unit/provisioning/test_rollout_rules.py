@@ -11,10 +11,12 @@ from provisioning.actions import contains_actions, created_here
 from provisioning.batching import (
     ASYNC_BATCH_MAX,
     batch_cost,
+    batch_ticks,
     operations,
     pack,
     pack_round,
     resolve_created,
+    send_order,
 )
 from provisioning.domain import Change, ChangeAction
 from provisioning.journal import VERIFY
@@ -131,3 +133,41 @@ def test_created_ids_are_matched_to_their_create_actions_by_collection_in_order(
         "rfProfile/B": "502",
     }
     assert created_here(made, "N2", ops) == {}
+
+
+@pytest.mark.parametrize(
+    ("direct", "order"),
+    [
+        ([], []),
+        ([0, 5, 0, 5], [1, 3, 0, 2]),  # the UTM sites (five direct writes) before Wi-Fi ones
+        ([1, 2, 3], [2, 1, 0]),
+        ([2, 2, 2], [0, 1, 2]),  # equal: as given
+        ([0, 7, 3, 7, 0], [1, 3, 2, 0, 4]),
+    ],
+)
+def test_sites_with_more_direct_writes_send_their_batches_first(
+    direct: list[int], order: list[int]
+) -> None:
+    assert send_order(direct) == order
+
+
+N, C = False, True  # a batch step without / with a claim request
+
+
+@pytest.mark.parametrize(
+    ("claims", "limit", "ticks"),
+    [
+        ([], None, []),
+        ([[N, N], [N], []], None, [[0, 1], [0]]),  # every site's next step, one per tick
+        ([[C, N], [C, N]], None, [[0, 1], [0, 1]]),  # no limit: claims go like the rest
+        # two claims allowed: the third site's claim waits while the others go on
+        ([[C, N], [C, N], [C, N]], 2, [[0, 1], [0, 1], [2], [2]]),
+        # the budget counts for the whole run, not per tick; a site without claims never waits
+        ([[C], [N, N, N], [C], [C]], 2, [[0, 1, 2], [1], [1], [3]]),
+        ([[C], [C], [C]], 1, [[0], [1], [2]]),  # a window passes for each
+    ],
+)
+def test_batch_ticks_take_each_sites_next_step_within_the_claim_budget(
+    claims: list[list[bool]], limit: int | None, ticks: list[list[int]]
+) -> None:
+    assert batch_ticks(claims, limit) == ticks

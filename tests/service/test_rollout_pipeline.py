@@ -1,0 +1,97 @@
+"""A rollout's shared action batches are a pipeline, not rounds with a barrier between them.
+
+Rule: the dashboard runs at most five asynchronous action batches per organization, so a rollout
+of many sites sends its sites' first batch steps in more batches than run at once. A site whose
+first batch ended goes on with its next batch step while other sites' first batches still run,
+and a site whose batches all ended sends its direct writes while other batches still run: the
+organization's budget does not wait for the slowest batch of a round. The calls are those the
+estimate counts, every job ends done and reads back as its sheet says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from provisioning.models import JobStep
+from provisioning.rollout import apply_rollout, rollout_estimate
+from sandbox.server import SandboxServer
+from tests.service.test_provisioning_rollout import (
+    ACTOR,
+    OPTIONS,
+    clock,
+    dashboard_for,
+    plan_rollout,
+    sites_for,
+    utm,
+)
+
+SLOTS = 5
+"""Asynchronous batches the dashboard runs at once per organization."""
+LIMIT = 100
+"""Actions one asynchronous batch holds at most."""
+UNLIMITED = replace(OPTIONS, claim_limit=None, poll_seconds=0.7)
+"""The sandbox here lets any number of claims go (the dashboard's ten per five minutes would
+make this a test of the claim budget, tests/service/test_rollout_claim_limit.py); a batch is
+read first 0.7 s after it was sent, when it has ended (one read each, as the estimate counts)."""
+
+
+def test_a_sites_next_batch_and_its_direct_writes_go_while_other_batches_run(
+    sandbox: SandboxServer, session: Session
+) -> None:
+    sandbox.admin.set_claims(0.0)  # claimed devices answer at once: calls match the estimate
+    dash = dashboard_for(sandbox)
+    probe = sites_for(dash, [utm(1)])
+    plan_rollout(probe, UNLIMITED)
+    assert probe[0].plan is not None
+    batches = [len(s.operations) for s in probe[0].plan.steps if s.batch]
+    assert len(batches) == 2, batches  # a new UTM site: two batch steps, then direct writes
+    first, second = batches
+    # six full batches of first steps: the sixth (asynchronous too) has to wait for a slot
+    count = (SLOTS + 1) * (LIMIT // first)
+    assert (LIMIT // second) <= SLOTS * (LIMIT // first)  # the next steps of the first five's
+    sandbox.admin.set_batch_delay(0.6)  # each asynchronous batch runs 0.6 s on the dashboard
+
+    sites = sites_for(dash, [utm(i) for i in range(1, count + 1)])
+    sandbox.admin.reset_counters()
+    plan_rollout(sites, UNLIMITED)
+    estimate = rollout_estimate([s.plan for s in sites if s.plan is not None], UNLIMITED)
+    outcome = apply_rollout(
+        session=session, sites=sites, actor=ACTOR, clock=clock, options=UNLIMITED
+    )
+    assert [j.status for j in outcome.jobs] == ["done"] * count, [
+        (j.network_name, j.error) for j in outcome.jobs if j.status != "done"
+    ]
+    assert all(j.verify_diff == [] for j in outcome.jobs)
+    assert sandbox.admin.counters()["totals"]["count"] == estimate.calls
+
+    ids = [j.id for j in outcome.jobs]
+    steps = list(
+        session.exec(
+            select(JobStep).where(col(JobStep.job_id).in_(ids)).order_by(col(JobStep.number))
+        )
+    )
+    by_job: dict[int, list[JobStep]] = {}
+    for step in steps:
+        by_job.setdefault(step.job_id, []).append(step)
+    firsts, seconds, directs = [], [], []
+    for own in by_job.values():
+        batch_steps = [s for s in own if s.batch]
+        firsts.append(batch_steps[0])
+        seconds.append(batch_steps[1])
+        directs += [s for s in own if not s.batch and s.number > 1 and s.action != "verify"]
+
+    def started(step: JobStep) -> datetime:
+        assert step.started_at is not None
+        return step.started_at
+
+    def finished(step: JobStep) -> datetime:
+        assert step.finished_at is not None
+        return step.finished_at
+
+    last_first_ended = max(map(finished, firsts))
+    last_batch_ended = max(map(finished, firsts + seconds))
+    assert min(map(started, seconds)) < last_first_ended, "second steps waited for every first"
+    assert min(map(started, directs)) < last_batch_ended, "direct writes waited for every batch"
