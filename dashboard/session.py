@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ssl
+import threading
 import weakref
 from typing import Any
 
+import httpx
 import meraki
 
 from dashboard.patience import Patience, configured_patience
@@ -12,6 +15,20 @@ from dashboard.patience import Patience, configured_patience
 CALLER = "netkeep/0.1 netkeep"
 _BASE_URLS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 _PATIENCE: weakref.WeakKeyDictionary[Any, Patience] = weakref.WeakKeyDictionary()
+_TLS: list[ssl.SSLContext] = []
+_TLS_LOCK = threading.Lock()
+
+
+def shared_tls() -> ssl.SSLContext:
+    """The TLS context every SDK client of this process verifies the dashboard with: the one
+    httpx makes by default (certifi's roots, or SSL_CERT_FILE / SSL_CERT_DIR as found at the
+    first call), made once. Loading the roots is most of what building an httpx client costs
+    (about 30 ms; a rollout builds one client per organization before its first write), and a
+    context is safe to share between clients and threads."""
+    with _TLS_LOCK:
+        if not _TLS:
+            _TLS.append(httpx.create_ssl_context())
+        return _TLS[0]
 
 
 def build_sdk(
@@ -33,6 +50,9 @@ def build_sdk(
     before it knows a network's organization it makes hidden GETs (the network, then the
     organization's networks and inventory), which cost calls and rate budget; netkeep's own
     pacing (`transport.RequestMeter`) already knows the organization.
+
+    The client verifies TLS with the process's `shared_tls` context unless `certificate_path`
+    is given (the SDK hands it to httpx as `verify`).
     """
     kwargs: dict[str, Any] = {
         "base_url": base_url,
@@ -45,6 +65,7 @@ def build_sdk(
         "action_batch_retry_wait_time": 1,
         "smart_flow_enabled": False,
         "caller": CALLER,
+        "certificate_path": shared_tls(),  # httpx's `verify`: a context, not a path, is taken
     }
     kwargs.update(options)
     sdk = meraki.DashboardAPI(api_key, **kwargs)

@@ -35,10 +35,10 @@ def describe(ops: list[dict[str, Any]], batch: bool) -> str:
 
 
 def _step_values(job_id: int, plan: SitePlan) -> list[dict[str, Any]]:
-    """The job's journal rows (every step pending, then verify) as column values."""
+    """The job's journal rows (every step pending, then verify) as column values: those a
+    pending step has (its request id, answer, error and times are NULL until it moves, left
+    out: a rollout inserts thousands of steps, each column a parameter to bind)."""
     rows: list[dict[str, Any]] = []
-    blank = {"request_id": None, "answer": None, "error": None}
-    times = {"started_at": None, "finished_at": None}
     for number, step in enumerate(plan.steps, start=1):
         ops = [
             {"key": o.key, "action": o.action, **o.as_action(), "batchable": o.batchable}
@@ -54,8 +54,6 @@ def _step_values(job_id: int, plan: SitePlan) -> list[dict[str, Any]]:
                 "synchronous": step.synchronous,
                 "operations": ops,
                 "status": str(StepStatus.PENDING),
-                **blank,
-                **times,
             }
         )
     if plan.steps:
@@ -69,8 +67,6 @@ def _step_values(job_id: int, plan: SitePlan) -> list[dict[str, Any]]:
                 "synchronous": True,
                 "operations": [],
                 "status": str(StepStatus.PENDING),
-                **blank,
-                **times,
             }
         )
     return rows

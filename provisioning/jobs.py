@@ -141,6 +141,7 @@ def run_background_rollout(
             actor=actor,
             clock=utcnow,
             options=options,
+            jobs_in_full=False,  # a worker tells whether it is done, not the jobs' plans
         )
 
 

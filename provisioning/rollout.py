@@ -23,7 +23,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine
+from sqlalchemy.orm import defer
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from core.audit import Actor
@@ -170,11 +172,70 @@ def run_rollout(
     hooks: ApplyHooks | None = None,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    jobs_in_full: bool = True,
 ) -> RolloutOutcome:
-    """Run a prepared rollout's jobs together (also in another session or thread later)."""
+    """Run a prepared rollout's jobs together (also in another session or thread later).
+
+    The outcome's jobs are read again once all have ended; `jobs_in_full` False leaves their
+    plan (`PLAN_COLUMNS`) out for a caller that only wants how they ended (`outcome_jobs`)."""
+    started = time.monotonic()
+    calls = _run_groups(
+        session=session, prepared=prepared, actor=actor, clock=clock, options=options,
+        session_factory=session_factory, hooks=hooks, progress=progress, sleep=sleep,
+    )  # fmt: skip
+    ids = prepared.job_ids
+    found = {
+        j.id: j
+        for j in outcome_jobs(session, col(ProvisioningJob.id).in_(ids), in_full=jobs_in_full)
+    }
+    return RolloutOutcome(
+        rollout=prepared.rollout,
+        jobs=[found[i] for i in ids],
+        calls=calls,
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+PLAN_COLUMNS = ("desired", "changes")
+"""A job's plan as journalled (what it sets, the change rows its page shows): most of a job's
+row (about 7 of its 8 kB for a site of the bench), and nothing an outcome's status needs."""
+
+
+def outcome_jobs(
+    session: Session, where: ColumnElement[bool], *, in_full: bool = True
+) -> list[ProvisioningJob]:
+    """The jobs `where` selects, in id order, as committed now (read again). Not `in_full`:
+    without their `PLAN_COLUMNS`, which raise if touched rather than being read one job at a
+    time (a rollout of thousands of sites read in full held hundreds of MB at its end); the
+    session's own copies of those jobs are let go first, so that none keeps them loadable."""
+    session.expire_all()
+    stmt = select(ProvisioningJob).where(where).order_by(col(ProvisioningJob.id))
+    if not in_full:
+        for job_id in session.exec(select(ProvisioningJob.id).where(where)):
+            held = session.identity_map.get(identity_key(ProvisioningJob, job_id))
+            if held is not None:
+                session.expunge(held)
+        stmt = stmt.options(
+            *(defer(getattr(ProvisioningJob, name), raiseload=True) for name in PLAN_COLUMNS)
+        )
+    return list(session.exec(stmt))
+
+
+def _run_groups(
+    *,
+    session: Session,
+    prepared: PreparedRollout,
+    actor: Actor,
+    clock: Clock,
+    options: ProvisioningOptions,
+    session_factory: SessionFactory | None,
+    hooks: ApplyHooks | None,
+    progress: Progress | None,
+    sleep: Callable[[float], None],
+) -> dict[str, int]:
+    """Every organization's jobs run and ended; returns the calls they made in all."""
     groups, rollout = prepared.groups, prepared.rollout
     context = _RunContext(rollout, actor, clock, options, hooks, progress, sleep)
-    started = time.monotonic()
     totals: dict[str, int] = defaultdict(int)
     session_factory = session_factory or own_sessions(session)
     parallel = session_factory is not None and len(groups) > 1
@@ -194,18 +255,7 @@ def run_rollout(
             one(org)
     if progress:
         progress(1, 1, "done")
-    session.expire_all()
-    ids = prepared.job_ids
-    found = {
-        j.id: j
-        for j in session.exec(select(ProvisioningJob).where(col(ProvisioningJob.id).in_(ids)))
-    }
-    return RolloutOutcome(
-        rollout=rollout,
-        jobs=[found[i] for i in ids],
-        calls=dict(totals),
-        seconds=round(time.monotonic() - started, 3),
-    )
+    return dict(totals)
 
 
 def prepare_rollout(
@@ -272,9 +322,11 @@ def apply_rollout(
     hooks: ApplyHooks | None = None,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    jobs_in_full: bool = True,
 ) -> RolloutOutcome:
     """Journal the planned sheets as one rollout (`prepare_rollout`) and run it now, its jobs
-    held by this process while it runs (a `--rollout R` racing it is refused, nothing sent)."""
+    held by this process while it runs (a `--rollout R` racing it is refused, nothing sent).
+    `jobs_in_full`: as `run_rollout`'s."""
     prepared = prepare_rollout(
         session=session, sites=sites, actor=actor, clock=clock, options=options
     )
@@ -289,6 +341,7 @@ def apply_rollout(
             hooks=hooks,
             progress=progress,
             sleep=sleep,
+            jobs_in_full=jobs_in_full,
         )
 
 
@@ -304,8 +357,11 @@ def resume_rollout(
     hooks: ApplyHooks | None = None,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    jobs_in_full: bool = True,
 ) -> RolloutOutcome:
-    """Continue a rollout's unfinished jobs; each needs its own sheet again (for its secrets)."""
+    """Continue a rollout's unfinished jobs; each needs its own sheet again (for its secrets).
+    The outcome holds all the rollout's jobs, those done before included (`jobs_in_full`: as
+    `run_rollout`'s)."""
     jobs = rollout_jobs(session=session, rollout=rollout)
     if not jobs:
         raise Conflict(f"rollout {rollout} has no jobs", rollout=rollout)
@@ -330,19 +386,18 @@ def resume_rollout(
         )
     if problems:
         raise ValidationFailed(problems, f"rollout {rollout} cannot resume; nothing was sent")
-    outcome = run_rollout(
-        session=session,
-        prepared=PreparedRollout(rollout, groups),
-        actor=actor,
-        clock=clock,
-        options=options,
-        session_factory=session_factory,
-        hooks=hooks,
-        progress=progress,
+    started = time.monotonic()
+    calls = _run_groups(
+        session=session, prepared=PreparedRollout(rollout, groups), actor=actor, clock=clock,
+        options=options, session_factory=session_factory, hooks=hooks, progress=progress,
         sleep=sleep,
+    )  # fmt: skip
+    return RolloutOutcome(
+        rollout=rollout,
+        jobs=outcome_jobs(session, col(ProvisioningJob.rollout) == rollout, in_full=jobs_in_full),
+        calls=calls,
+        seconds=round(time.monotonic() - started, 3),
     )
-    outcome.jobs = rollout_jobs(session=session, rollout=rollout)
-    return outcome
 
 
 def rollout_jobs(*, session: Session, rollout: str) -> list[ProvisioningJob]:
@@ -356,6 +411,7 @@ __all__ = [
     "RolloutSite",
     "alone_calls",
     "apply_rollout",
+    "outcome_jobs",
     "plan_rollout",
     "prepare_rollout",
     "resume_rollout",

@@ -6,6 +6,8 @@ test fails here, loudly, instead of provisioning silently going unpaced and unco
 
 from __future__ import annotations
 
+import ssl
+
 import httpx
 import meraki
 import pytest
@@ -30,6 +32,24 @@ def test_the_sdk_still_keeps_one_httpx_client_where_the_seam_attaches() -> None:
     api = sdk()
     assert isinstance(sdk_http_client(api), httpx.Client)
     assert meraki.__version__.split(".")[0] == "4", "check dashboard.transport on a new major"
+
+
+def _tls_of(api: object) -> ssl.SSLContext:
+    context = sdk_http_client(api)._transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert isinstance(context, ssl.SSLContext)
+    return context
+
+
+def test_clients_share_one_verifying_tls_context_unless_given_their_own() -> None:
+    """Loading the CA roots is most of what a client costs (a rollout builds one per
+    organization before its first write): they are loaded once, and still verified."""
+    first, second = _tls_of(sdk()), _tls_of(sdk())
+    assert first is second
+    assert first.verify_mode == ssl.CERT_REQUIRED and first.check_hostname
+    assert first.cert_store_stats()["x509_ca"] > 0
+    own = ssl.create_default_context()
+    given = build_sdk(api_key="k" * 40, base_url=BASE, certificate_path=own)
+    assert _tls_of(given) is own
 
 
 def test_an_sdk_without_that_client_is_refused_by_name() -> None:
