@@ -30,6 +30,10 @@ from provisioning.rollout import RolloutSite, apply_rollout, plan_rollout
 from sandbox.server import SandboxServer
 from tests.service.test_provisioning_rollout import ACTOR, OPTIONS, ORG, clock, utm, wireless
 
+UNLIMITED = replace(OPTIONS, claim_limit=None)
+"""Without the dashboard's ten claims per five minutes: 16 new sites would wait a whole window
+(300 s) for their last six claims, which is not what these tests are about."""
+
 
 class FirstWrite(MerakiProvisioning):
     """The dashboard, noting how many statements had run when the first write went out."""
@@ -71,12 +75,12 @@ def statements_before_first_write(
     dash = FirstWrite(sdk, statements)
     sheets = [utm(i) if i % 2 else wireless(i) for i in range(first, first + sites)]
     items = [RolloutSite(dash, sheet) for sheet in sheets]
-    plan_rollout(items, OPTIONS)
+    plan_rollout(items, UNLIMITED)
     session.commit()
     event.listen(engine, "before_cursor_execute", count)
     try:
         outcome = apply_rollout(
-            session=session, sites=items, actor=ACTOR, clock=clock, options=OPTIONS
+            session=session, sites=items, actor=ACTOR, clock=clock, options=UNLIMITED
         )
     finally:
         event.remove(engine, "before_cursor_execute", count)
@@ -116,8 +120,7 @@ def loads_before_first_write(
     dash = FirstWrite(sdk, [0])
     sheets = [utm(i) if i % 2 else wireless(i) for i in range(first, first + sites)]
     items = [RolloutSite(dash, sheet) for sheet in sheets]
-    options = replace(OPTIONS, claim_limit=None)  # the dashboard's 10 claims per 5 minutes
-    plan_rollout(items, options)
+    plan_rollout(items, UNLIMITED)
     session.commit()
     loads = Loads(dash)
     listened = [(m, e) for m in (JobStep, ProvisioningJob) for e in ("load", "refresh")]
@@ -125,7 +128,7 @@ def loads_before_first_write(
         event.listen(model, name, loads.seen)
     try:
         outcome = apply_rollout(
-            session=session, sites=items, actor=ACTOR, clock=clock, options=options
+            session=session, sites=items, actor=ACTOR, clock=clock, options=UNLIMITED
         )
     finally:
         for model, name in listened:
