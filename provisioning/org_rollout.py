@@ -405,14 +405,18 @@ class OrgRollout:
                 unlocks = sum(direct_steps(r) for r, s in members if s is last_batch(r))
                 groups.append(Planned(members, unlocks))
         flying: list[Flight] = []
-        while groups or flying:
-            sent = self.send_ready(groups, flying)
-            if flying:
-                self.follow(flying)
-            elif groups and not sent:  # nothing runs: the next can only wait for the claim budget
-                claims = sum(1 for r, s in groups[0].members if holds_claim(s) and not r.failed)
-                if not self.wait_for_claim(claims):
-                    self.stuck(groups.popleft().members)
+        try:
+            while groups or flying:
+                sent = self.send_ready(groups, flying)
+                if flying:
+                    self.follow(flying)
+                elif groups and not sent:  # nothing runs: the next can only wait for claims
+                    claims = sum(1 for r, s in groups[0].members if holds_claim(s) and not r.failed)
+                    if not self.wait_for_claim(claims):
+                        self.stuck(groups.popleft().members)
+        finally:  # the slots are the process's: whatever stopped the run, they are free again
+            for flight in flying:
+                flight.slot.release()
 
     def stuck(self, members: list[Member]) -> None:
         """A planned batch that cannot go though nothing runs (a member's earlier step is not
@@ -451,20 +455,23 @@ class OrgRollout:
                 return went  # the organization's five run: the next one ends first
             groups.remove(planned)
             went = True
-            sent, batch = self.submit(live)
-            if not sent:
+            try:
+                sent, batch = self.submit(live)
+            except BaseException:
                 slot.release()
-            elif batch is None:
-                slot.release()
-                self.alone(sent, resend=False)
-                self.claimed(claims)
-            elif batch_ended(batch):
-                slot.release()
-                self.settle(sent, batch)
-                self.claimed(claims)
-            else:
+                raise
+            if sent and batch is not None and not batch_ended(batch):
                 flying.append(Flight(sent, Following.start(batch, self.batch_waiter), slot, claims))
                 in_flight += claims
+                continue
+            slot.release()
+            if not sent:
+                continue
+            if batch is None:
+                self.alone(sent, resend=False)
+            else:  # synchronous: it ended with its answer
+                self.settle(sent, batch)
+            self.claimed(claims)
         return went
 
     def follow(self, flying: list[Flight]) -> None:

@@ -13,14 +13,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+import pytest
 from sqlmodel import Session, col, select
 
+from provisioning.apply import ApplyHooks
+from provisioning.batch_wait import BATCH_SLOTS
 from provisioning.models import JobStep
 from provisioning.rollout import apply_rollout, rollout_estimate
 from sandbox.server import SandboxServer
 from tests.service.test_provisioning_rollout import (
     ACTOR,
     OPTIONS,
+    ORG,
     clock,
     dashboard_for,
     plan_rollout,
@@ -95,3 +99,39 @@ def test_a_sites_next_batch_and_its_direct_writes_go_while_other_batches_run(
     last_batch_ended = max(map(finished, firsts + seconds))
     assert min(map(started, seconds)) < last_first_ended, "second steps waited for every first"
     assert min(map(started, directs)) < last_batch_ended, "direct writes waited for every batch"
+
+
+class Stopped(BaseException):
+    """The process stopped (as a kill would) while shared batches ran."""
+
+
+def test_a_run_stopped_while_batches_run_leaves_the_organizations_slots_free(
+    sandbox: SandboxServer, session: Session
+) -> None:
+    """Rule: the five batch slots are the process's, not the run's: a run that stops while its
+    batches run (the next run in the same process, a worker's next job, must not wait for ever
+    for slots nobody holds) frees them."""
+    dash = dashboard_for(sandbox)
+    sheets = [utm(i) for i in range(60, 60 + SLOTS * 2 * (LIMIT // 10))]
+    sites = sites_for(dash, sheets)
+    plan_rollout(sites, UNLIMITED)
+    sandbox.admin.set_batch_delay(5.0)  # the batches still run when the run stops
+    sent: list[int] = []
+
+    def stop(step: JobStep) -> None:
+        if step.batch and step.number > 1:
+            sent.append(step.id or 0)
+            if len(sent) > SLOTS * (LIMIT // 10) // 2:  # some shared batches are running
+                raise Stopped
+
+    with pytest.raises(Stopped):
+        apply_rollout(
+            session=session, sites=sites, actor=ACTOR, clock=clock, options=UNLIMITED,
+            hooks=ApplyHooks(after_submit=stop),
+        )  # fmt: skip
+    slot = BATCH_SLOTS.slot(ORG)
+    taken = [slot.acquire(blocking=False) for _ in range(SLOTS)]
+    for got in taken:
+        if got:
+            slot.release()
+    assert taken == [True] * SLOTS
