@@ -25,7 +25,6 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Engine
 from sqlalchemy.orm import defer
-from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from core.audit import Actor
@@ -205,20 +204,19 @@ def outcome_jobs(
     session: Session, where: ColumnElement[bool], *, in_full: bool = True
 ) -> list[ProvisioningJob]:
     """The jobs `where` selects, in id order, as committed now (read again). Not `in_full`:
-    without their `PLAN_COLUMNS`, which raise if touched rather than being read one job at a
-    time (a rollout of thousands of sites read in full held hundreds of MB at its end); the
-    session's own copies of those jobs are let go first, so that none keeps them loadable."""
+    detached copies without their `PLAN_COLUMNS`, which raise if touched rather than being read
+    one job at a time (a rollout of thousands of sites read in full held hundreds of MB at its
+    end), read by a session of their own on the caller's connection, so that the caller's own
+    objects for those jobs stay as they are (a worker's caller may hold them)."""
     session.expire_all()
     stmt = select(ProvisioningJob).where(where).order_by(col(ProvisioningJob.id))
-    if not in_full:
-        for job_id in session.exec(select(ProvisioningJob.id).where(where)):
-            held = session.identity_map.get(identity_key(ProvisioningJob, job_id))
-            if held is not None:
-                session.expunge(held)
-        stmt = stmt.options(
-            *(defer(getattr(ProvisioningJob, name), raiseload=True) for name in PLAN_COLUMNS)
-        )
-    return list(session.exec(stmt))
+    if in_full:
+        return list(session.exec(stmt))
+    stmt = stmt.options(
+        *(defer(getattr(ProvisioningJob, name), raiseload=True) for name in PLAN_COLUMNS)
+    )
+    with Session(bind=session.connection(), expire_on_commit=False) as reader:
+        return list(reader.exec(stmt))
 
 
 def _run_groups(
