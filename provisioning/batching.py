@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from core.errors import Problem, ValidationFailed
 from provisioning.domain import (
@@ -55,6 +55,7 @@ VLAN_CREATE_FIELDS = frozenset(
 """What ``createNetworkApplianceVlan`` accepts; DHCP settings (``dnsNameservers``,
 ``reservedIpRanges``, ``fixedIpAssignments`` ...) only the update does, so a new VLAN with them
 is a create followed by an update of the same VLAN, in the same batch."""
+T = TypeVar("T")
 SYNC_BATCH_MAX = 20
 ASYNC_BATCH_MAX = 100
 CLAIM_LIMIT = 10
@@ -411,6 +412,17 @@ def estimate(
 
 
 # --- the claim budget ------------------------------------------------------------------------
+
+
+def tick_steps(queues: Sequence[Sequence[T]], ticks: Iterable[Sequence[int]]) -> list[list[T]]:
+    """The steps each tick of `batch_ticks` takes: for each site index, its queue's next step."""
+    taken = [0] * len(queues)
+    out: list[list[T]] = []
+    for tick in ticks:
+        out.append([queues[i][taken[i]] for i in tick])
+        for i in tick:
+            taken[i] += 1
+    return out
 
 
 def claims_free(sent: Sequence[float], now: float, *, limit: int, window: float) -> int:

@@ -43,6 +43,7 @@ from provisioning.batching import (
     claims_free,
     pack_round,
     send_order,
+    tick_steps,
 )
 from provisioning.domain import StepStatus
 from provisioning.journal import VERIFY
@@ -393,13 +394,12 @@ class OrgRollout:
         its direct writes fill every wait."""
         order = send_order([direct_steps(r) for r in runners])
         sites = [runners[i] for i in order]
-        queues = [[s for s in r.steps if s.batch and s.status == StepStatus.PENDING] for r in sites]
-        taken = [0] * len(queues)
+        queues = [
+            [(r, s) for s in r.steps if s.batch and s.status == StepStatus.PENDING] for r in sites
+        ]
+        ticks = batch_ticks([[holds_claim(s) for _, s in q] for q in queues], self.claim_limit)
         groups: deque[Planned] = deque()
-        for tick in batch_ticks([[holds_claim(s) for s in q] for q in queues], self.claim_limit):
-            steps = [(sites[i], queues[i][taken[i]]) for i in tick]
-            for i in tick:
-                taken[i] += 1
+        for steps in tick_steps(queues, ticks):
             for g in pack_round([len(s.operations) for _, s in steps]):
                 members = [steps[i] for i in g]
                 unlocks = sum(direct_steps(r) for r, s in members if s is last_batch(r))

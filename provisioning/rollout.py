@@ -83,6 +83,8 @@ class PreparedRollout:
 
     rollout: str
     groups: dict[str, tuple[ProvisioningDashboard, list[tuple[int, Mapping[str, str]]]]]
+    whole: bool = False
+    """The outcome holds every job of the rollout (a resume), not only those run."""
 
     @property
     def job_ids(self) -> list[int]:
@@ -182,17 +184,20 @@ def run_rollout(
         session=session, prepared=prepared, actor=actor, clock=clock, options=options,
         session_factory=session_factory, hooks=hooks, progress=progress, sleep=sleep,
     )  # fmt: skip
-    ids = prepared.job_ids
-    found = {
-        j.id: j
-        for j in outcome_jobs(session, col(ProvisioningJob.id).in_(ids), in_full=jobs_in_full)
-    }
     return RolloutOutcome(
         rollout=prepared.rollout,
-        jobs=[found[i] for i in ids],
+        jobs=outcome_jobs(session, outcome_of(prepared), in_full=jobs_in_full),
         calls=calls,
         seconds=round(time.monotonic() - started, 3),
     )
+
+
+def outcome_of(prepared: PreparedRollout) -> ColumnElement[bool]:
+    """The jobs an outcome holds: those the run had; of a resumed rollout (no job ids given,
+    `resume_rollout`), every job of the rollout, those done before included."""
+    if prepared.whole:
+        return col(ProvisioningJob.rollout) == prepared.rollout
+    return col(ProvisioningJob.id).in_(prepared.job_ids)
 
 
 PLAN_COLUMNS = ("desired", "changes")
@@ -384,18 +389,11 @@ def resume_rollout(
         )
     if problems:
         raise ValidationFailed(problems, f"rollout {rollout} cannot resume; nothing was sent")
-    started = time.monotonic()
-    calls = _run_groups(
-        session=session, prepared=PreparedRollout(rollout, groups), actor=actor, clock=clock,
-        options=options, session_factory=session_factory, hooks=hooks, progress=progress,
-        sleep=sleep,
+    return run_rollout(
+        session=session, prepared=PreparedRollout(rollout, groups, whole=True), actor=actor,
+        clock=clock, options=options, session_factory=session_factory, hooks=hooks,
+        progress=progress, sleep=sleep, jobs_in_full=jobs_in_full,
     )  # fmt: skip
-    return RolloutOutcome(
-        rollout=rollout,
-        jobs=outcome_jobs(session, col(ProvisioningJob.rollout) == rollout, in_full=jobs_in_full),
-        calls=calls,
-        seconds=round(time.monotonic() - started, 3),
-    )
 
 
 def rollout_jobs(*, session: Session, rollout: str) -> list[ProvisioningJob]:

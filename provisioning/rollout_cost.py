@@ -15,6 +15,7 @@ from provisioning.batching import (
     claims_wait_total,
     pack_round,
     send_order,
+    tick_steps,
 )
 from provisioning.batching import batch_ticks as plan_ticks
 from provisioning.domain import RADIO, kind_of
@@ -55,13 +56,7 @@ def batch_ticks(org_plans: Sequence[SitePlan], claim_limit: int | None) -> list[
     ordered = [org_plans[i] for i in send_order([direct_writes(p) for p in org_plans])]
     queues = [[s for s in p.steps if s.batch] for p in ordered]
     ticks = plan_ticks([[_claims(s) for s in q] for q in queues], claim_limit)
-    taken = [0] * len(queues)
-    out: list[list[int]] = []
-    for tick in ticks:
-        out.append([len(queues[i][taken[i]].operations) for i in tick])
-        for i in tick:
-            taken[i] += 1
-    return out
+    return [[len(s.operations) for s in tick] for tick in tick_steps(queues, ticks)]
 
 
 def _batch_calls(org_plans: list[SitePlan], claim_limit: int | None) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from provisioning.batching import (
     pack_round,
     resolve_created,
     send_order,
+    tick_steps,
 )
 from provisioning.domain import Change, ChangeAction
 from provisioning.journal import VERIFY
@@ -171,3 +172,10 @@ def test_batch_ticks_take_each_sites_next_step_within_the_claim_budget(
     claims: list[list[bool]], limit: int | None, ticks: list[list[int]]
 ) -> None:
     assert batch_ticks(claims, limit) == ticks
+
+
+def test_each_tick_takes_each_of_its_sites_next_step_in_order() -> None:
+    queues = [["a1", "a2", "a3"], ["b1"], ["c1", "c2"]]
+    ticks = [[0, 1, 2], [0], [0, 2]]
+    assert tick_steps(queues, ticks) == [["a1", "b1", "c1"], ["a2"], ["a3", "c2"]]
+    assert tick_steps(queues, []) == []
