@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 from core.audit import Actor
 from core.db import patient_writer_engine
 from core.errors import Conflict, Problem, ValidationFailed
+from core.heap import bulk_run
 from inventory import holds
 from provisioning.apply import claim_jobs, runners_for
 from provisioning.domain import JobKind, JobStatus, StepStatus, desired_resources
@@ -162,6 +163,7 @@ def own_sessions(session: Session) -> SessionFactory | None:
     return lambda: Session(writer, expire_on_commit=False)
 
 
+@bulk_run()
 def run_rollout(
     *,
     session: Session,
@@ -314,6 +316,7 @@ def prepare_rollout(
     return PreparedRollout(rollout, groups)
 
 
+@bulk_run()
 def apply_rollout(
     *,
     session: Session,
@@ -348,6 +351,7 @@ def apply_rollout(
         )
 
 
+@bulk_run()
 def resume_rollout(
     *,
     session: Session,

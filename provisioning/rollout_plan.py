@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from core.errors import Problem, ValidationFailed
+from core.heap import bulk_run
 from provisioning.plan import SitePlan, make_plan
 from provisioning.ports import ProvisioningDashboard
 from provisioning.service import ProvisioningOptions
@@ -66,6 +67,7 @@ def check_rollout_units(*, session: Session, sites: Sequence[RolloutSite]) -> li
     return placements
 
 
+@bulk_run()
 def plan_rollout(
     sites: Sequence[RolloutSite], options: ProvisioningOptions, session: Session | None = None
 ) -> list[SitePlan]:

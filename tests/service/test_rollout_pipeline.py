@@ -10,12 +10,14 @@ estimate counts, every job ends done and reads back as its sheet says.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from datetime import datetime
 
 import pytest
 from sqlmodel import Session, col, select
 
+from core.heap import FULL_PASS_EVERY
 from provisioning.apply import ApplyHooks
 from provisioning.batch_wait import BATCH_SLOTS
 from provisioning.models import JobStep
@@ -110,15 +112,19 @@ def test_a_run_stopped_while_batches_run_leaves_the_organizations_slots_free(
 ) -> None:
     """Rule: the five batch slots are the process's, not the run's: a run that stops while its
     batches run (the next run in the same process, a worker's next job, must not wait for ever
-    for slots nobody holds) frees them."""
+    for slots nobody holds) frees them. Likewise the garbage collector's thresholds, which a
+    rollout raises while it runs (`core.heap.bulk_run`)."""
     dash = dashboard_for(sandbox)
     sheets = [utm(i) for i in range(60, 60 + SLOTS * 2 * (LIMIT // 10))]
     sites = sites_for(dash, sheets)
     plan_rollout(sites, UNLIMITED)
     sandbox.admin.set_batch_delay(5.0)  # the batches still run when the run stops
     sent: list[int] = []
+    held_off: list[int] = []
+    before = gc.get_threshold()
 
     def stop(step: JobStep) -> None:
+        held_off.append(gc.get_threshold()[2])
         if step.batch and step.number > 1:
             sent.append(step.id or 0)
             if len(sent) > SLOTS * (LIMIT // 10) // 2:  # some shared batches are running
@@ -129,6 +135,9 @@ def test_a_run_stopped_while_batches_run_leaves_the_organizations_slots_free(
             session=session, sites=sites, actor=ACTOR, clock=clock, options=UNLIMITED,
             hooks=ApplyHooks(after_submit=stop),
         )  # fmt: skip
+    # while it ran, CPython's full collections were held off; stopped, it gave them back
+    assert held_off and min(held_off) >= FULL_PASS_EVERY > before[2]
+    assert gc.get_threshold() == before
     slot = BATCH_SLOTS.slot(ORG)
     taken = [slot.acquire(blocking=False) for _ in range(SLOTS)]
     for got in taken:
