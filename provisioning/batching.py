@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -332,21 +332,42 @@ def resolve_created(body: Any, ids: Mapping[str, str]) -> Any:
     return body
 
 
-def pack_round(sizes: Iterable[int], limit: int = ASYNC_BATCH_MAX) -> list[list[int]]:
-    """Sites' batch steps (their action counts, in order) grouped into shared action batches.
+TickStep = tuple[int, int, bool]
+"""A batch step as `pack_ticks` packs it: its site's index, its action count, whether it claims."""
 
-    Greedy and in order: a step is never split (each holds at most `limit` actions), so one
-    site's actions stay in one batch and keep their order; returns the step indexes per batch.
+
+def pack_ticks(
+    ticks: Sequence[Sequence[TickStep]], limit: int = ASYNC_BATCH_MAX
+) -> list[list[tuple[int, int]]]:
+    """Sites' batch steps, tick by tick (`batch_ticks`), grouped into shared action batches.
+
+    Each step goes into the first batch that has room for it and comes after the batch holding
+    its site's step before it, else into a new batch at the end; a step that claims devices
+    only into a batch of its own tick or a later one (the ticks keep the claims within the
+    budget). A step is never split (one holding more than `limit` actions is a batch alone), so
+    a site's actions stay together and in order, and its steps go in successive batches. The
+    room a tick's last batches leave takes the next tick's steps of the sites whose step before
+    is in an earlier batch: those sites go on without waiting for the slowest batch of their
+    tick, and a batch is opened only when no batch before it has room. Returns, per batch, the
+    (tick, position in the tick) of its steps.
     """
-    groups: list[list[int]] = []
-    total = limit + 1
-    for index, size in enumerate(sizes):
-        if total + size > limit:
-            groups.append([])
-            total = 0
-        groups[-1].append(index)
-        total += size
-    return groups
+    batches: list[list[tuple[int, int]]] = []
+    room: list[int] = []
+    after: dict[int, int] = {}
+    """For each site, the first batch its next step may join (after its step before)."""
+    for tick_index, tick in enumerate(ticks):
+        opened = len(batches)
+        for position, (site, size, claims) in enumerate(tick):
+            first = max(after.get(site, 0), opened if claims else 0)
+            target = next((b for b in range(first, len(batches)) if room[b] >= size), None)
+            if target is None:
+                target = len(batches)
+                batches.append([])
+                room.append(limit)
+            batches[target].append((tick_index, position))
+            room[target] -= size
+            after[site] = target + 1
+    return batches
 
 
 def send_order(direct_writes: Sequence[int]) -> list[int]:
@@ -423,6 +444,21 @@ def tick_steps(queues: Sequence[Sequence[T]], ticks: Iterable[Sequence[int]]) ->
         for i in tick:
             taken[i] += 1
     return out
+
+
+def packed_steps(
+    ticks: Sequence[Sequence[int]],
+    taken: Sequence[Sequence[T]],
+    size: Callable[[T], int],
+    claims: Callable[[T], bool],
+) -> list[list[T]]:
+    """The steps `tick_steps` took for `ticks`, in the shared batches `pack_ticks` puts them in
+    (`size`: a step's action count; `claims`: whether it claims devices)."""
+    steps = [
+        [(site, size(step), claims(step)) for site, step in zip(tick, mine, strict=True)]
+        for tick, mine in zip(ticks, taken, strict=True)
+    ]
+    return [[taken[t][p] for t, p in batch] for batch in pack_ticks(steps)]
 
 
 def claims_free(sent: Sequence[float], now: float, *, limit: int, window: float) -> int:

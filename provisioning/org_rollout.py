@@ -41,7 +41,7 @@ from provisioning.batching import (
     batch_ticks,
     claim_wait,
     claims_free,
-    pack_round,
+    packed_steps,
     send_order,
     tick_steps,
 )
@@ -387,9 +387,10 @@ class OrgRollout:
 
         Which steps go together is fixed first (`batching.batch_ticks`: tick by tick each site's
         next batch step, a claim only within the claim budget; the sites with the most direct
-        writes first, `batching.send_order`; each tick packed by `pack_round`), exactly what the
-        estimate counts. A batch goes when its members' earlier steps are done, a slot is free
-        (at most five running per organization) and the claim budget has room for its claims:
+        writes first, `batching.send_order`; packed by `batching.pack_ticks`, a site's next
+        step in the room a batch after its step before left), exactly what the estimate counts.
+        A batch goes when its members' earlier steps are done, a slot is free (at most five
+        running per organization) and the claim budget has room for its claims:
         a site whose batch ended goes on with its next step while other batches still run, and
         its direct writes fill every wait."""
         order = send_order([direct_steps(r) for r in runners])
@@ -399,11 +400,14 @@ class OrgRollout:
         ]
         ticks = batch_ticks([[holds_claim(s) for _, s in q] for q in queues], self.claim_limit)
         groups: deque[Planned] = deque()
-        for steps in tick_steps(queues, ticks):
-            for g in pack_round([len(s.operations) for _, s in steps]):
-                members = [steps[i] for i in g]
-                unlocks = sum(direct_steps(r) for r, s in members if s is last_batch(r))
-                groups.append(Planned(members, unlocks))
+        for members in packed_steps(
+            ticks,
+            tick_steps(queues, ticks),
+            lambda m: len(m[1].operations),
+            lambda m: holds_claim(m[1]),
+        ):
+            unlocks = sum(direct_steps(r) for r, s in members if s is last_batch(r))
+            groups.append(Planned(members, unlocks))
         flying: list[Flight] = []
         try:
             while groups or flying:

@@ -13,7 +13,7 @@ from provisioning.batching import (
     StepPlan,
     batch_cost,
     claims_wait_total,
-    pack_round,
+    packed_steps,
     send_order,
     tick_steps,
 )
@@ -50,26 +50,27 @@ def direct_writes(plan: SitePlan) -> int:
     return sum(1 for s in plan.steps if not s.batch and not is_network_creation(s))
 
 
-def batch_ticks(org_plans: Sequence[SitePlan], claim_limit: int | None) -> list[list[int]]:
-    """The action counts of the batch steps sent together, tick by tick, as `OrgRollout` sends
-    them (`batching.batch_ticks`, the sites in `batching.send_order`)."""
+def shared_batches(org_plans: Sequence[SitePlan], claim_limit: int | None) -> list[int]:
+    """The action counts of the shared batches the plans' batch steps go in, as `OrgRollout`
+    sends them (`batching.batch_ticks` with the sites in `batching.send_order`, then
+    `batching.pack_ticks`)."""
     ordered = [org_plans[i] for i in send_order([direct_writes(p) for p in org_plans])]
     queues = [[s for s in p.steps if s.batch] for p in ordered]
     ticks = plan_ticks([[_claims(s) for s in q] for q in queues], claim_limit)
-    return [[len(s.operations) for s in tick] for tick in tick_steps(queues, ticks)]
+    taken = tick_steps(queues, ticks)
+    batches = packed_steps(ticks, taken, lambda s: len(s.operations), _claims)
+    return [sum(len(s.operations) for s in batch) for batch in batches]
 
 
 def _batch_calls(org_plans: list[SitePlan], claim_limit: int | None) -> tuple[int, int]:
-    """Shared batches and their polls: the creations, then the ticks of batch steps."""
+    """Shared batches and their polls: the creations, then the batch steps."""
     batches = polls = 0
     creates = sum(1 for p in org_plans if is_network_creation(p.steps[0]))
     for start in range(0, creates, ASYNC_BATCH_MAX):
         size = min(ASYNC_BATCH_MAX, creates - start)
         batches, polls = batches + 1, polls + batch_cost(size) - 1
-    for sizes in batch_ticks(org_plans, claim_limit):
-        for group in pack_round(sizes):
-            cost = batch_cost(sum(sizes[i] for i in group))
-            batches, polls = batches + 1, polls + cost - 1
+    for size in shared_batches(org_plans, claim_limit):
+        batches, polls = batches + 1, polls + batch_cost(size) - 1
     return batches, polls
 
 

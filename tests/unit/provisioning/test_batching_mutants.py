@@ -21,7 +21,7 @@ from provisioning.batching import (
     estimate,
     operations,
     pack,
-    pack_round,
+    pack_ticks,
     read_calls,
     resolve_created,
     secret_refs,
@@ -312,14 +312,16 @@ def test_created_refs_and_resolve_created_find_placeholders_at_any_depth() -> No
     [
         ([1], 100, [[0]]),
         ([1, 1, 1], 2, [[0, 1], [2]]),
-        ([2, 3, 1], 3, [[0], [1], [2]]),
+        ([2, 3, 1], 3, [[0, 2], [1]]),  # the 1 fits in the first batch's room
         ([3, 1, 2, 1], 3, [[0], [1, 2], [3]]),
+        ([3, 4], 3, [[0], [1]]),
     ],
 )
-def test_pack_round_with_other_limits(
+def test_pack_ticks_with_other_limits(
     sizes: list[int], limit: int, groups: list[list[int]]
 ) -> None:
-    assert pack_round(sizes, limit) == groups
+    one_tick = [[(site, size, False) for site, size in enumerate(sizes)]]
+    assert pack_ticks(one_tick, limit) == [[(0, i) for i in g] for g in groups]
 
 
 def test_read_calls_count_the_network_each_section_each_wan_and_the_rf_assignments() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.errors import ValidationFailed
 from provisioning.actions import contains_actions, created_here
@@ -14,7 +16,7 @@ from provisioning.batching import (
     batch_ticks,
     operations,
     pack,
-    pack_round,
+    pack_ticks,
     resolve_created,
     send_order,
     tick_steps,
@@ -25,6 +27,10 @@ from provisioning.models import JobStep
 from provisioning.org_rollout import journal_shape
 
 
+def _one_tick(sizes: list[int]) -> list[list[tuple[int, int, bool]]]:
+    return [[(site, size, False) for site, size in enumerate(sizes)]]
+
+
 @pytest.mark.parametrize(
     ("sizes", "groups"),
     [
@@ -33,16 +39,77 @@ from provisioning.org_rollout import journal_shape
         ([9, 8, 9], [[0, 1, 2]]),
         ([60, 40, 1], [[0, 1], [2]]),
         ([100, 100], [[0], [1]]),
-        ([30, 80, 30, 30], [[0], [1], [2, 3]]),
+        # a step goes into the first batch with room, not only the last one opened
+        ([30, 80, 30, 30], [[0, 2, 3], [1]]),
+        ([150, 10], [[0], [1]]),  # a step over the limit is a batch alone, never split
     ],
 )
-def test_pack_round_never_splits_a_step_nor_exceeds_the_limit(
+def test_one_ticks_steps_fill_the_first_batch_with_room_and_never_split(
     sizes: list[int], groups: list[list[int]]
 ) -> None:
-    packed = pack_round(sizes)
-    assert packed == groups
-    assert [i for g in packed for i in g] == list(range(len(sizes)))
-    assert all(sum(sizes[i] for i in g) <= ASYNC_BATCH_MAX for g in packed)
+    packed = pack_ticks(_one_tick(sizes))
+    assert packed == [[(0, i) for i in g] for g in groups]
+    assert all(sum(sizes[i] for _, i in g) <= ASYNC_BATCH_MAX or len(g) == 1 for g in packed)
+
+
+F, T = False, True
+
+
+@pytest.mark.parametrize(
+    ("ticks", "batches"),
+    [
+        # site 0's second step rides in the room site 1's first batch left: site 0 goes on
+        # when its own first batch ended, not when both did
+        (
+            [[(0, 100, F), (1, 50, F)], [(0, 20, F), (1, 20, F)]],
+            [[(0, 0)], [(0, 1), (1, 0)], [(1, 1)]],
+        ),
+        # never into the batch of the site's step before, nor one before it
+        ([[(0, 10, F)], [(0, 10, F)]], [[(0, 0)], [(1, 0)]]),
+        ([[(0, 10, F), (1, 95, F)], [(1, 2, F)]], [[(0, 0)], [(0, 1)], [(1, 0)]]),
+        # a claim goes only in a batch of its own tick or later (the ticks budget the claims)
+        ([[(0, 100, F), (1, 50, F)], [(0, 20, T)]], [[(0, 0)], [(0, 1)], [(1, 0)]]),
+        ([[(0, 30, T), (1, 30, T)], [(0, 5, F), (1, 5, T)]], [[(0, 0), (0, 1)], [(1, 0), (1, 1)]]),
+    ],
+)
+def test_a_later_ticks_step_takes_room_left_after_its_sites_step_before(
+    ticks: list[list[tuple[int, int, bool]]], batches: list[list[tuple[int, int]]]
+) -> None:
+    assert pack_ticks(ticks) == batches
+
+
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(1, 120), st.booleans()), min_size=1, max_size=4),
+        max_size=12,
+    )
+)
+def test_packed_ticks_keep_each_sites_steps_in_order_and_whole(
+    sites: list[list[tuple[int, bool]]],
+) -> None:
+    """Whatever the sites' steps: each step is in exactly one batch, a batch holds at most the
+    limit (or one step over it), and each site's steps are in strictly later batches in order."""
+    ticks = batch_ticks([[c for _, c in steps] for steps in sites], None)
+    taken = tick_steps(sites, ticks)
+    steps = [
+        [(site, size, claim) for site, (size, claim) in zip(tick, mine, strict=True)]
+        for tick, mine in zip(ticks, taken, strict=True)
+    ]
+    packed = pack_ticks(steps)
+    placed = sorted(ref for batch in packed for ref in batch)
+    assert placed == sorted((t, p) for t, tick in enumerate(steps) for p in range(len(tick)))
+    for batch in packed:
+        sizes = [steps[t][p][1] for t, p in batch]
+        assert sum(sizes) <= ASYNC_BATCH_MAX or len(sizes) == 1
+    where = {ref: b for b, batch in enumerate(packed) for ref in batch}
+    for site in range(len(sites)):
+        mine = [
+            where[(t, p)]
+            for t, tick in enumerate(steps)
+            for p, s in enumerate(tick)
+            if s[0] == site
+        ]
+        assert mine == sorted(mine) and len(set(mine)) == len(mine)
 
 
 def test_batch_cost_is_one_call_synchronous_and_two_asynchronous() -> None:
