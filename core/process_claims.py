@@ -9,9 +9,12 @@ transaction and ends with its holder, however it ends (returned, raised, SIGKILL
   own, detached from the pool. The server drops it when that connection closes, which the death
   of the process does. Keys carry the connection's schema (`current_schema()`), so two
   installations sharing a database do not claim each other's work.
-- SQLite: an exclusive `flock` per key on a file beside the database (`<db>.claims/`), which
-  the kernel drops with the process; an in-memory database (one process only) uses a registry
-  of this process.
+- SQLite: an exclusive POSIX record lock per key, one byte of one file beside the database
+  (`<db>.claims.lock`, at an offset hashed from the key), which the kernel drops with the
+  process; the file stays open for the process's life (closing any descriptor of it would drop
+  all of the process's locks on it), and a forked child inherits none. Threads of one process
+  do not exclude each other by POSIX locks: a registry of this process does (it alone serves
+  an in-memory database, which has one process only).
 
 `try_claim` never waits: work already held is refused at once (the caller answers 409, or
 leaves it to the one that holds it).
@@ -19,13 +22,13 @@ leaves it to the one that holds it).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -108,11 +111,17 @@ def _claim_postgres(engine: Engine, claim: ProcessClaim) -> bool:
         cursor.execute("SELECT current_schema()")
         row = cursor.fetchone()
         scope = f"{engine.url.database}.{row[0] if row else ''}"
-        for key in claim.keys:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", (_key64(scope, key),))
-            got = cursor.fetchone()
-            if not (got and got[0]):
-                return False
+        # every key in one round trip (a rollout holds a job each); any not got: the connection
+        # closes on release, and the keys that were got go with it
+        keys = [_key64(scope, key) for key in claim.keys]
+        if not keys:
+            return True
+        cursor.execute(
+            "SELECT bool_and(pg_try_advisory_lock(k)) FROM unnest(%s::bigint[]) AS k", (keys,)
+        )
+        got = cursor.fetchone()
+        if not (got and got[0]):
+            return False
     finally:
         cursor.close()
         raw.commit()  # session locks outlive the transaction; none is left open
@@ -123,25 +132,43 @@ def _claim_sqlite(engine: Engine, claim: ProcessClaim) -> bool:
     database = engine.url.database or ""
     in_memory = not database or database == ":memory:"
     scope = f"mem:{id(engine)}" if in_memory else os.path.realpath(database)
+    fd = None if in_memory else _claims_file(scope)
     for key in claim.keys:
         with _LOCAL_LOCK:
             if (scope, key) in _LOCAL:
                 return False
             _LOCAL.add((scope, key))
         claim._release.append(lambda k=(scope, key): _drop_local(k))
-        if scope.startswith("mem:"):
+        if fd is None:
             continue
-        folder = Path(f"{scope}.claims")
-        folder.mkdir(exist_ok=True)
-        name = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
-        fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        offset = _offset(key)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        claim._release.append(lambda fd=fd: os.close(fd))  # closing drops the flock
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EAGAIN):  # another process holds it
+                return False
+            raise
+        # undone before the registry entry: no other thread re-takes the byte meanwhile
+        claim._release.append(lambda at=offset: fcntl.lockf(fd, fcntl.LOCK_UN, 1, at))
     return True
+
+
+_FILES: dict[str, int] = {}
+"""Each SQLite database's claims file, open until the process ends."""
+
+
+def _claims_file(scope: str) -> int:
+    with _LOCAL_LOCK:
+        fd = _FILES.get(scope)
+        if fd is None:
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            fd = _FILES[scope] = os.open(f"{scope}.claims.lock", flags, 0o600)
+        return fd
+
+
+def _offset(key: str) -> int:
+    """The byte of the claims file a key locks (62 bits of its hash: the file never grows)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") >> 2
 
 
 def _drop_local(key: tuple[str, str]) -> None:
