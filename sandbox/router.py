@@ -84,6 +84,13 @@ class Route:
     handler: Handler
 
 
+def _shape(path: str) -> tuple[str, int]:
+    """A path's first segment and its number of segments (a trailing slash not counted)."""
+    trimmed = path[:-1] if path.endswith("/") else path
+    parts = trimmed.split("/")
+    return (parts[1] if len(parts) > 1 else "", len(parts))
+
+
 def _compile(template: str) -> re.Pattern[str]:
     regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
     return re.compile(f"^{regex}/?$")
@@ -94,7 +101,9 @@ class Router:
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
-        self._by_head: dict[str, list[Route]] = {}
+        self._by_shape: dict[tuple[str, int], list[Route]] = {}
+        """Routes by first segment and segment count: only these can match a path (a template's
+        parameters are one segment each), in the order added."""
 
     def add(self, method: str, template: str) -> Callable[[Handler], Handler]:
         """Decorator registering a handler for METHOD template."""
@@ -102,8 +111,7 @@ class Router:
         def register(handler: Handler) -> Handler:
             route = Route(method, template, _compile(template), handler)
             self.routes.append(route)
-            head = template.split("/")[1]
-            self._by_head.setdefault(head, []).append(route)
+            self._by_shape.setdefault(_shape(template), []).append(route)
             return handler
 
         return register
@@ -115,8 +123,7 @@ class Router:
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         """Find the route for a path; the flag says the path exists under another method."""
-        parts = path.split("/")
-        candidates = self._by_head.get(parts[1] if len(parts) > 1 else "", [])
+        candidates = self._by_shape.get(_shape(path), [])
         path_known = False
         for route in candidates:
             found = route.pattern.match(path)
