@@ -17,6 +17,7 @@ from provisioning.batching import (
     operations,
     pack,
     pack_ticks,
+    packed_steps,
     resolve_created,
     send_order,
     tick_steps,
@@ -41,6 +42,7 @@ def _one_tick(sizes: list[int]) -> list[list[tuple[int, int, bool]]]:
         ([100, 100], [[0], [1]]),
         # a step goes into the first batch with room, not only the last one opened
         ([30, 80, 30, 30], [[0, 2, 3], [1]]),
+        ([60, 60, 30], [[0, 2], [1]]),  # the first with room, not the last
         ([150, 10], [[0], [1]]),  # a step over the limit is a batch alone, never split
     ],
 )
@@ -76,6 +78,16 @@ def test_a_later_ticks_step_takes_room_left_after_its_sites_step_before(
     ticks: list[list[tuple[int, int, bool]]], batches: list[list[tuple[int, int]]]
 ) -> None:
     assert pack_ticks(ticks) == batches
+
+
+def test_packed_steps_are_the_ticks_steps_in_their_batches() -> None:
+    queues = [["a1", "a2"], ["b1"], ["c1", "c2"]]
+    size = {"a1": 60, "a2": 30, "b1": 50, "c1": 30, "c2": 10}
+    ticks = [[0, 1, 2], [0, 2]]
+    # a1 opens a batch, b1 the next (no room left by a1), c1 joins a1's; a2 and c2 ride in
+    # b1's room, after their sites' first batch; c2 claims, and b1's batch is of tick 0
+    packed = packed_steps(ticks, tick_steps(queues, ticks), lambda s: size[s], lambda s: s == "c2")
+    assert packed == [["a1", "c1"], ["b1", "a2"], ["c2"]]
 
 
 @given(
