@@ -124,13 +124,14 @@ def execute(st: SandboxState, batch_id: str, now: datetime, actions: Actions) ->
 def run_due_batches(st: SandboxState, now: datetime, run: Actions) -> None:
     """Complete asynchronous batches whose delay has passed (called before each request)."""
     stamp = now.timestamp()
-    due = [
-        bid
-        for bid, b in st.action_batches.items()
-        if b.get(RUN_AT) is not None and b[RUN_AT] <= stamp
-    ]
-    for batch_id in sorted(due, key=lambda b: st.action_batches[b][RUN_AT]):
-        execute(st, batch_id, now, run)
+    if not st.running_batches:
+        return
+    due = sorted((at, bid) for bid, at in st.running_batches.items() if at <= stamp)
+    for _, batch_id in due:
+        del st.running_batches[batch_id]
+        batch = st.action_batches.get(batch_id)
+        if batch is not None and batch.get(RUN_AT) is not None:
+            execute(st, batch_id, now, run)
 
 
 def _start(st: SandboxState, batch: Record, now: datetime, delay: float, run: Actions) -> None:
@@ -140,10 +141,11 @@ def _start(st: SandboxState, batch: Record, now: datetime, delay: float, run: Ac
         raise bad_request(f"Too many actions: at most {limit} in an {kind} batch")
     running = [
         b
-        for b in st.action_batches.values()
-        if b["organizationId"] == batch["organizationId"]
+        for bid in st.running_batches
+        if (b := st.action_batches.get(bid)) is not None
+        and b["organizationId"] == batch["organizationId"]
         and _unfinished(b)
-        and b["id"] != batch["id"]
+        and bid != batch["id"]
     ]
     if len(running) >= MAX_RUNNING_PER_ORG:
         raise bad_request(TOO_MANY_RUNNING)
@@ -152,6 +154,7 @@ def _start(st: SandboxState, batch: Record, now: datetime, delay: float, run: Ac
         execute(st, batch["id"], now, run)
     else:
         batch[RUN_AT] = (now + timedelta(seconds=delay)).timestamp()
+        st.running_batches[batch["id"]] = batch[RUN_AT]
 
 
 def make_router(run: Actions, delay: Callable[[], float]) -> Router:

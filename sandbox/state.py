@@ -24,6 +24,9 @@ class SandboxState:
     """Per-network configuration (VLANs, firewall, SSIDs ...) by network id."""
     licenses: dict[str, Record] = field(default_factory=dict)
     action_batches: dict[str, Record] = field(default_factory=dict)
+    running_batches: dict[str, float] = field(default_factory=dict)
+    """Asynchronous action batches still to run, by id: the POSIX time they run at (an index
+    of those batches' own `_runAt`, so that a request does not scan every batch ever sent)."""
     swaps: dict[str, Record] = field(default_factory=dict)
     availability_changes: list[Record] = field(default_factory=list)
     """Device status transitions, oldest first (the availabilities change history)."""
@@ -34,6 +37,14 @@ class SandboxState:
     vpn_peers_down: list[str] = field(default_factory=list)
     """Auto VPN tunnels the admin API took down, as "<networkId> <peerNetworkId>"."""
     next_id: int = 1000
+
+    def __post_init__(self) -> None:
+        if not self.running_batches:  # a state saved before the index: built from the batches
+            self.running_batches = {
+                key: float(batch["_runAt"])
+                for key, batch in self.action_batches.items()
+                if batch.get("_runAt") is not None
+            }
 
     def new_id(self) -> int:
         """Monotonic id source so ids are deterministic for a given sequence of calls."""

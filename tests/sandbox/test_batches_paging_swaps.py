@@ -262,3 +262,26 @@ def test_a_failed_batch_undoes_its_creations_and_claims_and_leaves_other_organiz
     assert [v["id"] for v in dash.appliance.getNetworkApplianceVlans("N_demo_osaka")] == ["1"]
     assert dash.organizations.getOrganizationLicenses(ORG, total_pages=-1) == licenses
     assert dash.organizations.getOrganizationNetworks(other) == others
+
+
+@pytest.mark.parametrize("indexed", [True, False])
+def test_a_batch_running_in_a_loaded_snapshot_still_runs(sandbox, indexed):
+    """A state snapshot taken while an asynchronous batch runs, loaded again, runs it; also one
+    saved by an older sandbox, without the index of running batches (built from the batches)."""
+    sandbox.admin.set_batch_delay(0.3)
+    dash = sandbox.dashboard_api()
+    batch = dash.organizations.createOrganizationActionBatch(
+        ORG, [_vlan_action("N_demo_tokyo", 60, "10.60.0.0/24", "10.60.0.1")], confirmed=True
+    )
+    snap = sandbox.admin.snapshot()
+    if not indexed:
+        assert snap.pop("running_batches") == {
+            batch["id"]: pytest.approx(snap["action_batches"][batch["id"]]["_runAt"])
+        }
+    sandbox.admin.load_state(snap)
+    deadline = time.monotonic() + 5
+    while not batch["status"]["completed"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+        batch = dash.organizations.getOrganizationActionBatch(ORG, batch["id"])
+    assert batch["status"]["completed"] is True
+    assert "60" in [v["id"] for v in dash.appliance.getNetworkApplianceVlans("N_demo_tokyo")]
