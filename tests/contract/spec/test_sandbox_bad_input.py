@@ -248,10 +248,10 @@ def test_an_unexpected_exception_in_an_action_leaves_nothing_applied() -> None:
         raise RuntimeError("boom")
 
     for router in (dash.operations, dash.router):
-        routes = router._by_head["devices"]
-        for i, route in enumerate(routes):
-            if (route.method, route.template) == ("PUT", "/devices/{serial}"):
-                routes[i] = Route(route.method, route.template, route.pattern, broken)
+        for routes in router._by_shape.values():
+            for i, route in enumerate(routes):
+                if (route.method, route.template) == ("PUT", "/devices/{serial}"):
+                    routes[i] = Route(route.method, route.template, route.pattern, broken)
     body = {
         "actions": [
             vlan_action("50", "10.50.0.0/24", "10.50.0.1"),
