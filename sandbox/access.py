@@ -52,10 +52,9 @@ def attach_device(st: SandboxState, dev: Record, net_id: str) -> None:
     dev["networkId"] = net_id
     dev["status"] = "online"
     dev["lanIp"] = _lan_ip(dev["serial"])
-    for lic in st.licenses.values():
-        if lic["deviceSerial"] == dev["serial"]:
-            lic["networkId"] = net_id
-            lic["state"] = "active"
+    for lic in st.licenses_of(dev["serial"]):
+        lic["networkId"] = net_id
+        lic["state"] = "active"
 
 
 def detach_device(st: SandboxState, dev: Record) -> None:
@@ -65,10 +64,9 @@ def detach_device(st: SandboxState, dev: Record) -> None:
         dev["radioSettings"] = defaults.radio_settings(dev["serial"])
     dev["status"] = "offline"
     dev["lanIp"] = None
-    for lic in st.licenses.values():
-        if lic["deviceSerial"] == dev["serial"]:
-            lic["networkId"] = None
-            lic["state"] = "unused"
+    for lic in st.licenses_of(dev["serial"]):
+        lic["networkId"] = None
+        lic["state"] = "unused"
 
 
 def _lan_ip(serial: str) -> str:

@@ -265,6 +265,7 @@ def claim_serial(st: SandboxState, org_id: str, serial: str, call: Call) -> Reco
     st.devices[serial] = dev
     lic_id = str(st.new_id())
     st.licenses[lic_id] = defaults.license_for(lic_id, dev, call.now)
+    st.device_licenses[serial] = lic_id
     return dev
 
 
@@ -309,8 +310,9 @@ def release_from_inventory(st: SandboxState, call: Call) -> Reply:
     for serial in serials:
         dev = st.devices.pop(serial)
         st.warehouse[serial] = {"model": dev["model"], "mac": dev["mac"]}
-        for lic_id in [k for k, v in st.licenses.items() if v["deviceSerial"] == serial]:
-            del st.licenses[lic_id]
+        for lic in st.licenses_of(serial):
+            del st.licenses[str(lic["id"])]
+        st.device_licenses.pop(serial, None)
     return Reply({"serials": serials})
 
 

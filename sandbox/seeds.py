@@ -63,6 +63,7 @@ def add_device(
     st.devices[serial] = dev
     lic_id = str(st.new_id())
     st.licenses[lic_id] = defaults.license_for(lic_id, dev, SEED_TIME)
+    st.device_licenses[serial] = lic_id
     if network_id is not None:
         attach_device(st, dev, network_id)
 

@@ -23,6 +23,9 @@ class SandboxState:
     network_settings: dict[str, Record] = field(default_factory=dict)
     """Per-network configuration (VLANs, firewall, SSIDs ...) by network id."""
     licenses: dict[str, Record] = field(default_factory=dict)
+    device_licenses: dict[str, str] = field(default_factory=dict)
+    """The license id of each licensed device, by serial (an index of the licenses' own
+    `deviceSerial`: a claim no longer scans every license of every organization)."""
     action_batches: dict[str, Record] = field(default_factory=dict)
     running_batches: dict[str, float] = field(default_factory=dict)
     """Asynchronous action batches still to run, by id: the POSIX time they run at (an index
@@ -39,12 +42,23 @@ class SandboxState:
     next_id: int = 1000
 
     def __post_init__(self) -> None:
+        if not self.device_licenses:  # a state saved before the index: built from the licenses
+            self.device_licenses = {
+                str(lic["deviceSerial"]): key for key, lic in self.licenses.items()
+            }
         if not self.running_batches:  # a state saved before the index: built from the batches
             self.running_batches = {
                 key: float(batch["_runAt"])
                 for key, batch in self.action_batches.items()
                 if batch.get("_runAt") is not None
             }
+
+    def licenses_of(self, serial: str) -> list[Record]:
+        """The licenses bound to a device (found by the index; by a scan if it has none)."""
+        lic = self.licenses.get(self.device_licenses.get(serial, ""))
+        if lic is not None and lic["deviceSerial"] == serial:
+            return [lic]
+        return [lic for lic in self.licenses.values() if lic["deviceSerial"] == serial]
 
     def new_id(self) -> int:
         """Monotonic id source so ids are deterministic for a given sequence of calls."""
@@ -93,18 +107,27 @@ class SandboxState:
                 or record.get("deviceSerial") in serials  # a license, changed by a claim
             )
 
+        # The large collections, keyed: the organization's records found by key, the rest of
+        # the collection copied at C speed (a scan of every record of every organization per
+        # batch made the sandbox the limit of a rollout of 10,000 sites)
+        keyed = {
+            "networks": nets,
+            "devices": serials,
+            "licenses": {self.device_licenses[s] for s in serials if s in self.device_licenses},
+            "network_settings": settings,  # the largest: only the networks addressed
+        }
         saved: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, dict):
-                if f.name == "action_batches":  # actions never change a batch
-                    saved[f.name] = dict(value)
+                if f.name in ("action_batches", "running_batches", "device_licenses"):
+                    saved[f.name] = dict(value)  # actions never change a batch; indexes hold ids
                     continue
-                if f.name == "network_settings":  # the largest: only the networks addressed
-                    saved[f.name] = {
-                        k: json.loads(json.dumps(v)) if k in settings else v
-                        for k, v in value.items()
-                    }
+                if f.name in keyed:
+                    copy = dict(value)
+                    for key in keyed[f.name] & copy.keys():
+                        copy[key] = json.loads(json.dumps(copy[key]))
+                    saved[f.name] = copy
                     continue
                 deep = f.name in ("warehouse", "swaps")
                 saved[f.name] = {
