@@ -34,8 +34,8 @@ def bulk_run() -> Iterator[None]:
     with _lock:
         if _runs == 0:
             _saved = gc.get_threshold()
-            young, middle, _ = _saved
-            gc.set_threshold(young, middle, max(FULL_PASS_EVERY, _saved[2]))
+            young, middle, full = _saved
+            gc.set_threshold(young, middle, max(FULL_PASS_EVERY, full))
         _runs += 1
     try:
         yield

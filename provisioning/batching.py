@@ -447,18 +447,35 @@ def tick_steps(queues: Sequence[Sequence[T]], ticks: Iterable[Sequence[int]]) ->
 
 
 def packed_steps(
+    queues: Sequence[Sequence[T]],
     ticks: Sequence[Sequence[int]],
-    taken: Sequence[Sequence[T]],
     size: Callable[[T], int],
     claims: Callable[[T], bool],
 ) -> list[list[T]]:
-    """The steps `tick_steps` took for `ticks`, in the shared batches `pack_ticks` puts them in
-    (`size`: a step's action count; `claims`: whether it claims devices)."""
+    """The steps each tick takes (`tick_steps`), in the shared batches `pack_ticks` puts them
+    in (`size`: a step's action count; `claims`: whether it claims devices)."""
+    taken = tick_steps(queues, ticks)
     steps = [
         [(site, size(step), claims(step)) for site, step in zip(tick, mine, strict=True)]
         for tick, mine in zip(ticks, taken, strict=True)
     ]
     return [[taken[t][p] for t, p in batch] for batch in pack_ticks(steps)]
+
+
+def rollout_batches(
+    queues: Sequence[Sequence[T]],
+    direct_writes: Sequence[int],
+    size: Callable[[T], int],
+    claims: Callable[[T], bool],
+    claim_limit: int | None,
+) -> list[list[T]]:
+    """The shared batches an organization's rollout sends its sites' batch steps in (each
+    site's queue of steps in order, and its direct writes behind them): the sites in
+    `send_order`, their steps tick by tick within the claim budget (`batch_ticks`), packed by
+    `pack_ticks`. The run and its estimate both plan with it, so they send and count the same."""
+    ordered = [queues[i] for i in send_order(direct_writes)]
+    ticks = batch_ticks([[claims(s) for s in q] for q in ordered], claim_limit)
+    return packed_steps(ordered, ticks, size, claims)
 
 
 def claims_free(sent: Sequence[float], now: float, *, limit: int, window: float) -> int:

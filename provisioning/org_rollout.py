@@ -38,12 +38,9 @@ from provisioning.batch_wait import (
 from provisioning.batching import (
     ASYNC_BATCH_MAX,
     SYNC_BATCH_MAX,
-    batch_ticks,
     claim_wait,
     claims_free,
-    packed_steps,
-    send_order,
-    tick_steps,
+    rollout_batches,
 )
 from provisioning.domain import StepStatus
 from provisioning.journal import VERIFY
@@ -385,26 +382,24 @@ class OrgRollout:
     def batch_rounds(self, runners: list[StepRunner]) -> None:
         """The sites' batch steps in shared batches, each sent as soon as it may go.
 
-        Which steps go together is fixed first (`batching.batch_ticks`: tick by tick each site's
-        next batch step, a claim only within the claim budget; the sites with the most direct
-        writes first, `batching.send_order`; packed by `batching.pack_ticks`, a site's next
-        step in the room a batch after its step before left), exactly what the estimate counts.
+        Which steps go together is fixed first (`batching.rollout_batches`: tick by tick each
+        site's next batch step, a claim only within the claim budget, the sites with the most
+        direct writes first, a site's next step in the room a batch after its step before
+        left), exactly what the estimate counts.
         A batch goes when its members' earlier steps are done, a slot is free (at most five
         running per organization) and the claim budget has room for its claims:
         a site whose batch ended goes on with its next step while other batches still run, and
         its direct writes fill every wait."""
-        order = send_order([direct_steps(r) for r in runners])
-        sites = [runners[i] for i in order]
         queues = [
-            [(r, s) for s in r.steps if s.batch and s.status == StepStatus.PENDING] for r in sites
+            [(r, s) for s in r.steps if s.batch and s.status == StepStatus.PENDING] for r in runners
         ]
-        ticks = batch_ticks([[holds_claim(s) for _, s in q] for q in queues], self.claim_limit)
         groups: deque[Planned] = deque()
-        for members in packed_steps(
-            ticks,
-            tick_steps(queues, ticks),
+        for members in rollout_batches(
+            queues,
+            [direct_steps(r) for r in runners],
             lambda m: len(m[1].operations),
             lambda m: holds_claim(m[1]),
+            self.claim_limit,
         ):
             unlocks = sum(direct_steps(r) for r, s in members if s is last_batch(r))
             groups.append(Planned(members, unlocks))

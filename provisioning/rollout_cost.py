@@ -13,11 +13,8 @@ from provisioning.batching import (
     StepPlan,
     batch_cost,
     claims_wait_total,
-    packed_steps,
-    send_order,
-    tick_steps,
+    rollout_batches,
 )
-from provisioning.batching import batch_ticks as plan_ticks
 from provisioning.domain import RADIO, kind_of
 from provisioning.plan import SitePlan
 from provisioning.service import ProvisioningOptions
@@ -52,13 +49,10 @@ def direct_writes(plan: SitePlan) -> int:
 
 def shared_batches(org_plans: Sequence[SitePlan], claim_limit: int | None) -> list[int]:
     """The action counts of the shared batches the plans' batch steps go in, as `OrgRollout`
-    sends them (`batching.batch_ticks` with the sites in `batching.send_order`, then
-    `batching.pack_ticks`)."""
-    ordered = [org_plans[i] for i in send_order([direct_writes(p) for p in org_plans])]
-    queues = [[s for s in p.steps if s.batch] for p in ordered]
-    ticks = plan_ticks([[_claims(s) for s in q] for q in queues], claim_limit)
-    taken = tick_steps(queues, ticks)
-    batches = packed_steps(ticks, taken, lambda s: len(s.operations), _claims)
+    sends them (`batching.rollout_batches`)."""
+    queues = [[s for s in p.steps if s.batch] for p in org_plans]
+    writes = [direct_writes(p) for p in org_plans]
+    batches = rollout_batches(queues, writes, lambda s: len(s.operations), _claims, claim_limit)
     return [sum(len(s.operations) for s in batch) for batch in batches]
 
 

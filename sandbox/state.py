@@ -42,16 +42,13 @@ class SandboxState:
     next_id: int = 1000
 
     def __post_init__(self) -> None:
-        if not self.device_licenses:  # a state saved before the index: built from the licenses
-            self.device_licenses = {
-                str(lic["deviceSerial"]): key for key, lic in self.licenses.items()
-            }
-        if not self.running_batches:  # a state saved before the index: built from the batches
-            self.running_batches = {
-                key: float(batch["_runAt"])
-                for key, batch in self.action_batches.items()
-                if batch.get("_runAt") is not None
-            }
+        """The indexes built from what they index (a state loaded, older ones' included)."""
+        self.running_batches = {
+            key: float(batch["_runAt"])
+            for key, batch in self.action_batches.items()
+            if batch.get("_runAt") is not None
+        }
+        self.device_licenses = {str(lic["deviceSerial"]): key for key, lic in self.licenses.items()}
 
     def licenses_of(self, serial: str) -> list[Record]:
         """The licenses bound to a device (found by the index; by a scan if it has none)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,19 @@ def vlan_ids(sb: SandboxServer, name: str) -> list[int]:
     return sorted(int(v["id"]) for v in sdk.appliance.getNetworkApplianceVlans(net["id"]))
 
 
+def crash_after_first_batch() -> Callable[[JobStep], None]:
+    """An `after_submit` hook that stops the run once, right after its first batch step was
+    sent (as a power cut would)."""
+    crashed: list[int] = []
+
+    def crash(step: JobStep) -> None:
+        if step.batch and not crashed:
+            crashed.append(step.job_id)
+            raise RuntimeError("power cut after the configuration batch was sent")
+
+    return crash
+
+
 def test_rollout_shares_reads_and_batches_and_costs_what_it_estimated(
     sandbox: SandboxServer, session: Session
 ) -> None:
@@ -199,12 +213,7 @@ def test_an_interrupted_rollout_resumes_without_repeating_a_finished_step(
     sandbox.admin.set_claims(0.0)  # counted below: claimed devices answer at once
     dash = dashboard_for(sandbox)
     sheets = [utm(4), utm(5), wireless(4)]
-    crashed: list[int] = []
-
-    def crash(step: JobStep) -> None:
-        if step.batch and not crashed:
-            crashed.append(step.job_id)
-            raise RuntimeError("power cut after the configuration batch was sent")
+    crash = crash_after_first_batch()
 
     sites = sites_for(dash, sheets)
     plan_rollout(sites, OPTIONS)

@@ -24,13 +24,13 @@ from sqlmodel import Session
 
 from provisioning import apply as jobs
 from provisioning.apply import ApplyHooks
-from provisioning.models import JobStep
 from provisioning.rollout import PLAN_COLUMNS, plan_rollout, resume_rollout, rollout_jobs
 from sandbox.server import SandboxServer
 from tests.service.test_provisioning_rollout import (
     ACTOR,
     OPTIONS,
     clock,
+    crash_after_first_batch,
     dashboard_for,
     roll,
     sites_for,
@@ -102,12 +102,7 @@ def test_a_resumed_rollouts_outcome_holds_all_its_jobs_without_their_plans(
 ) -> None:
     dash = dashboard_for(sandbox)
     sheets = [utm(32), utm(33), wireless(32)]
-    crashed: list[int] = []
-
-    def crash(step: JobStep) -> None:
-        if step.batch and not crashed:
-            crashed.append(step.job_id)
-            raise RuntimeError("power cut after the configuration batch was sent")
+    crash = crash_after_first_batch()
 
     with pytest.raises(RuntimeError):
         roll(session, sites_for(dash, sheets), hooks=ApplyHooks(after_submit=crash))

@@ -19,6 +19,7 @@ from provisioning.batching import (
     pack_ticks,
     packed_steps,
     resolve_created,
+    rollout_batches,
     send_order,
     tick_steps,
 )
@@ -86,8 +87,15 @@ def test_packed_steps_are_the_ticks_steps_in_their_batches() -> None:
     ticks = [[0, 1, 2], [0, 2]]
     # a1 opens a batch, b1 the next (no room left by a1), c1 joins a1's; a2 and c2 ride in
     # b1's room, after their sites' first batch; c2 claims, and b1's batch is of tick 0
-    packed = packed_steps(ticks, tick_steps(queues, ticks), lambda s: size[s], lambda s: s == "c2")
+    packed = packed_steps(queues, ticks, lambda s: size[s], lambda s: s == "c2")
     assert packed == [["a1", "c1"], ["b1", "a2"], ["c2"]]
+
+
+def test_a_rollouts_batches_take_the_sites_with_most_direct_writes_first() -> None:
+    queues = [["a1", "a2"], ["b1"], ["c1"]]
+    # b has 3 direct writes behind its batch, c 1, a none: b's step opens the first batch
+    batches = rollout_batches(queues, [0, 3, 1], lambda s: 60, lambda s: False, None)
+    assert batches == [["b1"], ["c1"], ["a1"], ["a2"]]
 
 
 @given(
